@@ -1,0 +1,111 @@
+// CUDA kernels for packed_to_padded / padded_to_packed (contract in packed_to_padded.h).
+// One thread per output element, 64-bit offsets, every output element written exactly once.
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
+
+#include "../../common/checks.h"
+#include "../../common/cuda_utils.cuh"
+#include "../../common/dispatch.h"
+#include "packed_to_padded.h"
+
+namespace mg {
+namespace {
+
+template <typename word_t, typename index_t>
+__global__ void packed_to_padded_kernel(const word_t* __restrict__ src, const index_t* __restrict__ first,
+                                        word_t* __restrict__ dst, int64_t num_sets, int64_t num_rows,
+                                        int64_t max_size, int64_t width) {
+  const int64_t total = num_sets * max_size * width;
+  MG_CUDA_KERNEL_LOOP(e, total) {
+    const int64_t r = e / width, d = e - r * width;
+    const int64_t b = r / max_size, j = r - b * max_size;
+    int64_t start, count;
+    set_range(first, num_sets, b, num_rows, max_size, &start, &count);
+    dst[e] = j < count ? src[(start + j) * width + d] : word_t(0);
+  }
+}
+
+template <typename word_t, typename index_t>
+__global__ void padded_to_packed_kernel(const word_t* __restrict__ src, const index_t* __restrict__ first,
+                                        word_t* __restrict__ dst, int64_t num_sets, int64_t num_rows,
+                                        int64_t max_size, int64_t width) {
+  const int64_t total = num_rows * width;
+  MG_CUDA_KERNEL_LOOP(e, total) {
+    const int64_t i = e / width, d = e - i * width;
+    // Last set whose first index is <= i (binary search; sets are sorted by first index).
+    int64_t lo = 0, hi = num_sets;
+    while (lo < hi) {
+      const int64_t mid = (lo + hi) / 2;
+      if (static_cast<int64_t>(first[mid]) <= i) lo = mid + 1; else hi = mid;
+    }
+    const int64_t b = lo - 1;
+    word_t v(0);
+    if (b >= 0) {
+      int64_t start, count;
+      set_range(first, num_sets, b, num_rows, max_size, &start, &count);
+      const int64_t j = i - start;
+      if (j >= 0 && j < count) v = src[(b * max_size + j) * width + d];
+    }
+    dst[e] = v;
+  }
+}
+
+at::Tensor packed_to_padded_cuda(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t max_size) {
+  MG_CHECK_MIN_DIM(inputs, 1);
+  MG_CHECK_DIM(first_idxs, 1);
+  MG_CHECK_INDEX_DTYPE(first_idxs);
+  MG_CHECK_SAME_DEVICE(inputs, first_idxs);
+  TORCH_CHECK(max_size >= 0, "max_size must be non-negative, got ", max_size);
+  const c10::cuda::CUDAGuard guard(inputs.device());
+  const auto x = inputs.contiguous();
+  const auto first = first_idxs.contiguous();
+  const int64_t num_sets = first.size(0), num_rows = x.size(0), width = row_width(x, 1);
+  auto out = at::empty(padded_sizes(x, num_sets, max_size), x.options());
+  if (out.numel() == 0) return out;
+  const auto stream = c10::cuda::getCurrentCUDAStream();
+  MG_DISPATCH_INDEX_TYPES(first.scalar_type(), "packed_to_padded_cuda", [&] {
+    MG_DISPATCH_BY_ELEMENT_SIZE(x.element_size(), "packed_to_padded_cuda", [&] {
+      packed_to_padded_kernel<word_t, index_t><<<cuda::num_blocks(out.numel()), cuda::kThreads, 0, stream>>>(
+          static_cast<const word_t*>(x.const_data_ptr()), first.const_data_ptr<index_t>(),
+          static_cast<word_t*>(out.mutable_data_ptr()), num_sets, num_rows, max_size, width);
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  });
+  return out;
+}
+
+at::Tensor padded_to_packed_cuda(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t num_inputs) {
+  MG_CHECK_MIN_DIM(inputs, 2);
+  MG_CHECK_DIM(first_idxs, 1);
+  MG_CHECK_INDEX_DTYPE(first_idxs);
+  MG_CHECK_SAME_DEVICE(inputs, first_idxs);
+  TORCH_CHECK(first_idxs.size(0) == inputs.size(0), "first_idxs must have one entry per padded set: ",
+              first_idxs.size(0), " vs ", inputs.size(0));
+  TORCH_CHECK(num_inputs >= 0, "num_inputs must be non-negative, got ", num_inputs);
+  const c10::cuda::CUDAGuard guard(inputs.device());
+  const auto x = inputs.contiguous();
+  const auto first = first_idxs.contiguous();
+  const int64_t num_sets = x.size(0), max_size = x.size(1), width = row_width(x, 2);
+  auto out = at::empty(packed_sizes(x, num_inputs), x.options());
+  if (out.numel() == 0) return out;
+  const auto stream = c10::cuda::getCurrentCUDAStream();
+  MG_DISPATCH_INDEX_TYPES(first.scalar_type(), "padded_to_packed_cuda", [&] {
+    MG_DISPATCH_BY_ELEMENT_SIZE(x.element_size(), "padded_to_packed_cuda", [&] {
+      padded_to_packed_kernel<word_t, index_t><<<cuda::num_blocks(out.numel()), cuda::kThreads, 0, stream>>>(
+          static_cast<const word_t*>(x.const_data_ptr()), first.const_data_ptr<index_t>(),
+          static_cast<word_t*>(out.mutable_data_ptr()), num_sets, num_inputs, max_size, width);
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  });
+  return out;
+}
+
+}  // namespace
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CUDA, m) {
+  m.impl("packed_to_padded", &mg::packed_to_padded_cuda);
+  m.impl("padded_to_packed", &mg::padded_to_packed_cuda);
+}

@@ -1,0 +1,14 @@
+"""meshgraph: meshes, point clouds and graphs as one batched graph type, with fused custom ops."""
+
+from . import _extension
+
+_extension.load()
+
+from . import ops  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["ops", "__version__"]
+
+from .graph import CSR, Graph, GraphBatch  # noqa: E402
+
+__all__ += ["CSR", "Graph", "GraphBatch"]

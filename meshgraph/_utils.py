@@ -1,0 +1,129 @@
+"""Input validation shared by every public wrapper, written once.
+
+Wrappers validate; kernels assume validated input. Checks that need data (index ranges, sortedness) run in
+eager mode only: under torch.compile / export tracing the values are symbolic, and the kernels are memory-safe
+on their own (they clamp offsets), so tracing skips them rather than breaking the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+INDEX_DTYPES = (torch.int32, torch.int64)
+
+
+def can_inspect_values(*tensors: torch.Tensor) -> bool:
+    """True when the tensors hold real values we may read (eager, not tracing, not fake)."""
+    if torch.compiler.is_compiling():
+        return False
+    from torch._subclasses.fake_tensor import is_fake
+
+    return not any(is_fake(t) for t in tensors)
+
+
+def check_tensor(
+    t: Any,
+    name: str,
+    *,
+    dim: int | Iterable[int] | None = None,
+    min_dim: int | None = None,
+    dtypes: Iterable[torch.dtype] | None = None,
+    shape: tuple[int | None, ...] | None = None,
+) -> torch.Tensor:
+    """TypeError unless `t` is a tensor of an allowed dtype; ValueError on a wrong number of dims or shape.
+
+    `shape` entries that are None match any size.
+    """
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if dtypes is not None:
+        dtypes = tuple(dtypes)
+        if t.dtype not in dtypes:
+            allowed = ", ".join(str(d).replace("torch.", "") for d in dtypes)
+            raise TypeError(f"{name} must have dtype in ({allowed}), got {str(t.dtype).replace('torch.', '')}")
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if t.dim() not in dims:
+            raise ValueError(f"{name} must be {' or '.join(map(str, dims))}-D, got shape {tuple(t.shape)}")
+    if min_dim is not None and t.dim() < min_dim:
+        raise ValueError(f"{name} must have at least {min_dim} dims, got shape {tuple(t.shape)}")
+    if shape is not None:
+        if t.dim() != len(shape) or any(s is not None and s != ts for s, ts in zip(shape, t.shape)):
+            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}")
+    return t
+
+
+def check_index_tensor(t: Any, name: str, **kwargs) -> torch.Tensor:
+    """An index tensor: int32 or int64."""
+    return check_tensor(t, name, dtypes=INDEX_DTYPES, **kwargs)
+
+
+def check_float_tensor(t: Any, name: str, **kwargs) -> torch.Tensor:
+    return check_tensor(t, name, dtypes=FLOAT_DTYPES, **kwargs)
+
+
+def check_same_device(**named: torch.Tensor) -> None:
+    """ValueError naming the arguments when tensors live on different devices."""
+    items = [(k, v) for k, v in named.items() if v is not None]
+    if not items:
+        return
+    first_name, first = items[0]
+    for k, v in items[1:]:
+        if v.device != first.device:
+            raise ValueError(f"{k} is on {v.device} but {first_name} is on {first.device}: they must share a device")
+
+
+def check_nonnegative_int(v: Any, name: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, torch.SymInt)):
+        if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.dtype.is_floating_point:
+            v = int(v)
+        else:
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    if isinstance(v, int) and v < 0:
+        raise ValueError(f"{name} must be non-negative, got {v}")
+    return v
+
+
+def check_index_range(idx: torch.Tensor, name: str, upper: int, *, allow: int | None = None) -> None:
+    """ValueError unless every value of idx is in [0, upper) (or equals `allow`, e.g. -1 padding). Eager only."""
+    if idx.numel() == 0 or not can_inspect_values(idx):
+        return
+    values = idx if allow is None else idx[idx != allow]
+    if values.numel() == 0:
+        return
+    lo, hi = int(values.min()), int(values.max())
+    if lo < 0 or hi >= upper:
+        bad = lo if lo < 0 else hi
+        raise ValueError(f"{name} holds index {bad}, outside the valid range [0, {upper})")
+
+
+def check_first_idxs(first_idxs: torch.Tensor, num_rows: int, max_size: int | None, name: str = "first_idxs") -> None:
+    """Offsets of N sets into num_rows packed rows: non-decreasing, in [0, num_rows], each set <= max_size."""
+    if first_idxs.numel() == 0 or not can_inspect_values(first_idxs):
+        return
+    f = first_idxs.long()
+    if int(f[0]) < 0:
+        raise ValueError(f"{name} must be non-negative, got {int(f[0])} at position 0")
+    ends = torch.cat([f[1:], f.new_tensor([num_rows])])
+    counts = ends - f
+    if bool((counts < 0).any()):
+        b = int(torch.nonzero(counts < 0)[0])
+        raise ValueError(
+            f"{name} must be non-decreasing with values <= {num_rows} (the number of packed rows); "
+            f"set {b} starts at {int(f[b])} and ends at {int(ends[b])}"
+        )
+    if max_size is not None and counts.numel() and int(counts.max()) > max_size:
+        b = int(torch.argmax(counts))
+        raise ValueError(f"set {b} has {int(counts[b])} rows but max_size is {max_size}")
+
+
+def offsets_from_counts(counts: torch.Tensor) -> torch.Tensor:
+    """(N,) counts -> (N + 1,) int64 offsets starting at 0."""
+    out = torch.zeros(counts.numel() + 1, dtype=torch.int64, device=counts.device)
+    torch.cumsum(counts.to(torch.int64), 0, out=out[1:])
+    return out

@@ -1,0 +1,765 @@
+"""Graph and GraphBatch: one container for meshes, point clouds and abstract graphs.
+
+A `Graph` is one graph: optional vertex positions, optional triangle faces, optional explicit directed edges and
+any number of named vertex and edge features. A `GraphBatch` packs many graphs (of different sizes and kinds)
+into one object with the list / padded / packed views PyTorch3D users know and the `edge_index` / batch vector
+PyG users know.
+
+Storage is packed and canonical: one (sum_V, *F) tensor per vertex feature (positions are the vertex feature
+"pos"), one (sum_E, *F) tensor per edge feature, faces (sum_F, 3) and edge_index (2, sum_E) with vertex offsets
+applied. Per-graph counts are Python ints, so every size is known without reading device data (no syncs, static
+shapes under torch.compile). Every other view is computed on first use and cached.
+
+Edges of a graph: its explicit `edge_index` when given (directed, as given); otherwise, for a mesh, both
+directions of every unique undirected edge of its faces; otherwise none. Edge features align with these edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import torch
+import torch.utils._pytree as pytree
+
+from ._utils import check_index_range, check_index_tensor, check_tensor, offsets_from_counts
+from .ops.packed_to_padded import packed_to_padded
+
+POS = "pos"
+
+
+class CSR(NamedTuple):
+    """Compressed rows of the edge list.
+
+    For `by="dst"`: row v holds the in-edges of v; `col[rowptr[v]:rowptr[v+1]]` are their sources and
+    `perm[k]` is the position in `edge_index` of the k-th CSR entry (so `edge_attr[perm]` lines up with `col`).
+    For `by="src"` the roles of source and destination swap.
+    """
+
+    rowptr: torch.Tensor  # (V + 1,) int64
+    col: torch.Tensor  # (E,) int32 or int64
+    perm: torch.Tensor  # (E,) int64
+
+
+def _as_tensor(value: Any, name: str) -> torch.Tensor | None:
+    if value is None or isinstance(value, torch.Tensor):
+        return value
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return torch.from_numpy(value)
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(value).__name__}")
+
+
+def edges_from_faces(faces: torch.Tensor) -> torch.Tensor:
+    """(F, 3) triangles -> (E, 2) unique undirected edges (u < v), sorted, as PyTorch3D's `edges_packed`."""
+    if faces.numel() == 0:
+        return faces.new_zeros((0, 2), dtype=torch.int64)
+    f = faces.to(torch.int64)
+    e = torch.cat([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], dim=0)
+    e = torch.sort(e, dim=1).values
+    e = e[e[:, 0] != e[:, 1]]  # degenerate faces contribute no self-loop edges
+    return torch.unique(e, dim=0)
+
+
+def _both_directions(undirected: torch.Tensor) -> torch.Tensor:
+    """(E, 2) undirected edges -> (2, 2E) edge_index holding u->v and v->u."""
+    return torch.cat([undirected.t(), undirected.flip(1).t()], dim=1).contiguous()
+
+
+class Graph:
+    """One graph: a mesh, a point cloud or an abstract graph.
+
+    Args:
+        pos: (V, D) float vertex positions, or None for an abstract graph.
+        faces: (F, 3) int32/int64 triangles indexing vertices, or None.
+        edge_index: (2, E) int32/int64 directed edges (source row 0, destination row 1), or None. When None and
+            faces are given, the edges are both directions of every unique undirected edge of the faces.
+        num_verts: V; needed only when neither pos nor a vertex feature gives it.
+        vertex_features: name -> (V, *F) tensor, any dtype and width.
+        edge_features: name -> (E, *F) tensor aligned with the edges described above.
+    """
+
+    __slots__ = ("num_verts", "faces", "edge_index", "vertex_features", "edge_features", "edges_from_faces")
+
+    def __init__(
+        self,
+        pos: torch.Tensor | None = None,
+        faces: torch.Tensor | None = None,
+        edge_index: torch.Tensor | None = None,
+        *,
+        num_verts: int | None = None,
+        vertex_features: Mapping[str, torch.Tensor] | None = None,
+        edge_features: Mapping[str, torch.Tensor] | None = None,
+    ) -> None:
+        pos = _as_tensor(pos, "pos")
+        faces = _as_tensor(faces, "faces")
+        edge_index = _as_tensor(edge_index, "edge_index")
+        vfeats = {k: _as_tensor(v, f"vertex_features[{k!r}]") for k, v in (vertex_features or {}).items()}
+        efeats = {k: _as_tensor(v, f"edge_features[{k!r}]") for k, v in (edge_features or {}).items()}
+        if POS in vfeats:
+            raise ValueError(f"vertex_features may not use the name {POS!r}: pass positions as pos=")
+        if pos is not None:
+            check_tensor(pos, "pos", dim=2, dtypes=(torch.float16, torch.bfloat16, torch.float32, torch.float64))
+            vfeats = {POS: pos, **vfeats}
+
+        # Number of vertices: from pos, a vertex feature, or num_verts; all must agree.
+        sizes = {k: int(v.shape[0]) for k, v in vfeats.items() if check_tensor(v, f"vertex_features[{k!r}]", min_dim=1) is not None}
+        if num_verts is not None:
+            if isinstance(num_verts, bool) or not isinstance(num_verts, int):
+                raise TypeError(f"num_verts must be an int, got {type(num_verts).__name__}")
+            if num_verts < 0:
+                raise ValueError(f"num_verts must be non-negative, got {num_verts}")
+        elif sizes:
+            num_verts = next(iter(sizes.values()))
+        else:
+            raise ValueError("a Graph needs pos, a vertex feature or num_verts to know its number of vertices")
+        for k, n in sizes.items():
+            if n != num_verts:
+                what = "pos" if k == POS else f"vertex_features[{k!r}]"
+                raise ValueError(f"{what} has {n} rows but the graph has {num_verts} vertices")
+
+        if faces is not None:
+            check_index_tensor(faces, "faces", dim=2)
+            if faces.shape[1] != 3:
+                raise ValueError(f"faces must have shape (F, 3), got {tuple(faces.shape)}")
+            check_index_range(faces, "faces", num_verts)
+            faces = faces.to(torch.int64)
+        from_faces = edge_index is None and faces is not None
+        if edge_index is not None:
+            check_index_tensor(edge_index, "edge_index", dim=2)
+            if edge_index.shape[0] != 2:
+                raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
+            check_index_range(edge_index, "edge_index", num_verts)
+            edge_index = edge_index.to(torch.int64)
+        elif faces is not None:
+            edge_index = _both_directions(edges_from_faces(faces))
+        num_edges = 0 if edge_index is None else int(edge_index.shape[1])
+        for k, v in efeats.items():
+            check_tensor(v, f"edge_features[{k!r}]", min_dim=1)
+            if v.shape[0] != num_edges:
+                raise ValueError(f"edge_features[{k!r}] has {v.shape[0]} rows but the graph has {num_edges} edges")
+
+        devices = {t.device for t in [faces, edge_index, *vfeats.values(), *efeats.values()] if t is not None}
+        if len(devices) > 1:
+            raise ValueError(f"all tensors of a Graph must share a device, got {sorted(map(str, devices))}")
+
+        self.num_verts = num_verts
+        self.faces = faces
+        self.edge_index = edge_index
+        self.vertex_features = vfeats
+        self.edge_features = efeats
+        self.edges_from_faces = from_faces
+
+    @property
+    def pos(self) -> torch.Tensor | None:
+        return self.vertex_features.get(POS)
+
+    def __repr__(self) -> str:
+        parts = [f"num_verts={self.num_verts}"]
+        if self.faces is not None:
+            parts.append(f"num_faces={self.faces.shape[0]}")
+        if self.edge_index is not None:
+            parts.append(f"num_edges={self.edge_index.shape[1]}")
+        feats = [f"{k}{list(v.shape[1:])}" for k, v in self.vertex_features.items()]
+        if feats:
+            parts.append("vertex_features=" + ", ".join(feats))
+        if self.edge_features:
+            parts.append("edge_features=" + ", ".join(f"{k}{list(v.shape[1:])}" for k, v in self.edge_features.items()))
+        return f"Graph({', '.join(parts)})"
+
+
+class GraphBatch:
+    """A batch of graphs (meshes, point clouds, abstract graphs), stored packed; views are lazy and cached.
+
+    Build it from a list of `Graph` objects (`GraphBatch([g1, g2])`), or with `GraphBatch.collate` (usable as a
+    DataLoader `collate_fn`). Views:
+
+    - packed: `packed(name)` (sum_V, *F); `pos_packed()` / `verts_packed()`; `faces_packed()` (sum_F, 3) and
+      `edge_index` (2, sum_E) with vertex offsets applied; `edge_packed(name)` (sum_E, *F).
+    - padded: `padded(name)` (N, V_max, *F) with `num_verts_per_graph` as lengths; `faces_padded()` (pad -1).
+    - list: `list(name)`, `faces_list()`, `edge_index_list()` (per-graph, local indices).
+    - batch bookkeeping: `num_verts_per_graph`, `verts_ptr` (N + 1 offsets), `graph_index` (batch vector),
+      `num_faces_per_graph`, `num_edges_per_graph`, `edges_ptr`.
+    - `csr(by="dst")`: the CSR (rowptr, col, perm) kernels use, built once.
+
+    A vertex or edge feature present in some graphs only is stored with zeros for the others; `has(name)` says
+    which graphs carry it.
+    """
+
+    def __init__(self, graphs: Sequence[Graph] = ()) -> None:
+        graphs = list(graphs)
+        for i, g in enumerate(graphs):
+            if not isinstance(g, Graph):
+                raise TypeError(f"graphs[{i}] must be a meshgraph.Graph, got {type(g).__name__}")
+        devices = {t.device for g in graphs for t in _graph_tensors(g)}
+        if len(devices) > 1:
+            raise ValueError(f"all graphs of a batch must share a device, got {sorted(map(str, devices))}")
+        device = devices.pop() if devices else torch.device("cpu")
+
+        num_verts = tuple(g.num_verts for g in graphs)
+        num_faces = tuple(0 if g.faces is None else int(g.faces.shape[0]) for g in graphs)
+        num_edges = tuple(0 if g.edge_index is None else int(g.edge_index.shape[1]) for g in graphs)
+        vptr = [0]
+        for n in num_verts:
+            vptr.append(vptr[-1] + n)
+
+        faces = [g.faces + vptr[i] for i, g in enumerate(graphs) if g.faces is not None]
+        edges = [g.edge_index + vptr[i] for i, g in enumerate(graphs) if g.edge_index is not None]
+        faces_packed = torch.cat(faces) if faces else torch.zeros((0, 3), dtype=torch.int64, device=device)
+        edge_index = torch.cat(edges, dim=1) if edges else torch.zeros((2, 0), dtype=torch.int64, device=device)
+
+        vfeats, vpresent = _pack_features([g.vertex_features for g in graphs], num_verts, "vertex", device)
+        efeats, epresent = _pack_features([g.edge_features for g in graphs], num_edges, "edge", device)
+        self._set(
+            num_verts, num_faces, num_edges, faces_packed, edge_index, vfeats, vpresent, efeats, epresent,
+            tuple(g.edges_from_faces for g in graphs),
+        )
+
+    def _set(self, num_verts, num_faces, num_edges, faces, edge_index, vfeats, vpresent, efeats, epresent, from_faces):
+        self._num_verts = tuple(num_verts)
+        self._num_faces = tuple(num_faces)
+        self._num_edges = tuple(num_edges)
+        self._faces = faces
+        self._edge_index = edge_index
+        self._vfeats = dict(vfeats)
+        self._vpresent = dict(vpresent)
+        self._efeats = dict(efeats)
+        self._epresent = dict(epresent)
+        self._edges_from_faces = tuple(from_faces)
+        self._cache: dict[tuple, Any] = {}
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def collate(cls, items: Iterable[Graph | GraphBatch]) -> GraphBatch:
+        """Concatenate graphs and batches into one batch; use as `DataLoader(..., collate_fn=GraphBatch.collate)`."""
+        graphs: list[Graph] = []
+        for i, item in enumerate(items):
+            if isinstance(item, GraphBatch):
+                graphs.extend(item.graphs())
+            elif isinstance(item, Graph):
+                graphs.append(item)
+            else:
+                raise TypeError(f"items[{i}] must be a Graph or GraphBatch, got {type(item).__name__}")
+        return cls(graphs)
+
+    @classmethod
+    def from_pointclouds(cls, points: Sequence[torch.Tensor], **vertex_features: Sequence[torch.Tensor]) -> GraphBatch:
+        """Point clouds (a list of (P_i, D) tensors) with optional per-point features given as lists."""
+        return cls([
+            Graph(p, vertex_features={k: v[i] for k, v in vertex_features.items()}) for i, p in enumerate(points)
+        ])
+
+    @classmethod
+    def from_meshes(cls, verts: Sequence[torch.Tensor], faces: Sequence[torch.Tensor], **vertex_features) -> GraphBatch:
+        """Meshes from lists of (V_i, 3) vertices and (F_i, 3) faces, with optional per-vertex features as lists."""
+        if len(verts) != len(faces):
+            raise ValueError(f"verts and faces must have the same length, got {len(verts)} and {len(faces)}")
+        return cls([
+            Graph(v, f, vertex_features={k: x[i] for k, x in vertex_features.items()})
+            for i, (v, f) in enumerate(zip(verts, faces))
+        ])
+
+    # ------------------------------------------------------------------ sizes
+    def __len__(self) -> int:
+        return len(self._num_verts)
+
+    @property
+    def num_graphs(self) -> int:
+        return len(self._num_verts)
+
+    @property
+    def device(self) -> torch.device:
+        return self._edge_index.device
+
+    @property
+    def num_verts(self) -> int:
+        """Total number of vertices, sum_V."""
+        return sum(self._num_verts)
+
+    @property
+    def num_edges(self) -> int:
+        return sum(self._num_edges)
+
+    @property
+    def num_faces(self) -> int:
+        return sum(self._num_faces)
+
+    @property
+    def max_verts(self) -> int:
+        return max(self._num_verts, default=0)
+
+    def _cached(self, key: tuple, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def _counts(self, which: str) -> torch.Tensor:
+        counts = {"verts": self._num_verts, "faces": self._num_faces, "edges": self._num_edges}[which]
+        return self._cached((f"num_{which}", None), lambda: torch.tensor(counts, dtype=torch.int64, device=self.device))
+
+    @property
+    def num_verts_per_graph(self) -> torch.Tensor:
+        """(N,) int64 vertex count of each graph (the lengths of the padded view)."""
+        return self._counts("verts")
+
+    @property
+    def num_faces_per_graph(self) -> torch.Tensor:
+        return self._counts("faces")
+
+    @property
+    def num_edges_per_graph(self) -> torch.Tensor:
+        return self._counts("edges")
+
+    @property
+    def verts_ptr(self) -> torch.Tensor:
+        """(N + 1,) int64 offsets: graph i owns packed vertices verts_ptr[i]:verts_ptr[i+1]."""
+        return self._cached(("verts_ptr", None), lambda: offsets_from_counts(self.num_verts_per_graph))
+
+    @property
+    def faces_ptr(self) -> torch.Tensor:
+        return self._cached(("faces_ptr", None), lambda: offsets_from_counts(self.num_faces_per_graph))
+
+    @property
+    def edges_ptr(self) -> torch.Tensor:
+        return self._cached(("edges_ptr", None), lambda: offsets_from_counts(self.num_edges_per_graph))
+
+    @property
+    def first_idxs(self) -> torch.Tensor:
+        """(N,) first packed vertex of each graph (PyTorch3D's mesh_to_verts_packed_first_idx)."""
+        return self.verts_ptr[:-1]
+
+    @property
+    def graph_index(self) -> torch.Tensor:
+        """(sum_V,) int64 graph of each packed vertex (PyG's batch vector)."""
+        return self._cached(
+            ("graph_index", None),
+            lambda: torch.repeat_interleave(
+                torch.arange(len(self), device=self.device), self.num_verts_per_graph, output_size=self.num_verts
+            ),
+        )
+
+    @property
+    def edge_graph_index(self) -> torch.Tensor:
+        """(sum_E,) int64 graph of each packed edge."""
+        return self._cached(
+            ("edge_graph_index", None),
+            lambda: torch.repeat_interleave(
+                torch.arange(len(self), device=self.device), self.num_edges_per_graph, output_size=self.num_edges
+            ),
+        )
+
+    # ------------------------------------------------------------------ features
+    @property
+    def vertex_feature_names(self) -> list[str]:
+        return list(self._vfeats)
+
+    @property
+    def edge_feature_names(self) -> list[str]:
+        return list(self._efeats)
+
+    def has(self, name: str) -> tuple[bool, ...]:
+        """Which graphs carry vertex (or edge) feature `name`."""
+        if name in self._vpresent:
+            return self._vpresent[name]
+        if name in self._epresent:
+            return self._epresent[name]
+        return (False,) * len(self)
+
+    def _vfeat(self, name: str) -> torch.Tensor:
+        if name not in self._vfeats:
+            raise KeyError(f"no vertex feature {name!r}; this batch has {self.vertex_feature_names}")
+        return self._vfeats[name]
+
+    def packed(self, name: str = POS) -> torch.Tensor:
+        """(sum_V, *F) vertex feature `name` of all graphs, packed."""
+        return self._vfeat(name)
+
+    def list(self, name: str = POS) -> list[torch.Tensor]:
+        """Vertex feature `name` as a list of (V_i, *F) tensors (views of the packed tensor)."""
+        x = self._vfeat(name)
+        return self._cached(("list", name), lambda: list(torch.split(x, list(self._num_verts))))
+
+    def padded(self, name: str = POS) -> torch.Tensor:
+        """(N, V_max, *F) vertex feature `name`, zero past each graph's `num_verts_per_graph`."""
+        x = self._vfeat(name)
+        return self._cached(("padded", name), lambda: packed_to_padded(x, self.first_idxs, self.max_verts))
+
+    def edge_packed(self, name: str) -> torch.Tensor:
+        """(sum_E, *F) edge feature `name`, aligned with `edge_index`."""
+        if name not in self._efeats:
+            raise KeyError(f"no edge feature {name!r}; this batch has {self.edge_feature_names}")
+        return self._efeats[name]
+
+    def edge_list(self, name: str) -> list[torch.Tensor]:
+        return list(torch.split(self.edge_packed(name), list(self._num_edges)))
+
+    @property
+    def pos(self) -> torch.Tensor | None:
+        """(sum_V, D) packed positions, or None when no graph has positions."""
+        return self._vfeats.get(POS)
+
+    def pos_packed(self) -> torch.Tensor:
+        return self.packed(POS)
+
+    def pos_padded(self) -> torch.Tensor:
+        return self.padded(POS)
+
+    def pos_list(self) -> list[torch.Tensor]:
+        return self.list(POS)
+
+    # PyTorch3D vocabulary.
+    verts_packed = pos_packed
+    verts_padded = pos_padded
+    verts_list = pos_list
+
+    def update_features(self, name: str, packed: torch.Tensor) -> GraphBatch:
+        """Replace (or add) vertex feature `name` by a (sum_V, *F) packed tensor; views stay consistent.
+
+        Returns self. A new feature is marked present in every graph.
+        """
+        check_tensor(packed, name, min_dim=1)
+        if packed.shape[0] != self.num_verts:
+            raise ValueError(f"{name} must have {self.num_verts} rows (one per packed vertex), got {packed.shape[0]}")
+        if packed.device != self.device:
+            raise ValueError(f"{name} is on {packed.device} but the batch is on {self.device}")
+        if name == POS and not packed.dtype.is_floating_point:
+            raise TypeError(f"pos must be floating point, got {packed.dtype}")
+        self._vfeats[name] = packed
+        self._vpresent.setdefault(name, (True,) * len(self))
+        self._invalidate(name)
+        return self
+
+    def update_edge_features(self, name: str, packed: torch.Tensor) -> GraphBatch:
+        """Replace (or add) edge feature `name` by a (sum_E, *F) tensor aligned with `edge_index`. Returns self."""
+        check_tensor(packed, name, min_dim=1)
+        if packed.shape[0] != self.num_edges:
+            raise ValueError(f"{name} must have {self.num_edges} rows (one per packed edge), got {packed.shape[0]}")
+        if packed.device != self.device:
+            raise ValueError(f"{name} is on {packed.device} but the batch is on {self.device}")
+        self._efeats[name] = packed
+        self._epresent.setdefault(name, (True,) * len(self))
+        self._invalidate(name)
+        return self
+
+    def _invalidate(self, name: str) -> None:
+        for key in [k for k in self._cache if k[1] == name]:
+            del self._cache[key]
+
+    # ------------------------------------------------------------------ topology
+    @property
+    def edge_index(self) -> torch.Tensor:
+        """(2, sum_E) int64 directed edges (row 0 source, row 1 destination), vertex offsets applied."""
+        return self._edge_index
+
+    def edge_index_list(self) -> list[torch.Tensor]:
+        """Per-graph (2, E_i) edges with local vertex indices."""
+        return self._cached(("edge_index_list", None), lambda: [
+            e - int(off) for e, off in zip(torch.split(self._edge_index, list(self._num_edges), dim=1), _ptr(self._num_verts))
+        ])
+
+    def faces_packed(self) -> torch.Tensor:
+        """(sum_F, 3) int64 faces indexing packed vertices."""
+        return self._faces
+
+    def faces_list(self) -> list[torch.Tensor]:
+        """Per-graph (F_i, 3) faces with local vertex indices."""
+        return self._cached(("faces_list", None), lambda: [
+            f - int(off) for f, off in zip(torch.split(self._faces, list(self._num_faces)), _ptr(self._num_verts))
+        ])
+
+    def faces_padded(self) -> torch.Tensor:
+        """(N, F_max, 3) local faces, padded with -1 (PyTorch3D's convention)."""
+        def build():
+            local = self._faces - torch.repeat_interleave(self.first_idxs, self.num_faces_per_graph, output_size=self.num_faces)[:, None]
+            padded = packed_to_padded(local + 1, self.faces_ptr[:-1], max(self._num_faces, default=0))
+            return padded - 1
+        return self._cached(("faces_padded", None), build)
+
+    def is_mesh(self) -> tuple[bool, ...]:
+        """Which graphs have faces."""
+        return tuple(n > 0 for n in self._num_faces)
+
+    def edges_packed(self) -> torch.Tensor:
+        """(E_u, 2) unique undirected edges (u < v) over packed vertices, sorted: from the faces of meshes, from
+        `edge_index` for other graphs (PyTorch3D's `Meshes.edges_packed` for mesh batches)."""
+        def build():
+            parts = [edges_from_faces(self._faces)]
+            if self.num_edges and any(n == 0 for n in self._num_faces):
+                not_mesh = torch.tensor([n == 0 for n in self._num_faces], dtype=torch.bool, device=self.device)
+                keep = not_mesh[self.edge_graph_index]
+                e = torch.sort(self._edge_index[:, keep].t(), dim=1).values
+                parts.append(e[e[:, 0] != e[:, 1]])
+            return torch.unique(torch.cat(parts), dim=0) if len(parts) > 1 else parts[0]
+        return self._cached(("edges_packed", None), build)
+
+    def csr(self, by: str = "dst", index_dtype: torch.dtype = torch.int64) -> CSR:
+        """The edge list as CSR rows by destination (`by="dst"`, what fused kernels use) or by source.
+
+        Built once per (by, index_dtype) and cached. `index_dtype=torch.int32` halves the column bytes (allowed
+        while sum_V < 2^31).
+        """
+        if by not in ("dst", "src"):
+            raise ValueError(f"by must be 'dst' or 'src', got {by!r}")
+        if index_dtype not in (torch.int32, torch.int64):
+            raise TypeError(f"index_dtype must be torch.int32 or torch.int64, got {index_dtype}")
+        if index_dtype == torch.int32 and self.num_verts >= 2**31:
+            raise ValueError(f"index_dtype int32 cannot index {self.num_verts} vertices")
+
+        def build():
+            row, col = (self._edge_index[1], self._edge_index[0]) if by == "dst" else self._edge_index
+            perm = torch.argsort(row, stable=True)
+            counts = torch.bincount(row, minlength=self.num_verts) if self.num_edges else torch.zeros(
+                self.num_verts, dtype=torch.int64, device=self.device)
+            return CSR(offsets_from_counts(counts), col[perm].to(index_dtype).contiguous(), perm)
+
+        return self._cached(("csr", None, by, index_dtype), build)
+
+    # ------------------------------------------------------------------ mesh helpers
+    def _face_verts(self) -> torch.Tensor:
+        pos = self.pos
+        if pos is None or pos.shape[1] != 3:
+            raise ValueError("mesh helpers need 3-D vertex positions (pos of shape (V, 3))")
+        return pos[self._faces]  # (F, 3 corners, 3)
+
+    def face_normals(self, normalize: bool = True) -> torch.Tensor:
+        """(sum_F, 3) face normals (right-handed winding); unnormalized they have length 2 * area."""
+        fv = self._face_verts()
+        n = torch.linalg.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0], dim=1)
+        return torch.nn.functional.normalize(n, dim=1, eps=1e-12) if normalize else n
+
+    def face_areas(self) -> torch.Tensor:
+        """(sum_F,) triangle areas."""
+        return self.face_normals(normalize=False).norm(dim=1) / 2
+
+    def vertex_normals(self) -> torch.Tensor:
+        """(sum_V, 3) area-weighted vertex normals, unit length (zero for vertices in no face)."""
+        n = self.face_normals(normalize=False)
+        acc = torch.zeros_like(self.pos).index_add_(0, self._faces.reshape(-1), n.repeat_interleave(3, dim=0))
+        return torch.nn.functional.normalize(acc, dim=1, eps=1e-12)
+
+    def laplacian(self) -> torch.Tensor:
+        """Uniform Laplacian as a sparse (sum_V, sum_V) COO tensor (PyTorch3D's `laplacian`).
+
+        L[i, j] = 1 / deg(i) for each undirected edge (i, j) of `edges_packed()`, L[i, i] = -1.
+        """
+        e = self.edges_packed()
+        V = self.num_verts
+        dtype = self.pos.dtype if self.pos is not None else torch.float32
+        rows = torch.cat([e[:, 0], e[:, 1]])
+        cols = torch.cat([e[:, 1], e[:, 0]])
+        deg = torch.zeros(V, dtype=dtype, device=self.device).index_add_(0, rows, torch.ones_like(rows, dtype=dtype))
+        vals = 1.0 / deg[rows]
+        diag = torch.arange(V, device=self.device)
+        idx = torch.stack([torch.cat([rows, diag]), torch.cat([cols, diag])])
+        vals = torch.cat([vals, -torch.ones(V, dtype=dtype, device=self.device)])
+        return torch.sparse_coo_tensor(idx, vals, (V, V), check_invariants=False).coalesce()
+
+    def cot_laplacian(self, eps: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cotangent Laplacian (PyTorch3D's `cot_laplacian` semantics), differentiable w.r.t. positions.
+
+        Returns:
+            L: sparse (sum_V, sum_V), L[i, j] = cot(a_ij) + cot(b_ij) over the angles opposite edge (i, j)
+                (one term on a boundary edge); no diagonal.
+            inv_areas: (sum_V, 1) inverse of the summed area of the faces around each vertex (0 where that is 0).
+        """
+        fv = self._face_verts()
+        v0, v1, v2 = fv[:, 0], fv[:, 1], fv[:, 2]
+        a = (v1 - v2).norm(dim=1)  # side opposite corner 0
+        b = (v0 - v2).norm(dim=1)
+        c = (v0 - v1).norm(dim=1)
+        s = (a + b + c) / 2
+        area = (s * (s - a) * (s - b) * (s - c)).clamp(min=eps).sqrt()
+        a2, b2, c2 = a * a, b * b, c * c
+        # cot of the angle at each corner = (sum of adjacent sides^2 - opposite side^2) / (4 area)
+        cot = torch.stack([b2 + c2 - a2, a2 + c2 - b2, a2 + b2 - c2], dim=1) / (4 * area[:, None])
+        f = self._faces
+        # The angle at corner k is opposite the edge joining the other two corners.
+        ii = torch.cat([f[:, 1], f[:, 2], f[:, 0]])
+        jj = torch.cat([f[:, 2], f[:, 0], f[:, 1]])
+        vals = torch.cat([cot[:, 0], cot[:, 1], cot[:, 2]])
+        V = self.num_verts
+        L = torch.sparse_coo_tensor(torch.stack([torch.cat([ii, jj]), torch.cat([jj, ii])]), torch.cat([vals, vals]), (V, V), check_invariants=False)
+        areas = torch.zeros(V, dtype=area.dtype, device=self.device).index_add_(0, f.reshape(-1), area.repeat_interleave(3))
+        inv = torch.where(areas > 0, 1.0 / areas.clamp(min=eps), torch.zeros_like(areas))
+        return L.coalesce(), inv[:, None]
+
+    # ------------------------------------------------------------------ list of graphs, indexing
+    def graphs(self) -> list[Graph]:
+        """The batch as a list of `Graph` objects (tensors are views where possible)."""
+        vlists = {k: list(torch.split(v, list(self._num_verts))) for k, v in self._vfeats.items()}
+        elists = {k: list(torch.split(v, list(self._num_edges))) for k, v in self._efeats.items()}
+        faces = self.faces_list()
+        edges = self.edge_index_list()
+        out = []
+        for i in range(len(self)):
+            vf = {k: v[i] for k, v in vlists.items() if self._vpresent[k][i]}
+            pos = vf.pop(POS, None)
+            ef = {k: v[i] for k, v in elists.items() if self._epresent[k][i]}
+            g = Graph.__new__(Graph)
+            g.num_verts = self._num_verts[i]
+            g.faces = faces[i] if self._num_faces[i] else None
+            g.edge_index = edges[i] if (self._num_edges[i] or self._edges_from_faces[i]) else None
+            g.vertex_features = ({POS: pos} if pos is not None else {}) | vf
+            g.edge_features = ef
+            g.edges_from_faces = self._edges_from_faces[i]
+            out.append(g)
+        return out
+
+    def __getitem__(self, index: int | slice | Sequence[int] | torch.Tensor) -> GraphBatch:
+        """A batch of the selected graphs: an int, a slice, a list of ints or an int / bool tensor."""
+        n = len(self)
+        if isinstance(index, bool):
+            raise TypeError("a GraphBatch index must be an int, slice, list of ints or tensor, got bool")
+        if isinstance(index, int):
+            if not -n <= index < n:
+                raise IndexError(f"graph index {index} is out of range for a batch of {n}")
+            picks = [index % n]
+        elif isinstance(index, slice):
+            picks = list(range(n))[index]
+        elif isinstance(index, torch.Tensor):
+            if index.dtype == torch.bool:
+                if index.shape != (n,):
+                    raise IndexError(f"a bool index must have shape ({n},), got {tuple(index.shape)}")
+                picks = torch.nonzero(index).flatten().tolist()
+            elif not index.dtype.is_floating_point and index.dim() <= 1:
+                picks = index.reshape(-1).tolist()
+            else:
+                raise TypeError(f"a tensor index must be bool or integer and at most 1-D, got {index.dtype}")
+        elif isinstance(index, Sequence) and all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+            picks = list(index)
+        else:
+            raise TypeError(f"a GraphBatch index must be an int, slice, list of ints or tensor, got {type(index).__name__}")
+        for i in picks:
+            if not -n <= i < n:
+                raise IndexError(f"graph index {i} is out of range for a batch of {n}")
+        all_graphs = self.graphs()
+        return GraphBatch([all_graphs[i % n] for i in picks])
+
+    def __iter__(self):
+        return iter(self.graphs())
+
+    # ------------------------------------------------------------------ tensor plumbing
+    def _map(self, fn) -> GraphBatch:
+        children, context = _flatten(self)
+        return _unflatten([fn(c) for c in children], context)
+
+    def to(self, *args, **kwargs) -> GraphBatch:
+        """Move to a device (`to("cuda")`). A dtype argument converts floating features only."""
+        return self._map(lambda t: t.to(*args, **kwargs) if t.is_floating_point() else _to_device_only(t, *args, **kwargs))
+
+    def cpu(self) -> GraphBatch:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> GraphBatch:
+        return self.to(torch.device("cuda") if device is None else torch.device("cuda", device) if isinstance(device, int) else device)
+
+    def clone(self) -> GraphBatch:
+        return self._map(torch.clone)
+
+    def detach(self) -> GraphBatch:
+        return self._map(torch.Tensor.detach)
+
+    def __repr__(self) -> str:
+        feats = ", ".join(f"{k}{list(v.shape[1:])}" for k, v in self._vfeats.items())
+        efeats = ", ".join(f"{k}{list(v.shape[1:])}" for k, v in self._efeats.items())
+        return (
+            f"GraphBatch(num_graphs={len(self)}, num_verts={self.num_verts}, num_edges={self.num_edges}, "
+            f"num_faces={self.num_faces}, vertex_features=[{feats}], edge_features=[{efeats}], device={self.device})"
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _ptr(counts: Sequence[int]) -> list[int]:
+    out, acc = [], 0
+    for c in counts:
+        out.append(acc)
+        acc += c
+    return out
+
+
+def _graph_tensors(g: Graph) -> list[torch.Tensor]:
+    return [t for t in (g.faces, g.edge_index, *g.vertex_features.values(), *g.edge_features.values()) if t is not None]
+
+
+def _to_device_only(t: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    """Apply only the device part of a `.to(...)` call to an integer tensor."""
+    device = kwargs.get("device")
+    for a in args:
+        if isinstance(a, (str, torch.device, int)):
+            device = a
+        elif isinstance(a, torch.Tensor):
+            device = a.device
+    return t if device is None else t.to(device, non_blocking=kwargs.get("non_blocking", False))
+
+
+def _pack_features(
+    per_graph: list[dict[str, torch.Tensor]], counts: Sequence[int], kind: str, device: torch.device
+) -> tuple[dict[str, torch.Tensor], dict[str, tuple[bool, ...]]]:
+    """Pack named features; graphs lacking one get zero rows. Trailing shapes and dtypes must agree."""
+    names: list[str] = []
+    for feats in per_graph:
+        names.extend(k for k in feats if k not in names)
+    packed, present = {}, {}
+    for name in names:
+        have = [feats.get(name) for feats in per_graph]
+        ref = next(t for t in have if t is not None)
+        for i, t in enumerate(have):
+            if t is not None and (t.shape[1:] != ref.shape[1:] or t.dtype != ref.dtype):
+                raise ValueError(
+                    f"{kind} feature {name!r} has shape {tuple(t.shape[1:])} / {t.dtype} in graph {i} but "
+                    f"{tuple(ref.shape[1:])} / {ref.dtype} elsewhere: widths and dtypes must agree across a batch"
+                )
+        parts = [t if t is not None else ref.new_zeros((counts[i], *ref.shape[1:])) for i, t in enumerate(have)]
+        packed[name] = torch.cat(parts) if parts else ref
+        present[name] = tuple(t is not None for t in have)
+    return packed, present
+
+
+# ---------------------------------------------------------------------- pytree registration
+# Leaves are the packed tensors; the context holds names and per-graph counts (plain Python data), so
+# torch.compile, torch.export, vmap and tree_map can take a GraphBatch apart and rebuild it.
+
+
+def _flatten(b: GraphBatch) -> tuple[list[torch.Tensor], tuple]:
+    vnames, enames = tuple(b._vfeats), tuple(b._efeats)
+    children = [b._faces, b._edge_index, *(b._vfeats[k] for k in vnames), *(b._efeats[k] for k in enames)]
+    context = (
+        b._num_verts, b._num_faces, b._num_edges, vnames, tuple(b._vpresent[k] for k in vnames), enames,
+        tuple(b._epresent[k] for k in enames), b._edges_from_faces,
+    )
+    return children, context
+
+
+def _unflatten(children: Iterable[Any], context: tuple) -> GraphBatch:
+    children = list(children)
+    num_verts, num_faces, num_edges, vnames, vpresent, enames, epresent, from_faces = context
+    faces, edge_index = children[0], children[1]
+    vvals = children[2 : 2 + len(vnames)]
+    evals = children[2 + len(vnames) :]
+    b = GraphBatch.__new__(GraphBatch)
+    b._set(
+        num_verts, num_faces, num_edges, faces, edge_index, dict(zip(vnames, vvals)), dict(zip(vnames, vpresent)),
+        dict(zip(enames, evals)), dict(zip(enames, epresent)), from_faces,
+    )
+    return b
+
+
+def _flatten_with_keys(b: GraphBatch):
+    children, context = _flatten(b)
+    keys = ["faces", "edge_index", *(f"vertex.{k}" for k in context[3]), *(f"edge.{k}" for k in context[5])]
+    return [(pytree.MappingKey(k), c) for k, c in zip(keys, children)], context
+
+
+pytree.register_pytree_node(
+    GraphBatch,
+    _flatten,
+    _unflatten,
+    serialized_type_name="meshgraph.GraphBatch",
+    flatten_with_keys_fn=_flatten_with_keys,
+)

@@ -1,0 +1,14 @@
+"""Pure-PyTorch definitions of every meshgraph op: readable, slow, and the specification the kernels meet.
+
+`REFERENCES` maps each registered op name (torch.ops.meshgraph.<name>) to its definition; the registry test
+fails if an op has none.
+"""
+
+from .packed import packed_to_padded, padded_to_packed
+
+REFERENCES = {
+    "packed_to_padded": packed_to_padded,
+    "padded_to_packed": padded_to_packed,
+}
+
+__all__ = ["REFERENCES", "packed_to_padded", "padded_to_packed"]
