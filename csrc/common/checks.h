@@ -20,11 +20,11 @@
 
 namespace mg {
 
-// Number of elements per leading-dimension row (product of the trailing dims).
-inline int64_t row_width(const at::Tensor& t, int64_t leading_dims) {
-  int64_t w = 1;
-  for (int64_t i = leading_dims; i < t.dim(); ++i) w *= t.size(i);
-  return w;
+// `t` with its trailing dims (from `leading_dims` on) folded into one: (lead..., width). A view whenever the
+// strides allow (expanded and sliced tensors included), a copy otherwise; kernels then read through strides.
+inline at::Tensor rows_view(const at::Tensor& t, int64_t leading_dims) {
+  if (t.dim() == leading_dims) return t.unsqueeze(-1);
+  return t.flatten(leading_dims);
 }
 
 }  // namespace mg

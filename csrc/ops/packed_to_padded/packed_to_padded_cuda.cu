@@ -16,21 +16,21 @@ namespace {
 template <typename word_t, typename index_t>
 __global__ void packed_to_padded_kernel(const word_t* __restrict__ src, const index_t* __restrict__ first,
                                         word_t* __restrict__ dst, int64_t num_sets, int64_t num_rows,
-                                        int64_t max_size, int64_t width) {
+                                        int64_t max_size, int64_t width, int64_t rs, int64_t cs) {
   const int64_t total = num_sets * max_size * width;
   MG_CUDA_KERNEL_LOOP(e, total) {
     const int64_t r = e / width, d = e - r * width;
     const int64_t b = r / max_size, j = r - b * max_size;
     int64_t start, count;
     set_range(first, num_sets, b, num_rows, max_size, &start, &count);
-    dst[e] = j < count ? src[(start + j) * width + d] : word_t(0);
+    dst[e] = j < count ? src[(start + j) * rs + d * cs] : word_t(0);
   }
 }
 
 template <typename word_t, typename index_t>
 __global__ void padded_to_packed_kernel(const word_t* __restrict__ src, const index_t* __restrict__ first,
                                         word_t* __restrict__ dst, int64_t num_sets, int64_t num_rows,
-                                        int64_t max_size, int64_t width) {
+                                        int64_t max_size, int64_t width, int64_t bs, int64_t rs, int64_t cs) {
   const int64_t total = num_rows * width;
   MG_CUDA_KERNEL_LOOP(e, total) {
     const int64_t i = e / width, d = e - i * width;
@@ -46,7 +46,7 @@ __global__ void padded_to_packed_kernel(const word_t* __restrict__ src, const in
       int64_t start, count;
       set_range(first, num_sets, b, num_rows, max_size, &start, &count);
       const int64_t j = i - start;
-      if (j >= 0 && j < count) v = src[(b * max_size + j) * width + d];
+      if (j >= 0 && j < count) v = src[b * bs + j * rs + d * cs];
     }
     dst[e] = v;
   }
@@ -59,17 +59,18 @@ at::Tensor packed_to_padded_cuda(const at::Tensor& inputs, const at::Tensor& fir
   MG_CHECK_SAME_DEVICE(inputs, first_idxs);
   TORCH_CHECK(max_size >= 0, "max_size must be non-negative, got ", max_size);
   const c10::cuda::CUDAGuard guard(inputs.device());
-  const auto x = inputs.contiguous();
   const auto first = first_idxs.contiguous();
-  const int64_t num_sets = first.size(0), num_rows = x.size(0), width = row_width(x, 1);
-  auto out = at::empty(padded_sizes(x, num_sets, max_size), x.options());
+  const int64_t num_sets = first.size(0), num_rows = inputs.size(0);
+  auto out = at::empty(padded_sizes(inputs, num_sets, max_size), inputs.options());
   if (out.numel() == 0) return out;
+  const auto x = rows_view(inputs, 1);  // read through strides: expanded grads are not materialized
+  const int64_t width = x.size(1);
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MG_DISPATCH_INDEX_TYPES(first.scalar_type(), "packed_to_padded_cuda", [&] {
     MG_DISPATCH_BY_ELEMENT_SIZE(x.element_size(), "packed_to_padded_cuda", [&] {
       packed_to_padded_kernel<word_t, index_t><<<cuda::num_blocks(out.numel()), cuda::kThreads, 0, stream>>>(
           static_cast<const word_t*>(x.const_data_ptr()), first.const_data_ptr<index_t>(),
-          static_cast<word_t*>(out.mutable_data_ptr()), num_sets, num_rows, max_size, width);
+          static_cast<word_t*>(out.mutable_data_ptr()), num_sets, num_rows, max_size, width, x.stride(0), x.stride(1));
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   });
@@ -85,17 +86,19 @@ at::Tensor padded_to_packed_cuda(const at::Tensor& inputs, const at::Tensor& fir
               first_idxs.size(0), " vs ", inputs.size(0));
   TORCH_CHECK(num_inputs >= 0, "num_inputs must be non-negative, got ", num_inputs);
   const c10::cuda::CUDAGuard guard(inputs.device());
-  const auto x = inputs.contiguous();
   const auto first = first_idxs.contiguous();
-  const int64_t num_sets = x.size(0), max_size = x.size(1), width = row_width(x, 2);
-  auto out = at::empty(packed_sizes(x, num_inputs), x.options());
+  const int64_t num_sets = inputs.size(0), max_size = inputs.size(1);
+  auto out = at::empty(packed_sizes(inputs, num_inputs), inputs.options());
   if (out.numel() == 0) return out;
+  const auto x = rows_view(inputs, 2);
+  const int64_t width = x.size(2);
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MG_DISPATCH_INDEX_TYPES(first.scalar_type(), "padded_to_packed_cuda", [&] {
     MG_DISPATCH_BY_ELEMENT_SIZE(x.element_size(), "padded_to_packed_cuda", [&] {
       padded_to_packed_kernel<word_t, index_t><<<cuda::num_blocks(out.numel()), cuda::kThreads, 0, stream>>>(
           static_cast<const word_t*>(x.const_data_ptr()), first.const_data_ptr<index_t>(),
-          static_cast<word_t*>(out.mutable_data_ptr()), num_sets, num_inputs, max_size, width);
+          static_cast<word_t*>(out.mutable_data_ptr()), num_sets, num_inputs, max_size, width, x.stride(0), x.stride(1),
+          x.stride(2));
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   });

@@ -1,0 +1,56 @@
+"""Every op registered in torch.ops.meshgraph ships complete: reference, CPU + CUDA kernels, fake kernel,
+autograd, a test file and a benchmark that name it. Adding an op without one of these fails here."""
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from torch._library.simple_registry import singleton
+
+import meshgraph
+from meshgraph.ops.reference import REFERENCES
+
+ROOT = Path(__file__).resolve().parents[1]
+OPS = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("meshgraph::"))
+# Ops with no gradient by nature (index outputs); everything else must register autograd.
+NON_DIFFERENTIABLE: set[str] = set()
+
+
+def _impls(pattern: str) -> set[str]:
+    found = set()
+    for path in ROOT.glob(pattern):
+        found |= set(re.findall(r'm\.impl\(\s*"([a-z0-9_]+)"', path.read_text()))
+    return found
+
+
+def test_ops_are_registered():
+    assert {"packed_to_padded", "padded_to_packed"} <= set(OPS)
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_op_is_complete(op):
+    qualname = f"meshgraph::{op}"
+    assert op in REFERENCES, f"{op} has no pure-PyTorch reference in meshgraph.ops.reference.REFERENCES"
+    assert singleton.find(qualname).fake_impl.kernel is not None, f"{op} has no register_fake kernel"
+    assert torch._C._dispatch_has_kernel_for_dispatch_key(qualname, "CPU"), f"{op} has no CPU kernel"
+    assert op in _impls("csrc/ops/*/*_cpu.cpp"), f"{op} is not registered in a *_cpu.cpp file"
+    assert op in _impls("csrc/ops/*/*_cuda.cu"), f"{op} has no CUDA kernel in a *_cuda.cu file"
+    if meshgraph._extension.has_cuda_kernels():
+        assert torch._C._dispatch_has_kernel_for_dispatch_key(qualname, "CUDA"), f"{op} CUDA kernel not built"
+    if op not in NON_DIFFERENTIABLE:
+        assert torch._C._dispatch_has_kernel_for_dispatch_key(qualname, "Autograd"), f"{op} has no autograd"
+    tests = [p for p in (ROOT / "tests" / "ops").glob("test_*.py") if op in p.read_text()]
+    assert tests, f"no tests/ops/test_*.py mentions {op}"
+    benches = [p for p in (ROOT / "benchmarks").glob("bm_*.py") if op in p.read_text()]
+    assert benches, f"no benchmarks/bm_*.py mentions {op}"
+
+
+def test_readme_test_command_is_what_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)\n```", readme, re.S)
+    assert len(blocks) >= 2, "README must start with the install+demo command and the test command"
+    assert "python -m meshgraph demo" in blocks[0]
+    test_cmd = blocks[1].strip()
+    ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1].strip() == test_cmd, f".ci/run must end with the README's test command {test_cmd!r}"
