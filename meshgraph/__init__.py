@@ -12,3 +12,7 @@ __all__ = ["ops", "__version__"]
 from .graph import CSR, Graph, GraphBatch  # noqa: E402
 
 __all__ += ["CSR", "Graph", "GraphBatch"]
+
+from . import convert, datasets, io  # noqa: E402
+
+__all__ += ["convert", "datasets", "io"]
