@@ -23,6 +23,7 @@ import torch
 import torch.utils._pytree as pytree
 
 from ._utils import check_index_range, check_index_tensor, check_tensor, offsets_from_counts
+from .ops.adjacency import Adjacency, build_adjacency
 from .ops.packed_to_padded import packed_to_padded
 
 POS = "pos"
@@ -517,6 +518,17 @@ class GraphBatch:
             return CSR(offsets_from_counts(counts), col[perm].to(index_dtype).contiguous(), perm)
 
         return self._cached(("csr", None, by, index_dtype), build)
+
+    def adjacency(self, directed: bool = True, index_dtype: torch.dtype | None = None) -> Adjacency:
+        """CSR by destination and its transpose, as the fused kernels (gather_scatter, edge_dot ...) use them.
+
+        directed=False also uses every edge in reverse. Built once per (directed, index_dtype) and cached;
+        index_dtype None picks int32 when the vertex count allows.
+        """
+        return self._cached(
+            ("adjacency", None, directed, index_dtype),
+            lambda: build_adjacency(self._edge_index, self.num_verts, directed=directed, index_dtype=index_dtype),
+        )
 
     # ------------------------------------------------------------------ mesh helpers
     def _face_verts(self) -> torch.Tensor:

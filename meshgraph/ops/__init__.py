@@ -1,5 +1,7 @@
 """meshgraph operators: validated public wrappers over the custom ops in torch.ops.meshgraph."""
 
+from .adjacency import Adjacency, build_adjacency
+from .gather_scatter import edge_dot, gather_scatter
 from .packed_to_padded import packed_to_padded, padded_to_packed
 
-__all__ = ["packed_to_padded", "padded_to_packed"]
+__all__ = ["Adjacency", "build_adjacency", "edge_dot", "gather_scatter", "packed_to_padded", "padded_to_packed"]

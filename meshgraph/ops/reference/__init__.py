@@ -4,11 +4,22 @@
 fails if an op has none.
 """
 
+from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
 from .packed import packed_to_padded, padded_to_packed
 
 REFERENCES = {
+    "gather_scatter": gather_scatter,
+    "edge_dot": edge_dot,
+    "gather_scatter_arg_backward": gather_scatter_arg_backward,
     "packed_to_padded": packed_to_padded,
     "padded_to_packed": padded_to_packed,
 }
 
-__all__ = ["REFERENCES", "packed_to_padded", "padded_to_packed"]
+__all__ = [
+    "REFERENCES",
+    "edge_dot",
+    "gather_scatter",
+    "gather_scatter_arg_backward",
+    "packed_to_padded",
+    "padded_to_packed",
+]

@@ -1,0 +1,19 @@
+// Schemas for the fused gather-scatter family; contract in gather_scatter.h.
+// The optional transposed CSR (rowptr_t, col_t, eid_t) is not read by the forward kernels: autograd uses it
+// for the backward pass (callers such as GraphBatch pass a cached one; otherwise backward builds it).
+#include <torch/library.h>
+
+TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
+  m.def(
+      "gather_scatter(Tensor x, Tensor rowptr, Tensor col, Tensor? weight, str reduce, Tensor? rowptr_t=None, "
+      "Tensor? col_t=None, Tensor? eid_t=None) -> (Tensor, Tensor)",
+      {at::Tag::pt2_compliant_tag});
+  m.def(
+      "edge_dot(Tensor a, Tensor b, Tensor rowptr, Tensor col, Tensor? rowptr_t=None, Tensor? col_t=None, "
+      "Tensor? eid_t=None) -> Tensor",
+      {at::Tag::pt2_compliant_tag});
+  m.def(
+      "gather_scatter_arg_backward(Tensor grad_out, Tensor x, Tensor arg, Tensor rowptr_t, Tensor col_t, "
+      "Tensor eid_t, Tensor? weight, bool compute_grad_weight) -> (Tensor, Tensor)",
+      {at::Tag::pt2_compliant_tag});
+}

@@ -1,0 +1,266 @@
+// CPU kernels for the fused gather-scatter family (contract in gather_scatter.h).
+// Rows of the output run in parallel (at::parallel_for); each row accumulates in a small per-task buffer
+// (float32 or float64) and the inner loop over features is contiguous, so the compiler vectorizes it.
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "../../common/checks.h"
+#include "../../common/dispatch.h"
+#include "gather_scatter.h"
+
+namespace mg {
+namespace {
+
+// Output rows per parallel task: enough work per task to amortize scheduling.
+inline int64_t grain_for(int64_t num_entries, int64_t num_rows, int64_t F) {
+  const int64_t per_row = std::max<int64_t>(1, (num_entries / std::max<int64_t>(num_rows, 1) + 1) * F);
+  return std::max<int64_t>(1, 32768 / per_row);
+}
+
+// Strided 2-D read access: element (r, f) at base[r * rs + f * cs].
+template <typename T>
+struct Rows {
+  const T* base;
+  int64_t rs, cs;
+  const T* row(int64_t r) const { return base + r * rs; }
+};
+
+template <typename T>
+Rows<T> rows_of(const at::Tensor& t) {
+  return {t.const_data_ptr<T>(), t.stride(0), t.stride(1)};
+}
+
+template <typename scalar_t, typename index_t>
+void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const at::Tensor& col,
+                           const at::Tensor& weight, Reduce reduce, at::Tensor& out, at::Tensor& arg) {
+  using acc_t = mg::acc_t<scalar_t>;
+  const auto x = rows_of<scalar_t>(x2);
+  const int64_t V_src = x2.size(0), F = x2.size(1), V_dst = out.size(0), E = col.numel();
+  const int64_t* rp = rowptr.const_data_ptr<int64_t>();
+  const index_t* c = col.const_data_ptr<index_t>();
+  const scalar_t* w = weight.defined() ? weight.const_data_ptr<scalar_t>() : nullptr;
+  scalar_t* o = out.mutable_data_ptr<scalar_t>();
+  int64_t* a = (reduce == Reduce::Max || reduce == Reduce::Min) ? arg.mutable_data_ptr<int64_t>() : nullptr;
+
+  at::parallel_for(0, V_dst, grain_for(E, V_dst, F), [&](int64_t v0, int64_t v1) {
+    std::vector<acc_t> acc(F);
+    for (int64_t v = v0; v < v1; ++v) {
+      int64_t begin, end;
+      row_bounds(rp, v, E, &begin, &end);
+      scalar_t* orow = o + v * F;
+      if (reduce == Reduce::Sum || reduce == Reduce::Mean) {
+        std::fill(acc.begin(), acc.end(), acc_t(0));
+        int64_t count = 0;
+        for (int64_t k = begin; k < end; ++k) {
+          const int64_t u = c[k];
+          if (u < 0 || u >= V_src) continue;
+          ++count;
+          const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
+          const scalar_t* xr = x.row(u);
+          if (x.cs == 1) {
+            for (int64_t f = 0; f < F; ++f) acc[f] += wk * static_cast<acc_t>(xr[f]);
+          } else {
+            for (int64_t f = 0; f < F; ++f) acc[f] += wk * static_cast<acc_t>(xr[f * x.cs]);
+          }
+        }
+        const acc_t scale = (reduce == Reduce::Mean && count > 0) ? acc_t(1) / acc_t(count) : acc_t(1);
+        for (int64_t f = 0; f < F; ++f) orow[f] = static_cast<scalar_t>(acc[f] * scale);
+      } else {
+        const bool is_max = reduce == Reduce::Max;
+        int64_t* arow = a + v * F;
+        bool first = true;
+        for (int64_t k = begin; k < end; ++k) {
+          const int64_t u = c[k];
+          if (u < 0 || u >= V_src) continue;
+          const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
+          const scalar_t* xr = x.row(u);
+          for (int64_t f = 0; f < F; ++f) {
+            const acc_t val = wk * static_cast<acc_t>(xr[f * x.cs]);
+            // Strict comparison: the first entry in CSR order wins ties (deterministic).
+            if (first || (is_max ? val > acc[f] : val < acc[f])) {
+              acc[f] = val;
+              arow[f] = k;
+            }
+          }
+          first = false;
+        }
+        if (first) {  // no entries: 0, arg -1
+          for (int64_t f = 0; f < F; ++f) {
+            orow[f] = scalar_t(0);
+            arow[f] = -1;
+          }
+        } else {
+          for (int64_t f = 0; f < F; ++f) orow[f] = static_cast<scalar_t>(acc[f]);
+        }
+      }
+    }
+  });
+}
+
+std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const at::Tensor& rowptr,
+                                                      const at::Tensor& col, const std::optional<at::Tensor>& weight,
+                                                      c10::string_view reduce_name,
+                                                      const std::optional<at::Tensor>& /*rowptr_t*/,
+                                                      const std::optional<at::Tensor>& /*col_t*/,
+                                                      const std::optional<at::Tensor>& /*eid_t*/) {
+  MG_CHECK_DIM(x, 2);
+  MG_CHECK_DIM(rowptr, 1);
+  MG_CHECK_DIM(col, 1);
+  MG_CHECK_INDEX_DTYPE(col);
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
+  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V_dst + 1 >= 1 entries");
+  const Reduce reduce = parse_reduce(std::string_view(reduce_name.data(), reduce_name.size()));
+  at::Tensor w;
+  if (weight.has_value() && weight->defined()) {
+    w = weight->contiguous();
+    TORCH_CHECK(w.dim() == 1 && w.size(0) == col.size(0), "weight must have one entry per CSR entry");
+    TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
+  }
+  const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
+  auto out = at::empty({V_dst, F}, x.options());
+  const bool with_arg = reduce == Reduce::Max || reduce == Reduce::Min;
+  auto arg = at::empty({with_arg ? V_dst : 0, with_arg ? F : 0}, x.options().dtype(at::kLong));
+  if (out.numel() == 0) return {out, arg};
+  const auto rp = rowptr.contiguous();
+  const auto c = col.contiguous();
+  MG_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_scatter_cpu", [&] {
+    MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "gather_scatter_cpu", [&] {
+      gather_scatter_kernel<scalar_t, index_t>(x, rp, c, w, reduce, out, arg);
+    });
+  });
+  return {out, arg};
+}
+
+at::Tensor edge_dot_cpu(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
+                        const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+                        const std::optional<at::Tensor>&) {
+  MG_CHECK_DIM(a, 2);
+  MG_CHECK_DIM(b, 2);
+  MG_CHECK_DIM(rowptr, 1);
+  MG_CHECK_INDEX_DTYPE(col);
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
+  TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
+  TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
+  TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
+  const int64_t E = col.numel(), F = a.size(1), V_dst = a.size(0), V_src = b.size(0);
+  auto out = at::empty({E}, a.options());
+  if (E == 0) return out;
+  const auto rp = rowptr.contiguous();
+  const auto c = col.contiguous();
+  out.zero_();  // entries outside every row (malformed rowptr) stay 0
+  MG_DISPATCH_FLOATING_TYPES(a.scalar_type(), "edge_dot_cpu", [&] {
+    MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "edge_dot_cpu", [&] {
+      using acc_t = mg::acc_t<scalar_t>;
+      const auto A = rows_of<scalar_t>(a);
+      const auto B = rows_of<scalar_t>(b);
+      const int64_t* rpp = rp.const_data_ptr<int64_t>();
+      const index_t* cp = c.const_data_ptr<index_t>();
+      scalar_t* o = out.mutable_data_ptr<scalar_t>();
+      at::parallel_for(0, V_dst, grain_for(E, V_dst, F), [&](int64_t v0, int64_t v1) {
+        for (int64_t v = v0; v < v1; ++v) {
+          int64_t begin, end;
+          row_bounds(rpp, v, E, &begin, &end);
+          const scalar_t* ar = A.row(v);
+          for (int64_t k = begin; k < end; ++k) {
+            const int64_t u = cp[k];
+            acc_t s = 0;
+            if (u >= 0 && u < V_src) {
+              const scalar_t* br = B.row(u);
+              if (A.cs == 1 && B.cs == 1) {
+                for (int64_t f = 0; f < F; ++f) s += static_cast<acc_t>(ar[f]) * static_cast<acc_t>(br[f]);
+              } else {
+                for (int64_t f = 0; f < F; ++f)
+                  s += static_cast<acc_t>(ar[f * A.cs]) * static_cast<acc_t>(br[f * B.cs]);
+              }
+            }
+            o[k] = static_cast<scalar_t>(s);
+          }
+        }
+      });
+    });
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cpu(
+    const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& arg, const at::Tensor& rowptr_t,
+    const at::Tensor& col_t, const at::Tensor& eid_t, const std::optional<at::Tensor>& weight,
+    bool compute_grad_weight) {
+  MG_CHECK_DIM(grad_out, 2);
+  MG_CHECK_DIM(x, 2);
+  MG_CHECK_DIM(arg, 2);
+  MG_CHECK_INDEX_DTYPE(col_t);
+  TORCH_CHECK(rowptr_t.scalar_type() == at::kLong && eid_t.scalar_type() == at::kLong,
+              "rowptr_t and eid_t must be int64");
+  TORCH_CHECK(arg.sizes() == grad_out.sizes(), "arg must have the shape of grad_out");
+  TORCH_CHECK(rowptr_t.size(0) - 1 == x.size(0), "rowptr_t must have one row per row of x");
+  TORCH_CHECK(eid_t.numel() == col_t.numel(), "eid_t and col_t must have the same length");
+  const int64_t V_src = x.size(0), V_dst = grad_out.size(0), F = x.size(1), E = col_t.numel();
+  const auto ar = arg.contiguous();
+  at::Tensor w;
+  if (weight.has_value() && weight->defined()) w = weight->contiguous();
+  auto grad_x = at::empty({V_src, F}, x.options());
+  auto grad_w = compute_grad_weight ? at::zeros({E}, x.options()) : at::empty({0}, x.options());
+  if (grad_x.numel() == 0 && !compute_grad_weight) return {grad_x, grad_w};
+  const auto rp = rowptr_t.contiguous();
+  const auto c = col_t.contiguous();
+  const auto eid = eid_t.contiguous();
+  MG_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_scatter_arg_backward_cpu", [&] {
+    MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "gather_scatter_arg_backward_cpu", [&] {
+      using acc_t = mg::acc_t<scalar_t>;
+      const auto G = rows_of<scalar_t>(grad_out);
+      const auto X = rows_of<scalar_t>(x);
+      const int64_t* argp = ar.const_data_ptr<int64_t>();
+      const int64_t* rpp = rp.const_data_ptr<int64_t>();
+      const index_t* cp = c.const_data_ptr<index_t>();
+      const int64_t* ep = eid.const_data_ptr<int64_t>();
+      const scalar_t* wp = w.defined() ? w.const_data_ptr<scalar_t>() : nullptr;
+      scalar_t* gx = grad_x.mutable_data_ptr<scalar_t>();
+      scalar_t* gw = compute_grad_weight ? grad_w.mutable_data_ptr<scalar_t>() : nullptr;
+      at::parallel_for(0, V_src, grain_for(E, V_src, F), [&](int64_t u0, int64_t u1) {
+        std::vector<acc_t> acc(F);
+        for (int64_t u = u0; u < u1; ++u) {
+          std::fill(acc.begin(), acc.end(), acc_t(0));
+          int64_t begin, end;
+          row_bounds(rpp, u, E, &begin, &end);
+          const scalar_t* xr = X.row(u);
+          for (int64_t t = begin; t < end; ++t) {
+            const int64_t v = cp[t], e = ep[t];
+            if (v < 0 || v >= V_dst || e < 0 || e >= E) continue;
+            const acc_t we = wp ? static_cast<acc_t>(wp[e]) : acc_t(1);
+            const int64_t* arow = argp + v * F;
+            const scalar_t* grow = G.row(v);
+            acc_t dw = 0;
+            for (int64_t f = 0; f < F; ++f) {
+              if (arow[f] == e) {
+                const acc_t g = static_cast<acc_t>(grow[f * G.cs]);
+                acc[f] += we * g;
+                dw += g * static_cast<acc_t>(xr[f * X.cs]);
+              }
+            }
+            if (gw) gw[e] = static_cast<scalar_t>(dw);
+          }
+          scalar_t* grow_x = gx + u * F;
+          for (int64_t f = 0; f < F; ++f) grow_x[f] = static_cast<scalar_t>(acc[f]);
+        }
+      });
+    });
+  });
+  return {grad_x, grad_w};
+}
+
+}  // namespace
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CPU, m) {
+  m.impl("gather_scatter", &mg::gather_scatter_cpu);
+  m.impl("edge_dot", &mg::edge_dot_cpu);
+  m.impl("gather_scatter_arg_backward", &mg::gather_scatter_arg_backward_cpu);
+}

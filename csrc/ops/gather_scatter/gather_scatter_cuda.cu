@@ -1,0 +1,275 @@
+// CUDA kernels for the fused gather-scatter family (contract in gather_scatter.h).
+// Segment (CSR) reductions: each output element is produced by one thread, no atomics, so results are
+// deterministic run to run. Offsets are int64 throughout.
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
+
+#include "../../common/checks.h"
+#include "../../common/cuda_utils.cuh"
+#include "../../common/dispatch.h"
+#include "gather_scatter.h"
+
+namespace mg {
+namespace {
+
+constexpr int kWarp = 32;
+
+// Row of CSR entry k: the last v with rowptr[v] <= k (binary search over num_rows + 1 offsets).
+__device__ __forceinline__ int64_t row_of_entry(const int64_t* rowptr, int64_t num_rows, int64_t k) {
+  int64_t lo = 0, hi = num_rows;  // answer in [0, num_rows - 1]
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (rowptr[mid] <= k) lo = mid; else hi = mid - 1;
+  }
+  return lo;
+}
+
+template <typename acc_t>
+__device__ __forceinline__ acc_t warp_sum(acc_t v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_down_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// One thread per output element (v, f).
+template <typename scalar_t, typename index_t>
+__global__ void gather_scatter_kernel(const scalar_t* __restrict__ x, int64_t xrs, int64_t xcs, int64_t V_src,
+                                      const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
+                                      const scalar_t* __restrict__ w, int64_t E, int reduce, scalar_t* __restrict__ out,
+                                      int64_t* __restrict__ arg, int64_t V_dst, int64_t F) {
+  using acc_t = mg::acc_t<scalar_t>;
+  MG_CUDA_KERNEL_LOOP(i, V_dst * F) {
+    const int64_t v = i / F, f = i - v * F;
+    int64_t begin, end;
+    row_bounds(rowptr, v, E, &begin, &end);
+    if (reduce == static_cast<int>(Reduce::Sum) || reduce == static_cast<int>(Reduce::Mean)) {
+      acc_t acc = 0;
+      int64_t count = 0;
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t u = col[k];
+        if (u < 0 || u >= V_src) continue;
+        ++count;
+        acc += (w ? static_cast<acc_t>(w[k]) : acc_t(1)) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+      }
+      if (reduce == static_cast<int>(Reduce::Mean) && count > 0) acc /= static_cast<acc_t>(count);
+      out[i] = static_cast<scalar_t>(acc);
+    } else {
+      const bool is_max = reduce == static_cast<int>(Reduce::Max);
+      acc_t best = 0;
+      int64_t best_k = -1;
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t u = col[k];
+        if (u < 0 || u >= V_src) continue;
+        const acc_t val = (w ? static_cast<acc_t>(w[k]) : acc_t(1)) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+        if (best_k < 0 || (is_max ? val > best : val < best)) {
+          best = val;
+          best_k = k;
+        }
+      }
+      out[i] = best_k < 0 ? scalar_t(0) : static_cast<scalar_t>(best);
+      arg[i] = best_k;
+    }
+  }
+}
+
+// One warp per CSR entry: lanes stride over features, then a shuffle reduction.
+template <typename scalar_t, typename index_t>
+__global__ void edge_dot_kernel(const scalar_t* __restrict__ a, int64_t ars, int64_t acs, const scalar_t* __restrict__ b,
+                                int64_t brs, int64_t bcs, int64_t V_src, const int64_t* __restrict__ rowptr,
+                                int64_t V_dst, const index_t* __restrict__ col, int64_t E, int64_t F,
+                                scalar_t* __restrict__ out) {
+  using acc_t = mg::acc_t<scalar_t>;
+  const int lane = threadIdx.x % kWarp;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
+  for (int64_t k = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; k < E; k += warps) {
+    const int64_t v = row_of_entry(rowptr, V_dst, k);
+    const int64_t u = col[k];
+    const bool ok = u >= 0 && u < V_src && rowptr[v] <= k && k < rowptr[v + 1];
+    acc_t s = 0;
+    if (ok) {
+      for (int64_t f = lane; f < F; f += kWarp)
+        s += static_cast<acc_t>(a[v * ars + f * acs]) * static_cast<acc_t>(b[u * brs + f * bcs]);
+    }
+    s = warp_sum(s);
+    if (lane == 0) out[k] = static_cast<scalar_t>(s);
+  }
+}
+
+// grad_x of max/min: one thread per (u, f) walks the transposed row of u.
+template <typename scalar_t, typename index_t>
+__global__ void arg_backward_x_kernel(const scalar_t* __restrict__ g, int64_t grs, int64_t gcs,
+                                      const int64_t* __restrict__ arg, const int64_t* __restrict__ rowptr_t,
+                                      const index_t* __restrict__ col_t, const int64_t* __restrict__ eid_t,
+                                      const scalar_t* __restrict__ w, int64_t E, int64_t V_src, int64_t V_dst,
+                                      int64_t F, scalar_t* __restrict__ grad_x) {
+  using acc_t = mg::acc_t<scalar_t>;
+  MG_CUDA_KERNEL_LOOP(i, V_src * F) {
+    const int64_t u = i / F, f = i - u * F;
+    int64_t begin, end;
+    row_bounds(rowptr_t, u, E, &begin, &end);
+    acc_t acc = 0;
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t v = col_t[t], e = eid_t[t];
+      if (v < 0 || v >= V_dst || e < 0 || e >= E) continue;
+      if (arg[v * F + f] == e) acc += (w ? static_cast<acc_t>(w[e]) : acc_t(1)) * static_cast<acc_t>(g[v * grs + f * gcs]);
+    }
+    grad_x[i] = static_cast<scalar_t>(acc);
+  }
+}
+
+// grad_weight of max/min: one warp per transposed entry t (source u, destination v, edge e).
+template <typename scalar_t, typename index_t>
+__global__ void arg_backward_w_kernel(const scalar_t* __restrict__ g, int64_t grs, int64_t gcs,
+                                      const scalar_t* __restrict__ x, int64_t xrs, int64_t xcs,
+                                      const int64_t* __restrict__ arg, const int64_t* __restrict__ rowptr_t,
+                                      const index_t* __restrict__ col_t, const int64_t* __restrict__ eid_t, int64_t E,
+                                      int64_t V_src, int64_t V_dst, int64_t F, scalar_t* __restrict__ grad_w) {
+  using acc_t = mg::acc_t<scalar_t>;
+  const int lane = threadIdx.x % kWarp;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
+  for (int64_t t = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; t < E; t += warps) {
+    const int64_t u = row_of_entry(rowptr_t, V_src, t);
+    const int64_t v = col_t[t], e = eid_t[t];
+    const bool ok = v >= 0 && v < V_dst && e >= 0 && e < E && rowptr_t[u] <= t && t < rowptr_t[u + 1];
+    acc_t s = 0;
+    if (ok) {
+      for (int64_t f = lane; f < F; f += kWarp)
+        if (arg[v * F + f] == e) s += static_cast<acc_t>(g[v * grs + f * gcs]) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+    }
+    s = warp_sum(s);
+    if (lane == 0 && ok) grad_w[e] = static_cast<scalar_t>(s);
+  }
+}
+
+unsigned int warp_blocks(int64_t items) { return cuda::num_blocks(items * kWarp); }
+
+std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, const at::Tensor& rowptr,
+                                                       const at::Tensor& col, const std::optional<at::Tensor>& weight,
+                                                       c10::string_view reduce_name, const std::optional<at::Tensor>&,
+                                                       const std::optional<at::Tensor>&,
+                                                       const std::optional<at::Tensor>&) {
+  MG_CHECK_DIM(x, 2);
+  MG_CHECK_DIM(rowptr, 1);
+  MG_CHECK_DIM(col, 1);
+  MG_CHECK_INDEX_DTYPE(col);
+  MG_CHECK_SAME_DEVICE(x, rowptr);
+  MG_CHECK_SAME_DEVICE(x, col);
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
+  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V_dst + 1 >= 1 entries");
+  const Reduce reduce = parse_reduce(std::string_view(reduce_name.data(), reduce_name.size()));
+  const c10::cuda::CUDAGuard guard(x.device());
+  at::Tensor w;
+  if (weight.has_value() && weight->defined()) {
+    w = weight->contiguous();
+    TORCH_CHECK(w.dim() == 1 && w.size(0) == col.size(0), "weight must have one entry per CSR entry");
+    TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
+  }
+  const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
+  auto out = at::empty({V_dst, F}, x.options());
+  const bool with_arg = reduce == Reduce::Max || reduce == Reduce::Min;
+  auto arg = at::empty({with_arg ? V_dst : 0, with_arg ? F : 0}, x.options().dtype(at::kLong));
+  if (out.numel() == 0) return {out, arg};
+  const auto rp = rowptr.contiguous();
+  const auto c = col.contiguous();
+  const auto stream = c10::cuda::getCurrentCUDAStream();
+  MG_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_scatter_cuda", [&] {
+    MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "gather_scatter_cuda", [&] {
+      gather_scatter_kernel<scalar_t, index_t><<<cuda::num_blocks(V_dst * F), cuda::kThreads, 0, stream>>>(
+          x.const_data_ptr<scalar_t>(), x.stride(0), x.stride(1), x.size(0), rp.const_data_ptr<int64_t>(),
+          c.const_data_ptr<index_t>(), w.defined() ? w.const_data_ptr<scalar_t>() : nullptr, c.numel(),
+          static_cast<int>(reduce), out.mutable_data_ptr<scalar_t>(),
+          with_arg ? arg.mutable_data_ptr<int64_t>() : nullptr, V_dst, F);
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  });
+  return {out, arg};
+}
+
+at::Tensor edge_dot_cuda(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
+                         const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+                         const std::optional<at::Tensor>&) {
+  MG_CHECK_DIM(a, 2);
+  MG_CHECK_DIM(b, 2);
+  MG_CHECK_DIM(rowptr, 1);
+  MG_CHECK_INDEX_DTYPE(col);
+  MG_CHECK_SAME_DEVICE(a, b);
+  MG_CHECK_SAME_DEVICE(a, col);
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
+  TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
+  TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
+  TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
+  const c10::cuda::CUDAGuard guard(a.device());
+  const int64_t E = col.numel(), F = a.size(1);
+  auto out = at::zeros({E}, a.options());
+  if (E == 0 || a.size(0) == 0) return out;
+  const auto rp = rowptr.contiguous();
+  const auto c = col.contiguous();
+  const auto stream = c10::cuda::getCurrentCUDAStream();
+  MG_DISPATCH_FLOATING_TYPES(a.scalar_type(), "edge_dot_cuda", [&] {
+    MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "edge_dot_cuda", [&] {
+      edge_dot_kernel<scalar_t, index_t><<<warp_blocks(E), cuda::kThreads, 0, stream>>>(
+          a.const_data_ptr<scalar_t>(), a.stride(0), a.stride(1), b.const_data_ptr<scalar_t>(), b.stride(0),
+          b.stride(1), b.size(0), rp.const_data_ptr<int64_t>(), a.size(0), c.const_data_ptr<index_t>(), E, F,
+          out.mutable_data_ptr<scalar_t>());
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cuda(
+    const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& arg, const at::Tensor& rowptr_t,
+    const at::Tensor& col_t, const at::Tensor& eid_t, const std::optional<at::Tensor>& weight,
+    bool compute_grad_weight) {
+  MG_CHECK_DIM(grad_out, 2);
+  MG_CHECK_DIM(x, 2);
+  MG_CHECK_DIM(arg, 2);
+  MG_CHECK_INDEX_DTYPE(col_t);
+  TORCH_CHECK(rowptr_t.scalar_type() == at::kLong && eid_t.scalar_type() == at::kLong,
+              "rowptr_t and eid_t must be int64");
+  TORCH_CHECK(arg.sizes() == grad_out.sizes(), "arg must have the shape of grad_out");
+  TORCH_CHECK(rowptr_t.size(0) - 1 == x.size(0), "rowptr_t must have one row per row of x");
+  TORCH_CHECK(eid_t.numel() == col_t.numel(), "eid_t and col_t must have the same length");
+  const c10::cuda::CUDAGuard guard(x.device());
+  const int64_t V_src = x.size(0), V_dst = grad_out.size(0), F = x.size(1), E = col_t.numel();
+  const auto ar = arg.contiguous();
+  at::Tensor w;
+  if (weight.has_value() && weight->defined()) w = weight->contiguous();
+  auto grad_x = at::empty({V_src, F}, x.options());
+  auto grad_w = compute_grad_weight ? at::zeros({E}, x.options()) : at::empty({0}, x.options());
+  const auto rp = rowptr_t.contiguous();
+  const auto c = col_t.contiguous();
+  const auto eid = eid_t.contiguous();
+  const auto stream = c10::cuda::getCurrentCUDAStream();
+  MG_DISPATCH_FLOATING_TYPES(x.scalar_type(), "gather_scatter_arg_backward_cuda", [&] {
+    MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "gather_scatter_arg_backward_cuda", [&] {
+      if (grad_x.numel() > 0) {
+        arg_backward_x_kernel<scalar_t, index_t><<<cuda::num_blocks(V_src * F), cuda::kThreads, 0, stream>>>(
+            grad_out.const_data_ptr<scalar_t>(), grad_out.stride(0), grad_out.stride(1), ar.const_data_ptr<int64_t>(),
+            rp.const_data_ptr<int64_t>(), c.const_data_ptr<index_t>(), eid.const_data_ptr<int64_t>(),
+            w.defined() ? w.const_data_ptr<scalar_t>() : nullptr, E, V_src, V_dst, F, grad_x.mutable_data_ptr<scalar_t>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      }
+      if (compute_grad_weight && E > 0 && V_src > 0) {
+        arg_backward_w_kernel<scalar_t, index_t><<<warp_blocks(E), cuda::kThreads, 0, stream>>>(
+            grad_out.const_data_ptr<scalar_t>(), grad_out.stride(0), grad_out.stride(1), x.const_data_ptr<scalar_t>(),
+            x.stride(0), x.stride(1), ar.const_data_ptr<int64_t>(), rp.const_data_ptr<int64_t>(),
+            c.const_data_ptr<index_t>(), eid.const_data_ptr<int64_t>(), E, V_src, V_dst, F,
+            grad_w.mutable_data_ptr<scalar_t>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      }
+    });
+  });
+  return {grad_x, grad_w};
+}
+
+}  // namespace
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CUDA, m) {
+  m.impl("gather_scatter", &mg::gather_scatter_cuda);
+  m.impl("edge_dot", &mg::edge_dot_cuda);
+  m.impl("gather_scatter_arg_backward", &mg::gather_scatter_arg_backward_cuda);
+}
