@@ -36,7 +36,10 @@ def extension():
     rel = lambda paths: sorted(os.path.relpath(p, HERE) for p in paths)  # noqa: E731
     cpp = rel(glob.glob(os.path.join(HERE, "csrc", "*.cpp")) + glob.glob(os.path.join(HERE, "csrc", "ops", "*", "*.cpp")))
     cu = rel(glob.glob(os.path.join(HERE, "csrc", "ops", "*", "*.cu")))
-    cxx = ["-O3", "-std=c++20", f"-DPy_LIMITED_API={PY_LIMITED_API}", "-fvisibility=hidden"]
+    # -fopenmp: at::parallel_for is a header template whose OpenMP pragmas are compiled into *this* library;
+    # without the flag every "parallel" kernel silently runs on one thread.
+    cxx = ["-O3", "-std=c++20", f"-DPy_LIMITED_API={PY_LIMITED_API}", "-fvisibility=hidden", "-fopenmp"]
+    link = ["-fopenmp"]
     if os.environ.get("MESHGRAPH_NATIVE", "0") == "1":
         cxx.append("-march=native")
     if build_cuda():
@@ -45,9 +48,12 @@ def extension():
             "meshgraph._C._meshgraph",
             cpp + cu,
             extra_compile_args={"cxx": cxx, "nvcc": nvcc},
+            extra_link_args=link,
             py_limited_api=True,
         )
-    return CppExtension("meshgraph._C._meshgraph", cpp, extra_compile_args={"cxx": cxx}, py_limited_api=True)
+    return CppExtension(
+        "meshgraph._C._meshgraph", cpp, extra_compile_args={"cxx": cxx}, extra_link_args=link, py_limited_api=True
+    )
 
 
 setup(

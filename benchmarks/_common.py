@@ -41,3 +41,38 @@ def report(title: str, rows: list[tuple[str, float]], ours: str) -> None:
     print(f"\n{title}")
     for name, ms in rows:
         print(f"  {name:<38s} {ms:10.3f} ms   {ms / base:6.2f}x ours")
+
+
+def _proc_status_kb(key: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def peak_extra_memory_mb(fn: Callable[[], object]) -> float:
+    """Peak resident memory during fn() above the resident memory before it, in MB (Linux).
+
+    Resets the kernel's high-water mark (/proc/self/clear_refs = 5), runs fn, reads VmHWM. Large tensors are
+    mmap-backed and returned to the OS when freed, so this measures what fn really holds at its peak."""
+    import gc
+
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    base = _proc_status_kb("VmRSS")
+    fn()
+    return (_proc_status_kb("VmHWM") - base) / 1024
+
+
+def bunny_batch(copies: int = 8, path=None):
+    """`copies` Stanford bunnies packed into one GraphBatch (the W1 workload: both directions of every edge)."""
+    from pathlib import Path
+
+    import meshgraph as mg
+    from meshgraph.io import load_mesh
+
+    path = Path(path) if path else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stanford-bunny.obj"
+    bunny = load_mesh(path)
+    return mg.GraphBatch([bunny] * copies)

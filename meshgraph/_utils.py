@@ -127,3 +127,12 @@ def offsets_from_counts(counts: torch.Tensor) -> torch.Tensor:
     out = torch.zeros(counts.numel() + 1, dtype=torch.int64, device=counts.device)
     torch.cumsum(counts.to(torch.int64), 0, out=out[1:])
     return out
+
+
+def count_per_index(index: torch.Tensor, size: int) -> torch.Tensor:
+    """(size,) int64 number of occurrences of each value of index in [0, size).
+
+    Unlike torch.bincount the output size is static (no data-dependent shape), so it traces under torch.compile.
+    """
+    out = torch.zeros(size, dtype=torch.int64, device=index.device)
+    return out.index_add_(0, index.long(), torch.ones_like(index, dtype=torch.int64))

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import torch
 import torch.utils._pytree as pytree
 
-from ._utils import check_index_range, check_index_tensor, check_tensor, offsets_from_counts
+from ._utils import check_index_range, check_index_tensor, check_tensor, count_per_index, offsets_from_counts
 from .ops.adjacency import Adjacency, build_adjacency
 from .ops.packed_to_padded import packed_to_padded
 
@@ -513,8 +513,7 @@ class GraphBatch:
         def build():
             row, col = (self._edge_index[1], self._edge_index[0]) if by == "dst" else self._edge_index
             perm = torch.argsort(row, stable=True)
-            counts = torch.bincount(row, minlength=self.num_verts) if self.num_edges else torch.zeros(
-                self.num_verts, dtype=torch.int64, device=self.device)
+            counts = count_per_index(row, self.num_verts)
             return CSR(offsets_from_counts(counts), col[perm].to(index_dtype).contiguous(), perm)
 
         return self._cached(("csr", None, by, index_dtype), build)

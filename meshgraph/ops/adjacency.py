@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._utils import offsets_from_counts
+from .._utils import count_per_index, offsets_from_counts
 
 
 class Adjacency(NamedTuple):
@@ -46,8 +46,7 @@ def transpose_csr(rowptr: torch.Tensor, col: torch.Tensor, num_src: int) -> tupl
         torch.arange(num_dst, device=rowptr.device, dtype=torch.int64), rowptr.diff(), output_size=col.shape[0]
     )
     eid_t = torch.argsort(col, stable=True)
-    counts = torch.bincount(col.long(), minlength=num_src) if col.numel() else torch.zeros(num_src, dtype=torch.int64, device=col.device)
-    return offsets_from_counts(counts), rows[eid_t].to(col.dtype), eid_t
+    return offsets_from_counts(count_per_index(col, num_src)), rows[eid_t].to(col.dtype), eid_t
 
 
 def build_adjacency(
@@ -74,8 +73,7 @@ def build_adjacency(
         src, dst = torch.cat([src, dst]), torch.cat([dst, src])
         ids = torch.arange(2 * E, device=src.device)
     order = torch.argsort(dst, stable=True)
-    counts = torch.bincount(dst, minlength=num_dst) if dst.numel() else torch.zeros(num_dst, dtype=torch.int64, device=dst.device)
-    rowptr = offsets_from_counts(counts)
+    rowptr = offsets_from_counts(count_per_index(dst, num_dst))
     col = src[order].to(index_dtype).contiguous()
     rowptr_t, col_t, eid_t = transpose_csr(rowptr, col, num_src)
     return Adjacency(rowptr, col, ids[order], rowptr_t, col_t, eid_t)

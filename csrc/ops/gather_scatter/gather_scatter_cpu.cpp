@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../common/checks.h"
+#include "../../common/cpu_kernels.h"
 #include "../../common/dispatch.h"
 #include "gather_scatter.h"
 
@@ -37,6 +38,16 @@ Rows<T> rows_of(const at::Tensor& t) {
   return {t.const_data_ptr<T>(), t.stride(0), t.stride(1)};
 }
 
+// acc[f] += w * x[f] over a contiguous row; __restrict__ lets the compiler vectorize it.
+template <typename scalar_t, typename acc_t>
+inline __attribute__((always_inline)) void axpy_row(acc_t* __restrict__ acc, const scalar_t* __restrict__ xr, acc_t w,
+                                                    int64_t F) {
+  for (int64_t f = 0; f < F; ++f) acc[f] += w * static_cast<acc_t>(xr[f]);
+}
+
+// Entries ahead of the current one whose source rows are prefetched.
+constexpr int64_t kPrefetchDistance = 4;
+
 template <typename scalar_t, typename index_t>
 void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const at::Tensor& col,
                            const at::Tensor& weight, Reduce reduce, at::Tensor& out, at::Tensor& arg) {
@@ -48,24 +59,31 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
   const scalar_t* w = weight.defined() ? weight.const_data_ptr<scalar_t>() : nullptr;
   scalar_t* o = out.mutable_data_ptr<scalar_t>();
   int64_t* a = (reduce == Reduce::Max || reduce == Reduce::Min) ? arg.mutable_data_ptr<int64_t>() : nullptr;
+  const int64_t row_bytes = x.cs == 1 ? F * static_cast<int64_t>(sizeof(scalar_t)) : 0;
 
   at::parallel_for(0, V_dst, grain_for(E, V_dst, F), [&](int64_t v0, int64_t v1) {
-    std::vector<acc_t> acc(F);
+    std::vector<acc_t> acc_buf(F);
+    acc_t* acc = acc_buf.data();
+    cpu::dispatch_isa([&] {
     for (int64_t v = v0; v < v1; ++v) {
       int64_t begin, end;
       row_bounds(rp, v, E, &begin, &end);
       scalar_t* orow = o + v * F;
       if (reduce == Reduce::Sum || reduce == Reduce::Mean) {
-        std::fill(acc.begin(), acc.end(), acc_t(0));
+        for (int64_t f = 0; f < F; ++f) acc[f] = acc_t(0);
         int64_t count = 0;
         for (int64_t k = begin; k < end; ++k) {
+          if (row_bytes && k + kPrefetchDistance < end) {
+            const int64_t up = c[k + kPrefetchDistance];
+            if (up >= 0 && up < V_src) cpu::prefetch_row(x.row(up), row_bytes);
+          }
           const int64_t u = c[k];
           if (u < 0 || u >= V_src) continue;
           ++count;
           const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
           const scalar_t* xr = x.row(u);
           if (x.cs == 1) {
-            for (int64_t f = 0; f < F; ++f) acc[f] += wk * static_cast<acc_t>(xr[f]);
+            axpy_row(acc, xr, wk, F);
           } else {
             for (int64_t f = 0; f < F; ++f) acc[f] += wk * static_cast<acc_t>(xr[f * x.cs]);
           }
@@ -81,15 +99,21 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
           if (u < 0 || u >= V_src) continue;
           const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
           const scalar_t* xr = x.row(u);
-          for (int64_t f = 0; f < F; ++f) {
-            const acc_t val = wk * static_cast<acc_t>(xr[f * x.cs]);
-            // Strict comparison: the first entry in CSR order wins ties (deterministic).
-            if (first || (is_max ? val > acc[f] : val < acc[f])) {
-              acc[f] = val;
+          if (first) {
+            for (int64_t f = 0; f < F; ++f) {
+              acc[f] = wk * static_cast<acc_t>(xr[f * x.cs]);
               arow[f] = k;
             }
+            first = false;
+            continue;
           }
-          first = false;
+          // Strict comparison: the first entry in CSR order wins ties (deterministic).
+          for (int64_t f = 0; f < F; ++f) {
+            const acc_t val = wk * static_cast<acc_t>(xr[f * x.cs]);
+            const bool better = is_max ? val > acc[f] : val < acc[f];
+            acc[f] = better ? val : acc[f];
+            arow[f] = better ? k : arow[f];
+          }
         }
         if (first) {  // no entries: 0, arg -1
           for (int64_t f = 0; f < F; ++f) {
@@ -101,6 +125,7 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
         }
       }
     }
+    });
   });
 }
 
