@@ -653,6 +653,28 @@ class GraphBatch:
     def __iter__(self):
         return iter(self.graphs())
 
+    def split(self, chunks: int) -> list[GraphBatch]:
+        """Split into `chunks` batches of consecutive graphs, balanced by vertex count (for data parallelism).
+
+        Fewer batches come back when there are fewer graphs than chunks; none is empty unless the batch is."""
+        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+            raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+        n = len(self)
+        if n == 0:
+            return [self]
+        chunks = min(chunks, n)
+        total = max(self.num_verts, 1)
+        cuts, acc, g = [0], 0, 0
+        for i, c in enumerate(self._num_verts):
+            acc += c
+            # close a chunk once its share of vertices is reached, leaving >= 1 graph for each remaining chunk
+            if len(cuts) < chunks and acc >= total * len(cuts) / chunks and n - (i + 1) >= chunks - len(cuts):
+                cuts.append(i + 1)
+        while len(cuts) < chunks:  # too few cuts (e.g. all-empty graphs): split the tail evenly
+            cuts.append(cuts[-1] + 1)
+        cuts.append(n)
+        return [self[cuts[i] : cuts[i + 1]] for i in range(len(cuts) - 1)]
+
     # ------------------------------------------------------------------ tensor plumbing
     def _map(self, fn) -> GraphBatch:
         children, context = _flatten(self)

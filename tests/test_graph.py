@@ -289,3 +289,28 @@ def test_bad_graph_inputs_name_the_argument():
         GraphBatch([tetra(), "not a graph"])
     with pytest.raises(ValueError, match="feature 'f'"):
         GraphBatch([tetra(feat_width=5), tetra(feat_width=6)])
+
+
+def test_split_balances_vertices_and_keeps_every_graph():
+    gs = [Graph(torch.randn(n, 3)) for n in (10, 1, 1, 1, 9, 2)]
+    parts = GraphBatch(gs).split(2)
+    assert [p.num_verts for p in parts] == [12, 12] and [len(p) for p in parts] == [3, 3]
+    assert sum(p.num_verts for p in parts) == 24
+    assert torch.equal(torch.cat([p.pos_packed() for p in parts]), GraphBatch(gs).pos_packed())
+    assert len(GraphBatch(gs[:2]).split(5)) == 2
+    with pytest.raises(ValueError, match="chunks"):
+        GraphBatch(gs).split(0)
+
+
+def test_parallel_scatter_splits_graph_batches_and_tensors():
+    from meshgraph.parallel import scatter
+
+    b = GraphBatch([tetra(seed=i) for i in range(4)])
+    y = torch.arange(4)
+    parts = scatter((b, y, "tag"), ["cpu", "cpu"])
+    assert len(parts) == 2
+    (b0, y0, t0), (b1, y1, t1) = parts
+    assert len(b0) == 2 and len(b1) == 2 and y0.tolist() == [0, 1] and t1 == "tag"
+    assert torch.equal(torch.cat([b0.packed("f"), b1.packed("f")]), b.packed("f"))
+    kw = scatter({"batch": b}, ["cpu", "cpu"])
+    assert len(kw[1]["batch"]) == 2
