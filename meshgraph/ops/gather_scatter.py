@@ -73,7 +73,8 @@ def gather_scatter(
             `edge_index` (row 0 sources, row 1 destinations), or (E, 2) PyTorch3D `edges`, where, as in
             `pytorch3d.ops.gather_scatter(input, edges, directed)`, vertex edges[e, 0] receives x[edges[e, 1]]
             and, unless directed, the reverse. A (2, 2) tensor is read as PyG's layout unless `directed` is given.
-        edge_weight: (E,) weights in the order of the input edges (dtype of x), or None.
+        edge_weight: (E,) weights in the order of the input edges (dtype of x), or None; or (E, H)
+            multi-head weights (attention): x is then (V, H, C) or (V, H * C) and head h weights its C channels.
         reduce: "sum", "mean" (sum / in-degree), "max" or "min" (per feature; gradients go to the first
             attaining edge in CSR order). Vertices without in-edges get 0.
         directed: False also sends every edge in reverse. Default: True for GraphBatch / edge_index,
@@ -92,12 +93,15 @@ def gather_scatter(
     w = None
     if edge_weight is not None:
         check_tensor(edge_weight, "edge_weight", dtypes=FLOAT_DTYPES)
-        if edge_weight.dim() != 1 or edge_weight.shape[0] != num_edges:
-            raise ValueError(f"edge_weight must have shape ({num_edges},), got {tuple(edge_weight.shape)}")
+        width = x[0].numel() if x.shape[0] else int(torch.tensor(x.shape[1:]).prod())
+        if edge_weight.dim() not in (1, 2) or edge_weight.shape[0] != num_edges:
+            raise ValueError(f"edge_weight must have shape ({num_edges},) or ({num_edges}, H), got {tuple(edge_weight.shape)}")
+        if edge_weight.dim() == 2 and (edge_weight.shape[1] < 1 or width % edge_weight.shape[1]):
+            raise ValueError(f"edge_weight has {edge_weight.shape[1]} heads, which must divide the {width} features of x")
         if edge_weight.dtype != x.dtype:
             raise TypeError(f"edge_weight must have the dtype of x ({x.dtype}), got {edge_weight.dtype}")
         check_same_device(x=x, edge_weight=edge_weight)
-        w = (edge_weight if adj.edge_id.shape[0] == num_edges else edge_weight.repeat(2))[adj.edge_id]
+        w = (edge_weight if adj.edge_id.shape[0] == num_edges else torch.cat([edge_weight, edge_weight]))[adj.edge_id]
     x2 = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
     out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
     return out.reshape(adj.num_dst, *x.shape[1:])
@@ -107,21 +111,26 @@ def edge_dot(a: torch.Tensor, b: torch.Tensor, graph, directed: bool | None = No
     """Per-edge dot product <a[v], b[u]> for every edge u -> v, without forming (E, F) tensors.
 
     Args:
-        a: (V, F) destination-side features; b: (V, F) source-side features (same dtype).
+        a: (V, F) or (V, H, C) destination-side features; b: source-side features of the same shape and dtype.
+            With (V, H, C) the product is taken per head.
         graph: as in `gather_scatter`.
 
     Returns:
-        (E,) in the order of the input edges; for directed=False, (2E,): the edges, then their reverses.
+        (E,) or (E, H) in the order of the input edges; for directed=False, (2E, ...): the edges, then their
+        reverses.
     """
-    check_tensor(a, "a", dim=2, dtypes=FLOAT_DTYPES)
-    check_tensor(b, "b", dim=2, dtypes=FLOAT_DTYPES)
+    check_tensor(a, "a", dim=(2, 3), dtypes=FLOAT_DTYPES)
+    check_tensor(b, "b", dim=(2, 3), dtypes=FLOAT_DTYPES)
     if a.shape != b.shape:
         raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.dtype != b.dtype:
         raise TypeError(f"a and b must have the same dtype, got {a.dtype} and {b.dtype}")
     check_same_device(a=a, b=b)
     adj, num_edges, _ = _resolve(graph, a.shape[0], directed, a.device)
-    per_entry = torch.ops.meshgraph.edge_dot(a, b, adj.rowptr, adj.col, adj.rowptr_t, adj.col_t, adj.eid_t)
+    heads = a.shape[1] if a.dim() == 3 else 1
+    if a.dim() == 3:
+        a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+    per_entry = torch.ops.meshgraph.edge_dot(a, b, adj.rowptr, adj.col, heads, adj.rowptr_t, adj.col_t, adj.eid_t)
     # CSR order -> input edge order: entry k belongs to edge edge_id[k].
     inverse = torch.empty_like(adj.edge_id).scatter_(0, adj.edge_id, torch.arange(adj.edge_id.shape[0], device=a.device))
     return per_entry[inverse]
@@ -140,14 +149,17 @@ def _gather_scatter_fake(x, rowptr, col, weight, reduce, rowptr_t=None, col_t=No
 
 
 @torch.library.register_fake("meshgraph::edge_dot")
-def _edge_dot_fake(a, b, rowptr, col, rowptr_t=None, col_t=None, eid_t=None):
+def _edge_dot_fake(a, b, rowptr, col, heads=1, rowptr_t=None, col_t=None, eid_t=None):
     torch._check(a.dim() == 2 and b.dim() == 2, lambda: "a and b must be 2-D")
-    return a.new_empty((col.shape[0],))
+    return a.new_empty((col.shape[0],) if heads == 1 else (col.shape[0], heads))
 
 
 @torch.library.register_fake("meshgraph::gather_scatter_arg_backward")
 def _arg_backward_fake(grad_out, x, arg, rowptr_t, col_t, eid_t, weight, compute_grad_weight):
-    return x.new_empty(x.shape), x.new_empty((col_t.shape[0],) if compute_grad_weight else (0,))
+    if not compute_grad_weight:
+        return x.new_empty(x.shape), x.new_empty((0,))
+    wshape = (col_t.shape[0], weight.shape[1]) if weight is not None and weight.dim() == 2 else (col_t.shape[0],)
+    return x.new_empty(x.shape), x.new_empty(wshape)
 
 
 # ---------------------------------------------------------------------- autograd
@@ -192,18 +204,22 @@ def _backward_gather_scatter(ctx, grad_out, _grad_arg):
         w_t = weight[eid_t] if weight is not None else None
         if inv_deg is not None:
             scale = inv_deg[col_t.long()]
-            w_t = scale if w_t is None else w_t * scale
+            w_t = scale if w_t is None else w_t * (scale[:, None] if w_t.dim() == 2 else scale)
         grad_x = torch.ops.meshgraph.gather_scatter(grad_out, rowptr_t, col_t, w_t, "sum", rowptr, col, None)[0]
     if need_w:
         # grad_w[k] = <grad_out[v], x[col[k]]> (/ deg v): a fused per-edge dot product.
-        grad_w = torch.ops.meshgraph.edge_dot(grad_out, x, rowptr, col, rowptr_t, col_t, eid_t)
+        heads = weight.shape[1] if weight.dim() == 2 else 1
+        grad_w = torch.ops.meshgraph.edge_dot(grad_out, x, rowptr, col, heads, rowptr_t, col_t, eid_t)
+        if weight.dim() == 2 and heads == 1:
+            grad_w = grad_w[:, None]
         if inv_deg is not None:
-            grad_w = grad_w * inv_deg[_row_of_entry(rowptr, E)]
+            scale = inv_deg[_row_of_entry(rowptr, E)]
+            grad_w = grad_w * (scale[:, None] if grad_w.dim() == 2 else scale)
     return grad_x, None, None, grad_w, None, None, None, None
 
 
 def _setup_edge_dot(ctx, inputs, output):
-    a, b, rowptr, col, rowptr_t, col_t, eid_t = inputs
+    a, b, rowptr, col, heads, rowptr_t, col_t, eid_t = inputs
     ctx.num_src = b.shape[0]
     ctx.save_for_backward(a, b, rowptr, col, rowptr_t, col_t, eid_t)
 
@@ -216,7 +232,7 @@ def _backward_edge_dot(ctx, grad):
         grad_a = torch.ops.meshgraph.gather_scatter(b, rowptr, col, grad, "sum", rowptr_t, col_t, eid_t)[0]
     if ctx.needs_input_grad[1]:  # grad_b[u] = sum over entries u -> v of g[k] * a[v]
         grad_b = torch.ops.meshgraph.gather_scatter(a, rowptr_t, col_t, grad[eid_t], "sum", rowptr, col, None)[0]
-    return grad_a, grad_b, None, None, None, None, None
+    return grad_a, grad_b, None, None, None, None, None, None
 
 
 def _setup_arg_backward(ctx, inputs, output):

@@ -261,3 +261,44 @@ def test_raw_kernels_skip_out_of_range_columns():
     out, _ = torch.ops.meshgraph.gather_scatter(x, bad_rowptr, col, None, "max")
     assert torch.isfinite(out).all()
     assert torch.ops.meshgraph.edge_dot(x[:2], x, rowptr, col).shape == (3,)
+
+
+@pytest.mark.parametrize("reduce", REDUCES)
+def test_multi_head_weights_match_per_head_oracle(device, reduce):
+    V, E, H, C = 20, 120, 3, 4
+    ei = random_graph(V, E, seed=9, device=device)
+    x = torch.randn(V, H, C, dtype=torch.float64, device=device, requires_grad=True)
+    w = (torch.rand(E, H, dtype=torch.float64, device=device) + 0.5).requires_grad_(True)
+    out = gather_scatter(x, ei, w, reduce)
+    assert out.shape == (V, H, C)
+    expect = torch.stack([oracle(x[:, h], ei, w[:, h], reduce, V) for h in range(H)], dim=1)
+    torch.testing.assert_close(out, expect)
+    assert torch.autograd.gradcheck(lambda a, b: gather_scatter(a, ei, b, reduce), (x, w))
+    adj = build_adjacency(ei, V)
+    k = torch.ops.meshgraph.gather_scatter(x.detach().reshape(V, -1), adj.rowptr, adj.col, w.detach()[adj.edge_id], reduce)
+    r = ref.gather_scatter(x.detach().reshape(V, -1), adj.rowptr, adj.col, w.detach()[adj.edge_id], reduce)
+    torch.testing.assert_close(k[0], r[0])
+    assert torch.equal(k[1], r[1])
+    if reduce == "max":
+        g = torch.randn(V, H * C, dtype=torch.float64, device=device)
+        args = (g, x.detach().reshape(V, -1), k[1], adj.rowptr_t, adj.col_t, adj.eid_t, w.detach()[adj.edge_id], True)
+        for kk, rr in zip(torch.ops.meshgraph.gather_scatter_arg_backward(*args), ref.gather_scatter_arg_backward(*args)):
+            torch.testing.assert_close(kk, rr)
+        torch.library.opcheck(torch.ops.meshgraph.gather_scatter_arg_backward, args)
+    torch.library.opcheck(torch.ops.meshgraph.gather_scatter, (x.reshape(V, -1), adj.rowptr, adj.col, w[adj.edge_id], reduce))
+
+
+def test_edge_dot_per_head(device):
+    V, E, H, C = 15, 60, 2, 3
+    ei = random_graph(V, E, seed=10, device=device)
+    a = torch.randn(V, H, C, dtype=torch.float64, device=device, requires_grad=True)
+    b = torch.randn(V, H, C, dtype=torch.float64, device=device, requires_grad=True)
+    out = edge_dot(a, b, ei)
+    torch.testing.assert_close(out, (a[ei[1]] * b[ei[0]]).sum(2))
+    assert torch.autograd.gradcheck(lambda p, q: edge_dot(p, q, ei), (a, b))
+    adj = build_adjacency(ei, V)
+    torch.library.opcheck(torch.ops.meshgraph.edge_dot, (a.reshape(V, -1), b.reshape(V, -1), adj.rowptr, adj.col, H))
+    torch.testing.assert_close(
+        torch.ops.meshgraph.edge_dot(a.reshape(V, -1), b.reshape(V, -1), adj.rowptr, adj.col, H),
+        ref.edge_dot(a.reshape(V, -1), b.reshape(V, -1), adj.rowptr, adj.col, H),
+    )

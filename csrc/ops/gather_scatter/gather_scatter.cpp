@@ -9,7 +9,7 @@ TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
       "Tensor? col_t=None, Tensor? eid_t=None) -> (Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
   m.def(
-      "edge_dot(Tensor a, Tensor b, Tensor rowptr, Tensor col, Tensor? rowptr_t=None, Tensor? col_t=None, "
+      "edge_dot(Tensor a, Tensor b, Tensor rowptr, Tensor col, int heads=1, Tensor? rowptr_t=None, Tensor? col_t=None, "
       "Tensor? eid_t=None) -> Tensor",
       {at::Tag::pt2_compliant_tag});
   m.def(

@@ -6,9 +6,11 @@
 //     reduce: "sum"; "mean" (the sum divided by the row's entry count); "max" / "min" (per feature, the first
 //     entry in CSR order wins ties; arg holds that CSR position). Rows with no entries give 0 (arg -1).
 //     Accumulation in float32 for float16/bfloat16/float32, float64 for float64.
+//     Multi-head weights: weight (E, H) with H dividing F; feature f is weighted by weight[k, f / (F / H)]
+//     (GAT-style attention over H heads of F / H channels each).
 //
-//   edge_dot(a: (V_dst, F), b: (V_src, F), rowptr, col) -> (E,)
-//     out[k] = <a[v], b[col[k]]> for k in row v (in CSR order).
+//   edge_dot(a: (V_dst, F), b: (V_src, F), rowptr, col, heads = 1) -> (E,) or (E, heads) when heads > 1
+//     out[k, h] = <a[v, hC:(h+1)C], b[col[k], hC:(h+1)C]> for k in row v (in CSR order), C = F / heads.
 //
 //   gather_scatter_arg_backward(grad_out: (V_dst, F), x: (V_src, F), arg: (V_dst, F), rowptr_t: (V_src + 1,),
 //                               col_t: (E,), eid_t: (E,), weight: (E,)?, compute_grad_weight)
@@ -21,6 +23,7 @@
 // of bounds; the Python wrappers reject it before it gets here.
 #pragma once
 
+#include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 #include <string_view>
 
@@ -43,6 +46,15 @@ C10_HOST_DEVICE inline void row_bounds(const int64_t* rowptr, int64_t v, int64_t
                                        int64_t* end) {
   *begin = clamp64(rowptr[v], 0, num_entries);
   *end = clamp64(rowptr[v + 1], *begin, num_entries);
+}
+
+// weight: (E,) or (E, H) with H dividing F, contiguous, dtype of x.
+inline void check_edge_weight(const at::Tensor& w, const at::Tensor& col, const at::Tensor& x) {
+  TORCH_CHECK((w.dim() == 1 || w.dim() == 2) && w.size(0) == col.size(0),
+              "weight must have shape (E,) or (E, H) with one row per CSR entry");
+  TORCH_CHECK(w.dim() == 1 || (w.size(1) >= 1 && x.size(1) % w.size(1) == 0),
+              "weight heads must divide the number of features");
+  TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
 }
 
 }  // namespace mg

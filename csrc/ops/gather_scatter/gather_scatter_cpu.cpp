@@ -57,6 +57,8 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
   const int64_t* rp = rowptr.const_data_ptr<int64_t>();
   const index_t* c = col.const_data_ptr<index_t>();
   const scalar_t* w = weight.defined() ? weight.const_data_ptr<scalar_t>() : nullptr;
+  // Multi-head weights (E, H): feature f uses head f / C, C = F / H.
+  const int64_t H = weight.defined() && weight.dim() == 2 ? weight.size(1) : 1, C = H > 0 ? F / H : F;
   scalar_t* o = out.mutable_data_ptr<scalar_t>();
   int64_t* a = (reduce == Reduce::Max || reduce == Reduce::Min) ? arg.mutable_data_ptr<int64_t>() : nullptr;
   const int64_t row_bytes = x.cs == 1 ? F * static_cast<int64_t>(sizeof(scalar_t)) : 0;
@@ -80,12 +82,14 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
           const int64_t u = c[k];
           if (u < 0 || u >= V_src) continue;
           ++count;
-          const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
           const scalar_t* xr = x.row(u);
-          if (x.cs == 1) {
-            axpy_row(acc, xr, wk, F);
-          } else {
-            for (int64_t f = 0; f < F; ++f) acc[f] += wk * static_cast<acc_t>(xr[f * x.cs]);
+          for (int64_t h = 0; h < H; ++h) {
+            const acc_t wk = w ? static_cast<acc_t>(w[k * H + h]) : acc_t(1);
+            if (x.cs == 1) {
+              axpy_row(acc + h * C, xr + h * C, wk, C);
+            } else {
+              for (int64_t f = h * C; f < (h + 1) * C; ++f) acc[f] += wk * static_cast<acc_t>(xr[f * x.cs]);
+            }
           }
         }
         const acc_t scale = (reduce == Reduce::Mean && count > 0) ? acc_t(1) / acc_t(count) : acc_t(1);
@@ -97,11 +101,11 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
         for (int64_t k = begin; k < end; ++k) {
           const int64_t u = c[k];
           if (u < 0 || u >= V_src) continue;
-          const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
           const scalar_t* xr = x.row(u);
+          const scalar_t* wr = w ? w + k * H : nullptr;
           if (first) {
             for (int64_t f = 0; f < F; ++f) {
-              acc[f] = wk * static_cast<acc_t>(xr[f * x.cs]);
+              acc[f] = (wr ? static_cast<acc_t>(wr[f / C]) : acc_t(1)) * static_cast<acc_t>(xr[f * x.cs]);
               arow[f] = k;
             }
             first = false;
@@ -109,7 +113,7 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
           }
           // Strict comparison: the first entry in CSR order wins ties (deterministic).
           for (int64_t f = 0; f < F; ++f) {
-            const acc_t val = wk * static_cast<acc_t>(xr[f * x.cs]);
+            const acc_t val = (wr ? static_cast<acc_t>(wr[f / C]) : acc_t(1)) * static_cast<acc_t>(xr[f * x.cs]);
             const bool better = is_max ? val > acc[f] : val < acc[f];
             acc[f] = better ? val : acc[f];
             arow[f] = better ? k : arow[f];
@@ -145,8 +149,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const
   at::Tensor w;
   if (weight.has_value() && weight->defined()) {
     w = weight->contiguous();
-    TORCH_CHECK(w.dim() == 1 && w.size(0) == col.size(0), "weight must have one entry per CSR entry");
-    TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
+    check_edge_weight(w, col, x);
   }
   const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
   auto out = at::empty({V_dst, F}, x.options());
@@ -164,7 +167,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const
 }
 
 at::Tensor edge_dot_cpu(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
-                        const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+                        int64_t heads, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
                         const std::optional<at::Tensor>&) {
   MG_CHECK_DIM(a, 2);
   MG_CHECK_DIM(b, 2);
@@ -174,8 +177,9 @@ at::Tensor edge_dot_cpu(const at::Tensor& a, const at::Tensor& b, const at::Tens
   TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
   TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
   TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
-  const int64_t E = col.numel(), F = a.size(1), V_dst = a.size(0), V_src = b.size(0);
-  auto out = at::empty({E}, a.options());
+  TORCH_CHECK(heads >= 1 && a.size(1) % heads == 0, "heads must be >= 1 and divide the number of features");
+  const int64_t E = col.numel(), F = a.size(1), V_dst = a.size(0), V_src = b.size(0), H = heads, C = F / H;
+  auto out = heads == 1 ? at::empty({E}, a.options()) : at::empty({E, H}, a.options());
   if (E == 0) return out;
   const auto rp = rowptr.contiguous();
   const auto c = col.contiguous();
@@ -195,17 +199,20 @@ at::Tensor edge_dot_cpu(const at::Tensor& a, const at::Tensor& b, const at::Tens
           const scalar_t* ar = A.row(v);
           for (int64_t k = begin; k < end; ++k) {
             const int64_t u = cp[k];
-            acc_t s = 0;
-            if (u >= 0 && u < V_src) {
-              const scalar_t* br = B.row(u);
-              if (A.cs == 1 && B.cs == 1) {
-                for (int64_t f = 0; f < F; ++f) s += static_cast<acc_t>(ar[f]) * static_cast<acc_t>(br[f]);
-              } else {
-                for (int64_t f = 0; f < F; ++f)
-                  s += static_cast<acc_t>(ar[f * A.cs]) * static_cast<acc_t>(br[f * B.cs]);
+            const bool ok = u >= 0 && u < V_src;
+            const scalar_t* br = ok ? B.row(u) : nullptr;
+            for (int64_t h = 0; h < H; ++h) {
+              acc_t s = 0;
+              if (ok) {
+                if (A.cs == 1 && B.cs == 1) {
+                  for (int64_t f = h * C; f < (h + 1) * C; ++f) s += static_cast<acc_t>(ar[f]) * static_cast<acc_t>(br[f]);
+                } else {
+                  for (int64_t f = h * C; f < (h + 1) * C; ++f)
+                    s += static_cast<acc_t>(ar[f * A.cs]) * static_cast<acc_t>(br[f * B.cs]);
+                }
               }
+              o[k * H + h] = static_cast<scalar_t>(s);
             }
-            o[k] = static_cast<scalar_t>(s);
           }
         }
       });
@@ -230,9 +237,15 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cpu(
   const int64_t V_src = x.size(0), V_dst = grad_out.size(0), F = x.size(1), E = col_t.numel();
   const auto ar = arg.contiguous();
   at::Tensor w;
-  if (weight.has_value() && weight->defined()) w = weight->contiguous();
+  if (weight.has_value() && weight->defined()) {
+    w = weight->contiguous();
+    check_edge_weight(w, col_t, x);
+  }
+  const int64_t H = w.defined() && w.dim() == 2 ? w.size(1) : 1, C = F / H;
   auto grad_x = at::empty({V_src, F}, x.options());
-  auto grad_w = compute_grad_weight ? at::zeros({E}, x.options()) : at::empty({0}, x.options());
+  auto grad_w = !compute_grad_weight ? at::empty({0}, x.options())
+                : w.defined() && w.dim() == 2 ? at::zeros({E, H}, x.options())
+                                               : at::zeros({E}, x.options());
   if (grad_x.numel() == 0 && !compute_grad_weight) return {grad_x, grad_w};
   const auto rp = rowptr_t.contiguous();
   const auto c = col_t.contiguous();
@@ -259,18 +272,20 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cpu(
           for (int64_t t = begin; t < end; ++t) {
             const int64_t v = cp[t], e = ep[t];
             if (v < 0 || v >= V_dst || e < 0 || e >= E) continue;
-            const acc_t we = wp ? static_cast<acc_t>(wp[e]) : acc_t(1);
             const int64_t* arow = argp + v * F;
             const scalar_t* grow = G.row(v);
-            acc_t dw = 0;
-            for (int64_t f = 0; f < F; ++f) {
-              if (arow[f] == e) {
-                const acc_t g = static_cast<acc_t>(grow[f * G.cs]);
-                acc[f] += we * g;
-                dw += g * static_cast<acc_t>(xr[f * X.cs]);
+            for (int64_t h = 0; h < H; ++h) {
+              const acc_t we = wp ? static_cast<acc_t>(wp[e * H + h]) : acc_t(1);
+              acc_t dw = 0;
+              for (int64_t f = h * C; f < (h + 1) * C; ++f) {
+                if (arow[f] == e) {
+                  const acc_t g = static_cast<acc_t>(grow[f * G.cs]);
+                  acc[f] += we * g;
+                  dw += g * static_cast<acc_t>(xr[f * X.cs]);
+                }
               }
+              if (gw) gw[e * H + h] = static_cast<scalar_t>(dw);
             }
-            if (gw) gw[e] = static_cast<scalar_t>(dw);
           }
           scalar_t* grow_x = gx + u * F;
           for (int64_t f = 0; f < F; ++f) grow_x[f] = static_cast<scalar_t>(acc[f]);

@@ -37,11 +37,12 @@ __device__ __forceinline__ acc_t warp_sum(acc_t v) {
 template <typename scalar_t, typename index_t>
 __global__ void gather_scatter_kernel(const scalar_t* __restrict__ x, int64_t xrs, int64_t xcs, int64_t V_src,
                                       const int64_t* __restrict__ rowptr, const index_t* __restrict__ col,
-                                      const scalar_t* __restrict__ w, int64_t E, int reduce, scalar_t* __restrict__ out,
-                                      int64_t* __restrict__ arg, int64_t V_dst, int64_t F) {
+                                      const scalar_t* __restrict__ w, int64_t H, int64_t E, int reduce,
+                                      scalar_t* __restrict__ out, int64_t* __restrict__ arg, int64_t V_dst, int64_t F) {
   using acc_t = mg::acc_t<scalar_t>;
+  const int64_t C = F / H;
   MG_CUDA_KERNEL_LOOP(i, V_dst * F) {
-    const int64_t v = i / F, f = i - v * F;
+    const int64_t v = i / F, f = i - v * F, h = f / C;
     int64_t begin, end;
     row_bounds(rowptr, v, E, &begin, &end);
     if (reduce == static_cast<int>(Reduce::Sum) || reduce == static_cast<int>(Reduce::Mean)) {
@@ -51,7 +52,7 @@ __global__ void gather_scatter_kernel(const scalar_t* __restrict__ x, int64_t xr
         const int64_t u = col[k];
         if (u < 0 || u >= V_src) continue;
         ++count;
-        acc += (w ? static_cast<acc_t>(w[k]) : acc_t(1)) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+        acc += (w ? static_cast<acc_t>(w[k * H + h]) : acc_t(1)) * static_cast<acc_t>(x[u * xrs + f * xcs]);
       }
       if (reduce == static_cast<int>(Reduce::Mean) && count > 0) acc /= static_cast<acc_t>(count);
       out[i] = static_cast<scalar_t>(acc);
@@ -62,7 +63,7 @@ __global__ void gather_scatter_kernel(const scalar_t* __restrict__ x, int64_t xr
       for (int64_t k = begin; k < end; ++k) {
         const int64_t u = col[k];
         if (u < 0 || u >= V_src) continue;
-        const acc_t val = (w ? static_cast<acc_t>(w[k]) : acc_t(1)) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+        const acc_t val = (w ? static_cast<acc_t>(w[k * H + h]) : acc_t(1)) * static_cast<acc_t>(x[u * xrs + f * xcs]);
         if (best_k < 0 || (is_max ? val > best : val < best)) {
           best = val;
           best_k = k;
@@ -78,7 +79,7 @@ __global__ void gather_scatter_kernel(const scalar_t* __restrict__ x, int64_t xr
 template <typename scalar_t, typename index_t>
 __global__ void edge_dot_kernel(const scalar_t* __restrict__ a, int64_t ars, int64_t acs, const scalar_t* __restrict__ b,
                                 int64_t brs, int64_t bcs, int64_t V_src, const int64_t* __restrict__ rowptr,
-                                int64_t V_dst, const index_t* __restrict__ col, int64_t E, int64_t F,
+                                int64_t V_dst, const index_t* __restrict__ col, int64_t E, int64_t F, int64_t H,
                                 scalar_t* __restrict__ out) {
   using acc_t = mg::acc_t<scalar_t>;
   const int lane = threadIdx.x % kWarp;
@@ -87,13 +88,16 @@ __global__ void edge_dot_kernel(const scalar_t* __restrict__ a, int64_t ars, int
     const int64_t v = row_of_entry(rowptr, V_dst, k);
     const int64_t u = col[k];
     const bool ok = u >= 0 && u < V_src && rowptr[v] <= k && k < rowptr[v + 1];
-    acc_t s = 0;
-    if (ok) {
-      for (int64_t f = lane; f < F; f += kWarp)
-        s += static_cast<acc_t>(a[v * ars + f * acs]) * static_cast<acc_t>(b[u * brs + f * bcs]);
+    const int64_t C = F / H;
+    for (int64_t h = 0; h < H; ++h) {
+      acc_t s = 0;
+      if (ok) {
+        for (int64_t f = h * C + lane; f < (h + 1) * C; f += kWarp)
+          s += static_cast<acc_t>(a[v * ars + f * acs]) * static_cast<acc_t>(b[u * brs + f * bcs]);
+      }
+      s = warp_sum(s);
+      if (lane == 0) out[k * H + h] = static_cast<scalar_t>(s);
     }
-    s = warp_sum(s);
-    if (lane == 0) out[k] = static_cast<scalar_t>(s);
   }
 }
 
@@ -102,18 +106,19 @@ template <typename scalar_t, typename index_t>
 __global__ void arg_backward_x_kernel(const scalar_t* __restrict__ g, int64_t grs, int64_t gcs,
                                       const int64_t* __restrict__ arg, const int64_t* __restrict__ rowptr_t,
                                       const index_t* __restrict__ col_t, const int64_t* __restrict__ eid_t,
-                                      const scalar_t* __restrict__ w, int64_t E, int64_t V_src, int64_t V_dst,
-                                      int64_t F, scalar_t* __restrict__ grad_x) {
+                                      const scalar_t* __restrict__ w, int64_t H, int64_t E, int64_t V_src,
+                                      int64_t V_dst, int64_t F, scalar_t* __restrict__ grad_x) {
   using acc_t = mg::acc_t<scalar_t>;
+  const int64_t C = F / H;
   MG_CUDA_KERNEL_LOOP(i, V_src * F) {
-    const int64_t u = i / F, f = i - u * F;
+    const int64_t u = i / F, f = i - u * F, h = f / C;
     int64_t begin, end;
     row_bounds(rowptr_t, u, E, &begin, &end);
     acc_t acc = 0;
     for (int64_t t = begin; t < end; ++t) {
       const int64_t v = col_t[t], e = eid_t[t];
       if (v < 0 || v >= V_dst || e < 0 || e >= E) continue;
-      if (arg[v * F + f] == e) acc += (w ? static_cast<acc_t>(w[e]) : acc_t(1)) * static_cast<acc_t>(g[v * grs + f * gcs]);
+      if (arg[v * F + f] == e) acc += (w ? static_cast<acc_t>(w[e * H + h]) : acc_t(1)) * static_cast<acc_t>(g[v * grs + f * gcs]);
     }
     grad_x[i] = static_cast<scalar_t>(acc);
   }
@@ -125,7 +130,7 @@ __global__ void arg_backward_w_kernel(const scalar_t* __restrict__ g, int64_t gr
                                       const scalar_t* __restrict__ x, int64_t xrs, int64_t xcs,
                                       const int64_t* __restrict__ arg, const int64_t* __restrict__ rowptr_t,
                                       const index_t* __restrict__ col_t, const int64_t* __restrict__ eid_t, int64_t E,
-                                      int64_t V_src, int64_t V_dst, int64_t F, scalar_t* __restrict__ grad_w) {
+                                      int64_t V_src, int64_t V_dst, int64_t F, int64_t H, scalar_t* __restrict__ grad_w) {
   using acc_t = mg::acc_t<scalar_t>;
   const int lane = threadIdx.x % kWarp;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
@@ -133,13 +138,16 @@ __global__ void arg_backward_w_kernel(const scalar_t* __restrict__ g, int64_t gr
     const int64_t u = row_of_entry(rowptr_t, V_src, t);
     const int64_t v = col_t[t], e = eid_t[t];
     const bool ok = v >= 0 && v < V_dst && e >= 0 && e < E && rowptr_t[u] <= t && t < rowptr_t[u + 1];
-    acc_t s = 0;
-    if (ok) {
-      for (int64_t f = lane; f < F; f += kWarp)
-        if (arg[v * F + f] == e) s += static_cast<acc_t>(g[v * grs + f * gcs]) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+    const int64_t C = F / H;
+    for (int64_t h = 0; h < H; ++h) {
+      acc_t s = 0;
+      if (ok) {
+        for (int64_t f = h * C + lane; f < (h + 1) * C; f += kWarp)
+          if (arg[v * F + f] == e) s += static_cast<acc_t>(g[v * grs + f * gcs]) * static_cast<acc_t>(x[u * xrs + f * xcs]);
+      }
+      s = warp_sum(s);
+      if (lane == 0 && ok) grad_w[e * H + h] = static_cast<scalar_t>(s);
     }
-    s = warp_sum(s);
-    if (lane == 0 && ok) grad_w[e] = static_cast<scalar_t>(s);
   }
 }
 
@@ -163,9 +171,9 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, cons
   at::Tensor w;
   if (weight.has_value() && weight->defined()) {
     w = weight->contiguous();
-    TORCH_CHECK(w.dim() == 1 && w.size(0) == col.size(0), "weight must have one entry per CSR entry");
-    TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
+    check_edge_weight(w, col, x);
   }
+  const int64_t H = w.defined() && w.dim() == 2 ? w.size(1) : 1;
   const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
   auto out = at::empty({V_dst, F}, x.options());
   const bool with_arg = reduce == Reduce::Max || reduce == Reduce::Min;
@@ -178,7 +186,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, cons
     MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "gather_scatter_cuda", [&] {
       gather_scatter_kernel<scalar_t, index_t><<<cuda::num_blocks(V_dst * F), cuda::kThreads, 0, stream>>>(
           x.const_data_ptr<scalar_t>(), x.stride(0), x.stride(1), x.size(0), rp.const_data_ptr<int64_t>(),
-          c.const_data_ptr<index_t>(), w.defined() ? w.const_data_ptr<scalar_t>() : nullptr, c.numel(),
+          c.const_data_ptr<index_t>(), w.defined() ? w.const_data_ptr<scalar_t>() : nullptr, H, c.numel(),
           static_cast<int>(reduce), out.mutable_data_ptr<scalar_t>(),
           with_arg ? arg.mutable_data_ptr<int64_t>() : nullptr, V_dst, F);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
@@ -188,7 +196,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, cons
 }
 
 at::Tensor edge_dot_cuda(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
-                         const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
+                         int64_t heads, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
                          const std::optional<at::Tensor>&) {
   MG_CHECK_DIM(a, 2);
   MG_CHECK_DIM(b, 2);
@@ -200,9 +208,10 @@ at::Tensor edge_dot_cuda(const at::Tensor& a, const at::Tensor& b, const at::Ten
   TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
   TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
   TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
+  TORCH_CHECK(heads >= 1 && a.size(1) % heads == 0, "heads must be >= 1 and divide the number of features");
   const c10::cuda::CUDAGuard guard(a.device());
   const int64_t E = col.numel(), F = a.size(1);
-  auto out = at::zeros({E}, a.options());
+  auto out = heads == 1 ? at::zeros({E}, a.options()) : at::zeros({E, heads}, a.options());
   if (E == 0 || a.size(0) == 0) return out;
   const auto rp = rowptr.contiguous();
   const auto c = col.contiguous();
@@ -211,7 +220,7 @@ at::Tensor edge_dot_cuda(const at::Tensor& a, const at::Tensor& b, const at::Ten
     MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "edge_dot_cuda", [&] {
       edge_dot_kernel<scalar_t, index_t><<<warp_blocks(E), cuda::kThreads, 0, stream>>>(
           a.const_data_ptr<scalar_t>(), a.stride(0), a.stride(1), b.const_data_ptr<scalar_t>(), b.stride(0),
-          b.stride(1), b.size(0), rp.const_data_ptr<int64_t>(), a.size(0), c.const_data_ptr<index_t>(), E, F,
+          b.stride(1), b.size(0), rp.const_data_ptr<int64_t>(), a.size(0), c.const_data_ptr<index_t>(), E, F, heads,
           out.mutable_data_ptr<scalar_t>());
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
@@ -236,9 +245,15 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cuda(
   const int64_t V_src = x.size(0), V_dst = grad_out.size(0), F = x.size(1), E = col_t.numel();
   const auto ar = arg.contiguous();
   at::Tensor w;
-  if (weight.has_value() && weight->defined()) w = weight->contiguous();
+  if (weight.has_value() && weight->defined()) {
+    w = weight->contiguous();
+    check_edge_weight(w, col_t, x);
+  }
+  const int64_t H = w.defined() && w.dim() == 2 ? w.size(1) : 1;
   auto grad_x = at::empty({V_src, F}, x.options());
-  auto grad_w = compute_grad_weight ? at::zeros({E}, x.options()) : at::empty({0}, x.options());
+  auto grad_w = !compute_grad_weight ? at::empty({0}, x.options())
+                : w.defined() && w.dim() == 2 ? at::zeros({E, H}, x.options())
+                                               : at::zeros({E}, x.options());
   const auto rp = rowptr_t.contiguous();
   const auto c = col_t.contiguous();
   const auto eid = eid_t.contiguous();
@@ -249,14 +264,14 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cuda(
         arg_backward_x_kernel<scalar_t, index_t><<<cuda::num_blocks(V_src * F), cuda::kThreads, 0, stream>>>(
             grad_out.const_data_ptr<scalar_t>(), grad_out.stride(0), grad_out.stride(1), ar.const_data_ptr<int64_t>(),
             rp.const_data_ptr<int64_t>(), c.const_data_ptr<index_t>(), eid.const_data_ptr<int64_t>(),
-            w.defined() ? w.const_data_ptr<scalar_t>() : nullptr, E, V_src, V_dst, F, grad_x.mutable_data_ptr<scalar_t>());
+            w.defined() ? w.const_data_ptr<scalar_t>() : nullptr, H, E, V_src, V_dst, F, grad_x.mutable_data_ptr<scalar_t>());
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       }
       if (compute_grad_weight && E > 0 && V_src > 0) {
         arg_backward_w_kernel<scalar_t, index_t><<<warp_blocks(E), cuda::kThreads, 0, stream>>>(
             grad_out.const_data_ptr<scalar_t>(), grad_out.stride(0), grad_out.stride(1), x.const_data_ptr<scalar_t>(),
             x.stride(0), x.stride(1), ar.const_data_ptr<int64_t>(), rp.const_data_ptr<int64_t>(),
-            c.const_data_ptr<index_t>(), eid.const_data_ptr<int64_t>(), E, V_src, V_dst, F,
+            c.const_data_ptr<index_t>(), eid.const_data_ptr<int64_t>(), E, V_src, V_dst, F, H,
             grad_w.mutable_data_ptr<scalar_t>());
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       }

@@ -14,8 +14,9 @@ def gather_scatter(x, rowptr, col, weight, reduce, rowptr_t=None, col_t=None, ei
     V, F, E = rowptr.numel() - 1, x.shape[1], col.numel()
     row = _rows(rowptr, E)
     msg = x[col.long()]
-    if weight is not None:
-        msg = msg * weight[:, None]
+    if weight is not None:  # (E,) or (E, H): head h weights features h*C:(h+1)*C
+        w = weight if weight.dim() == 2 else weight[:, None]
+        msg = (msg.view(E, w.shape[1], F // w.shape[1]) * w[:, :, None]).view(E, F)
     out = x.new_zeros((V, F))
     if reduce in ("sum", "mean"):
         out = out.index_add(0, row, msg)
@@ -31,9 +32,11 @@ def gather_scatter(x, rowptr, col, weight, reduce, rowptr_t=None, col_t=None, ei
     return out, torch.where(arg == E, -1, arg)
 
 
-def edge_dot(a, b, rowptr, col, rowptr_t=None, col_t=None, eid_t=None):
-    """out[k] = <a[row(k)], b[col[k]]> for every CSR entry k."""
-    return (a[_rows(rowptr, col.numel())] * b[col.long()]).sum(1)
+def edge_dot(a, b, rowptr, col, heads=1, rowptr_t=None, col_t=None, eid_t=None):
+    """out[k, h] = <a[row(k)], b[col[k]]> over head h's channels, for every CSR entry k; (E,) when heads == 1."""
+    E = col.numel()
+    prod = (a[_rows(rowptr, E)] * b[col.long()]).view(E, heads, a.shape[1] // heads).sum(2)
+    return prod[:, 0] if heads == 1 else prod
 
 
 def gather_scatter_arg_backward(grad_out, x, arg, rowptr_t, col_t, eid_t, weight, compute_grad_weight):
@@ -48,7 +51,12 @@ def gather_scatter_arg_backward(grad_out, x, arg, rowptr_t, col_t, eid_t, weight
     e, vv, ff = arg[ok], v[ok], f[ok]
     u = src_of_entry[e]
     g = grad_out[vv, ff]
-    w = weight[e] if weight is not None else torch.ones_like(g)
+    H = weight.shape[1] if weight is not None and weight.dim() == 2 else 1
+    hh = ff // (F // H)
+    w2 = weight.view(E, H) if weight is not None else None
+    w = w2[e, hh] if w2 is not None else torch.ones_like(g)
     grad_x = torch.zeros_like(x).index_put((u, ff), w * g, accumulate=True)
-    grad_w = x.new_zeros(E).index_put((e,), g * x[u, ff], accumulate=True) if compute_grad_weight else x.new_zeros(0)
-    return grad_x, grad_w
+    if not compute_grad_weight:
+        return grad_x, x.new_zeros(0)
+    grad_w = x.new_zeros(E, H).index_put((e, hh), g * x[u, ff], accumulate=True)
+    return grad_x, grad_w if weight is not None and weight.dim() == 2 else grad_w[:, 0]
