@@ -2,6 +2,7 @@
 
 from .adjacency import Adjacency, build_adjacency
 from .gather_scatter import edge_dot, gather_scatter
+from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
 
-__all__ = ["Adjacency", "build_adjacency", "edge_dot", "gather_scatter", "packed_to_padded", "padded_to_packed"]
+__all__ = ["Adjacency", "build_adjacency", "edge_dot", "gather_scatter", "neighbor_softmax", "packed_to_padded", "padded_to_packed"]

@@ -6,6 +6,7 @@ fails if an op has none.
 
 from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
 from .packed import packed_to_padded, padded_to_packed
+from .softmax import neighbor_softmax, neighbor_softmax_backward
 
 REFERENCES = {
     "gather_scatter": gather_scatter,
@@ -13,6 +14,8 @@ REFERENCES = {
     "gather_scatter_arg_backward": gather_scatter_arg_backward,
     "packed_to_padded": packed_to_padded,
     "padded_to_packed": padded_to_packed,
+    "neighbor_softmax": neighbor_softmax,
+    "neighbor_softmax_backward": neighbor_softmax_backward,
 }
 
 __all__ = [
@@ -20,6 +23,8 @@ __all__ = [
     "edge_dot",
     "gather_scatter",
     "gather_scatter_arg_backward",
+    "neighbor_softmax",
+    "neighbor_softmax_backward",
     "packed_to_padded",
     "padded_to_packed",
 ]
