@@ -16,3 +16,7 @@ __all__ += ["CSR", "Graph", "GraphBatch"]
 from . import convert, datasets, io  # noqa: E402
 
 __all__ += ["convert", "datasets", "io"]
+
+from . import nn  # noqa: E402
+
+__all__ += ["nn"]

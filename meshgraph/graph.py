@@ -518,16 +518,26 @@ class GraphBatch:
 
         return self._cached(("csr", None, by, index_dtype), build)
 
-    def adjacency(self, directed: bool = True, index_dtype: torch.dtype | None = None) -> Adjacency:
+    def adjacency(self, directed: bool = True, index_dtype: torch.dtype | None = None, self_loops: bool = False) -> Adjacency:
         """CSR by destination and its transpose, as the fused kernels (gather_scatter, edge_dot ...) use them.
 
-        directed=False also uses every edge in reverse. Built once per (directed, index_dtype) and cached;
-        index_dtype None picks int32 when the vertex count allows.
+        directed=False also uses every edge in reverse; self_loops=True appends a loop per vertex (ids after the
+        edges). Built once per setting and cached; index_dtype None picks int32 when the vertex count allows.
         """
         return self._cached(
-            ("adjacency", None, directed, index_dtype),
-            lambda: build_adjacency(self._edge_index, self.num_verts, directed=directed, index_dtype=index_dtype),
+            ("adjacency", None, directed, index_dtype, self_loops),
+            lambda: build_adjacency(
+                self._edge_index, self.num_verts, directed=directed, index_dtype=index_dtype, self_loops=self_loops
+            ),
         )
+
+    def message_adjacency(self) -> Adjacency:
+        """Adjacency from edges to their destination vertices: reduces (E, F) per-edge messages (cached)."""
+        def build():
+            E = self.num_edges
+            pairs = torch.stack([torch.arange(E, device=self.device), self._edge_index[1]])
+            return build_adjacency(pairs, self.num_verts, num_src=E)
+        return self._cached(("message_adjacency", None), build)
 
     # ------------------------------------------------------------------ mesh helpers
     def _face_verts(self) -> torch.Tensor:

@@ -4,5 +4,20 @@ from .adjacency import Adjacency, build_adjacency
 from .gather_scatter import edge_dot, gather_scatter
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
+from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_pool, scatter, segment_reduce
 
-__all__ = ["Adjacency", "build_adjacency", "edge_dot", "gather_scatter", "neighbor_softmax", "packed_to_padded", "padded_to_packed"]
+__all__ = [
+    "Adjacency",
+    "build_adjacency",
+    "edge_dot",
+    "gather_scatter",
+    "global_add_pool",
+    "global_max_pool",
+    "global_mean_pool",
+    "global_pool",
+    "neighbor_softmax",
+    "packed_to_padded",
+    "padded_to_packed",
+    "scatter",
+    "segment_reduce",
+]

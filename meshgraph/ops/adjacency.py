@@ -56,12 +56,22 @@ def build_adjacency(
     *,
     directed: bool = True,
     index_dtype: torch.dtype | None = None,
+    self_loops: bool = False,
 ) -> Adjacency:
     """Adjacency of a (2, E) edge list (row 0 sources, row 1 destinations); directed=False adds every reverse edge.
 
+    self_loops=True appends one loop v -> v per vertex after the edges (ids E'..E'+V-1): GCN / GAT style.
     index_dtype defaults to int32 when the vertex count allows (half the index bytes for the kernels to read).
     """
     num_src = num_dst if num_src is None else num_src
+    if self_loops:
+        if num_src != num_dst:
+            raise ValueError("self_loops=True needs a square graph (as many sources as destinations)")
+        if not directed:
+            edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+            directed = True
+        loops = torch.arange(num_dst, device=edge_index.device, dtype=edge_index.dtype)
+        edge_index = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
     if index_dtype is None:
         index_dtype = torch.int32 if max(num_src, num_dst) < 2**31 else torch.int64
     src, dst = edge_index[0].long(), edge_index[1].long()
@@ -77,3 +87,11 @@ def build_adjacency(
     col = src[order].to(index_dtype).contiguous()
     rowptr_t, col_t, eid_t = transpose_csr(rowptr, col, num_src)
     return Adjacency(rowptr, col, ids[order], rowptr_t, col_t, eid_t)
+
+
+def segment_adjacency(ptr: torch.Tensor, num_rows: int) -> Adjacency:
+    """Adjacency that reduces consecutive row segments: output i gathers rows ptr[i]:ptr[i+1] (no sorting)."""
+    rows = torch.arange(num_rows, device=ptr.device)
+    seg = torch.repeat_interleave(torch.arange(ptr.shape[0] - 1, device=ptr.device), ptr.diff(), output_size=num_rows)
+    col = rows.to(torch.int32 if num_rows < 2**31 else torch.int64)
+    return Adjacency(ptr.long(), col, rows, torch.arange(num_rows + 1, device=ptr.device), seg.to(col.dtype), rows)

@@ -21,9 +21,34 @@ REDUCTIONS = ("sum", "mean", "max", "min")
 
 # ---------------------------------------------------------------------- resolving the graph argument
 
+# Adjacencies built from raw edge tensors, keyed by the tensor object (PyG-style code passes the same
+# edge_index every step). An entry is used only while that exact tensor is alive and unmodified.
+_EDGE_CACHE: dict[int, tuple] = {}
+_EDGE_CACHE_SIZE = 8
 
-def _resolve(graph, num_verts: int, directed: bool | None, device: torch.device) -> tuple[Adjacency, int, str]:
-    """graph argument -> (Adjacency, number of input edges, the argument's name for messages)."""
+
+def _cached_adjacency(edges: torch.Tensor, key: tuple, build) -> Adjacency:
+    import weakref
+
+    if torch.compiler.is_compiling():
+        return build()
+    hit = _EDGE_CACHE.get(id(edges))
+    if hit is not None and hit[0]() is edges and hit[1] == edges._version and hit[2] == key:
+        return hit[3]
+    adj = build()
+    if len(_EDGE_CACHE) >= _EDGE_CACHE_SIZE:
+        _EDGE_CACHE.pop(next(iter(_EDGE_CACHE)))
+    _EDGE_CACHE[id(edges)] = (weakref.ref(edges), edges._version, key, adj)
+    return adj
+
+
+
+def _resolve(
+    graph, num_verts: int, directed: bool | None, device: torch.device, self_loops: bool = False
+) -> tuple[Adjacency, int, str]:
+    """graph argument -> (Adjacency, number of input edges, the argument's name for messages).
+
+    self_loops=True appends a loop per vertex (ids after the edges), as GCN and GAT use."""
     from ..graph import GraphBatch
 
     if isinstance(graph, GraphBatch):
@@ -31,8 +56,11 @@ def _resolve(graph, num_verts: int, directed: bool | None, device: torch.device)
             raise ValueError(f"x has {num_verts} rows but the graph has {graph.num_verts} vertices")
         if graph.device != device:
             raise ValueError(f"graph is on {graph.device} but x is on {device}")
-        return graph.adjacency(directed=True if directed is None else directed), graph.num_edges, "graph"
+        adj = graph.adjacency(directed=True if directed is None else directed, self_loops=self_loops)
+        return adj, graph.num_edges, "graph"
     if isinstance(graph, Adjacency):
+        if self_loops:
+            raise ValueError("self loops cannot be added to a prebuilt Adjacency: build it with self_loops=True")
         if graph.num_src != num_verts:
             raise ValueError(f"x has {num_verts} rows but the adjacency has {graph.num_src} sources")
         check_same_device(x=torch.empty(0, device=device), adjacency=graph.rowptr)
@@ -50,7 +78,12 @@ def _resolve(graph, num_verts: int, directed: bool | None, device: torch.device)
         else:
             raise ValueError(f"edges must have shape (2, E) (PyG edge_index) or (E, 2) (PyTorch3D), got {tuple(graph.shape)}")
         check_index_range(edge_index, name, num_verts)
-        return build_adjacency(edge_index, num_verts, directed=directed), int(edge_index.shape[1]), name
+        adj = _cached_adjacency(
+            graph,
+            (num_verts, directed, self_loops, pyg_layout),
+            lambda: build_adjacency(edge_index, num_verts, directed=directed, self_loops=self_loops),
+        )
+        return adj, int(edge_index.shape[1]), name
     raise TypeError(
         f"graph must be a GraphBatch, an Adjacency or an edge tensor, got {type(graph).__name__}"
     )
@@ -102,6 +135,15 @@ def gather_scatter(
             raise TypeError(f"edge_weight must have the dtype of x ({x.dtype}), got {edge_weight.dtype}")
         check_same_device(x=x, edge_weight=edge_weight)
         w = (edge_weight if adj.edge_id.shape[0] == num_edges else torch.cat([edge_weight, edge_weight]))[adj.edge_id]
+    x2 = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
+    out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
+    return out.reshape(adj.num_dst, *x.shape[1:])
+
+
+def aggregate(x: torch.Tensor, adj: Adjacency, weight: torch.Tensor | None = None, reduce: str = "sum") -> torch.Tensor:
+    """gather_scatter on a resolved Adjacency, weights indexed by the adjacency's edge ids (layers use this
+    after adding self loops: weight then has E + V rows). No validation: callers pass consistent tensors."""
+    w = weight[adj.edge_id] if weight is not None else None
     x2 = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
     out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
     return out.reshape(adj.num_dst, *x.shape[1:])
