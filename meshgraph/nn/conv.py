@@ -12,6 +12,7 @@ from torch import nn
 
 from ..ops.gather_scatter import _resolve, aggregate, gather_scatter
 from ..ops.neighbor_softmax import neighbor_softmax
+from .functional import linear
 from .message_passing import MessagePassing
 
 
@@ -108,7 +109,7 @@ class GCNConv(nn.Module):
             adj, w = self._norm(graph, x.shape[0], edge_weight, x.device, x.dtype)
             if self.cached:
                 self._cache = (adj, w.detach())
-        h = self.lin(x)
+        h = linear(x, self.lin.weight)  # x may be sparse (bag-of-words features)
         out = aggregate(h, adj, w, "sum")
         return out + self.bias if self.bias is not None else out
 
@@ -185,7 +186,7 @@ class GATConv(nn.Module):
     def forward(self, x: torch.Tensor, graph, return_attention_weights: bool = False):
         V, H, C = x.shape[0], self.heads, self.out_channels
         adj, num_edges, _ = _resolve(graph, V, None, x.device, self_loops=self.add_self_loops)
-        h = self.lin(x).view(V, H, C)
+        h = linear(x, self.lin.weight).view(V, H, C)  # x may be sparse
         a_src = (h * self.att_src).sum(-1)  # (V, H)
         a_dst = (h * self.att_dst).sum(-1)
         n_ids = adj.edge_id.shape[0]
