@@ -1,0 +1,116 @@
+"""Layers vs PyG in the same run.
+
+- GraphConv 128 -> 128 on W1 (8 bunnies, V = 287,576, E = 1,668,608), forward + backward: meshgraph GraphConv vs
+  PyG GraphConv (aggr="add"; the same math: W0 x + W1 sum_j x_j). PyTorch3D's GraphConv (2618 ms on this machine
+  class, issue #4) is not installable here.
+- Cora GCN training step (forward + backward + Adam) with the paper's model: meshgraph (sparse input features,
+  sparse-value dropout: the GCN paper's implementation) vs PyG's GCNConv example (dense features) and meshgraph
+  with the same dense features as PyG. Same hyper-parameters, outputs checked equal for equal weights first.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from meshgraph.datasets import load_planetoid
+from meshgraph.nn import GCNConv, GraphConv
+from meshgraph.nn.functional import dropout
+
+from _common import bunny_batch, environment, report, timeit
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def graphconv(quick: bool):
+    import torch_geometric.nn as pyg
+
+    b = bunny_batch(1)[0:1] if quick else bunny_batch(8)
+    F_in = 16 if quick else 128
+    ours = GraphConv(F_in, F_in)
+    theirs = pyg.GraphConv(F_in, F_in, aggr="add")
+    theirs.lin_rel.weight.data.copy_(ours.w1.weight)
+    theirs.lin_rel.bias.data.copy_(ours.w1.bias + ours.w0.bias)
+    theirs.lin_root.weight.data.copy_(ours.w0.weight)
+    x0 = torch.randn(b.num_verts, F_in)
+    ei = b.edge_index
+    torch.testing.assert_close(ours(x0, b), theirs(x0, ei), rtol=1e-4, atol=1e-4)
+
+    def run(fn):
+        def step():
+            x = x0.detach().requires_grad_(True)
+            fn(x).sum().backward()
+        return step
+
+    rows = [("meshgraph GraphConv", timeit(run(lambda x: ours(x, b)), repeat=3)), ("PyG GraphConv", timeit(run(lambda x: theirs(x, ei)), repeat=3))]
+    report(f"GraphConv {F_in}->{F_in} fwd+bwd, V={b.num_verts:,} E={b.num_edges:,}", rows, "meshgraph GraphConv")
+
+
+def cora(quick: bool):
+    import torch_geometric.nn as pyg
+
+    g = load_planetoid(DATA / "cora.npz")
+    x_dense, y, train = g.packed("x"), g.packed("y"), g.packed("train_mask")
+    x_sparse = x_dense.to_sparse().coalesce()
+    ei = g.edge_index
+
+    class Ours(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2 = GCNConv(x_dense.shape[1], 16, cached=True), GCNConv(16, 7, cached=True)
+
+        def forward(self, x):
+            x = dropout(x, 0.5, self.training)
+            return self.c2(dropout(self.c1(x, g).relu(), 0.5, self.training), g)
+
+    class Theirs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.c2 = pyg.GCNConv(x_dense.shape[1], 16, cached=True), pyg.GCNConv(16, 7, cached=True)
+
+        def forward(self, x):
+            x = F.dropout(x, 0.5, self.training)
+            return self.c2(F.dropout(self.c1(x, ei).relu(), 0.5, self.training), ei)
+
+    ours, theirs = Ours(), Theirs()
+    theirs.c1.lin.weight.data.copy_(ours.c1.lin.weight)
+    theirs.c2.lin.weight.data.copy_(ours.c2.lin.weight)
+    ours.eval(), theirs.eval()
+    torch.testing.assert_close(ours(x_sparse), theirs(x_dense), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ours(x_dense), theirs(x_dense), rtol=1e-4, atol=1e-5)
+    ours.train(), theirs.train()
+
+    def step(model, x):
+        opt = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+
+        def run():
+            opt.zero_grad()
+            F.cross_entropy(model(x)[train], y[train]).backward()
+            opt.step()
+        return run
+
+    reps = 3 if quick else 20
+    rows = [
+        ("meshgraph GCN (sparse features)", timeit(step(ours, x_sparse), repeat=reps)),
+        ("meshgraph GCN (dense features)", timeit(step(ours, x_dense), repeat=reps)),
+        ("PyG GCNConv (dense features)", timeit(step(theirs, x_dense), repeat=reps)),
+    ]
+    report("Cora GCN training step (fwd + bwd + Adam)", rows, "meshgraph GCN (sparse features)")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(environment())
+    cora(args.quick)
+    graphconv(args.quick)
+
+
+if __name__ == "__main__":
+    main()
