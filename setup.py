@@ -34,7 +34,11 @@ def build_cuda() -> bool:
 
 def extension():
     rel = lambda paths: sorted(os.path.relpath(p, HERE) for p in paths)  # noqa: E731
-    cpp = rel(glob.glob(os.path.join(HERE, "csrc", "*.cpp")) + glob.glob(os.path.join(HERE, "csrc", "ops", "*", "*.cpp")))
+    cpp = rel(
+        glob.glob(os.path.join(HERE, "csrc", "*.cpp"))
+        + glob.glob(os.path.join(HERE, "csrc", "common", "*.cpp"))
+        + glob.glob(os.path.join(HERE, "csrc", "ops", "*", "*.cpp"))
+    )
     cu = rel(glob.glob(os.path.join(HERE, "csrc", "ops", "*", "*.cu")))
     # -fopenmp: at::parallel_for is a header template whose OpenMP pragmas are compiled into *this* library;
     # without the flag every "parallel" kernel silently runs on one thread.

@@ -4,7 +4,7 @@
 
 GCN (Kipf & Welling 2017): 2 layers, 16 hidden, ReLU, dropout 0.5, Adam lr 0.01, weight decay 5e-4 on the first
 layer, 200 epochs, row-normalized features. GAT (Velickovic et al. 2018): 8 heads x 8 hidden, ELU, dropout 0.6 on
-inputs and attention, 1 output head, Adam lr 0.005, weight decay 5e-4, up to 1000 epochs, patience 100.
+inputs, attention coefficients and transformed features (as the authors' code does), 1 output head, Adam lr 0.005, weight decay 5e-4, up to 1000 epochs, patience 100.
 Model selection follows each paper's code: GCN reports the test accuracy at the epoch of best validation accuracy
 (ties: lower validation loss); GAT keeps the model of the last epoch at which validation accuracy and loss were
 both at their best so far, and stops once neither has improved for 100 epochs.
@@ -46,8 +46,9 @@ class GCN(torch.nn.Module):
 class GAT(torch.nn.Module):
     def __init__(self, in_dim: int, hidden: int, classes: int, heads: int = 8, out_heads: int = 1, dropout: float = 0.6):
         super().__init__()
-        self.conv1 = GATConv(in_dim, hidden, heads=heads, dropout=dropout)
-        self.conv2 = GATConv(hidden * heads, classes, heads=out_heads, concat=False, dropout=dropout)
+        # dropout on inputs, attention coefficients and transformed features, as in the authors' code
+        self.conv1 = GATConv(in_dim, hidden, heads=heads, dropout=dropout, feature_dropout=dropout)
+        self.conv2 = GATConv(hidden * heads, classes, heads=out_heads, concat=False, dropout=dropout, feature_dropout=dropout)
         self.dropout = dropout
 
     def forward(self, x, graph):

@@ -160,13 +160,16 @@ class GATConv(nn.Module):
     scores (E, H), `neighbor_softmax` over each vertex's in-edges, dropout on the coefficients, then one
     multi-head weighted gather-scatter. Memory grows with E * heads, never E * heads * C.
 
-    Args mirror PyG's GATConv: in_channels, out_channels (per head), heads, concat, negative_slope, dropout,
-    add_self_loops, bias.
+    Args mirror PyG's GATConv: in_channels, out_channels (per head), heads, concat, negative_slope, dropout
+    (on the attention coefficients), add_self_loops, bias. feature_dropout: dropout on the transformed features
+    W x before they are aggregated, which the GAT authors' reference implementation also applies.
     """
 
     def __init__(self, in_channels: int, out_channels: int, heads: int = 1, concat: bool = True,
-                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True, bias: bool = True):
+                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True, bias: bool = True,
+                 feature_dropout: float = 0.0):
         super().__init__()
+        self.feature_dropout = feature_dropout
         self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
         self.negative_slope, self.dropout, self.add_self_loops = negative_slope, dropout, add_self_loops
         self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
@@ -197,7 +200,8 @@ class GATConv(nn.Module):
         scores = F.leaky_relu(a_src[src] + a_dst[dst], self.negative_slope)  # (E', H): E * heads memory
         alpha = neighbor_softmax(scores, adj)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
-        out = aggregate(h, adj, alpha, "sum")  # (V, H, C), multi-head weighted gather-scatter
+        values = F.dropout(h, p=self.feature_dropout, training=self.training) if self.feature_dropout else h
+        out = aggregate(values, adj, alpha, "sum")  # (V, H, C), multi-head weighted gather-scatter
         out = out.reshape(V, H * C) if self.concat else out.mean(1)
         if self.bias is not None:
             out = out + self.bias

@@ -13,6 +13,7 @@
 
 #include "../../common/checks.h"
 #include "../../common/cpu_kernels.h"
+#include "../../common/cpu_pool.h"
 #include "../../common/dispatch.h"
 #include "gather_scatter.h"
 
@@ -152,9 +153,9 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const
     check_edge_weight(w, col, x);
   }
   const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
-  auto out = at::empty({V_dst, F}, x.options());
+  auto out = cpu::pooled_empty({V_dst, F}, x.options());
   const bool with_arg = reduce == Reduce::Max || reduce == Reduce::Min;
-  auto arg = at::empty({with_arg ? V_dst : 0, with_arg ? F : 0}, x.options().dtype(at::kLong));
+  auto arg = cpu::pooled_empty({with_arg ? V_dst : 0, with_arg ? F : 0}, x.options().dtype(at::kLong));
   if (out.numel() == 0) return {out, arg};
   const auto rp = rowptr.contiguous();
   const auto c = col.contiguous();
@@ -242,7 +243,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cpu(
     check_edge_weight(w, col_t, x);
   }
   const int64_t H = w.defined() && w.dim() == 2 ? w.size(1) : 1, C = F / H;
-  auto grad_x = at::empty({V_src, F}, x.options());
+  auto grad_x = cpu::pooled_empty({V_src, F}, x.options());
   auto grad_w = !compute_grad_weight ? at::empty({0}, x.options())
                 : w.defined() && w.dim() == 2 ? at::zeros({E, H}, x.options())
                                                : at::zeros({E}, x.options());

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "../../common/checks.h"
+#include "../../common/cpu_pool.h"
 #include "../../common/dispatch.h"
 #include "packed_to_padded.h"
 
@@ -38,7 +39,7 @@ at::Tensor packed_to_padded_cpu(const at::Tensor& inputs, const at::Tensor& firs
   TORCH_CHECK(max_size >= 0, "max_size must be non-negative, got ", max_size);
   const auto first = first_idxs.contiguous();
   const int64_t num_sets = first.size(0), num_rows = inputs.size(0);
-  auto out = at::empty(padded_sizes(inputs, num_sets, max_size), inputs.options());
+  auto out = cpu::pooled_empty(padded_sizes(inputs, num_sets, max_size), inputs.options());
   if (out.numel() == 0) return out;
   const auto x = rows_view(inputs, 1);  // (F, width), a view whenever strides allow
   const int64_t width = x.size(1), rs = x.stride(0), cs = x.stride(1);
@@ -77,7 +78,7 @@ at::Tensor padded_to_packed_cpu(const at::Tensor& inputs, const at::Tensor& firs
   TORCH_CHECK(num_inputs >= 0, "num_inputs must be non-negative, got ", num_inputs);
   const auto first = first_idxs.contiguous();
   const int64_t num_sets = inputs.size(0), max_size = inputs.size(1);
-  auto out = at::empty(packed_sizes(inputs, num_inputs), inputs.options());
+  auto out = cpu::pooled_empty(packed_sizes(inputs, num_inputs), inputs.options());
   if (out.numel() == 0) return out;
   const auto x = rows_view(inputs, 2);  // (N, M, width)
   const int64_t width = x.size(2), bs = x.stride(0), rs = x.stride(1), cs = x.stride(2);

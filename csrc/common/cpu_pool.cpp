@@ -1,0 +1,95 @@
+// Reuse pool for large CPU kernel outputs; contract in cpu_pool.h.
+#include "cpu_pool.h"
+
+#include <ATen/ops/empty.h>
+#include <ATen/ops/from_blob.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace mg {
+namespace cpu {
+namespace {
+
+constexpr int64_t kMinPooledBytes = int64_t{1} << 20;
+constexpr size_t kAlign = size_t{1} << 21;  // 2 MiB: lets THP back whole blocks
+
+struct Pool {
+  std::mutex mutex;
+  std::unordered_multimap<size_t, void*> free_blocks;
+  size_t free_bytes = 0;
+  size_t limit;
+
+  Pool() {
+    const char* env = std::getenv("MESHGRAPH_CPU_POOL_MB");
+    const long long mb = env ? std::atoll(env) : 1024;
+    limit = mb > 0 ? static_cast<size_t>(mb) << 20 : 0;
+  }
+
+  void* acquire(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      auto it = free_blocks.find(bytes);
+      if (it != free_blocks.end()) {
+        void* p = it->second;
+        free_blocks.erase(it);
+        free_bytes -= bytes;
+        return p;
+      }
+    }
+    void* p = nullptr;
+    if (posix_memalign(&p, kAlign, bytes) != 0) return nullptr;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
+
+  void release(void* p, size_t bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (free_bytes + bytes <= limit) {
+        free_blocks.emplace(bytes, p);
+        free_bytes += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+};
+
+// Never destroyed: tensors may outlive static destruction at interpreter exit.
+Pool& pool() {
+  static Pool* p = new Pool();
+  return *p;
+}
+
+}  // namespace
+
+at::Tensor pooled_empty(c10::IntArrayRef sizes, const c10::TensorOptions& options) {
+  int64_t numel = 1;
+  for (auto s : sizes) numel *= s;
+  const int64_t bytes = numel * static_cast<int64_t>(c10::elementSize(c10::typeMetaToScalarType(options.dtype())));
+  Pool& p = pool();
+  if (options.device().type() != c10::DeviceType::CPU || bytes < kMinPooledBytes || p.limit == 0) {
+    return at::empty(sizes, options);
+  }
+  void* ptr = p.acquire(static_cast<size_t>(bytes));
+  if (ptr == nullptr) return at::empty(sizes, options);
+  const size_t n = static_cast<size_t>(bytes);
+  return at::from_blob(ptr, sizes, [n](void* q) { pool().release(q, n); }, options);
+}
+
+int64_t pool_free_bytes() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  return static_cast<int64_t>(p.free_bytes);
+}
+
+}  // namespace cpu
+}  // namespace mg
