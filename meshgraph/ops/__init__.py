@@ -2,6 +2,7 @@
 
 from .adjacency import Adjacency, build_adjacency
 from .gather_scatter import edge_dot, gather_scatter
+from .knn import KNN, knn_gather, knn_points
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
 from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_pool, scatter, segment_reduce
@@ -15,6 +16,9 @@ __all__ = [
     "global_max_pool",
     "global_mean_pool",
     "global_pool",
+    "KNN",
+    "knn_gather",
+    "knn_points",
     "neighbor_softmax",
     "packed_to_padded",
     "padded_to_packed",

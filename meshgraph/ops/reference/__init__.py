@@ -5,6 +5,7 @@ fails if an op has none.
 """
 
 from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
+from .knn import knn_points_idx
 from .packed import packed_to_padded, padded_to_packed
 from .softmax import neighbor_softmax, neighbor_softmax_backward
 
@@ -16,6 +17,7 @@ REFERENCES = {
     "padded_to_packed": padded_to_packed,
     "neighbor_softmax": neighbor_softmax,
     "neighbor_softmax_backward": neighbor_softmax_backward,
+    "knn_points_idx": knn_points_idx,
 }
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "edge_dot",
     "gather_scatter",
     "gather_scatter_arg_backward",
+    "knn_points_idx",
     "neighbor_softmax",
     "neighbor_softmax_backward",
     "packed_to_padded",

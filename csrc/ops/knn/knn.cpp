@@ -1,0 +1,108 @@
+// Schema for knn_points_idx and the per-cloud grid both backends search (contract in knn.h).
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "knn.h"
+
+TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
+  m.def("knn_points_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, int K, int norm) -> (Tensor, Tensor)",
+        {at::Tag::pt2_compliant_tag});
+}
+
+namespace mg {
+namespace knn {
+
+Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type) {
+  const int64_t N = p2.size(0), P2 = p2.size(1), D = p2.size(2);
+  TORCH_CHECK(D <= 3, "build_grid: D must be <= 3");
+  auto opts = p2.options().dtype(acc_type);
+  // Pad to 3 coordinates (missing ones are 0 for every point: a flat axis of one cell).
+  at::Tensor pts = p2.to(acc_type);
+  if (D < 3) pts = at::cat({pts, at::zeros({N, P2, 3 - D}, opts)}, 2);
+  const auto lengths = lengths2.to(at::kLong).clamp(0, P2);
+  const auto valid = at::arange(P2, lengths.options()).unsqueeze(0) < lengths.unsqueeze(1);  // (N, P2)
+  const auto inf = std::numeric_limits<double>::infinity();
+  const auto lo = at::where(valid.unsqueeze(2), pts, inf).amin(1);   // (N, 3)
+  const auto hi = at::where(valid.unsqueeze(2), pts, -inf).amax(1);
+  // Per-cloud parameters are tiny (N x 3): compute them on the host.
+  const auto lo_c = lo.to(at::kDouble).cpu(), hi_c = hi.to(at::kDouble).cpu(), n_c = lengths.cpu();
+  const double* lop = lo_c.const_data_ptr<double>();
+  const double* hip = hi_c.const_data_ptr<double>();
+  const int64_t* np = n_c.const_data_ptr<int64_t>();
+  auto params_c = at::empty({N, 8}, at::TensorOptions().dtype(at::kDouble));
+  double* pp = params_c.mutable_data_ptr<double>();
+  std::vector<int64_t> dims(3 * N), first(N + 1, 0);
+  for (int64_t b = 0; b < N; ++b) {
+    const int64_t n = np[b];
+    double origin[3], extent[3];
+    for (int a = 0; a < 3; ++a) {
+      const bool ok = n > 0 && std::isfinite(lop[3 * b + a]) && std::isfinite(hip[3 * b + a]);
+      origin[a] = ok ? lop[3 * b + a] : 0.0;
+      extent[a] = ok ? std::max(0.0, hip[3 * b + a] - lop[3 * b + a]) : 0.0;
+    }
+    const double scale = std::max({extent[0], extent[1], extent[2], 1e-30});
+    // Cell size for ~2 points per cell over the non-degenerate axes.
+    double vol = 1.0;
+    int nd = 0;
+    for (int a = 0; a < 3; ++a) {
+      if (extent[a] > 1e-9 * scale) {
+        vol *= extent[a];
+        ++nd;
+      }
+    }
+    double s = nd > 0 && n > 0 ? std::pow(vol * 2.0 / static_cast<double>(n), 1.0 / nd) : scale;
+    if (!(s > 0) || !std::isfinite(s)) s = 1.0;
+    int64_t total = 1;
+    for (int a = 0; a < 3; ++a) {
+      const double cells = std::ceil(extent[a] / s * (1.0 + 1e-9));
+      dims[3 * b + a] = static_cast<int64_t>(std::min(std::max(cells, 1.0), 4096.0));
+      total *= dims[3 * b + a];
+    }
+    // Guard against degenerate spreads making too many cells: never more than ~4 per point.
+    while (total > 4 * std::max<int64_t>(n, 1) + 8) {
+      s *= 1.26;
+      total = 1;
+      for (int a = 0; a < 3; ++a) {
+        const double cells = std::ceil(extent[a] / s * (1.0 + 1e-9));
+        dims[3 * b + a] = static_cast<int64_t>(std::min(std::max(cells, 1.0), 4096.0));
+        total *= dims[3 * b + a];
+      }
+    }
+    first[b + 1] = first[b] + total;
+    for (int a = 0; a < 3; ++a) pp[8 * b + a] = origin[a];
+    pp[8 * b + 3] = s;
+    for (int a = 0; a < 3; ++a) pp[8 * b + 4 + a] = static_cast<double>(dims[3 * b + a]);
+    pp[8 * b + 7] = static_cast<double>(first[b]);
+  }
+  const int64_t C = first[N];
+  auto params = params_c.to(p2.device()).to(acc_type);
+  // Cell of every point (invalid points get the sentinel C and sort last).
+  const auto origin = params.narrow(1, 0, 3).unsqueeze(1);        // (N, 1, 3)
+  const auto size = params.narrow(1, 3, 1).unsqueeze(1);          // (N, 1, 1)
+  const auto dimsf = params.narrow(1, 4, 3).unsqueeze(1);         // (N, 1, 3)
+  auto cell3 = at::floor((pts - origin) / size).clamp_min(0);
+  cell3 = at::minimum(cell3, dimsf - 1).to(at::kLong);            // (N, P2, 3)
+  const auto dl = dimsf.to(at::kLong);
+  auto cell = (cell3.select(2, 0) * dl.select(2, 1) + cell3.select(2, 1)) * dl.select(2, 2) + cell3.select(2, 2);
+  cell = cell + params.narrow(1, 7, 1).to(at::kLong);             // + first cell of the cloud
+  cell = at::where(valid, cell, C).reshape({-1});
+  const auto order = at::argsort(cell, /*stable=*/true);
+  const auto total_valid = lengths.sum().item<int64_t>();
+  const auto sorted_order = order.narrow(0, 0, total_valid);
+  Grid g;
+  g.pts = pts.reshape({-1, 3}).index_select(0, sorted_order).contiguous();
+  g.point_idx = sorted_order.remainder(std::max<int64_t>(P2, 1)).contiguous();
+  auto counts = at::zeros({C + 1}, lengths.options());
+  counts.index_add_(0, cell, at::ones_like(cell));
+  g.cell_start = at::zeros({C + 1}, lengths.options());
+  g.cell_start.narrow(0, 1, C).copy_(counts.narrow(0, 0, C).cumsum(0));
+  g.params = params.contiguous();
+  return g;
+}
+
+}  // namespace knn
+}  // namespace mg

@@ -1,0 +1,171 @@
+// Exact K nearest neighbours between batched point clouds (PyTorch3D's knn_points semantics).
+//
+//   knn_points_idx(p1: (N, P1, D), p2: (N, P2, D), lengths1: (N,) int64, lengths2: (N,) int64, K, norm)
+//       -> dists: (N, P1, K), idx: (N, P1, K) int64
+//     For query i < lengths1[n]: the min(K, lengths2[n]) points j < lengths2[n] of p2[n] closest to p1[n, i],
+//     ascending by distance (ties: smaller index first); dists are squared Euclidean for norm=2 and L1 for
+//     norm=1. Every other entry is 0 (dists and idx), as in PyTorch3D.
+//
+// D <= 3 uses a uniform grid built per cloud (cells hold ~2 points; a query searches cell shells outward and stops
+// once the K-th best distance is no larger than the distance to any unsearched cell): cost grows with the points
+// near each query, not with P2. D > 3 scans every point of the cloud. Both keep the running top K in the output
+// rows (a max-heap), so K may be in the thousands and no P1 x P2 matrix exists. Parallel over queries of all
+// clouds together. Distances accumulate in float32 (float64 for float64 input).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/macros/Macros.h>
+
+#include <cstdint>
+
+namespace mg {
+namespace knn {
+
+// The grid of every cloud of p2 (all tensors on p2's device).
+struct Grid {
+  at::Tensor pts;         // (T, 3) acc_t: the valid points of all clouds, sorted by (cloud, cell)
+  at::Tensor point_idx;   // (T,) int64: index j of each sorted point within its cloud
+  at::Tensor cell_start;  // (C + 1,) int64: sorted points of global cell c are [cell_start[c], cell_start[c+1])
+  at::Tensor params;      // (N, 8) acc_t: origin xyz, cell size, dims xyz (as floats), first cell (as float)
+};
+
+// Built with ATen ops, so it runs on the points' device. D must be <= 3 (missing coordinates are 0).
+Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type);
+
+// ---------------------------------------------------------------------- top-K max-heap in an output row
+
+template <typename acc_t>
+C10_HOST_DEVICE inline bool heap_less(acc_t da, int64_t ia, acc_t db, int64_t ib) {
+  return da < db || (da == db && ia < ib);
+}
+
+// Offer (d, j) to a max-heap of capacity K holding `size` entries.
+template <typename acc_t>
+C10_HOST_DEVICE inline void heap_offer(acc_t* hd, int64_t* hi, int64_t& size, int64_t K, acc_t d, int64_t j) {
+  if (size < K) {
+    int64_t c = size++;
+    while (c > 0) {  // sift up
+      const int64_t p = (c - 1) / 2;
+      if (!heap_less(hd[p], hi[p], d, j)) break;
+      hd[c] = hd[p];
+      hi[c] = hi[p];
+      c = p;
+    }
+    hd[c] = d;
+    hi[c] = j;
+    return;
+  }
+  if (!heap_less(d, j, hd[0], hi[0])) return;
+  int64_t c = 0;  // replace the root, sift down
+  while (true) {
+    const int64_t l = 2 * c + 1, r = l + 1;
+    int64_t m = c;
+    acc_t md = d;
+    int64_t mi = j;
+    if (l < size && heap_less(md, mi, hd[l], hi[l])) { m = l; md = hd[l]; mi = hi[l]; }
+    if (r < size && heap_less(md, mi, hd[r], hi[r])) { m = r; md = hd[r]; mi = hi[r]; }
+    if (m == c) break;
+    hd[c] = hd[m];
+    hi[c] = hi[m];
+    c = m;
+  }
+  hd[c] = d;
+  hi[c] = j;
+}
+
+// Sort a max-heap ascending in place (heap sort).
+template <typename acc_t>
+C10_HOST_DEVICE inline void heap_sort(acc_t* hd, int64_t* hi, int64_t size) {
+  for (int64_t end = size - 1; end > 0; --end) {
+    const acc_t td = hd[0];
+    const int64_t ti = hi[0];
+    hd[0] = hd[end];
+    hi[0] = hi[end];
+    hd[end] = td;
+    hi[end] = ti;
+    int64_t c = 0;
+    while (true) {
+      const int64_t l = 2 * c + 1, r = l + 1;
+      int64_t m = c;
+      if (l < end && heap_less(hd[m], hi[m], hd[l], hi[l])) m = l;
+      if (r < end && heap_less(hd[m], hi[m], hd[r], hi[r])) m = r;
+      if (m == c) break;
+      const acc_t sd = hd[c];
+      const int64_t si = hi[c];
+      hd[c] = hd[m];
+      hi[c] = hi[m];
+      hd[m] = sd;
+      hi[m] = si;
+      c = m;
+    }
+  }
+}
+
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t point_distance(const acc_t* q, const acc_t* p, int norm) {
+  acc_t s = 0;
+  for (int a = 0; a < 3; ++a) {
+    const acc_t d = q[a] - p[a];
+    s += norm == 1 ? (d < 0 ? -d : d) : d * d;
+  }
+  return s;
+}
+
+// Grid search for one query q (3 coords) in cloud n. Leaves the heap (hd, hi, size) unsorted.
+template <typename acc_t>
+C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, const acc_t* pts, const int64_t* point_idx,
+                                        const int64_t* cell_start, int64_t K, int norm, acc_t* hd, int64_t* hi,
+                                        int64_t& size) {
+  const acc_t s = params[3];
+  const int64_t dims[3] = {static_cast<int64_t>(params[4]), static_cast<int64_t>(params[5]),
+                           static_cast<int64_t>(params[6])};
+  const int64_t first_cell = static_cast<int64_t>(params[7]);
+  int64_t c[3];
+  for (int a = 0; a < 3; ++a) {
+    int64_t v = static_cast<int64_t>((q[a] - params[a]) / s);
+    if (!(q[a] - params[a] >= 0)) v = 0;  // also catches NaN
+    c[a] = v < 0 ? 0 : (v >= dims[a] ? dims[a] - 1 : v);
+  }
+  const int64_t max_r = dims[0] > dims[1] ? (dims[0] > dims[2] ? dims[0] : dims[2]) : (dims[1] > dims[2] ? dims[1] : dims[2]);
+  for (int64_t r = 0; r <= max_r; ++r) {
+    for (int64_t x = c[0] - r; x <= c[0] + r; ++x) {
+      if (x < 0 || x >= dims[0]) continue;
+      const bool x_face = x == c[0] - r || x == c[0] + r;
+      for (int64_t y = c[1] - r; y <= c[1] + r; ++y) {
+        if (y < 0 || y >= dims[1]) continue;
+        const bool xy_face = x_face || y == c[1] - r || y == c[1] + r;
+        const int64_t step = xy_face ? 1 : (r > 0 ? 2 * r : 1);  // interior columns: only the two z faces
+        for (int64_t z = c[2] - r; z <= c[2] + r; z += step) {
+          if (z < 0 || z >= dims[2]) continue;
+          const int64_t cell = first_cell + (x * dims[1] + y) * dims[2] + z;
+          for (int64_t t = cell_start[cell]; t < cell_start[cell + 1]; ++t) {
+            heap_offer(hd, hi, size, K, point_distance(q, pts + 3 * t, norm), point_idx[t]);
+          }
+        }
+      }
+    }
+    // Every unsearched point lies outside the block of cells within r of c: at least `gap` away on some axis.
+    acc_t gap = -1;
+    bool more = false;
+    for (int a = 0; a < 3; ++a) {
+      if (c[a] - r > 0) {
+        const acc_t g = q[a] - (params[a] + static_cast<acc_t>(c[a] - r) * s);
+        gap = (gap < 0 || g < gap) ? g : gap;
+        more = true;
+      }
+      if (c[a] + r + 1 < dims[a]) {
+        const acc_t g = (params[a] + static_cast<acc_t>(c[a] + r + 1) * s) - q[a];
+        gap = (gap < 0 || g < gap) ? g : gap;
+        more = true;
+      }
+    }
+    if (!more) break;
+    if (size == K) {
+      const acc_t bound = gap < 0 ? acc_t(0) : (norm == 1 ? gap : gap * gap);
+      if (hd[0] < bound) break;  // strict: a point at exactly `bound` could still win a tie
+    }
+  }
+}
+
+}  // namespace knn
+}  // namespace mg

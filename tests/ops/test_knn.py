@@ -1,0 +1,132 @@
+"""knn_points / knn_gather / knn_points_idx: exact vs brute-force reference (grid path D <= 3 and scan path),
+padding, gradients, opcheck, compile, bad input."""
+
+import pytest
+import torch
+
+from meshgraph.ops import knn_gather, knn_points
+from meshgraph.ops import reference as ref
+
+
+def clouds(N, P1, P2, D, seed=0, device="cpu", dtype=torch.float32, kind="uniform"):
+    g = torch.Generator().manual_seed(seed)
+    p1 = torch.rand(N, P1, D, generator=g, dtype=torch.float64)
+    p2 = torch.rand(N, P2, D, generator=g, dtype=torch.float64)
+    if kind == "clustered":  # dense blobs and far outliers: uneven grid occupancy
+        p2 = p2 * 0.01 + (torch.rand(N, 1, D, generator=g, dtype=torch.float64) * 5)
+        p2[:, :3] = torch.tensor(100.0, dtype=torch.float64)
+        p1 = p1 * 6 - 0.5
+    return p1.to(dtype).to(device), p2.to(dtype).to(device)
+
+
+@pytest.mark.parametrize("D", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("K", [1, 5, 40])
+@pytest.mark.parametrize("norm", [1, 2])
+def test_matches_brute_force(device, D, K, norm):
+    p1, p2 = clouds(3, 120, 90, D, seed=D * 100 + K, device=device)
+    l1 = torch.tensor([120, 7, 0], device=device)
+    l2 = torch.tensor([90, 3, 20], device=device)
+    d, i = torch.ops.meshgraph.knn_points_idx(p1, p2, l1, l2, K, norm)
+    rd, ri = ref.knn_points_idx(p1, p2, l1, l2, K, norm)
+    torch.testing.assert_close(d, rd, rtol=1e-5, atol=1e-6)
+    assert torch.equal(i, ri)
+    out = knn_points(p1, p2, l1, l2, norm=norm, K=K)
+    torch.testing.assert_close(out.dists, rd, rtol=1e-5, atol=1e-6)
+    assert torch.equal(out.idx, ri)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "clustered"])
+def test_grid_is_exact_on_uneven_and_outside_queries(device, kind):
+    p1, p2 = clouds(2, 400, 500, 3, seed=7, device=device, kind=kind)
+    l = torch.tensor([400, 400], device=device)
+    l2 = torch.tensor([500, 500], device=device)
+    for K in (1, 16, 300):
+        d, i = torch.ops.meshgraph.knn_points_idx(p1, p2, l, l2, K, 2)
+        rd, ri = ref.knn_points_idx(p1, p2, l, l2, K, 2)
+        torch.testing.assert_close(d, rd)
+        assert torch.equal(i, ri)
+
+
+def test_duplicate_points_and_flat_clouds(device):
+    p2 = torch.zeros(1, 50, 3, device=device)
+    p2[0, 25:, 0] = 1.0  # two stacks of identical points on a line
+    p1 = torch.rand(1, 10, 3, device=device)
+    l1, l2 = torch.tensor([10], device=device), torch.tensor([50], device=device)
+    d, i = torch.ops.meshgraph.knn_points_idx(p1, p2, l1, l2, 30, 2)
+    rd, ri = ref.knn_points_idx(p1, p2, l1, l2, 30, 2)
+    torch.testing.assert_close(d, rd)
+    assert torch.equal(i, ri)  # ties broken by the smaller index, as in the reference
+
+
+def test_k_larger_than_cloud_pads_with_zeros(device):
+    p1, p2 = clouds(2, 5, 4, 3, device=device)
+    out = knn_points(p1, p2, lengths2=torch.tensor([4, 2], device=device), K=6, return_nn=True)
+    assert out.dists.shape == (2, 5, 6)
+    assert (out.idx[1, :, 2:] == 0).all() and (out.dists[1, :, 2:] == 0).all()
+    assert (out.knn[1, :, 2:] == 0).all()
+    assert (out.dists[0, :, :4] > 0).all() and (out.dists[0, :, 4:] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_dtypes(device, dtype):
+    p1, p2 = clouds(1, 60, 70, 3, dtype=dtype, device=device)
+    out = knn_points(p1, p2, K=4)
+    assert out.dists.dtype == dtype
+    rd, ri = ref.knn_points_idx(p1.double(), p2.double(), torch.tensor([60]), torch.tensor([70]), 4, 2)
+    torch.testing.assert_close(out.dists.double().cpu(), rd, rtol=2e-2, atol=2e-3)
+
+
+def test_gradients_float64(device):
+    p1, p2 = clouds(2, 20, 15, 3, dtype=torch.float64, device=device)
+    p1.requires_grad_(True)
+    p2.requires_grad_(True)
+    l2 = torch.tensor([15, 6], device=device)
+    assert torch.autograd.gradcheck(lambda a, b: knn_points(a, b, lengths2=l2, K=4).dists, (p1, p2))
+    assert torch.autograd.gradcheck(lambda a, b: knn_points(a, b, K=2, norm=1).dists, (p1, p2))
+    assert torch.autograd.gradcheck(lambda a, b: knn_points(a, b, K=3, return_nn=True).knn, (p1, p2))
+
+
+def test_knn_gather_accepts_minus_one_padding(device):
+    x = torch.arange(12.0, device=device).view(1, 4, 3).requires_grad_(True)
+    idx = torch.tensor([[[0, 3, -1], [2, -1, -1]]], device=device)
+    out = knn_gather(x, idx)
+    assert out.shape == (1, 2, 3, 3)
+    assert torch.equal(out[0, 0, 2], torch.zeros(3, device=device)) and torch.equal(out[0, 1, 0], x[0, 2].detach())
+    out.sum().backward()
+    assert x.grad[0, :, 0].tolist() == [1.0, 0.0, 1.0, 1.0]
+
+
+def test_opcheck_and_compile(device):
+    p1, p2 = clouds(2, 30, 25, 3, device=device)
+    l1, l2 = torch.tensor([30, 10], device=device), torch.tensor([25, 25], device=device)
+    torch.library.opcheck(torch.ops.meshgraph.knn_points_idx, (p1, p2, l1, l2, 3, 2))
+    torch.library.opcheck(torch.ops.meshgraph.knn_points_idx, (p1[..., :2].contiguous().repeat(1, 1, 3), p2[..., :2].contiguous().repeat(1, 1, 3), l1, l2, 2, 1))
+    f = lambda a, b: knn_points(a, b, K=3).dists.sum(-1)  # noqa: E731
+    torch.testing.assert_close(torch.compile(f, fullgraph=True)(p1, p2), f(p1, p2))
+    torch._dynamo.reset()
+
+
+def test_bad_inputs():
+    p1, p2 = clouds(2, 10, 8, 3)
+    with pytest.raises(ValueError, match="K"):
+        knn_points(p1, p2, K=0)
+    with pytest.raises(TypeError, match="K"):
+        knn_points(p1, p2, K=2.0)
+    with pytest.raises(ValueError, match="norm"):
+        knn_points(p1, p2, norm=3)
+    with pytest.raises(ValueError, match="batch"):
+        knn_points(p1, p2[:1])
+    with pytest.raises(ValueError, match="dimension"):
+        knn_points(p1, p2[..., :2])
+    with pytest.raises(ValueError, match="lengths2"):
+        knn_points(p1, p2, lengths2=torch.tensor([8, 9]))
+    with pytest.raises(ValueError, match="lengths1"):
+        knn_points(p1, p2, lengths1=torch.tensor([-1, 3]))
+    with pytest.raises(ValueError, match="lengths1"):
+        knn_points(p1, p2, lengths1=torch.tensor([1, 2, 3]))
+    with pytest.raises(TypeError, match="p1"):
+        knn_points(p1.long(), p2)
+    with pytest.raises(ValueError, match="p2"):
+        knn_points(p1, p2[0])
+    with pytest.raises(ValueError, match="idx"):
+        knn_gather(p2, torch.tensor([[[9]], [[0]]]))
