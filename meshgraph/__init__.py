@@ -20,3 +20,7 @@ __all__ += ["convert", "datasets", "io"]
 from . import nn  # noqa: E402
 
 __all__ += ["nn"]
+
+from . import losses  # noqa: E402
+
+__all__ += ["losses"]

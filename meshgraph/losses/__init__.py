@@ -1,0 +1,6 @@
+"""Losses on point clouds and meshes (PyTorch3D's signatures and semantics)."""
+
+from .chamfer import chamfer_distance
+from .mesh import mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
+
+__all__ = ["chamfer_distance", "mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency"]

@@ -1,0 +1,108 @@
+"""Mesh regularizers on GraphBatch meshes (PyTorch3D's mesh_edge_loss, mesh_laplacian_smoothing,
+mesh_normal_consistency; each graph weighted equally, then averaged over the batch)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..graph import GraphBatch
+from ..graph import edges_from_faces
+
+
+def _check(meshes) -> GraphBatch:
+    if not isinstance(meshes, GraphBatch):
+        raise TypeError(f"meshes must be a GraphBatch, got {type(meshes).__name__}")
+    if meshes.pos is None or meshes.pos.shape[1] != 3:
+        raise ValueError("meshes need 3-D positions")
+    return meshes
+
+
+def _zero(meshes: GraphBatch) -> torch.Tensor:
+    return meshes.pos.new_zeros((), requires_grad=meshes.pos.requires_grad) * 0
+
+
+def mesh_edge_loss(meshes: GraphBatch, target_length: float = 0.0) -> torch.Tensor:
+    """Mean over meshes of the mean over each mesh's unique edges of (|e| - target_length)^2."""
+    meshes = _check(meshes)
+    if len(meshes) == 0 or meshes.num_faces == 0:
+        return _zero(meshes)
+    e = meshes.edges_packed()
+    pos = meshes.pos
+    g = meshes.graph_index[e[:, 0]]
+    per_mesh = torch.zeros(len(meshes), dtype=torch.int64, device=pos.device).index_add_(0, g, torch.ones_like(g))
+    w = 1.0 / per_mesh.clamp(min=1).to(pos.dtype)[g]
+    loss = ((pos[e[:, 0]] - pos[e[:, 1]]).norm(dim=1) - target_length) ** 2
+    return (loss * w).sum() / len(meshes)
+
+
+def mesh_laplacian_smoothing(meshes: GraphBatch, method: str = "uniform") -> torch.Tensor:
+    """Laplacian smoothing: uniform ("uniform"), cotangent ("cot") or cotangent curvature ("cotcurv")
+    weights, as in PyTorch3D; the Laplacian is held constant (no gradient through it)."""
+    meshes = _check(meshes)
+    if method not in ("uniform", "cot", "cotcurv"):
+        raise ValueError(f'method must be "uniform", "cot" or "cotcurv", got {method!r}')
+    if len(meshes) == 0 or meshes.num_faces == 0:
+        return _zero(meshes)
+    verts = meshes.pos
+    w = 1.0 / meshes.num_verts_per_graph.clamp(min=1).to(verts.dtype)[meshes.graph_index]
+    with torch.no_grad():
+        if method == "uniform":
+            L = meshes.laplacian()
+        else:
+            L, inv_areas = meshes.detach().cot_laplacian()
+            L_sum = torch.sparse.sum(L, dim=1).to_dense().view(-1, 1)
+            if method == "cot":
+                norm_w = torch.where(L_sum > 0, 1.0 / L_sum.clamp(min=1e-30), torch.zeros_like(L_sum))
+            else:
+                norm_w = 0.25 * inv_areas
+    if method == "uniform":
+        loss = torch.sparse.mm(L, verts)
+    elif method == "cot":
+        loss = torch.sparse.mm(L, verts) * norm_w - verts
+    else:
+        loss = (torch.sparse.mm(L, verts) - L_sum * verts) * norm_w
+    return (loss.norm(dim=1) * w).sum() / len(meshes)
+
+
+def mesh_normal_consistency(meshes: GraphBatch) -> torch.Tensor:
+    """Mean over meshes of the mean over pairs of faces sharing an edge of 1 - cos(n0, n1), the normals
+    taken from the shared edge and each face's opposite vertex (PyTorch3D's definition; non-manifold edges
+    contribute every pair of their faces)."""
+    meshes = _check(meshes)
+    if len(meshes) == 0 or meshes.num_faces == 0:
+        return _zero(meshes)
+    verts, faces = meshes.pos, meshes.faces_packed()
+    V = verts.shape[0]
+    # Each face contributes its 3 edges, with the opposite vertex.
+    e = torch.cat([faces[:, [1, 2]], faces[:, [2, 0]], faces[:, [0, 1]]])
+    opp = torch.cat([faces[:, 0], faces[:, 1], faces[:, 2]])
+    e_sorted = torch.sort(e, dim=1).values
+    key = e_sorted[:, 0] * V + e_sorted[:, 1]
+    order = torch.argsort(key, stable=True)
+    key_s, e_s, opp_s = key[order], e_sorted[order], opp[order]
+    # All pairs (i < j) within each group of equal keys.
+    uniq, counts = torch.unique_consecutive(key_s, return_counts=True)
+    starts = torch.cumsum(counts, 0) - counts
+    pairs_i, pairs_j = [], []
+    max_c = int(counts.max()) if counts.numel() else 0
+    for a in range(max_c):
+        for b in range(a + 1, max_c):
+            sel = counts > b
+            pairs_i.append(starts[sel] + a)
+            pairs_j.append(starts[sel] + b)
+    if not pairs_i:
+        return _zero(meshes)
+    i, j = torch.cat(pairs_i), torch.cat(pairs_j)
+    v0, v1 = verts[e_s[i, 0]], verts[e_s[i, 1]]
+    a, b = verts[opp_s[i]], verts[opp_s[j]]
+    n0 = torch.linalg.cross(v1 - v0, a - v0, dim=1)
+    n1 = -torch.linalg.cross(v1 - v0, b - v0, dim=1)
+    loss = 1 - F.cosine_similarity(n0, n1, dim=1, eps=1e-6)
+    g = meshes.graph_index[e_s[i, 0]]
+    per_mesh = torch.zeros(len(meshes), dtype=torch.int64, device=verts.device).index_add_(0, g, torch.ones_like(g))
+    w = 1.0 / per_mesh.clamp(min=1).to(verts.dtype)[g]
+    return (loss * w).sum() / len(meshes)
+
+
+__all__ = ["mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency", "edges_from_faces"]
