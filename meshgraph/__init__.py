@@ -21,6 +21,6 @@ from . import nn  # noqa: E402
 
 __all__ += ["nn"]
 
-from . import losses  # noqa: E402
+from . import losses, utils  # noqa: E402
 
-__all__ += ["losses"]
+__all__ += ["losses", "utils"]

@@ -563,13 +563,16 @@ class GraphBatch:
         return torch.nn.functional.normalize(acc, dim=1, eps=1e-12)
 
     def laplacian(self) -> torch.Tensor:
-        """Uniform Laplacian as a sparse (sum_V, sum_V) COO tensor (PyTorch3D's `laplacian`).
+        """Uniform Laplacian as a sparse (sum_V, sum_V) COO tensor (PyTorch3D's `laplacian`), cached.
 
         L[i, j] = 1 / deg(i) for each undirected edge (i, j) of `edges_packed()`, L[i, i] = -1.
         """
+        dtype = self.pos.dtype if self.pos is not None else torch.float32
+        return self._cached(("laplacian", None, dtype), lambda: self._uniform_laplacian(dtype))
+
+    def _uniform_laplacian(self, dtype: torch.dtype) -> torch.Tensor:
         e = self.edges_packed()
         V = self.num_verts
-        dtype = self.pos.dtype if self.pos is not None else torch.float32
         rows = torch.cat([e[:, 0], e[:, 1]])
         cols = torch.cat([e[:, 1], e[:, 0]])
         deg = torch.zeros(V, dtype=dtype, device=self.device).index_add_(0, rows, torch.ones_like(rows, dtype=dtype))

@@ -72,28 +72,11 @@ def mesh_normal_consistency(meshes: GraphBatch) -> torch.Tensor:
     meshes = _check(meshes)
     if len(meshes) == 0 or meshes.num_faces == 0:
         return _zero(meshes)
-    verts, faces = meshes.pos, meshes.faces_packed()
-    V = verts.shape[0]
-    # Each face contributes its 3 edges, with the opposite vertex.
-    e = torch.cat([faces[:, [1, 2]], faces[:, [2, 0]], faces[:, [0, 1]]])
-    opp = torch.cat([faces[:, 0], faces[:, 1], faces[:, 2]])
-    e_sorted = torch.sort(e, dim=1).values
-    key = e_sorted[:, 0] * V + e_sorted[:, 1]
-    order = torch.argsort(key, stable=True)
-    key_s, e_s, opp_s = key[order], e_sorted[order], opp[order]
-    # All pairs (i < j) within each group of equal keys.
-    uniq, counts = torch.unique_consecutive(key_s, return_counts=True)
-    starts = torch.cumsum(counts, 0) - counts
-    pairs_i, pairs_j = [], []
-    max_c = int(counts.max()) if counts.numel() else 0
-    for a in range(max_c):
-        for b in range(a + 1, max_c):
-            sel = counts > b
-            pairs_i.append(starts[sel] + a)
-            pairs_j.append(starts[sel] + b)
-    if not pairs_i:
+    verts = meshes.pos
+    pairs = meshes._cached(("face_pairs", None), lambda: _face_pairs(meshes))
+    if pairs is None:
         return _zero(meshes)
-    i, j = torch.cat(pairs_i), torch.cat(pairs_j)
+    e_s, opp_s, i, j = pairs
     v0, v1 = verts[e_s[i, 0]], verts[e_s[i, 1]]
     a, b = verts[opp_s[i]], verts[opp_s[j]]
     n0 = torch.linalg.cross(v1 - v0, a - v0, dim=1)
@@ -103,6 +86,30 @@ def mesh_normal_consistency(meshes: GraphBatch) -> torch.Tensor:
     per_mesh = torch.zeros(len(meshes), dtype=torch.int64, device=verts.device).index_add_(0, g, torch.ones_like(g))
     w = 1.0 / per_mesh.clamp(min=1).to(verts.dtype)[g]
     return (loss * w).sum() / len(meshes)
+
+
+def _face_pairs(meshes: GraphBatch):
+    """Topology behind normal consistency (cached per batch): for every pair of faces sharing an edge, the
+    edge's vertices and each face's opposite vertex, as indices into sorted per-face-edge arrays."""
+    faces, V = meshes.faces_packed(), meshes.num_verts
+    e = torch.cat([faces[:, [1, 2]], faces[:, [2, 0]], faces[:, [0, 1]]])
+    opp = torch.cat([faces[:, 0], faces[:, 1], faces[:, 2]])
+    e_sorted = torch.sort(e, dim=1).values
+    key = e_sorted[:, 0] * V + e_sorted[:, 1]
+    order = torch.argsort(key, stable=True)
+    key_s, e_s, opp_s = key[order], e_sorted[order], opp[order]
+    _, counts = torch.unique_consecutive(key_s, return_counts=True)
+    starts = torch.cumsum(counts, 0) - counts
+    pairs_i, pairs_j = [], []
+    max_c = int(counts.max()) if counts.numel() else 0
+    for a in range(max_c):  # all pairs (a < b) within each group of faces sharing an edge
+        for b in range(a + 1, max_c):
+            sel = counts > b
+            pairs_i.append(starts[sel] + a)
+            pairs_j.append(starts[sel] + b)
+    if not pairs_i:
+        return None
+    return e_s, opp_s, torch.cat(pairs_i), torch.cat(pairs_j)
 
 
 __all__ = ["mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency", "edges_from_faces"]

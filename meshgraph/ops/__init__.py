@@ -5,6 +5,7 @@ from .gather_scatter import edge_dot, gather_scatter
 from .knn import KNN, knn_gather, knn_points
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
+from .sample_points import sample_points_from_meshes
 from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_pool, scatter, segment_reduce
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "neighbor_softmax",
     "packed_to_padded",
     "padded_to_packed",
+    "sample_points_from_meshes",
     "scatter",
     "segment_reduce",
 ]
