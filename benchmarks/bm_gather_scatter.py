@@ -96,8 +96,11 @@ def main(argv=None):
             est = PYTORCH3D_MS[F] / INDEX_ADD_MS[F] * idx_ms
             print(f"  PyTorch3D gather_scatter (not installable; its measured ratio to index_add applied to this run's "
                   f"index_add): ~{est:.1f} ms -> {est / ours_ms:.2f}x ours")
-        print("  peak extra memory fwd+bwd:")
+        print("  peak extra memory fwd+bwd (ours measured with its output pool emptied first):")
+        from meshgraph.ops.memory import empty_cpu_pool
+
         for name, fn in peers[:3]:
+            empty_cpu_pool()
             print(f"    {name:<36s} {peak_extra_memory_mb(fwd_bwd(fn)):8.1f} MB")
         print(f"    (x, grad and output are V*F*4 = {V * F * 4 / 2**20:.1f} MB each; one E*F message tensor is "
               f"{E * F * 4 / 2**20:.1f} MB)")

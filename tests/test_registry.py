@@ -12,9 +12,16 @@ import meshgraph
 from meshgraph.ops.reference import REFERENCES
 
 ROOT = Path(__file__).resolve().parents[1]
-OPS = sorted(n.split("::", 1)[1] for n in torch._C._dispatch_get_all_op_names() if n.startswith("meshgraph::"))
+# Utility ops take no tensors (memory-pool inspection): no reference, fake kernel or autograd applies.
+UTILITY_OPS = {"cpu_pool_free_bytes", "cpu_pool_clear"}
+OPS = sorted(
+    n.split("::", 1)[1]
+    for n in torch._C._dispatch_get_all_op_names()
+    if n.startswith("meshgraph::") and n.split("::", 1)[1] not in UTILITY_OPS
+)
 # Ops with no gradient by nature (index outputs); everything else must register autograd.
-NON_DIFFERENTIABLE: set[str] = set()
+# knn_points_idx: its outputs are neighbour indices (the wrapper recomputes differentiable distances from them).
+NON_DIFFERENTIABLE: set[str] = {"knn_points_idx"}
 
 
 def _impls(pattern: str) -> set[str]:

@@ -3,6 +3,7 @@
 
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
+#include <torch/library.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -91,5 +92,19 @@ int64_t pool_free_bytes() {
   return static_cast<int64_t>(p.free_bytes);
 }
 
+void pool_clear() {
+  Pool& p = pool();
+  std::lock_guard<std::mutex> lock(p.mutex);
+  for (auto& kv : p.free_blocks) std::free(kv.second);
+  p.free_blocks.clear();
+  p.free_bytes = 0;
+}
+
 }  // namespace cpu
 }  // namespace mg
+
+// Utility ops (no tensors): inspect and empty the pool from Python (meshgraph.ops.memory).
+TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
+  m.def("cpu_pool_free_bytes() -> int", &mg::cpu::pool_free_bytes);
+  m.def("cpu_pool_clear() -> ()", &mg::cpu::pool_clear);
+}

@@ -23,5 +23,8 @@ at::Tensor pooled_empty(c10::IntArrayRef sizes, const c10::TensorOptions& option
 // Bytes currently held by the pool in free blocks.
 int64_t pool_free_bytes();
 
+// Return every free block to the system.
+void pool_clear();
+
 }  // namespace cpu
 }  // namespace mg

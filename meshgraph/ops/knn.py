@@ -78,8 +78,10 @@ def knn_points(
     N = p1.shape[0]
     l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
     l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)
-    idx = torch.ops.meshgraph.knn_points_idx(p1.detach(), p2.detach(), l1, l2, K, norm)[1]
-    dists = _differentiable_dists(p1, p2, idx, l1, l2, norm)
+    dists, idx = torch.ops.meshgraph.knn_points_idx(p1.detach(), p2.detach(), l1, l2, K, norm)
+    if torch.is_grad_enabled() and (p1.requires_grad or p2.requires_grad):
+        # the same distances, recomputed from idx with differentiable ops
+        dists = _differentiable_dists(p1, p2, idx, l1, l2, norm)
     nn = knn_gather(p2, idx, l2) if return_nn else None
     return KNN(dists, idx, nn)
 

@@ -320,3 +320,9 @@ def test_large_cpu_outputs_reuse_pooled_memory_and_stay_correct():
     assert kept.data_ptr() != again.data_ptr()
     again += 1  # pooled tensors behave like any tensor
     torch.testing.assert_close(again, expect + 1)
+    from meshgraph.ops.memory import cpu_pool_free_bytes, empty_cpu_pool
+
+    del again, kept
+    assert cpu_pool_free_bytes() >= 2 * V * F * 4
+    empty_cpu_pool()
+    assert cpu_pool_free_bytes() == 0

@@ -24,9 +24,13 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/zeros.h>
 #include <c10/util/Exception.h>
 #include <string_view>
 
+#include <optional>
+
+#include "../../common/checks.h"
 #include "../../common/index_math.h"
 
 namespace mg {
@@ -55,6 +59,53 @@ inline void check_edge_weight(const at::Tensor& w, const at::Tensor& col, const 
   TORCH_CHECK(w.dim() == 1 || (w.size(1) >= 1 && x.size(1) % w.size(1) == 0),
               "weight heads must divide the number of features");
   TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
+}
+
+// ---------------------------------------------------------------------- checks shared by the CPU and CUDA kernels
+
+inline void check_csr(const at::Tensor& rowptr, const at::Tensor& col) {
+  MG_CHECK_DIM(rowptr, 1);
+  MG_CHECK_DIM(col, 1);
+  MG_CHECK_INDEX_DTYPE(col);
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
+  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V_dst + 1 >= 1 entries");
+}
+
+// The weight as a contiguous tensor (undefined when absent), checked against col and x.
+inline at::Tensor contiguous_weight(const std::optional<at::Tensor>& weight, const at::Tensor& col, const at::Tensor& x) {
+  if (!weight.has_value() || !weight->defined()) return at::Tensor();
+  auto w = weight->contiguous();
+  check_edge_weight(w, col, x);
+  return w;
+}
+
+inline void check_edge_dot_inputs(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr,
+                                  const at::Tensor& col, int64_t heads) {
+  MG_CHECK_DIM(a, 2);
+  MG_CHECK_DIM(b, 2);
+  check_csr(rowptr, col);
+  TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
+  TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
+  TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
+  TORCH_CHECK(heads >= 1 && a.size(1) % heads == 0, "heads must be >= 1 and divide the number of features");
+}
+
+inline void check_arg_backward_inputs(const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& arg,
+                                      const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& eid_t) {
+  MG_CHECK_DIM(grad_out, 2);
+  MG_CHECK_DIM(x, 2);
+  MG_CHECK_DIM(arg, 2);
+  check_csr(rowptr_t, col_t);
+  TORCH_CHECK(eid_t.scalar_type() == at::kLong, "eid_t must be int64");
+  TORCH_CHECK(arg.sizes() == grad_out.sizes(), "arg must have the shape of grad_out");
+  TORCH_CHECK(rowptr_t.size(0) - 1 == x.size(0), "rowptr_t must have one row per row of x");
+  TORCH_CHECK(eid_t.numel() == col_t.numel(), "eid_t and col_t must have the same length");
+}
+
+// grad_weight of the max/min backward: (E, H) for 2-D weights, (E,) otherwise, (0,) when not wanted.
+inline at::Tensor zero_grad_weight(const at::Tensor& w, bool compute, int64_t E, const at::TensorOptions& options) {
+  if (!compute) return at::zeros({0}, options);
+  return w.defined() && w.dim() == 2 ? at::zeros({E, w.size(1)}, options) : at::zeros({E}, options);
 }
 
 }  // namespace mg

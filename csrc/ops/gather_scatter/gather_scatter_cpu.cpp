@@ -141,17 +141,9 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const
                                                       const std::optional<at::Tensor>& /*col_t*/,
                                                       const std::optional<at::Tensor>& /*eid_t*/) {
   MG_CHECK_DIM(x, 2);
-  MG_CHECK_DIM(rowptr, 1);
-  MG_CHECK_DIM(col, 1);
-  MG_CHECK_INDEX_DTYPE(col);
-  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
-  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V_dst + 1 >= 1 entries");
+  check_csr(rowptr, col);
   const Reduce reduce = parse_reduce(std::string_view(reduce_name.data(), reduce_name.size()));
-  at::Tensor w;
-  if (weight.has_value() && weight->defined()) {
-    w = weight->contiguous();
-    check_edge_weight(w, col, x);
-  }
+  const at::Tensor w = contiguous_weight(weight, col, x);
   const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
   auto out = cpu::pooled_empty({V_dst, F}, x.options());
   const bool with_arg = reduce == Reduce::Max || reduce == Reduce::Min;
@@ -170,15 +162,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const
 at::Tensor edge_dot_cpu(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
                         int64_t heads, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
                         const std::optional<at::Tensor>&) {
-  MG_CHECK_DIM(a, 2);
-  MG_CHECK_DIM(b, 2);
-  MG_CHECK_DIM(rowptr, 1);
-  MG_CHECK_INDEX_DTYPE(col);
-  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
-  TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
-  TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
-  TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
-  TORCH_CHECK(heads >= 1 && a.size(1) % heads == 0, "heads must be >= 1 and divide the number of features");
+  check_edge_dot_inputs(a, b, rowptr, col, heads);
   const int64_t E = col.numel(), F = a.size(1), V_dst = a.size(0), V_src = b.size(0), H = heads, C = F / H;
   auto out = heads == 1 ? at::empty({E}, a.options()) : at::empty({E, H}, a.options());
   if (E == 0) return out;
@@ -226,27 +210,13 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cpu(
     const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& arg, const at::Tensor& rowptr_t,
     const at::Tensor& col_t, const at::Tensor& eid_t, const std::optional<at::Tensor>& weight,
     bool compute_grad_weight) {
-  MG_CHECK_DIM(grad_out, 2);
-  MG_CHECK_DIM(x, 2);
-  MG_CHECK_DIM(arg, 2);
-  MG_CHECK_INDEX_DTYPE(col_t);
-  TORCH_CHECK(rowptr_t.scalar_type() == at::kLong && eid_t.scalar_type() == at::kLong,
-              "rowptr_t and eid_t must be int64");
-  TORCH_CHECK(arg.sizes() == grad_out.sizes(), "arg must have the shape of grad_out");
-  TORCH_CHECK(rowptr_t.size(0) - 1 == x.size(0), "rowptr_t must have one row per row of x");
-  TORCH_CHECK(eid_t.numel() == col_t.numel(), "eid_t and col_t must have the same length");
+  check_arg_backward_inputs(grad_out, x, arg, rowptr_t, col_t, eid_t);
   const int64_t V_src = x.size(0), V_dst = grad_out.size(0), F = x.size(1), E = col_t.numel();
   const auto ar = arg.contiguous();
-  at::Tensor w;
-  if (weight.has_value() && weight->defined()) {
-    w = weight->contiguous();
-    check_edge_weight(w, col_t, x);
-  }
+  const at::Tensor w = contiguous_weight(weight, col_t, x);
   const int64_t H = w.defined() && w.dim() == 2 ? w.size(1) : 1, C = F / H;
   auto grad_x = cpu::pooled_empty({V_src, F}, x.options());
-  auto grad_w = !compute_grad_weight ? at::empty({0}, x.options())
-                : w.defined() && w.dim() == 2 ? at::zeros({E, H}, x.options())
-                                               : at::zeros({E}, x.options());
+  auto grad_w = zero_grad_weight(w, compute_grad_weight, E, x.options());
   if (grad_x.numel() == 0 && !compute_grad_weight) return {grad_x, grad_w};
   const auto rp = rowptr_t.contiguous();
   const auto c = col_t.contiguous();

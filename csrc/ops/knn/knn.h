@@ -29,6 +29,15 @@ struct Grid {
   at::Tensor params;      // (N, 8) acc_t: origin xyz, cell size, dims xyz (as floats), first cell (as float)
 };
 
+// Checks shared by the CPU and CUDA kernels.
+inline void check_knn_inputs(const at::Tensor& p1, const at::Tensor& p2, int64_t K, int64_t norm) {
+  TORCH_CHECK(p1.dim() == 3 && p2.dim() == 3, "p1 and p2 must be 3-D (N, P, D)");
+  TORCH_CHECK(p1.device() == p2.device(), "p1 and p2 must be on the same device");
+  TORCH_CHECK(p1.size(0) == p2.size(0) && p1.size(2) == p2.size(2), "p1 and p2 must share N and D");
+  TORCH_CHECK(K >= 1, "K must be >= 1");
+  TORCH_CHECK(norm == 1 || norm == 2, "norm must be 1 or 2");
+}
+
 // Built with ATen ops, so it runs on the points' device. D must be <= 3 (missing coordinates are 0).
 Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type);
 

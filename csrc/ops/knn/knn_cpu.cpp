@@ -15,11 +15,7 @@ namespace {
 std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, const at::Tensor& p2,
                                                       const at::Tensor& lengths1, const at::Tensor& lengths2, int64_t K,
                                                       int64_t norm) {
-  MG_CHECK_DIM(p1, 3);
-  MG_CHECK_DIM(p2, 3);
-  TORCH_CHECK(p1.size(0) == p2.size(0) && p1.size(2) == p2.size(2), "p1 and p2 must share N and D");
-  TORCH_CHECK(K >= 1, "K must be >= 1");
-  TORCH_CHECK(norm == 1 || norm == 2, "norm must be 1 or 2");
+  check_knn_inputs(p1, p2, K, norm);
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
   auto acc_type = p1.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   auto dists = at::zeros({N, P1, K}, p1.options().dtype(acc_type));

@@ -12,3 +12,32 @@
 // Accumulation in float32 (float64 for float64). Row bounds are clamped to [0, E]. Deterministic: one thread
 // per (row, head), no atomics.
 #pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+
+#include "../../common/checks.h"
+
+namespace mg {
+
+// Checks shared by the CPU and CUDA kernels.
+inline void check_softmax_inputs(const at::Tensor& scores, const at::Tensor& rowptr) {
+  TORCH_CHECK(scores.dim() == 1 || scores.dim() == 2, "scores must be (E,) or (E, H)");
+  MG_CHECK_DIM(rowptr, 1);
+  MG_CHECK_SAME_DEVICE(scores, rowptr);
+  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
+  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V + 1 >= 1 entries");
+}
+
+// Pointer to the contiguous edge ids (kept alive by `holder`), or nullptr when absent.
+inline const int64_t* edge_ids(const std::optional<at::Tensor>& edge_id, const at::Tensor& scores, at::Tensor& holder) {
+  if (!edge_id.has_value() || !edge_id->defined()) return nullptr;
+  TORCH_CHECK(edge_id->scalar_type() == at::kLong && edge_id->dim() == 1, "edge_id must be a 1-D int64 tensor");
+  TORCH_CHECK(edge_id->size(0) == scores.size(0), "edge_id must have one entry per score row");
+  MG_CHECK_SAME_DEVICE(scores, (*edge_id));
+  holder = edge_id->contiguous();
+  return holder.const_data_ptr<int64_t>();
+}
+
+}  // namespace mg

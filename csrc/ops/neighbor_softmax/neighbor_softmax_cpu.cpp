@@ -18,24 +18,11 @@
 namespace mg {
 namespace {
 
-const int64_t* edge_ids(const std::optional<at::Tensor>& edge_id, const at::Tensor& scores, at::Tensor& holder) {
-  if (!edge_id.has_value() || !edge_id->defined()) return nullptr;
-  TORCH_CHECK(edge_id->scalar_type() == at::kLong && edge_id->dim() == 1, "edge_id must be a 1-D int64 tensor");
-  TORCH_CHECK(edge_id->size(0) == scores.size(0), "edge_id must have one entry per score row");
-  holder = edge_id->contiguous();
-  return holder.const_data_ptr<int64_t>();
-}
 
-void check_inputs(const at::Tensor& scores, const at::Tensor& rowptr) {
-  TORCH_CHECK(scores.dim() == 1 || scores.dim() == 2, "scores must be (E,) or (E, H)");
-  MG_CHECK_DIM(rowptr, 1);
-  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
-  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V + 1 >= 1 entries");
-}
 
 at::Tensor neighbor_softmax_cpu(const at::Tensor& scores, const at::Tensor& rowptr,
                                 const std::optional<at::Tensor>& edge_id) {
-  check_inputs(scores, rowptr);
+  check_softmax_inputs(scores, rowptr);
   const auto s = scores.contiguous();
   const auto rp = rowptr.contiguous();
   at::Tensor ids_holder;
@@ -89,7 +76,7 @@ at::Tensor neighbor_softmax_cpu(const at::Tensor& scores, const at::Tensor& rowp
 
 at::Tensor neighbor_softmax_backward_cpu(const at::Tensor& grad, const at::Tensor& out, const at::Tensor& rowptr,
                                          const std::optional<at::Tensor>& edge_id) {
-  check_inputs(out, rowptr);
+  check_softmax_inputs(out, rowptr);
   TORCH_CHECK(grad.sizes() == out.sizes(), "grad must have the shape of out");
   const auto g = grad.contiguous();
   const auto y = out.contiguous();

@@ -1,0 +1,132 @@
+"""Losses and surface sampling vs independent brute-force computations."""
+
+import math
+
+import pytest
+import torch
+
+import meshgraph as mg
+from meshgraph.losses import chamfer_distance, mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
+from meshgraph.ops import sample_points_from_meshes
+from meshgraph.utils import ico_sphere
+
+
+def brute_chamfer(x, y, lx, ly):
+    out = []
+    for n in range(x.shape[0]):
+        a, b = x[n, : lx[n]], y[n, : ly[n]]
+        d = ((a[:, None] - b[None]) ** 2).sum(-1)
+        out.append(d.min(1).values.mean() + d.min(0).values.mean())
+    return torch.stack(out)
+
+
+def test_chamfer_matches_brute_force_with_lengths_and_reductions(device):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 50, 3, generator=g, dtype=torch.float64).to(device)
+    y = torch.rand(3, 40, 3, generator=g, dtype=torch.float64).to(device)
+    lx, ly = torch.tensor([50, 20, 33], device=device), torch.tensor([40, 40, 5], device=device)
+    per = brute_chamfer(x, y, lx, ly)
+    loss, normals = chamfer_distance(x, y, lx, ly)
+    torch.testing.assert_close(loss, per.mean())
+    assert normals is None
+    torch.testing.assert_close(chamfer_distance(x, y, lx, ly, batch_reduction="sum")[0], per.sum())
+    torch.testing.assert_close(chamfer_distance(x, y, lx, ly, batch_reduction=None)[0], per)
+    w = torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64, device=device)
+    torch.testing.assert_close(chamfer_distance(x, y, lx, ly, weights=w)[0], (per * w).sum() / w.sum())
+    (cx, cy), _ = chamfer_distance(x, y, lx, ly, point_reduction=None, batch_reduction=None)
+    assert cx.shape == (3, 50) and cy.shape == (3, 40) and (cx[1, 20:] == 0).all()
+    single = chamfer_distance(x, y, single_directional=True)[0]
+    d = ((x[:, :, None] - y[:, None]) ** 2).sum(-1).min(2).values.mean(1).mean()
+    torch.testing.assert_close(single, d)
+
+
+def test_chamfer_normals_and_gradients():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 30, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(2, 25, 3, generator=g, dtype=torch.float64)
+    xn = torch.nn.functional.normalize(torch.randn(2, 30, 3, generator=g, dtype=torch.float64), dim=2)
+    yn = torch.nn.functional.normalize(torch.randn(2, 25, 3, generator=g, dtype=torch.float64), dim=2)
+    loss, ln = chamfer_distance(x, y, x_normals=xn, y_normals=yn)
+    nn_xy = ((x[:, :, None] - y[:, None]) ** 2).sum(-1).argmin(2)
+    nn_yx = ((y[:, :, None] - x[:, None]) ** 2).sum(-1).argmin(2)
+    cos_x = (xn * torch.gather(yn, 1, nn_xy[..., None].expand(-1, -1, 3))).sum(2).abs()
+    cos_y = (yn * torch.gather(xn, 1, nn_yx[..., None].expand(-1, -1, 3))).sum(2).abs()
+    torch.testing.assert_close(ln, ((1 - cos_x).mean(1) + (1 - cos_y).mean(1)).mean())
+    assert torch.autograd.gradcheck(lambda a: chamfer_distance(a, y)[0], (x,))
+    with pytest.raises(ValueError, match="point_reduction"):
+        chamfer_distance(x, y, point_reduction="max")
+    with pytest.raises(ValueError, match="normals"):
+        chamfer_distance(x, y, x_normals=xn)
+
+
+def test_mesh_edge_loss_on_known_mesh():
+    pos = torch.tensor([[0.0, 0, 0], [2, 0, 0], [0, 1, 0]])
+    m = mg.GraphBatch([mg.Graph(pos, torch.tensor([[0, 1, 2]]))])
+    lengths = torch.tensor([2.0, 1.0, math.sqrt(5)])
+    torch.testing.assert_close(mesh_edge_loss(m), (lengths**2).mean())
+    torch.testing.assert_close(mesh_edge_loss(m, target_length=1.0), ((lengths - 1) ** 2).mean())
+
+
+def test_normal_consistency_is_zero_on_a_plane_and_positive_on_a_fold():
+    pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]])
+    faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
+    flat = mg.GraphBatch([mg.Graph(pos, faces)])
+    assert mesh_normal_consistency(flat).abs() < 1e-6
+    folded = pos.clone()
+    folded[3, 2] = 1.0  # lift one corner: the two faces now meet at 45 degrees... or so
+    n0 = torch.linalg.cross(folded[1] - folded[0], folded[2] - folded[0])
+    n1 = torch.linalg.cross(folded[2] - folded[0], folded[3] - folded[0])
+    expect = 1 - torch.nn.functional.cosine_similarity(n0, n1, dim=0)
+    torch.testing.assert_close(mesh_normal_consistency(mg.GraphBatch([mg.Graph(folded, faces)])), expect)
+
+
+def test_laplacian_smoothing_uniform_and_cot_on_a_sphere():
+    s = mg.GraphBatch([ico_sphere(2, dtype=torch.float64)])
+    L = s.laplacian().to_dense()
+    expect = (L @ s.pos).norm(dim=1).mean()
+    torch.testing.assert_close(mesh_laplacian_smoothing(s), expect)
+    for method in ("cot", "cotcurv"):
+        v = mesh_laplacian_smoothing(s, method)
+        assert torch.isfinite(v) and v > 0
+    pos = s.pos.clone().requires_grad_(True)
+    mesh_laplacian_smoothing(mg.GraphBatch([mg.Graph(pos, s.faces_packed())]), "cot").backward()
+    assert torch.isfinite(pos.grad).all()
+    with pytest.raises(ValueError, match="method"):
+        mesh_laplacian_smoothing(s, "nope")
+
+
+def test_sample_points_lie_on_the_surface_and_carry_features():
+    s = mg.GraphBatch([ico_sphere(3), mg.Graph(torch.randn(5, 3)), ico_sphere(1)])
+    s.update_features("color", s.pos_packed() * 2 + 1)
+    pts, normals, feats = sample_points_from_meshes(s, 2000, return_normals=True, features="color", generator=torch.Generator().manual_seed(0))
+    assert pts.shape == (3, 2000, 3)
+    assert (pts[1] == 0).all()  # a cloud has no surface: zeros
+    r = pts[0].norm(dim=1)
+    assert r.max() <= 1 + 1e-5 and r.min() > 0.95  # on the (inscribed) icosphere
+    torch.testing.assert_close(feats["color"][0], pts[0] * 2 + 1, atol=1e-5, rtol=1e-5)  # linear features interpolate exactly
+    assert ((normals[0] * pts[0]).sum(1) > 0).float().mean() > 0.99  # outward normals
+    # area weighting: the fraction of samples with z > 0 matches the upper half's area (1/2 for the sphere)
+    assert abs((pts[0, :, 2] > 0).float().mean() - 0.5) < 0.05
+
+
+def test_sample_points_gradients_reach_positions_and_features():
+    base = ico_sphere(1, dtype=torch.float64)
+    pos = base.pos.clone().requires_grad_(True)
+    f = torch.randn(42, 2, dtype=torch.float64, requires_grad=True)
+    m = mg.GraphBatch([mg.Graph(pos, base.faces, vertex_features={"f": f})])
+    p, feats = sample_points_from_meshes(m, 100, features=["f"])
+    (p.sum() + feats["f"].sum()).backward()
+    assert pos.grad.abs().sum() > 0 and f.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="num_samples"):
+        sample_points_from_meshes(m, -1)
+    with pytest.raises(KeyError, match="nope"):
+        sample_points_from_meshes(m, 10, features="nope")
+
+
+def test_ico_sphere_counts():
+    for level, (v, f) in enumerate([(12, 20), (42, 80), (162, 320)]):
+        s = ico_sphere(level)
+        assert s.num_verts == v and s.faces.shape == (f, 3)
+        torch.testing.assert_close(s.pos.norm(dim=1), torch.ones(v))
+    with pytest.raises(ValueError, match="level"):
+        ico_sphere(-1)
