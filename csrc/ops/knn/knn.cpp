@@ -16,7 +16,7 @@ TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
 namespace mg {
 namespace knn {
 
-Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type) {
+Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type, double per_cell) {
   const int64_t N = p2.size(0), P2 = p2.size(1), D = p2.size(2);
   TORCH_CHECK(D <= 3, "build_grid: D must be <= 3");
   auto opts = p2.options().dtype(acc_type);
@@ -45,7 +45,7 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
       extent[a] = ok ? std::max(0.0, hip[3 * b + a] - lop[3 * b + a]) : 0.0;
     }
     const double scale = std::max({extent[0], extent[1], extent[2], 1e-30});
-    // Cell size for ~2 points per cell over the non-degenerate axes.
+    // Cell size for ~per_cell points per cell over the non-degenerate axes.
     double vol = 1.0;
     int nd = 0;
     for (int a = 0; a < 3; ++a) {
@@ -54,7 +54,7 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
         ++nd;
       }
     }
-    double s = nd > 0 && n > 0 ? std::pow(vol * 2.0 / static_cast<double>(n), 1.0 / nd) : scale;
+    double s = nd > 0 && n > 0 ? std::pow(vol * per_cell / static_cast<double>(n), 1.0 / nd) : scale;
     if (!(s > 0) || !std::isfinite(s)) s = 1.0;
     int64_t total = 1;
     for (int a = 0; a < 3; ++a) {

@@ -6,7 +6,7 @@
 //     ascending by distance (ties: smaller index first); dists are squared Euclidean for norm=2 and L1 for
 //     norm=1. Every other entry is 0 (dists and idx), as in PyTorch3D.
 //
-// D <= 3 uses a uniform grid built per cloud (cells hold ~2 points; a query searches cell shells outward and stops
+// D <= 3 uses a uniform grid built per cloud (cells hold ~K/4 points, at least 2; a query searches cell shells outward and stops
 // once the K-th best distance is no larger than the distance to any unsearched cell): cost grows with the points
 // near each query, not with P2. D > 3 scans every point of the cloud. Both keep the running top K in the output
 // rows (a max-heap), so K may be in the thousands and no P1 x P2 matrix exists. Parallel over queries of all
@@ -16,6 +16,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/macros/Macros.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace mg {
@@ -39,7 +40,12 @@ inline void check_knn_inputs(const at::Tensor& p1, const at::Tensor& p2, int64_t
 }
 
 // Built with ATen ops, so it runs on the points' device. D must be <= 3 (missing coordinates are 0).
-Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type);
+// per_cell: the average number of points per occupied volume cell the grid aims for.
+Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type, double per_cell);
+
+// Grid occupancy for K neighbours: the 27 cells around a query then usually hold the K nearest, so the search
+// stops after the first shell.
+inline double cell_occupancy(int64_t K) { return std::min(32.0, std::max(2.0, static_cast<double>(K) / 4.0)); }
 
 // ---------------------------------------------------------------------- top-K max-heap in an output row
 

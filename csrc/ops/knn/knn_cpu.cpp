@@ -30,7 +30,7 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, cons
     acc_t* dp = dists.mutable_data_ptr<acc_t>();
     int64_t* ip = idx.mutable_data_ptr<int64_t>();
     if (D <= 3) {
-      const Grid g = build_grid(p2, l2, acc_type);
+      const Grid g = build_grid(p2, l2, acc_type, cell_occupancy(K));
       const auto q1 = p1.to(acc_type).contiguous();
       const acc_t* qp = q1.const_data_ptr<acc_t>();
       const acc_t* pts = g.pts.const_data_ptr<acc_t>();

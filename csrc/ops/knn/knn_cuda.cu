@@ -68,7 +68,7 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cuda(const at::Tensor& p1, con
   MG_DISPATCH_FLOATING_TYPES(p1.scalar_type(), "knn_points_idx_cuda", [&] {
     using acc_t = mg::acc_t<scalar_t>;
     if (D <= 3) {
-      const Grid g = build_grid(p2, l2, acc_type);
+      const Grid g = build_grid(p2, l2, acc_type, cell_occupancy(K));
       const auto q1 = p1.to(acc_type).contiguous();
       grid_knn_kernel<acc_t><<<cuda::num_blocks(N * P1, 128), 128, 0, stream>>>(
           q1.const_data_ptr<acc_t>(), N, P1, D, l1.const_data_ptr<int64_t>(), l2.const_data_ptr<int64_t>(),
