@@ -152,6 +152,16 @@ C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, con
         const int64_t step = xy_face ? 1 : (r > 0 ? 2 * r : 1);  // interior columns: only the two z faces
         for (int64_t z = c[2] - r; z <= c[2] + r; z += step) {
           if (z < 0 || z >= dims[2]) continue;
+          if (size == K) {  // skip a cell that cannot hold anything closer than the current K-th best
+            const int64_t cc[3] = {x, y, z};
+            acc_t bound = 0;
+            for (int a = 0; a < 3; ++a) {
+              const acc_t lo = params[a] + static_cast<acc_t>(cc[a]) * s;
+              const acc_t d = q[a] < lo ? lo - q[a] : (q[a] > lo + s ? q[a] - lo - s : acc_t(0));
+              bound += norm == 1 ? d : d * d;
+            }
+            if (bound > hd[0]) continue;
+          }
           const int64_t cell = first_cell + (x * dims[1] + y) * dims[2] + z;
           for (int64_t t = cell_start[cell]; t < cell_start[cell + 1]; ++t) {
             heap_offer(hd, hi, size, K, point_distance(q, pts + 3 * t, norm), point_idx[t]);
