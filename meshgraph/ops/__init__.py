@@ -1,15 +1,18 @@
 """meshgraph operators: validated public wrappers over the custom ops in torch.ops.meshgraph."""
 
 from .adjacency import Adjacency, build_adjacency
+from .ball_query import ball_query
 from .gather_scatter import edge_dot, gather_scatter
 from .knn import KNN, knn_gather, knn_points
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
 from .sample_points import sample_points_from_meshes
+from .sample_farthest_points import sample_farthest_points
 from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_pool, scatter, segment_reduce
 
 __all__ = [
     "Adjacency",
+    "ball_query",
     "build_adjacency",
     "edge_dot",
     "gather_scatter",
@@ -23,6 +26,7 @@ __all__ = [
     "neighbor_softmax",
     "packed_to_padded",
     "padded_to_packed",
+    "sample_farthest_points",
     "sample_points_from_meshes",
     "scatter",
     "segment_reduce",

@@ -4,9 +4,11 @@
 fails if an op has none.
 """
 
+from .ball_query import ball_query_idx
 from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
 from .knn import knn_points_idx
 from .packed import packed_to_padded, padded_to_packed
+from .sample_farthest_points import sample_farthest_points_idx
 from .softmax import neighbor_softmax, neighbor_softmax_backward
 
 REFERENCES = {
@@ -18,10 +20,13 @@ REFERENCES = {
     "neighbor_softmax": neighbor_softmax,
     "neighbor_softmax_backward": neighbor_softmax_backward,
     "knn_points_idx": knn_points_idx,
+    "ball_query_idx": ball_query_idx,
+    "sample_farthest_points_idx": sample_farthest_points_idx,
 }
 
 __all__ = [
     "REFERENCES",
+    "ball_query_idx",
     "edge_dot",
     "gather_scatter",
     "gather_scatter_arg_backward",
@@ -30,4 +35,5 @@ __all__ = [
     "neighbor_softmax_backward",
     "packed_to_padded",
     "padded_to_packed",
+    "sample_farthest_points_idx",
 ]

@@ -1,0 +1,122 @@
+// CPU kernel for sample_farthest_points_idx (contract in sample_farthest_points.h).
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/full.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "../../common/dispatch.h"
+#include "sample_farthest_points.h"
+
+namespace mg {
+namespace fps {
+namespace {
+
+// Farthest point sampling of one cloud (n points, D coords at x), writing `picks` indices to out.
+// `parallel` splits each pick over threads. Coordinates are transposed to one array per axis so the distance
+// update vectorizes; the maximum is found with a vectorizable max pass, then its first index.
+template <typename acc_t>
+void fps_cloud(const acc_t* x, int64_t n, int64_t D, int64_t picks, int64_t start, int64_t* out, bool parallel) {
+  if (picks <= 0 || n <= 0) return;
+  std::vector<acc_t> soa(D * n), dist(n, std::numeric_limits<acc_t>::infinity());
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t a = 0; a < D; ++a) soa[a * n + j] = x[j * D + a];
+  int64_t last = std::min(std::max<int64_t>(start, 0), n - 1);
+  out[0] = last;
+  const int threads = parallel && n >= 4096 ? at::get_num_threads() : 1;
+  const int64_t chunk = (n + threads - 1) / threads;
+  std::vector<acc_t> best_d(threads);
+  std::vector<int64_t> best_i(threads);
+  acc_t* dp = dist.data();
+  const acc_t* cp = soa.data();
+  auto pick_in = [&](int64_t begin, int64_t end, const acc_t* p, acc_t& bd, int64_t& bi) {
+    if (D == 3) {
+      const acc_t *xs = cp, *ys = cp + n, *zs = cp + 2 * n;
+      const acc_t px = p[0], py = p[1], pz = p[2];
+      for (int64_t j = begin; j < end; ++j) {
+        const acc_t dx = xs[j] - px, dy = ys[j] - py, dz = zs[j] - pz;
+        const acc_t d2 = dx * dx + dy * dy + dz * dz;
+        dp[j] = d2 < dp[j] ? d2 : dp[j];
+      }
+    } else {
+      for (int64_t j = begin; j < end; ++j) {
+        acc_t d2 = 0;
+        for (int64_t a = 0; a < D; ++a) {
+          const acc_t d = cp[a * n + j] - p[a];
+          d2 += d * d;
+        }
+        dp[j] = d2 < dp[j] ? d2 : dp[j];
+      }
+    }
+    acc_t m = -1;
+    for (int64_t j = begin; j < end; ++j) m = dp[j] > m ? dp[j] : m;
+    int64_t at = begin;
+    while (at < end && dp[at] != m) ++at;  // first index of the maximum
+    bd = m;
+    bi = at;
+  };
+  std::vector<acc_t> p(D);
+  for (int64_t k = 1; k < picks; ++k) {
+    for (int64_t a = 0; a < D; ++a) p[a] = cp[a * n + last];
+    acc_t bd = -1;
+    int64_t bi = 0;
+    if (threads > 1) {
+      at::parallel_for(0, threads, 1, [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) pick_in(t * chunk, std::min(n, (t + 1) * chunk), p.data(), best_d[t], best_i[t]);
+      });
+      for (int t = 0; t < threads; ++t) {  // chunks are in index order: strict > keeps the smallest index
+        if (t * chunk < n && best_d[t] > bd) {
+          bd = best_d[t];
+          bi = best_i[t];
+        }
+      }
+    } else {
+      pick_in(0, n, p.data(), bd, bi);
+    }
+    last = bi;
+    out[k] = last;
+  }
+}
+
+at::Tensor sample_farthest_points_idx_cpu(const at::Tensor& points, const at::Tensor& lengths, const at::Tensor& K,
+                                          const at::Tensor& start, int64_t max_K) {
+  TORCH_CHECK(points.dim() == 3, "points must be (N, P, D)");
+  TORCH_CHECK(max_K >= 0, "max_K must be non-negative");
+  const int64_t N = points.size(0), P = points.size(1), D = points.size(2);
+  TORCH_CHECK(lengths.numel() == N && K.numel() == N && start.numel() == N, "lengths, K and start need N entries");
+  auto idx = at::full({N, max_K}, -1, points.options().dtype(at::kLong));
+  if (N == 0 || max_K == 0) return idx;
+  const auto acc_type = points.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto x = points.to(acc_type).contiguous();
+  const auto l = lengths.to(at::kLong).clamp(0, P).contiguous();
+  const auto k = K.to(at::kLong).clamp(0, max_K).contiguous();
+  const auto s = start.to(at::kLong).contiguous();
+  const int64_t *lp = l.const_data_ptr<int64_t>(), *kp = k.const_data_ptr<int64_t>(), *sp = s.const_data_ptr<int64_t>();
+  int64_t* ip = idx.mutable_data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "sample_farthest_points_idx_cpu", [&] {
+    using acc_t = scalar_t;
+    const acc_t* xp = x.const_data_ptr<acc_t>();
+    const bool across_clouds = N >= at::get_num_threads();
+    if (across_clouds) {
+      at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n)
+          fps_cloud(xp + n * P * D, lp[n], D, std::min(kp[n], lp[n]), sp[n], ip + n * max_K, false);
+      });
+    } else {
+      for (int64_t n = 0; n < N; ++n)
+        fps_cloud(xp + n * P * D, lp[n], D, std::min(kp[n], lp[n]), sp[n], ip + n * max_K, true);
+    }
+  });
+  return idx;
+}
+
+}  // namespace
+}  // namespace fps
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CPU, m) {
+  m.impl("sample_farthest_points_idx", &mg::fps::sample_farthest_points_idx_cpu);
+}

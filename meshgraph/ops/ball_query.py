@@ -1,0 +1,61 @@
+"""ball_query with PyTorch3D's semantics (first K points within the radius, in index order, -1 padding).
+
+Kernels: csrc/ops/ball_query/ (uses the per-cloud grid of knn)."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import _extension
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor
+from .knn import KNN, _check_lengths, knn_gather
+
+_extension.load()
+
+
+def ball_query(
+    p1: torch.Tensor,
+    p2: torch.Tensor,
+    lengths1: torch.Tensor | None = None,
+    lengths2: torch.Tensor | None = None,
+    K: int = 500,
+    radius: float = 0.2,
+    return_nn: bool = True,
+) -> KNN:
+    """For every point of p1, the first K points of p2 (in index order) within `radius` (PyTorch3D's ball_query).
+
+    Args:
+        p1: (N, P1, D), p2: (N, P2, D) clouds; lengths1, lengths2: (N,) valid points (None: all).
+        K: maximum neighbours per query; radius: ball radius (inclusive).
+        return_nn: also return the neighbours' coordinates.
+
+    Returns:
+        KNN(dists, idx, knn): dists (N, P1, K) *squared* distances (0 where padded), idx (N, P1, K) with -1
+        padding, knn (N, P1, K, D) with zeros at padding (or None). Gradients flow to p1 and p2 through dists and
+        knn.
+    """
+    check_tensor(p1, "p1", dim=3, dtypes=FLOAT_DTYPES)
+    check_tensor(p2, "p2", dim=3, dtypes=FLOAT_DTYPES)
+    if p1.shape[0] != p2.shape[0]:
+        raise ValueError(f"p1 and p2 must have the same batch size, got {p1.shape[0]} and {p2.shape[0]}")
+    if p1.shape[2] != p2.shape[2]:
+        raise ValueError(f"p1 and p2 must have the same point dimension, got {p1.shape[2]} and {p2.shape[2]}")
+    check_same_device(p1=p1, p2=p2)
+    if isinstance(K, bool) or not isinstance(K, int):
+        raise TypeError(f"K must be an int, got {type(K).__name__}")
+    if K < 1:
+        raise ValueError(f"K must be positive, got {K}")
+    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius >= 0:
+        raise ValueError(f"radius must be a non-negative number, got {radius!r}")
+    N = p1.shape[0]
+    l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
+    l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)
+    idx = torch.ops.meshgraph.ball_query_idx(p1.detach(), p2.detach(), l1, l2, K, float(radius))
+    nn = knn_gather(p2, idx, l2)
+    dists = (p1[:, :, None, :] - nn).square().sum(-1) * (idx >= 0)
+    return KNN(dists, idx, nn if return_nn else None)
+
+
+@torch.library.register_fake("meshgraph::ball_query_idx")
+def _fake(p1, p2, lengths1, lengths2, K, radius):
+    return p1.new_empty((p1.shape[0], p1.shape[1], K), dtype=torch.int64)

@@ -1,0 +1,65 @@
+"""sample_farthest_points: exact farthest point sampling with PyTorch3D's semantics and indices.
+
+Kernels: csrc/ops/sample_farthest_points/."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import _extension
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_tensor
+from .knn import _check_lengths
+
+_extension.load()
+
+
+def sample_farthest_points(
+    points: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    K: int | list[int] | torch.Tensor = 50,
+    random_start_point: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Iterative farthest point sampling per cloud (PyTorch3D's sample_farthest_points).
+
+    Args:
+        points: (N, P, D) clouds; lengths: (N,) valid points (None: all).
+        K: points to select: an int, or one per cloud (list or (N,) tensor).
+        random_start_point: start from a random valid point of each cloud (else from point 0).
+
+    Returns:
+        (selected (N, max K, D), idx (N, max K) int64): clouds with fewer points or a smaller K are padded with
+        zeros / -1. idx is exactly PyTorch3D's (the farthest point next, ties to the smaller index); selected is
+        differentiable w.r.t. points.
+    """
+    check_tensor(points, "points", dim=3, dtypes=FLOAT_DTYPES)
+    N, P, _ = points.shape
+    lengths = _check_lengths(lengths, "lengths", N, P, points.device)
+    if isinstance(K, bool):
+        raise TypeError("K must be an int, a list of ints or an int tensor")
+    if isinstance(K, int):
+        if K < 0:
+            raise ValueError(f"K must be non-negative, got {K}")
+        k = torch.full((N,), K, dtype=torch.int64, device=points.device)
+        max_K = K
+    else:
+        k = torch.as_tensor(K, device=points.device)
+        if k.dtype.is_floating_point or k.shape != (N,):
+            raise ValueError(f"K must be an int or have one integer entry per cloud ({N}), got {K!r}")
+        if can_inspect_values(k) and N and int(k.min()) < 0:
+            raise ValueError("K must be non-negative")
+        k = k.to(torch.int64)
+        max_K = int(k.max()) if N else 0
+    if random_start_point:
+        r = torch.rand(N, generator=generator, device=points.device if generator is None else generator.device)
+        start = (r.to(points.device) * lengths.clamp(min=1)).long().clamp(max=P - 1 if P else 0)
+    else:
+        start = torch.zeros(N, dtype=torch.int64, device=points.device)
+    idx = torch.ops.meshgraph.sample_farthest_points_idx(points.detach(), lengths, k, start, max_K)
+    gathered = torch.gather(points, 1, idx.clamp(min=0)[..., None].expand(-1, -1, points.shape[2]))
+    return gathered * (idx >= 0)[..., None].to(points.dtype), idx
+
+
+@torch.library.register_fake("meshgraph::sample_farthest_points_idx")
+def _fake(points, lengths, K, start, max_K):
+    return points.new_empty((points.shape[0], max_K), dtype=torch.int64)

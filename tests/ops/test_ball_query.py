@@ -1,0 +1,56 @@
+"""ball_query / ball_query_idx: exact vs brute-force reference on grid and scan paths, padding, gradients,
+opcheck, compile, bad input."""
+
+import pytest
+import torch
+
+from meshgraph.ops import ball_query
+from meshgraph.ops import reference as ref
+
+
+@pytest.mark.parametrize("D", [1, 2, 3, 6])
+@pytest.mark.parametrize("radius", [0.0, 0.04, 0.2, 2.0])
+@pytest.mark.parametrize("K", [1, 7, 64])
+def test_matches_reference(device, D, radius, K):
+    g = torch.Generator().manual_seed(D * 10 + K)
+    p1 = torch.rand(3, 150, D, generator=g).to(device)
+    p2 = torch.rand(3, 220, D, generator=g).to(device)
+    p2[0, :10] = p1[0, :10]  # exact hits (radius 0 finds them)
+    l1, l2 = torch.tensor([150, 40, 0], device=device), torch.tensor([220, 9, 30], device=device)
+    idx = torch.ops.meshgraph.ball_query_idx(p1, p2, l1, l2, K, radius)
+    assert torch.equal(idx, ref.ball_query_idx(p1, p2, l1, l2, K, radius))
+    out = ball_query(p1, p2, l1, l2, K=K, radius=radius)
+    assert torch.equal(out.idx, idx)
+    valid = idx >= 0
+    assert (out.dists[valid] <= radius**2 + 1e-6).all() and (out.dists[~valid] == 0).all()
+    assert (out.knn[~valid] == 0).all()
+
+
+def test_far_and_outside_queries(device):
+    p2 = torch.rand(1, 400, 3, device=device)
+    p1 = torch.tensor([[[5.0, 5, 5], [-3.0, 0.5, 0.5], [0.5, 0.5, 0.5]]], device=device)
+    l1, l2 = torch.tensor([3], device=device), torch.tensor([400], device=device)
+    for r in (0.1, 3.0, 10.0):
+        assert torch.equal(torch.ops.meshgraph.ball_query_idx(p1, p2, l1, l2, 50, r), ref.ball_query_idx(p1, p2, l1, l2, 50, r))
+
+
+def test_gradients_and_opcheck(device):
+    g = torch.Generator().manual_seed(3)
+    p1 = torch.rand(2, 30, 3, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
+    p2 = torch.rand(2, 40, 3, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a, b: ball_query(a, b, K=5, radius=0.3).dists, (p1, p2))
+    l = torch.tensor([30, 30], device=device)
+    torch.library.opcheck(torch.ops.meshgraph.ball_query_idx, (p1.detach(), p2.detach(), l, torch.tensor([40, 10], device=device), 4, 0.3))
+    f = lambda a, b: ball_query(a, b, K=4, radius=0.3).dists.sum()  # noqa: E731
+    torch.testing.assert_close(torch.compile(f, fullgraph=True)(p1.detach(), p2.detach()), f(p1.detach(), p2.detach()))
+    torch._dynamo.reset()
+
+
+def test_bad_inputs():
+    p = torch.rand(1, 5, 3)
+    with pytest.raises(ValueError, match="radius"):
+        ball_query(p, p, radius=-1.0)
+    with pytest.raises(ValueError, match="K"):
+        ball_query(p, p, K=0)
+    with pytest.raises(ValueError, match="lengths2"):
+        ball_query(p, p, lengths2=torch.tensor([6]))
