@@ -255,6 +255,38 @@ class GraphBatch:
         ])
 
     @classmethod
+    def knn_from_pointclouds(cls, points: Sequence[torch.Tensor], k: int, loop: bool = False, **vertex_features) -> GraphBatch:
+        """Point clouds as k-nearest-neighbour graphs: edges neighbour -> point, k per point (exact knn)."""
+        from .ops.graph_builders import knn_graph
+
+        clouds = cls.from_pointclouds(points, **vertex_features)
+        edges = knn_graph(clouds.pos_packed(), k, clouds.graph_index, loop=loop) if clouds.num_verts else None
+        return clouds._with_edges(edges)
+
+    @classmethod
+    def radius_from_pointclouds(cls, points: Sequence[torch.Tensor], r: float, max_num_neighbors: int = 32,
+                                loop: bool = False, **vertex_features) -> GraphBatch:
+        """Point clouds as radius graphs: edges between points closer than r (at most max_num_neighbors each)."""
+        from .ops.graph_builders import radius_graph
+
+        clouds = cls.from_pointclouds(points, **vertex_features)
+        edges = radius_graph(clouds.pos_packed(), r, clouds.graph_index, loop=loop, max_num_neighbors=max_num_neighbors) if clouds.num_verts else None
+        return clouds._with_edges(edges)
+
+    def _with_edges(self, edge_index: torch.Tensor | None) -> GraphBatch:
+        """A batch with the same vertices and the given packed (2, E) edges (no edge features)."""
+        if edge_index is None:
+            return self
+        graphs = self.graphs()
+        owner = self.graph_index[edge_index[1]] if edge_index.numel() else edge_index.new_zeros(0)
+        ptr = _ptr(self._num_verts)
+        for i, g in enumerate(graphs):
+            g.edge_index = edge_index[:, owner == i] - ptr[i]
+            g.edge_features = {}
+            g.edges_from_faces = False
+        return GraphBatch(graphs)
+
+    @classmethod
     def from_meshes(cls, verts: Sequence[torch.Tensor], faces: Sequence[torch.Tensor], **vertex_features) -> GraphBatch:
         """Meshes from lists of (V_i, 3) vertices and (F_i, 3) faces, with optional per-vertex features as lists."""
         if len(verts) != len(faces):

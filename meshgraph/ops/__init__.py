@@ -3,6 +3,7 @@
 from .adjacency import Adjacency, build_adjacency
 from .ball_query import ball_query
 from .gather_scatter import edge_dot, gather_scatter
+from .graph_builders import knn_graph, radius_graph
 from .knn import KNN, knn_gather, knn_points
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
@@ -22,10 +23,12 @@ __all__ = [
     "global_pool",
     "KNN",
     "knn_gather",
+    "knn_graph",
     "knn_points",
     "neighbor_softmax",
     "packed_to_padded",
     "padded_to_packed",
+    "radius_graph",
     "sample_farthest_points",
     "sample_points_from_meshes",
     "scatter",
