@@ -8,7 +8,7 @@ import torch
 
 from .. import _extension
 from .._utils import FLOAT_DTYPES, check_same_device, check_tensor
-from .knn import KNN, _check_lengths, knn_gather
+from .knn import KNN, _check_lengths, check_finite, knn_gather
 
 _extension.load()
 
@@ -26,7 +26,7 @@ def ball_query(
 
     Args:
         p1: (N, P1, D), p2: (N, P2, D) clouds; lengths1, lengths2: (N,) valid points (None: all).
-        K: maximum neighbours per query; radius: ball radius (inclusive).
+        K: maximum neighbours per query; radius: ball radius (> 0, inclusive).
         return_nn: also return the neighbours' coordinates.
 
     Returns:
@@ -45,8 +45,10 @@ def ball_query(
         raise TypeError(f"K must be an int, got {type(K).__name__}")
     if K < 1:
         raise ValueError(f"K must be positive, got {K}")
-    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius >= 0:
-        raise ValueError(f"radius must be a non-negative number, got {radius!r}")
+    if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0:
+        raise ValueError(f"radius must be a positive number, got {radius!r}")
+    check_finite(p1, "p1")
+    check_finite(p2, "p2")
     N = p1.shape[0]
     l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
     l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)

@@ -33,6 +33,12 @@ def _check_lengths(lengths, name: str, N: int, P: int, device) -> torch.Tensor:
     return lengths.to(torch.int64)
 
 
+def check_finite(t: torch.Tensor, name: str) -> None:
+    """ValueError when point coordinates hold NaN or infinity (eager only; one pass over the points)."""
+    if t.numel() and can_inspect_values(t) and not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} holds NaN or infinite coordinates")
+
+
 def knn_points(
     p1: torch.Tensor,
     p2: torch.Tensor,
@@ -75,6 +81,8 @@ def knn_points(
         raise ValueError(f"K must be positive, got {K}")
     if norm not in (1, 2):
         raise ValueError(f"norm must be 1 or 2, got {norm}")
+    check_finite(p1, "p1")
+    check_finite(p2, "p2")
     N = p1.shape[0]
     l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
     l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)

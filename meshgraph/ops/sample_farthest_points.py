@@ -8,7 +8,7 @@ import torch
 
 from .. import _extension
 from .._utils import FLOAT_DTYPES, can_inspect_values, check_tensor
-from .knn import _check_lengths
+from .knn import _check_lengths, check_finite
 
 _extension.load()
 
@@ -33,6 +33,7 @@ def sample_farthest_points(
         differentiable w.r.t. points.
     """
     check_tensor(points, "points", dim=3, dtypes=FLOAT_DTYPES)
+    check_finite(points, "points")
     N, P, _ = points.shape
     lengths = _check_lengths(lengths, "lengths", N, P, points.device)
     if isinstance(K, bool):

@@ -9,13 +9,13 @@ from meshgraph.ops import reference as ref
 
 
 @pytest.mark.parametrize("D", [1, 2, 3, 6])
-@pytest.mark.parametrize("radius", [0.0, 0.04, 0.2, 2.0])
+@pytest.mark.parametrize("radius", [1e-6, 0.04, 0.2, 2.0])
 @pytest.mark.parametrize("K", [1, 7, 64])
 def test_matches_reference(device, D, radius, K):
     g = torch.Generator().manual_seed(D * 10 + K)
     p1 = torch.rand(3, 150, D, generator=g).to(device)
     p2 = torch.rand(3, 220, D, generator=g).to(device)
-    p2[0, :10] = p1[0, :10]  # exact hits (radius 0 finds them)
+    p2[0, :10] = p1[0, :10]  # exact hits (the tiny radius finds them)
     l1, l2 = torch.tensor([150, 40, 0], device=device), torch.tensor([220, 9, 30], device=device)
     idx = torch.ops.meshgraph.ball_query_idx(p1, p2, l1, l2, K, radius)
     assert torch.equal(idx, ref.ball_query_idx(p1, p2, l1, l2, K, radius))
@@ -50,6 +50,12 @@ def test_bad_inputs():
     p = torch.rand(1, 5, 3)
     with pytest.raises(ValueError, match="radius"):
         ball_query(p, p, radius=-1.0)
+    with pytest.raises(ValueError, match="radius"):
+        ball_query(p, p, radius=0.0)
+    bad = p.clone()
+    bad[0, 2, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        ball_query(bad, p)
     with pytest.raises(ValueError, match="K"):
         ball_query(p, p, K=0)
     with pytest.raises(ValueError, match="lengths2"):

@@ -130,3 +130,7 @@ def test_bad_inputs():
         knn_points(p1, p2[0])
     with pytest.raises(ValueError, match="idx"):
         knn_gather(p2, torch.tensor([[[9]], [[0]]]))
+    bad = p1.clone()
+    bad[1, 3, 0] = float("inf")
+    with pytest.raises(ValueError, match="p1"):
+        knn_points(bad, p2)
