@@ -54,3 +54,18 @@ def test_bad_inputs():
         sample_farthest_points(p, lengths=torch.tensor([11, 2]))
     with pytest.raises(TypeError, match="points"):
         sample_farthest_points(p.long())
+
+
+@pytest.mark.parametrize("kind", ["clustered", "flat", "duplicates"])
+def test_grid_path_is_exact_on_uneven_clouds(kind):
+    g = torch.Generator().manual_seed(2)
+    if kind == "clustered":
+        p = torch.cat([torch.rand(1, 3000, 3, generator=g) * 0.01, torch.rand(1, 2000, 3, generator=g) + 5], 1)
+    elif kind == "flat":
+        p = torch.rand(1, 4000, 3, generator=g)
+        p[..., 2] = 0.25
+    else:
+        p = torch.rand(1, 50, 3, generator=g).repeat(1, 40, 1)
+    n = p.shape[1]
+    args = (p, torch.tensor([n]), torch.tensor([200]), torch.tensor([3]), 200)
+    assert torch.equal(torch.ops.meshgraph.sample_farthest_points_idx(*args), ref.sample_farthest_points_idx(*args))

@@ -5,6 +5,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -81,6 +82,109 @@ void fps_cloud(const acc_t* x, int64_t n, int64_t D, int64_t picks, int64_t star
   }
 }
 
+// Exact FPS of one cloud with D <= 3 on a grid of cells (~32 points each) holding each cell's largest distance
+// to the selected set. A new pick can only lower the distances in cells whose bounding box comes closer to it
+// than that largest distance (with a relative margin far above float rounding, so every distance stays exactly
+// what the plain loop computes); all other cells are skipped. The next pick is the largest distance (ties: the
+// smallest index), found from the cell maxima.
+template <typename acc_t>
+void fps_cloud_grid(const acc_t* x, int64_t n, int64_t D, int64_t picks, int64_t start, int64_t* out) {
+  if (picks <= 0 || n <= 0) return;
+  acc_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  for (int64_t a = 0; a < D; ++a) {
+    lo[a] = hi[a] = x[a];
+    for (int64_t j = 1; j < n; ++j) {
+      lo[a] = std::min(lo[a], x[j * D + a]);
+      hi[a] = std::max(hi[a], x[j * D + a]);
+    }
+  }
+  // Grid: about n / 32 cells, split along the axes in proportion to the extent.
+  const double target = std::max(1.0, static_cast<double>(n) / 32.0);
+  double ext[3], vol = 1.0;
+  int nd = 0;
+  for (int a = 0; a < 3; ++a) {
+    ext[a] = a < D ? static_cast<double>(hi[a] - lo[a]) : 0.0;
+    if (ext[a] > 0) {
+      vol *= ext[a];
+      ++nd;
+    }
+  }
+  const double side = nd ? std::pow(vol / target, 1.0 / nd) : 1.0;
+  int64_t dims[3];
+  for (int a = 0; a < 3; ++a) dims[a] = ext[a] > 0 ? std::max<int64_t>(1, std::min<int64_t>(1024, static_cast<int64_t>(ext[a] / side))) : 1;
+  const int64_t C = dims[0] * dims[1] * dims[2];
+  std::vector<int64_t> cell_of(n), count(C + 1, 0);
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t c = 0;
+    for (int a = 0; a < 3; ++a) {
+      int64_t v = 0;
+      if (a < D && ext[a] > 0) v = std::min<int64_t>(dims[a] - 1, static_cast<int64_t>((x[j * D + a] - lo[a]) / ext[a] * dims[a]));
+      c = c * dims[a] + std::max<int64_t>(v, 0);
+    }
+    cell_of[j] = c;
+    ++count[c + 1];
+  }
+  for (int64_t c = 0; c < C; ++c) count[c + 1] += count[c];
+  std::vector<int64_t> order(n), fill(count.begin(), count.end() - 1);
+  for (int64_t j = 0; j < n; ++j) order[fill[cell_of[j]]++] = j;  // stable: index order within a cell
+  std::vector<acc_t> px(n), py(n), pz(n), dist(n, std::numeric_limits<acc_t>::infinity());
+  std::vector<acc_t> bmin(3 * C, std::numeric_limits<acc_t>::infinity()), bmax(3 * C, -std::numeric_limits<acc_t>::infinity());
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t j = order[t];
+    px[t] = x[j * D];
+    py[t] = D > 1 ? x[j * D + 1] : acc_t(0);
+    pz[t] = D > 2 ? x[j * D + 2] : acc_t(0);
+    const int64_t c = cell_of[j];
+    const acc_t v[3] = {px[t], py[t], pz[t]};
+    for (int a = 0; a < 3; ++a) {
+      bmin[3 * c + a] = std::min(bmin[3 * c + a], v[a]);
+      bmax[3 * c + a] = std::max(bmax[3 * c + a], v[a]);
+    }
+  }
+  std::vector<acc_t> cmax(C, std::numeric_limits<acc_t>::infinity());
+  for (int64_t c = 0; c < C; ++c)
+    if (count[c] == count[c + 1]) cmax[c] = -1;
+  int64_t last = std::min(std::max<int64_t>(start, 0), n - 1);
+  out[0] = last;
+  acc_t q[3] = {x[last * D], D > 1 ? x[last * D + 1] : acc_t(0), D > 2 ? x[last * D + 2] : acc_t(0)};
+  for (int64_t k = 1; k < picks; ++k) {
+    acc_t best = -1;
+    for (int64_t c = 0; c < C; ++c) {
+      if (cmax[c] < 0) continue;
+      acc_t lb = 0;
+      for (int a = 0; a < 3; ++a) {
+        const acc_t d = q[a] < bmin[3 * c + a] ? bmin[3 * c + a] - q[a] : (q[a] > bmax[3 * c + a] ? q[a] - bmax[3 * c + a] : acc_t(0));
+        lb += d * d;
+      }
+      if (lb > cmax[c] * acc_t(1.0001)) {
+        best = std::max(best, cmax[c]);
+        continue;
+      }
+      acc_t m = -1;
+      for (int64_t t = count[c]; t < count[c + 1]; ++t) {
+        const acc_t dx = px[t] - q[0], dy = py[t] - q[1], dz = pz[t] - q[2];
+        const acc_t d2 = dx * dx + dy * dy + dz * dz;
+        const acc_t v = d2 < dist[t] ? d2 : dist[t];
+        dist[t] = v;
+        m = v > m ? v : m;
+      }
+      cmax[c] = m;
+      best = std::max(best, m);
+    }
+    int64_t pick = n;  // smallest index among the points at the maximum
+    for (int64_t c = 0; c < C; ++c) {
+      if (cmax[c] != best) continue;
+      for (int64_t t = count[c]; t < count[c + 1]; ++t)
+        if (dist[t] == best && order[t] < pick) pick = order[t];
+    }
+    last = pick;
+    out[k] = last;
+    q[0] = x[last * D];
+    q[1] = D > 1 ? x[last * D + 1] : acc_t(0);
+    q[2] = D > 2 ? x[last * D + 2] : acc_t(0);
+  }
+}
+
 at::Tensor sample_farthest_points_idx_cpu(const at::Tensor& points, const at::Tensor& lengths, const at::Tensor& K,
                                           const at::Tensor& start, int64_t max_K) {
   TORCH_CHECK(points.dim() == 3, "points must be (N, P, D)");
@@ -100,7 +204,12 @@ at::Tensor sample_farthest_points_idx_cpu(const at::Tensor& points, const at::Te
     using acc_t = scalar_t;
     const acc_t* xp = x.const_data_ptr<acc_t>();
     const bool across_clouds = N >= at::get_num_threads();
-    if (across_clouds) {
+    if (D <= 3) {  // grid-accelerated exact FPS, clouds in parallel
+      at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n)
+          fps_cloud_grid(xp + n * P * D, lp[n], D, std::min(kp[n], lp[n]), sp[n], ip + n * max_K);
+      });
+    } else if (across_clouds) {
       at::parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
         for (int64_t n = n0; n < n1; ++n)
           fps_cloud(xp + n * P * D, lp[n], D, std::min(kp[n], lp[n]), sp[n], ip + n * max_K, false);
