@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -17,6 +18,20 @@ def environment() -> str:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, THP_MEM_ALLOC_ENABLE={thp}, "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus"
     )
+
+
+def bench_args(argv=None, description: str | None = None, **extra) -> argparse.Namespace:
+    """Parse the flags every benchmark takes (--threads, --quick, plus `extra` name=(type, default)), set the
+    thread count and print the environment line."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    for name, (typ, default) in extra.items():
+        p.add_argument(f"--{name}", type=typ, default=default)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(environment())
+    return args
 
 
 def timeit(fn: Callable[[], object], *, repeat: int = 7, warmup: int = 2, sync: bool = False) -> float:

@@ -4,14 +4,12 @@ against the reference first. PyTorch3D (not installable here) was measured at 83
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from meshgraph.ops import ball_query
 from meshgraph.ops.reference import ball_query_idx as ref
 
-from _common import environment, report, timeit
+from _common import bench_args, report, timeit
 from bm_knn import surface_points
 
 
@@ -24,12 +22,7 @@ def brute(p, K, r):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(environment())
+    args = bench_args(argv)
     n = 500 if args.quick else 8192
     surf = surface_points(n, 4)
     surf = (surf - surf.amin(1, keepdim=True)) / (surf.amax(1, keepdim=True) - surf.amin(1, keepdim=True)).amax(2, keepdim=True)

@@ -4,13 +4,11 @@ measured at 1777 ms on this machine class."""
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from meshgraph.losses import chamfer_distance
 
-from _common import environment, report, timeit
+from _common import bench_args, report, timeit
 
 
 def brute(x, y):
@@ -19,12 +17,7 @@ def brute(x, y):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(environment())
+    args = bench_args(argv)
     n = 500 if args.quick else 8192
     g = torch.Generator().manual_seed(0)
     x0, y0 = torch.rand(4, n, 3, generator=g), torch.rand(4, n, 3, generator=g)

@@ -9,14 +9,12 @@ PyTorch3D (not installable here) was measured on this machine class at 2307 ms (
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import torch
 
 from meshgraph.ops import knn_points
 
-from _common import bunny_batch, environment, report, timeit
+from _common import bench_args, bunny_batch, report, timeit
 
 
 def surface_points(n: int, clouds: int, seed: int = 0) -> torch.Tensor:
@@ -65,12 +63,7 @@ def workload(title, pts, K, threads, quick):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(environment())
+    args = bench_args(argv)
     g = torch.Generator().manual_seed(0)
     n = 500 if args.quick else 8192
     workload(f"W2 uniform: 4 x {n}, K=16, D=3", torch.rand(4, n, 3, generator=g), 16, args.threads, args.quick)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -20,7 +19,7 @@ from meshgraph.datasets import load_planetoid
 from meshgraph.nn import GCNConv, GraphConv
 from meshgraph.nn.functional import dropout
 
-from _common import bunny_batch, environment, report, timeit
+from _common import bench_args, bunny_batch, report, timeit
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -102,12 +101,7 @@ def cora(quick: bool):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(environment())
+    args = bench_args(argv)
     cora(args.quick)
     graphconv(args.quick)
 

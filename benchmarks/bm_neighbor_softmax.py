@@ -4,23 +4,16 @@ The ops: neighbor_softmax and its backward kernel neighbor_softmax_backward."""
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from meshgraph.ops import neighbor_softmax
 from meshgraph.ops.reference import neighbor_softmax as ref_softmax
 
-from _common import bunny_batch, environment, report, timeit
+from _common import bench_args, bunny_batch, report, timeit
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--heads", type=int, default=8)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    args = bench_args(argv, heads=(int, 8))
     b = bunny_batch(1) if args.quick else bunny_batch(8)
     if args.quick:
         b = b[0:1]
@@ -29,7 +22,6 @@ def main(argv=None):
     E, H = b.num_edges, 2 if args.quick else args.heads
     s0 = torch.randn(E, H)
     g = torch.randn(E, H)
-    print(environment())
     print(f"E={E:,} heads={H}")
     expect = ref_softmax(s0, adj.rowptr, adj.edge_id)
     torch.testing.assert_close(neighbor_softmax(s0, b), expect)

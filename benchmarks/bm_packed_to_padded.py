@@ -8,14 +8,12 @@ Checks every result against meshgraph.ops.reference before timing.
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from meshgraph.ops import packed_to_padded, padded_to_packed
 from meshgraph.ops import reference as ref
 
-from _common import environment, report, timeit
+from _common import bench_args, report, timeit
 
 
 def index_copy_p2p(x, first, counts, max_size):
@@ -30,18 +28,12 @@ def pad_sequence_p2p(x, counts):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--features", type=int, default=64)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    args = bench_args(argv, features=(int, 64))
     counts = [35947 - 997 * i for i in range(8)] if not args.quick else [50, 0, 7]
     F = args.features if not args.quick else 4
     first = torch.tensor([sum(counts[:i]) for i in range(len(counts))])
     M = max(counts)
     x = torch.randn(sum(counts), F)
-    print(environment())
     print(f"sets {len(counts)}, rows {sum(counts)}, max_size {M}, F {F}")
 
     # correctness first

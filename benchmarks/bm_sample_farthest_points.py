@@ -4,23 +4,16 @@ its bucket FPS (approximate: different indices), same run. Our indices are check
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from meshgraph.ops import sample_farthest_points
 from meshgraph.ops.reference import sample_farthest_points_idx as ref
 
-from _common import environment, report, timeit
+from _common import bench_args, report, timeit
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser()
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(environment())
+    args = bench_args(argv)
     n, k = (600, 32) if args.quick else (8192, 512)
     pts = torch.rand(4, n, 3, generator=torch.Generator().manual_seed(0))
     _, idx = sample_farthest_points(pts, K=k)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_same_device, check_tensor
-from .knn import KNN, _check_lengths, check_finite, knn_gather
+from .knn import KNN, _check_lengths, check_point_pair, knn_gather
 
 _extension.load()
 
@@ -34,21 +33,9 @@ def ball_query(
         padding, knn (N, P1, K, D) with zeros at padding (or None). Gradients flow to p1 and p2 through dists and
         knn.
     """
-    check_tensor(p1, "p1", dim=3, dtypes=FLOAT_DTYPES)
-    check_tensor(p2, "p2", dim=3, dtypes=FLOAT_DTYPES)
-    if p1.shape[0] != p2.shape[0]:
-        raise ValueError(f"p1 and p2 must have the same batch size, got {p1.shape[0]} and {p2.shape[0]}")
-    if p1.shape[2] != p2.shape[2]:
-        raise ValueError(f"p1 and p2 must have the same point dimension, got {p1.shape[2]} and {p2.shape[2]}")
-    check_same_device(p1=p1, p2=p2)
-    if isinstance(K, bool) or not isinstance(K, int):
-        raise TypeError(f"K must be an int, got {type(K).__name__}")
-    if K < 1:
-        raise ValueError(f"K must be positive, got {K}")
+    check_point_pair(p1, p2, K)
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0:
         raise ValueError(f"radius must be a positive number, got {radius!r}")
-    check_finite(p1, "p1")
-    check_finite(p2, "p2")
     N = p1.shape[0]
     l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
     l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)

@@ -33,6 +33,25 @@ def _check_lengths(lengths, name: str, N: int, P: int, device) -> torch.Tensor:
     return lengths.to(torch.int64)
 
 
+def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> None:
+    """The checks knn_points and ball_query share: (N, P, D) float clouds on one device, a positive int K."""
+    check_tensor(p1, "p1", dim=3, dtypes=FLOAT_DTYPES)
+    check_tensor(p2, "p2", dim=3, dtypes=FLOAT_DTYPES)
+    if p1.shape[0] != p2.shape[0]:
+        raise ValueError(f"p1 and p2 must have the same batch size, got {p1.shape[0]} and {p2.shape[0]}")
+    if p1.shape[2] != p2.shape[2]:
+        raise ValueError(f"p1 and p2 must have the same point dimension, got {p1.shape[2]} and {p2.shape[2]}")
+    if p1.dtype != p2.dtype:
+        raise TypeError(f"p1 and p2 must have the same dtype, got {p1.dtype} and {p2.dtype}")
+    check_same_device(p1=p1, p2=p2)
+    if isinstance(K, bool) or not isinstance(K, int):
+        raise TypeError(f"K must be an int, got {type(K).__name__}")
+    if K < 1:
+        raise ValueError(f"K must be positive, got {K}")
+    check_finite(p1, "p1")
+    check_finite(p2, "p2")
+
+
 def check_finite(t: torch.Tensor, name: str) -> None:
     """ValueError when point coordinates hold NaN or infinity (eager only; one pass over the points)."""
     if t.numel() and can_inspect_values(t) and not bool(torch.isfinite(t).all()):
@@ -66,23 +85,9 @@ def knn_points(
         p2[n]; both zero where a query is padding or its cloud in p2 has fewer than K points. Gradients flow
         to p1 and p2 through dists (and through knn when returned).
     """
-    check_tensor(p1, "p1", dim=3, dtypes=FLOAT_DTYPES)
-    check_tensor(p2, "p2", dim=3, dtypes=FLOAT_DTYPES)
-    if p1.shape[0] != p2.shape[0]:
-        raise ValueError(f"p1 and p2 must have the same batch size, got {p1.shape[0]} and {p2.shape[0]}")
-    if p1.shape[2] != p2.shape[2]:
-        raise ValueError(f"p1 and p2 must have the same point dimension, got {p1.shape[2]} and {p2.shape[2]}")
-    if p1.dtype != p2.dtype:
-        raise TypeError(f"p1 and p2 must have the same dtype, got {p1.dtype} and {p2.dtype}")
-    check_same_device(p1=p1, p2=p2)
-    if isinstance(K, bool) or not isinstance(K, int):
-        raise TypeError(f"K must be an int, got {type(K).__name__}")
-    if K < 1:
-        raise ValueError(f"K must be positive, got {K}")
+    check_point_pair(p1, p2, K)
     if norm not in (1, 2):
         raise ValueError(f"norm must be 1 or 2, got {norm}")
-    check_finite(p1, "p1")
-    check_finite(p2, "p2")
     N = p1.shape[0]
     l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
     l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)

@@ -52,14 +52,14 @@ __global__ void ball_query_kernel(const acc_t* __restrict__ x1, const acc_t* __r
 at::Tensor ball_query_idx_cuda(const at::Tensor& p1, const at::Tensor& p2, const at::Tensor& lengths1,
                                const at::Tensor& lengths2, int64_t K, double radius) {
   knn::check_knn_inputs(p1, p2, K, 2);
-  TORCH_CHECK(radius >= 0, "radius must be non-negative");
+  TORCH_CHECK(radius > 0, "radius must be positive");
   const c10::cuda::CUDAGuard guard(p1.device());
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
   auto idx = at::full({N, P1, K}, -1, p1.options().dtype(at::kLong));
   if (N == 0 || P1 == 0) return idx;
-  const auto acc_type = p1.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  const auto l1 = lengths1.to(at::kLong).clamp(0, P1).contiguous();
-  const auto l2 = lengths2.to(at::kLong).clamp(0, P2).contiguous();
+  const auto acc_type = knn::point_acc_type(p1);
+  const auto l1 = knn::clamped_lengths(lengths1, P1);
+  const auto l2 = knn::clamped_lengths(lengths2, P2);
   const auto q1 = p1.to(acc_type).contiguous();
   const auto q2 = p2.to(acc_type).contiguous();
   AT_DISPATCH_FLOATING_TYPES(q1.scalar_type(), "ball_query_idx_cuda", [&] {

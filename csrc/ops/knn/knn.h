@@ -39,6 +39,16 @@ inline void check_knn_inputs(const at::Tensor& p1, const at::Tensor& p2, int64_t
   TORCH_CHECK(norm == 1 || norm == 2, "norm must be 1 or 2");
 }
 
+// Accumulation type of point kernels: float64 for float64 input, float32 otherwise.
+inline at::ScalarType point_acc_type(const at::Tensor& points) {
+  return points.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+// lengths as contiguous int64 clamped into [0, P]: the kernels never index past a cloud.
+inline at::Tensor clamped_lengths(const at::Tensor& lengths, int64_t P) {
+  return lengths.to(at::kLong).clamp(0, P).contiguous();
+}
+
 // Built with ATen ops, so it runs on the points' device. D must be <= 3 (missing coordinates are 0).
 // per_cell: the average number of points per occupied volume cell the grid aims for.
 Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type, double per_cell);

@@ -17,12 +17,12 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, cons
                                                       int64_t norm) {
   check_knn_inputs(p1, p2, K, norm);
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
-  auto acc_type = p1.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto acc_type = point_acc_type(p1);
   auto dists = at::zeros({N, P1, K}, p1.options().dtype(acc_type));
   auto idx = at::zeros({N, P1, K}, p1.options().dtype(at::kLong));
   if (N == 0 || P1 == 0) return {dists.to(p1.scalar_type()), idx};
-  const auto l1 = lengths1.to(at::kLong).clamp(0, P1).contiguous();
-  const auto l2 = lengths2.to(at::kLong).clamp(0, P2).contiguous();
+  const auto l1 = clamped_lengths(lengths1, P1);
+  const auto l2 = clamped_lengths(lengths2, P2);
   const int64_t* l1p = l1.const_data_ptr<int64_t>();
   const int64_t* l2p = l2.const_data_ptr<int64_t>();
   MG_DISPATCH_FLOATING_TYPES(p1.scalar_type(), "knn_points_idx_cpu", [&] {

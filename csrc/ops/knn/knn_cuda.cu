@@ -58,12 +58,12 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cuda(const at::Tensor& p1, con
   check_knn_inputs(p1, p2, K, norm);
   const c10::cuda::CUDAGuard guard(p1.device());
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
-  auto acc_type = p1.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto acc_type = point_acc_type(p1);
   auto dists = at::zeros({N, P1, K}, p1.options().dtype(acc_type));
   auto idx = at::zeros({N, P1, K}, p1.options().dtype(at::kLong));
   if (N == 0 || P1 == 0) return {dists.to(p1.scalar_type()), idx};
-  const auto l1 = lengths1.to(at::kLong).clamp(0, P1).contiguous();
-  const auto l2 = lengths2.to(at::kLong).clamp(0, P2).contiguous();
+  const auto l1 = clamped_lengths(lengths1, P1);
+  const auto l2 = clamped_lengths(lengths2, P2);
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MG_DISPATCH_FLOATING_TYPES(p1.scalar_type(), "knn_points_idx_cuda", [&] {
     using acc_t = mg::acc_t<scalar_t>;

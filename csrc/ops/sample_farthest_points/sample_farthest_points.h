@@ -9,3 +9,21 @@
 // cloud within every pick (one large cloud uses every core). Distances accumulate in float32 (float64 input:
 // float64). O(K * P) per cloud, as exact FPS must be.
 #pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "../knn/knn.h"
+
+namespace mg {
+namespace fps {
+
+inline void check_fps_inputs(const at::Tensor& points, const at::Tensor& lengths, const at::Tensor& K,
+                             const at::Tensor& start, int64_t max_K) {
+  TORCH_CHECK(points.dim() == 3, "points must be (N, P, D)");
+  TORCH_CHECK(max_K >= 0, "max_K must be non-negative");
+  const int64_t N = points.size(0);
+  TORCH_CHECK(lengths.numel() == N && K.numel() == N && start.numel() == N, "lengths, K and start need N entries");
+}
+
+}  // namespace fps
+}  // namespace mg

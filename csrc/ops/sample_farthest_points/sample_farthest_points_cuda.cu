@@ -70,16 +70,14 @@ __global__ void fps_kernel(const acc_t* __restrict__ x, int64_t P, int64_t D, co
 
 at::Tensor sample_farthest_points_idx_cuda(const at::Tensor& points, const at::Tensor& lengths, const at::Tensor& K,
                                            const at::Tensor& start, int64_t max_K) {
-  TORCH_CHECK(points.dim() == 3, "points must be (N, P, D)");
-  TORCH_CHECK(max_K >= 0, "max_K must be non-negative");
+  check_fps_inputs(points, lengths, K, start, max_K);
   const c10::cuda::CUDAGuard guard(points.device());
   const int64_t N = points.size(0), P = points.size(1), D = points.size(2);
-  TORCH_CHECK(lengths.numel() == N && K.numel() == N && start.numel() == N, "lengths, K and start need N entries");
   auto idx = at::full({N, max_K}, -1, points.options().dtype(at::kLong));
   if (N == 0 || max_K == 0) return idx;
-  const auto acc_type = points.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto acc_type = knn::point_acc_type(points);
   const auto x = points.to(acc_type).contiguous();
-  const auto l = lengths.to(at::kLong).clamp(0, P).contiguous();
+  const auto l = knn::clamped_lengths(lengths, P);
   const auto k = K.to(at::kLong).clamp(0, max_K).contiguous();
   const auto s = start.to(at::kLong).contiguous();
   auto dist = at::empty({N, P}, x.options());
