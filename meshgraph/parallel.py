@@ -50,3 +50,5 @@ class DataParallel(torch.nn.DataParallel):
         inputs = scatter(tuple(inputs), device_ids, self.dim) if inputs else [() for _ in device_ids]
         kwargs = scatter(kwargs, device_ids, self.dim) if kwargs else [{} for _ in device_ids]
         return tuple(inputs), tuple(kwargs)
+
+__all__ = ["DataParallel", "scatter"]

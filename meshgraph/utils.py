@@ -40,3 +40,5 @@ def ico_sphere(level: int = 0, device: torch.device | str | None = None, dtype: 
         verts = torch.cat([verts, mid])
         faces = torch.tensor(new, dtype=torch.int64)
     return Graph(verts.to(dtype=dtype, device=device), faces.to(device))
+
+__all__ = ["ico_sphere"]

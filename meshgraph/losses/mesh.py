@@ -112,4 +112,4 @@ def _face_pairs(meshes: GraphBatch):
     return e_s, opp_s, torch.cat(pairs_i), torch.cat(pairs_j)
 
 
-__all__ = ["mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency", "edges_from_faces"]
+__all__ = ["mesh_edge_loss", "mesh_laplacian_smoothing", "mesh_normal_consistency"]

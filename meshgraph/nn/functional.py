@@ -28,3 +28,5 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         return F.linear(x, weight, bias)
     out = torch.sparse.mm(x, weight.t())
     return out + bias if bias is not None else out
+
+__all__ = ["dropout", "linear"]

@@ -18,3 +18,5 @@ def cpu_pool_free_bytes() -> int:
 def empty_cpu_pool() -> None:
     """Return every freed block to the system (memory held by live tensors is unaffected)."""
     torch.ops.meshgraph.cpu_pool_clear()
+
+__all__ = ["cpu_pool_free_bytes", "empty_cpu_pool"]
