@@ -4,6 +4,7 @@ from .adjacency import Adjacency, build_adjacency
 from .ball_query import ball_query
 from .gather_scatter import edge_dot, gather_scatter
 from .graph_builders import knn_graph, radius_graph
+from .interpolate import knn_interpolate
 from .knn import KNN, knn_gather, knn_points
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
@@ -24,6 +25,7 @@ __all__ = [
     "KNN",
     "knn_gather",
     "knn_graph",
+    "knn_interpolate",
     "knn_points",
     "neighbor_softmax",
     "packed_to_padded",

@@ -54,3 +54,24 @@ def test_graph_batch_builders_and_bad_input():
     with pytest.raises(ValueError, match="flow"):
         radius_graph(torch.rand(4, 3), 0.1, flow="up")
     assert knn_graph(torch.rand(0, 3), 3).shape == (2, 0)
+
+
+def test_knn_interpolate_matches_brute_force(device):
+    from meshgraph.ops import knn_interpolate
+
+    g = torch.Generator().manual_seed(4)
+    pos_x = torch.rand(120, 3, generator=g, dtype=torch.float64).to(device)
+    pos_y = torch.rand(70, 3, generator=g, dtype=torch.float64).to(device)
+    bx = torch.cat([torch.zeros(50), torch.ones(70)]).long().to(device)
+    by = torch.cat([torch.zeros(30), torch.ones(40)]).long().to(device)
+    x = torch.randn(120, 5, generator=g, dtype=torch.float64).to(device).requires_grad_(True)
+    out = knn_interpolate(x, pos_x, pos_y, bx, by, k=3)
+    d = torch.cdist(pos_y, pos_x) ** 2
+    d[by[:, None] != bx[None]] = float("inf")
+    dist, idx = d.topk(3, largest=False)
+    w = 1 / dist.clamp(min=1e-16)
+    expect = (x[idx] * w[..., None]).sum(1) / w.sum(1, keepdim=True)
+    torch.testing.assert_close(out, expect)
+    assert torch.autograd.gradcheck(lambda a: knn_interpolate(a, pos_x, pos_y, bx, by, k=3), (x,))
+    with pytest.raises(ValueError, match="rows"):
+        knn_interpolate(x[:5], pos_x, pos_y)

@@ -1,0 +1,53 @@
+"""knn_interpolate: features of one point set carried to another by inverse-distance weighting of the k
+nearest points (PyG's knn_interpolate call shape; PointNet++'s feature propagation)."""
+
+from __future__ import annotations
+
+import torch
+
+from .._utils import FLOAT_DTYPES, check_tensor
+from .adjacency import build_adjacency
+from .gather_scatter import aggregate
+from .graph_builders import _padded
+from .knn import knn_points
+
+
+def knn_interpolate(x: torch.Tensor, pos_x: torch.Tensor, pos_y: torch.Tensor, batch_x: torch.Tensor | None = None,
+                    batch_y: torch.Tensor | None = None, k: int = 3) -> torch.Tensor:
+    """y[i] = sum_j w_ij x[j] / sum_j w_ij over the k points j of pos_x nearest to pos_y[i] (same graph),
+    w_ij = 1 / max(|pos_y[i] - pos_x[j]|^2, 1e-16).
+
+    Args:
+        x: (Nx, *F) features at pos_x (Nx, D); pos_y: (Ny, D) target points; batch_x / batch_y: sorted graph
+            index of each point (None: one graph); k: neighbours.
+
+    Returns:
+        (Ny, *F). The weighted sum runs on the fused gather-scatter kernel (no (Ny, k, F) tensor); differentiable
+        w.r.t. x (the neighbour weights are constants, as in PyG).
+    """
+    check_tensor(x, "x", min_dim=1, dtypes=FLOAT_DTYPES)
+    check_tensor(pos_x, "pos_x", dim=2, dtypes=FLOAT_DTYPES)
+    check_tensor(pos_y, "pos_y", dim=2, dtypes=FLOAT_DTYPES)
+    if x.shape[0] != pos_x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but pos_x has {pos_x.shape[0]} points")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    px, lx, fx = _padded(pos_x, batch_x)
+    py, ly, fy = _padded(pos_y, batch_y)
+    if px.shape[0] != py.shape[0]:
+        raise ValueError(f"batch_x has {px.shape[0]} graphs but batch_y has {py.shape[0]}")
+    Nx, Ny = pos_x.shape[0], pos_y.shape[0]
+    if Ny == 0 or px.shape[0] == 0:
+        return x.new_zeros((Ny, *x.shape[1:]))
+    with torch.no_grad():
+        nn = knn_points(py.detach(), px.detach(), ly, lx, K=k)
+        B, My, _ = nn.idx.shape
+        q = torch.arange(My, device=x.device)[None, :, None].expand(B, My, k)
+        ok = (q < ly[:, None, None]) & (torch.arange(k, device=x.device)[None, None, :] < lx[:, None, None])
+        w = 1.0 / nn.dists.clamp(min=1e-16)
+        w = w * ok
+        w = w / w.sum(2, keepdim=True).clamp(min=1e-30)
+        src = (nn.idx + fx[:, None, None])[ok]
+        dst = (q + fy[:, None, None])[ok]
+        adj = build_adjacency(torch.stack([src, dst]), Ny, num_src=Nx)
+    return aggregate(x, adj, w[ok].to(x.dtype), "sum")
