@@ -10,6 +10,7 @@ from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
 from .sample_points import sample_points_from_meshes
 from .sample_farthest_points import sample_farthest_points
+from .vert_align import vert_align
 from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_pool, scatter, segment_reduce
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "sample_points_from_meshes",
     "scatter",
     "segment_reduce",
+    "vert_align",
 ]
