@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .graph import Graph, edges_from_faces
+from .graph import Graph
 
 
 def ico_sphere(level: int = 0, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> Graph:
@@ -23,22 +23,14 @@ def ico_sphere(level: int = 0, device: torch.device | str | None = None, dtype: 
          [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10],
          [8, 6, 7], [9, 8, 1]], dtype=torch.int64)
     verts = verts / verts.norm(dim=1, keepdim=True)
-    for _ in range(level):
-        # one new vertex per edge (its midpoint), each triangle split into four
-        edges = edges_from_faces(faces)
-        V = verts.shape[0]
-        mid = torch.nn.functional.normalize((verts[edges[:, 0]] + verts[edges[:, 1]]) / 2, dim=1)
-        key = {(int(a), int(b)): V + i for i, (a, b) in enumerate(edges.tolist())}
+    from .graph import GraphBatch
+    from .ops.subdivide import subdivide
 
-        def m(a, b):
-            return key[(a, b) if a < b else (b, a)]
-
-        new = []
-        for a, b, c in faces.tolist():
-            ab, bc, ca = m(a, b), m(b, c), m(c, a)
-            new += [[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]]
-        verts = torch.cat([verts, mid])
-        faces = torch.tensor(new, dtype=torch.int64)
+    mesh = GraphBatch([Graph(verts, faces)])
+    for _ in range(level):  # split every face in four, then push the new midpoints out to the sphere
+        mesh = subdivide(mesh)
+        mesh.update_features("pos", torch.nn.functional.normalize(mesh.pos_packed(), dim=1))
+    verts, faces = mesh.pos_packed(), mesh.faces_packed()
     return Graph(verts.to(dtype=dtype, device=device), faces.to(device))
 
 __all__ = ["ico_sphere"]
