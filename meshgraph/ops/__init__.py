@@ -11,6 +11,7 @@ from .packed_to_padded import packed_to_padded, padded_to_packed
 from .sample_points import sample_points_from_meshes
 from .sample_farthest_points import sample_farthest_points
 from .vert_align import vert_align
+from .voxel_pool import voxel_grid_pool
 from .subdivide import subdivide
 from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_pool, scatter, segment_reduce
 
@@ -39,4 +40,5 @@ __all__ = [
     "segment_reduce",
     "subdivide",
     "vert_align",
+    "voxel_grid_pool",
 ]
