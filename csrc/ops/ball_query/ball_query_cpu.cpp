@@ -48,8 +48,10 @@ at::Tensor ball_query_idx_cpu(const at::Tensor& p1, const at::Tensor& p2, const 
         if (D <= 3) {
           const acc_t* pn = params + 8 * n;
           const acc_t s = pn[3];
-          const int64_t reach = static_cast<int64_t>(std::ceil(static_cast<double>(radius) / s));
-          const double cells = std::pow(2.0 * reach + 1.0, static_cast<double>(D));
+          // cells the ball spans, in floating point (a tiny cell size must not overflow int64): scan if too many
+          const double reach_f = std::ceil(static_cast<double>(radius) / static_cast<double>(s));
+          const double cells = std::pow(2.0 * reach_f + 1.0, static_cast<double>(D));
+          const int64_t reach = static_cast<int64_t>(std::min(reach_f, 1e6));
           if (cells <= static_cast<double>(l2p[n])) {
             acc_t q3[3] = {0, 0, 0};
             for (int64_t a = 0; a < D; ++a) q3[a] = q[a];

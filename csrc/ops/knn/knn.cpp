@@ -54,7 +54,7 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
         ++nd;
       }
     }
-    double s = nd > 0 && n > 0 ? std::pow(vol * per_cell / static_cast<double>(n), 1.0 / nd) : scale;
+    double s = nd > 0 && n > 0 ? std::pow(vol * per_cell / static_cast<double>(n), 1.0 / nd) : 1.0;
     if (!(s > 0) || !std::isfinite(s)) s = 1.0;
     int64_t total = 1;
     for (int a = 0; a < 3; ++a) {

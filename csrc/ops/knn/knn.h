@@ -147,9 +147,9 @@ C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, con
   const int64_t first_cell = static_cast<int64_t>(params[7]);
   int64_t c[3];
   for (int a = 0; a < 3; ++a) {
-    int64_t v = static_cast<int64_t>((q[a] - params[a]) / s);
-    if (!(q[a] - params[a] >= 0)) v = 0;  // also catches NaN
-    c[a] = v < 0 ? 0 : (v >= dims[a] ? dims[a] - 1 : v);
+    // clamp in floating point before converting: far queries would overflow int64
+    const acc_t rel = (q[a] - params[a]) / s;
+    c[a] = !(rel >= 0) ? 0 : (rel >= static_cast<acc_t>(dims[a] - 1) ? dims[a] - 1 : static_cast<int64_t>(rel));
   }
   const int64_t max_r = dims[0] > dims[1] ? (dims[0] > dims[2] ? dims[0] : dims[2]) : (dims[1] > dims[2] ? dims[1] : dims[2]);
   for (int64_t r = 0; r <= max_r; ++r) {
