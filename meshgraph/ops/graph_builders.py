@@ -43,6 +43,13 @@ def _edges(idx: torch.Tensor, valid: torch.Tensor, first: torch.Tensor, lengths:
     return torch.stack([src, dst])
 
 
+def _without_self(idx: torch.Tensor, valid: torch.Tensor, limit: int) -> torch.Tensor:
+    """Drop each query's own index from its neighbour row (wherever ties put it) and keep the first `limit` others."""
+    me = torch.arange(idx.shape[1], device=idx.device)[None, :, None]
+    valid = valid & (idx != me)
+    return valid & (torch.cumsum(valid.long(), dim=2) <= limit)
+
+
 def _check_flow(flow: str) -> None:
     if flow not in ("source_to_target", "target_to_source"):
         raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
@@ -68,14 +75,9 @@ def knn_graph(x: torch.Tensor, k: int, batch: torch.Tensor | None = None, loop: 
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
     kk = k if loop else k + 1
     idx = knn_points(padded.detach(), padded.detach(), lengths, lengths, K=kk).idx
-    B, Vmax, _ = idx.shape
-    pos = torch.arange(kk, device=x.device)[None, None, :]
-    valid = pos < lengths[:, None, None]
-    if not loop:  # drop the point itself (wherever ties put it), keep the first k others
-        me = torch.arange(Vmax, device=x.device)[None, :, None]
-        valid = valid & (idx != me)
-        rank = torch.cumsum(valid.long(), dim=2)
-        valid = valid & (rank <= k)
+    valid = torch.arange(kk, device=x.device)[None, None, :] < lengths[:, None, None]
+    if not loop:
+        valid = _without_self(idx, valid, k)
     return _edges(idx, valid, first, lengths, flow)
 
 
@@ -91,9 +93,7 @@ def radius_graph(x: torch.Tensor, r: float, batch: torch.Tensor | None = None, l
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
     K = max_num_neighbors if loop else max_num_neighbors + 1
     idx = ball_query(padded.detach(), padded.detach(), lengths, lengths, K=K, radius=float(r), return_nn=False).idx
-    Vmax = idx.shape[1]
     valid = idx >= 0
     if not loop:
-        valid = valid & (idx != torch.arange(Vmax, device=x.device)[None, :, None])
-        valid = valid & (torch.cumsum(valid.long(), dim=2) <= max_num_neighbors)
+        valid = _without_self(idx, valid, max_num_neighbors)
     return _edges(idx.clamp(min=0), valid, first, lengths, flow)
