@@ -2,6 +2,7 @@
 
 from .adjacency import Adjacency, build_adjacency
 from .ball_query import ball_query
+from .cubify import cubify
 from .gather_scatter import edge_dot, gather_scatter
 from .graph_builders import knn_graph, radius_graph
 from .interpolate import knn_interpolate
@@ -18,6 +19,7 @@ from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_
 __all__ = [
     "Adjacency",
     "ball_query",
+    "cubify",
     "build_adjacency",
     "edge_dot",
     "gather_scatter",
