@@ -46,6 +46,13 @@ inline __attribute__((always_inline)) void axpy_row(acc_t* __restrict__ acc, con
   for (int64_t f = 0; f < F; ++f) acc[f] += w * static_cast<acc_t>(xr[f]);
 }
 
+// acc[f] += w0 * x0[f] + w1 * x1[f]: two entries per pass over the accumulator.
+template <typename scalar_t, typename acc_t>
+inline __attribute__((always_inline)) void axpy2_row(acc_t* __restrict__ acc, const scalar_t* __restrict__ x0, acc_t w0,
+                                                     const scalar_t* __restrict__ x1, acc_t w1, int64_t F) {
+  for (int64_t f = 0; f < F; ++f) acc[f] += w0 * static_cast<acc_t>(x0[f]) + w1 * static_cast<acc_t>(x1[f]);
+}
+
 // Entries ahead of the current one whose source rows are prefetched.
 constexpr int64_t kPrefetchDistance = 4;
 
@@ -75,7 +82,19 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
       if (reduce == Reduce::Sum || reduce == Reduce::Mean) {
         for (int64_t f = 0; f < F; ++f) acc[f] = acc_t(0);
         int64_t count = 0;
-        for (int64_t k = begin; k < end; ++k) {
+        int64_t k = begin;
+        if (x.cs == 1 && H == 1) {  // two entries per pass: half the accumulator traffic, two rows in flight
+          for (; k + 1 < end; k += 2) {
+            const int64_t u0 = c[k], u1 = c[k + 1];
+            const bool ok0 = u0 >= 0 && u0 < V_src, ok1 = u1 >= 0 && u1 < V_src;
+            if (!(ok0 && ok1)) break;  // rare: finish this row in the checked loop below
+            count += 2;
+            const acc_t w0 = w ? static_cast<acc_t>(w[k]) : acc_t(1);
+            const acc_t w1 = w ? static_cast<acc_t>(w[k + 1]) : acc_t(1);
+            axpy2_row(acc, x.row(u0), w0, x.row(u1), w1, F);
+          }
+        }
+        for (; k < end; ++k) {
           if (row_bytes && k + kPrefetchDistance < end) {
             const int64_t up = c[k + kPrefetchDistance];
             if (up >= 0 && up < V_src) cpu::prefetch_row(x.row(up), row_bytes);
