@@ -24,3 +24,7 @@ __all__ += ["nn"]
 from . import losses, utils  # noqa: E402
 
 __all__ += ["losses", "utils"]
+
+from . import render  # noqa: E402
+
+__all__ += ["render"]

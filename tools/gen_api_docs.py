@@ -14,6 +14,7 @@ MODULES = [
     "meshgraph",
     "meshgraph.ops",
     "meshgraph.nn",
+    "meshgraph.render",
     "meshgraph.losses",
     "meshgraph.io",
     "meshgraph.convert",

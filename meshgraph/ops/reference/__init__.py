@@ -8,6 +8,7 @@ from .ball_query import ball_query_idx
 from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
 from .knn import knn_points_idx
 from .packed import packed_to_padded, padded_to_packed
+from .render import composite_points, composite_points_backward, rasterize_points, rasterize_points_backward
 from .sample_farthest_points import sample_farthest_points_idx
 from .softmax import neighbor_softmax, neighbor_softmax_backward
 
@@ -22,11 +23,17 @@ REFERENCES = {
     "knn_points_idx": knn_points_idx,
     "ball_query_idx": ball_query_idx,
     "sample_farthest_points_idx": sample_farthest_points_idx,
+    "rasterize_points": rasterize_points,
+    "composite_points": composite_points,
+    "composite_points_backward": composite_points_backward,
+    "rasterize_points_backward": rasterize_points_backward,
 }
 
 __all__ = [
     "REFERENCES",
     "ball_query_idx",
+    "composite_points",
+    "composite_points_backward",
     "edge_dot",
     "gather_scatter",
     "gather_scatter_arg_backward",
@@ -35,5 +42,7 @@ __all__ = [
     "neighbor_softmax_backward",
     "packed_to_padded",
     "padded_to_packed",
+    "rasterize_points",
+    "rasterize_points_backward",
     "sample_farthest_points_idx",
 ]

@@ -1,0 +1,134 @@
+// Schemas for rasterize_points and its backward, and the pixel tiles both backends walk (contract in
+// rasterize_points.h). The binning is written with ATen ops so that CPU and CUDA share it.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "rasterize_points.h"
+
+TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
+  m.def(
+      "rasterize_points(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor radius, int image_height, "
+      "int image_width, int K, int bin_size) -> (Tensor, Tensor, Tensor)",
+      {at::Tag::pt2_compliant_tag});
+  m.def("rasterize_points_backward(Tensor points, Tensor idx, Tensor grad_zbuf, Tensor grad_dists) -> Tensor",
+        {at::Tag::pt2_compliant_tag});
+}
+
+namespace mg {
+namespace raster {
+
+void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K) {
+  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3), got ", points.sizes());
+  TORCH_CHECK(points.scalar_type() == at::kFloat || points.scalar_type() == at::kDouble,
+              "points must be float32 or float64, got ", points.scalar_type());
+  TORCH_CHECK(radius.dim() == 1 && radius.size(0) == points.size(0), "radius must be (P,)");
+  TORCH_CHECK(radius.scalar_type() == points.scalar_type(), "radius must have the dtype of points");
+  TORCH_CHECK(cloud_first.dim() == 1 && cloud_size.dim() == 1 && cloud_first.size(0) == cloud_size.size(0),
+              "cloud_first and cloud_size must be (N,)");
+  TORCH_CHECK(cloud_first.scalar_type() == at::kLong && cloud_size.scalar_type() == at::kLong,
+              "cloud_first and cloud_size must be int64");
+  TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
+  TORCH_CHECK(K > 0, "K must be positive, got ", K);
+  for (const auto* t : {&cloud_first, &cloud_size, &radius})
+    TORCH_CHECK(t->device() == points.device(), "all inputs must be on the device of points");
+}
+
+// Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
+static at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items) {
+  auto img = at::full({num_items}, -1, first.options());
+  const int64_t N = first.size(0);
+  if (N == 0 || num_items == 0) return img;
+  const auto sizes = size.clamp_min(0);
+  const int64_t total = sizes.sum().item<int64_t>();
+  if (total == 0) return img;
+  const auto ids = at::repeat_interleave(at::arange(N, first.options()), sizes, 0, total);
+  const auto start = sizes.cumsum(0) - sizes;
+  const auto pos = at::arange(total, first.options()) - start.index_select(0, ids) + first.index_select(0, ids);
+  const auto ok = (pos >= 0).logical_and_(pos < num_items);
+  img.index_put_({pos.masked_select(ok)}, ids.masked_select(ok));
+  return img;
+}
+
+Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
+                     int64_t H, int64_t W, int64_t bin_size) {
+  Bins b;
+  const int64_t T = bin_size <= 0 ? std::max(H, W) : bin_size;  // <= 0: one tile per image
+  b.bin_size = T;
+  b.tiles_x = (W + T - 1) / T;
+  b.tiles_y = (H + T - 1) / T;
+  const int64_t tiles = b.tiles_x * b.tiles_y;
+  const auto opts = box.options().dtype(at::kLong);
+  const auto x0 = box.select(1, 0), x1 = box.select(1, 1), y0 = box.select(1, 2), y1 = box.select(1, 3);
+  const auto drawn = (x0 <= x1).logical_and_(y0 <= y1).logical_and_(image_of_item >= 0);
+  const auto tx0 = at::div(x0, T, "floor"), ty0 = at::div(y0, T, "floor");
+  const auto tw = at::where(drawn, at::div(x1, T, "floor") - tx0 + 1, 0);
+  const auto th = at::where(drawn, at::div(y1, T, "floor") - ty0 + 1, 0);
+  const auto count = (tw * th).index_select(0, order);
+  const int64_t total = box.size(0) == 0 ? 0 : count.sum().item<int64_t>();
+  b.bin_start = at::zeros({N * tiles + 1}, opts);
+  if (total == 0) {
+    b.bin_items = at::empty({0}, opts);
+    return b;
+  }
+  const auto rep = at::repeat_interleave(order, count, 0, total);          // item of each (item, tile) pair
+  const auto seg = at::repeat_interleave(count.cumsum(0) - count, count, 0, total);
+  const auto j = at::arange(total, opts) - seg;                           // pair's rank among its item's tiles
+  const auto w = tw.index_select(0, rep);
+  const auto bin = image_of_item.index_select(0, rep) * tiles + (ty0.index_select(0, rep) + at::div(j, w, "floor")) *
+                   b.tiles_x + tx0.index_select(0, rep) + at::remainder(j, w);
+  const auto sorted = at::sort(bin, /*stable=*/true, /*dim=*/0, /*descending=*/false);
+  b.bin_items = rep.index_select(0, std::get<1>(sorted));
+  b.bin_start.narrow(0, 1, N * tiles).copy_(at::bincount(bin, {}, N * tiles).cumsum(0));
+  return b;
+}
+
+// Inclusive pixel-index range along an axis of S pixels (other axis S2) whose centres may lie within
+// [c - r, c + r]; one pixel of margin absorbs rounding (the kernels test each pixel exactly). Returns the
+// range in image order (index i along the axis is pixel S - 1 - i: NDC +x is left, +y is up).
+static std::pair<at::Tensor, at::Tensor> pixel_range(const at::Tensor& c, const at::Tensor& r, int64_t S, int64_t S2) {
+  const double range = S > S2 ? 2.0 * static_cast<double>(S) / static_cast<double>(S2) : 2.0;
+  const auto to_idx = [&](const at::Tensor& v) { return (v + range / 2) * (static_cast<double>(S) / range) - 0.5; };
+  const auto lo = at::floor(to_idx(c - r)).clamp(-2, static_cast<double>(S) + 1) - 1;
+  const auto hi = at::ceil(to_idx(c + r)).clamp(-2, static_cast<double>(S) + 1) + 1;
+  // image order: i -> S - 1 - i swaps the ends
+  const auto first = (static_cast<double>(S - 1) - hi).clamp_min(0).to(at::kLong);
+  const auto last = (static_cast<double>(S - 1) - lo).clamp_max(static_cast<double>(S - 1)).to(at::kLong);
+  return {first, last};
+}
+
+Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                      const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+  const int64_t P = points.size(0), N = cloud_first.size(0);
+  const auto pts = points.to(at::kDouble);
+  const auto rad = radius.to(at::kDouble);
+  const auto x = pts.select(1, 0), y = pts.select(1, 1), z = pts.select(1, 2);
+  const auto ok = at::isfinite(x).logical_and_(at::isfinite(y)).logical_and_(at::isfinite(z)).logical_and_(z >= 0)
+                      .logical_and_(at::isfinite(rad)).logical_and_(rad > 0);
+  auto img = image_of_items(cloud_first, cloud_size, P);
+  img = at::where(ok, img, -1);
+  const auto safe_r = at::where(ok, rad, 0.0);
+  const auto [x0, x1] = pixel_range(at::where(ok, x, 0.0), safe_r, W, H);
+  const auto [y0, y1] = pixel_range(at::where(ok, y, 0.0), safe_r, H, W);
+  const auto box = at::stack({x0, x1, y0, y1}, 1);
+  // bin_size > 0: tile side in pixels; 0: chosen from the data; < 0: one tile per image (brute force)
+  int64_t T = bin_size;
+  if (T == 0) {
+    // auto: tiles about twice the mean disk diameter in pixels (a power of two in [4, 256])
+    const double S = static_cast<double>(std::min(H, W));
+    const auto drawn = img >= 0;
+    const int64_t nd = drawn.sum().item<int64_t>();
+    const double mean_r = nd > 0 ? (rad.masked_select(drawn).sum().item<double>() / static_cast<double>(nd)) : 0.0;
+    const double d = mean_r * S;
+    T = 4;
+    while (T < 256 && static_cast<double>(T) < 2.0 * d) T *= 2;
+  }
+  const auto order = std::get<1>(at::sort(z, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  return bins_from_boxes(box, img, order, N, H, W, T);
+}
+
+}  // namespace raster
+}  // namespace mg

@@ -1,0 +1,80 @@
+// rasterize_points: each pixel's K nearest (in depth) points whose disk covers it (PyTorch3D semantics).
+//
+//   rasterize_points(points: (P, 3) packed, cloud_first: (N,) int64, cloud_size: (N,) int64, radius: (P,),
+//                    H, W, K, bin_size) -> idx (N, H, W, K) int64, zbuf (N, H, W, K), dists (N, H, W, K)
+//     points are in NDC space (x left, y up; the shorter image side spans [-1, 1]) with z the view depth.
+//     Pixel (y, x) has NDC centre (pixel_ndc(W - 1 - x, W, H), pixel_ndc(H - 1 - y, H, W)). Point p of cloud n
+//     covers the pixel when (px - xf)^2 + (py - yf)^2 < radius[p]^2 and 0 <= pz (finite coordinates only).
+//     The K covering points with the smallest (z, packed index) fill idx[n, y, x, :] in that order, zbuf holds
+//     their z, dists the squared NDC distance; -1 pads all three.
+//   rasterize_points_backward(points, idx, grad_zbuf, grad_dists) -> grad_points (P, 3)
+//     d zbuf / d pz = 1, d dists / d (px, py) = 2 (p - pixel centre).
+//
+// Both backends bin first (build_point_bins, ATen code shared by CPU and CUDA): the image is cut into square
+// tiles of `bin_size` pixels, every drawable point is listed in each tile its disk's pixel box touches, and
+// every tile's list is in (z, index) order. A pixel then walks its tile's list and stops at the K-th hit. Lists
+// are sized from the data (a counting pass), so no bin can overflow: the result is always the brute-force one.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/macros/Macros.h>
+
+#include <cstdint>
+
+namespace mg {
+namespace raster {
+
+// NDC coordinate of the centre of pixel i along an axis of S1 pixels when the other axis has S2 pixels.
+template <typename acc_t>
+C10_HOST_DEVICE inline acc_t pixel_ndc(int64_t i, int64_t S1, int64_t S2) {
+  const acc_t range = S1 > S2 ? acc_t(2) * static_cast<acc_t>(S1) / static_cast<acc_t>(S2) : acc_t(2);
+  const acc_t offset = range / acc_t(2);
+  return -offset + (range * static_cast<acc_t>(i) + offset) / static_cast<acc_t>(S1);
+}
+
+// Pixel tiles of one batch: the drawable items of tile t of image n are bin_items[bin_start[b] : bin_start[b+1]]
+// with b = n * tiles_y * tiles_x + ty * tiles_x + tx (items are packed point or face indices).
+struct Bins {
+  int64_t bin_size = 0, tiles_x = 0, tiles_y = 0;
+  at::Tensor bin_start;  // (N * tiles_y * tiles_x + 1,) int64
+  at::Tensor bin_items;  // (total,) int64
+};
+
+// Tiles from per-item pixel boxes [x0, x1] x [y0, y1] (inclusive pixel indices, x counted in the image's
+// column order; x0 > x1 marks an item that is not drawn), the image each item belongs to, and the order items
+// must take inside a tile (a permutation of all items: stable, so equal keys keep index order).
+Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
+                     int64_t H, int64_t W, int64_t bin_size);
+
+// The point tiles for rasterize_points (bin_size > 0: tile side in pixels; 0: chosen from the mean radius;
+// < 0: one tile per image, the brute-force walk).
+Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                      const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size);
+
+void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K);
+
+// One pixel: walk a tile's (z, index)-ordered list, keep the first K points covering (xf, yf). Returns count.
+template <typename scalar_t, typename acc_t>
+C10_HOST_DEVICE inline int64_t raster_point_pixel(const scalar_t* pts, const scalar_t* radius, const int64_t* items,
+                                                  int64_t begin, int64_t end, acc_t xf, acc_t yf, int64_t K,
+                                                  int64_t* idx, scalar_t* zbuf, scalar_t* dists) {
+  int64_t found = 0;
+  for (int64_t t = begin; t < end && found < K; ++t) {
+    const int64_t p = items[t];
+    const acc_t dx = static_cast<acc_t>(pts[3 * p]) - xf;
+    const acc_t dy = static_cast<acc_t>(pts[3 * p + 1]) - yf;
+    const acc_t d2 = dx * dx + dy * dy;
+    const acc_t r = static_cast<acc_t>(radius[p]);
+    if (d2 < r * r) {
+      idx[found] = p;
+      zbuf[found] = pts[3 * p + 2];
+      dists[found] = static_cast<scalar_t>(d2);
+      ++found;
+    }
+  }
+  return found;
+}
+
+}  // namespace raster
+}  // namespace mg

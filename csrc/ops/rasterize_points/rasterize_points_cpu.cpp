@@ -1,0 +1,126 @@
+// CPU kernels for rasterize_points (contract in rasterize_points.h): parallel over the pixel tiles of all
+// images; each pixel walks its tile's depth-ordered list. Backward: per-thread gradient buffers, summed.
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/zeros.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "../../common/dispatch.h"
+#include "rasterize_points.h"
+
+namespace mg {
+namespace raster {
+namespace {
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> rasterize_points_cpu(const at::Tensor& points,
+                                                                    const at::Tensor& cloud_first,
+                                                                    const at::Tensor& cloud_size,
+                                                                    const at::Tensor& radius, int64_t H, int64_t W,
+                                                                    int64_t K, int64_t bin_size) {
+  check_point_inputs(points, cloud_first, cloud_size, radius, H, W, K);
+  const int64_t N = cloud_first.size(0);
+  auto idx = at::full({N, H, W, K}, -1, points.options().dtype(at::kLong));
+  auto zbuf = at::full({N, H, W, K}, -1, points.options());
+  auto dists = at::full({N, H, W, K}, -1, points.options());
+  if (N == 0 || points.size(0) == 0) return {idx, zbuf, dists};
+  const auto pts = points.contiguous();
+  const auto rad = radius.contiguous();
+  const Bins b = build_point_bins(pts, cloud_first, cloud_size, rad, H, W, bin_size);
+  const int64_t T = b.bin_size, tiles = b.tiles_x * b.tiles_y;
+  const int64_t* start = b.bin_start.const_data_ptr<int64_t>();
+  const int64_t* items = b.bin_items.const_data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(pts.scalar_type(), "rasterize_points_cpu", [&] {
+    using acc_t = scalar_t;
+    const scalar_t* pp = pts.const_data_ptr<scalar_t>();
+    const scalar_t* rp = rad.const_data_ptr<scalar_t>();
+    int64_t* ip = idx.mutable_data_ptr<int64_t>();
+    scalar_t* zp = zbuf.mutable_data_ptr<scalar_t>();
+    scalar_t* dp = dists.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, N * tiles, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t begin = start[t], end = start[t + 1];
+        if (begin == end) continue;
+        const int64_t n = t / tiles, tile = t - n * tiles;
+        const int64_t ty = tile / b.tiles_x, tx = tile - ty * b.tiles_x;
+        for (int64_t y = ty * T; y < std::min(H, (ty + 1) * T); ++y) {
+          const acc_t yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+          for (int64_t x = tx * T; x < std::min(W, (tx + 1) * T); ++x) {
+            const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H);
+            const int64_t o = ((n * H + y) * W + x) * K;
+            raster_point_pixel<scalar_t, acc_t>(pp, rp, items, begin, end, xf, yf, K, ip + o, zp + o, dp + o);
+          }
+        }
+      }
+    });
+  });
+  return {idx, zbuf, dists};
+}
+
+at::Tensor rasterize_points_backward_cpu(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
+                                         const at::Tensor& grad_dists) {
+  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
+  TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
+  TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
+              "grad_zbuf and grad_dists must have the shape of idx");
+  const int64_t P = points.size(0), N = idx.size(0), H = idx.size(1), W = idx.size(2), K = idx.size(3);
+  auto grad = at::zeros({P, 3}, points.options());
+  const int64_t pixels = N * H * W;
+  if (P == 0 || pixels == 0 || K == 0) return grad;
+  const auto pts = points.contiguous();
+  const auto id = idx.contiguous();
+  const auto gz = grad_zbuf.to(points.scalar_type()).contiguous();
+  const auto gd = grad_dists.to(points.scalar_type()).contiguous();
+  AT_DISPATCH_FLOATING_TYPES(pts.scalar_type(), "rasterize_points_backward_cpu", [&] {
+    using acc_t = scalar_t;
+    const scalar_t* pp = pts.const_data_ptr<scalar_t>();
+    const int64_t* ip = id.const_data_ptr<int64_t>();
+    const scalar_t* gzp = gz.const_data_ptr<scalar_t>();
+    const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
+    // One gradient buffer per chunk of pixels (at most ~64 MiB of them), summed in chunk order.
+    const int64_t max_chunks = std::max<int64_t>(1, (int64_t{64} << 20) / std::max<int64_t>(1, P * 3 * 8));
+    const int64_t chunks = std::min<int64_t>({static_cast<int64_t>(at::get_num_threads()), max_chunks, pixels});
+    std::vector<acc_t> buf(static_cast<size_t>(chunks) * P * 3, acc_t(0));
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        acc_t* g = buf.data() + c * P * 3;
+        const int64_t lo = pixels * c / chunks, hi = pixels * (c + 1) / chunks;
+        for (int64_t pix = lo; pix < hi; ++pix) {
+          const int64_t x = pix % W, y = (pix / W) % H;
+          const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+          for (int64_t k = 0; k < K; ++k) {
+            const int64_t s = pix * K + k;
+            const int64_t p = ip[s];
+            if (p < 0 || p >= P) continue;
+            const acc_t gdist = gdp[s];
+            g[3 * p] += acc_t(2) * (static_cast<acc_t>(pp[3 * p]) - xf) * gdist;
+            g[3 * p + 1] += acc_t(2) * (static_cast<acc_t>(pp[3 * p + 1]) - yf) * gdist;
+            g[3 * p + 2] += gzp[s];
+          }
+        }
+      }
+    });
+    scalar_t* out = grad.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, P * 3, 4096, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        acc_t s = 0;
+        for (int64_t c = 0; c < chunks; ++c) s += buf[c * P * 3 + i];
+        out[i] = s;
+      }
+    });
+  });
+  return grad;
+}
+
+}  // namespace
+}  // namespace raster
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CPU, m) {
+  m.impl("rasterize_points", &mg::raster::rasterize_points_cpu);
+  m.impl("rasterize_points_backward", &mg::raster::rasterize_points_backward_cpu);
+}

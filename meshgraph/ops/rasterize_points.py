@@ -1,0 +1,185 @@
+"""rasterize_points: PyTorch3D's point rasterizer (idx, zbuf, dists), binned so that no bin can overflow.
+
+Kernels: csrc/ops/rasterize_points/. Points are given in NDC (x left, y up, z = view depth), as in PyTorch3D;
+`meshgraph.render` cameras produce that space (`cameras.transform_points_raster`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .. import _extension
+from .._utils import can_inspect_values, check_tensor
+
+_extension.load()
+
+RASTER_DTYPES = (torch.float32, torch.float64)
+
+
+def image_hw(image_size) -> tuple[int, int]:
+    """(H, W) from an int or a pair; ValueError unless both are positive ints."""
+    if isinstance(image_size, (tuple, list, torch.Size)) and len(image_size) == 2:
+        H, W = image_size
+    else:
+        H = W = image_size
+    for name, v in (("image height", H), ("image width", W)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"image_size must be an int or (H, W) of ints, got {image_size!r}")
+        if v <= 0:
+            raise ValueError(f"image_size must be positive, got {image_size!r} ({name} {v})")
+    return int(H), int(W)
+
+
+def pack_clouds(points, lengths=None, name: str = "points"):
+    """(packed (P, 3), first (N,), size (N,), mask) from a GraphBatch, a list of (P_i, 3) tensors or an (N, P, 3)
+    padded tensor with optional lengths. `mask` is the (N, P) validity mask of a padded input (else None)."""
+    from ..graph import GraphBatch
+
+    if isinstance(points, GraphBatch):
+        packed = points.pos_packed()
+        size = points.num_verts_per_graph.to(packed.device)
+        first = points.verts_ptr[:-1].to(packed.device)
+        mask = None
+    elif isinstance(points, (list, tuple)):
+        for i, p in enumerate(points):
+            check_tensor(p, f"{name}[{i}]", dim=2, dtypes=RASTER_DTYPES)
+            if p.shape[1] != 3:
+                raise ValueError(f"{name}[{i}] must be (P, 3), got {tuple(p.shape)}")
+        if not points:
+            raise ValueError(f"{name} is an empty list: give at least one cloud (it may have 0 points)")
+        packed = torch.cat(list(points), 0)
+        size = torch.tensor([p.shape[0] for p in points], dtype=torch.int64, device=packed.device)
+        first = size.cumsum(0) - size
+        mask = None
+    else:
+        check_tensor(points, name, dim=3, dtypes=RASTER_DTYPES)
+        if points.shape[2] != 3:
+            raise ValueError(f"{name} must be (N, P, 3), got {tuple(points.shape)}")
+        N, P, _ = points.shape
+        if lengths is None:
+            packed = points.reshape(N * P, 3)
+            size = torch.full((N,), P, dtype=torch.int64, device=points.device)
+            mask = None
+        else:
+            check_tensor(lengths, "lengths", shape=(N,), dtypes=(torch.int32, torch.int64))
+            if can_inspect_values(lengths) and N and (int(lengths.min()) < 0 or int(lengths.max()) > P):
+                raise ValueError(f"lengths must lie in [0, {P}], got {lengths.tolist()}")
+            mask = torch.arange(P, device=points.device)[None, :] < lengths.to(points.device)[:, None]
+            packed = points[mask]
+            size = lengths.to(torch.int64).to(points.device)
+        first = size.cumsum(0) - size
+    check_tensor(packed, name, dtypes=RASTER_DTYPES)
+    return packed, first, size, mask
+
+
+def rasterize_points(
+    pointclouds,
+    image_size: int | tuple[int, int] = 256,
+    radius: float | torch.Tensor = 0.01,
+    points_per_pixel: int = 8,
+    bin_size: int | None = None,
+    max_points_per_bin: int | None = None,
+    lengths: torch.Tensor | None = None,
+):
+    """Rasterize point clouds given in NDC (PyTorch3D's `rasterize_points`, same outputs and conventions).
+
+    Args:
+        pointclouds: a GraphBatch (its `pos`), a list of (P_i, 3) tensors or an (N, P, 3) tensor (with optional
+            `lengths` (N,)), float32/float64, in NDC: +x left, +y up, the shorter image side spans [-1, 1], z the
+            view depth. Points with z < 0 or non-finite coordinates are not drawn.
+        image_size: S or (H, W) (non-square images allowed).
+        radius: disk radius in NDC, a float, a (P,) tensor over the packed points, or (N, P) for padded input.
+        points_per_pixel: K, the number of nearest (in z) points kept per pixel.
+        bin_size: tile side in pixels; None picks it from the radii; 0 rasterizes without bins (brute force).
+            The result never depends on it: tiles are sized from the data and cannot overflow.
+        max_points_per_bin: accepted for PyTorch3D compatibility and ignored (bins have no fixed capacity).
+
+    Returns:
+        idx (N, H, W, K) int64 indices into the packed points, zbuf (N, H, W, K) their z, dists (N, H, W, K)
+        their *squared* NDC distance to the pixel centre; -1 pads all three. The K entries are sorted by z (ties
+        by index). Differentiable w.r.t. the points through zbuf and dists.
+    """
+    H, W = image_hw(image_size)
+    if isinstance(points_per_pixel, bool) or not isinstance(points_per_pixel, int) or points_per_pixel <= 0:
+        raise ValueError(f"points_per_pixel must be a positive int, got {points_per_pixel!r}")
+    if bin_size is not None and (isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0):
+        raise ValueError(f"bin_size must be None or a non-negative int, got {bin_size!r}")
+    packed, first, size, mask = pack_clouds(pointclouds, lengths)
+    if isinstance(radius, torch.Tensor):
+        check_tensor(radius, "radius", dtypes=RASTER_DTYPES)
+        if mask is not None and radius.shape == mask.shape:
+            radius = radius[mask]
+        elif mask is None and radius.dim() == 2 and not isinstance(pointclouds, (list, tuple)) and radius.shape == tuple(
+            getattr(pointclouds, "shape", (None, None))[:2]
+        ):
+            radius = radius.reshape(-1)
+        if radius.shape != (packed.shape[0],):
+            raise ValueError(f"radius must be a float or have one entry per point ({packed.shape[0]}), got {tuple(radius.shape)}")
+        if radius.device != packed.device:
+            raise ValueError(f"radius is on {radius.device} but the points are on {packed.device}")
+        radius = radius.to(packed.dtype).detach()
+        if can_inspect_values(radius) and radius.numel() and not bool((radius > 0).all()):
+            raise ValueError("radius must be positive for every point")
+    else:
+        if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
+            raise ValueError(f"radius must be a positive number or tensor, got {radius!r}")
+        radius = torch.full((packed.shape[0],), float(radius), dtype=packed.dtype, device=packed.device)
+    code = -1 if bin_size == 0 else (0 if bin_size is None else int(bin_size))
+    return torch.ops.meshgraph.rasterize_points(packed, first, size, radius, H, W, points_per_pixel, code)
+
+
+@torch.library.register_fake("meshgraph::rasterize_points")
+def _fake(points, cloud_first, cloud_size, radius, image_height, image_width, K, bin_size):
+    shape = (cloud_first.shape[0], image_height, image_width, K)
+    return points.new_empty(shape, dtype=torch.int64), points.new_empty(shape), points.new_empty(shape)
+
+
+@torch.library.register_fake("meshgraph::rasterize_points_backward")
+def _fake_backward(points, idx, grad_zbuf, grad_dists):
+    return torch.empty_like(points)
+
+
+def _setup(ctx, inputs, output):
+    ctx.save_for_backward(inputs[0], output[0])
+
+
+def _backward(ctx, grad_idx, grad_zbuf, grad_dists):
+    points, idx = ctx.saved_tensors
+    if grad_zbuf is None:
+        grad_zbuf = torch.zeros(idx.shape, dtype=points.dtype, device=points.device)
+    if grad_dists is None:
+        grad_dists = torch.zeros(idx.shape, dtype=points.dtype, device=points.device)
+    grad = torch.ops.meshgraph.rasterize_points_backward(points, idx, grad_zbuf, grad_dists)
+    return grad, None, None, None, None, None, None, None
+
+
+def _setup_backward(ctx, inputs, output):
+    ctx.save_for_backward(inputs[0], inputs[1], inputs[3])
+
+
+def _backward_backward(ctx, gg):
+    # grad_points is linear in (grad_zbuf, grad_dists); its only dependence on points is 2 * grad_dists on x, y.
+    points, idx, grad_dists = ctx.saved_tensors
+    from .reference.render import pixel_centers
+
+    N, H, W, K = idx.shape
+    ys, xs = pixel_centers(H, W, points.dtype, points.device)
+    valid = idx >= 0
+    safe = idx.clamp_min(0)
+    p, g = points[safe], gg[safe]
+    d_zbuf = torch.where(valid, g[..., 2], 0)
+    d_dists = torch.where(
+        valid, 2 * (p[..., 0] - xs[None, None, :, None]) * g[..., 0] + 2 * (p[..., 1] - ys[None, :, None, None]) * g[..., 1], 0
+    )
+    weight = torch.zeros(points.shape[0], dtype=points.dtype, device=points.device)
+    weight.index_add_(0, safe.reshape(-1), torch.where(valid, grad_dists, 0).reshape(-1).to(points.dtype))
+    d_points = torch.cat([2 * weight[:, None] * gg[:, :2], torch.zeros_like(gg[:, 2:])], 1)
+    return d_points, None, d_zbuf, d_dists
+
+
+torch.library.register_autograd("meshgraph::rasterize_points", _backward, setup_context=_setup)
+torch.library.register_autograd(
+    "meshgraph::rasterize_points_backward", _backward_backward, setup_context=_setup_backward
+)

@@ -1,0 +1,45 @@
+"""Differentiable rendering as a graph-to-image projection: cameras, point and mesh rasterizers, compositors.
+
+Conventions are PyTorch3D's (see `meshgraph.render.cameras`), so `from pytorch3d.renderer import ...` code can swap
+its imports. The layer that ties them together is `meshgraph.nn.GraphToImage`.
+"""
+
+from ..ops.composite_points import (
+    AlphaCompositor,
+    NormWeightedCompositor,
+    WeightedSumCompositor,
+    alpha_composite,
+    composite_points,
+    norm_weighted_sum,
+    weighted_sum,
+)
+from ..ops.rasterize_points import rasterize_points
+from .cameras import (
+    CamerasBase,
+    FoVOrthographicCameras,
+    FoVPerspectiveCameras,
+    OrthographicCameras,
+    PerspectiveCameras,
+    camera_position_from_spherical_angles,
+    look_at_rotation,
+    look_at_view_transform,
+)
+
+__all__ = [
+    "AlphaCompositor",
+    "NormWeightedCompositor",
+    "WeightedSumCompositor",
+    "alpha_composite",
+    "composite_points",
+    "norm_weighted_sum",
+    "weighted_sum",
+    "CamerasBase",
+    "FoVOrthographicCameras",
+    "FoVPerspectiveCameras",
+    "OrthographicCameras",
+    "PerspectiveCameras",
+    "camera_position_from_spherical_angles",
+    "look_at_rotation",
+    "look_at_view_transform",
+    "rasterize_points",
+]
