@@ -13,6 +13,8 @@ from ..ops.composite_points import (
     norm_weighted_sum,
     weighted_sum,
 )
+from ..ops.interpolate_face_attributes import interpolate_face_attributes, interpolate_vertex_features
+from ..ops.rasterize_meshes import rasterize_meshes
 from ..ops.rasterize_points import rasterize_points
 from .cameras import (
     CamerasBase,
@@ -41,5 +43,8 @@ __all__ = [
     "camera_position_from_spherical_angles",
     "look_at_rotation",
     "look_at_view_transform",
+    "interpolate_face_attributes",
+    "interpolate_vertex_features",
+    "rasterize_meshes",
     "rasterize_points",
 ]

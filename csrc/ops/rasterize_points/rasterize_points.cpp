@@ -38,7 +38,7 @@ void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first,
 }
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
-static at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items) {
+at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items) {
   auto img = at::full({num_items}, -1, first.options());
   const int64_t N = first.size(0);
   if (N == 0 || num_items == 0) return img;
@@ -89,7 +89,7 @@ Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, con
 // Inclusive pixel-index range along an axis of S pixels (other axis S2) whose centres may lie within
 // [c - r, c + r]; one pixel of margin absorbs rounding (the kernels test each pixel exactly). Returns the
 // range in image order (index i along the axis is pixel S - 1 - i: NDC +x is left, +y is up).
-static std::pair<at::Tensor, at::Tensor> pixel_range(const at::Tensor& c, const at::Tensor& r, int64_t S, int64_t S2) {
+std::pair<at::Tensor, at::Tensor> pixel_range(const at::Tensor& c, const at::Tensor& r, int64_t S, int64_t S2) {
   const double range = S > S2 ? 2.0 * static_cast<double>(S) / static_cast<double>(S2) : 2.0;
   const auto to_idx = [&](const at::Tensor& v) { return (v + range / 2) * (static_cast<double>(S) / range) - 0.5; };
   const auto lo = at::floor(to_idx(c - r)).clamp(-2, static_cast<double>(S) + 1) - 1;

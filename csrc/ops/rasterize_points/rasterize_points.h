@@ -20,6 +20,7 @@
 #include <c10/macros/Macros.h>
 
 #include <cstdint>
+#include <utility>
 
 namespace mg {
 namespace raster {
@@ -38,6 +39,7 @@ struct Bins {
   int64_t bin_size = 0, tiles_x = 0, tiles_y = 0;
   at::Tensor bin_start;  // (N * tiles_y * tiles_x + 1,) int64
   at::Tensor bin_items;  // (total,) int64
+  at::Tensor key;        // (items,) the per-item order key (faces: a lower bound of their depth), if any
 };
 
 // Tiles from per-item pixel boxes [x0, x1] x [y0, y1] (inclusive pixel indices, x counted in the image's
@@ -45,6 +47,13 @@ struct Bins {
 // must take inside a tile (a permutation of all items: stable, so equal keys keep index order).
 Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
                      int64_t H, int64_t W, int64_t bin_size);
+
+// Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
+at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items);
+
+// Inclusive pixel ranges (image order) along an axis of S pixels (other axis S2) whose centres may lie within
+// [c - r, c + r] (float64 tensors), with one pixel of margin; first > last when none can.
+std::pair<at::Tensor, at::Tensor> pixel_range(const at::Tensor& c, const at::Tensor& r, int64_t S, int64_t S2);
 
 // The point tiles for rasterize_points (bin_size > 0: tile side in pixels; 0: chosen from the mean radius;
 // < 0: one tile per image, the brute-force walk).

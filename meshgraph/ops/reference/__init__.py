@@ -8,7 +8,16 @@ from .ball_query import ball_query_idx
 from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
 from .knn import knn_points_idx
 from .packed import packed_to_padded, padded_to_packed
-from .render import composite_points, composite_points_backward, rasterize_points, rasterize_points_backward
+from .render import (
+    composite_points,
+    composite_points_backward,
+    interpolate_face_attributes,
+    interpolate_face_attributes_backward,
+    rasterize_meshes,
+    rasterize_meshes_backward,
+    rasterize_points,
+    rasterize_points_backward,
+)
 from .sample_farthest_points import sample_farthest_points_idx
 from .softmax import neighbor_softmax, neighbor_softmax_backward
 
@@ -24,6 +33,10 @@ REFERENCES = {
     "ball_query_idx": ball_query_idx,
     "sample_farthest_points_idx": sample_farthest_points_idx,
     "rasterize_points": rasterize_points,
+    "rasterize_meshes": rasterize_meshes,
+    "interpolate_face_attributes": interpolate_face_attributes,
+    "interpolate_face_attributes_backward": interpolate_face_attributes_backward,
+    "rasterize_meshes_backward": rasterize_meshes_backward,
     "composite_points": composite_points,
     "composite_points_backward": composite_points_backward,
     "rasterize_points_backward": rasterize_points_backward,
@@ -37,11 +50,15 @@ __all__ = [
     "edge_dot",
     "gather_scatter",
     "gather_scatter_arg_backward",
+    "interpolate_face_attributes",
+    "interpolate_face_attributes_backward",
     "knn_points_idx",
     "neighbor_softmax",
     "neighbor_softmax_backward",
     "packed_to_padded",
     "padded_to_packed",
+    "rasterize_meshes",
+    "rasterize_meshes_backward",
     "rasterize_points",
     "rasterize_points_backward",
     "sample_farthest_points_idx",

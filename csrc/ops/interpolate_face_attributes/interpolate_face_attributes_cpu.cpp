@@ -1,0 +1,124 @@
+// CPU kernels for interpolate_face_attributes (contract in interpolate_face_attributes.h). Forward and
+// grad_bary: parallel over slots. grad_values: each thread owns a range of value rows and scans all slots
+// (no atomics, no per-thread copies of values).
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "interpolate_face_attributes.h"
+
+namespace mg {
+namespace interp {
+namespace {
+
+std::vector<int64_t> out_shape(const at::Tensor& pix_to_face, int64_t D) {
+  std::vector<int64_t> shape(pix_to_face.sizes().begin(), pix_to_face.sizes().end());
+  shape.push_back(D);
+  return shape;
+}
+
+at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& values,
+                           const c10::optional<at::Tensor>& faces) {
+  check_inputs(pix_to_face, bary, values, faces);
+  const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
+  auto out = at::empty(out_shape(pix_to_face, D), values.options());
+  if (out.numel() == 0) return out;
+  const auto p2f = pix_to_face.contiguous();
+  const auto b = bary.contiguous();
+  const auto v = values.contiguous();
+  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cpu", [&] {
+    const int64_t* pp = p2f.const_data_ptr<int64_t>();
+    const scalar_t* bp = b.const_data_ptr<scalar_t>();
+    const scalar_t* vp = v.const_data_ptr<scalar_t>();
+    const int64_t* fp = fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr;
+    scalar_t* op = out.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, S, 1024, [&](int64_t lo, int64_t hi) {
+      for (int64_t s = lo; s < hi; ++s) {
+        scalar_t* o = op + s * D;
+        const int64_t f = pp[s];
+        if (f < 0 || f >= F) {
+          std::fill(o, o + D, scalar_t(0));
+          continue;
+        }
+        const scalar_t* r0 = vp + value_row(fp, f, 0) * D;
+        const scalar_t* r1 = vp + value_row(fp, f, 1) * D;
+        const scalar_t* r2 = vp + value_row(fp, f, 2) * D;
+        const scalar_t b0 = bp[3 * s], b1 = bp[3 * s + 1], b2 = bp[3 * s + 2];
+        for (int64_t d = 0; d < D; ++d) o[d] = b0 * r0[d] + b1 * r1[d] + b2 * r2[d];
+      }
+    });
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& grad, const at::Tensor& pix_to_face,
+                                                            const at::Tensor& bary, const at::Tensor& values,
+                                                            const c10::optional<at::Tensor>& faces) {
+  check_inputs(pix_to_face, bary, values, faces);
+  const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
+  const int64_t rows = values.numel() / std::max<int64_t>(D, 1);
+  auto grad_bary = at::zeros(bary.sizes(), bary.options());
+  auto grad_values = at::zeros(values.sizes(), values.options());
+  if (S == 0 || D == 0) return {grad_bary, grad_values};
+  const auto g = grad.to(values.scalar_type()).contiguous();
+  const auto p2f = pix_to_face.contiguous();
+  const auto b = bary.contiguous();
+  const auto v = values.contiguous();
+  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cpu", [&] {
+    const scalar_t* gp = g.const_data_ptr<scalar_t>();
+    const int64_t* pp = p2f.const_data_ptr<int64_t>();
+    const scalar_t* bp = b.const_data_ptr<scalar_t>();
+    const scalar_t* vp = v.const_data_ptr<scalar_t>();
+    const int64_t* fp = fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr;
+    scalar_t* gbp = grad_bary.mutable_data_ptr<scalar_t>();
+    scalar_t* gvp = grad_values.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, S, 1024, [&](int64_t lo, int64_t hi) {
+      for (int64_t s = lo; s < hi; ++s) {
+        const int64_t f = pp[s];
+        if (f < 0 || f >= F) continue;
+        for (int i = 0; i < 3; ++i) {
+          const scalar_t* r = vp + value_row(fp, f, i) * D;
+          scalar_t acc = 0;
+          for (int64_t d = 0; d < D; ++d) acc += gp[s * D + d] * r[d];
+          gbp[3 * s + i] = acc;
+        }
+      }
+    });
+    const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows));
+    at::parallel_for(0, parts, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t r0 = rows * t / parts, r1 = rows * (t + 1) / parts;
+        for (int64_t s = 0; s < S; ++s) {
+          const int64_t f = pp[s];
+          if (f < 0 || f >= F) continue;
+          for (int i = 0; i < 3; ++i) {
+            const int64_t row = value_row(fp, f, i);
+            if (row < r0 || row >= r1) continue;
+            const scalar_t w = bp[3 * s + i];
+            scalar_t* o = gvp + row * D;
+            for (int64_t d = 0; d < D; ++d) o[d] += w * gp[s * D + d];
+          }
+        }
+      }
+    });
+  });
+  return {grad_bary, grad_values};
+}
+
+}  // namespace
+}  // namespace interp
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CPU, m) {
+  m.impl("interpolate_face_attributes", &mg::interp::interpolate_cpu);
+  m.impl("interpolate_face_attributes_backward", &mg::interp::interpolate_backward_cpu);
+}

@@ -1,0 +1,110 @@
+// CUDA kernels for interpolate_face_attributes (contract in interpolate_face_attributes.h): one thread per
+// (slot, feature); the backward adds value gradients with atomicAdd.
+#include <ATen/Dispatch.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
+
+#include <tuple>
+#include <vector>
+
+#include "../../common/cuda_utils.cuh"
+#include "interpolate_face_attributes.h"
+
+namespace mg {
+namespace interp {
+namespace {
+
+template <typename scalar_t>
+__global__ void interp_kernel(const int64_t* __restrict__ p2f, const scalar_t* __restrict__ bary,
+                              const scalar_t* __restrict__ values, const int64_t* faces, int64_t S, int64_t D,
+                              int64_t F, scalar_t* out) {
+  MG_CUDA_KERNEL_LOOP(i, S * D) {
+    const int64_t s = i / D, d = i - s * D;
+    const int64_t f = p2f[s];
+    scalar_t acc = 0;
+    if (f >= 0 && f < F) {
+      for (int k = 0; k < 3; ++k) acc += bary[3 * s + k] * values[value_row(faces, f, k) * D + d];
+    }
+    out[i] = acc;
+  }
+}
+
+template <typename scalar_t>
+__global__ void interp_backward_kernel(const scalar_t* __restrict__ grad, const int64_t* __restrict__ p2f,
+                                       const scalar_t* __restrict__ bary, const scalar_t* __restrict__ values,
+                                       const int64_t* faces, int64_t S, int64_t D, int64_t F, scalar_t* grad_bary,
+                                       scalar_t* grad_values) {
+  MG_CUDA_KERNEL_LOOP(s, S) {
+    const int64_t f = p2f[s];
+    if (f < 0 || f >= F) continue;
+    for (int k = 0; k < 3; ++k) {
+      const int64_t row = value_row(faces, f, k);
+      const scalar_t w = bary[3 * s + k];
+      scalar_t acc = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        const scalar_t g = grad[s * D + d];
+        acc += g * values[row * D + d];
+        atomicAdd(grad_values + row * D + d, w * g);
+      }
+      grad_bary[3 * s + k] = acc;
+    }
+  }
+}
+
+at::Tensor interpolate_cuda(const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& values,
+                            const c10::optional<at::Tensor>& faces) {
+  check_inputs(pix_to_face, bary, values, faces);
+  const c10::cuda::CUDAGuard guard(values.device());
+  const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
+  std::vector<int64_t> shape(pix_to_face.sizes().begin(), pix_to_face.sizes().end());
+  shape.push_back(D);
+  auto out = at::empty(shape, values.options());
+  if (out.numel() == 0) return out;
+  const auto p2f = pix_to_face.contiguous();
+  const auto b = bary.contiguous();
+  const auto v = values.contiguous();
+  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cuda", [&] {
+    interp_kernel<scalar_t><<<cuda::num_blocks(S * D), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
+        p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(), v.const_data_ptr<scalar_t>(),
+        fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr, S, D, F, out.mutable_data_ptr<scalar_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return out;
+}
+
+std::tuple<at::Tensor, at::Tensor> interpolate_backward_cuda(const at::Tensor& grad, const at::Tensor& pix_to_face,
+                                                             const at::Tensor& bary, const at::Tensor& values,
+                                                             const c10::optional<at::Tensor>& faces) {
+  check_inputs(pix_to_face, bary, values, faces);
+  const c10::cuda::CUDAGuard guard(values.device());
+  const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
+  auto grad_bary = at::zeros(bary.sizes(), bary.options());
+  auto grad_values = at::zeros(values.sizes(), values.options());
+  if (S == 0 || D == 0) return {grad_bary, grad_values};
+  const auto g = grad.to(values.scalar_type()).contiguous();
+  const auto p2f = pix_to_face.contiguous();
+  const auto b = bary.contiguous();
+  const auto v = values.contiguous();
+  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cuda", [&] {
+    interp_backward_kernel<scalar_t><<<cuda::num_blocks(S), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
+        g.const_data_ptr<scalar_t>(), p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(),
+        v.const_data_ptr<scalar_t>(), fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr, S, D, F,
+        grad_bary.mutable_data_ptr<scalar_t>(), grad_values.mutable_data_ptr<scalar_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return {grad_bary, grad_values};
+}
+
+}  // namespace
+}  // namespace interp
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CUDA, m) {
+  m.impl("interpolate_face_attributes", &mg::interp::interpolate_cuda);
+  m.impl("interpolate_face_attributes_backward", &mg::interp::interpolate_backward_cuda);
+}

@@ -1,0 +1,86 @@
+// Schemas for rasterize_meshes and its backward, and the face tiles both backends walk (contract in
+// rasterize_meshes.h; the tiling itself is shared with rasterize_points).
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "rasterize_meshes.h"
+
+TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
+  m.def(
+      "rasterize_meshes(Tensor face_verts, Tensor mesh_first, Tensor mesh_size, int image_height, int image_width, "
+      "float blur_radius, int K, int bin_size, bool perspective_correct, bool clip_barycentric_coords, "
+      "bool cull_backfaces) -> (Tensor, Tensor, Tensor, Tensor)",
+      {at::Tag::pt2_compliant_tag});
+  m.def(
+      "rasterize_meshes_backward(Tensor face_verts, Tensor pix_to_face, Tensor grad_zbuf, Tensor grad_bary, "
+      "Tensor grad_dists, bool perspective_correct, bool clip_barycentric_coords) -> Tensor",
+      {at::Tag::pt2_compliant_tag});
+}
+
+namespace mg {
+namespace raster {
+
+void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
+                       int64_t H, int64_t W, int64_t K, double blur_radius) {
+  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
+              "face_verts must be (F, 3, 3), got ", face_verts.sizes());
+  TORCH_CHECK(face_verts.scalar_type() == at::kFloat || face_verts.scalar_type() == at::kDouble,
+              "face_verts must be float32 or float64");
+  TORCH_CHECK(mesh_first.dim() == 1 && mesh_size.dim() == 1 && mesh_first.size(0) == mesh_size.size(0),
+              "mesh_first and mesh_size must be (N,)");
+  TORCH_CHECK(mesh_first.scalar_type() == at::kLong && mesh_size.scalar_type() == at::kLong,
+              "mesh_first and mesh_size must be int64");
+  TORCH_CHECK(mesh_first.device() == face_verts.device() && mesh_size.device() == face_verts.device(),
+              "all inputs must be on the device of face_verts");
+  TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
+  TORCH_CHECK(K > 0, "K must be positive, got ", K);
+  TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0");
+}
+
+Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
+                     int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
+                     bool perspective_correct) {
+  const int64_t F = face_verts.size(0), N = mesh_first.size(0);
+  const auto fv = face_verts.to(at::kDouble);
+  const auto x = fv.select(2, 0), y = fv.select(2, 1), z = fv.select(2, 2);  // (F, 3)
+  const auto x0 = x.select(1, 0), x1 = x.select(1, 1), x2 = x.select(1, 2);
+  const auto y0 = y.select(1, 0), y1 = y.select(1, 1), y2 = y.select(1, 2);
+  const auto area = (x2 - x0) * (y1 - y0) - (y2 - y0) * (x1 - x0);
+  auto ok = at::isfinite(fv).flatten(1).all(1).logical_and_(area.abs() > kFaceAreaEps);
+  if (cull_backfaces) ok.logical_and_(area >= 0);
+  auto img = at::where(ok, image_of_items(mesh_first, mesh_size, F), -1);
+  const double margin = std::sqrt(blur_radius);
+  const auto xmin = at::where(ok, std::get<0>(x.min(1)), 0.0), xmax = at::where(ok, std::get<0>(x.max(1)), 0.0);
+  const auto ymin = at::where(ok, std::get<0>(y.min(1)), 0.0), ymax = at::where(ok, std::get<0>(y.max(1)), 0.0);
+  const auto [c0, c1] = pixel_range((xmin + xmax) / 2, (xmax - xmin) / 2 + margin, W, H);
+  const auto [r0, r1] = pixel_range((ymin + ymax) / 2, (ymax - ymin) / 2 + margin, H, W);
+  const auto box = at::stack({c0, c1, r0, r1}, 1);
+  int64_t T = bin_size;
+  if (T == 0) {
+    // auto: tiles about twice the mean face extent in pixels (a power of two in [8, 128])
+    const double S = static_cast<double>(std::min(H, W));
+    const auto drawn = img >= 0;
+    const int64_t nd = drawn.sum().item<int64_t>();
+    const auto ext = at::maximum(xmax - xmin, ymax - ymin) + 2 * margin;
+    const double mean_ext = nd > 0 ? ext.masked_select(drawn).sum().item<double>() / static_cast<double>(nd) : 0.0;
+    const double d = mean_ext * S / 2;
+    T = 8;
+    while (T < 128 && static_cast<double>(T) < 2.0 * d) T *= 2;
+  }
+  // Order key: the nearest vertex depth, a lower bound of every hit's depth when barycentrics are convex. With
+  // perspective correction a face touching z <= 1e-4 can produce unnormalized barycentrics: it goes first
+  // (key -inf) so that no early exit can skip it.
+  auto key = at::where(ok, std::get<0>(z.min(1)), 0.0);
+  if (perspective_correct) key = at::where(key <= 1e-4, -std::numeric_limits<double>::infinity(), key);
+  const auto order = std::get<1>(at::sort(key, /*stable=*/true, /*dim=*/0, /*descending=*/false));
+  Bins b = bins_from_boxes(box, img, order, N, H, W, T);
+  b.key = key.to(face_verts.scalar_type()).contiguous();
+  return b;
+}
+
+}  // namespace raster
+}  // namespace mg

@@ -1,0 +1,136 @@
+// CPU kernels for rasterize_meshes (contract in rasterize_meshes.h): parallel over the pixel tiles of all
+// images; each pixel walks its tile's faces in order of their nearest vertex. Backward: per-chunk gradient
+// buffers (at most ~64 MiB of them), summed.
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/full.h>
+#include <ATen/ops/zeros.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+#include "rasterize_meshes.h"
+
+namespace mg {
+namespace raster {
+namespace {
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
+    const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size, int64_t H, int64_t W,
+    double blur_radius, int64_t K, int64_t bin_size, bool perspective_correct, bool clip_barycentric_coords,
+    bool cull_backfaces) {
+  check_mesh_inputs(face_verts, mesh_first, mesh_size, H, W, K, blur_radius);
+  const int64_t N = mesh_first.size(0);
+  auto p2f = at::full({N, H, W, K}, -1, face_verts.options().dtype(at::kLong));
+  auto zbuf = at::full({N, H, W, K}, -1, face_verts.options());
+  auto bary = at::full({N, H, W, K, 3}, -1, face_verts.options());
+  auto dists = at::full({N, H, W, K}, -1, face_verts.options());
+  if (N == 0 || face_verts.size(0) == 0) return {p2f, zbuf, bary, dists};
+  const auto fv = face_verts.contiguous();
+  const Bins b = build_face_bins(fv, mesh_first, mesh_size, H, W, blur_radius, bin_size, cull_backfaces,
+                                     perspective_correct);
+  const int64_t T = b.bin_size, tiles = b.tiles_x * b.tiles_y;
+  const int64_t* start = b.bin_start.const_data_ptr<int64_t>();
+  const int64_t* items = b.bin_items.const_data_ptr<int64_t>();
+  AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rasterize_meshes_cpu", [&] {
+    using acc_t = scalar_t;
+    const scalar_t* fp = fv.const_data_ptr<scalar_t>();
+    const scalar_t* zp = b.key.const_data_ptr<scalar_t>();
+    int64_t* pp = p2f.mutable_data_ptr<int64_t>();
+    scalar_t* zb = zbuf.mutable_data_ptr<scalar_t>();
+    scalar_t* bp = bary.mutable_data_ptr<scalar_t>();
+    scalar_t* dp = dists.mutable_data_ptr<scalar_t>();
+    const acc_t blur = static_cast<acc_t>(blur_radius);
+    at::parallel_for(0, N * tiles, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t begin = start[t], end = start[t + 1];
+        if (begin == end) continue;
+        const int64_t n = t / tiles, tile = t - n * tiles;
+        const int64_t ty = tile / b.tiles_x, tx = tile - ty * b.tiles_x;
+        for (int64_t y = ty * T; y < std::min(H, (ty + 1) * T); ++y) {
+          const acc_t yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+          for (int64_t x = tx * T; x < std::min(W, (tx + 1) * T); ++x) {
+            const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H);
+            const int64_t o = ((n * H + y) * W + x) * K;
+            raster_mesh_pixel<scalar_t, acc_t>(fp, zp, items, begin, end, xf, yf, blur, perspective_correct,
+                                               clip_barycentric_coords, cull_backfaces, K, pp + o, zb + o,
+                                               bp + 3 * o, dp + o);
+          }
+        }
+      }
+    });
+  });
+  return {p2f, zbuf, bary, dists};
+}
+
+at::Tensor rasterize_meshes_backward_cpu(const at::Tensor& face_verts, const at::Tensor& pix_to_face,
+                                         const at::Tensor& grad_zbuf, const at::Tensor& grad_bary,
+                                         const at::Tensor& grad_dists, bool perspective_correct,
+                                         bool clip_barycentric_coords) {
+  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3, "face_verts must be (F, 3, 3)");
+  TORCH_CHECK(pix_to_face.dim() == 4 && pix_to_face.scalar_type() == at::kLong, "pix_to_face must be (N, H, W, K) int64");
+  TORCH_CHECK(grad_zbuf.sizes() == pix_to_face.sizes() && grad_dists.sizes() == pix_to_face.sizes(),
+              "grad_zbuf and grad_dists must have the shape of pix_to_face");
+  TORCH_CHECK(grad_bary.dim() == 5 && grad_bary.size(4) == 3 && grad_bary.sizes().slice(0, 4) == pix_to_face.sizes(),
+              "grad_bary must be (N, H, W, K, 3)");
+  const int64_t F = face_verts.size(0), N = pix_to_face.size(0), H = pix_to_face.size(1), W = pix_to_face.size(2),
+                K = pix_to_face.size(3);
+  auto grad = at::zeros({F, 3, 3}, face_verts.options());
+  const int64_t pixels = N * H * W;
+  if (F == 0 || pixels == 0) return grad;
+  const auto fv = face_verts.contiguous();
+  const auto p2f = pix_to_face.contiguous();
+  const auto gz = grad_zbuf.to(fv.scalar_type()).contiguous();
+  const auto gb = grad_bary.to(fv.scalar_type()).contiguous();
+  const auto gd = grad_dists.to(fv.scalar_type()).contiguous();
+  AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rasterize_meshes_backward_cpu", [&] {
+    using acc_t = scalar_t;
+    const scalar_t* fp = fv.const_data_ptr<scalar_t>();
+    const int64_t* pp = p2f.const_data_ptr<int64_t>();
+    const scalar_t* gzp = gz.const_data_ptr<scalar_t>();
+    const scalar_t* gbp = gb.const_data_ptr<scalar_t>();
+    const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
+    const int64_t max_chunks = std::max<int64_t>(1, (int64_t{64} << 20) / std::max<int64_t>(1, F * 9 * 8));
+    const int64_t chunks = std::min<int64_t>({static_cast<int64_t>(at::get_num_threads()), max_chunks, pixels});
+    std::vector<acc_t> buf(static_cast<size_t>(chunks) * F * 9, acc_t(0));
+    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        acc_t* g = buf.data() + c * F * 9;
+        const int64_t lo = pixels * c / chunks, hi = pixels * (c + 1) / chunks;
+        for (int64_t pix = lo; pix < hi; ++pix) {
+          const int64_t x = pix % W, y = (pix / W) % H;
+          const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+          for (int64_t k = 0; k < K; ++k) {
+            const int64_t s = pix * K + k;
+            const int64_t f = pp[s];
+            if (f < 0 || f >= F) continue;
+            const acc_t gbary[3] = {gbp[3 * s], gbp[3 * s + 1], gbp[3 * s + 2]};
+            raster_face_backward<scalar_t, acc_t>(fp + 9 * f, xf, yf, perspective_correct, clip_barycentric_coords,
+                                                  gzp[s], gbary, gdp[s], g + 9 * f);
+          }
+        }
+      }
+    });
+    scalar_t* out = grad.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, F * 9, 4096, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        acc_t s = 0;
+        for (int64_t c = 0; c < chunks; ++c) s += buf[c * F * 9 + i];
+        out[i] = s;
+      }
+    });
+  });
+  return grad;
+}
+
+}  // namespace
+}  // namespace raster
+}  // namespace mg
+
+TORCH_LIBRARY_IMPL(meshgraph, CPU, m) {
+  m.impl("rasterize_meshes", &mg::raster::rasterize_meshes_cpu);
+  m.impl("rasterize_meshes_backward", &mg::raster::rasterize_meshes_backward_cpu);
+}

@@ -1,0 +1,197 @@
+"""rasterize_meshes / rasterize_meshes_backward: exact vs the brute-force reference for every flag combination
+and bin size, PyTorch3D conventions, the cow's silhouette and depth against an independent computation,
+gradients (float64 gradcheck, second order), opcheck, compile, bad input."""
+
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+
+from meshgraph import GraphBatch
+from meshgraph.ops import reference as ref
+from meshgraph.ops.rasterize_meshes import interpolate_face_attributes, rasterize_meshes
+from meshgraph.render import FoVPerspectiveCameras, look_at_view_transform
+
+
+def _unique_faces(f):
+    """Drop faces that repeat another's vertex set (coincident triangles tie in depth to the last bit)."""
+    key = f.sort(1).values
+    _, inv = torch.unique(key, dim=0, return_inverse=True)
+    first = torch.full((int(inv.max()) + 1,), f.shape[0]).scatter_reduce(0, inv, torch.arange(f.shape[0]), "amin")
+    return f[first.sort().values]
+
+
+def _scene(device, dtype=torch.float32, seed=0, front=False):
+    g = torch.Generator().manual_seed(seed)
+    v = torch.rand(30, 3, generator=g, dtype=dtype) * 2.4 - 1.2
+    # some vertices behind the camera, unless front=True (perspective correction is ill-conditioned there, too
+    # steep for finite differences)
+    v[:, 2] = torch.rand(30, generator=g, dtype=dtype) * 2 + (0.5 if front else -0.3)
+    f = _unique_faces(torch.randint(0, 30, (40, 3), generator=g))
+    f[0] = torch.tensor([0, 0, 1])  # degenerate face: never drawn
+    v2 = torch.rand(10, 3, generator=g, dtype=dtype) * 2 - 1
+    v2[:, 2] += 1.5
+    f2 = _unique_faces(torch.randint(0, 10, (12, 3), generator=g))
+    v3 = torch.zeros(3, 3, dtype=dtype)
+    f3 = torch.zeros(0, 3, dtype=torch.int64)  # a mesh without faces
+    return [x.to(device) for x in (v, v3, v2)], [x.to(device) for x in (f, f3, f2)]
+
+
+def _ref(verts, faces, H, W, *args):
+    fv = torch.cat([v[f] for v, f in zip(verts, faces)])
+    size = torch.tensor([f.shape[0] for f in faces], device=fv.device)
+    return ref.rasterize_meshes(fv, size.cumsum(0) - size, size, H, W, *args)
+
+
+FLAGS = list(itertools.product([0.0, 0.01], [False, True], [False, True], [False, True]))
+
+
+@pytest.mark.parametrize("hw", [(16, 16), (10, 17)])
+@pytest.mark.parametrize("blur,persp,clip,cull", FLAGS)
+def test_matches_reference(device, hw, blur, persp, clip, cull):
+    verts, faces = _scene(device)
+    expect = _ref(verts, faces, *hw, blur, 4, 0, persp, clip, cull)
+    for bin_size in (None, 0, 3):
+        out = rasterize_meshes((verts, faces), hw, blur_radius=blur, faces_per_pixel=4, bin_size=bin_size,
+                               perspective_correct=persp, clip_barycentric_coords=clip, cull_backfaces=cull)
+        assert torch.equal(out[0], expect[0])
+        for a, b in zip(out[1:], expect[1:]):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_large_k_and_single_face(device):
+    verts, faces = _scene(device)
+    out = rasterize_meshes((verts, faces), 12, faces_per_pixel=64)
+    expect = _ref(verts, faces, 12, 12, 0.0, 64, 0, False, False, False)
+    assert torch.equal(out[0], expect[0])
+    # one triangle covering the image centre, z = 2: zbuf is 2 there and bary sum to 1
+    tri = torch.tensor([[-0.5, -0.5, 2.0], [0.5, -0.5, 2.0], [0.0, 0.6, 2.0]], device=device)
+    p2f, zbuf, bary, dists = rasterize_meshes(([tri], [torch.tensor([[0, 1, 2]], device=device)]), 32, faces_per_pixel=1)
+    hit = p2f[..., 0] >= 0
+    assert hit[0, 16, 16] and not hit[0, 0, 0]
+    assert torch.allclose(zbuf[hit], torch.tensor(2.0, device=device))
+    assert torch.allclose(bary[hit].sum(-1), torch.tensor(1.0, device=device))
+    assert (dists[hit] < 0).all()
+
+
+def _cow(shared_data):
+    from meshgraph.io import load_mesh
+
+    return load_mesh(shared_data / "cow.obj")
+
+
+def test_cow_silhouette_and_depth(shared_data):
+    """Render the cow from a known camera; the silhouette area and depth range must match an independent
+    computation (every pixel centre tested against every projected triangle with exact barycentric signs)."""
+    cow = _cow(shared_data)
+    R, T = look_at_view_transform(dist=2.7, elev=15.0, azim=30.0)
+    cam = FoVPerspectiveCameras(R=R, T=T, fov=60.0)
+    raster = cam.transform_points_raster(cow.pos[None])[0]
+    H = W = 64
+    p2f, zbuf, _, _ = rasterize_meshes(GraphBatch.from_meshes([raster], [cow.faces]), (H, W), faces_per_pixel=1,
+                                       perspective_correct=True)
+    mask = p2f[0, ..., 0] >= 0
+    # independent: point-in-triangle by half-plane signs in float64, pixel centres from the screen transform
+    screen = cam.transform_points_screen(cow.pos[None].double(), (H, W))[0]
+    tri = screen[cow.faces][:, :, :2]  # (F, 3, 2) pixel coordinates
+    cy, cx = torch.meshgrid(torch.arange(H, dtype=torch.float64) + 0.5, torch.arange(W, dtype=torch.float64) + 0.5, indexing="ij")
+    c = torch.stack([cx, cy], -1).reshape(-1, 1, 2)
+    def side(a, b):
+        return (b[None, :, 0] - a[None, :, 0]) * (c[..., 1] - a[None, :, 1]) - (b[None, :, 1] - a[None, :, 1]) * (c[..., 0] - a[None, :, 0])
+    s0, s1, s2 = side(tri[:, 0], tri[:, 1]), side(tri[:, 1], tri[:, 2]), side(tri[:, 2], tri[:, 0])
+    inside = ((s0 > 0) & (s1 > 0) & (s2 > 0)) | ((s0 < 0) & (s1 < 0) & (s2 < 0))
+    expect = inside.any(1).reshape(H, W)
+    assert expect.sum() > 300  # the cow fills a good part of the frame
+    assert (mask != expect).sum() <= 2  # pixel centres exactly on an edge may go either way
+    # depth range: the visible surface lies between the nearest and farthest vertex depths, and the nearest
+    # rendered depth is close to the nearest vertex depth
+    view_z = cam.transform_points_view(cow.pos[None])[0, :, 2]
+    z = zbuf[0, ..., 0][mask]
+    assert z.min() >= view_z.min() - 1e-4 and z.max() <= view_z.max() + 1e-4
+    assert z.min() - view_z.min() < 0.05
+
+
+def test_culling_keeps_the_visible_surface(shared_data):
+    cow = _cow(shared_data)
+    R, T = look_at_view_transform(dist=2.7, elev=15.0, azim=30.0)
+    raster = FoVPerspectiveCameras(R=R, T=T).transform_points_raster(cow.pos[None])[0]
+    mesh = GraphBatch.from_meshes([raster], [cow.faces])
+    a = rasterize_meshes(mesh, 64, faces_per_pixel=1, perspective_correct=True)[0]
+    b = rasterize_meshes(mesh, 64, faces_per_pixel=1, perspective_correct=True, cull_backfaces=True)[0]
+    # the nearest face of a closed, consistently wound mesh faces the camera: culling changes (almost) nothing
+    assert (a != b).float().mean() < 0.01
+
+
+@pytest.mark.parametrize("persp,clip", [(False, False), (True, False), (True, True), (False, True)])
+def test_gradients(device, persp, clip):
+    verts, faces = _scene(device, torch.float64, seed=3, front=True)
+    verts = [v.requires_grad_(True) for v in verts]
+
+    def f(a, b, c):
+        _, zbuf, bary, dists = rasterize_meshes(([a, b, c], faces), (7, 8), blur_radius=0.02, faces_per_pixel=3,
+                                                perspective_correct=persp, clip_barycentric_coords=clip)
+        return zbuf, bary, dists
+
+    assert torch.autograd.gradcheck(f, tuple(verts), atol=1e-5)
+    # the backward kernel against autograd through the reference's per-slot recomputation
+    fv = torch.cat([v[f_] for v, f_ in zip(verts, faces)]).detach()
+    size = torch.tensor([x.shape[0] for x in faces], device=device)
+    p2f = torch.ops.meshgraph.rasterize_meshes(fv, size.cumsum(0) - size, size, 7, 8, 0.02, 3, 0, persp, clip, False)[0]
+    g = torch.Generator().manual_seed(0)
+    gz, gd = (torch.randn(p2f.shape, generator=g, dtype=torch.float64).to(device) for _ in range(2))
+    gb = torch.randn(*p2f.shape, 3, generator=g, dtype=torch.float64).to(device)
+    torch.testing.assert_close(
+        torch.ops.meshgraph.rasterize_meshes_backward(fv, p2f, gz, gb, gd, persp, clip),
+        ref.rasterize_meshes_backward(fv, p2f, gz, gb, gd, persp, clip),
+    )
+    fvr = fv.clone().requires_grad_(True)
+    gzr = gz.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda a, b: torch.ops.meshgraph.rasterize_meshes_backward(a, p2f, b, gb, gd, persp, clip), (fvr, gzr), atol=1e-5
+    )
+
+
+def test_opcheck_and_compile(device):
+    verts, faces = _scene(device)
+    fv = torch.cat([v[f] for v, f in zip(verts, faces)])
+    size = torch.tensor([f.shape[0] for f in faces], device=device)
+    first = size.cumsum(0) - size
+    args = (fv, first, size, 9, 11, 0.01, 3, 0, True, False, False)
+    torch.library.opcheck(torch.ops.meshgraph.rasterize_meshes, args)
+    p2f = torch.ops.meshgraph.rasterize_meshes(*args)[0]
+    gz, gd = torch.rand(p2f.shape, device=device), torch.rand(p2f.shape, device=device)
+    gb = torch.rand(*p2f.shape, 3, device=device)
+    torch.library.opcheck(torch.ops.meshgraph.rasterize_meshes_backward, (fv, p2f, gz, gb, gd, True, False))
+    fn = lambda x: torch.ops.meshgraph.rasterize_meshes(x, first, size, 9, 11, 0.01, 3, 0, True, False, False)[1].sum()  # noqa: E731
+    torch.testing.assert_close(torch.compile(fn, fullgraph=True)(fv), fn(fv))
+    torch._dynamo.reset()
+
+
+def test_interpolate_face_attributes(device):
+    verts, faces = _scene(device)
+    out = rasterize_meshes((verts, faces), 12, faces_per_pixel=2)
+    p2f, bary = out[0], out[2]
+    F = sum(f.shape[0] for f in faces)
+    attrs = torch.randn(F, 3, 5, device=device)
+    got = interpolate_face_attributes(p2f, bary, attrs)
+    expect = (bary[..., None] * attrs[p2f.clamp_min(0)]).sum(-2) * (p2f >= 0)[..., None]
+    torch.testing.assert_close(got, expect)
+
+
+def test_bad_inputs():
+    verts, faces = _scene("cpu")
+    with pytest.raises(ValueError, match="image_size"):
+        rasterize_meshes((verts, faces), 0)
+    with pytest.raises(ValueError, match="blur_radius"):
+        rasterize_meshes((verts, faces), 8, blur_radius=-0.1)
+    with pytest.raises(ValueError, match="faces_per_pixel"):
+        rasterize_meshes((verts, faces), 8, faces_per_pixel=0)
+    with pytest.raises(ValueError, match="faces"):
+        rasterize_meshes(([verts[0]], [torch.tensor([[0, 1, 99]])]), 8)
+    with pytest.raises(ValueError, match="meshes"):
+        rasterize_meshes((verts, faces[:1]), 8)
+    with pytest.raises(TypeError, match="meshes"):
+        rasterize_meshes(verts[0], 8)
+    with pytest.raises(ValueError, match="no faces"):
+        rasterize_meshes(GraphBatch.from_pointclouds([verts[0]]), 8)
