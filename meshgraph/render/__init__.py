@@ -16,6 +16,9 @@ from ..ops.composite_points import (
 from ..ops.interpolate_face_attributes import interpolate_face_attributes, interpolate_vertex_features
 from ..ops.rasterize_meshes import rasterize_meshes
 from ..ops.rasterize_points import rasterize_points
+from .blend import hard_blend, sigmoid_alpha_blend, softmax_blend
+from .clip import clip_faces_near
+from .image import read_png, save_png, to_uint8
 from .cameras import (
     CamerasBase,
     FoVOrthographicCameras,
@@ -28,6 +31,13 @@ from .cameras import (
 )
 
 __all__ = [
+    "clip_faces_near",
+    "hard_blend",
+    "read_png",
+    "save_png",
+    "sigmoid_alpha_blend",
+    "softmax_blend",
+    "to_uint8",
     "AlphaCompositor",
     "NormWeightedCompositor",
     "WeightedSumCompositor",

@@ -170,6 +170,11 @@ class CamerasBase:
         ndc = self._project(view, eps)
         return torch.cat([ndc[..., :2], view[..., 2:]], -1)
 
+    def view_to_raster(self, view: torch.Tensor, eps: float | None = None) -> torch.Tensor:
+        """View space (N, P, 3) -> raster space: NDC x, y and the view depth z."""
+        ndc = self._project(view, eps)
+        return torch.cat([ndc[..., :2], view[..., 2:]], -1)
+
     def transform_points_screen(self, points: torch.Tensor, image_size, eps: float | None = None) -> torch.Tensor:
         """World -> screen pixels for images of image_size S or (H, W); z as in transform_points_ndc."""
         from ..ops.rasterize_points import image_hw

@@ -1,0 +1,153 @@
+"""GraphToImage: one differentiable layer from a batch of graphs (meshes, clouds, any graph with positions) and
+cameras to (N, C, H, W) feature images."""
+
+from __future__ import annotations
+
+import torch
+
+from ..graph import GraphBatch
+from ..ops.composite_points import MODES as COMPOSITORS, composite_points
+from ..ops.interpolate_face_attributes import interpolate_vertex_features
+from ..ops.packed_to_padded import packed_to_padded, padded_to_packed
+from ..ops.rasterize_points import image_hw
+from ..render.blend import hard_blend, softmax_blend
+from ..render.cameras import CamerasBase
+from ..render.clip import clip_faces_near
+
+
+def _per_graph(cameras: CamerasBase, n: int) -> CamerasBase:
+    if len(cameras) not in (1, n):
+        raise ValueError(f"cameras hold {len(cameras)} views but the graph batch has {n} graphs (give 1 or {n})")
+    return cameras
+
+
+def _apply_padded(fn, packed: torch.Tensor, first: torch.Tensor, max_size: int, count: int) -> torch.Tensor:
+    """fn on the (N, M, 3) padded view of packed (P, 3) rows, packed again (differentiable both ways)."""
+    if packed.shape[0] == 0:
+        return packed
+    padded = packed_to_padded(packed, first, max_size)
+    return padded_to_packed(fn(padded), first, count)
+
+
+class GraphToImage(torch.nn.Module):
+    """Render a vertex feature of every graph of a GraphBatch from the given cameras.
+
+    mode "points": every vertex is a disk of `radius` (NDC) rasterized with `rasterize_points`; the
+    `points_per_pixel` nearest are blended by `compositor` ("alpha", "norm_weighted", "weighted_sum") with
+    alpha = 1 - d^2 / r^2 (PyTorch3D's PointsRenderer). Works for any graph with positions.
+    mode "mesh": the graph's faces are rasterized with `rasterize_meshes` (perspective-correct for perspective
+    cameras, faces crossing z = z_clip_value in view space clipped there) and the vertex feature interpolated
+    with barycentrics; `blend` "hard" takes the nearest face, "softmax" the soft rasterizer's blend over
+    `faces_per_pixel` faces (use blur_radius > 0, sigma, gamma).
+
+    forward(graph, cameras, feature=None) -> (N, C, H, W). `feature` is a vertex-feature name of the graph or a
+    packed (V, C) tensor; default: the module's `feature`, else ones (a silhouette). Differentiable w.r.t. the
+    positions and the features.
+    """
+
+    def __init__(self, image_size=256, mode: str = "points", feature: str | None = None, radius: float = 0.01,
+                 points_per_pixel: int = 8, compositor: str = "alpha", faces_per_pixel: int = 1,
+                 blur_radius: float = 0.0, blend: str = "hard", sigma: float = 1e-4, gamma: float = 1e-4,
+                 background=None, perspective_correct: bool | None = None, cull_backfaces: bool = False,
+                 z_clip_value: float | None = 1e-3, bin_size: int | None = None):
+        super().__init__()
+        self.image_size = image_hw(image_size)
+        if mode not in ("points", "mesh"):
+            raise ValueError(f"mode must be 'points' or 'mesh', got {mode!r}")
+        if compositor not in COMPOSITORS:
+            raise ValueError(f"compositor must be one of {sorted(COMPOSITORS)}, got {compositor!r}")
+        if blend not in ("hard", "softmax"):
+            raise ValueError(f"blend must be 'hard' or 'softmax', got {blend!r}")
+        if not radius > 0:
+            raise ValueError(f"radius must be positive, got {radius!r}")
+        for name, v in (("points_per_pixel", points_per_pixel), ("faces_per_pixel", faces_per_pixel)):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        if not blur_radius >= 0:
+            raise ValueError(f"blur_radius must be >= 0, got {blur_radius!r}")
+        self.mode, self.feature, self.radius = mode, feature, float(radius)
+        self.points_per_pixel, self.compositor = points_per_pixel, compositor
+        self.faces_per_pixel, self.blur_radius, self.blend = faces_per_pixel, float(blur_radius), blend
+        self.sigma, self.gamma, self.background = sigma, gamma, background
+        self.perspective_correct, self.cull_backfaces = perspective_correct, cull_backfaces
+        self.z_clip_value, self.bin_size = z_clip_value, bin_size
+
+    def _features(self, graph: GraphBatch, feature) -> torch.Tensor:
+        feature = self.feature if feature is None else feature
+        pos = graph.pos_packed()
+        if feature is None:
+            return pos.new_ones(pos.shape[0], 1)
+        if isinstance(feature, str):
+            x = graph.packed(feature)
+        elif isinstance(feature, torch.Tensor):
+            x = feature
+        else:
+            raise TypeError(f"feature must be a vertex-feature name or a (V, C) tensor, got {type(feature).__name__}")
+        if x.shape[0] != pos.shape[0]:
+            raise ValueError(f"feature has {x.shape[0]} rows but the graph batch has {pos.shape[0]} vertices")
+        if x.dim() == 1:
+            x = x[:, None]
+        if x.dim() != 2:
+            raise ValueError(f"feature must be (V, C), got shape {tuple(x.shape)}")
+        return x.to(pos.dtype)
+
+    def forward(self, graph: GraphBatch, cameras: CamerasBase, feature=None) -> torch.Tensor:
+        if not isinstance(graph, GraphBatch):
+            raise TypeError(f"graph must be a GraphBatch, got {type(graph).__name__}")
+        if not isinstance(cameras, CamerasBase):
+            raise TypeError(f"cameras must be meshgraph.render cameras, got {type(cameras).__name__}")
+        cams = _per_graph(cameras, graph.num_graphs)
+        feats = self._features(graph, feature)
+        if self.mode == "points":
+            return self._points(graph, cams, feats)
+        return self._mesh(graph, cams, feats)
+
+    def _points(self, graph, cams, feats):
+        H, W = self.image_size
+        pos = graph.pos_packed()
+        first, V = graph.first_idxs, pos.shape[0]
+        raster = _apply_padded(cams.transform_points_raster, pos, first, graph.max_verts, V)
+        radius = torch.full((V,), self.radius, dtype=pos.dtype, device=pos.device)
+        idx, _, dists = torch.ops.meshgraph.rasterize_points(
+            raster, first, graph.num_verts_per_graph.to(pos.device), radius, H, W, self.points_per_pixel,
+            0 if self.bin_size is None else (-1 if self.bin_size == 0 else self.bin_size))
+        alphas = torch.where(idx >= 0, 1 - dists / (self.radius * self.radius), 0)
+        return composite_points(feats, alphas, idx, self.compositor, self.background)
+
+    def _mesh(self, graph, cams, feats):
+        H, W = self.image_size
+        if graph.num_faces == 0:
+            raise ValueError("mode='mesh' needs faces: this GraphBatch has none (use mode='points')")
+        pos = graph.pos_packed()
+        first, V = graph.first_idxs, pos.shape[0]
+        view = _apply_padded(cams.transform_points_view, pos, first, graph.max_verts, V)
+        faces = graph.faces_packed().long()
+        face_graph = torch.repeat_interleave(torch.arange(graph.num_graphs, device=pos.device),
+                                             graph.num_faces_per_graph.to(pos.device), output_size=faces.shape[0])
+        persp = cams.is_perspective() if self.perspective_correct is None else self.perspective_correct
+        if self.z_clip_value is not None and cams.is_perspective() and bool((view[:, 2] < self.z_clip_value).any()):
+            view, faces, feats, origin = clip_faces_near(view, faces, self.z_clip_value, feats)
+            face_graph = face_graph[origin]
+            order = torch.sort(face_graph, stable=True).indices
+            faces, face_graph = faces[order], face_graph[order]
+        counts = torch.bincount(face_graph, minlength=graph.num_graphs)
+        ffirst = counts.cumsum(0) - counts
+        F = faces.shape[0]
+        fv_view = view[faces]  # (F, 3, 3)
+        fmax = int(counts.max()) if F else 0
+        if F:
+            padded = packed_to_padded(fv_view.reshape(F, 9), ffirst, fmax).reshape(graph.num_graphs, fmax * 3, 3)
+            raster = cams.view_to_raster(padded).reshape(graph.num_graphs, fmax, 9)
+            fv = padded_to_packed(raster, ffirst, F).reshape(F, 3, 3)
+        else:
+            fv = fv_view
+        p2f, zbuf, bary, dists = torch.ops.meshgraph.rasterize_meshes(
+            fv, ffirst, counts, H, W, self.blur_radius, self.faces_per_pixel,
+            0 if self.bin_size is None else (-1 if self.bin_size == 0 else self.bin_size), bool(persp),
+            self.blend == "softmax" and self.blur_radius > 0, bool(self.cull_backfaces))
+        slots = interpolate_vertex_features(p2f, bary, faces, feats)
+        if self.blend == "hard":
+            return hard_blend(slots, p2f, self.background)
+        znear = float(getattr(cams, "znear", torch.ones(1)).min()) if hasattr(cams, "znear") else 1.0
+        zfar = float(getattr(cams, "zfar", torch.full((1,), 100.0)).max()) if hasattr(cams, "zfar") else 100.0
+        return softmax_blend(slots, p2f, zbuf, dists, self.sigma, self.gamma, self.background, znear, zfar)

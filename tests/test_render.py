@@ -1,0 +1,203 @@
+"""meshgraph.render cameras, clipping, blending, PNG I/O and the GraphToImage layer."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import meshgraph as mg
+from meshgraph.nn import GraphToImage
+from meshgraph.ops.composite_points import composite_points
+from meshgraph.render import (
+    FoVOrthographicCameras,
+    FoVPerspectiveCameras,
+    OrthographicCameras,
+    PerspectiveCameras,
+    clip_faces_near,
+    hard_blend,
+    look_at_view_transform,
+    rasterize_meshes,
+    rasterize_points,
+    read_png,
+    save_png,
+    softmax_blend,
+)
+
+
+def test_look_at_view_transform_invariants():
+    R, T = look_at_view_transform(dist=[2.7, 3.0], elev=[10.0, -20.0], azim=[20.0, 200.0])
+    assert R.shape == (2, 3, 3) and T.shape == (2, 3)
+    torch.testing.assert_close(R @ R.transpose(1, 2), torch.eye(3).expand(2, 3, 3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(torch.linalg.det(R), torch.ones(2))
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    # the camera centre is where the spherical angles say (PyTorch3D: azimuth 0 looks from +z)
+    e, a = math.radians(10.0), math.radians(20.0)
+    expect = 2.7 * torch.tensor([math.cos(e) * math.sin(a), math.sin(e), math.cos(e) * math.cos(a)])
+    torch.testing.assert_close(cam.get_camera_center()[0], expect, atol=1e-5, rtol=0)
+    # the look-at point projects to the image centre at depth dist
+    view = cam.transform_points_view(torch.zeros(2, 1, 3))
+    torch.testing.assert_close(view[:, 0], torch.tensor([[0, 0, 2.7], [0, 0, 3.0]]), atol=1e-5, rtol=0)
+    ndc = cam.transform_points_ndc(torch.zeros(2, 1, 3))
+    torch.testing.assert_close(ndc[..., :2], torch.zeros(2, 1, 2), atol=1e-6, rtol=0)
+
+
+def test_projections_follow_pytorch3d_formulas():
+    cam = FoVPerspectiveCameras(fov=90.0, znear=1.0, zfar=10.0)
+    # with R = I, T = 0: a point at 45 degrees off-axis lands on the NDC border; +x in view is +x in NDC
+    p = torch.tensor([[[2.0, 0.0, 2.0], [0.0, -3.0, 3.0], [0.0, 0.0, 1.0], [0.0, 0.0, 10.0]]])
+    ndc = cam.transform_points_ndc(p)[0]
+    torch.testing.assert_close(ndc[:2, :2], torch.tensor([[1.0, 0.0], [0.0, -1.0]]))
+    torch.testing.assert_close(ndc[2:, 2], torch.tensor([0.0, 1.0]))  # znear -> 0, zfar -> 1
+    # orthographic ones
+    torch.testing.assert_close(OrthographicCameras(focal_length=2.0).transform_points_ndc(p)[0, :, :2], 2 * p[0, :, :2])
+    fo = FoVOrthographicCameras(max_x=2.0, min_x=-2.0, max_y=2.0, min_y=-2.0).transform_points_ndc(p)[0, :, :2]
+    torch.testing.assert_close(fo, p[0, :, :2] / 2)
+    # screen-space intrinsics equal the NDC ones they convert to
+    s = PerspectiveCameras(focal_length=((64.0, 64.0),), principal_point=((40.0, 32.0),), in_ndc=False, image_size=((64, 80),))
+    n = PerspectiveCameras(focal_length=2.0, principal_point=((0.0, 0.0),))
+    torch.testing.assert_close(s.transform_points_ndc(p), n.transform_points_ndc(p))
+
+
+def test_screen_transform_agrees_with_the_rasterizer():
+    R, T = look_at_view_transform(2.0, 10.0, 40.0)
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    pts = torch.rand(1, 30, 3) - 0.5
+    H, W = 24, 40
+    screen = cam.transform_points_screen(pts, (H, W))[0]
+    raster = cam.transform_points_raster(pts)[0]
+    idx = rasterize_points(raster[None], (H, W), radius=1e-3, points_per_pixel=1)[0][0, ..., 0]
+    for p in range(30):
+        x, y = int(screen[p, 0]), int(screen[p, 1])
+        frac = screen[p, :2] - screen[p, :2].floor()
+        if 0 <= x < W and 0 <= y < H and ((frac - 0.5).abs() < 0.02).all():
+            assert idx[y, x] in (p, -1) or raster[idx[y, x], 2] <= raster[p, 2]
+
+
+def test_clip_faces_near_keeps_the_front_part():
+    verts = torch.tensor([[0.0, 0.0, -1.0], [1.0, 0.0, 1.0], [0.0, 1.0, 1.0], [0.0, 0.0, 2.0], [1.0, 1.0, -2.0],
+                          [-1.0, 0.0, -3.0]])
+    faces = torch.tensor([[0, 1, 2], [3, 4, 5], [1, 2, 3], [0, 4, 5]])  # one behind, two behind, in front, all behind
+    feats = verts[:, 2:] * 10
+    v, f, x, origin = clip_faces_near(verts, faces, 0.5, feats)
+    assert (v[f][..., 2] >= 0.5 - 1e-6).all()
+    assert sorted(origin.tolist()) == [0, 0, 1, 2]
+    torch.testing.assert_close(x[:, 0], v[:, 2] * 10)  # features follow the new vertices linearly
+    # winding is preserved: normals of the pieces point like the original face's
+    def normal(t):
+        return torch.linalg.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0])
+    n_in, n_out = normal(verts[faces]), normal(v[f])
+    assert ((n_out * n_in[origin]).sum(1) > 0).all()
+
+
+def test_png_round_trip(tmp_path):
+    img = torch.rand(3, 7, 9)
+    path = save_png(img, tmp_path / "a.png")
+    back = read_png(path)
+    assert back.shape == (7, 9, 3)
+    assert np.abs(back.astype(np.float32) / 255 - img.permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+    grey = read_png(save_png(torch.rand(1, 5, 4) * 10, tmp_path / "g.png", value_range=None))
+    assert grey.shape == (5, 4) and grey.max() == 255 and grey.min() == 0
+    with pytest.raises(ValueError, match="image"):
+        save_png(torch.rand(2, 5, 5), tmp_path / "bad.png")
+
+
+def _cow(shared_data):
+    from meshgraph.io import load_mesh
+
+    return mg.GraphBatch([load_mesh(shared_data / "cow.obj")])
+
+
+def test_graph_to_image_points_matches_its_parts(shared_data):
+    g = _cow(shared_data)
+    R, T = look_at_view_transform(2.7, 15.0, 30.0)
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    feats = torch.rand(g.num_verts, 5)
+    layer = GraphToImage((40, 48), mode="points", radius=0.03, points_per_pixel=4, background=0.25)
+    img = layer(g, cam, feature=feats)
+    raster = cam.transform_points_raster(g.pos_packed()[None])[0]
+    idx, _, dists = rasterize_points(raster[None], (40, 48), radius=0.03, points_per_pixel=4)
+    expect = composite_points(feats, torch.where(idx >= 0, 1 - dists / 0.03**2, 0), idx, "alpha", 0.25)
+    torch.testing.assert_close(img, expect)
+
+
+def test_graph_to_image_batches_and_gradients(shared_data):
+    cow = _cow(shared_data)
+    g = mg.GraphBatch.collate([cow, cow])
+    R, T = look_at_view_transform([2.7, 3.5], [15.0, 0.0], [30.0, 150.0])
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    for mode in ("points", "mesh"):
+        layer = GraphToImage(32, mode=mode, radius=0.03)
+        pos = g.pos_packed().detach().clone().requires_grad_(True)
+        feats = torch.rand(g.num_verts, 3, requires_grad=True)
+        img = layer(g.update_features("pos", pos), cam, feature=feats)
+        assert img.shape == (2, 3, 32, 32)
+        # each image equals rendering that graph alone with its camera
+        single = layer(cow, cam[1], feature=feats[cow.num_verts:])
+        torch.testing.assert_close(img[1:], single)
+        img.square().sum().backward()
+        assert pos.grad.abs().sum() > 0 and feats.grad.abs().sum() > 0
+
+
+def test_graph_to_image_gradcheck():
+    verts = torch.tensor([[-0.5, -0.5, 0.0], [0.5, -0.4, 0.1], [0.0, 0.6, -0.1], [0.3, 0.3, 0.2]], dtype=torch.float64)
+    faces = torch.tensor([[0, 1, 2], [1, 3, 2]])
+    cam = FoVPerspectiveCameras(R=torch.eye(3, dtype=torch.float64)[None], T=torch.tensor([[0.0, 0.0, 2.5]]),
+                                dtype=torch.float64)
+    feats = torch.rand(4, 2, dtype=torch.float64, requires_grad=True)
+    pos = verts.clone().requires_grad_(True)
+    soft = GraphToImage(6, mode="mesh", faces_per_pixel=2, blur_radius=0.01, blend="softmax", sigma=1e-2, gamma=1e-1)
+    pts = GraphToImage(6, mode="points", radius=0.3, points_per_pixel=3, compositor="norm_weighted")
+
+    def render(layer):
+        def f(p, x):
+            g = mg.GraphBatch.from_meshes([p], [faces])
+            return layer(g, cam, feature=x)
+        return f
+
+    assert torch.autograd.gradcheck(render(pts), (pos, feats))
+    assert torch.autograd.gradcheck(render(soft), (pos, feats), atol=1e-5)
+
+
+def test_mesh_mode_hard_matches_rasterizer_and_clipping(shared_data):
+    g = _cow(shared_data)
+    R, T = look_at_view_transform(2.7, 15.0, 30.0)
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    sil = GraphToImage(48, mode="mesh")(g, cam)
+    raster = cam.transform_points_raster(g.pos_packed()[None])[0]
+    p2f = rasterize_meshes(mg.GraphBatch.from_meshes([raster], [g.faces_packed()]), 48, faces_per_pixel=1,
+                           perspective_correct=True)[0]
+    assert torch.equal(sil[0, 0] > 0, p2f[0, ..., 0] >= 0)
+    # a camera inside the cow: faces behind it are clipped, nothing is drawn from behind the camera
+    R, T = look_at_view_transform(0.05, 0.0, 0.0)
+    close = GraphToImage(32, mode="mesh")(g, FoVPerspectiveCameras(R=R, T=T), feature=g.pos_packed())
+    assert torch.isfinite(close).all()
+
+
+def test_softmax_blend_tends_to_hard():
+    g = torch.Generator().manual_seed(0)
+    feats = torch.rand(1, 4, 4, 3, 2, generator=g)
+    p2f = torch.tensor([0, 1, -1]).expand(1, 4, 4, 3).contiguous()
+    zbuf = torch.tensor([1.0, 2.0, -1.0]).expand(1, 4, 4, 3)
+    dists = torch.tensor([-0.5, -0.5, -1.0]).expand(1, 4, 4, 3)
+    soft = softmax_blend(feats, p2f, zbuf, dists, sigma=1e-4, gamma=1e-4)
+    torch.testing.assert_close(soft, hard_blend(feats, p2f), atol=1e-4, rtol=0)
+
+
+def test_graph_to_image_bad_inputs(shared_data):
+    g = _cow(shared_data)
+    cam = FoVPerspectiveCameras(R=torch.eye(3)[None].expand(3, 3, 3), T=torch.tensor([[0.0, 0, 3]]).expand(3, 3))
+    with pytest.raises(ValueError, match="mode"):
+        GraphToImage(8, mode="voxels")
+    with pytest.raises(ValueError, match="compositor"):
+        GraphToImage(8, compositor="over")
+    with pytest.raises(ValueError, match="image_size"):
+        GraphToImage(0)
+    with pytest.raises(ValueError, match="views"):
+        GraphToImage(8)(g, cam)
+    with pytest.raises(ValueError, match="rows"):
+        GraphToImage(8)(g, cam[0], feature=torch.rand(3, 2))
+    with pytest.raises(ValueError, match="faces"):
+        GraphToImage(8, mode="mesh")(mg.GraphBatch.from_pointclouds([torch.rand(5, 3)]), cam[0])
+    with pytest.raises(TypeError, match="cameras"):
+        GraphToImage(8)(g, "camera")
