@@ -16,6 +16,7 @@ def demo(steps: int, device: str, out: Path) -> dict:
     result = run(steps=steps, device=device, out=out)
     print(f"chamfer distance (normalized cow, 20k samples each way): {result['chamfer']:.2e} after {steps} steps; "
           f"training {result['train_seconds']:.1f} s, total {time.perf_counter() - t0:.1f} s")
+    print(f"silhouette IoU of the prediction vs the target (GraphToImage renders, 2 views): {result['silhouette_iou']:.3f}")
     print(f"outputs in {out.resolve()}:")
     for name, path in result["paths"].items():
         print(f"  {name:<7s} {path.resolve()}")

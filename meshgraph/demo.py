@@ -3,7 +3,8 @@
 GraphConv layers on the icosphere's mesh graph predict per-vertex offsets (Mesh R-CNN's refinement-head idea),
 trained with chamfer distance between points sampled on the predicted and the target surfaces, plus edge-length,
 normal-consistency and Laplacian regularizers (the weights of PyTorch3D's mesh-fitting tutorial). Outputs, in the
-folder it prints: the deformed mesh (OBJ), a loss-curve plot and renders of target and prediction (PNG).
+folder it prints: the deformed mesh (OBJ), a loss-curve plot and renders of target, prediction and start
+(PNG, rendered with meshgraph's own GraphToImage layer; the silhouette IoU against the target is reported).
 """
 
 from __future__ import annotations
@@ -56,29 +57,46 @@ class Deformer(nn.Module):
         return self.out(h, graph)
 
 
-def render(meshes: dict[str, GraphBatch], path: Path) -> None:
-    """Shaded renders (Lambertian, one view) of each mesh side by side, with matplotlib."""
-    import matplotlib
+VIEWS = dict(dist=3.0, elev=(15.0, 15.0), azim=(150.0, 60.0))
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
-    fig = plt.figure(figsize=(4 * len(meshes), 4))
-    light = torch.nn.functional.normalize(torch.tensor([0.3, 0.5, 1.0]), dim=0)
-    for i, (title, m) in enumerate(meshes.items()):
-        ax = fig.add_subplot(1, len(meshes), i + 1, projection="3d")
-        m = m.detach().cpu()
-        tris = m.pos_packed()[m.faces_packed()]  # (F, 3, 3), drawn as x, z, y so the cow stands up
-        shade = (m.face_normals() @ light).clamp(min=0) * 0.8 + 0.2
-        colors = torch.stack([shade * 0.85, shade * 0.75, shade * 0.6, torch.ones_like(shade)], 1).numpy()
-        ax.add_collection3d(Poly3DCollection(tris[:, :, [0, 2, 1]].numpy(), facecolors=colors, linewidths=0))
-        ax.set(xlim=(-1, 1), ylim=(-1, 1), zlim=(-1, 1), title=title)
-        ax.view_init(elev=15, azim=-60)
-        ax.set_axis_off()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def shade(mesh: GraphBatch, light: torch.Tensor) -> torch.Tensor:
+    """(V, 3) per-vertex colours: a warm albedo lit from direction `light` plus ambient (Lambertian on vertex
+    normals)."""
+    light = torch.nn.functional.normalize(light, dim=0)
+    lit = (mesh.vertex_normals() @ light).clamp(min=0) * 0.75 + 0.25
+    return lit[:, None] * torch.tensor([0.95, 0.8, 0.6], device=mesh.device)
+
+
+def render_views(mesh: GraphBatch, size: int = 192) -> torch.Tensor:
+    """(views, 3, size, size) shaded renders of a one-mesh batch through GraphToImage (mesh mode)."""
+    from .nn import GraphToImage
+    from .render import FoVPerspectiveCameras, look_at_view_transform
+
+    R, T = look_at_view_transform(VIEWS["dist"], VIEWS["elev"], VIEWS["azim"], device=mesh.device)
+    cams = FoVPerspectiveCameras(R=R, T=T, fov=45.0, device=mesh.device)
+    batch = GraphBatch.collate([mesh] * R.shape[0])
+    up = torch.tensor([0.0, 1.5, 0.0], device=mesh.device)  # a light above each camera
+    colors = torch.cat([shade(mesh, c + up) for c in cams.get_camera_center()], 0)
+    return GraphToImage(size, mode="mesh", background=1.0)(batch, cams, feature=colors)
+
+
+def render(meshes: dict[str, GraphBatch], path: Path, size: int = 192) -> dict[str, float]:
+    """A PNG grid (rows: views, columns: meshes) of GraphToImage renders; returns each mesh's silhouette IoU
+    against the first (the target)."""
+    from .render import save_png
+
+    with torch.no_grad():
+        imgs = {k: render_views(m.detach(), size).cpu() for k, m in meshes.items()}
+    grid = torch.cat([torch.cat(list(v), 1) for v in imgs.values()], 2)  # (3, views * size, meshes * size)
+    save_png(grid, path)
+    first = next(iter(imgs.values())) < 1.0
+    ious = {}
+    for k, v in imgs.items():
+        sil = (v < 1.0).any(1)
+        ref = first.any(1)
+        ious[k] = float((sil & ref).sum() / (sil | ref).sum().clamp_min(1))
+    return ious
 
 
 def plot_losses(history: dict[str, list[float]], path: Path) -> None:
@@ -144,5 +162,5 @@ def run(steps: int = 1500, device: str = "cpu", out: Path = Path("meshgraph_out"
     paths = {"mesh": out / "cow_from_sphere.obj", "losses": out / "losses.png", "render": out / "renders.png"}
     save_mesh(paths["mesh"], pred.graphs()[0])
     plot_losses(history, paths["losses"])
-    render({"target": target, "prediction": pred, "start": sphere}, paths["render"])
-    return dict(chamfer=final, train_seconds=train_s, steps=steps, paths=paths)
+    ious = render({"target": target, "prediction": pred, "start": sphere}, paths["render"])
+    return dict(chamfer=final, silhouette_iou=ious["prediction"], train_seconds=train_s, steps=steps, paths=paths)

@@ -11,6 +11,12 @@ def test_demo_runs_and_writes_outputs(tmp_path):
     for path in result["paths"].values():
         assert path.exists() and path.stat().st_size > 0
     assert result["chamfer"] > 0
+    assert 0 <= result["silhouette_iou"] <= 1
+    from meshgraph.render import read_png
+
+    grid = read_png(result["paths"]["render"])
+    assert grid.shape == (2 * 192, 3 * 192, 3)  # 2 views x (target, prediction, start)
+    assert (grid < 250).any() and (grid == 255).any()  # something drawn on the white background
     from meshgraph.io import load_mesh
 
     mesh = load_mesh(result["paths"]["mesh"])
