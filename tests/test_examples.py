@@ -22,3 +22,10 @@ def test_pointcloud_classification_runs(shared_data):
 def test_planetoid_main_runs_one_short_seed(shared_data):
     rows = _example("planetoid").main(["--data", str(shared_data), "--datasets", "cora", "--seeds", "1", "--epochs", "3"])
     assert len(rows) == 2 and all(0 <= r[2] <= 100 for r in rows)
+
+
+def test_synsin_trains_and_gradients_reach_features_and_positions(shared_data, tmp_path):
+    r = _example("synsin").run(shared_data, steps=15, size=32, points=1500, out=tmp_path)
+    assert r["grads"]["features"] > 0 and r["grads"]["positions"] > 0 and r["grads"]["decoder"] > 0
+    assert r["psnr_after"] > r["psnr_before"] + 3  # a few steps already beat the untrained decoder clearly
+    assert Path(r["image"]).stat().st_size > 0
