@@ -1,11 +1,13 @@
 // Schemas for rasterize_meshes and its backward, and the face tiles both backends walk (contract in
 // rasterize_meshes.h; the tiling itself is shared with rasterize_points).
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "rasterize_meshes.h"
 
@@ -41,9 +43,61 @@ void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_firs
   TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0");
 }
 
+// CPU: the same tiles, built with plain loops.
+static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
+                                int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
+                                bool perspective_correct) {
+  const int64_t F = face_verts.size(0), N = mesh_first.size(0);
+  const auto fv = face_verts.to(at::kDouble).contiguous();
+  const double* fp = fv.const_data_ptr<double>();
+  const auto img_t = image_of_items(mesh_first, mesh_size, F).contiguous();
+  std::vector<int64_t> img(img_t.const_data_ptr<int64_t>(), img_t.const_data_ptr<int64_t>() + F);
+  std::vector<int64_t> box(4 * F);
+  std::vector<double> key(F, 0.0), ext(F, 0.0);
+  const double margin = std::sqrt(blur_radius);
+  const double inf = std::numeric_limits<double>::infinity();
+  at::parallel_for(0, F, 4096, [&](int64_t lo, int64_t hi) {
+    for (int64_t f = lo; f < hi; ++f) {
+      const double* v = fp + 9 * f;
+      bool finite = true;
+      for (int i = 0; i < 9; ++i) finite = finite && std::isfinite(v[i]);
+      const double area = (v[6] - v[0]) * (v[4] - v[1]) - (v[7] - v[1]) * (v[3] - v[0]);
+      if (!finite || !(std::abs(area) > kFaceAreaEps) || (cull_backfaces && area < 0)) {
+        img[f] = -1;
+        continue;
+      }
+      const double xmin = std::min({v[0], v[3], v[6]}), xmax = std::max({v[0], v[3], v[6]});
+      const double ymin = std::min({v[1], v[4], v[7]}), ymax = std::max({v[1], v[4], v[7]});
+      pixel_range_scalar((xmin + xmax) / 2, (xmax - xmin) / 2 + margin, W, H, box[4 * f], box[4 * f + 1]);
+      pixel_range_scalar((ymin + ymax) / 2, (ymax - ymin) / 2 + margin, H, W, box[4 * f + 2], box[4 * f + 3]);
+      const double zmin = std::min({v[2], v[5], v[8]});
+      key[f] = perspective_correct && zmin <= 1e-4 ? -inf : zmin;
+      ext[f] = std::max(xmax - xmin, ymax - ymin) + 2 * margin;
+    }
+  });
+  int64_t T = bin_size;
+  if (T == 0) {
+    double sum = 0;
+    int64_t nd = 0;
+    for (int64_t f = 0; f < F; ++f)
+      if (img[f] >= 0) {
+        sum += ext[f];
+        ++nd;
+      }
+    // the CPU kernel visits each face's own pixels, so larger tiles only cut duplicated (face, tile) pairs
+    T = auto_bin_size(nd > 0 ? sum / static_cast<double>(nd) * static_cast<double>(std::min(H, W)) / 2 : 0.0, 32, 128);
+  }
+  Bins b = bins_from_boxes_cpu(box, img, key, N, H, W, T);
+  b.key = at::from_blob(key.data(), {F}, at::TensorOptions().dtype(at::kDouble)).to(face_verts.scalar_type()).clone();
+  return b;
+}
+
 Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
                      int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
                      bool perspective_correct) {
+  if (face_verts.device().is_cpu())
+    return build_face_bins_cpu(face_verts, mesh_first, mesh_size, H, W, blur_radius, bin_size, cull_backfaces,
+                               perspective_correct);
   const int64_t F = face_verts.size(0), N = mesh_first.size(0);
   const auto fv = face_verts.to(at::kDouble);
   const auto x = fv.select(2, 0), y = fv.select(2, 1), z = fv.select(2, 2);  // (F, 3)
@@ -67,9 +121,7 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
     const int64_t nd = drawn.sum().item<int64_t>();
     const auto ext = at::maximum(xmax - xmin, ymax - ymin) + 2 * margin;
     const double mean_ext = nd > 0 ? ext.masked_select(drawn).sum().item<double>() / static_cast<double>(nd) : 0.0;
-    const double d = mean_ext * S / 2;
-    T = 8;
-    while (T < 128 && static_cast<double>(T) < 2.0 * d) T *= 2;
+    T = auto_bin_size(mean_ext * S / 2, 8, 128);
   }
   // Order key: the nearest vertex depth, a lower bound of every hit's depth when barycentrics are convex. With
   // perspective correction a face touching z <= 1e-4 can produce unnormalized barycentrics: it goes first

@@ -9,6 +9,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 #include <vector>
 
@@ -38,26 +39,46 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
   AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rasterize_meshes_cpu", [&] {
     using acc_t = scalar_t;
     const scalar_t* fp = fv.const_data_ptr<scalar_t>();
-    const scalar_t* zp = b.key.const_data_ptr<scalar_t>();
     int64_t* pp = p2f.mutable_data_ptr<int64_t>();
     scalar_t* zb = zbuf.mutable_data_ptr<scalar_t>();
     scalar_t* bp = bary.mutable_data_ptr<scalar_t>();
     scalar_t* dp = dists.mutable_data_ptr<scalar_t>();
     const acc_t blur = static_cast<acc_t>(blur_radius);
+    const acc_t margin = std::sqrt(blur);
+    // Face-major inside each tile: every face of the tile's list visits only the pixels of its own box, and
+    // insert_hit keeps each pixel's row sorted by (depth, face) -- the same rows as the pixel-major walk of the
+    // CUDA kernel (the K smallest (depth, face) pairs do not depend on the visiting order), at a cost that
+    // grows with the pixels each face covers instead of pixels x faces per tile.
     at::parallel_for(0, N * tiles, 1, [&](int64_t lo, int64_t hi) {
+      std::vector<int64_t> count(T * T);
+      FaceHit<acc_t> h;
       for (int64_t t = lo; t < hi; ++t) {
         const int64_t begin = start[t], end = start[t + 1];
         if (begin == end) continue;
         const int64_t n = t / tiles, tile = t - n * tiles;
         const int64_t ty = tile / b.tiles_x, tx = tile - ty * b.tiles_x;
-        for (int64_t y = ty * T; y < std::min(H, (ty + 1) * T); ++y) {
-          const acc_t yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
-          for (int64_t x = tx * T; x < std::min(W, (tx + 1) * T); ++x) {
-            const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H);
-            const int64_t o = ((n * H + y) * W + x) * K;
-            raster_mesh_pixel<scalar_t, acc_t>(fp, zp, items, begin, end, xf, yf, blur, perspective_correct,
-                                               clip_barycentric_coords, cull_backfaces, K, pp + o, zb + o,
-                                               bp + 3 * o, dp + o);
+        const int64_t y_lo = ty * T, y_hi = std::min(H, (ty + 1) * T) - 1;
+        const int64_t x_lo = tx * T, x_hi = std::min(W, (tx + 1) * T) - 1;
+        std::fill(count.begin(), count.end(), 0);
+        for (int64_t it = begin; it < end; ++it) {
+          const int64_t f = items[it];
+          const scalar_t* v = fp + 9 * f;
+          const double xmin = std::min({v[0], v[3], v[6]}), xmax = std::max({v[0], v[3], v[6]});
+          const double ymin = std::min({v[1], v[4], v[7]}), ymax = std::max({v[1], v[4], v[7]});
+          int64_t c0, c1, r0, r1;
+          pixel_range_scalar((xmin + xmax) / 2, (xmax - xmin) / 2 + margin, W, H, c0, c1);
+          pixel_range_scalar((ymin + ymax) / 2, (ymax - ymin) / 2 + margin, H, W, r0, r1);
+          for (int64_t y = std::max(r0, y_lo); y <= std::min(r1, y_hi); ++y) {
+            const acc_t yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+            for (int64_t x = std::max(c0, x_lo); x <= std::min(c1, x_hi); ++x) {
+              const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H);
+              if (!raster_face<scalar_t, acc_t>(v, xf, yf, blur, margin, perspective_correct, clip_barycentric_coords,
+                                                cull_backfaces, h))
+                continue;
+              const int64_t o = ((n * H + y) * W + x) * K;
+              int64_t& c = count[(y - y_lo) * T + (x - x_lo)];
+              c = insert_hit<scalar_t, acc_t>(c, K, f, h, pp + o, zb + o, bp + 3 * o, dp + o);
+            }
           }
         }
       }

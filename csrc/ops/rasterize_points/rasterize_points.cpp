@@ -3,8 +3,11 @@
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "rasterize_points.h"
 
@@ -100,8 +103,94 @@ std::pair<at::Tensor, at::Tensor> pixel_range(const at::Tensor& c, const at::Ten
   return {first, last};
 }
 
+void pixel_range_scalar(double c, double r, int64_t S, int64_t S2, int64_t& first, int64_t& last) {
+  const double range = S > S2 ? 2.0 * static_cast<double>(S) / static_cast<double>(S2) : 2.0;
+  const auto to_idx = [&](double v) { return (v + range / 2) * (static_cast<double>(S) / range) - 0.5; };
+  const double hi_lim = static_cast<double>(S) + 1;
+  const double lo = std::min(std::max(std::floor(to_idx(c - r)), -2.0), hi_lim) - 1;
+  const double hi = std::min(std::max(std::ceil(to_idx(c + r)), -2.0), hi_lim) + 1;
+  first = static_cast<int64_t>(std::max(static_cast<double>(S - 1) - hi, 0.0));
+  last = static_cast<int64_t>(std::min(static_cast<double>(S - 1) - lo, static_cast<double>(S - 1)));
+}
+
+Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int64_t>& img,
+                         const std::vector<double>& key, int64_t N, int64_t H, int64_t W, int64_t bin_size) {
+  Bins b;
+  const int64_t T = bin_size <= 0 ? std::max(H, W) : bin_size;
+  b.bin_size = T;
+  b.tiles_x = (W + T - 1) / T;
+  b.tiles_y = (H + T - 1) / T;
+  const int64_t tiles = b.tiles_x * b.tiles_y, M = static_cast<int64_t>(img.size()), B = N * tiles;
+  const auto opts = at::TensorOptions().dtype(at::kLong);
+  b.bin_start = at::zeros({B + 1}, opts);
+  int64_t* start = b.bin_start.mutable_data_ptr<int64_t>();
+  const auto each_bin = [&](int64_t m, auto&& fn) {
+    if (img[m] < 0 || box[4 * m] > box[4 * m + 1] || box[4 * m + 2] > box[4 * m + 3]) return;
+    const int64_t base = img[m] * tiles;
+    for (int64_t ty = box[4 * m + 2] / T; ty <= box[4 * m + 3] / T; ++ty)
+      for (int64_t tx = box[4 * m] / T; tx <= box[4 * m + 1] / T; ++tx) fn(base + ty * b.tiles_x + tx);
+  };
+  for (int64_t m = 0; m < M; ++m) each_bin(m, [&](int64_t bin) { ++start[bin + 1]; });
+  for (int64_t i = 0; i < B; ++i) start[i + 1] += start[i];
+  b.bin_items = at::empty({start[B]}, opts);
+  int64_t* items = b.bin_items.mutable_data_ptr<int64_t>();
+  std::vector<int64_t> cursor(start, start + B);
+  for (int64_t m = 0; m < M; ++m) each_bin(m, [&](int64_t bin) { items[cursor[bin]++] = m; });
+  // each tile's list in key order; stable, so equal keys keep index order
+  at::parallel_for(0, B, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i)
+      std::stable_sort(items + start[i], items + start[i + 1], [&](int64_t a, int64_t c) { return key[a] < key[c]; });
+  });
+  return b;
+}
+
+int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {
+  int64_t T = lo;
+  while (T < hi && static_cast<double>(T) < 2.0 * mean_extent_px) T *= 2;
+  return T;
+}
+
+// CPU: the same tiles as below, built with plain loops (no ATen temporaries over the points).
+static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                                 const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+  const int64_t P = points.size(0), N = cloud_first.size(0);
+  const auto pts = points.to(at::kDouble).contiguous();
+  const auto rad = radius.to(at::kDouble).contiguous();
+  const double* pp = pts.const_data_ptr<double>();
+  const double* rp = rad.const_data_ptr<double>();
+  const auto img_t = image_of_items(cloud_first, cloud_size, P).contiguous();
+  std::vector<int64_t> img(img_t.const_data_ptr<int64_t>(), img_t.const_data_ptr<int64_t>() + P);
+  std::vector<int64_t> box(4 * P);
+  std::vector<double> key(P);
+  at::parallel_for(0, P, 4096, [&](int64_t lo, int64_t hi) {
+    for (int64_t p = lo; p < hi; ++p) {
+      const double x = pp[3 * p], y = pp[3 * p + 1], z = pp[3 * p + 2], r = rp[p];
+      key[p] = z;
+      if (!(std::isfinite(x) && std::isfinite(y) && std::isfinite(z) && z >= 0 && std::isfinite(r) && r > 0)) {
+        img[p] = -1;
+        continue;
+      }
+      pixel_range_scalar(x, r, W, H, box[4 * p], box[4 * p + 1]);
+      pixel_range_scalar(y, r, H, W, box[4 * p + 2], box[4 * p + 3]);
+    }
+  });
+  int64_t T = bin_size;
+  if (T == 0) {
+    double sum = 0;
+    int64_t nd = 0;
+    for (int64_t p = 0; p < P; ++p)
+      if (img[p] >= 0) {
+        sum += rp[p];
+        ++nd;
+      }
+    T = auto_bin_size(nd > 0 ? sum / static_cast<double>(nd) * static_cast<double>(std::min(H, W)) : 0.0, 4, 256);
+  }
+  return bins_from_boxes_cpu(box, img, key, N, H, W, T);
+}
+
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                       const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+  if (points.device().is_cpu()) return build_point_bins_cpu(points, cloud_first, cloud_size, radius, H, W, bin_size);
   const int64_t P = points.size(0), N = cloud_first.size(0);
   const auto pts = points.to(at::kDouble);
   const auto rad = radius.to(at::kDouble);
@@ -122,9 +211,7 @@ Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, c
     const auto drawn = img >= 0;
     const int64_t nd = drawn.sum().item<int64_t>();
     const double mean_r = nd > 0 ? (rad.masked_select(drawn).sum().item<double>() / static_cast<double>(nd)) : 0.0;
-    const double d = mean_r * S;
-    T = 4;
-    while (T < 256 && static_cast<double>(T) < 2.0 * d) T *= 2;
+    T = auto_bin_size(mean_r * S, 4, 256);
   }
   const auto order = std::get<1>(at::sort(z, /*stable=*/true, /*dim=*/0, /*descending=*/false));
   return bins_from_boxes(box, img, order, N, H, W, T);

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace mg {
 namespace raster {
@@ -54,6 +55,17 @@ at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64
 // Inclusive pixel ranges (image order) along an axis of S pixels (other axis S2) whose centres may lie within
 // [c - r, c + r] (float64 tensors), with one pixel of margin; first > last when none can.
 std::pair<at::Tensor, at::Tensor> pixel_range(const at::Tensor& c, const at::Tensor& r, int64_t S, int64_t S2);
+
+// Scalar pixel_range for one item (CPU builders).
+void pixel_range_scalar(double c, double r, int64_t S, int64_t S2, int64_t& first, int64_t& last);
+
+// CPU tiles from per-item boxes (4 per item: x0 x1 y0 y1), images (-1: not drawn) and order keys: a counting
+// pass, a fill in index order, then each tile's list stably sorted by key (tiles in parallel).
+Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int64_t>& img,
+                         const std::vector<double>& key, int64_t N, int64_t H, int64_t W, int64_t bin_size);
+
+// Tile side for a mean item extent in pixels: a power of two in [lo, hi] about twice the extent.
+int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi);
 
 // The point tiles for rasterize_points (bin_size > 0: tile side in pixels; 0: chosen from the mean radius;
 // < 0: one tile per image, the brute-force walk).
