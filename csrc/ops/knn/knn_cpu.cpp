@@ -1,16 +1,152 @@
 // CPU kernel for knn_points_idx (contract in knn.h): parallel over the queries of all clouds.
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/mm.h>
 #include <ATen/ops/zeros.h>
+#include <ATen/ATen.h>
 #include <torch/library.h>
 
 #include "../../common/checks.h"
 #include "../../common/dispatch.h"
 #include "knn.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
 namespace mg {
 namespace knn {
 namespace {
+
+// |q - p| (norm 1) or |q - p|^2 (norm 2), summed in coordinate order (every path computes it the same way).
+template <typename scalar_t, typename acc_t>
+inline acc_t exact_distance(const scalar_t* q, const scalar_t* p, int64_t D, int64_t norm) {
+  acc_t s = 0;
+  for (int64_t a = 0; a < D; ++a) {
+    const acc_t d = static_cast<acc_t>(q[a]) - static_cast<acc_t>(p[a]);
+    s += norm == 1 ? (d < 0 ? -d : d) : d * d;
+  }
+  return s;
+}
+
+// High D, any norm: scan the cloud with the running top K in the output row (exact; the definition).
+template <typename scalar_t, typename acc_t>
+void scan_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, const int64_t* l2p, int64_t K,
+              int64_t norm, acc_t* dp, int64_t* ip) {
+  const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
+  const auto a1 = p1.contiguous(), a2 = p2.contiguous();
+  const scalar_t* x1 = a1.const_data_ptr<scalar_t>();
+  const scalar_t* x2 = a2.const_data_ptr<scalar_t>();
+  at::parallel_for(0, N * P1, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t n = t / P1, i = t - n * P1;
+      const int64_t Keff = std::min<int64_t>(K, l2p[n]);
+      if (i >= l1p[n] || Keff == 0) continue;
+      const scalar_t* q = x1 + t * D;
+      int64_t size = 0;
+      for (int64_t j = 0; j < l2p[n]; ++j) {
+        const acc_t s = exact_distance<scalar_t, acc_t>(q, x2 + (n * P2 + j) * D, D, norm);
+        heap_offer(dp + t * K, ip + t * K, size, Keff, s, j);
+      }
+      heap_sort(dp + t * K, ip + t * K, size);
+    }
+  });
+}
+
+// High D, norm 2, float/double: blocked distance GEMM (|q|^2 + |x|^2 - 2 q.x, BLAS) with a running top-Kc
+// candidate heap per query (Kc = 2K + 16; only a B1 x B2 block of distances exists at a time), then the exact
+// distances of the candidates decide, as in scan_knn. The GEMM distances carry a rounding error below delta =
+// 2 (D + 4) eps (|q| + max |x|)^2; a point left out of a full candidate heap has a GEMM distance >= the heap's
+// largest, so when that largest exceeds the K-th smallest GEMM distance by more than 2 delta, no point outside
+// can beat the K-th exact distance: the answer is exact. Otherwise (massive ties) that query is rescanned.
+template <typename acc_t>
+void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, const int64_t* l2p, int64_t K, acc_t* dp,
+              int64_t* ip) {
+  const int64_t N = p1.size(0), P1 = p1.size(1), D = p1.size(2);
+  constexpr int64_t B1 = 512, B2 = 2048;
+  const acc_t eps = std::numeric_limits<acc_t>::epsilon();
+  for (int64_t n = 0; n < N; ++n) {
+    const int64_t m1 = l1p[n], m2 = l2p[n];
+    const int64_t Keff = std::min<int64_t>(K, m2);
+    if (m1 == 0 || Keff == 0) continue;
+    const auto Q = p1[n].narrow(0, 0, m1).contiguous();
+    const auto X = p2[n].narrow(0, 0, m2).contiguous();
+    const acc_t* qp = Q.const_data_ptr<acc_t>();
+    const acc_t* xp = X.const_data_ptr<acc_t>();
+    const auto qn_t = Q.square().sum(1).contiguous(), xn_t = X.square().sum(1).contiguous();
+    const acc_t* qn = qn_t.const_data_ptr<acc_t>();
+    const acc_t* xn = xn_t.const_data_ptr<acc_t>();
+    const acc_t xmax = std::sqrt(xn_t.max().item<acc_t>());
+    const int64_t Kc = std::min<int64_t>(2 * K + 16, m2);
+    std::vector<acc_t> cd(static_cast<size_t>(m1 * Kc));
+    std::vector<int64_t> ci(static_cast<size_t>(m1 * Kc));
+    std::vector<int64_t> cs(static_cast<size_t>(m1), 0);
+    auto G = at::empty({std::min(B1, m1), std::min(B2, m2)}, Q.options());
+    for (int64_t r0 = 0; r0 < m1; r0 += B1) {
+      const int64_t rb = std::min(B1, m1 - r0);
+      for (int64_t c0 = 0; c0 < m2; c0 += B2) {
+        const int64_t cb = std::min(B2, m2 - c0);
+        auto g = G.narrow(0, 0, rb).narrow(1, 0, cb);
+        // g = |x|^2 - 2 q.x in one BLAS call (the query's |q|^2 is added at the comparison)
+        at::addmm_out(g, xn_t.narrow(0, c0, cb).unsqueeze(0), Q.narrow(0, r0, rb), X.narrow(0, c0, cb).t(), 1, -2);
+        const acc_t* gp = g.const_data_ptr<acc_t>();
+        const int64_t ld = g.stride(0);
+        at::parallel_for(0, rb, 8, [&](int64_t lo, int64_t hi) {
+          for (int64_t r = lo; r < hi; ++r) {
+            const int64_t row = r0 + r;
+            acc_t* hd = cd.data() + row * Kc;
+            int64_t* hi_ = ci.data() + row * Kc;
+            int64_t size = cs[row];
+            const acc_t qq = qn[row];
+            const acc_t* gr = gp + r * ld;
+            // offer only entries below the heap's current largest (a predictable, mostly-false branch)
+            acc_t thr = size == Kc ? hd[0] - qq : std::numeric_limits<acc_t>::infinity();
+            for (int64_t c = 0; c < cb; ++c) {
+              if (!(gr[c] < thr)) continue;
+              heap_offer(hd, hi_, size, Kc, qq + gr[c], c0 + c);
+              if (size == Kc) thr = hd[0] - qq;
+            }
+            cs[row] = size;
+          }
+        });
+      }
+    }
+    // exact distances of the candidates decide; rescan where the margin does not prove it
+    at::parallel_for(0, m1, 16, [&](int64_t lo, int64_t hi) {
+      std::vector<acc_t> sd(static_cast<size_t>(Kc));
+      for (int64_t row = lo; row < hi; ++row) {
+        const int64_t t = n * P1 + row;
+        const acc_t* q = qp + row * D;
+        acc_t* hd = cd.data() + row * Kc;
+        int64_t* hi_ = ci.data() + row * Kc;
+        const int64_t size = cs[row];
+        bool proven = size < Kc || Kc == m2;  // every point is a candidate
+        if (!proven) {
+          std::copy(hd, hd + size, sd.begin());
+          std::nth_element(sd.begin(), sd.begin() + (Keff - 1), sd.begin() + size);
+          const acc_t kth = sd[Keff - 1];
+          const acc_t qnorm = std::sqrt(qn[row]);
+          const acc_t delta = acc_t(2) * static_cast<acc_t>(D + 4) * eps * (qnorm + xmax) * (qnorm + xmax);
+          proven = hd[0] > kth + 2 * delta;
+        }
+        int64_t out = 0;
+        if (proven) {
+          for (int64_t c = 0; c < size; ++c) {
+            const int64_t j = hi_[c];
+            heap_offer(dp + t * K, ip + t * K, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+          }
+        } else {
+          for (int64_t j = 0; j < m2; ++j)
+            heap_offer(dp + t * K, ip + t * K, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+        }
+        heap_sort(dp + t * K, ip + t * K, out);
+      }
+    });
+  }
+}
 
 std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, const at::Tensor& p2,
                                                       const at::Tensor& lengths1, const at::Tensor& lengths2, int64_t K,
@@ -49,30 +185,10 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, cons
           heap_sort(dp + t * K, ip + t * K, size);
         }
       });
+    } else if (norm == 2 && std::is_same<acc_t, scalar_t>::value) {
+      gemm_knn<acc_t>(p1, p2, l1p, l2p, K, dp, ip);
     } else {
-      // High D: scan the cloud with the running top K in the output row.
-      const auto a1 = p1.contiguous(), a2 = p2.contiguous();
-      const scalar_t* x1 = a1.const_data_ptr<scalar_t>();
-      const scalar_t* x2 = a2.const_data_ptr<scalar_t>();
-      at::parallel_for(0, N * P1, 16, [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
-          const int64_t n = t / P1, i = t - n * P1;
-          const int64_t Keff = std::min<int64_t>(K, l2p[n]);
-          if (i >= l1p[n] || Keff == 0) continue;
-          const scalar_t* q = x1 + t * D;
-          int64_t size = 0;
-          for (int64_t j = 0; j < l2p[n]; ++j) {
-            const scalar_t* p = x2 + (n * P2 + j) * D;
-            acc_t s = 0;
-            for (int64_t a = 0; a < D; ++a) {
-              const acc_t d = static_cast<acc_t>(q[a]) - static_cast<acc_t>(p[a]);
-              s += norm == 1 ? (d < 0 ? -d : d) : d * d;
-            }
-            heap_offer(dp + t * K, ip + t * K, size, Keff, s, j);
-          }
-          heap_sort(dp + t * K, ip + t * K, size);
-        }
-      });
+      scan_knn<scalar_t, acc_t>(p1, p2, l1p, l2p, K, norm, dp, ip);
     }
   });
   return {dists.to(p1.scalar_type()), idx};
