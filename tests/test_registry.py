@@ -21,8 +21,8 @@ OPS = sorted(
 )
 # Ops with no gradient by nature (index outputs); everything else must register autograd.
 # knn_points_idx: its outputs are neighbour indices (the wrapper recomputes differentiable distances from them).
-# ball_query_idx and sample_farthest_points_idx likewise return indices only.
-NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx"}
+# ball_query_idx, sample_farthest_points_idx and point_face_distance_idx likewise return indices only.
+NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx", "point_face_distance_idx"}
 
 
 def _impls(pattern: str) -> set[str]:

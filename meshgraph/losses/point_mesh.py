@@ -37,50 +37,60 @@ def point_triangle_distance_sq(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor
 
 
 def point_mesh_face_distance(meshes: GraphBatch, points: torch.Tensor | GraphBatch,
-                             lengths: torch.Tensor | None = None, chunk: int = 2**22) -> torch.Tensor:
+                             lengths: torch.Tensor | None = None) -> torch.Tensor:
     """PyTorch3D's point_mesh_face_distance: for every point the squared distance to the closest triangle of its
     mesh, averaged per cloud; for every triangle the squared distance to the closest point of its cloud, averaged
     per mesh; both summed over the batch and divided by N.
 
     Args:
         meshes: GraphBatch of N meshes; points: (N, P, 3) padded clouds (with `lengths`) or a GraphBatch of N clouds.
-        chunk: (points x triangles) pairs evaluated at once per cloud (bounds memory; exact either way).
 
     Returns:
-        Scalar loss, differentiable w.r.t. mesh vertices and points. Exact (every pair is evaluated, in chunks):
-        O(P * F) per batch element.
+        Scalar loss, differentiable w.r.t. mesh vertices and points. Exact: the closest pairs come from the
+        `point_face_distance_idx` kernel (a grid search per element on CPU), their distances are recomputed
+        differentiably (O(P + F) memory).
     """
+    from .._extension import load
+
+    load()
     if not isinstance(meshes, GraphBatch):
         raise TypeError(f"meshes must be a GraphBatch, got {type(meshes).__name__}")
+    N = len(meshes)
+    if N == 0:
+        raise ValueError("meshes must not be empty")
     if isinstance(points, GraphBatch):
-        clouds = points.pos_list()
+        pts = points.pos_packed()
+        sizes = points.num_verts_per_graph.to(pts.device)
     else:
         if not isinstance(points, torch.Tensor) or points.dim() != 3 or points.shape[2] != 3:
             raise ValueError("points must be (N, P, 3) or a GraphBatch of point clouds")
-        n_pts = lengths.tolist() if lengths is not None else [points.shape[1]] * points.shape[0]
-        clouds = [points[i, : n_pts[i]] for i in range(points.shape[0])]
-    N = len(meshes)
-    if len(clouds) != N:
-        raise ValueError(f"meshes has {N} graphs but points has {len(clouds)} clouds")
-    if N == 0:
-        raise ValueError("meshes must not be empty")
-    total = meshes.pos_packed().new_zeros(())
-    for i in range(N):
-        m = meshes[i]
-        tri = m.pos_packed()[m.faces_packed()]  # (F, 3, 3)
-        pts = clouds[i]
-        if tri.shape[0] == 0 or pts.shape[0] == 0:
+        if lengths is None:
+            lengths = torch.full((points.shape[0],), points.shape[1], dtype=torch.int64, device=points.device)
+        elif lengths.shape != (points.shape[0],) or int(lengths.min()) < 0 or int(lengths.max()) > points.shape[1]:
+            raise ValueError(f"lengths must be ({points.shape[0]},) with entries in [0, {points.shape[1]}]")
+        mask = torch.arange(points.shape[1], device=points.device)[None, :] < lengths.to(points.device)[:, None]
+        pts, sizes = points[mask], lengths.to(torch.int64).to(points.device)
+    if sizes.shape[0] != N:
+        raise ValueError(f"meshes has {N} graphs but points has {sizes.shape[0]} clouds")
+    tris = meshes.pos_packed()[meshes.faces_packed().long()]  # (F, 3, 3)
+    fsizes = meshes.num_faces_per_graph.to(tris.device)
+    for i, (np_, nf) in enumerate(zip(sizes.tolist(), fsizes.tolist())):
+        if np_ == 0 or nf == 0:
             raise ValueError(f"graph {i}: point_mesh_face_distance needs faces and points in every element")
-        step = max(1, chunk // tri.shape[0])
-        p2f = torch.cat([
-            point_triangle_distance_sq(pts[s : s + step, None, :], tri[None, :, 0], tri[None, :, 1], tri[None, :, 2]).min(1).values
-            for s in range(0, pts.shape[0], step)
-        ])
-        step_t = max(1, chunk // pts.shape[0])
-        f2p = torch.cat([
-            point_triangle_distance_sq(pts[None, :, :], tri[s : s + step_t, None, 0], tri[s : s + step_t, None, 1],
-                                       tri[s : s + step_t, None, 2]).min(1).values
-            for s in range(0, tri.shape[0], step_t)
-        ])
-        total = total + p2f.mean() + f2p.mean()
-    return total / N
+    if pts.dtype != tris.dtype:
+        raise TypeError(f"points ({pts.dtype}) and mesh vertices ({tris.dtype}) must share a dtype")
+    first, ffirst = sizes.cumsum(0) - sizes, fsizes.cumsum(0) - fsizes
+    p2f, f2p = torch.ops.meshgraph.point_face_distance_idx(pts.detach(), first, sizes, tris.detach(), ffirst, fsizes)
+    t = tris[p2f]
+    d_p = point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2])
+    d_f = point_triangle_distance_sq(pts[f2p], tris[:, 0], tris[:, 1], tris[:, 2])
+    gp = torch.repeat_interleave(torch.arange(N, device=pts.device), sizes, output_size=pts.shape[0])
+    gf = torch.repeat_interleave(torch.arange(N, device=pts.device), fsizes, output_size=tris.shape[0])
+    per_p = torch.zeros(N, dtype=d_p.dtype, device=pts.device).index_add(0, gp, d_p) / sizes
+    per_f = torch.zeros(N, dtype=d_f.dtype, device=pts.device).index_add(0, gf, d_f) / fsizes
+    return (per_p + per_f).sum() / N
+
+
+@torch.library.register_fake("meshgraph::point_face_distance_idx")
+def _fake(points, cloud_first, cloud_size, tris, mesh_first, mesh_size):
+    return points.new_empty((points.shape[0],), dtype=torch.int64), points.new_empty((tris.shape[0],), dtype=torch.int64)

@@ -18,6 +18,7 @@ from .render import (
     rasterize_points,
     rasterize_points_backward,
 )
+from .point_face import point_face_distance_idx
 from .sample_farthest_points import sample_farthest_points_idx
 from .softmax import neighbor_softmax, neighbor_softmax_backward
 
@@ -33,6 +34,7 @@ REFERENCES = {
     "ball_query_idx": ball_query_idx,
     "sample_farthest_points_idx": sample_farthest_points_idx,
     "rasterize_points": rasterize_points,
+    "point_face_distance_idx": point_face_distance_idx,
     "rasterize_meshes": rasterize_meshes,
     "interpolate_face_attributes": interpolate_face_attributes,
     "interpolate_face_attributes_backward": interpolate_face_attributes_backward,
@@ -57,6 +59,7 @@ __all__ = [
     "neighbor_softmax_backward",
     "packed_to_padded",
     "padded_to_packed",
+    "point_face_distance_idx",
     "rasterize_meshes",
     "rasterize_meshes_backward",
     "rasterize_points",
