@@ -73,6 +73,16 @@ C10_HOST_DEVICE inline T point_triangle_dist2(const T* p, const T* tri) {
   return e3 < e ? e3 : e;
 }
 
+// Axis-aligned bounding box of a triangle (9 values).
+template <typename T>
+C10_HOST_DEVICE inline void triangle_box(const T* t, T* lo, T* hi) {
+  for (int a = 0; a < 3; ++a) {
+    const T u = t[a], v = t[3 + a], w = t[6 + a];
+    lo[a] = u < v ? (u < w ? u : w) : (v < w ? v : w);
+    hi[a] = u > v ? (u > w ? u : w) : (v > w ? v : w);
+  }
+}
+
 // Squared distance between a point and an axis-aligned box (0 inside).
 template <typename T>
 C10_HOST_DEVICE inline T point_box_dist2(const T* p, const T* lo, const T* hi) {

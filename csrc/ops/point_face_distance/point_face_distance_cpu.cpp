@@ -166,12 +166,7 @@ std::tuple<at::Tensor, at::Tensor> point_face_distance_idx_cpu(const at::Tensor&
       const int64_t nf = std::max<int64_t>(std::min<int64_t>(ms.const_data_ptr<int64_t>()[n], F - f0), 0);
       if (np == 0 || nf == 0) continue;
       std::vector<T> tlo(3 * nf), thi(3 * nf), plo(pp + 3 * p0, pp + 3 * (p0 + np));
-      for (int64_t f = 0; f < nf; ++f)
-        for (int a = 0; a < 3; ++a) {
-          const T* v = tp + 9 * (f0 + f);
-          tlo[3 * f + a] = std::min({v[a], v[3 + a], v[6 + a]});
-          thi[3 * f + a] = std::max({v[a], v[3 + a], v[6 + a]});
-        }
+      for (int64_t f = 0; f < nf; ++f) triangle_box(tp + 9 * (f0 + f), &tlo[3 * f], &thi[3 * f]);
       Grid<T> faces_grid, points_grid;
       faces_grid.build(tlo, thi, nf);
       points_grid.build(plo, plo, np);

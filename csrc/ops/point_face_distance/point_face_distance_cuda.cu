@@ -35,10 +35,7 @@ __global__ void point_to_face_kernel(const T* __restrict__ pts, const T* __restr
     for (int64_t f = mf[n]; f < mf[n] + ms[n] && f < F; ++f) {
       const T* t = tris + 9 * f;
       T lo[3], hi[3];
-      for (int a = 0; a < 3; ++a) {
-        lo[a] = min(t[a], min(t[3 + a], t[6 + a]));
-        hi[a] = max(t[a], max(t[3 + a], t[6 + a]));
-      }
+      triangle_box(t, lo, hi);
       if (best_f >= 0 && point_box_dist2(q, lo, hi) > best) continue;
       const T d = point_triangle_dist2(q, t);
       if (best_f < 0 || d < best) {
@@ -59,10 +56,7 @@ __global__ void face_to_point_kernel(const T* __restrict__ pts, const T* __restr
     if (n < 0) continue;
     const T* t = tris + 9 * f;
     T lo[3], hi[3];
-    for (int a = 0; a < 3; ++a) {
-      lo[a] = min(t[a], min(t[3 + a], t[6 + a]));
-      hi[a] = max(t[a], max(t[3 + a], t[6 + a]));
-    }
+    triangle_box(t, lo, hi);
     T best = 0;
     int64_t best_i = -1;
     for (int64_t i = cf[n]; i < cf[n] + cs[n] && i < P; ++i) {

@@ -274,6 +274,19 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
                      int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
                      bool perspective_correct);
 
+inline void check_mesh_backward_inputs(const at::Tensor& face_verts, const at::Tensor& pix_to_face,
+                                       const at::Tensor& grad_zbuf, const at::Tensor& grad_bary,
+                                       const at::Tensor& grad_dists) {
+  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3, "face_verts must be (F, 3, 3)");
+  TORCH_CHECK(pix_to_face.dim() == 4 && pix_to_face.scalar_type() == at::kLong, "pix_to_face must be (N, H, W, K) int64");
+  TORCH_CHECK(grad_zbuf.sizes() == pix_to_face.sizes() && grad_dists.sizes() == pix_to_face.sizes(),
+              "grad_zbuf and grad_dists must have the shape of pix_to_face");
+  TORCH_CHECK(grad_bary.dim() == 5 && grad_bary.size(4) == 3 && grad_bary.sizes().slice(0, 4) == pix_to_face.sizes(),
+              "grad_bary must be (N, H, W, K, 3)");
+  for (const auto* t : {&pix_to_face, &grad_zbuf, &grad_bary, &grad_dists})
+    TORCH_CHECK(t->device() == face_verts.device(), "all inputs must be on the device of face_verts");
+}
+
 void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
                        int64_t H, int64_t W, int64_t K, double blur_radius);
 

@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../../common/cpu_scatter.h"
 #include "rasterize_meshes.h"
 
 namespace mg {
@@ -91,12 +92,7 @@ at::Tensor rasterize_meshes_backward_cpu(const at::Tensor& face_verts, const at:
                                          const at::Tensor& grad_zbuf, const at::Tensor& grad_bary,
                                          const at::Tensor& grad_dists, bool perspective_correct,
                                          bool clip_barycentric_coords) {
-  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3, "face_verts must be (F, 3, 3)");
-  TORCH_CHECK(pix_to_face.dim() == 4 && pix_to_face.scalar_type() == at::kLong, "pix_to_face must be (N, H, W, K) int64");
-  TORCH_CHECK(grad_zbuf.sizes() == pix_to_face.sizes() && grad_dists.sizes() == pix_to_face.sizes(),
-              "grad_zbuf and grad_dists must have the shape of pix_to_face");
-  TORCH_CHECK(grad_bary.dim() == 5 && grad_bary.size(4) == 3 && grad_bary.sizes().slice(0, 4) == pix_to_face.sizes(),
-              "grad_bary must be (N, H, W, K, 3)");
+  check_mesh_backward_inputs(face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists);
   const int64_t F = face_verts.size(0), N = pix_to_face.size(0), H = pix_to_face.size(1), W = pix_to_face.size(2),
                 K = pix_to_face.size(3);
   auto grad = at::zeros({F, 3, 3}, face_verts.options());
@@ -114,33 +110,16 @@ at::Tensor rasterize_meshes_backward_cpu(const at::Tensor& face_verts, const at:
     const scalar_t* gzp = gz.const_data_ptr<scalar_t>();
     const scalar_t* gbp = gb.const_data_ptr<scalar_t>();
     const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
-    const int64_t max_chunks = std::max<int64_t>(1, (int64_t{64} << 20) / std::max<int64_t>(1, F * 9 * 8));
-    const int64_t chunks = std::min<int64_t>({static_cast<int64_t>(at::get_num_threads()), max_chunks, pixels});
-    std::vector<acc_t> buf(static_cast<size_t>(chunks) * F * 9, acc_t(0));
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        acc_t* g = buf.data() + c * F * 9;
-        const int64_t lo = pixels * c / chunks, hi = pixels * (c + 1) / chunks;
-        for (int64_t pix = lo; pix < hi; ++pix) {
-          const int64_t x = pix % W, y = (pix / W) % H;
-          const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
-          for (int64_t k = 0; k < K; ++k) {
-            const int64_t s = pix * K + k;
-            const int64_t f = pp[s];
-            if (f < 0 || f >= F) continue;
-            const acc_t gbary[3] = {gbp[3 * s], gbp[3 * s + 1], gbp[3 * s + 2]};
-            raster_face_backward<scalar_t, acc_t>(fp + 9 * f, xf, yf, perspective_correct, clip_barycentric_coords,
-                                                  gzp[s], gbary, gdp[s], g + 9 * f);
-          }
-        }
-      }
-    });
-    scalar_t* out = grad.mutable_data_ptr<scalar_t>();
-    at::parallel_for(0, F * 9, 4096, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        acc_t s = 0;
-        for (int64_t c = 0; c < chunks; ++c) s += buf[c * F * 9 + i];
-        out[i] = s;
+    chunked_scatter_add<acc_t>(pixels, F, 9, grad.mutable_data_ptr<scalar_t>(), [&](int64_t pix, acc_t* g) {
+      const int64_t x = pix % W, y = (pix / W) % H;
+      const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t s = pix * K + k;
+        const int64_t f = pp[s];
+        if (f < 0 || f >= F) continue;
+        const acc_t gbary[3] = {gbp[3 * s], gbp[3 * s + 1], gbp[3 * s + 2]};
+        raster_face_backward<scalar_t, acc_t>(fp + 9 * f, xf, yf, perspective_correct, clip_barycentric_coords,
+                                              gzp[s], gbary, gdp[s], g + 9 * f);
       }
     });
   });

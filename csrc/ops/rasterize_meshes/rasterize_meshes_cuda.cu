@@ -82,11 +82,7 @@ at::Tensor rasterize_meshes_backward_cuda(const at::Tensor& face_verts, const at
                                           const at::Tensor& grad_zbuf, const at::Tensor& grad_bary,
                                           const at::Tensor& grad_dists, bool perspective_correct,
                                           bool clip_barycentric_coords) {
-  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3, "face_verts must be (F, 3, 3)");
-  TORCH_CHECK(pix_to_face.dim() == 4 && pix_to_face.scalar_type() == at::kLong, "pix_to_face must be (N, H, W, K) int64");
-  TORCH_CHECK(grad_zbuf.sizes() == pix_to_face.sizes() && grad_dists.sizes() == pix_to_face.sizes(),
-              "grad_zbuf and grad_dists must have the shape of pix_to_face");
-  TORCH_CHECK(grad_bary.dim() == 5 && grad_bary.size(4) == 3, "grad_bary must be (N, H, W, K, 3)");
+  check_mesh_backward_inputs(face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists);
   const c10::cuda::CUDAGuard guard(face_verts.device());
   const int64_t F = face_verts.size(0), N = pix_to_face.size(0), H = pix_to_face.size(1), W = pix_to_face.size(2),
                 K = pix_to_face.size(3);

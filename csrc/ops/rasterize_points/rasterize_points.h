@@ -75,6 +75,17 @@ Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, c
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                         const at::Tensor& radius, int64_t H, int64_t W, int64_t K);
 
+inline void check_point_backward_inputs(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
+                                        const at::Tensor& grad_dists) {
+  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
+  TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
+  TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
+              "grad_zbuf and grad_dists must have the shape of idx");
+  TORCH_CHECK(idx.device() == points.device() && grad_zbuf.device() == points.device() &&
+                  grad_dists.device() == points.device(),
+              "all inputs must be on the device of points");
+}
+
 // One pixel: walk a tile's (z, index)-ordered list, keep the first K points covering (xf, yf). Returns count.
 template <typename scalar_t, typename acc_t>
 C10_HOST_DEVICE inline int64_t raster_point_pixel(const scalar_t* pts, const scalar_t* radius, const int64_t* items,

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../../common/cpu_scatter.h"
 #include "../../common/dispatch.h"
 #include "rasterize_points.h"
 
@@ -63,10 +64,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rasterize_points_cpu(const at::Te
 
 at::Tensor rasterize_points_backward_cpu(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                          const at::Tensor& grad_dists) {
-  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
-  TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
-  TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
-              "grad_zbuf and grad_dists must have the shape of idx");
+  check_point_backward_inputs(points, idx, grad_zbuf, grad_dists);
   const int64_t P = points.size(0), N = idx.size(0), H = idx.size(1), W = idx.size(2), K = idx.size(3);
   auto grad = at::zeros({P, 3}, points.options());
   const int64_t pixels = N * H * W;
@@ -81,35 +79,17 @@ at::Tensor rasterize_points_backward_cpu(const at::Tensor& points, const at::Ten
     const int64_t* ip = id.const_data_ptr<int64_t>();
     const scalar_t* gzp = gz.const_data_ptr<scalar_t>();
     const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
-    // One gradient buffer per chunk of pixels (at most ~64 MiB of them), summed in chunk order.
-    const int64_t max_chunks = std::max<int64_t>(1, (int64_t{64} << 20) / std::max<int64_t>(1, P * 3 * 8));
-    const int64_t chunks = std::min<int64_t>({static_cast<int64_t>(at::get_num_threads()), max_chunks, pixels});
-    std::vector<acc_t> buf(static_cast<size_t>(chunks) * P * 3, acc_t(0));
-    at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        acc_t* g = buf.data() + c * P * 3;
-        const int64_t lo = pixels * c / chunks, hi = pixels * (c + 1) / chunks;
-        for (int64_t pix = lo; pix < hi; ++pix) {
-          const int64_t x = pix % W, y = (pix / W) % H;
-          const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
-          for (int64_t k = 0; k < K; ++k) {
-            const int64_t s = pix * K + k;
-            const int64_t p = ip[s];
-            if (p < 0 || p >= P) continue;
-            const acc_t gdist = gdp[s];
-            g[3 * p] += acc_t(2) * (static_cast<acc_t>(pp[3 * p]) - xf) * gdist;
-            g[3 * p + 1] += acc_t(2) * (static_cast<acc_t>(pp[3 * p + 1]) - yf) * gdist;
-            g[3 * p + 2] += gzp[s];
-          }
-        }
-      }
-    });
-    scalar_t* out = grad.mutable_data_ptr<scalar_t>();
-    at::parallel_for(0, P * 3, 4096, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        acc_t s = 0;
-        for (int64_t c = 0; c < chunks; ++c) s += buf[c * P * 3 + i];
-        out[i] = s;
+    chunked_scatter_add<acc_t>(pixels, P, 3, grad.mutable_data_ptr<scalar_t>(), [&](int64_t pix, acc_t* g) {
+      const int64_t x = pix % W, y = (pix / W) % H;
+      const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t s = pix * K + k;
+        const int64_t p = ip[s];
+        if (p < 0 || p >= P) continue;
+        const acc_t gdist = gdp[s];
+        g[3 * p] += acc_t(2) * (static_cast<acc_t>(pp[3 * p]) - xf) * gdist;
+        g[3 * p + 1] += acc_t(2) * (static_cast<acc_t>(pp[3 * p + 1]) - yf) * gdist;
+        g[3 * p + 2] += gzp[s];
       }
     });
   });

@@ -76,10 +76,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rasterize_points_cuda(const at::T
 
 at::Tensor rasterize_points_backward_cuda(const at::Tensor& points, const at::Tensor& idx,
                                           const at::Tensor& grad_zbuf, const at::Tensor& grad_dists) {
-  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
-  TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
-  TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
-              "grad_zbuf and grad_dists must have the shape of idx");
+  check_point_backward_inputs(points, idx, grad_zbuf, grad_dists);
   const c10::cuda::CUDAGuard guard(points.device());
   const int64_t P = points.size(0), N = idx.size(0), H = idx.size(1), W = idx.size(2), K = idx.size(3);
   auto grad = at::zeros({P, 3}, points.options());
