@@ -73,8 +73,10 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
   auto grad_a = at::zeros({N, H, W, K}, alphas.options());
   const int64_t pixels = N * H * W, HW = H * W;
   if (pixels == 0 || K == 0) return {grad_f, grad_a};
-  const auto go = grad_out.to(features.scalar_type()).permute({0, 2, 3, 1}).contiguous();  // (N, H, W, C)
-  const auto sa = alphas.strides(), si = idx.strides(), sf = features.strides();
+  // grad_out is read through its strides (no (N, H, W, C) copy): each pixel's C values are gathered once into a
+  // small buffer, when the pixel holds a point that needs them.
+  const auto go = grad_out.to(features.scalar_type());
+  const auto sa = alphas.strides(), si = idx.strides(), sf = features.strides(), sg = go.strides();
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "composite_points_backward_cpu", [&] {
     using acc_t = scalar_t;
     const scalar_t* fp = features.const_data_ptr<scalar_t>();
@@ -82,15 +84,24 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
     const int64_t* ip = idx.const_data_ptr<int64_t>();
     const scalar_t* gp = go.const_data_ptr<scalar_t>();
     scalar_t* gap = grad_a.mutable_data_ptr<scalar_t>();
+    const auto load_grad = [&](int64_t pix, acc_t* g) {
+      const int64_t n = pix / HW, y = (pix / W) % H, x = pix % W;
+      const scalar_t* src = gp + n * sg[0] + y * sg[2] + x * sg[3];
+      for (int64_t c = 0; c < C; ++c) g[c] = static_cast<acc_t>(src[c * sg[1]]);
+    };
     std::vector<acc_t> wbuf(static_cast<size_t>(pixels * K));
     at::parallel_for(0, pixels, 256, [&](int64_t lo, int64_t hi) {
+      std::vector<acc_t> gbuf(C);
+      acc_t* g = gbuf.data();
       for (int64_t pix = lo; pix < hi; ++pix) {
         const int64_t n = pix / HW, y = (pix / W) % H, x = pix % W;
         const PixelSlots<scalar_t> s{ap + n * sa[0] + y * sa[1] + x * sa[2], sa[3], ip + n * si[0] + y * si[1] + x * si[2],
                                      si[3], K, P};
         acc_t* w = wbuf.data() + pix * K;
         const acc_t total = pixel_weights<scalar_t, acc_t>(s, static_cast<int>(mode), w, 1);
-        const scalar_t* g = gp + pix * C;
+        bool any = false;
+        for (int64_t k = 0; k < K && !any; ++k) any = s.point(k) >= 0;
+        if (any) load_grad(pix, g);
         scalar_t* ga = gap + pix * K;
         for (int64_t k = 0; k < K; ++k) {
           const int64_t p = s.point(k);
@@ -107,16 +118,22 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
     scalar_t* gfp = grad_f.mutable_data_ptr<scalar_t>();
     const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), P));
     at::parallel_for(0, parts, 1, [&](int64_t t0, int64_t t1) {
+      std::vector<acc_t> gbuf(C);
+      acc_t* g = gbuf.data();
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t p0 = P * t / parts, p1 = P * (t + 1) / parts;
         for (int64_t pix = 0; pix < pixels; ++pix) {
           const int64_t n = pix / HW, y = (pix / W) % H, x = pix % W;
           const int64_t* id = ip + n * si[0] + y * si[1] + x * si[2];
+          bool loaded = false;
           for (int64_t k = 0; k < K; ++k) {
             const int64_t p = id[k * si[3]];
             if (p < p0 || p >= p1) continue;
             const acc_t wk = wbuf[pix * K + k];
-            const scalar_t* g = gp + pix * C;
+            if (!loaded) {
+              load_grad(pix, g);
+              loaded = true;
+            }
             scalar_t* gf = gfp + p * C;
             for (int64_t c = 0; c < C; ++c) gf[c] += wk * g[c];
           }
