@@ -50,9 +50,8 @@ def point_mesh_face_distance(meshes: GraphBatch, points: torch.Tensor | GraphBat
         `point_face_distance_idx` kernel (a grid search per element on CPU), their distances are recomputed
         differentiably (O(P + F) memory).
     """
-    from .._extension import load
+    from ..ops.point_face_distance import closest_point_face_pairs
 
-    load()
     if not isinstance(meshes, GraphBatch):
         raise TypeError(f"meshes must be a GraphBatch, got {type(meshes).__name__}")
     N = len(meshes)
@@ -79,8 +78,7 @@ def point_mesh_face_distance(meshes: GraphBatch, points: torch.Tensor | GraphBat
             raise ValueError(f"graph {i}: point_mesh_face_distance needs faces and points in every element")
     if pts.dtype != tris.dtype:
         raise TypeError(f"points ({pts.dtype}) and mesh vertices ({tris.dtype}) must share a dtype")
-    first, ffirst = sizes.cumsum(0) - sizes, fsizes.cumsum(0) - fsizes
-    p2f, f2p = torch.ops.meshgraph.point_face_distance_idx(pts.detach(), first, sizes, tris.detach(), ffirst, fsizes)
+    p2f, f2p = closest_point_face_pairs(pts, sizes, tris, fsizes)
     t = tris[p2f]
     d_p = point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2])
     d_f = point_triangle_distance_sq(pts[f2p], tris[:, 0], tris[:, 1], tris[:, 2])
@@ -89,8 +87,3 @@ def point_mesh_face_distance(meshes: GraphBatch, points: torch.Tensor | GraphBat
     per_p = torch.zeros(N, dtype=d_p.dtype, device=pts.device).index_add(0, gp, d_p) / sizes
     per_f = torch.zeros(N, dtype=d_f.dtype, device=pts.device).index_add(0, gf, d_f) / fsizes
     return (per_p + per_f).sum() / N
-
-
-@torch.library.register_fake("meshgraph::point_face_distance_idx")
-def _fake(points, cloud_first, cloud_size, tris, mesh_first, mesh_size):
-    return points.new_empty((points.shape[0],), dtype=torch.int64), points.new_empty((tris.shape[0],), dtype=torch.int64)

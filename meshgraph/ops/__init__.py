@@ -9,6 +9,7 @@ from .interpolate import knn_interpolate
 from .knn import KNN, knn_gather, knn_points
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
+from .point_face_distance import closest_point_face_pairs
 from .sample_points import sample_points_from_meshes
 from .sample_farthest_points import sample_farthest_points
 from .vert_align import vert_align
@@ -19,6 +20,7 @@ from .scatter import global_add_pool, global_max_pool, global_mean_pool, global_
 __all__ = [
     "Adjacency",
     "ball_query",
+    "closest_point_face_pairs",
     "cubify",
     "build_adjacency",
     "edge_dot",

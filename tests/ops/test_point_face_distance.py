@@ -103,3 +103,20 @@ def test_bad_inputs():
         point_mesh_face_distance(meshes, torch.rand(1, 5, 3))
     with pytest.raises(ValueError, match="faces and points"):
         point_mesh_face_distance(meshes, torch.rand(1, 5, 3, dtype=torch.float64), torch.tensor([0]))
+
+
+def test_public_wrapper_and_bad_inputs():
+    from meshgraph.ops import closest_point_face_pairs
+
+    pts, tris, _, _ = _batch("cpu")
+    sizes, fsizes = torch.tensor([300, 120]), torch.tensor([80, 25])
+    p2f, f2p = closest_point_face_pairs(pts, sizes, tris, fsizes)
+    first, ffirst = torch.tensor([0, 300]), torch.tensor([0, 80])
+    e2f, e2p = torch.ops.meshgraph.point_face_distance_idx(pts, first, sizes, tris, ffirst, fsizes)
+    assert torch.equal(p2f, e2f) and torch.equal(f2p, e2p)
+    with pytest.raises(TypeError, match="tris"):
+        closest_point_face_pairs(pts, sizes, tris.float(), fsizes)
+    with pytest.raises(ValueError, match="mesh_sizes"):
+        closest_point_face_pairs(pts, sizes, tris, torch.tensor([80]))
+    with pytest.raises(ValueError, match="points"):
+        closest_point_face_pairs(pts[:, :2], sizes, tris, fsizes)
