@@ -169,59 +169,54 @@ C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, con
       heap_offer(hd, hi, size, K, point_distance(q, pts + 3 * t, norm), point_idx[t]);
     }
   };
+  // Calls fn(x, y, z) for the in-grid cells of the shell at Chebyshev distance r around c.
+  const auto for_shell = [&](int64_t r, auto&& fn) {
+    for (int64_t x = c[0] - r; x <= c[0] + r; ++x) {
+      if (x < 0 || x >= dims[0]) continue;
+      const bool x_face = x == c[0] - r || x == c[0] + r;
+      for (int64_t y = c[1] - r; y <= c[1] + r; ++y) {
+        if (y < 0 || y >= dims[1]) continue;
+        const bool xy_face = x_face || y == c[1] - r || y == c[1] + r;
+        const int64_t step = xy_face ? 1 : (r > 0 ? 2 * r : 1);  // interior columns: only the two z faces
+        for (int64_t z = c[2] - r; z <= c[2] + r; z += step) {
+          if (z >= 0 && z < dims[2]) fn(x, y, z);
+        }
+      }
+    }
+  };
   constexpr int kOrderedShell = 26;  // cells of the shell r = 1
   for (int64_t r = 0; r <= max_r; ++r) {
     if (r == 1) {
-      // The first shell in order of its cells' lower bounds: the heap fills with the nearest points first, and once it
-      // is full the first cell whose bound exceeds the K-th distance ends the shell.
+      // The first shell in order of its cells' lower bounds: the heap fills with the nearest points first, and once
+      // it is full the first cell whose bound exceeds the K-th distance ends the shell.
       acc_t sb[kOrderedShell];
       int64_t sx[kOrderedShell], sy[kOrderedShell], sz[kOrderedShell];
       int n = 0;
-      for (int64_t x = c[0] - r; x <= c[0] + r; ++x) {
-        if (x < 0 || x >= dims[0]) continue;
-        const bool x_face = x == c[0] - r || x == c[0] + r;
-        for (int64_t y = c[1] - r; y <= c[1] + r; ++y) {
-          if (y < 0 || y >= dims[1]) continue;
-          const bool xy_face = x_face || y == c[1] - r || y == c[1] + r;
-          const int64_t step = xy_face ? 1 : 2 * r;
-          for (int64_t z = c[2] - r; z <= c[2] + r; z += step) {
-            if (z < 0 || z >= dims[2]) continue;
-            const acc_t b = cell_bound(x, y, z);
-            int i = n++;
-            while (i > 0 && sb[i - 1] > b) {  // insertion sort by bound
-              sb[i] = sb[i - 1];
-              sx[i] = sx[i - 1];
-              sy[i] = sy[i - 1];
-              sz[i] = sz[i - 1];
-              --i;
-            }
-            sb[i] = b;
-            sx[i] = x;
-            sy[i] = y;
-            sz[i] = z;
-          }
+      for_shell(r, [&](int64_t x, int64_t y, int64_t z) {
+        const acc_t b = cell_bound(x, y, z);
+        int i = n++;
+        while (i > 0 && sb[i - 1] > b) {  // insertion sort by bound
+          sb[i] = sb[i - 1];
+          sx[i] = sx[i - 1];
+          sy[i] = sy[i - 1];
+          sz[i] = sz[i - 1];
+          --i;
         }
-      }
+        sb[i] = b;
+        sx[i] = x;
+        sy[i] = y;
+        sz[i] = z;
+      });
       for (int i = 0; i < n; ++i) {
         if (size == K && sb[i] > hd[0]) break;
         scan_cell(sx[i], sy[i], sz[i]);
       }
     } else {
-      for (int64_t x = c[0] - r; x <= c[0] + r; ++x) {
-        if (x < 0 || x >= dims[0]) continue;
-        const bool x_face = x == c[0] - r || x == c[0] + r;
-        for (int64_t y = c[1] - r; y <= c[1] + r; ++y) {
-          if (y < 0 || y >= dims[1]) continue;
-          const bool xy_face = x_face || y == c[1] - r || y == c[1] + r;
-          const int64_t step = xy_face ? 1 : (r > 0 ? 2 * r : 1);  // interior columns: only the two z faces
-          for (int64_t z = c[2] - r; z <= c[2] + r; z += step) {
-            if (z < 0 || z >= dims[2]) continue;
-            // skip a cell that cannot hold anything closer than the current K-th best
-            if (size == K && cell_bound(x, y, z) > hd[0]) continue;
-            scan_cell(x, y, z);
-          }
-        }
-      }
+      for_shell(r, [&](int64_t x, int64_t y, int64_t z) {
+        // skip a cell that cannot hold anything closer than the current K-th best
+        if (size == K && cell_bound(x, y, z) > hd[0]) return;
+        scan_cell(x, y, z);
+      });
     }
     // Every unsearched point lies outside the block of cells within r of c: at least `gap` away on some axis.
     acc_t gap = -1;
