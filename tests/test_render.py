@@ -201,3 +201,22 @@ def test_graph_to_image_bad_inputs(shared_data):
         GraphToImage(8, mode="mesh")(mg.GraphBatch.from_pointclouds([torch.rand(5, 3)]), cam[0])
     with pytest.raises(TypeError, match="cameras"):
         GraphToImage(8)(g, "camera")
+
+
+def test_point_rendering_compiles_fullgraph():
+    R, T = look_at_view_transform(2.7, 10.0, 20.0)
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    g = torch.Generator().manual_seed(0)
+    pts, feats = torch.rand(300, 3, generator=g) - 0.5, torch.rand(300, 8, generator=g)
+
+    def f(p, x):
+        raster = cam.transform_points_raster(p[None])
+        idx, _, d = rasterize_points(raster, 24, radius=0.05, points_per_pixel=4)
+        return composite_points(x, torch.where(idx >= 0, 1 - d / 0.05**2, 0), idx, "alpha", 0.0)
+
+    torch.testing.assert_close(torch.compile(f, fullgraph=True)(pts, feats), f(pts, feats))
+    layer = GraphToImage(24, radius=0.05)
+    batch = mg.GraphBatch.from_pointclouds([pts])
+    compiled = torch.compile(lambda gb, x: layer(gb, cam, feature=x))
+    torch.testing.assert_close(compiled(batch, feats), layer(batch, cam, feature=feats))
+    torch._dynamo.reset()
