@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "rasterize_points.h"
@@ -144,6 +145,11 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
   return b;
 }
 
+bool aten_bins_forced() {
+  const char* v = std::getenv("MESHGRAPH_ATEN_BINS");
+  return v != nullptr && v[0] == '1';
+}
+
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {
   int64_t T = lo;
   while (T < hi && static_cast<double>(T) < 2.0 * mean_extent_px) T *= 2;
@@ -190,7 +196,8 @@ static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& clo
 
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                       const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
-  if (points.device().is_cpu()) return build_point_bins_cpu(points, cloud_first, cloud_size, radius, H, W, bin_size);
+  if (points.device().is_cpu() && !aten_bins_forced())
+    return build_point_bins_cpu(points, cloud_first, cloud_size, radius, H, W, bin_size);
   const int64_t P = points.size(0), N = cloud_first.size(0);
   const auto pts = points.to(at::kDouble);
   const auto rad = radius.to(at::kDouble);
