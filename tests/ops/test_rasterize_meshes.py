@@ -197,8 +197,12 @@ def test_bad_inputs():
         rasterize_meshes(GraphBatch.from_pointclouds([verts[0]]), 8)
 
 
-def test_device_side_binning_gives_the_same_result(monkeypatch):
-    """The ATen tile builders (what CUDA runs) forced on CPU tensors: identical outputs for both rasterizers."""
+FLAGS_DEVICE = [(0.0, False, False), (0.0, True, False), (0.01, True, True), (0.01, False, True), (0.01, False, False)]
+
+
+def test_device_side_algorithms_give_the_same_result(monkeypatch):
+    """The CUDA kernels' algorithms forced on CPU tensors (ATen tile builders, pixel-major mesh walk with early
+    exit): identical outputs for both rasterizers, for hard and soft settings."""
     from meshgraph.render import rasterize_points
 
     verts, faces = _scene("cpu")
@@ -206,13 +210,15 @@ def test_device_side_binning_gives_the_same_result(monkeypatch):
     pts = torch.rand(1, 400, 3, generator=g) * 2 - 1
     pts[..., 2] = pts[..., 2].abs()
     for bin_size in (None, 0, 3):
-        monkeypatch.delenv("MESHGRAPH_ATEN_BINS", raising=False)
-        m_cpu = rasterize_meshes((verts, faces), (10, 17), blur_radius=0.01, faces_per_pixel=4, bin_size=bin_size,
-                                 perspective_correct=True)
+        monkeypatch.delenv("MESHGRAPH_DEVICE_PATH", raising=False)
+        m_cpu = [rasterize_meshes((verts, faces), (10, 17), blur_radius=blur, faces_per_pixel=4, bin_size=bin_size,
+                                  perspective_correct=persp, clip_barycentric_coords=clip)
+                 for blur, persp, clip in FLAGS_DEVICE]
         p_cpu = rasterize_points(pts, (12, 9), radius=0.2, points_per_pixel=5, bin_size=bin_size)
-        monkeypatch.setenv("MESHGRAPH_ATEN_BINS", "1")
-        m_aten = rasterize_meshes((verts, faces), (10, 17), blur_radius=0.01, faces_per_pixel=4, bin_size=bin_size,
-                                  perspective_correct=True)
+        monkeypatch.setenv("MESHGRAPH_DEVICE_PATH", "1")
+        m_aten = [rasterize_meshes((verts, faces), (10, 17), blur_radius=blur, faces_per_pixel=4, bin_size=bin_size,
+                                   perspective_correct=persp, clip_barycentric_coords=clip)
+                  for blur, persp, clip in FLAGS_DEVICE]
         p_aten = rasterize_points(pts, (12, 9), radius=0.2, points_per_pixel=5, bin_size=bin_size)
-        for a, b in zip((*m_cpu, *p_cpu), (*m_aten, *p_aten)):
+        for a, b in zip((*sum(map(list, m_cpu), []), *p_cpu), (*sum(map(list, m_aten), []), *p_aten)):
             assert torch.equal(a, b)

@@ -95,7 +95,7 @@ static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& 
 Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
                      int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
                      bool perspective_correct) {
-  if (face_verts.device().is_cpu() && !aten_bins_forced())
+  if (face_verts.device().is_cpu() && !device_path_forced())
     return build_face_bins_cpu(face_verts, mesh_first, mesh_size, H, W, blur_radius, bin_size, cull_backfaces,
                                perspective_correct);
   const int64_t F = face_verts.size(0), N = mesh_first.size(0);

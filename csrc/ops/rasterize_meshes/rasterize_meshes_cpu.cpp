@@ -45,6 +45,21 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
     scalar_t* bp = bary.mutable_data_ptr<scalar_t>();
     scalar_t* dp = dists.mutable_data_ptr<scalar_t>();
     const acc_t blur = static_cast<acc_t>(blur_radius);
+    if (device_path_forced()) {
+      // the CUDA kernel's pixel-major walk (raster_mesh_pixel), for testing that logic on the CPU
+      const scalar_t* kp = b.key.const_data_ptr<scalar_t>();
+      at::parallel_for(0, N * H * W, 64, [&](int64_t lo, int64_t hi) {
+        for (int64_t pix = lo; pix < hi; ++pix) {
+          const int64_t x = pix % W, y = (pix / W) % H, n = pix / (H * W);
+          const int64_t t = (n * b.tiles_y + y / T) * b.tiles_x + x / T;
+          const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+          raster_mesh_pixel<scalar_t, acc_t>(fp, kp, items, start[t], start[t + 1], xf, yf, blur, perspective_correct,
+                                             clip_barycentric_coords, cull_backfaces, K, pp + pix * K, zb + pix * K,
+                                             bp + 3 * pix * K, dp + pix * K);
+        }
+      });
+      return;
+    }
     const acc_t margin = std::sqrt(blur);
     // Face-major inside each tile: every face of the tile's list visits only the pixels of its own box, and
     // insert_hit keeps each pixel's row sorted by (depth, face) -- the same rows as the pixel-major walk of the

@@ -145,8 +145,8 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
   return b;
 }
 
-bool aten_bins_forced() {
-  const char* v = std::getenv("MESHGRAPH_ATEN_BINS");
+bool device_path_forced() {
+  const char* v = std::getenv("MESHGRAPH_DEVICE_PATH");
   return v != nullptr && v[0] == '1';
 }
 
@@ -196,7 +196,7 @@ static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& clo
 
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                       const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
-  if (points.device().is_cpu() && !aten_bins_forced())
+  if (points.device().is_cpu() && !device_path_forced())
     return build_point_bins_cpu(points, cloud_first, cloud_size, radius, H, W, bin_size);
   const int64_t P = points.size(0), N = cloud_first.size(0);
   const auto pts = points.to(at::kDouble);

@@ -64,9 +64,9 @@ void pixel_range_scalar(double c, double r, int64_t S, int64_t S2, int64_t& firs
 Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int64_t>& img,
                          const std::vector<double>& key, int64_t N, int64_t H, int64_t W, int64_t bin_size);
 
-// MESHGRAPH_ATEN_BINS=1 makes CPU tensors take the ATen tile builders too (the ones CUDA uses), so that the CPU
-// test suite also checks the device-side binning.
-bool aten_bins_forced();
+// MESHGRAPH_DEVICE_PATH=1 makes CPU tensors take the CUDA kernels' algorithms: the ATen tile builders and the
+// pixel-major mesh walk with its early exit, so that the CPU test suite also checks the device-side logic.
+bool device_path_forced();
 
 // Tile side for a mean item extent in pixels: a power of two in [lo, hi] about twice the extent.
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi);
