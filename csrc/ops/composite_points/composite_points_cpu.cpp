@@ -8,6 +8,8 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "../../common/cpu_pool.h"
+
 #include <algorithm>
 #include <tuple>
 #include <vector>
@@ -23,7 +25,7 @@ at::Tensor composite_points_cpu(const at::Tensor& features, const at::Tensor& al
   check_inputs(features, alphas, idx, mode);
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
-  auto out = at::empty({N, C, H, W}, features.options());
+  auto out = cpu::pooled_empty({N, C, H, W}, features.options());  // warm pages from the reuse pool
   const int64_t pixels = N * H * W, HW = H * W;
   if (out.numel() == 0) return out;
   const auto sa = alphas.strides(), si = idx.strides(), sf = features.strides();
@@ -69,8 +71,8 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
   TORCH_CHECK(grad_out.dim() == 4 && grad_out.size(0) == N && grad_out.size(1) == C && grad_out.size(2) == H &&
                   grad_out.size(3) == W,
               "grad_out must be (N, C, H, W)");
-  auto grad_f = at::zeros({P, C}, features.options());
-  auto grad_a = at::zeros({N, H, W, K}, alphas.options());
+  auto grad_f = cpu::pooled_empty({P, C}, features.options()).zero_();
+  auto grad_a = cpu::pooled_empty({N, H, W, K}, alphas.options()).zero_();
   const int64_t pixels = N * H * W, HW = H * W;
   if (pixels == 0 || K == 0) return {grad_f, grad_a};
   // grad_out is read through its strides (no (N, H, W, C) copy): each pixel's C values are gathered once into a

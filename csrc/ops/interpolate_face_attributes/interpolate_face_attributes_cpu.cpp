@@ -8,6 +8,8 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "../../common/cpu_pool.h"
+
 #include <algorithm>
 #include <tuple>
 #include <vector>
@@ -28,7 +30,7 @@ at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary
                            const c10::optional<at::Tensor>& faces) {
   check_inputs(pix_to_face, bary, values, faces);
   const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
-  auto out = at::empty(out_shape(pix_to_face, D), values.options());
+  auto out = cpu::pooled_empty(out_shape(pix_to_face, D), values.options());  // every element is written
   if (out.numel() == 0) return out;
   const auto p2f = pix_to_face.contiguous();
   const auto b = bary.contiguous();

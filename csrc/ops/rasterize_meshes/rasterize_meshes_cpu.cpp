@@ -8,6 +8,8 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "../../common/cpu_pool.h"
+
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -26,10 +28,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
     bool cull_backfaces) {
   check_mesh_inputs(face_verts, mesh_first, mesh_size, H, W, K, blur_radius);
   const int64_t N = mesh_first.size(0);
-  auto p2f = at::full({N, H, W, K}, -1, face_verts.options().dtype(at::kLong));
-  auto zbuf = at::full({N, H, W, K}, -1, face_verts.options());
-  auto bary = at::full({N, H, W, K, 3}, -1, face_verts.options());
-  auto dists = at::full({N, H, W, K}, -1, face_verts.options());
+  // large outputs come warm from the reuse pool (csrc/common/cpu_pool.h)
+  auto p2f = cpu::pooled_empty({N, H, W, K}, face_verts.options().dtype(at::kLong)).fill_(-1);
+  auto zbuf = cpu::pooled_empty({N, H, W, K}, face_verts.options()).fill_(-1);
+  auto bary = cpu::pooled_empty({N, H, W, K, 3}, face_verts.options()).fill_(-1);
+  auto dists = cpu::pooled_empty({N, H, W, K}, face_verts.options()).fill_(-1);
   if (N == 0 || face_verts.size(0) == 0) return {p2f, zbuf, bary, dists};
   const auto fv = face_verts.contiguous();
   const Bins b = build_face_bins(fv, mesh_first, mesh_size, H, W, blur_radius, bin_size, cull_backfaces,

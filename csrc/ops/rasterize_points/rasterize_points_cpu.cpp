@@ -6,6 +6,8 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "../../common/cpu_pool.h"
+
 #include <algorithm>
 #include <tuple>
 #include <vector>
@@ -25,9 +27,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rasterize_points_cpu(const at::Te
                                                                     int64_t K, int64_t bin_size) {
   check_point_inputs(points, cloud_first, cloud_size, radius, H, W, K);
   const int64_t N = cloud_first.size(0);
-  auto idx = at::full({N, H, W, K}, -1, points.options().dtype(at::kLong));
-  auto zbuf = at::full({N, H, W, K}, -1, points.options());
-  auto dists = at::full({N, H, W, K}, -1, points.options());
+  // large outputs come warm from the reuse pool (csrc/common/cpu_pool.h)
+  auto idx = cpu::pooled_empty({N, H, W, K}, points.options().dtype(at::kLong)).fill_(-1);
+  auto zbuf = cpu::pooled_empty({N, H, W, K}, points.options()).fill_(-1);
+  auto dists = cpu::pooled_empty({N, H, W, K}, points.options()).fill_(-1);
   if (N == 0 || points.size(0) == 0) return {idx, zbuf, dists};
   const auto pts = points.contiguous();
   const auto rad = radius.contiguous();
