@@ -220,3 +220,24 @@ def test_point_rendering_compiles_fullgraph():
     compiled = torch.compile(lambda gb, x: layer(gb, cam, feature=x))
     torch.testing.assert_close(compiled(batch, feats), layer(batch, cam, feature=feats))
     torch._dynamo.reset()
+
+
+def test_graph_to_image_per_point_radius():
+    g = torch.Generator().manual_seed(1)
+    pts = torch.rand(200, 3, generator=g) - 0.5
+    r = torch.rand(200, generator=g) * 0.05 + 0.01
+    batch = mg.GraphBatch.from_pointclouds([pts], size=[r])
+    R, T = look_at_view_transform(2.0, 0.0, 0.0)
+    cam = FoVPerspectiveCameras(R=R, T=T)
+    feats = torch.rand(200, 3, generator=g)
+    a = GraphToImage(20, radius="size")(batch, cam, feature=feats)
+    b = GraphToImage(20, radius=r)(batch, cam, feature=feats)
+    torch.testing.assert_close(a, b)
+    raster = cam.transform_points_raster(pts[None])[0]
+    idx, _, d = rasterize_points(raster[None], 20, radius=r, points_per_pixel=8)
+    expect = composite_points(feats, torch.where(idx >= 0, 1 - d / r.square()[idx.clamp_min(0)], 0), idx, "alpha")
+    torch.testing.assert_close(a, expect)
+    with pytest.raises(ValueError, match="radius"):
+        GraphToImage(20, radius=r[:5])(batch, cam)
+    with pytest.raises(TypeError, match="radius"):
+        GraphToImage(20, radius=[0.1])

@@ -32,7 +32,8 @@ def _apply_padded(fn, packed: torch.Tensor, first: torch.Tensor, max_size: int, 
 class GraphToImage(torch.nn.Module):
     """Render a vertex feature of every graph of a GraphBatch from the given cameras.
 
-    mode "points": every vertex is a disk of `radius` (NDC) rasterized with `rasterize_points`; the
+    mode "points": every vertex is a disk of `radius` (NDC; a float, a vertex-feature name or a packed (V,) tensor
+    for per-point radii; radii get no gradient) rasterized with `rasterize_points`; the
     `points_per_pixel` nearest are blended by `compositor` ("alpha", "norm_weighted", "weighted_sum") with
     alpha = 1 - d^2 / r^2 (PyTorch3D's PointsRenderer). Works for any graph with positions.
     mode "mesh": the graph's faces are rasterized with `rasterize_meshes` (perspective-correct for perspective
@@ -58,14 +59,18 @@ class GraphToImage(torch.nn.Module):
             raise ValueError(f"compositor must be one of {sorted(COMPOSITORS)}, got {compositor!r}")
         if blend not in ("hard", "softmax"):
             raise ValueError(f"blend must be 'hard' or 'softmax', got {blend!r}")
-        if not radius > 0:
-            raise ValueError(f"radius must be positive, got {radius!r}")
+        if isinstance(radius, (int, float)) and not isinstance(radius, bool):
+            if not radius > 0:
+                raise ValueError(f"radius must be positive, got {radius!r}")
+            radius = float(radius)
+        elif not isinstance(radius, (str, torch.Tensor)):
+            raise TypeError(f"radius must be a float, a vertex-feature name or a (V,) tensor, got {type(radius).__name__}")
         for name, v in (("points_per_pixel", points_per_pixel), ("faces_per_pixel", faces_per_pixel)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
         if not blur_radius >= 0:
             raise ValueError(f"blur_radius must be >= 0, got {blur_radius!r}")
-        self.mode, self.feature, self.radius = mode, feature, float(radius)
+        self.mode, self.feature, self.radius = mode, feature, radius
         self.points_per_pixel, self.compositor = points_per_pixel, compositor
         self.faces_per_pixel, self.blur_radius, self.blend = faces_per_pixel, float(blur_radius), blend
         self.sigma, self.gamma, self.background = sigma, gamma, background
@@ -107,11 +112,20 @@ class GraphToImage(torch.nn.Module):
         pos = graph.pos_packed()
         first, V = graph.first_idxs, pos.shape[0]
         raster = _apply_padded(cams.transform_points_raster, pos, first, graph.max_verts, V)
-        radius = torch.full((V,), self.radius, dtype=pos.dtype, device=pos.device)
+        if isinstance(self.radius, float):
+            radius = torch.full((V,), self.radius, dtype=pos.dtype, device=pos.device)
+        else:
+            radius = graph.packed(self.radius) if isinstance(self.radius, str) else self.radius
+            radius = radius.detach().reshape(-1).to(pos.dtype)
+            if radius.shape[0] != V:
+                raise ValueError(f"radius has {radius.shape[0]} entries but the graph batch has {V} vertices")
+            if not bool((radius > 0).all()):
+                raise ValueError("radius must be positive for every vertex")
         idx, _, dists = torch.ops.meshgraph.rasterize_points(
             raster, first, graph.num_verts_per_graph.to(pos.device), radius, H, W, self.points_per_pixel,
             0 if self.bin_size is None else (-1 if self.bin_size == 0 else self.bin_size))
-        alphas = torch.where(idx >= 0, 1 - dists / (self.radius * self.radius), 0)
+        r2 = radius.square()[idx.clamp_min(0)]
+        alphas = torch.where(idx >= 0, 1 - dists / r2, 0)
         return composite_points(feats, alphas, idx, self.compositor, self.background)
 
     def _mesh(self, graph, cams, feats):
