@@ -162,6 +162,7 @@ class GraphToImage(torch.nn.Module):
         slots = interpolate_vertex_features(p2f, bary, faces, feats)
         if self.blend == "hard":
             return hard_blend(slots, p2f, self.background)
-        znear = float(getattr(cams, "znear", torch.ones(1)).min()) if hasattr(cams, "znear") else 1.0
-        zfar = float(getattr(cams, "zfar", torch.full((1,), 100.0)).max()) if hasattr(cams, "zfar") else 100.0
+        # depth range of the soft blend: the FoV cameras' clipping planes, PyTorch3D's defaults otherwise
+        znear = float(cams.znear.min()) if hasattr(cams, "znear") else 1.0
+        zfar = float(cams.zfar.max()) if hasattr(cams, "zfar") else 100.0
         return softmax_blend(slots, p2f, zbuf, dists, self.sigma, self.gamma, self.background, znear, zfar)

@@ -109,12 +109,8 @@ def rasterize_points(
     packed, first, size, mask = pack_clouds(pointclouds, lengths)
     if isinstance(radius, torch.Tensor):
         check_tensor(radius, "radius", dtypes=RASTER_DTYPES)
-        if mask is not None and radius.shape == mask.shape:
-            radius = radius[mask]
-        elif mask is None and radius.dim() == 2 and not isinstance(pointclouds, (list, tuple)) and radius.shape == tuple(
-            getattr(pointclouds, "shape", (None, None))[:2]
-        ):
-            radius = radius.reshape(-1)
+        if isinstance(pointclouds, torch.Tensor) and radius.shape == pointclouds.shape[:2]:  # (N, P) padded radii
+            radius = radius.reshape(-1) if mask is None else radius[mask]
         if radius.shape != (packed.shape[0],):
             raise ValueError(f"radius must be a float or have one entry per point ({packed.shape[0]}), got {tuple(radius.shape)}")
         if radius.device != packed.device:

@@ -45,6 +45,17 @@ inline void check_inputs(const at::Tensor& pix_to_face, const at::Tensor& bary, 
               "inputs must share a device");
 }
 
+// The inputs as the kernels read them: contiguous, faces undefined for the (F, 3, D) layout.
+struct Contiguous {
+  at::Tensor p2f, bary, values, faces;
+};
+
+inline Contiguous contiguous_inputs(const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& values,
+                                    const c10::optional<at::Tensor>& faces) {
+  return {pix_to_face.contiguous(), bary.contiguous(), values.contiguous(),
+          faces.has_value() ? faces->contiguous() : at::Tensor()};
+}
+
 inline int64_t num_faces(const at::Tensor& values, const c10::optional<at::Tensor>& faces) {
   return faces.has_value() ? faces->size(0) : values.size(0);
 }

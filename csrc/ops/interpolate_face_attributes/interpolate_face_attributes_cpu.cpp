@@ -32,10 +32,8 @@ at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary
   const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
   auto out = cpu::pooled_empty(out_shape(pix_to_face, D), values.options());  // every element is written
   if (out.numel() == 0) return out;
-  const auto p2f = pix_to_face.contiguous();
-  const auto b = bary.contiguous();
-  const auto v = values.contiguous();
-  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
+  const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cpu", [&] {
     const int64_t* pp = p2f.const_data_ptr<int64_t>();
     const scalar_t* bp = b.const_data_ptr<scalar_t>();
@@ -71,10 +69,8 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
   auto grad_values = at::zeros(values.sizes(), values.options());
   if (S == 0 || D == 0) return {grad_bary, grad_values};
   const auto g = grad.to(values.scalar_type()).contiguous();
-  const auto p2f = pix_to_face.contiguous();
-  const auto b = bary.contiguous();
-  const auto v = values.contiguous();
-  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
+  const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cpu", [&] {
     const scalar_t* gp = g.const_data_ptr<scalar_t>();
     const int64_t* pp = p2f.const_data_ptr<int64_t>();

@@ -63,10 +63,8 @@ at::Tensor interpolate_cuda(const at::Tensor& pix_to_face, const at::Tensor& bar
   shape.push_back(D);
   auto out = at::empty(shape, values.options());
   if (out.numel() == 0) return out;
-  const auto p2f = pix_to_face.contiguous();
-  const auto b = bary.contiguous();
-  const auto v = values.contiguous();
-  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
+  const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cuda", [&] {
     interp_kernel<scalar_t><<<cuda::num_blocks(S * D), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(), v.const_data_ptr<scalar_t>(),
@@ -86,10 +84,8 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cuda(const at::Tensor& g
   auto grad_values = at::zeros(values.sizes(), values.options());
   if (S == 0 || D == 0) return {grad_bary, grad_values};
   const auto g = grad.to(values.scalar_type()).contiguous();
-  const auto p2f = pix_to_face.contiguous();
-  const auto b = bary.contiguous();
-  const auto v = values.contiguous();
-  const auto fc = faces.has_value() ? faces->contiguous() : at::Tensor();
+  const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
+  const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cuda", [&] {
     interp_backward_kernel<scalar_t><<<cuda::num_blocks(S), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         g.const_data_ptr<scalar_t>(), p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(),

@@ -88,6 +88,7 @@ static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& 
     T = auto_bin_size(nd > 0 ? sum / static_cast<double>(nd) * static_cast<double>(std::min(H, W)) / 2 : 0.0, 32, 128);
   }
   Bins b = bins_from_boxes_cpu(box, img, key, N, H, W, T);
+  b.box = at::from_blob(box.data(), {F, 4}, at::TensorOptions().dtype(at::kLong)).clone();
   b.key = at::from_blob(key.data(), {F}, at::TensorOptions().dtype(at::kDouble)).to(face_verts.scalar_type()).clone();
   return b;
 }
@@ -130,6 +131,7 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
   if (perspective_correct) key = at::where(key <= 1e-4, -std::numeric_limits<double>::infinity(), key);
   const auto order = std::get<1>(at::sort(key, /*stable=*/true, /*dim=*/0, /*descending=*/false));
   Bins b = bins_from_boxes(box, img, order, N, H, W, T);
+  b.box = box.contiguous();
   b.key = key.to(face_verts.scalar_type()).contiguous();
   return b;
 }

@@ -64,6 +64,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
       return;
     }
     const acc_t margin = std::sqrt(blur);
+    const int64_t* box = b.box.const_data_ptr<int64_t>();
     // Face-major inside each tile: every face of the tile's list visits only the pixels of its own box, and
     // insert_hit keeps each pixel's row sorted by (depth, face) -- the same rows as the pixel-major walk of the
     // CUDA kernel (the K smallest (depth, face) pairs do not depend on the visiting order), at a cost that
@@ -82,11 +83,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
         for (int64_t it = begin; it < end; ++it) {
           const int64_t f = items[it];
           const scalar_t* v = fp + 9 * f;
-          const double xmin = std::min({v[0], v[3], v[6]}), xmax = std::max({v[0], v[3], v[6]});
-          const double ymin = std::min({v[1], v[4], v[7]}), ymax = std::max({v[1], v[4], v[7]});
-          int64_t c0, c1, r0, r1;
-          pixel_range_scalar((xmin + xmax) / 2, (xmax - xmin) / 2 + margin, W, H, c0, c1);
-          pixel_range_scalar((ymin + ymax) / 2, (ymax - ymin) / 2 + margin, H, W, r0, r1);
+          const int64_t* bx = box + 4 * f;  // the face's pixel box, as binned
+          const int64_t c0 = bx[0], c1 = bx[1], r0 = bx[2], r1 = bx[3];
           for (int64_t y = std::max(r0, y_lo); y <= std::min(r1, y_hi); ++y) {
             const acc_t yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
             for (int64_t x = std::max(c0, x_lo); x <= std::min(c1, x_hi); ++x) {

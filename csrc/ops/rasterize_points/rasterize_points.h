@@ -41,6 +41,7 @@ struct Bins {
   at::Tensor bin_start;  // (N * tiles_y * tiles_x + 1,) int64
   at::Tensor bin_items;  // (total,) int64
   at::Tensor key;        // (items,) the per-item order key (faces: a lower bound of their depth), if any
+  at::Tensor box;        // (items, 4) int64 pixel boxes x0 x1 y0 y1 the tiles were built from (faces), if kept
 };
 
 // Tiles from per-item pixel boxes [x0, x1] x [y0, y1] (inclusive pixel indices, x counted in the image's
