@@ -47,6 +47,27 @@ def test_grid_is_exact_on_uneven_and_outside_queries(device, kind):
         assert torch.equal(i, ri)
 
 
+@pytest.mark.parametrize("norm", [1, 2])
+def test_lattice_ties_and_surface_clouds(device, norm):
+    """Exact ties everywhere (integer lattice: many neighbours at one distance, broken by index) and points on a
+    sphere (a surface fills few grid cells: the grid refines its cells), for K in the cell-block search range and
+    beyond it."""
+    ax = torch.arange(8, dtype=torch.float32)
+    lattice = torch.stack(torch.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(1, -1, 3)
+    g = torch.Generator().manual_seed(3)
+    lattice = lattice[:, torch.randperm(lattice.shape[1], generator=g)]
+    sphere = torch.nn.functional.normalize(torch.randn(1, lattice.shape[1], 3, generator=g), dim=2)
+    for p2 in (lattice, sphere):
+        p2 = p2.to(device)
+        p1 = torch.cat([p2[:, :300], p2[:, :50] * 1.5 + 0.25], 1)  # self queries and some off the cloud
+        l1, l2 = torch.tensor([p1.shape[1]], device=device), torch.tensor([p2.shape[1]], device=device)
+        for K in (1, 8, 27, 250, 400):
+            d, i = torch.ops.meshgraph.knn_points_idx(p1, p2, l1, l2, K, norm)
+            rd, ri = ref.knn_points_idx(p1, p2, l1, l2, K, norm)
+            torch.testing.assert_close(d, rd)
+            assert torch.equal(i, ri)
+
+
 def test_duplicate_points_and_flat_clouds(device):
     p2 = torch.zeros(1, 50, 3, device=device)
     p2[0, 25:, 0] = 1.0  # two stacks of identical points on a line

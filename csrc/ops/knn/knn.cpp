@@ -33,71 +33,100 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
   const double* lop = lo_c.const_data_ptr<double>();
   const double* hip = hi_c.const_data_ptr<double>();
   const int64_t* np = n_c.const_data_ptr<int64_t>();
-  auto params_c = at::empty({N, 8}, at::TensorOptions().dtype(at::kDouble));
-  double* pp = params_c.mutable_data_ptr<double>();
-  std::vector<int64_t> dims(3 * N), first(N + 1, 0);
+  const auto bounded = [&](int64_t b, int a) {
+    return np[b] > 0 && std::isfinite(lop[3 * b + a]) && std::isfinite(hip[3 * b + a]);
+  };
+  const auto origin = [&](int64_t b, int a) { return bounded(b, a) ? lop[3 * b + a] : 0.0; };
+  const auto extent = [&](int64_t b, int a) {
+    return bounded(b, a) ? std::max(0.0, hip[3 * b + a] - lop[3 * b + a]) : 0.0;
+  };
+  // Cell size for ~per_cell points per cell over the non-degenerate axes, if the points filled the box.
+  std::vector<double> size(N, 1.0);
   for (int64_t b = 0; b < N; ++b) {
-    const int64_t n = np[b];
-    double origin[3], extent[3];
-    for (int a = 0; a < 3; ++a) {
-      const bool ok = n > 0 && std::isfinite(lop[3 * b + a]) && std::isfinite(hip[3 * b + a]);
-      origin[a] = ok ? lop[3 * b + a] : 0.0;
-      extent[a] = ok ? std::max(0.0, hip[3 * b + a] - lop[3 * b + a]) : 0.0;
-    }
-    const double scale = std::max({extent[0], extent[1], extent[2], 1e-30});
-    // Cell size for ~per_cell points per cell over the non-degenerate axes.
-    double vol = 1.0;
+    double vol = 1.0, scale = 1e-30;
     int nd = 0;
+    for (int a = 0; a < 3; ++a) scale = std::max(scale, extent(b, a));
     for (int a = 0; a < 3; ++a) {
-      if (extent[a] > 1e-9 * scale) {
-        vol *= extent[a];
+      if (extent(b, a) > 1e-9 * scale) {
+        vol *= extent(b, a);
         ++nd;
       }
     }
-    double s = nd > 0 && n > 0 ? std::pow(vol * per_cell / static_cast<double>(n), 1.0 / nd) : 1.0;
-    if (!(s > 0) || !std::isfinite(s)) s = 1.0;
-    int64_t total = 1;
-    for (int a = 0; a < 3; ++a) {
-      const double cells = std::ceil(extent[a] / s * (1.0 + 1e-9));
-      dims[3 * b + a] = static_cast<int64_t>(std::min(std::max(cells, 1.0), 4096.0));
-      total *= dims[3 * b + a];
+    const double s = nd > 0 && np[b] > 0 ? std::pow(vol * per_cell / static_cast<double>(np[b]), 1.0 / nd) : 1.0;
+    size[b] = s > 0 && std::isfinite(s) ? s : 1.0;
+  }
+  std::vector<int64_t> first(N + 1, 0);
+  // params (host and device) and the global cell of every point (invalid points: the sentinel C, sorted last)
+  auto params_c = at::empty({N, 8}, at::TensorOptions().dtype(at::kDouble));
+  at::Tensor params, cell;
+  const auto place = [&] {
+    double* pp = params_c.mutable_data_ptr<double>();
+    for (int64_t b = 0; b < N; ++b) {
+      int64_t dims[3];
+      const auto fit = [&] {
+        int64_t total = 1;
+        for (int a = 0; a < 3; ++a) {
+          const double cells = std::ceil(extent(b, a) / size[b] * (1.0 + 1e-9));
+          dims[a] = static_cast<int64_t>(std::min(std::max(cells, 1.0), 4096.0));
+          total *= dims[a];
+        }
+        return total;
+      };
+      // Guard against degenerate spreads making too many cells: never more than ~4 per point.
+      int64_t total = fit();
+      while (total > 4 * std::max<int64_t>(np[b], 1) + 8) {
+        size[b] *= 1.26;
+        total = fit();
+      }
+      first[b + 1] = first[b] + total;
+      for (int a = 0; a < 3; ++a) pp[8 * b + a] = origin(b, a);
+      pp[8 * b + 3] = size[b];
+      for (int a = 0; a < 3; ++a) pp[8 * b + 4 + a] = static_cast<double>(dims[a]);
+      pp[8 * b + 7] = static_cast<double>(first[b]);
     }
-    // Guard against degenerate spreads making too many cells: never more than ~4 per point.
-    while (total > 4 * std::max<int64_t>(n, 1) + 8) {
-      s *= 1.26;
-      total = 1;
-      for (int a = 0; a < 3; ++a) {
-        const double cells = std::ceil(extent[a] / s * (1.0 + 1e-9));
-        dims[3 * b + a] = static_cast<int64_t>(std::min(std::max(cells, 1.0), 4096.0));
-        total *= dims[3 * b + a];
+    params = params_c.to(p2.device()).to(acc_type);
+    const auto org = params.narrow(1, 0, 3).unsqueeze(1);          // (N, 1, 3)
+    const auto sz = params.narrow(1, 3, 1).unsqueeze(1);           // (N, 1, 1)
+    const auto dimsf = params.narrow(1, 4, 3).unsqueeze(1);        // (N, 1, 3)
+    auto cell3 = at::floor((pts - org) / sz).clamp_min(0);
+    cell3 = at::minimum(cell3, dimsf - 1).to(at::kLong);            // (N, P2, 3)
+    const auto dl = dimsf.to(at::kLong);
+    cell = (cell3.select(2, 0) * dl.select(2, 1) + cell3.select(2, 1)) * dl.select(2, 2) + cell3.select(2, 2);
+    cell = cell + params.narrow(1, 7, 1).to(at::kLong);             // + first cell of the cloud
+    cell = at::where(valid, cell, first[N]).reshape({-1});
+  };
+  place();
+  auto counts = at::zeros({first[N] + 1}, lengths.options());
+  counts.index_add_(0, cell, at::ones_like(cell));
+  // Points on a surface or a curve fill few of the box's cells, each far beyond per_cell: shrink those clouds'
+  // cells by the square root of the excess (exact for a surface) and place the points again.
+  {
+    const auto occupied = at::cat({at::zeros({1}, lengths.options()), (counts.narrow(0, 0, first[N]) > 0).cumsum(0)});
+    const auto firsts = at::tensor(std::vector<int64_t>(first.begin(), first.end()), lengths.options().device(at::kCPU));
+    const auto occ_c = occupied.index_select(0, firsts.to(occupied.device())).cpu();
+    const int64_t* op = occ_c.const_data_ptr<int64_t>();
+    bool again = false;
+    for (int64_t b = 0; b < N; ++b) {
+      const int64_t cells = op[b + 1] - op[b];
+      const double mean = cells > 0 ? static_cast<double>(np[b]) / static_cast<double>(cells) : 0.0;
+      if (mean > 2.0 * per_cell) {
+        size[b] *= std::sqrt(per_cell / mean);
+        again = true;
       }
     }
-    first[b + 1] = first[b] + total;
-    for (int a = 0; a < 3; ++a) pp[8 * b + a] = origin[a];
-    pp[8 * b + 3] = s;
-    for (int a = 0; a < 3; ++a) pp[8 * b + 4 + a] = static_cast<double>(dims[3 * b + a]);
-    pp[8 * b + 7] = static_cast<double>(first[b]);
+    if (again) {
+      place();
+      counts = at::zeros({first[N] + 1}, lengths.options());
+      counts.index_add_(0, cell, at::ones_like(cell));
+    }
   }
   const int64_t C = first[N];
-  auto params = params_c.to(p2.device()).to(acc_type);
-  // Cell of every point (invalid points get the sentinel C and sort last).
-  const auto origin = params.narrow(1, 0, 3).unsqueeze(1);        // (N, 1, 3)
-  const auto size = params.narrow(1, 3, 1).unsqueeze(1);          // (N, 1, 1)
-  const auto dimsf = params.narrow(1, 4, 3).unsqueeze(1);         // (N, 1, 3)
-  auto cell3 = at::floor((pts - origin) / size).clamp_min(0);
-  cell3 = at::minimum(cell3, dimsf - 1).to(at::kLong);            // (N, P2, 3)
-  const auto dl = dimsf.to(at::kLong);
-  auto cell = (cell3.select(2, 0) * dl.select(2, 1) + cell3.select(2, 1)) * dl.select(2, 2) + cell3.select(2, 2);
-  cell = cell + params.narrow(1, 7, 1).to(at::kLong);             // + first cell of the cloud
-  cell = at::where(valid, cell, C).reshape({-1});
   const auto order = at::argsort(cell, /*stable=*/true);
   const auto total_valid = lengths.sum().item<int64_t>();
   const auto sorted_order = order.narrow(0, 0, total_valid);
   Grid g;
   g.pts = pts.reshape({-1, 3}).index_select(0, sorted_order).contiguous();
   g.point_idx = sorted_order.remainder(std::max<int64_t>(P2, 1)).contiguous();
-  auto counts = at::zeros({C + 1}, lengths.options());
-  counts.index_add_(0, cell, at::ones_like(cell));
   g.cell_start = at::zeros({C + 1}, lengths.options());
   g.cell_start.narrow(0, 1, C).copy_(counts.narrow(0, 0, C).cumsum(0));
   g.params = params.contiguous();
