@@ -8,10 +8,14 @@
 #include <torch/library.h>
 
 #include "../../common/checks.h"
+#include "../../common/cpu_kernels.h"
 #include "../../common/dispatch.h"
 #include "knn.h"
 
 #include <algorithm>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -23,14 +27,32 @@ namespace mg {
 namespace knn {
 namespace {
 
-// |q - p| (norm 1) or |q - p|^2 (norm 2), summed in coordinate order (every path computes it the same way).
+// |q - p| (norm 1) or |q - p|^2 (norm 2): coordinate a accumulates into lane a % 16, the lanes are then summed in
+// order (the compiler vectorizes the lanes; every path computes a distance the same way, and for D <= 3 this is
+// the plain coordinate-order sum the grid search computes).
 template <typename scalar_t, typename acc_t>
 inline acc_t exact_distance(const scalar_t* q, const scalar_t* p, int64_t D, int64_t norm) {
-  acc_t s = 0;
-  for (int64_t a = 0; a < D; ++a) {
-    const acc_t d = static_cast<acc_t>(q[a]) - static_cast<acc_t>(p[a]);
-    s += norm == 1 ? (d < 0 ? -d : d) : d * d;
+  constexpr int L = 16;
+  acc_t lane[L] = {};
+  int64_t a = 0;
+  if (norm == 1) {
+    for (; a + L <= D; a += L)
+      for (int u = 0; u < L; ++u) lane[u] += std::abs(static_cast<acc_t>(q[a + u]) - static_cast<acc_t>(p[a + u]));
+    for (int u = 0; a + u < D; ++u) lane[u] += std::abs(static_cast<acc_t>(q[a + u]) - static_cast<acc_t>(p[a + u]));
+  } else {
+    for (; a + L <= D; a += L) {
+      for (int u = 0; u < L; ++u) {
+        const acc_t d = static_cast<acc_t>(q[a + u]) - static_cast<acc_t>(p[a + u]);
+        lane[u] += d * d;
+      }
+    }
+    for (int u = 0; a + u < D; ++u) {
+      const acc_t d = static_cast<acc_t>(q[a + u]) - static_cast<acc_t>(p[a + u]);
+      lane[u] += d * d;
+    }
   }
+  acc_t s = lane[0];
+  for (int u = 1; u < L; ++u) s += lane[u];
   return s;
 }
 
@@ -58,96 +80,218 @@ void scan_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
   });
 }
 
-// High D, norm 2, float/double: blocked distance GEMM (|q|^2 + |x|^2 - 2 q.x, BLAS) with a running top-Kc
-// candidate heap per query (Kc = 2K + 16; only a B1 x B2 block of distances exists at a time), then the exact
-// distances of the candidates decide, as in scan_knn. The GEMM distances carry a rounding error below delta =
-// 2 (D + 4) eps (|q| + max |x|)^2; a point left out of a full candidate heap has a GEMM distance >= the heap's
-// largest, so when that largest exceeds the K-th smallest GEMM distance by more than 2 delta, no point outside
-// can beat the K-th exact distance: the answer is exact. Otherwise (massive ties) that query is rescanned.
+// A (value, index) pair as one sortable key, ordered by value, then index (the tie rule). For float it is one
+// 64-bit integer: the value's bits mapped to an unsigned order (negative values too) above a 32-bit index, so
+// sorting and selection run on plain integers. For double it is the pair itself.
+template <typename acc_t>
+struct SortKey {
+  using type = std::pair<acc_t, int64_t>;
+  static type make(acc_t v, int64_t j) { return {v, j}; }
+  static acc_t value(const type& k) { return k.first; }
+  static int64_t index(const type& k) { return k.second; }
+};
+template <>
+struct SortKey<float> {
+  using type = uint64_t;
+  static type make(float v, int64_t j) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof(b));
+    b = (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+    return (static_cast<uint64_t>(b) << 32) | static_cast<uint32_t>(j);
+  }
+  static float value(type k) {
+    uint32_t b = static_cast<uint32_t>(k >> 32);
+    b = (b & 0x80000000u) ? (b & 0x7fffffffu) : ~b;
+    float v;
+    std::memcpy(&v, &b, sizeof(v));
+    return v;
+  }
+  static int64_t index(type k) { return static_cast<int64_t>(k & 0xffffffffu); }
+};
+
+// Keep the Kc smallest keys of b[0, size); t becomes the largest of their values.
+template <typename acc_t>
+void cut_to(typename SortKey<acc_t>::type* b, int64_t& size, acc_t& t, int64_t Kc) {
+  std::nth_element(b, b + (Kc - 1), b + size);
+  size = Kc;
+  t = SortKey<acc_t>::value(b[Kc - 1]);
+}
+
+// Bit u: g[u] < t, for the 16 entries at g.
+template <typename acc_t>
+inline uint32_t below_mask16(const acc_t* g, acc_t t) {
+  uint32_t mask = 0;
+  for (int u = 0; u < 16; ++u) mask |= static_cast<uint32_t>(g[u] < t) << u;
+  return mask;
+}
+
+// Append the entries of one GEMM row (columns c0 + [0, cb)) below the row's threshold t to its buffer b (holding
+// size of cap), cutting the buffer back to Kc when it would overflow. Returns the new size. Entries left out
+// (now or by a cut) are >= t, and t only decreases.
+template <typename acc_t, typename Mask>
+inline int64_t filter_row_with(const Mask& below, const acc_t* gr, int64_t cb, int64_t c0,
+                               typename SortKey<acc_t>::type* b, int64_t size, acc_t& t, int64_t cap, int64_t Kc) {
+  using Key = SortKey<acc_t>;
+  int64_t col = 0;
+  for (; col + 16 <= cb; col += 16) {
+    uint32_t mask = below(gr + col, t);
+    if (mask == 0) continue;
+    if (size + 16 > cap) {
+      cut_to<acc_t>(b, size, t, Kc);
+      mask = below(gr + col, t);
+    }
+    while (mask != 0) {
+      const int u = __builtin_ctz(mask);
+      mask &= mask - 1;
+      b[size++] = Key::make(gr[col + u], c0 + col + u);
+    }
+  }
+  for (; col < cb; ++col) {
+    if (!(gr[col] < t)) continue;
+    if (size + 1 > cap) cut_to<acc_t>(b, size, t, Kc);
+    if (gr[col] < t) b[size++] = Key::make(gr[col], c0 + col);
+  }
+  return size;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+struct BelowMask16Avx2 {
+  __attribute__((target("avx2"))) uint32_t operator()(const float* g, float thr) const {
+    const __m256 tv = _mm256_set1_ps(thr);
+    const uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(g), tv, _CMP_LT_OQ)));
+    const uint32_t hi =
+        static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(g + 8), tv, _CMP_LT_OQ)));
+    return lo | (hi << 8);
+  }
+};
+__attribute__((target("avx2"))) int64_t filter_row_avx2(const float* gr, int64_t cb, int64_t c0, uint64_t* b,
+                                                        int64_t size, float& t, int64_t cap, int64_t Kc) {
+  return filter_row_with<float>(BelowMask16Avx2{}, gr, cb, c0, b, size, t, cap, Kc);
+}
+#endif
+
+template <typename acc_t>
+int64_t filter_row(const acc_t* gr, int64_t cb, int64_t c0, typename SortKey<acc_t>::type* b, int64_t size, acc_t& t,
+                   int64_t cap, int64_t Kc) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if constexpr (std::is_same<acc_t, float>::value) {
+    if (cpu::has_avx2()) return filter_row_avx2(gr, cb, c0, b, size, t, cap, Kc);
+  }
+#endif
+  return filter_row_with<acc_t>(below_mask16<acc_t>, gr, cb, c0, b, size, t, cap, Kc);
+}
+
+// High D, norm 2, float/double: blocked distance GEMM (|x|^2 - 2 q.x, BLAS; |q|^2 is the same for a whole row)
+// with a running set of Kc = K + max(8, K / 4) candidates per query -- only a B1 x B2 block of distances exists
+// at a time -- then the exact distances of the candidates decide, as in scan_knn. A row keeps its candidates in a buffer:
+// entries below the row's threshold are appended (a vectorized test skips 16 entries at a time), and a full
+// buffer is cut back to its Kc smallest by nth_element, whose Kc-th value becomes the new threshold. So every
+// entry outside the final candidates has a GEMM distance >= the largest candidate's.
+// The GEMM distances carry a rounding error below delta = 2 (D + 4) eps (|q| + max |x|)^2; when the largest
+// candidate exceeds the K-th smallest candidate by more than 2 delta, no point outside can beat the K-th exact
+// distance: the answer is exact. Otherwise (massive ties) that query is rescanned.
 template <typename acc_t>
 void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, const int64_t* l2p, int64_t K, acc_t* dp,
               int64_t* ip) {
   const int64_t N = p1.size(0), P1 = p1.size(1), D = p1.size(2);
-  constexpr int64_t B1 = 512, B2 = 2048;
   const acc_t eps = std::numeric_limits<acc_t>::epsilon();
+  struct Cloud {
+    at::Tensor Q, X, xn;
+    acc_t xmax;
+    int64_t m1, m2, Keff, Kc;
+  };
+  std::vector<Cloud> clouds(N);
+  int64_t rows = 0;
   for (int64_t n = 0; n < N; ++n) {
-    const int64_t m1 = l1p[n], m2 = l2p[n];
-    const int64_t Keff = std::min<int64_t>(K, m2);
-    if (m1 == 0 || Keff == 0) continue;
-    const auto Q = p1[n].narrow(0, 0, m1).contiguous();
-    const auto X = p2[n].narrow(0, 0, m2).contiguous();
-    const acc_t* qp = Q.const_data_ptr<acc_t>();
-    const acc_t* xp = X.const_data_ptr<acc_t>();
-    const auto qn_t = Q.square().sum(1).contiguous(), xn_t = X.square().sum(1).contiguous();
-    const acc_t* qn = qn_t.const_data_ptr<acc_t>();
-    const acc_t* xn = xn_t.const_data_ptr<acc_t>();
-    const acc_t xmax = std::sqrt(xn_t.max().item<acc_t>());
-    const int64_t Kc = std::min<int64_t>(2 * K + 16, m2);
-    std::vector<acc_t> cd(static_cast<size_t>(m1 * Kc));
-    std::vector<int64_t> ci(static_cast<size_t>(m1 * Kc));
-    std::vector<int64_t> cs(static_cast<size_t>(m1), 0);
-    auto G = at::empty({std::min(B1, m1), std::min(B2, m2)}, Q.options());
-    for (int64_t r0 = 0; r0 < m1; r0 += B1) {
-      const int64_t rb = std::min(B1, m1 - r0);
-      for (int64_t c0 = 0; c0 < m2; c0 += B2) {
-        const int64_t cb = std::min(B2, m2 - c0);
+    Cloud& c = clouds[n];
+    c.m1 = l1p[n];
+    c.m2 = l2p[n];
+    c.Keff = std::min<int64_t>(K, c.m2);
+    c.Kc = std::min<int64_t>(K + std::max<int64_t>(8, K / 4), c.m2);
+    if (c.m1 == 0 || c.Keff == 0) continue;
+    c.Q = p1[n].narrow(0, 0, c.m1).contiguous();
+    c.X = p2[n].narrow(0, 0, c.m2).contiguous();
+    c.xn = c.X.square().sum(1).contiguous();
+    c.xmax = std::sqrt(c.xn.max().template item<acc_t>());
+    rows += c.m1;
+  }
+  // tasks: (cloud, block of B1 query rows); B1 shrinks so that every thread gets several
+  constexpr int64_t B2 = 1024;
+  const int64_t B1 = std::min<int64_t>(256, std::max<int64_t>(16, rows / (4 * at::get_num_threads()) + 1));
+  std::vector<std::pair<int64_t, int64_t>> tasks;
+  for (int64_t n = 0; n < N; ++n)
+    if (clouds[n].Q.defined())
+      for (int64_t r0 = 0; r0 < clouds[n].m1; r0 += B1) tasks.emplace_back(n, r0);
+  using Key = SortKey<acc_t>;
+  using key_t = typename Key::type;
+  at::parallel_for(0, static_cast<int64_t>(tasks.size()), 1, [&](int64_t task_lo, int64_t task_hi) {
+    at::Tensor G;
+    std::vector<key_t> buf;
+    std::vector<int64_t> cnt;
+    std::vector<acc_t> thr;
+    for (int64_t task = task_lo; task < task_hi; ++task) {
+      const auto [n, r0] = tasks[task];
+      const Cloud& c = clouds[n];
+      const int64_t rb = std::min(B1, c.m1 - r0), Kc = c.Kc, Keff = c.Keff;
+      const int64_t cap = 3 * Kc + 32;
+      if (!G.defined()) G = at::empty({B1, B2}, c.Q.options());
+      buf.resize(static_cast<size_t>(rb * cap));
+      cnt.assign(static_cast<size_t>(rb), 0);
+      thr.assign(static_cast<size_t>(rb), std::numeric_limits<acc_t>::infinity());
+      const auto Qb = c.Q.narrow(0, r0, rb);
+      for (int64_t c0 = 0; c0 < c.m2; c0 += B2) {
+        const int64_t cb = std::min(B2, c.m2 - c0);
         auto g = G.narrow(0, 0, rb).narrow(1, 0, cb);
-        // g = |x|^2 - 2 q.x in one BLAS call (the query's |q|^2 is added at the comparison)
-        at::addmm_out(g, xn_t.narrow(0, c0, cb).unsqueeze(0), Q.narrow(0, r0, rb), X.narrow(0, c0, cb).t(), 1, -2);
-        const acc_t* gp = g.const_data_ptr<acc_t>();
+        at::addmm_out(g, c.xn.narrow(0, c0, cb).unsqueeze(0), Qb, c.X.narrow(0, c0, cb).t(), 1, -2);
+        const acc_t* gp = g.template const_data_ptr<acc_t>();
         const int64_t ld = g.stride(0);
-        at::parallel_for(0, rb, 8, [&](int64_t lo, int64_t hi) {
-          for (int64_t r = lo; r < hi; ++r) {
-            const int64_t row = r0 + r;
-            acc_t* hd = cd.data() + row * Kc;
-            int64_t* hi_ = ci.data() + row * Kc;
-            int64_t size = cs[row];
-            const acc_t qq = qn[row];
-            const acc_t* gr = gp + r * ld;
-            // offer only entries below the heap's current largest (a predictable, mostly-false branch)
-            acc_t thr = size == Kc ? hd[0] - qq : std::numeric_limits<acc_t>::infinity();
-            for (int64_t c = 0; c < cb; ++c) {
-              if (!(gr[c] < thr)) continue;
-              heap_offer(hd, hi_, size, Kc, qq + gr[c], c0 + c);
-              if (size == Kc) thr = hd[0] - qq;
-            }
-            cs[row] = size;
-          }
-        });
+        for (int64_t r = 0; r < rb; ++r)
+          cnt[r] = filter_row(gp + r * ld, cb, c0, buf.data() + r * cap, cnt[r], thr[r], cap, Kc);
       }
-    }
-    // exact distances of the candidates decide; rescan where the margin does not prove it
-    at::parallel_for(0, m1, 16, [&](int64_t lo, int64_t hi) {
-      std::vector<acc_t> sd(static_cast<size_t>(Kc));
-      for (int64_t row = lo; row < hi; ++row) {
-        const int64_t t = n * P1 + row;
-        const acc_t* q = qp + row * D;
-        acc_t* hd = cd.data() + row * Kc;
-        int64_t* hi_ = ci.data() + row * Kc;
-        const int64_t size = cs[row];
-        bool proven = size < Kc || Kc == m2;  // every point is a candidate
+      // exact distances of the candidates decide; rescan where the margin does not prove it
+      for (int64_t r = 0; r < rb; ++r) {
+        const int64_t row = r0 + r, t = n * P1 + row;
+        const acc_t* q = c.Q.template const_data_ptr<acc_t>() + row * D;
+        const acc_t* xp = c.X.template const_data_ptr<acc_t>();
+        key_t* b = buf.data() + r * cap;
+        int64_t size = cnt[r];
+        acc_t top = thr[r];
+        if (size > Kc) cut_to<acc_t>(b, size, top, Kc);
+        bool proven = Kc == c.m2;  // every point is a candidate
         if (!proven) {
-          std::copy(hd, hd + size, sd.begin());
-          std::nth_element(sd.begin(), sd.begin() + (Keff - 1), sd.begin() + size);
-          const acc_t kth = sd[Keff - 1];
-          const acc_t qnorm = std::sqrt(qn[row]);
-          const acc_t delta = acc_t(2) * static_cast<acc_t>(D + 4) * eps * (qnorm + xmax) * (qnorm + xmax);
-          proven = hd[0] > kth + 2 * delta;
+          // the largest candidate, and the K-th smallest (nth_element orders by value first)
+          top = Key::value(*std::max_element(b, b + size));
+          std::nth_element(b, b + (Keff - 1), b + size);
+          acc_t qq = 0;
+          for (int64_t a = 0; a < D; ++a) qq += q[a] * q[a];
+          const acc_t qnorm = std::sqrt(qq);
+          const acc_t delta = acc_t(2) * static_cast<acc_t>(D + 4) * eps * (qnorm + c.xmax) * (qnorm + c.xmax);
+          proven = top > Key::value(b[Keff - 1]) + 2 * delta;
         }
-        int64_t out = 0;
         if (proven) {
-          for (int64_t c = 0; c < size; ++c) {
-            const int64_t j = hi_[c];
-            heap_offer(dp + t * K, ip + t * K, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+          // the exact distances replace the GEMM ones in the keys, then the K smallest by (distance, index)
+          cpu::dispatch_isa([&] {
+            for (int64_t e = 0; e < size; ++e) {
+              const int64_t j = Key::index(b[e]);
+              b[e] = Key::make(exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+            }
+          });
+          std::partial_sort(b, b + Keff, b + size);
+          for (int64_t e = 0; e < Keff; ++e) {
+            dp[t * K + e] = Key::value(b[e]);
+            ip[t * K + e] = Key::index(b[e]);
           }
         } else {
-          for (int64_t j = 0; j < m2; ++j)
-            heap_offer(dp + t * K, ip + t * K, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+          int64_t out = 0;
+          cpu::dispatch_isa([&] {
+            for (int64_t j = 0; j < c.m2; ++j)
+              heap_offer(dp + t * K, ip + t * K, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+          });
+          heap_sort(dp + t * K, ip + t * K, out);
         }
-        heap_sort(dp + t * K, ip + t * K, out);
       }
-    });
-  }
+    }
+  });
 }
 
 // ---------------------------------------------------------------- D <= 3: block search over grid cells
@@ -159,32 +303,6 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
 // at least K points of the block are closer than the bound, the K smallest of them by (distance, index) are the
 // answer; otherwise (sparse surroundings) the query falls back to the shell-by-shell grid_search.
 //
-// Candidates are compared as one integer key per point: for float, (bits of the distance << 32 | index); the
-// bits of a non-negative float order as the float does, so the key orders by (distance, index) -- the tie rule.
-template <typename acc_t>
-struct BlockKey {  // float64: the (distance, index) pair itself
-  using type = std::pair<acc_t, int64_t>;
-  static type make(acc_t d, int64_t j) { return {d, j}; }
-  static acc_t dist(const type& k) { return k.first; }
-  static int64_t index(const type& k) { return k.second; }
-};
-template <>
-struct BlockKey<float> {
-  using type = uint64_t;
-  static type make(float d, int64_t j) {
-    uint32_t b;
-    std::memcpy(&b, &d, sizeof(b));
-    return (static_cast<uint64_t>(b) << 32) | static_cast<uint32_t>(j);
-  }
-  static float dist(type k) {
-    const uint32_t b = static_cast<uint32_t>(k >> 32);
-    float d;
-    std::memcpy(&d, &b, sizeof(d));
-    return d;
-  }
-  static int64_t index(type k) { return static_cast<int64_t>(k & 0xffffffffu); }
-};
-
 // Blocks pay off when a 3 x 3 x 3 block of cells usually holds K points within the bound.
 inline bool block_search_applies(int64_t K, int64_t P2) {
   return static_cast<double>(K) <= 8.0 * cell_occupancy(K) && P2 < (int64_t{1} << 31);
@@ -193,7 +311,7 @@ inline bool block_search_applies(int64_t K, int64_t P2) {
 template <typename acc_t>
 void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, const int64_t* l2p, int64_t N,
                int64_t P1, int64_t K, int norm, acc_t* dp, int64_t* ip) {
-  using Key = BlockKey<acc_t>;
+  using Key = SortKey<acc_t>;
   const acc_t* params = g.params.const_data_ptr<acc_t>();
   const acc_t* pts = g.pts.const_data_ptr<acc_t>();
   const int64_t* pidx = g.point_idx.const_data_ptr<int64_t>();
@@ -322,7 +440,7 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
         if (cnt > Keff) std::nth_element(kp, kp + (Keff - 1), kp + cnt);
         std::sort(kp, kp + Keff);
         for (int64_t r = 0; r < Keff; ++r) {
-          od[r] = Key::dist(kp[r]);
+          od[r] = Key::value(kp[r]);
           oi[r] = Key::index(kp[r]);
         }
       } else {
@@ -375,7 +493,7 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, cons
           heap_sort(dp + t * K, ip + t * K, size);
         }
       });
-    } else if (norm == 2 && std::is_same<acc_t, scalar_t>::value) {
+    } else if (norm == 2 && std::is_same<acc_t, scalar_t>::value && P2 < (int64_t{1} << 31)) {
       gemm_knn<acc_t>(p1, p2, l1p, l2p, K, dp, ip);
     } else {
       scan_knn<scalar_t, acc_t>(p1, p2, l1p, l2p, K, norm, dp, ip);
