@@ -9,6 +9,7 @@
 
 #include "../../common/checks.h"
 #include "../../common/cpu_kernels.h"
+#include "../../common/cpu_pool.h"
 #include "../../common/dispatch.h"
 #include "knn.h"
 
@@ -342,24 +343,33 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
     if (qcell[t] >= 0) ++qstart[qcell[t] + 1];
   for (int64_t c = 0; c < C; ++c) qstart[c + 1] += qstart[c];
   const int64_t T1 = qstart[C];
+  // in cell order: the query's row t, its cell and its coordinates (read in sequence below)
   std::vector<int64_t> qorder(static_cast<size_t>(std::max<int64_t>(T1, 1)));
+  std::vector<int64_t> scell(static_cast<size_t>(std::max<int64_t>(T1, 1)));
+  std::vector<acc_t> sq(static_cast<size_t>(3 * std::max<int64_t>(T1, 1)), acc_t(0));
   {
-    std::vector<int64_t> fill(qstart.begin(), qstart.end() - 1);
-    for (int64_t t = 0; t < N * P1; ++t)
-      if (qcell[t] >= 0) qorder[fill[qcell[t]]++] = t;
+    std::vector<int64_t>& fill = qstart;  // consumed as each cell's write cursor
+    for (int64_t t = 0; t < N * P1; ++t) {
+      if (qcell[t] < 0) continue;
+      const int64_t k = fill[qcell[t]]++;
+      qorder[k] = t;
+      scell[k] = qcell[t];
+      for (int64_t a = 0; a < D; ++a) sq[3 * k + a] = qp[t * D + a];
+    }
   }
-  // cloud of each global cell range: cells of cloud n are [params[n][7], params[n + 1][7])
   at::parallel_for(0, T1, 256, [&](int64_t begin, int64_t end) {
     std::vector<acc_t> bx, by, bz;
     std::vector<int32_t> bi;
     std::vector<typename Key::type> keys;
     int64_t cur = -1, m = 0, n = 0;
+    acc_t hint = std::numeric_limits<acc_t>::infinity();  // see "tighter limit" below
     int64_t lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0}, dims[3] = {1, 1, 1};
     const acc_t* pr = params;
     for (int64_t k = begin; k < end; ++k) {
       const int64_t t = qorder[k];
-      if (qcell[t] != cur) {  // gather the block of this cell
-        cur = qcell[t];
+      if (scell[k] != cur) {  // gather the block of this cell
+        cur = scell[k];
+        hint = std::numeric_limits<acc_t>::infinity();
         n = t / P1;
         pr = params + 8 * n;
         for (int a = 0; a < 3; ++a) dims[a] = static_cast<int64_t>(pr[4 + a]);
@@ -402,8 +412,7 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
         }
       }
       const int64_t Keff = std::min<int64_t>(K, l2p[n]);
-      acc_t q[3] = {0, 0, 0};
-      for (int64_t a = 0; a < D; ++a) q[a] = qp[t * D + a];
+      const acc_t q[3] = {sq[3 * k], sq[3 * k + 1], sq[3 * k + 2]};
       // distance from q to the nearest block face inside the grid, less a rounding margin (cells were assigned
       // in floating point: a point may sit a few ulps across its cell's face)
       const acc_t eps = std::numeric_limits<acc_t>::epsilon();
@@ -414,31 +423,41 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
         if (hi[a] + 1 < dims[a]) gap = std::min(gap, (pr[a] + static_cast<acc_t>(hi[a] + 1) * pr[3]) - q[a] - tol);
       }
       const acc_t bound = !(gap > 0) ? acc_t(0) : (norm == 1 || gap == std::numeric_limits<acc_t>::infinity() ? gap : gap * gap);
-      int64_t cnt = 0;
       typename Key::type* kp = keys.data();
-      if (norm == 2) {
-        for (int64_t j = 0; j < m; ++j) {
-          const acc_t dx = q[0] - bx[j], dy = q[1] - by[j], dz = q[2] - bz[j];
-          acc_t s = dx * dx;
-          s += dy * dy;
-          s += dz * dz;
-          kp[cnt] = Key::make(s, bi[j]);
-          cnt += s < bound;
+      // the block's points closer than `limit`, as keys in kp[0, cnt)
+      const auto collect = [&](acc_t limit) {
+        int64_t cnt = 0;
+        if (norm == 2) {
+          for (int64_t j = 0; j < m; ++j) {
+            const acc_t dx = q[0] - bx[j], dy = q[1] - by[j], dz = q[2] - bz[j];
+            acc_t s = dx * dx;
+            s += dy * dy;
+            s += dz * dz;
+            kp[cnt] = Key::make(s, bi[j]);
+            cnt += s < limit;
+          }
+        } else {
+          for (int64_t j = 0; j < m; ++j) {
+            acc_t s = std::abs(q[0] - bx[j]);
+            s += std::abs(q[1] - by[j]);
+            s += std::abs(q[2] - bz[j]);
+            kp[cnt] = Key::make(s, bi[j]);
+            cnt += s < limit;
+          }
         }
-      } else {
-        for (int64_t j = 0; j < m; ++j) {
-          acc_t s = std::abs(q[0] - bx[j]);
-          s += std::abs(q[1] - by[j]);
-          s += std::abs(q[2] - bz[j]);
-          kp[cnt] = Key::make(s, bi[j]);
-          cnt += s < bound;
-        }
-      }
+        return cnt;
+      };
+      // First try a tighter limit: twice the previous query's K-th distance (squared: 1.41 times the radius) --
+      // queries of one cell lie close together -- so the selection below sorts few keys. Too tight: retry with
+      // the block bound.
+      int64_t cnt = collect(std::min(bound, hint));
+      if (cnt < Keff && hint < bound) cnt = collect(bound);
       acc_t* od = dp + t * K;
       int64_t* oi = ip + t * K;
       if (cnt >= Keff) {
         if (cnt > Keff) std::nth_element(kp, kp + (Keff - 1), kp + cnt);
         std::sort(kp, kp + Keff);
+        hint = 2 * Key::value(kp[Keff - 1]);
         for (int64_t r = 0; r < Keff; ++r) {
           od[r] = Key::value(kp[r]);
           oi[r] = Key::index(kp[r]);
@@ -458,8 +477,9 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, cons
   check_knn_inputs(p1, p2, K, norm);
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
   const auto acc_type = point_acc_type(p1);
-  auto dists = at::zeros({N, P1, K}, p1.options().dtype(acc_type));
-  auto idx = at::zeros({N, P1, K}, p1.options().dtype(at::kLong));
+  // outputs from the reuse pool (warm pages); entries past min(K, length) stay 0
+  auto dists = cpu::pooled_empty({N, P1, K}, p1.options().dtype(acc_type)).zero_();
+  auto idx = cpu::pooled_empty({N, P1, K}, p1.options().dtype(at::kLong)).zero_();
   if (N == 0 || P1 == 0) return {dists.to(p1.scalar_type()), idx};
   const auto l1 = clamped_lengths(lengths1, P1);
   const auto l2 = clamped_lengths(lengths2, P2);
