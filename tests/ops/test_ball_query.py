@@ -34,6 +34,20 @@ def test_far_and_outside_queries(device):
         assert torch.equal(torch.ops.meshgraph.ball_query_idx(p1, p2, l1, l2, 50, r), ref.ball_query_idx(p1, p2, l1, l2, 50, r))
 
 
+@pytest.mark.parametrize("offset", [0.0, 1000.0])
+def test_points_exactly_on_the_sphere_and_cell_faces(device, offset):
+    """Integer lattice, radius 1 and 2: neighbours at exactly the radius (inclusive) sit on cell faces of the grid,
+    where the searched cell range is decided by rounding; far from the origin (offset) the rounding is coarser."""
+    ax = torch.arange(9, dtype=torch.float32)
+    lat = torch.stack(torch.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(1, -1, 3) + offset
+    lat = lat[:, torch.randperm(lat.shape[1], generator=torch.Generator().manual_seed(0))].to(device)
+    l = torch.tensor([lat.shape[1]], device=device)
+    for r in (1.0, 2.0):
+        got = torch.ops.meshgraph.ball_query_idx(lat, lat, l, l, 40, r)
+        assert torch.equal(got, ref.ball_query_idx(lat, lat, l, l, 40, r))
+        assert ((got >= 0).sum(-1) >= 4).all()  # every lattice point has at least 3 axis neighbours and itself
+
+
 def test_gradients_and_opcheck(device):
     g = torch.Generator().manual_seed(3)
     p1 = torch.rand(2, 30, 3, generator=g, dtype=torch.float64).to(device).requires_grad_(True)

@@ -12,6 +12,7 @@
 #include <c10/macros/Macros.h>
 
 #include <cstdint>
+#include <limits>
 
 #include "../knn/knn.h"
 
@@ -68,22 +69,26 @@ C10_HOST_DEVICE inline void sort_indices(int64_t* row, int64_t size) {
 }
 
 // Grid search for one query; fills row[0:count) with the smallest in-ball indices, ascending. Returns count.
+// The cells searched are those the box q +- r overlaps, widened by a rounding tolerance (points were assigned to
+// cells in floating point); a per-cell distance bound skips the box's corners.
 template <typename acc_t>
 C10_HOST_DEVICE inline int64_t grid_ball(const acc_t* q, const acc_t* params, const acc_t* pts, const int64_t* point_idx,
-                                         const int64_t* cell_start, int64_t K, acc_t r2, int64_t reach,
-                                         int64_t* row) {
+                                         const int64_t* cell_start, int64_t K, acc_t r, acc_t r2, int64_t* row) {
   const acc_t s = params[3];
   const int64_t dims[3] = {static_cast<int64_t>(params[4]), static_cast<int64_t>(params[5]),
                            static_cast<int64_t>(params[6])};
   const int64_t first_cell = static_cast<int64_t>(params[7]);
   int64_t lo[3], hi[3];
   for (int a = 0; a < 3; ++a) {
-    // The query's cell, clamped to one cell outside the grid; one extra cell of reach absorbs rounding (the
-    // per-cell distance bound below prunes what is really out of range).
-    const acc_t rel = (q[a] - params[a]) / s;
-    const int64_t c = !(rel >= 0) ? -1 : (rel >= static_cast<acc_t>(dims[a]) ? dims[a] : static_cast<int64_t>(rel));
-    lo[a] = c - reach - 1 < 0 ? 0 : c - reach - 1;
-    hi[a] = c + reach + 1 >= dims[a] ? dims[a] - 1 : c + reach + 1;
+    const acc_t o = params[a], top = static_cast<acc_t>(dims[a] - 1);
+    const acc_t tol = acc_t(8) * std::numeric_limits<acc_t>::epsilon() *
+                      ((o < 0 ? -o : o) + (q[a] < 0 ? -q[a] : q[a]) + r + static_cast<acc_t>(dims[a]) * s);
+    // clamp in floating point before converting: far queries would overflow int64
+    acc_t l = (q[a] - r - tol - o) / s, h = (q[a] + r + tol - o) / s;
+    l = !(l >= 0) ? acc_t(0) : (l > top ? top : l);
+    h = !(h >= 0) ? acc_t(0) : (h > top ? top : h);
+    lo[a] = static_cast<int64_t>(l);
+    hi[a] = static_cast<int64_t>(h);
   }
   int64_t size = 0;
   for (int64_t x = lo[0]; x <= hi[0]; ++x)

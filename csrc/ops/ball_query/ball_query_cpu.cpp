@@ -51,12 +51,11 @@ at::Tensor ball_query_idx_cpu(const at::Tensor& p1, const at::Tensor& p2, const 
           // cells the ball spans, in floating point (a tiny cell size must not overflow int64): scan if too many
           const double reach_f = std::ceil(static_cast<double>(radius) / static_cast<double>(s));
           const double cells = std::pow(2.0 * reach_f + 1.0, static_cast<double>(D));
-          const int64_t reach = static_cast<int64_t>(std::min(reach_f, 1e6));
           if (cells <= static_cast<double>(l2p[n])) {
             acc_t q3[3] = {0, 0, 0};
             for (int64_t a = 0; a < D; ++a) q3[a] = q[a];
             grid_ball(q3, pn, g.pts.const_data_ptr<acc_t>(), g.point_idx.const_data_ptr<int64_t>(),
-                      g.cell_start.const_data_ptr<int64_t>(), K, r2, reach, row);
+                      g.cell_start.const_data_ptr<int64_t>(), K, static_cast<acc_t>(radius), r2, row);
             continue;
           }
         }

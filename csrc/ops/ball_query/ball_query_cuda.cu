@@ -30,11 +30,10 @@ __global__ void ball_query_kernel(const acc_t* __restrict__ x1, const acc_t* __r
       const acc_t* pn = params + 8 * n;
       const double reach_f = ceil(radius / static_cast<double>(pn[3]));
       const double cells = pow(2.0 * reach_f + 1.0, static_cast<double>(D));
-      const int64_t reach = static_cast<int64_t>(reach_f < 1e6 ? reach_f : 1e6);
       if (cells <= static_cast<double>(l2[n])) {
         acc_t q3[3] = {0, 0, 0};
         for (int64_t a = 0; a < D; ++a) q3[a] = q[a];
-        grid_ball(q3, pn, pts, point_idx, cell_start, K, r2, reach, row);
+        grid_ball(q3, pn, pts, point_idx, cell_start, K, static_cast<acc_t>(radius), r2, row);
         continue;
       }
     }

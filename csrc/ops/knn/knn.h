@@ -6,11 +6,16 @@
 //     ascending by distance (ties: smaller index first); dists are squared Euclidean for norm=2 and L1 for
 //     norm=1. Every other entry is 0 (dists and idx), as in PyTorch3D.
 //
-// D <= 3 uses a uniform grid built per cloud (cells hold ~K/4 points, at least 2; a query searches cell shells outward and stops
-// once the K-th best distance is no larger than the distance to any unsearched cell): cost grows with the points
-// near each query, not with P2. D > 3 scans every point of the cloud. Both keep the running top K in the output
-// rows (a max-heap), so K may be in the thousands and no P1 x P2 matrix exists. Parallel over queries of all
-// clouds together. Distances accumulate in float32 (float64 for float64 input).
+// D <= 3 uses a uniform grid built per cloud (cells hold ~K/3 points, at least 2; clouds on a surface get smaller
+// cells, see build_grid), so the cost grows with the points near each query, not with P2. The CUDA kernel searches
+// cell shells outward per query and stops once the K-th best distance is below the distance to any unsearched cell
+// (grid_search). The CPU kernel takes queries in cell order: the 3 x 3 x 3 block of cells around a query's cell is
+// gathered once for all its queries, each keeps the block points closer than the nearest block face (nothing
+// outside can be closer) and selects the K smallest; a query with fewer than K such points falls back to
+// grid_search. On CPU, D > 3 with norm 2 (float, double) runs blocked distance GEMMs with per-query candidate
+// buffers whose exact distances decide (knn_cpu.cpp); other D > 3 cases scan every point of the cloud. No P1 x P2 matrix ever
+// exists and K may be in the thousands. Parallel over queries of all clouds together. Distances accumulate in
+// float32 (float64 for float64 input).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -50,7 +55,9 @@ inline at::Tensor clamped_lengths(const at::Tensor& lengths, int64_t P) {
 }
 
 // Built with ATen ops, so it runs on the points' device. D must be <= 3 (missing coordinates are 0).
-// per_cell: the average number of points per occupied volume cell the grid aims for.
+// per_cell: the average number of points per occupied volume cell the grid aims for. A cloud whose occupied cells
+// hold more than twice that on average (points on a surface or a curve) gets its cells shrunk once by the square
+// root of the excess, within the limit of ~4 cells per point.
 Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type, double per_cell);
 
 // Grid occupancy for K neighbours (K/3 points per cell, measured best on W2/W8): the 27 cells around a query then
