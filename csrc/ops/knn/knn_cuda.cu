@@ -1,9 +1,12 @@
-// CUDA kernel for knn_points_idx (contract in knn.h): one thread per query, the same grid search as the CPU
-// (shared host/device code in knn.h), the running top K kept in the output row.
+// CUDA kernels for knn_points_idx (contract in knn.h): D <= 3 one thread per query running the grid search of
+// knn.h (shared host/device code); D > 3 a shared-memory tiled scan (below). The running top K is kept in the
+// output row.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/zeros.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
+
+#include <algorithm>
 
 #include "../../common/checks.h"
 #include "../../common/cuda_utils.cuh"
@@ -31,24 +34,59 @@ __global__ void grid_knn_kernel(const acc_t* __restrict__ q1, int64_t N, int64_t
   }
 }
 
+// D > 3: a block of kQueries threads takes kQueries queries of one cloud and walks the cloud in tiles of kTileJ
+// points; each tile is staged through shared memory kTileD coordinates at a time, so every point's coordinates
+// are read from global memory once per block rather than once per query, and each thread keeps the tile's partial
+// distances in registers. Distances sum in coordinate order; the running top K lives in the output row (any K).
+constexpr int kQueries = 128, kTileJ = 32, kTileD = 32;
+
 template <typename scalar_t, typename acc_t>
-__global__ void scan_knn_kernel(const scalar_t* __restrict__ x1, const scalar_t* __restrict__ x2, int64_t N, int64_t P1,
-                                int64_t P2, int64_t D, const int64_t* __restrict__ l1, const int64_t* __restrict__ l2,
-                                int64_t K, int norm, acc_t* dists, int64_t* idx) {
-  MG_CUDA_KERNEL_LOOP(t, N * P1) {
-    const int64_t n = t / P1, i = t - n * P1;
-    const int64_t Keff = K < l2[n] ? K : l2[n];
-    if (i >= l1[n] || Keff == 0) continue;
+__global__ void __launch_bounds__(kQueries)
+    scan_knn_kernel(const scalar_t* __restrict__ x1, const scalar_t* __restrict__ x2, int64_t N, int64_t P1,
+                    int64_t P2, int64_t D, const int64_t* __restrict__ l1, const int64_t* __restrict__ l2, int64_t K,
+                    int norm, acc_t* dists, int64_t* idx) {
+  __shared__ acc_t tile[kTileJ][kTileD + 1];  // +1: no bank conflicts on the column-wise stores
+  const int64_t chunks = (P1 + kQueries - 1) / kQueries;
+  for (int64_t w = blockIdx.x; w < N * chunks; w += gridDim.x) {
+    const int64_t n = w / chunks, i = (w - n * chunks) * kQueries + threadIdx.x;
+    const int64_t m2 = l2[n];
+    const int64_t Keff = K < m2 ? K : m2;
+    const bool active = i < l1[n] && Keff > 0;  // inactive threads still help stage the tiles
+    const int64_t t = n * P1 + i;
     int64_t size = 0;
-    for (int64_t j = 0; j < l2[n]; ++j) {
-      acc_t s = 0;
-      for (int64_t a = 0; a < D; ++a) {
-        const acc_t d = static_cast<acc_t>(x1[t * D + a]) - static_cast<acc_t>(x2[(n * P2 + j) * D + a]);
-        s += norm == 1 ? (d < 0 ? -d : d) : d * d;
+    for (int64_t j0 = 0; j0 < m2; j0 += kTileJ) {
+      const int jn = static_cast<int>(m2 - j0 < kTileJ ? m2 - j0 : kTileJ);
+      acc_t part[kTileJ];
+#pragma unroll
+      for (int jj = 0; jj < kTileJ; ++jj) part[jj] = 0;
+      for (int64_t a0 = 0; a0 < D; a0 += kTileD) {
+        const int an = static_cast<int>(D - a0 < kTileD ? D - a0 : kTileD);
+        __syncthreads();  // the previous tile is no longer read
+        for (int e = threadIdx.x; e < kTileJ * kTileD; e += kQueries) {
+          const int jj = e / kTileD, aa = e - jj * kTileD;
+          tile[jj][aa] = (jj < jn && aa < an) ? static_cast<acc_t>(x2[(n * P2 + j0 + jj) * D + a0 + aa]) : acc_t(0);
+        }
+        __syncthreads();
+        if (active) {
+          for (int aa = 0; aa < an; ++aa) {
+            const acc_t qa = static_cast<acc_t>(x1[t * D + a0 + aa]);
+#pragma unroll
+            for (int jj = 0; jj < kTileJ; ++jj) {
+              const acc_t d = qa - tile[jj][aa];
+              part[jj] += norm == 1 ? (d < 0 ? -d : d) : d * d;
+            }
+          }
+        }
       }
-      heap_offer(dists + t * K, idx + t * K, size, Keff, s, j);
+      if (active) {
+#pragma unroll  // static indices keep part[] in registers
+        for (int jj = 0; jj < kTileJ; ++jj) {
+          if (jj < jn) heap_offer(dists + t * K, idx + t * K, size, Keff, part[jj], j0 + jj);
+        }
+      }
     }
-    heap_sort(dists + t * K, idx + t * K, size);
+    if (active) heap_sort(dists + t * K, idx + t * K, size);
+    __syncthreads();  // the next work item restages the tile
   }
 }
 
@@ -77,7 +115,9 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cuda(const at::Tensor& p1, con
           idx.mutable_data_ptr<int64_t>());
     } else {
       const auto a1 = p1.contiguous(), a2 = p2.contiguous();
-      scan_knn_kernel<scalar_t, acc_t><<<cuda::num_blocks(N * P1, 128), 128, 0, stream>>>(
+      const int64_t work = N * ((P1 + kQueries - 1) / kQueries);
+      const auto blocks = static_cast<unsigned int>(std::min<int64_t>(std::max<int64_t>(work, 1), int64_t{1} << 20));
+      scan_knn_kernel<scalar_t, acc_t><<<blocks, kQueries, 0, stream>>>(
           a1.const_data_ptr<scalar_t>(), a2.const_data_ptr<scalar_t>(), N, P1, P2, D, l1.const_data_ptr<int64_t>(),
           l2.const_data_ptr<int64_t>(), K, static_cast<int>(norm), dists.mutable_data_ptr<acc_t>(),
           idx.mutable_data_ptr<int64_t>());
