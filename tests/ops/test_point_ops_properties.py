@@ -11,8 +11,8 @@ from meshgraph.ops import reference as ref
 @st.composite
 def clouds(draw):
     N = draw(st.integers(1, 3))
-    P1, P2 = draw(st.integers(0, 40)), draw(st.integers(1, 40))
-    D = draw(st.sampled_from([1, 2, 3, 4]))
+    P1, P2 = draw(st.integers(0, 40)), draw(st.integers(1, 150))
+    D = draw(st.sampled_from([1, 2, 3, 4, 17]))
     seed = draw(st.integers(0, 2**16))
     g = torch.Generator().manual_seed(seed)
     p1 = torch.rand(N, P1, D, generator=g)
