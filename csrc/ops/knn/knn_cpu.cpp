@@ -148,68 +148,191 @@ void make_room(typename SortKey<acc_t>::type* b, int64_t& size, acc_t& t, int64_
   cut_to<acc_t>(b, size, t, Kc);
 }
 
-// Bit u: g[u] < t, for the 16 entries at g.
+// GEMM entries become a candidate's value v: the entry itself (a row already holding |x|^2 - 2 q.x), or
+// add - 2 g (g a plain dot product, add the column point's |x|^2). Scalar and vector code compute it alike (2 g
+// is exact, one rounding in the subtraction).
 template <typename acc_t>
-inline uint32_t below_mask16(const acc_t* g, acc_t t) {
+inline acc_t entry_value(acc_t g, const acc_t* add, int64_t c) {
+  return add == nullptr ? g : add[c] - 2 * g;
+}
+
+// Bit u: value of entry u < t, for the 16 entries at g (add: as in entry_value, already offset to g's columns).
+template <typename acc_t>
+inline uint32_t below_mask16(const acc_t* g, const acc_t* add, acc_t t) {
   uint32_t mask = 0;
-  for (int u = 0; u < 16; ++u) mask |= static_cast<uint32_t>(g[u] < t) << u;
+  for (int u = 0; u < 16; ++u) mask |= static_cast<uint32_t>(entry_value(g[u], add, u) < t) << u;
   return mask;
 }
 
-// Append the entries of one GEMM row (columns c0 + [0, cb)) below the row's threshold t to its buffer b (holding
-// size of cap), cutting the buffer back to Kc when it would overflow. Returns the new size. Entries left out
+// Bit u: add - 2 g[u] < t[u] (16 query rows side by side: the transposed use of a symmetric block).
+template <typename acc_t>
+inline uint32_t below_mask16_lanes(const acc_t* g, acc_t add, const acc_t* t) {
+  uint32_t mask = 0;
+  for (int u = 0; u < 16; ++u) mask |= static_cast<uint32_t>(add - 2 * g[u] < t[u]) << u;
+  return mask;
+}
+
+// Append the entries of one GEMM row (columns c0 + [0, cb)) whose value is below the row's threshold t to its
+// buffer b (holding size of cap), making room when it would overflow. Returns the new size. Entries left out
 // (now or by a cut) are >= t, and t only decreases.
 template <typename acc_t, typename Mask>
-inline int64_t filter_row_with(const Mask& below, const acc_t* gr, int64_t cb, int64_t c0,
+inline int64_t filter_row_with(const Mask& below, const acc_t* gr, const acc_t* add, int64_t cb, int64_t c0,
                                typename SortKey<acc_t>::type* b, int64_t size, acc_t& t, int64_t cap, int64_t Kc) {
   using Key = SortKey<acc_t>;
   int64_t col = 0;
   for (; col + 16 <= cb; col += 16) {
-    uint32_t mask = below(gr + col, t);
+    const acc_t* ad = add == nullptr ? nullptr : add + col;
+    uint32_t mask = below(gr + col, ad, t);
     if (mask == 0) continue;
     if (size + 16 > cap) {
       make_room<acc_t>(b, size, t, Kc, cap);
-      mask = below(gr + col, t);
+      mask = below(gr + col, ad, t);
     }
     while (mask != 0) {
       const int u = __builtin_ctz(mask);
       mask &= mask - 1;
-      b[size++] = Key::make(gr[col + u], c0 + col + u);
+      b[size++] = Key::make(entry_value(gr[col + u], ad, u), c0 + col + u);
     }
   }
   for (; col < cb; ++col) {
-    if (!(gr[col] < t)) continue;
+    const acc_t v = entry_value(gr[col], add, col);
+    if (!(v < t)) continue;
     if (size + 1 > cap) make_room<acc_t>(b, size, t, Kc, cap);
-    if (gr[col] < t) b[size++] = Key::make(gr[col], c0 + col);
+    if (v < t) b[size++] = Key::make(v, c0 + col);
   }
   return size;
 }
 
+// The transposed use of a symmetric block g (ra x cb, leading dimension ld): column c is query row c of the
+// block's column points, row a its candidate a0 + a with value add[a] - 2 g[a][c]. Buffers, sizes and thresholds
+// of the cb query rows: b + c * cap, size[c], t[c].
+template <typename acc_t, typename Mask>
+inline void filter_cols_with(const Mask& below, const acc_t* g, int64_t ld, int64_t ra, int64_t cb, const acc_t* add,
+                             int64_t a0, typename SortKey<acc_t>::type* b, int64_t* size, acc_t* t, int64_t cap,
+                             int64_t Kc) {
+  using Key = SortKey<acc_t>;
+  const auto offer = [&](int64_t c, acc_t v, int64_t j) {
+    if (!(v < t[c])) return;
+    if (size[c] + 1 > cap) {
+      make_room<acc_t>(b + c * cap, size[c], t[c], Kc, cap);
+      if (!(v < t[c])) return;
+    }
+    b[c * cap + size[c]++] = Key::make(v, j);
+  };
+  int64_t c0 = 0;
+  for (; c0 + 16 <= cb; c0 += 16) {
+    for (int64_t a = 0; a < ra; ++a) {
+      const acc_t* gr = g + a * ld + c0;
+      uint32_t mask = below(gr, add[a], t + c0);
+      while (mask != 0) {
+        const int u = __builtin_ctz(mask);
+        mask &= mask - 1;
+        offer(c0 + u, add[a] - 2 * gr[u], a0 + a);
+      }
+    }
+  }
+  for (int64_t a = 0; a < ra; ++a)
+    for (int64_t c = c0; c < cb; ++c) offer(c, add[a] - 2 * g[a * ld + c], a0 + a);
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 struct BelowMask16Avx2 {
-  __attribute__((target("avx2"))) uint32_t operator()(const float* g, float thr) const {
-    const __m256 tv = _mm256_set1_ps(thr);
-    const uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(g), tv, _CMP_LT_OQ)));
-    const uint32_t hi =
-        static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(g + 8), tv, _CMP_LT_OQ)));
+  __attribute__((target("avx2"))) uint32_t operator()(const float* g, const float* add, float thr) const {
+    const __m256 tv = _mm256_set1_ps(thr), two = _mm256_set1_ps(2.0f);
+    __m256 v0 = _mm256_loadu_ps(g), v1 = _mm256_loadu_ps(g + 8);
+    if (add != nullptr) {
+      v0 = _mm256_sub_ps(_mm256_loadu_ps(add), _mm256_mul_ps(two, v0));
+      v1 = _mm256_sub_ps(_mm256_loadu_ps(add + 8), _mm256_mul_ps(two, v1));
+    }
+    const uint32_t lo = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v0, tv, _CMP_LT_OQ)));
+    const uint32_t hi = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v1, tv, _CMP_LT_OQ)));
     return lo | (hi << 8);
   }
 };
-__attribute__((target("avx2"))) int64_t filter_row_avx2(const float* gr, int64_t cb, int64_t c0, uint64_t* b,
-                                                        int64_t size, float& t, int64_t cap, int64_t Kc) {
-  return filter_row_with<float>(BelowMask16Avx2{}, gr, cb, c0, b, size, t, cap, Kc);
+struct BelowMask16LanesAvx2 {
+  __attribute__((target("avx2"))) uint32_t operator()(const float* g, float add, const float* thr) const {
+    const __m256 av = _mm256_set1_ps(add), two = _mm256_set1_ps(2.0f);
+    const __m256 v0 = _mm256_sub_ps(av, _mm256_mul_ps(two, _mm256_loadu_ps(g)));
+    const __m256 v1 = _mm256_sub_ps(av, _mm256_mul_ps(two, _mm256_loadu_ps(g + 8)));
+    const uint32_t lo =
+        static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v0, _mm256_loadu_ps(thr), _CMP_LT_OQ)));
+    const uint32_t hi =
+        static_cast<uint32_t>(_mm256_movemask_ps(_mm256_cmp_ps(v1, _mm256_loadu_ps(thr + 8), _CMP_LT_OQ)));
+    return lo | (hi << 8);
+  }
+};
+__attribute__((target("avx2"))) int64_t filter_row_avx2(const float* gr, const float* add, int64_t cb, int64_t c0,
+                                                        uint64_t* b, int64_t size, float& t, int64_t cap, int64_t Kc) {
+  return filter_row_with<float>(BelowMask16Avx2{}, gr, add, cb, c0, b, size, t, cap, Kc);
+}
+__attribute__((target("avx2"))) void filter_cols_avx2(const float* g, int64_t ld, int64_t ra, int64_t cb,
+                                                      const float* add, int64_t a0, uint64_t* b, int64_t* size,
+                                                      float* t, int64_t cap, int64_t Kc) {
+  filter_cols_with<float>(BelowMask16LanesAvx2{}, g, ld, ra, cb, add, a0, b, size, t, cap, Kc);
 }
 #endif
 
 template <typename acc_t>
-int64_t filter_row(const acc_t* gr, int64_t cb, int64_t c0, typename SortKey<acc_t>::type* b, int64_t size, acc_t& t,
-                   int64_t cap, int64_t Kc) {
+int64_t filter_row(const acc_t* gr, const acc_t* add, int64_t cb, int64_t c0, typename SortKey<acc_t>::type* b,
+                   int64_t size, acc_t& t, int64_t cap, int64_t Kc) {
 #if defined(__x86_64__) && defined(__GNUC__)
   if constexpr (std::is_same<acc_t, float>::value) {
-    if (cpu::has_avx2()) return filter_row_avx2(gr, cb, c0, b, size, t, cap, Kc);
+    if (cpu::has_avx2()) return filter_row_avx2(gr, add, cb, c0, b, size, t, cap, Kc);
   }
 #endif
-  return filter_row_with<acc_t>(below_mask16<acc_t>, gr, cb, c0, b, size, t, cap, Kc);
+  return filter_row_with<acc_t>(below_mask16<acc_t>, gr, add, cb, c0, b, size, t, cap, Kc);
+}
+
+template <typename acc_t>
+void filter_cols(const acc_t* g, int64_t ld, int64_t ra, int64_t cb, const acc_t* add, int64_t a0,
+                 typename SortKey<acc_t>::type* b, int64_t* size, acc_t* t, int64_t cap, int64_t Kc) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if constexpr (std::is_same<acc_t, float>::value) {
+    if (cpu::has_avx2()) return filter_cols_avx2(g, ld, ra, cb, add, a0, b, size, t, cap, Kc);
+  }
+#endif
+  filter_cols_with<acc_t>(below_mask16_lanes<acc_t>, g, ld, ra, cb, add, a0, b, size, t, cap, Kc);
+}
+
+// The end of a query row of the GEMM path: its candidates b[0, size) (values: GEMM distances less |q|^2; every
+// other point's value is >= threshold t) decide by exact distances, written ascending to od / oi.
+template <typename acc_t>
+void finish_gemm_row(const acc_t* q, const acc_t* xp, int64_t m2, int64_t D, int64_t Keff, int64_t Kc, acc_t xmax,
+                     typename SortKey<acc_t>::type* b, int64_t size, acc_t t, acc_t* od, int64_t* oi) {
+  using Key = SortKey<acc_t>;
+  const acc_t eps = std::numeric_limits<acc_t>::epsilon();
+  if (size > Kc) cut_to<acc_t>(b, size, t, Kc);
+  bool proven = Kc == m2;  // every point is a candidate
+  if (!proven) {
+    // the largest candidate, and the K-th smallest (nth_element orders by value first)
+    const acc_t top = Key::value(*std::max_element(b, b + size));
+    std::nth_element(b, b + (Keff - 1), b + size);
+    acc_t qq = 0;
+    for (int64_t a = 0; a < D; ++a) qq += q[a] * q[a];
+    const acc_t qnorm = std::sqrt(qq);
+    const acc_t delta = acc_t(2) * static_cast<acc_t>(D + 4) * eps * (qnorm + xmax) * (qnorm + xmax);
+    proven = top > Key::value(b[Keff - 1]) + 2 * delta;
+  }
+  if (proven) {
+    // the exact distances replace the GEMM ones in the keys, then the K smallest by (distance, index)
+    cpu::dispatch_isa([&] {
+      for (int64_t e = 0; e < size; ++e) {
+        const int64_t j = Key::index(b[e]);
+        b[e] = Key::make(exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+      }
+    });
+    std::partial_sort(b, b + Keff, b + size);
+    for (int64_t e = 0; e < Keff; ++e) {
+      od[e] = Key::value(b[e]);
+      oi[e] = Key::index(b[e]);
+    }
+  } else {
+    int64_t out = 0;
+    cpu::dispatch_isa([&] {
+      for (int64_t j = 0; j < m2; ++j) heap_offer(od, oi, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
+    });
+    heap_sort(od, oi, out);
+  }
 }
 
 // High D, norm 2, float/double: blocked distance GEMM (|x|^2 - 2 q.x, BLAS; |q|^2 is the same for a whole row)
@@ -225,7 +348,6 @@ template <typename acc_t>
 void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, const int64_t* l2p, int64_t K, acc_t* dp,
               int64_t* ip) {
   const int64_t N = p1.size(0), P1 = p1.size(1), D = p1.size(2);
-  const acc_t eps = std::numeric_limits<acc_t>::epsilon();
   struct Cloud {
     at::Tensor Q, X, xn;
     acc_t xmax;
@@ -277,49 +399,13 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
         const acc_t* gp = g.template const_data_ptr<acc_t>();
         const int64_t ld = g.stride(0);
         for (int64_t r = 0; r < rb; ++r)
-          cnt[r] = filter_row(gp + r * ld, cb, c0, buf.data() + r * cap, cnt[r], thr[r], cap, Kc);
+          cnt[r] = filter_row<acc_t>(gp + r * ld, nullptr, cb, c0, buf.data() + r * cap, cnt[r], thr[r], cap, Kc);
       }
       // exact distances of the candidates decide; rescan where the margin does not prove it
       for (int64_t r = 0; r < rb; ++r) {
         const int64_t row = r0 + r, t = n * P1 + row;
-        const acc_t* q = c.Q.template const_data_ptr<acc_t>() + row * D;
-        const acc_t* xp = c.X.template const_data_ptr<acc_t>();
-        key_t* b = buf.data() + r * cap;
-        int64_t size = cnt[r];
-        acc_t top = thr[r];
-        if (size > Kc) cut_to<acc_t>(b, size, top, Kc);
-        bool proven = Kc == c.m2;  // every point is a candidate
-        if (!proven) {
-          // the largest candidate, and the K-th smallest (nth_element orders by value first)
-          top = Key::value(*std::max_element(b, b + size));
-          std::nth_element(b, b + (Keff - 1), b + size);
-          acc_t qq = 0;
-          for (int64_t a = 0; a < D; ++a) qq += q[a] * q[a];
-          const acc_t qnorm = std::sqrt(qq);
-          const acc_t delta = acc_t(2) * static_cast<acc_t>(D + 4) * eps * (qnorm + c.xmax) * (qnorm + c.xmax);
-          proven = top > Key::value(b[Keff - 1]) + 2 * delta;
-        }
-        if (proven) {
-          // the exact distances replace the GEMM ones in the keys, then the K smallest by (distance, index)
-          cpu::dispatch_isa([&] {
-            for (int64_t e = 0; e < size; ++e) {
-              const int64_t j = Key::index(b[e]);
-              b[e] = Key::make(exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
-            }
-          });
-          std::partial_sort(b, b + Keff, b + size);
-          for (int64_t e = 0; e < Keff; ++e) {
-            dp[t * K + e] = Key::value(b[e]);
-            ip[t * K + e] = Key::index(b[e]);
-          }
-        } else {
-          int64_t out = 0;
-          cpu::dispatch_isa([&] {
-            for (int64_t j = 0; j < c.m2; ++j)
-              heap_offer(dp + t * K, ip + t * K, out, Keff, exact_distance<acc_t, acc_t>(q, xp + j * D, D, 2), j);
-          });
-          heap_sort(dp + t * K, ip + t * K, out);
-        }
+        finish_gemm_row<acc_t>(c.Q.template const_data_ptr<acc_t>() + row * D, c.X.template const_data_ptr<acc_t>(),
+                               c.m2, D, Keff, Kc, c.xmax, buf.data() + r * cap, cnt[r], thr[r], dp + t * K, ip + t * K);
       }
     }
   });
