@@ -162,12 +162,21 @@ def test_high_dimension_blocked_gemm_path_is_exact(device, dtype):
     """D > 3, norm 2: candidates from blocked distance GEMMs, decided by exact distances. Larger than one GEMM
     block (1024 points) so the running candidate buffers span blocks and are cut back many times; integer
     lattices give massive exact ties (the margin test must fall back to the exact scan there); a cloud smaller
-    than the candidate count makes every point a candidate."""
+    than the candidate count makes every point a candidate; self queries (same tensor and lengths) take the
+    symmetric-block path, with partial blocks."""
     g = torch.Generator().manual_seed(11)
     p = torch.rand(2, 2600, 24, generator=g, dtype=torch.float64).to(dtype).to(device)
     lat = torch.randint(0, 3, (2, 2600, 8), generator=g).to(dtype).to(device)
     for pts in (p, lat):
         l1 = torch.tensor([2600, 1000], device=device)
+        # the same tensor and lengths: the self-query path (symmetric blocks, each used for both of its sides)
+        for K, l in ((12, [1300, 1001]), (300, [1100, 15])):
+            l = torch.tensor(l, device=device)
+            d, i = torch.ops.meshgraph.knn_points_idx(pts, pts, l, l, K, 2)
+            rd, ri = ref.knn_points_idx(pts, pts, l, l, K, 2)
+            torch.testing.assert_close(d, rd)
+            if dtype == torch.float64 or pts is lat:
+                assert torch.equal(i, ri)
         for K, l2 in ((12, [2500, 2600]), (300, [2600, 15])):
             l2 = torch.tensor(l2, device=device)
             d, i = torch.ops.meshgraph.knn_points_idx(pts, pts, l1, l2, K, 2)
