@@ -263,11 +263,11 @@ struct BelowMask16LanesAvx2 {
     return lo | (hi << 8);
   }
 };
-__attribute__((target("avx2"))) int64_t filter_row_avx2(const float* gr, const float* add, int64_t cb, int64_t c0,
+__attribute__((target("avx2"), flatten)) int64_t filter_row_avx2(const float* gr, const float* add, int64_t cb, int64_t c0,
                                                         uint64_t* b, int64_t size, float& t, int64_t cap, int64_t Kc) {
   return filter_row_with<float>(BelowMask16Avx2{}, gr, add, cb, c0, b, size, t, cap, Kc);
 }
-__attribute__((target("avx2"))) void filter_cols_avx2(const float* g, int64_t ld, int64_t ra, int64_t cb,
+__attribute__((target("avx2"), flatten)) void filter_cols_avx2(const float* g, int64_t ld, int64_t ra, int64_t cb,
                                                       const float* add, int64_t a0, uint64_t* b, int64_t* size,
                                                       float* t, int64_t cap, int64_t Kc) {
   filter_cols_with<float>(BelowMask16LanesAvx2{}, g, ld, ra, cb, add, a0, b, size, t, cap, Kc);
