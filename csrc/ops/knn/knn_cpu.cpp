@@ -339,13 +339,13 @@ void finish_gemm_row(const acc_t* q, const acc_t* xp, int64_t m2, int64_t D, int
 
 // High D, norm 2, float/double: blocked distance GEMM (|x|^2 - 2 q.x, BLAS; |q|^2 is the same for a whole row)
 // with a running set of Kc = K + max(8, K / 4) candidates per query -- only a B1 x B2 block of distances exists
-// at a time -- then the exact distances of the candidates decide, as in scan_knn. A row keeps its candidates in a buffer:
-// entries below the row's threshold are appended (a vectorized test skips 16 entries at a time), and a full
-// buffer is cut back to its Kc smallest by nth_element, whose Kc-th value becomes the new threshold. So every
-// entry outside the final candidates has a GEMM distance >= the largest candidate's.
+// at a time -- then the exact distances of the candidates decide, as in scan_knn. A row keeps its candidates in a
+// buffer: entries below the row's threshold are appended (a vectorized test skips 16 entries at a time), and a
+// full buffer makes room (make_room: keeps the entries below a new, lower threshold, at least Kc of them). So
+// every entry outside the final Kc candidates has a GEMM distance >= the largest candidate's.
 // The GEMM distances carry a rounding error below delta = 2 (D + 4) eps (|q| + max |x|)^2; when the largest
 // candidate exceeds the K-th smallest candidate by more than 2 delta, no point outside can beat the K-th exact
-// distance: the answer is exact. Otherwise (massive ties) that query is rescanned.
+// distance: the answer is exact (finish_gemm_row). Otherwise (massive ties) that query is rescanned.
 template <typename acc_t>
 void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, const int64_t* l2p, int64_t K, acc_t* dp,
               int64_t* ip) {
