@@ -56,9 +56,10 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
     size[b] = s > 0 && std::isfinite(s) ? s : 1.0;
   }
   std::vector<int64_t> first(N + 1, 0);
-  // params (host and device) and the global cell of every point (invalid points: the sentinel C, sorted last)
+  // params (host and device), the global cell of every point (invalid points: the sentinel C, sorted last) and
+  // the points per cell
   auto params_c = at::empty({N, 8}, at::TensorOptions().dtype(at::kDouble));
-  at::Tensor params, cell;
+  at::Tensor params, cell, counts;
   const auto place = [&] {
     double* pp = params_c.mutable_data_ptr<double>();
     for (int64_t b = 0; b < N; ++b) {
@@ -94,10 +95,10 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
     cell = (cell3.select(2, 0) * dl.select(2, 1) + cell3.select(2, 1)) * dl.select(2, 2) + cell3.select(2, 2);
     cell = cell + params.narrow(1, 7, 1).to(at::kLong);             // + first cell of the cloud
     cell = at::where(valid, cell, first[N]).reshape({-1});
+    counts = at::zeros({first[N] + 1}, lengths.options());
+    counts.index_add_(0, cell, at::ones_like(cell));
   };
   place();
-  auto counts = at::zeros({first[N] + 1}, lengths.options());
-  counts.index_add_(0, cell, at::ones_like(cell));
   // Points on a surface or a curve fill few of the box's cells, each far beyond per_cell: shrink those clouds'
   // cells by the square root of the excess (exact for a surface) and place the points again.
   {
@@ -114,11 +115,7 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
         again = true;
       }
     }
-    if (again) {
-      place();
-      counts = at::zeros({first[N] + 1}, lengths.options());
-      counts.index_add_(0, cell, at::ones_like(cell));
-    }
+    if (again) place();
   }
   const int64_t C = first[N];
   const auto order = at::argsort(cell, /*stable=*/true);

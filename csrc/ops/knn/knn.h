@@ -143,6 +143,15 @@ C10_HOST_DEVICE inline acc_t point_distance(const acc_t* q, const acc_t* p, int 
   return s;
 }
 
+// The cell of coordinate x along axis a of a cloud's grid (params as in Grid), clamped into the grid. The clamp
+// happens in floating point before converting: far queries would overflow int64.
+template <typename acc_t>
+C10_HOST_DEVICE inline int64_t clamped_cell(acc_t x, const acc_t* params, int a) {
+  const int64_t dim = static_cast<int64_t>(params[4 + a]);
+  const acc_t rel = (x - params[a]) / params[3];
+  return !(rel >= 0) ? 0 : (rel >= static_cast<acc_t>(dim - 1) ? dim - 1 : static_cast<int64_t>(rel));
+}
+
 // Grid search for one query q (3 coords) in cloud n. Leaves the heap (hd, hi, size) unsorted.
 template <typename acc_t>
 C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, const acc_t* pts, const int64_t* point_idx,
@@ -153,11 +162,7 @@ C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, con
                            static_cast<int64_t>(params[6])};
   const int64_t first_cell = static_cast<int64_t>(params[7]);
   int64_t c[3];
-  for (int a = 0; a < 3; ++a) {
-    // clamp in floating point before converting: far queries would overflow int64
-    const acc_t rel = (q[a] - params[a]) / s;
-    c[a] = !(rel >= 0) ? 0 : (rel >= static_cast<acc_t>(dims[a] - 1) ? dims[a] - 1 : static_cast<int64_t>(rel));
-  }
+  for (int a = 0; a < 3; ++a) c[a] = clamped_cell(q[a], params, a);
   const int64_t max_r = dims[0] > dims[1] ? (dims[0] > dims[2] ? dims[0] : dims[2]) : (dims[1] > dims[2] ? dims[1] : dims[2]);
   // Lower bound of the distance from q to cell (x, y, z).
   const auto cell_bound = [&](int64_t x, int64_t y, int64_t z) {

@@ -3,7 +3,6 @@
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/mm.h>
-#include <ATen/ops/zeros.h>
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -337,6 +336,21 @@ void finish_gemm_row(const acc_t* q, const acc_t* xp, int64_t m2, int64_t D, int
   }
 }
 
+// Candidates kept per query by the GEMM paths, and the buffer holding them between cuts.
+inline int64_t gemm_candidates(int64_t K) { return K + std::max<int64_t>(8, K / 4); }
+inline int64_t gemm_buffer(int64_t Kc) { return 3 * Kc + 32; }
+
+// The first m points of a cloud for the GEMM paths: contiguous, their squared norms and the largest norm.
+template <typename acc_t>
+struct GemmPoints {
+  at::Tensor X, xn;
+  acc_t xmax = 0;
+  GemmPoints() = default;
+  GemmPoints(const at::Tensor& cloud, int64_t m)
+      : X(cloud.narrow(0, 0, m).contiguous()), xn(X.square().sum(1).contiguous()),
+        xmax(std::sqrt(xn.max().template item<acc_t>())) {}
+};
+
 // High D, norm 2, float/double: blocked distance GEMM (|x|^2 - 2 q.x, BLAS; |q|^2 is the same for a whole row)
 // with a running set of Kc = K + max(8, K / 4) candidates per query -- only a B1 x B2 block of distances exists
 // at a time -- then the exact distances of the candidates decide, as in scan_knn. A row keeps its candidates in a
@@ -351,8 +365,8 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
               int64_t* ip) {
   const int64_t N = p1.size(0), P1 = p1.size(1), D = p1.size(2);
   struct Cloud {
-    at::Tensor Q, X, xn;
-    acc_t xmax;
+    at::Tensor Q;
+    GemmPoints<acc_t> pts;
     int64_t m1, m2, Keff, Kc;
   };
   std::vector<Cloud> clouds(N);
@@ -362,12 +376,10 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
     c.m1 = l1p[n];
     c.m2 = l2p[n];
     c.Keff = std::min<int64_t>(K, c.m2);
-    c.Kc = std::min<int64_t>(K + std::max<int64_t>(8, K / 4), c.m2);
+    c.Kc = std::min<int64_t>(gemm_candidates(K), c.m2);
     if (c.m1 == 0 || c.Keff == 0) continue;
     c.Q = p1[n].narrow(0, 0, c.m1).contiguous();
-    c.X = p2[n].narrow(0, 0, c.m2).contiguous();
-    c.xn = c.X.square().sum(1).contiguous();
-    c.xmax = std::sqrt(c.xn.max().template item<acc_t>());
+    c.pts = GemmPoints<acc_t>(p2[n], c.m2);
     rows += c.m1;
   }
   // tasks: (cloud, block of B1 query rows); B1 shrinks so that every thread gets several
@@ -388,7 +400,7 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
       const auto [n, r0] = tasks[task];
       const Cloud& c = clouds[n];
       const int64_t rb = std::min(B1, c.m1 - r0), Kc = c.Kc, Keff = c.Keff;
-      const int64_t cap = 3 * Kc + 32;
+      const int64_t cap = gemm_buffer(Kc);
       if (!G.defined()) G = at::empty({B1, B2}, c.Q.options());
       buf.resize(static_cast<size_t>(rb * cap));
       cnt.assign(static_cast<size_t>(rb), 0);
@@ -397,7 +409,7 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
       for (int64_t c0 = 0; c0 < c.m2; c0 += B2) {
         const int64_t cb = std::min(B2, c.m2 - c0);
         auto g = G.narrow(0, 0, rb).narrow(1, 0, cb);
-        at::addmm_out(g, c.xn.narrow(0, c0, cb).unsqueeze(0), Qb, c.X.narrow(0, c0, cb).t(), 1, -2);
+        at::addmm_out(g, c.pts.xn.narrow(0, c0, cb).unsqueeze(0), Qb, c.pts.X.narrow(0, c0, cb).t(), 1, -2);
         const acc_t* gp = g.template const_data_ptr<acc_t>();
         const int64_t ld = g.stride(0);
         for (int64_t r = 0; r < rb; ++r)
@@ -406,8 +418,9 @@ void gemm_knn(const at::Tensor& p1, const at::Tensor& p2, const int64_t* l1p, co
       // exact distances of the candidates decide; rescan where the margin does not prove it
       for (int64_t r = 0; r < rb; ++r) {
         const int64_t row = r0 + r, t = n * P1 + row;
-        finish_gemm_row<acc_t>(c.Q.template const_data_ptr<acc_t>() + row * D, c.X.template const_data_ptr<acc_t>(),
-                               c.m2, D, Keff, Kc, c.xmax, buf.data() + r * cap, cnt[r], thr[r], dp + t * K, ip + t * K);
+        finish_gemm_row<acc_t>(c.Q.template const_data_ptr<acc_t>() + row * D,
+                               c.pts.X.template const_data_ptr<acc_t>(), c.m2, D, Keff, Kc, c.pts.xmax,
+                               buf.data() + r * cap, cnt[r], thr[r], dp + t * K, ip + t * K);
       }
     }
   });
@@ -423,7 +436,7 @@ bool gemm_knn_self(const at::Tensor& p, const int64_t* lp, int64_t K, acc_t* dp,
   const int64_t N = p.size(0), P = p.size(1), D = p.size(2);
   constexpr int64_t B = 512;
   using key_t = typename SortKey<acc_t>::type;
-  const int64_t Kc_max = K + std::max<int64_t>(8, K / 4), cap = 3 * Kc_max + 32;
+  const int64_t Kc_max = gemm_candidates(K), cap = gemm_buffer(Kc_max);
   int64_t rows = 0;
   for (int64_t n = 0; n < N; ++n) rows += lp[n];
   // every row's buffer at once: only when that stays modest
@@ -433,17 +446,14 @@ bool gemm_knn_self(const at::Tensor& p, const int64_t* lp, int64_t K, acc_t* dp,
   std::vector<key_t> buf(static_cast<size_t>(std::max<int64_t>(rows, 1) * cap));
   std::vector<int64_t> cnt(static_cast<size_t>(std::max<int64_t>(rows, 1)), 0);
   std::vector<acc_t> thr(static_cast<size_t>(std::max<int64_t>(rows, 1)), std::numeric_limits<acc_t>::infinity());
-  std::vector<at::Tensor> X(N), xn(N);
-  std::vector<acc_t> xmax(N, 0);
+  std::vector<GemmPoints<acc_t>> cloud(N);
   std::vector<int64_t> block0(N + 1, 0);  // global index of each cloud's first row block (one lock each)
   std::vector<std::array<int64_t, 3>> tasks;  // (cloud, I, J)
   for (int64_t n = 0; n < N; ++n) {
     const int64_t m = lp[n], nb = (m + B - 1) / B;
     block0[n + 1] = block0[n] + nb;
     if (m == 0) continue;
-    X[n] = p[n].narrow(0, 0, m).contiguous();
-    xn[n] = X[n].square().sum(1).contiguous();
-    xmax[n] = std::sqrt(xn[n].max().template item<acc_t>());
+    cloud[n] = GemmPoints<acc_t>(p[n], m);
     for (int64_t I = 0; I < nb; ++I)
       for (int64_t J = I; J < nb; ++J) tasks.push_back({n, I, J});
   }
@@ -454,12 +464,13 @@ bool gemm_knn_self(const at::Tensor& p, const int64_t* lp, int64_t K, acc_t* dp,
       const auto [n, I, J] = tasks[task];
       const int64_t m = lp[n], Kc = std::min<int64_t>(Kc_max, m);
       const int64_t a0 = I * B, ra = std::min(B, m - a0), b0 = J * B, rb = std::min(B, m - b0);
-      if (!G.defined()) G = at::empty({B, B}, X[n].options());
+      const at::Tensor& X = cloud[n].X;
+      if (!G.defined()) G = at::empty({B, B}, X.options());
       auto g = G.narrow(0, 0, ra).narrow(1, 0, rb);
-      at::mm_out(g, X[n].narrow(0, a0, ra), X[n].narrow(0, b0, rb).t());
+      at::mm_out(g, X.narrow(0, a0, ra), X.narrow(0, b0, rb).t());
       const acc_t* gp = g.template const_data_ptr<acc_t>();
       const int64_t ld = g.stride(0);
-      const acc_t* xnp = xn[n].template const_data_ptr<acc_t>();
+      const acc_t* xnp = cloud[n].xn.template const_data_ptr<acc_t>();
       {
         std::lock_guard<std::mutex> hold(locks[block0[n] + I]);
         for (int64_t a = 0; a < ra; ++a) {
@@ -480,8 +491,8 @@ bool gemm_knn_self(const at::Tensor& p, const int64_t* lp, int64_t K, acc_t* dp,
     for (int64_t r = lo; r < hi; ++r) {
       while (r >= row0[n + 1]) ++n;
       const int64_t m = lp[n], i = r - row0[n], t = n * P + i;
-      const acc_t* xp = X[n].template const_data_ptr<acc_t>();
-      finish_gemm_row<acc_t>(xp + i * D, xp, m, D, std::min(K, m), std::min<int64_t>(Kc_max, m), xmax[n],
+      const acc_t* xp = cloud[n].X.template const_data_ptr<acc_t>();
+      finish_gemm_row<acc_t>(xp + i * D, xp, m, D, std::min(K, m), std::min<int64_t>(Kc_max, m), cloud[n].xmax,
                              buf.data() + r * cap, cnt[r], thr[r], dp + t * K, ip + t * K);
     }
   });
@@ -524,12 +535,8 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
       }
       const acc_t* pr = params + 8 * n;
       int64_t cell = 0;
-      for (int a = 0; a < 3; ++a) {
-        const int64_t dim = static_cast<int64_t>(pr[4 + a]);
-        const acc_t rel = ((a < D ? qp[t * D + a] : acc_t(0)) - pr[a]) / pr[3];
-        const int64_t c = !(rel >= 0) ? 0 : (rel >= static_cast<acc_t>(dim - 1) ? dim - 1 : static_cast<int64_t>(rel));
-        cell = cell * dim + c;
-      }
+      for (int a = 0; a < 3; ++a)
+        cell = cell * static_cast<int64_t>(pr[4 + a]) + clamped_cell(a < D ? qp[t * D + a] : acc_t(0), pr, a);
       qcell[t] = static_cast<int64_t>(pr[7]) + cell;
     }
   });
@@ -569,14 +576,13 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
         pr = params + 8 * n;
         for (int a = 0; a < 3; ++a) dims[a] = static_cast<int64_t>(pr[4 + a]);
         int64_t local = cur - static_cast<int64_t>(pr[7]);
-        int64_t* c3 = own;
-        c3[2] = local % dims[2];
+        own[2] = local % dims[2];
         local /= dims[2];
-        c3[1] = local % dims[1];
-        c3[0] = local / dims[1];
+        own[1] = local % dims[1];
+        own[0] = local / dims[1];
         for (int a = 0; a < 3; ++a) {
-          lo[a] = std::max<int64_t>(c3[a] - 1, 0);
-          hi[a] = std::min<int64_t>(c3[a] + 1, dims[a] - 1);
+          lo[a] = std::max<int64_t>(own[a] - 1, 0);
+          hi[a] = std::min<int64_t>(own[a] + 1, dims[a] - 1);
         }
         m = 0;
         const int64_t first = static_cast<int64_t>(pr[7]);

@@ -6,8 +6,6 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
-#include <algorithm>
-
 #include "../../common/checks.h"
 #include "../../common/cuda_utils.cuh"
 #include "../../common/dispatch.h"
@@ -115,9 +113,8 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cuda(const at::Tensor& p1, con
           idx.mutable_data_ptr<int64_t>());
     } else {
       const auto a1 = p1.contiguous(), a2 = p2.contiguous();
-      const int64_t work = N * ((P1 + kQueries - 1) / kQueries);
-      const auto blocks = static_cast<unsigned int>(std::min<int64_t>(std::max<int64_t>(work, 1), int64_t{1} << 20));
-      scan_knn_kernel<scalar_t, acc_t><<<blocks, kQueries, 0, stream>>>(
+      const int64_t work = N * ((P1 + kQueries - 1) / kQueries);  // (cloud, query chunk) items, one block each
+      scan_knn_kernel<scalar_t, acc_t><<<cuda::num_blocks(work, 1), kQueries, 0, stream>>>(
           a1.const_data_ptr<scalar_t>(), a2.const_data_ptr<scalar_t>(), N, P1, P2, D, l1.const_data_ptr<int64_t>(),
           l2.const_data_ptr<int64_t>(), K, static_cast<int>(norm), dists.mutable_data_ptr<acc_t>(),
           idx.mutable_data_ptr<int64_t>());
