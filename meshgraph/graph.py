@@ -24,9 +24,11 @@ import torch.utils._pytree as pytree
 
 from ._utils import check_index_range, check_index_tensor, check_tensor, count_per_index, offsets_from_counts
 from .ops.adjacency import Adjacency, build_adjacency
-from .ops.packed_to_padded import packed_to_padded
+from .ops.packed_to_padded import packed_to_padded, padded_to_packed
 
 POS = "pos"
+NORMALS = "normal"  # point / vertex normals (Pointclouds normals, Meshes verts_normals=)
+FEATURES = "features"  # point features (Pointclouds features)
 
 
 class CSR(NamedTuple):
@@ -55,14 +57,19 @@ def _as_tensor(value: Any, name: str) -> torch.Tensor | None:
     raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(value).__name__}")
 
 
-def edges_from_faces(faces: torch.Tensor) -> torch.Tensor:
-    """(F, 3) triangles -> (E, 2) unique undirected edges (u < v), sorted, as PyTorch3D's `edges_packed`."""
+def edges_from_faces(faces: torch.Tensor, loops: bool = False) -> torch.Tensor:
+    """(F, 3) triangles -> (E, 2) unique undirected edges (u <= v), sorted.
+
+    loops=False drops the (i, i) edges of faces that repeat a vertex (what message passing wants); loops=True
+    keeps them, as PyTorch3D's `Meshes.edges_packed` does.
+    """
     if faces.numel() == 0:
         return faces.new_zeros((0, 2), dtype=torch.int64)
     f = faces.to(torch.int64)
     e = torch.cat([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]], dim=0)
     e = torch.sort(e, dim=1).values
-    e = e[e[:, 0] != e[:, 1]]  # degenerate faces contribute no self-loop edges
+    if not loops:
+        e = e[e[:, 0] != e[:, 1]]  # degenerate faces contribute no self-loop edges
     return torch.unique(e, dim=0)
 
 
@@ -232,6 +239,57 @@ class GraphBatch:
         self._epresent = dict(epresent)
         self._edges_from_faces = tuple(from_faces)
         self._cache: dict[tuple, Any] = {}
+
+    def _set_meshes_packed(
+        self,
+        num_verts: Sequence[int],
+        num_faces: Sequence[int],
+        vfeats: Mapping[str, torch.Tensor],
+        faces: torch.Tensor,
+    ) -> None:
+        """Fill the storage of a batch of meshes (or clouds: no faces) from packed tensors, without a Graph list.
+
+        vfeats: name -> (sum_V, *F), present in every graph; faces: (sum_F, 3) int64 with vertex offsets applied;
+        counts are Python ints. Edges are both directions of each graph's unique undirected face edges, in the
+        order `Graph` gives them. Callers validate (this is the fast path of Meshes / Pointclouds).
+        """
+        num_verts, num_faces = tuple(num_verts), tuple(num_faces)
+        n = len(num_verts)
+        device = faces.device
+        und = edges_from_faces(faces)
+        if und.shape[0]:
+            owner = torch.repeat_interleave(
+                torch.arange(n, device=device), torch.tensor(num_verts, device=device), output_size=sum(num_verts)
+            )[und[:, 0]]
+            per_graph = count_per_index(owner, n).tolist()
+            # group the u->v and v->u halves by graph: graph i holds [its u->v edges, its v->u edges]
+            order = torch.argsort(torch.cat([owner, owner]), stable=True)
+            edge_index = torch.cat([und, und.flip(1)])[order].t().contiguous()
+        else:
+            per_graph = [0] * n
+            edge_index = torch.zeros((2, 0), dtype=torch.int64, device=device)
+        self._set(
+            num_verts, num_faces, tuple(2 * c for c in per_graph), faces, edge_index, vfeats,
+            {k: (True,) * n for k in vfeats}, {}, {}, (True,) * n if faces.shape[0] else (False,) * n,
+        )
+
+    def _extra_context(self) -> tuple:
+        """Plain (non-tensor) state a subclass carries through pytree flattening, `to`, `clone`, indexing."""
+        return ()
+
+    def _restore_extra(self, extra: tuple) -> None:
+        """Inverse of `_extra_context` on a freshly unflattened object."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # Subclasses (Meshes, Pointclouds) are pytree nodes of their own type, so tree_map / compile keep the class.
+        pytree.register_pytree_node(
+            cls,
+            _flatten,
+            _unflatten_as(cls),
+            serialized_type_name=f"{cls.__module__}.{cls.__qualname__}",
+            flatten_with_keys_fn=_flatten_with_keys,
+        )
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -516,19 +574,6 @@ class GraphBatch:
         """Which graphs have faces."""
         return tuple(n > 0 for n in self._num_faces)
 
-    def edges_packed(self) -> torch.Tensor:
-        """(E_u, 2) unique undirected edges (u < v) over packed vertices, sorted: from the faces of meshes, from
-        `edge_index` for other graphs (PyTorch3D's `Meshes.edges_packed` for mesh batches)."""
-        def build():
-            parts = [edges_from_faces(self._faces)]
-            if self.num_edges and any(n == 0 for n in self._num_faces):
-                not_mesh = torch.tensor([n == 0 for n in self._num_faces], dtype=torch.bool, device=self.device)
-                keep = not_mesh[self.edge_graph_index]
-                e = torch.sort(self._edge_index[:, keep].t(), dim=1).values
-                parts.append(e[e[:, 0] != e[:, 1]])
-            return torch.unique(torch.cat(parts), dim=0) if len(parts) > 1 else parts[0]
-        return self._cached(("edges_packed", None), build)
-
     def csr(self, by: str = "dst", index_dtype: torch.dtype = torch.int64) -> CSR:
         """The edge list as CSR rows by destination (`by="dst"`, what fused kernels use) or by source.
 
@@ -643,6 +688,304 @@ class GraphBatch:
         inv = torch.where(areas > 0, 1.0 / areas.clamp(min=eps), torch.zeros_like(areas))
         return L.coalesce(), inv[:, None]
 
+    # ------------------------------------------------------------------ PyTorch3D vocabulary
+    # The methods PyTorch3D code calls on Meshes / Pointclouds, with PyTorch3D's semantics, on every batch
+    # (`meshgraph.structures.Meshes` / `Pointclouds` add the constructors and what is structure-specific).
+    # Point normals and features are the vertex features NORMALS and FEATURES; geometry caches are keyed on POS,
+    # so replacing the positions (update_features, offset_verts_, scale_verts_) invalidates them.
+
+    def num_verts_per_mesh(self) -> torch.Tensor:
+        """(N,) int64 vertices per graph."""
+        return self.num_verts_per_graph
+
+    num_points_per_cloud = num_verts_per_mesh
+
+    def num_faces_per_mesh(self) -> torch.Tensor:
+        """(N,) int64 faces per graph."""
+        return self.num_faces_per_graph
+
+    def mesh_to_verts_packed_first_idx(self) -> torch.Tensor:
+        """(N,) int64 first packed vertex of each graph."""
+        return self.first_idxs
+
+    cloud_to_packed_first_idx = mesh_to_verts_packed_first_idx
+
+    def mesh_to_faces_packed_first_idx(self) -> torch.Tensor:
+        """(N,) int64 first packed face of each graph."""
+        return self.faces_ptr[:-1]
+
+    def verts_packed_to_mesh_idx(self) -> torch.Tensor:
+        """(sum_V,) int64 graph of each packed vertex."""
+        return self.graph_index
+
+    packed_to_cloud_idx = verts_packed_to_mesh_idx
+
+    def faces_packed_to_mesh_idx(self) -> torch.Tensor:
+        """(sum_F,) int64 graph of each packed face."""
+        return self._cached(
+            ("face_graph_index", None),
+            lambda: torch.repeat_interleave(
+                torch.arange(len(self), device=self.device), self.num_faces_per_graph, output_size=self.num_faces
+            ),
+        )
+
+    def verts_padded_to_packed_idx(self) -> torch.Tensor:
+        """(sum_V,) int64: packed vertex i is row x[i] of `verts_padded().reshape(-1, D)`."""
+        def build():
+            gi = self.graph_index
+            local = torch.arange(self.num_verts, device=self.device) - self.first_idxs[gi]
+            return gi * self.max_verts + local
+        return self._cached(("padded_to_packed_idx", None), build)
+
+    padded_to_packed_idx = verts_padded_to_packed_idx
+
+    def _undirected_edges(self) -> tuple[torch.Tensor, ...]:
+        """(edges (E_u, 2), edge -> graph, edges per graph (int32), first edge per graph, faces -> edges (sum_F, 3)).
+
+        A mesh's edges are its faces' sides, unique, (u, v) with u <= v and sorted (PyTorch3D keeps the (i, i)
+        sides of faces that repeat a vertex); graphs without faces contribute their `edge_index` edges, undirected
+        and without loops. Column k of faces -> edges is the side opposite corner k (PyTorch3D's order).
+        """
+        def build():
+            f = self._faces
+            sides = torch.cat([f[:, [1, 2]], f[:, [2, 0]], f[:, [0, 1]]]).sort(dim=1).values
+            parts = [sides]
+            if self.num_edges and any(n == 0 for n in self._num_faces):
+                not_mesh = torch.tensor([n == 0 for n in self._num_faces], dtype=torch.bool, device=self.device)
+                e = torch.sort(self._edge_index[:, not_mesh[self.edge_graph_index]].t(), dim=1).values
+                parts.append(e[e[:, 0] != e[:, 1]])
+            e = torch.cat(parts) if len(parts) > 1 else sides
+            V = max(self.num_verts, 1)
+            keys, inverse = torch.unique(e[:, 0] * V + e[:, 1], return_inverse=True)
+            edges = torch.stack([keys // V, keys % V], dim=1)
+            owner = self.graph_index[edges[:, 0]]
+            per_graph = count_per_index(owner, len(self))
+            first = offsets_from_counts(per_graph)[:-1]
+            faces_to_edges = inverse[: sides.shape[0]].reshape(3, -1).t()
+            return edges, owner, per_graph.to(torch.int32), first, faces_to_edges
+        return self._cached(("undirected_edges", None), build)
+
+    def edges_packed(self) -> torch.Tensor:
+        """(E_u, 2) int64 unique undirected edges over packed vertices, sorted (PyTorch3D's `edges_packed`):
+        the sides of each mesh's faces, and the `edge_index` edges of graphs without faces."""
+        return self._undirected_edges()[0]
+
+    def edges_packed_to_mesh_idx(self) -> torch.Tensor:
+        """(E_u,) int64 graph of each edge of `edges_packed()`."""
+        return self._undirected_edges()[1]
+
+    def num_edges_per_mesh(self) -> torch.Tensor:
+        """(N,) int32 undirected edges per graph (the rows of `edges_packed()`; not `num_edges_per_graph`)."""
+        return self._undirected_edges()[2]
+
+    def mesh_to_edges_packed_first_idx(self) -> torch.Tensor:
+        """(N,) int64 first row of each graph in `edges_packed()`."""
+        return self._undirected_edges()[3]
+
+    def faces_packed_to_edges_packed(self) -> torch.Tensor:
+        """(sum_F, 3) int64 rows of `edges_packed()` that are each face's sides (column k: opposite corner k)."""
+        return self._undirected_edges()[4]
+
+    points_packed = pos_packed
+    points_padded = pos_padded
+    points_list = pos_list
+
+    def _optional(self, name: str, view: str):
+        if name not in self._vfeats:
+            return None
+        return {"packed": self.packed, "padded": self.padded, "list": self.list}[view](name)
+
+    def normals_packed(self) -> torch.Tensor | None:
+        """(sum_V, 3) point normals (vertex feature NORMALS), or None when there are none."""
+        return self._optional(NORMALS, "packed")
+
+    def normals_padded(self) -> torch.Tensor | None:
+        return self._optional(NORMALS, "padded")
+
+    def normals_list(self) -> list[torch.Tensor] | None:
+        return self._optional(NORMALS, "list")
+
+    def features_packed(self) -> torch.Tensor | None:
+        """(sum_V, C) point features (vertex feature FEATURES), or None when there are none."""
+        return self._optional(FEATURES, "packed")
+
+    def features_padded(self) -> torch.Tensor | None:
+        return self._optional(FEATURES, "padded")
+
+    def features_list(self) -> list[torch.Tensor] | None:
+        return self._optional(FEATURES, "list")
+
+    @property
+    def valid(self) -> torch.Tensor:
+        """(N,) bool: which graphs have vertices (Meshes: vertices and faces)."""
+        return self._cached(("valid", None), lambda: torch.tensor(
+            [v > 0 for v in self._num_verts], dtype=torch.bool, device=self.device))
+
+    @property
+    def equisized(self) -> bool:
+        """True when every graph has the same numbers of vertices and of faces (False for an empty batch)."""
+        return len(self) > 0 and len(set(self._num_verts)) == 1 and len(set(self._num_faces)) == 1
+
+    def isempty(self) -> bool:
+        """True when the batch has no graph or no valid one (see `valid`)."""
+        return len(self) == 0 or not bool(self.valid.any())
+
+    # geometry, PyTorch3D's conventions: face normal (v1 - v0) x (v2 - v0), unit length with norms clamped at 1e-6
+    def _face_cross(self) -> torch.Tensor:
+        def build():
+            fv = self._face_verts()
+            return torch.linalg.cross(fv[:, 1] - fv[:, 0], fv[:, 2] - fv[:, 0], dim=1)
+        return self._cached(("face_cross", POS), build)
+
+    def faces_areas_packed(self) -> torch.Tensor:
+        """(sum_F,) triangle areas."""
+        return self._cached(("faces_areas", POS), lambda: self._face_cross().norm(dim=1) / 2)
+
+    def faces_normals_packed(self) -> torch.Tensor:
+        """(sum_F, 3) unit face normals (v1 - v0) x (v2 - v0) / max(|.|, 1e-6)."""
+        def build():
+            n = self._face_cross()
+            return n / n.norm(dim=1, keepdim=True).clamp(min=1e-6)
+        return self._cached(("faces_normals", POS), build)
+
+    def faces_normals_list(self) -> list[torch.Tensor]:
+        return list(torch.split(self.faces_normals_packed(), list(self._num_faces)))
+
+    def faces_normals_padded(self) -> torch.Tensor:
+        """(N, F_max, 3), zero past each graph's faces."""
+        return packed_to_padded(self.faces_normals_packed(), self.faces_ptr[:-1], max(self._num_faces, default=0))
+
+    def verts_normals_packed(self) -> torch.Tensor:
+        """(sum_V, 3) vertex normals: the sum of the (area-weighted) normals of the faces around each vertex,
+        normalized with eps 1e-6 (zero for a vertex in no face)."""
+        def build():
+            n = self._face_cross()
+            acc = torch.zeros_like(self.pos).index_add(0, self._faces.reshape(-1), n.repeat_interleave(3, dim=0))
+            return torch.nn.functional.normalize(acc, eps=1e-6, dim=1)
+        return self._cached(("verts_normals", POS), build)
+
+    def verts_normals_list(self) -> list[torch.Tensor]:
+        return list(torch.split(self.verts_normals_packed(), list(self._num_verts)))
+
+    def verts_normals_padded(self) -> torch.Tensor:
+        """(N, V_max, 3), zero past each graph's vertices."""
+        return packed_to_padded(self.verts_normals_packed(), self.first_idxs, self.max_verts)
+
+    def laplacian_packed(self) -> torch.Tensor:
+        """PyTorch3D's name for `laplacian()`: sparse (sum_V, sum_V), L[i, j] = 1 / deg(i) per edge, L[i, i] = -1."""
+        return self.laplacian()
+
+    def get_bounding_boxes(self) -> torch.Tensor:
+        """(N, D, 2): [i, j] = (min, max) of graph i's positions along axis j (inf / -inf for a graph without
+        vertices)."""
+        pos = self.pos_packed()
+        n, d = len(self), pos.shape[1]
+        idx = self.graph_index[:, None].expand(-1, d)
+        lo = pos.new_full((n, d), float("inf")).scatter_reduce(0, idx, pos, "amin", include_self=True)
+        hi = pos.new_full((n, d), float("-inf")).scatter_reduce(0, idx, pos, "amax", include_self=True)
+        return torch.stack([lo, hi], dim=2)
+
+    def inside_box(self, box: torch.Tensor) -> torch.Tensor:
+        """(sum_V,) bool: whether each packed point lies in its graph's box, (2, 3) for all graphs or (N, 2, 3)
+        per graph (rows: min, max corner), bounds included."""
+        if box.dim() > 3 or box.dim() < 2:
+            raise ValueError("Input box must be of shape (2, 3) or (N, 2, 3).")
+        if box.dim() == 3 and box.shape[0] != 1 and box.shape[0] != len(self):
+            raise ValueError("Input box dimension is incompatible with pointcloud size.")
+        if box.dim() == 2:
+            box = box[None]
+        if (box[..., 0, :] > box[..., 1, :]).any():
+            raise ValueError("Input box is invalid: min values larger than max values.")
+        pos = self.pos_packed()
+        per_point = box.expand(len(self), -1, -1)[self.graph_index] if len(self) else box[:0]
+        return ((pos >= per_point[:, 0]) & (pos <= per_point[:, 1])).all(dim=-1)
+
+    def get_mesh_verts_faces(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(V_i, 3) vertices and (F_i, 3) local faces of graph `index`."""
+        if not isinstance(index, int):
+            raise ValueError("Mesh index must be an integer.")
+        if index < 0 or index > len(self):
+            raise ValueError("Mesh index must be in the range [0, N) where N is the number of meshes in the batch.")
+        return self.pos_list()[index], self.faces_list()[index]
+
+    def get_cloud(self, index: int) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(points, normals or None, features or None) of cloud `index`."""
+        if not isinstance(index, int):
+            raise ValueError("Cloud index must be an integer.")
+        if index < 0 or index > len(self):
+            raise ValueError("Cloud index must be in the range [0, N) where N is the number of clouds in the batch.")
+        normals, features = self.normals_list(), self.features_list()
+        return (self.pos_list()[index], None if normals is None else normals[index],
+                None if features is None else features[index])
+
+    # editing; `name_` edits in place and returns self, `name` edits a clone
+    def offset_verts_(self, vert_offsets_packed: torch.Tensor) -> GraphBatch:
+        """Add (D,) to every vertex or (sum_V, D) per vertex, in place; returns self."""
+        pos = self.pos_packed()
+        if vert_offsets_packed.shape == pos.shape[1:]:
+            vert_offsets_packed = vert_offsets_packed.expand_as(pos)
+        if vert_offsets_packed.shape != pos.shape:
+            raise ValueError(f"Verts offsets must have dimension (all_v, {pos.shape[1]}), got {tuple(vert_offsets_packed.shape)}.")
+        self.update_features(POS, pos + vert_offsets_packed)
+        return self
+
+    def offset_verts(self, vert_offsets_packed: torch.Tensor) -> GraphBatch:
+        return self.clone().offset_verts_(vert_offsets_packed)
+
+    offset_ = offset_verts_
+    offset = offset_verts
+
+    def scale_verts_(self, scale: float | torch.Tensor) -> GraphBatch:
+        """Multiply graph i's positions by scale (a number) or scale[i] (an (N,) tensor), in place; returns self."""
+        pos = self.pos_packed()
+        if not torch.is_tensor(scale):
+            scale = torch.full((len(self),), scale, device=self.device)
+        if scale.shape != (len(self),):
+            raise ValueError(f"scale must be a number or a ({len(self)},) tensor, got shape {tuple(scale.shape)}")
+        self.update_features(POS, pos * scale.to(pos.dtype)[self.graph_index][:, None])
+        return self
+
+    def scale_verts(self, scale: float | torch.Tensor) -> GraphBatch:
+        return self.clone().scale_verts_(scale)
+
+    scale_ = scale_verts_
+    scale = scale_verts
+
+    def _padded_as_packed(self, x: torch.Tensor, what: str, channels: int | None) -> torch.Tensor:
+        if x.dim() != 3 or x.shape[0] != len(self):
+            raise ValueError("new values must have the same batch dimension.")
+        if x.shape[1] != self.max_verts:
+            raise ValueError("new values must have the same number of points.")
+        if channels is not None and x.shape[2] != channels:
+            raise ValueError(f"new values must have the same number of channels ({what}: {channels}).")
+        if x.device != self.device:
+            raise ValueError(f"{what} is on {x.device} but the batch is on {self.device}")
+        return padded_to_packed(x, self.first_idxs, self.num_verts)
+
+    def update_padded(self, new_points_padded: torch.Tensor, new_normals_padded: torch.Tensor | None = None,
+                      new_features_padded: torch.Tensor | None = None) -> GraphBatch:
+        """A batch like this one with positions (and optionally NORMALS / FEATURES) taken from (N, V_max, C)
+        padded tensors (gradients flow to them); topology, counts and the cached topology views are shared."""
+        new = {POS: new_points_padded, NORMALS: new_normals_padded, FEATURES: new_features_padded}
+        widths = {POS: self.pos.shape[1] if self.pos is not None else 3, NORMALS: 3,
+                  FEATURES: self._vfeats[FEATURES].shape[1] if FEATURES in self._vfeats else None}
+        packed = {k: self._padded_as_packed(v, k, widths[k]) for k, v in new.items() if v is not None}
+        out = self._map(lambda t: t)
+        out._cache = {k: v for k, v in self._cache.items() if k[1] not in packed}
+        for k, v in packed.items():
+            out._vfeats[k] = v
+            out._vpresent[k] = (True,) * len(self)
+            out._cache[("padded", k)] = new[k]
+        return out
+
+    def extend(self, N: int) -> GraphBatch:
+        """A batch holding each graph N times in a row (copies)."""
+        if isinstance(N, bool) or not isinstance(N, int):
+            raise ValueError("N must be an integer.")
+        if N <= 0:
+            raise ValueError("N must be > 0.")
+        return self._select([i for i in range(len(self)) for _ in range(N)])
+
     # ------------------------------------------------------------------ list of graphs, indexing
     def graphs(self) -> list[Graph]:
         """The batch as a list of `Graph` objects (tensors are views where possible)."""
@@ -692,16 +1035,35 @@ class GraphBatch:
         for i in picks:
             if not -n <= i < n:
                 raise IndexError(f"graph index {i} is out of range for a batch of {n}")
+        return self._select([i % n for i in picks])
+
+    def _select(self, picks: list[int]) -> GraphBatch:
+        """A batch of the same class holding graphs `picks` (non-negative indices, repeats allowed)."""
         all_graphs = self.graphs()
-        return GraphBatch([all_graphs[i % n] for i in picks])
+        out = type(self).__new__(type(self))
+        GraphBatch.__init__(out, [all_graphs[i] for i in picks])
+        out._restore_extra(self._extra_context())
+        return out
 
     def __iter__(self):
         return iter(self.graphs())
 
-    def split(self, chunks: int) -> list[GraphBatch]:
-        """Split into `chunks` batches of consecutive graphs, balanced by vertex count (for data parallelism).
+    def split(self, chunks: int | Sequence[int]) -> list[GraphBatch]:
+        """Split into batches of consecutive graphs.
 
-        Fewer batches come back when there are fewer graphs than chunks; none is empty unless the batch is."""
+        - `split(chunks)` with an int: `chunks` batches balanced by vertex count (for data parallelism); fewer
+          come back when there are fewer graphs than chunks, and none is empty unless the batch is.
+        - `split([n_1, n_2, ...])` with a list of ints: batches of exactly n_1, n_2, ... graphs, as PyTorch3D's
+          `Meshes.split(split_sizes)` / `Pointclouds.split` (sizes past the end give short or empty batches).
+        """
+        if isinstance(chunks, (list, tuple)):
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in chunks):
+                raise ValueError("Value of split_sizes must be a list of integers.")
+            out, start = [], 0
+            for size in chunks:
+                out.append(self[start : start + size])
+                start += size
+            return out
         if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
             raise ValueError(f"chunks must be a positive int, got {chunks!r}")
         n = len(self)
@@ -723,11 +1085,20 @@ class GraphBatch:
     # ------------------------------------------------------------------ tensor plumbing
     def _map(self, fn) -> GraphBatch:
         children, context = _flatten(self)
-        return _unflatten([fn(c) for c in children], context)
+        return _unflatten_as(type(self))([fn(c) for c in children], context)
 
-    def to(self, *args, **kwargs) -> GraphBatch:
-        """Move to a device (`to("cuda")`). A dtype argument converts floating features only."""
-        return self._map(lambda t: t.to(*args, **kwargs) if t.is_floating_point() else _to_device_only(t, *args, **kwargs))
+    def to(self, *args, copy: bool = False, **kwargs) -> GraphBatch:
+        """Move to a device (`to("cuda")`). A dtype argument converts floating features only.
+
+        As PyTorch3D's `Meshes.to`: returns self when nothing changes, unless copy=True (then every tensor is a copy).
+        """
+        children, _ = _flatten(self)
+        moved = [t.to(*args, copy=copy, **kwargs) if t.is_floating_point() else _to_device_only(t, *args, copy=copy, **kwargs)
+                 for t in children]
+        if all(a is b for a, b in zip(moved, children)):
+            return self
+        it = iter(moved)
+        return self._map(lambda _: next(it))
 
     def cpu(self) -> GraphBatch:
         return self.to("cpu")
@@ -773,7 +1144,10 @@ def _to_device_only(t: torch.Tensor, *args, **kwargs) -> torch.Tensor:
             device = a
         elif isinstance(a, torch.Tensor):
             device = a.device
-    return t if device is None else t.to(device, non_blocking=kwargs.get("non_blocking", False))
+    copy = kwargs.get("copy", False)
+    if device is None:
+        return t.clone() if copy else t
+    return t.to(device, non_blocking=kwargs.get("non_blocking", False), copy=copy)
 
 
 def _pack_features(
@@ -809,23 +1183,30 @@ def _flatten(b: GraphBatch) -> tuple[list[torch.Tensor], tuple]:
     children = [b._faces, b._edge_index, *(b._vfeats[k] for k in vnames), *(b._efeats[k] for k in enames)]
     context = (
         b._num_verts, b._num_faces, b._num_edges, vnames, tuple(b._vpresent[k] for k in vnames), enames,
-        tuple(b._epresent[k] for k in enames), b._edges_from_faces,
+        tuple(b._epresent[k] for k in enames), b._edges_from_faces, b._extra_context(),
     )
     return children, context
 
 
-def _unflatten(children: Iterable[Any], context: tuple) -> GraphBatch:
-    children = list(children)
-    num_verts, num_faces, num_edges, vnames, vpresent, enames, epresent, from_faces = context
-    faces, edge_index = children[0], children[1]
-    vvals = children[2 : 2 + len(vnames)]
-    evals = children[2 + len(vnames) :]
-    b = GraphBatch.__new__(GraphBatch)
-    b._set(
-        num_verts, num_faces, num_edges, faces, edge_index, dict(zip(vnames, vvals)), dict(zip(vnames, vpresent)),
-        dict(zip(enames, evals)), dict(zip(enames, epresent)), from_faces,
-    )
-    return b
+def _unflatten_as(cls: type) -> Any:
+    def unflatten(children: Iterable[Any], context: tuple) -> GraphBatch:
+        children = list(children)
+        num_verts, num_faces, num_edges, vnames, vpresent, enames, epresent, from_faces, extra = context
+        faces, edge_index = children[0], children[1]
+        vvals = children[2 : 2 + len(vnames)]
+        evals = children[2 + len(vnames) :]
+        b = cls.__new__(cls)
+        b._set(
+            num_verts, num_faces, num_edges, faces, edge_index, dict(zip(vnames, vvals)), dict(zip(vnames, vpresent)),
+            dict(zip(enames, evals)), dict(zip(enames, epresent)), from_faces,
+        )
+        b._restore_extra(extra)
+        return b
+
+    return unflatten
+
+
+_unflatten = _unflatten_as(GraphBatch)
 
 
 def _flatten_with_keys(b: GraphBatch):

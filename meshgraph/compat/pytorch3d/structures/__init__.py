@@ -1,0 +1,30 @@
+"""`pytorch3d.structures` mirror: Meshes and Pointclouds are meshgraph.structures' GraphBatch subclasses.
+
+Not mirrored (import fails): Volumes.
+"""
+
+from ....structures import (
+    Meshes,
+    Pointclouds,
+    join_meshes_as_batch,
+    join_meshes_as_scene,
+    join_pointclouds_as_batch,
+    join_pointclouds_as_scene,
+    list_to_packed,
+    list_to_padded,
+    packed_to_list,
+    padded_to_list,
+)
+
+__all__ = [
+    "Meshes",
+    "Pointclouds",
+    "join_meshes_as_batch",
+    "join_meshes_as_scene",
+    "join_pointclouds_as_batch",
+    "join_pointclouds_as_scene",
+    "list_to_packed",
+    "list_to_padded",
+    "packed_to_list",
+    "padded_to_list",
+]
