@@ -1,8 +1,9 @@
 """Reductions of per-edge (or any per-row) tensors: scatter, segment_reduce, global pooling.
 
-All run on the fused gather-scatter kernel (rows are gathered through an index CSR and reduced in one pass,
-deterministic, with kernel backward), so user code that builds (E, F) messages reduces them without
-index_add's atomics or extra copies.
+Float "sum" / "mean" / "max" / "min" run on the fused gather-scatter kernel (rows are gathered through an index
+CSR and reduced in one pass, deterministic, with kernel backward), so user code that builds (E, F) messages
+reduces them without index_add's atomics or extra copies. Integer inputs and the reductions the kernel lacks
+("mul", "any") use torch's scatter_reduce with PyG's conventions (empty outputs 0, or 1 for "mul").
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from .._utils import FLOAT_DTYPES, check_index_range, check_index_tensor, check_
 from .adjacency import build_adjacency, segment_adjacency
 from .gather_scatter import REDUCTIONS
 
+# Names accepted by scatter / segment_reduce (PyG's and torch_scatter's): aliases map onto the kernel's four.
+_ALIASES = {"add": "sum", "amax": "max", "amin": "min"}
+REDUCE_NAMES = (*REDUCTIONS, *_ALIASES, "mul", "any")
+
 
 def _reduce(src: torch.Tensor, adj, reduce: str) -> torch.Tensor:
     if reduce not in REDUCTIONS:
@@ -22,23 +27,62 @@ def _reduce(src: torch.Tensor, adj, reduce: str) -> torch.Tensor:
     return out.reshape(adj.num_dst, *src.shape[1:])
 
 
-def scatter(src: torch.Tensor, index, dim_size: int | None = None, reduce: str = "sum") -> torch.Tensor:
-    """out[i] = reduce of src[e] over the rows e with index[e] == i (torch_scatter's `scatter` along dim 0).
+def _check_reduce(reduce: str) -> str:
+    if reduce not in REDUCE_NAMES:
+        raise ValueError(f"reduce must be one of {REDUCE_NAMES}, got {reduce!r}")
+    return _ALIASES.get(reduce, reduce)
+
+
+def _on_kernel(src: torch.Tensor, reduce: str) -> bool:
+    return src.dtype in FLOAT_DTYPES and reduce in REDUCTIONS
+
+
+def _torch_scatter(src: torch.Tensor, index: torch.Tensor, dim_size: int, reduce: str) -> torch.Tensor:
+    """Row scatter along dim 0 with torch's own ops, for what the kernel does not take (integers, "mul", "any")."""
+    size = (dim_size, *src.shape[1:])
+    idx = index.long().view(-1, *([1] * (src.dim() - 1))).expand_as(src)
+    if reduce == "sum":
+        return src.new_zeros(size).scatter_add_(0, idx, src)
+    if reduce == "mean":
+        count = torch.zeros(dim_size, dtype=src.dtype, device=src.device).index_add_(0, index.long(), torch.ones_like(index, dtype=src.dtype))
+        out = src.new_zeros(size).scatter_add_(0, idx, src)
+        return out / count.clamp(min=1).view(-1, *([1] * (src.dim() - 1)))
+    if reduce in ("max", "min"):
+        return src.new_zeros(size).scatter_reduce_(0, idx, src, reduce="a" + reduce, include_self=False)
+    if reduce == "mul":
+        return src.new_ones(size).scatter_reduce_(0, idx, src, reduce="prod", include_self=True)
+    return src.new_zeros(size).scatter_(0, idx, src)  # "any": one of the rows (the last write)
+
+
+def scatter(src: torch.Tensor, index, dim_size: int | None = None, reduce: str = "sum", *, dim: int = 0) -> torch.Tensor:
+    """out[i] = reduce of src[e] over the rows e with index[e] == i (torch_scatter's `scatter`).
 
     Args:
-        src: (E, *F) float rows (e.g. per-edge messages).
+        src: (E, *F) rows (e.g. per-edge messages); any dtype (float runs on the fused kernel).
         index: (E,) int32/int64 target of each row, or a GraphBatch (its edge destinations; the index CSR is
             cached on the batch).
         dim_size: number of outputs (default: index.max() + 1; pass it to avoid a device sync).
-        reduce: "sum", "mean", "max" or "min"; outputs no row maps to are 0.
+        reduce: "sum" (or "add"), "mean", "max" (or "amax"), "min" (or "amin"), "mul" or "any"; outputs no row
+            maps to are 0 (1 for "mul").
+        dim: the dimension of src that index runs along (default 0; negative counts from the end).
     """
     from ..graph import GraphBatch
 
-    check_tensor(src, "src", min_dim=1, dtypes=FLOAT_DTYPES)
+    reduce = _check_reduce(reduce)
+    check_tensor(src, "src", min_dim=1)
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not -src.dim() <= dim < src.dim():
+        raise ValueError(f"dim must lie in [{-src.dim()}, {src.dim() - 1}], got {dim}")
+    dim = dim % src.dim()
+    if dim != 0:
+        return scatter(src.movedim(dim, 0), index, dim_size, reduce).movedim(0, dim)
     if isinstance(index, GraphBatch):
         if src.shape[0] != index.num_edges:
             raise ValueError(f"src must have one row per edge ({index.num_edges}), got {src.shape[0]}")
-        return _reduce(src, index.message_adjacency(), reduce)
+        if _on_kernel(src, reduce):
+            return _reduce(src, index.message_adjacency(), reduce)
+        return _torch_scatter(src, index.edge_index[1], index.num_verts, reduce)
     check_index_tensor(index, "index", dim=1)
     if index.shape[0] != src.shape[0]:
         raise ValueError(f"index must have one entry per row of src ({src.shape[0]}), got {index.shape[0]}")
@@ -48,47 +92,82 @@ def scatter(src: torch.Tensor, index, dim_size: int | None = None, reduce: str =
         dim_size = int(index.max()) + 1 if index.numel() else 0
     dim_size = check_nonnegative_int(dim_size, "dim_size")
     check_index_range(index, "index", dim_size)
+    if not _on_kernel(src, reduce):
+        return _torch_scatter(src, index, dim_size, reduce)
     E = src.shape[0]
     pairs = torch.stack([torch.arange(E, device=src.device), index.long()])
     return _reduce(src, build_adjacency(pairs, dim_size, num_src=E), reduce)
 
 
 def segment_reduce(src: torch.Tensor, ptr: torch.Tensor, reduce: str = "sum") -> torch.Tensor:
-    """out[i] = reduce of src[ptr[i]:ptr[i+1]] (consecutive segments; ptr is (N + 1,) non-decreasing offsets)."""
-    check_tensor(src, "src", min_dim=1, dtypes=FLOAT_DTYPES)
+    """out[i] = reduce of src[ptr[i]:ptr[i+1]] (consecutive segments; ptr is (N + 1,) non-decreasing offsets).
+
+    reduce as in `scatter`; empty segments give 0."""
+    from .._utils import can_inspect_values, check_first_idxs
+
+    reduce = _check_reduce(reduce)
+    check_tensor(src, "src", min_dim=1)
     check_index_tensor(ptr, "ptr", dim=1)
     if ptr.shape[0] < 1:
         raise ValueError("ptr must have at least one entry")
     if ptr.device != src.device:
         raise ValueError(f"ptr is on {ptr.device} but src is on {src.device}")
-    from .._utils import check_first_idxs, can_inspect_values
-
     if can_inspect_values(ptr) and ptr.numel():
         if int(ptr[0]) != 0 or int(ptr[-1]) != src.shape[0]:
             raise ValueError(f"ptr must start at 0 and end at {src.shape[0]} (the rows of src)")
         check_first_idxs(ptr[:-1], src.shape[0], None, name="ptr")
+    if not _on_kernel(src, reduce):
+        seg = torch.repeat_interleave(torch.arange(ptr.shape[0] - 1, device=ptr.device), ptr.diff(), output_size=src.shape[0])
+        return _torch_scatter(src, seg, ptr.shape[0] - 1, reduce)
     return _reduce(src, segment_adjacency(ptr, src.shape[0]), reduce)
 
 
-def global_pool(x: torch.Tensor, graph, reduce: str = "mean") -> torch.Tensor:
-    """(sum_V, *F) vertex features -> (N, *F) one row per graph of the GraphBatch (sum / mean / max / min)."""
+def global_pool(x: torch.Tensor, batch=None, reduce: str = "mean", size: int | None = None) -> torch.Tensor:
+    """One row per graph: reduce ("sum", "mean", "max", "min") of the vertex features of each graph.
+
+    Args:
+        x: (sum_V, *F) vertex features; with batch=None also a dense (B, N, F) batch (reduced over N).
+        batch: a GraphBatch (segments of its graphs), a (sum_V,) batch vector (graph of each row, any order, as
+            PyG's `batch`), or None (all rows one graph).
+        size: number of graphs for a batch vector (default batch.max() + 1; pass it to avoid a device sync).
+
+    Returns:
+        (N, *F); (1, F) for batch=None and 1-D / 2-D x (PyG's keepdim), (B, F) for dense x. Graphs without
+        vertices give 0.
+    """
     from ..graph import GraphBatch
 
-    if not isinstance(graph, GraphBatch):
-        raise TypeError(f"graph must be a GraphBatch, got {type(graph).__name__}")
-    check_tensor(x, "x", min_dim=1, dtypes=FLOAT_DTYPES)
-    if x.shape[0] != graph.num_verts:
-        raise ValueError(f"x has {x.shape[0]} rows but the batch has {graph.num_verts} vertices")
-    return segment_reduce(x, graph.verts_ptr, reduce)
+    check_tensor(x, "x", min_dim=1)
+    if isinstance(batch, GraphBatch):
+        if x.shape[0] != batch.num_verts:
+            raise ValueError(f"x has {x.shape[0]} rows but the batch has {batch.num_verts} vertices")
+        return segment_reduce(x, batch.verts_ptr, reduce)
+    dim = -1 if x.dim() == 1 else -2
+    if batch is None:
+        reduce = _check_reduce(reduce)
+        keep = x.dim() <= 2
+        if reduce == "sum":
+            return x.sum(dim=dim, keepdim=keep)
+        if reduce == "mean":
+            return x.mean(dim=dim, keepdim=keep)
+        if reduce in ("max", "min"):
+            return getattr(x, reduce)(dim=dim, keepdim=keep)[0]
+        raise ValueError(f"reduce must be 'sum', 'mean', 'max' or 'min' for batch=None, got {reduce!r}")
+    if not isinstance(batch, torch.Tensor):
+        raise TypeError(f"batch must be a GraphBatch, a batch vector or None, got {type(batch).__name__}")
+    return scatter(x, batch, size, reduce, dim=dim)
 
 
-def global_add_pool(x, graph):
-    return global_pool(x, graph, "sum")
+def global_add_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
+    """Per-graph sum of x (see `global_pool`; PyG's `global_add_pool(x, batch, size)`)."""
+    return global_pool(x, batch, "sum", size)
 
 
-def global_mean_pool(x, graph):
-    return global_pool(x, graph, "mean")
+def global_mean_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
+    """Per-graph mean of x (see `global_pool`)."""
+    return global_pool(x, batch, "mean", size)
 
 
-def global_max_pool(x, graph):
-    return global_pool(x, graph, "max")
+def global_max_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
+    """Per-graph max of x (see `global_pool`)."""
+    return global_pool(x, batch, "max", size)

@@ -1,0 +1,292 @@
+"""Edge-list functions on (2, E) `edge_index` tensors (row 0 sources, row 1 destinations), PyG's vocabulary.
+
+Same signatures, defaults, return forms and edge order as `torch_geometric.utils` 2.8, so layers and user code
+can build the edge list they need (self loops, undirected, coalesced) before handing it to the fused kernels:
+
+- self loops: `contains_self_loops`, `remove_self_loops`, `segregate_self_loops`, `add_self_loops` (a loop per
+  node appended after the edges), `add_remaining_self_loops` (non-loop edges kept in order, then one loop per
+  node, carrying the attribute of an existing loop where there was one), `get_self_loop_attr`;
+- ordering and duplicates: `sort_edge_index`, `coalesce` (sorted by (row, col), duplicates reduced),
+  `to_undirected`, `is_undirected`;
+- counts: `maybe_num_nodes`, `degree`, `contains_isolated_nodes`, `remove_isolated_nodes`.
+
+`edge_attr` may be a tensor, None, or (where PyG allows it) a list of tensors. Functions whose PyG version returns
+only the edge index when `edge_attr` is not passed (`coalesce`, `sort_edge_index`, `to_undirected`) do the same.
+Duplicate edges are reduced with the fused segment kernel (`segment_reduce`) for float attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .scatter import REDUCE_NAMES, scatter, segment_reduce
+
+MISSING = "???"  # PyG's sentinel: edge_attr not passed at all (then only the edge index is returned)
+
+
+def maybe_num_nodes(edge_index, num_nodes: int | None = None) -> int:
+    """num_nodes if given, else 1 + the largest index (0 for no edges). Accepts a tensor or a (row, col) pair."""
+    if num_nodes is not None:
+        return num_nodes
+    if isinstance(edge_index, (tuple, list)):
+        return max((maybe_num_nodes(t) for t in edge_index), default=0)
+    if getattr(edge_index, "layout", torch.strided) != torch.strided:  # torch.sparse adjacency
+        return max(edge_index.size(0), edge_index.size(1))
+    return int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
+
+
+def _check_edge_index(edge_index) -> None:
+    if not isinstance(edge_index, torch.Tensor):
+        raise TypeError(f"edge_index must be a torch.Tensor, got {type(edge_index).__name__}")
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
+
+
+def _select(edge_attr, index):
+    """edge_attr (tensor, list of tensors or None) restricted / permuted to the edges `index` picks."""
+    if edge_attr is None:
+        return None
+    if isinstance(edge_attr, torch.Tensor):
+        return edge_attr[index]
+    return [e[index] for e in edge_attr]
+
+
+def _result(edge_index, edge_attr):
+    """PyG's return forms: the edge index alone when edge_attr was not passed, else the pair."""
+    return edge_index if isinstance(edge_attr, str) and edge_attr == MISSING else (edge_index, edge_attr)
+
+
+# ---------------------------------------------------------------------- self loops
+
+
+def contains_self_loops(edge_index: torch.Tensor) -> bool:
+    """True when some edge i -> i exists."""
+    _check_edge_index(edge_index)
+    return bool((edge_index[0] == edge_index[1]).any())
+
+
+def remove_self_loops(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None):
+    """(edge_index, edge_attr) without the edges i -> i, the others in their order."""
+    _check_edge_index(edge_index)
+    mask = edge_index[0] != edge_index[1]
+    return edge_index[:, mask], _select(edge_attr, mask)
+
+
+def segregate_self_loops(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None):
+    """(edge_index, edge_attr, loop_edge_index, loop_edge_attr): the non-loop edges and the loops, each in order."""
+    _check_edge_index(edge_index)
+    mask = edge_index[0] != edge_index[1]
+    return edge_index[:, mask], _select(edge_attr, mask), edge_index[:, ~mask], _select(edge_attr, ~mask)
+
+
+def _loop_attr(edge_index: torch.Tensor, edge_attr: torch.Tensor, num_nodes: int, fill_value) -> torch.Tensor:
+    """(num_nodes, *attr) attributes of new self loops: 1, a constant, a given row, or a reduction ("add", "mean",
+    "max", "min", "mul") of the attributes of each node's in-edges."""
+    size = (num_nodes, *edge_attr.shape[1:])
+    if fill_value is None:
+        return edge_attr.new_ones(size)
+    if isinstance(fill_value, (int, float)) and not isinstance(fill_value, bool):
+        return edge_attr.new_full(size, fill_value)
+    if isinstance(fill_value, torch.Tensor):
+        value = fill_value.to(edge_attr.device, edge_attr.dtype)
+        if value.dim() != edge_attr.dim():
+            value = value.unsqueeze(0)
+        return value.expand(size).contiguous()
+    if isinstance(fill_value, str):
+        return scatter(edge_attr, edge_index[1], num_nodes, fill_value)
+    raise AttributeError("No valid 'fill_value' provided")
+
+
+def add_self_loops(
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor | None = None,
+    fill_value: float | torch.Tensor | str | None = None,
+    num_nodes: int | tuple[int, int] | None = None,
+):
+    """Append a loop i -> i for every node i (existing loops are kept: some nodes then have two).
+
+    num_nodes may be (N_src, N_dst) for a bipartite graph: loops for the first min(N_src, N_dst) nodes.
+    fill_value sets the loops' attributes (see `_loop_attr`; default 1). Returns (edge_index, edge_attr).
+    """
+    _check_edge_index(edge_index)
+    if isinstance(num_nodes, (tuple, list)):
+        N = min(num_nodes[0], num_nodes[1])
+    else:
+        N = maybe_num_nodes(edge_index, num_nodes)
+    loops = torch.arange(N, device=edge_index.device, dtype=edge_index.dtype).view(1, -1).repeat(2, 1)
+    if edge_attr is not None:
+        edge_attr = torch.cat([edge_attr, _loop_attr(edge_index, edge_attr, N, fill_value)], dim=0)
+    return torch.cat([edge_index, loops], dim=1), edge_attr
+
+
+def add_remaining_self_loops(
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor | None = None,
+    fill_value: float | torch.Tensor | str | None = None,
+    num_nodes: int | None = None,
+):
+    """One loop per node: the non-loop edges in order, then loops 0..N-1. A node that already had a loop keeps
+    that loop's attribute (the last one, when it had several); the others get fill_value's."""
+    _check_edge_index(edge_index)
+    N = maybe_num_nodes(edge_index, num_nodes)
+    mask = edge_index[0] != edge_index[1]
+    if edge_attr is not None:
+        loop_attr = _loop_attr(edge_index, edge_attr, N, fill_value)
+        inv = ~mask
+        loop_attr[edge_index[0][inv]] = edge_attr[inv]
+        edge_attr = torch.cat([edge_attr[mask], loop_attr], dim=0)
+    loops = torch.arange(N, device=edge_index.device, dtype=edge_index.dtype).view(1, -1).repeat(2, 1)
+    return torch.cat([edge_index[:, mask], loops], dim=1), edge_attr
+
+
+def get_self_loop_attr(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, num_nodes: int | None = None):
+    """(N, *attr) attribute of each node's self loop (0 where it has none; 1 per loop when edge_attr is None)."""
+    _check_edge_index(edge_index)
+    mask = edge_index[0] == edge_index[1]
+    loop_index = edge_index[0][mask]
+    loop_attr = edge_attr[mask] if edge_attr is not None else torch.ones(loop_index.numel(), device=edge_index.device)
+    N = maybe_num_nodes(edge_index, num_nodes)
+    out = loop_attr.new_zeros((N, *loop_attr.shape[1:]))
+    out[loop_index] = loop_attr
+    return out
+
+
+# ---------------------------------------------------------------------- order and duplicates
+
+
+def _edge_keys(edge_index: torch.Tensor, num_nodes: int, sort_by_row: bool) -> torch.Tensor:
+    major, minor = (edge_index[0], edge_index[1]) if sort_by_row else (edge_index[1], edge_index[0])
+    if num_nodes * num_nodes >= 2**63:
+        raise ValueError("the edge keys (num_nodes ** 2) overflow int64")
+    return major.long() * num_nodes + minor.long()
+
+
+def sort_edge_index(
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor | Sequence[torch.Tensor] | None | str = MISSING,
+    num_nodes: int | None = None,
+    sort_by_row: bool = True,
+):
+    """Edges sorted by (row, col) (or (col, row) when sort_by_row=False), stable; edge_attr permuted alike."""
+    _check_edge_index(edge_index)
+    N = maybe_num_nodes(edge_index, num_nodes)
+    perm = torch.argsort(_edge_keys(edge_index, N, sort_by_row), stable=True)
+    attr = edge_attr if isinstance(edge_attr, str) else _select(edge_attr, perm)
+    return _result(edge_index[:, perm], attr)
+
+
+def coalesce(
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor | Sequence[torch.Tensor] | None | str = MISSING,
+    num_nodes: int | None = None,
+    reduce: str = "sum",
+    is_sorted: bool = False,
+    sort_by_row: bool = True,
+):
+    """Sort the edges by (row, col) and merge duplicates, reducing their attributes with `reduce`
+    ("sum"/"add", "mean", "max", "min", "mul"). is_sorted=True skips the sort (the input is already in order).
+    Returns the edge index alone when edge_attr is not passed, else (edge_index, edge_attr)."""
+    _check_edge_index(edge_index)
+    if reduce not in REDUCE_NAMES:
+        raise ValueError(f"Encountered invalid `reduce` argument '{reduce}'")
+    N = maybe_num_nodes(edge_index, num_nodes)
+    keys = _edge_keys(edge_index, N, sort_by_row)
+    attr = edge_attr
+    if not is_sorted:
+        keys, perm = torch.sort(keys, stable=True)
+        edge_index = edge_index[:, perm]
+        if not isinstance(attr, str):
+            attr = _select(attr, perm)
+    first = torch.ones_like(keys, dtype=torch.bool)
+    first[1:] = keys[1:] > keys[:-1]
+    if bool(first.all()):
+        return _result(edge_index, attr)
+    edge_index = edge_index[:, first]
+    if attr is None or isinstance(attr, str):
+        return _result(edge_index, attr)
+    starts = torch.nonzero(first).view(-1)
+    ptr = torch.cat([starts, starts.new_tensor([keys.shape[0]])])
+    if isinstance(attr, torch.Tensor):
+        return edge_index, segment_reduce(attr, ptr, reduce)
+    return edge_index, [segment_reduce(a, ptr, reduce) for a in attr]
+
+
+def to_undirected(
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor | Sequence[torch.Tensor] | None | str = MISSING,
+    num_nodes: int | None = None,
+    reduce: str = "add",
+):
+    """Every edge in both directions, coalesced (sorted by (row, col), duplicates reduced with `reduce`).
+
+    As in PyG, `to_undirected(edge_index, num_nodes)` (an int in edge_attr's place) is still accepted."""
+    _check_edge_index(edge_index)
+    if isinstance(edge_attr, int) and not isinstance(edge_attr, bool):
+        num_nodes, edge_attr = edge_attr, MISSING
+    both = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    if isinstance(edge_attr, torch.Tensor):
+        edge_attr = torch.cat([edge_attr, edge_attr], dim=0)
+    elif isinstance(edge_attr, (list, tuple)):
+        edge_attr = [torch.cat([e, e], dim=0) for e in edge_attr]
+    return coalesce(both, edge_attr, num_nodes, reduce)
+
+
+def is_undirected(
+    edge_index: torch.Tensor,
+    edge_attr: torch.Tensor | Sequence[torch.Tensor] | None = None,
+    num_nodes: int | None = None,
+) -> bool:
+    """True when for every edge (i, j, attr) the edge (j, i, attr) exists as often (attributes compared exactly)."""
+    _check_edge_index(edge_index)
+    N = maybe_num_nodes(edge_index, num_nodes)
+    attrs = [edge_attr] if isinstance(edge_attr, torch.Tensor) else list(edge_attr or [])
+    by_row = torch.argsort(_edge_keys(edge_index, N, True), stable=True)
+    by_col = torch.argsort(_edge_keys(edge_index, N, False), stable=True)
+    a, b = edge_index[:, by_row], edge_index[:, by_col]
+    if not (torch.equal(a[0], b[1]) and torch.equal(a[1], b[0])):
+        return False
+    return all(torch.equal(e[by_row], e[by_col]) for e in attrs)
+
+
+# ---------------------------------------------------------------------- counts
+
+
+def degree(index: torch.Tensor, num_nodes: int | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """(N,) number of occurrences of each node in the 1-D `index` (e.g. edge_index[1]: in-degrees), as `dtype`
+    (default: torch's default float dtype)."""
+    if not isinstance(index, torch.Tensor) or index.dim() != 1:
+        raise ValueError("index must be a 1-D tensor")
+    N = maybe_num_nodes(index, num_nodes)
+    out = torch.zeros((N,), dtype=dtype, device=index.device)
+    return out.index_add_(0, index, torch.ones((index.shape[0],), dtype=out.dtype, device=out.device))
+
+
+def contains_isolated_nodes(edge_index: torch.Tensor, num_nodes: int | None = None) -> bool:
+    """True when some node has no edge other than self loops."""
+    N = maybe_num_nodes(edge_index, num_nodes)
+    edge_index, _ = remove_self_loops(edge_index)
+    return torch.unique(edge_index.view(-1)).numel() < N
+
+
+def remove_isolated_nodes(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, num_nodes: int | None = None):
+    """Drop nodes without non-loop edges and renumber the rest in order: (edge_index, edge_attr, mask), mask the
+    (N,) kept nodes. Loops of kept nodes (one per node) are appended after the other edges."""
+    N = maybe_num_nodes(edge_index, num_nodes)
+    edge_index, edge_attr, loops, loop_attr = segregate_self_loops(edge_index, edge_attr)
+    mask = torch.zeros(N, dtype=torch.bool, device=edge_index.device)
+    mask[edge_index.reshape(-1)] = True
+    new_id = torch.full((N,), -1, dtype=torch.long, device=mask.device)
+    new_id[mask] = torch.arange(int(mask.sum()), device=mask.device)
+    edge_index = new_id[edge_index]
+    # One loop per kept node (the last one of the node, as index assignment leaves it).
+    last_loop = torch.full((N,), -1, dtype=torch.long, device=mask.device)
+    last_loop[loops[0]] = torch.arange(loops.shape[1], device=mask.device)
+    has_loop = torch.zeros_like(mask)
+    has_loop[loops[0]] = True
+    keep = last_loop[has_loop & mask]
+    edge_index = torch.cat([edge_index, new_id[loops[:, keep]]], dim=1)
+    if edge_attr is not None:
+        edge_attr = torch.cat([edge_attr, loop_attr[keep]], dim=0)
+    return edge_index, edge_attr, mask

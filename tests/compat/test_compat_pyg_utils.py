@@ -1,0 +1,156 @@
+"""meshgraph.ops.edge_utils / scatter and meshgraph.compat.pyg.utils against torch_geometric itself."""
+
+import pytest
+import torch
+
+tg_utils = pytest.importorskip("torch_geometric.utils")
+
+from meshgraph.ops import edge_utils as eu  # noqa: E402
+
+
+def random_graph(seed, N=9, E=40, F=3):
+    """Edges with duplicates and self loops, a (E, F) attribute and a (E,) weight."""
+    g = torch.Generator().manual_seed(seed)
+    ei = torch.randint(0, N, (2, E), generator=g)
+    ei[:, :5] = ei[:, 5:10]  # duplicates
+    ei[1, 10:14] = ei[0, 10:14]  # self loops
+    ei[:, 14] = ei[:, 10]  # a duplicated self loop
+    return ei, torch.randn(E, F, generator=g, dtype=torch.float64), torch.rand(E, generator=g, dtype=torch.float64)
+
+
+def same(a, b):
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape, (a, b)
+        torch.testing.assert_close(a, b)
+    elif isinstance(a, (tuple, list)):
+        assert type(a) is type(b) and len(a) == len(b), (a, b)
+        for x, y in zip(a, b):
+            same(x, y)
+    else:
+        assert a == b, (a, b)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_self_loop_functions_match_pyg(seed):
+    ei, attr, w = random_graph(seed)
+    for a in (None, attr, w):
+        same(eu.remove_self_loops(ei, a), tg_utils.remove_self_loops(ei, a))
+        same(eu.segregate_self_loops(ei, a), tg_utils.segregate_self_loops(ei, a))
+    fills = [None, 2.5, torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64), "add", "mean", "max", "min", "mul"]
+    for fill in fills:
+        for n in (None, 12):
+            a = attr
+            same(eu.add_self_loops(ei, a, fill, n), tg_utils.add_self_loops(ei, a, fill, n))
+            same(eu.add_remaining_self_loops(ei, a, fill, n), tg_utils.add_remaining_self_loops(ei, a, fill, n))
+    for n in (None, 12):
+        same(eu.add_self_loops(ei, w, 0.5, n), tg_utils.add_self_loops(ei, w, 0.5, n))
+        same(eu.add_remaining_self_loops(ei, w, "mean", n), tg_utils.add_remaining_self_loops(ei, w, "mean", n))
+        same(eu.add_self_loops(ei, num_nodes=n), tg_utils.add_self_loops(ei, num_nodes=n))
+        same(eu.add_remaining_self_loops(ei, num_nodes=n), tg_utils.add_remaining_self_loops(ei, num_nodes=n))
+        same(eu.get_self_loop_attr(ei, w, n), tg_utils.get_self_loop_attr(ei, w, n))
+    same(eu.add_self_loops(ei, num_nodes=(4, 7)), tg_utils.add_self_loops(ei, num_nodes=(4, 7)))
+    assert eu.contains_self_loops(ei) and not eu.contains_self_loops(eu.remove_self_loops(ei)[0])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_coalesce_undirected_sort_match_pyg(seed):
+    ei, attr, w = random_graph(seed)
+    for reduce in ("sum", "add", "mean", "max", "min", "mul"):
+        for by_row in (True, False):
+            same(eu.coalesce(ei, attr, None, reduce, sort_by_row=by_row),
+                 tg_utils.coalesce(ei, attr, None, reduce, sort_by_row=by_row))
+        same(eu.coalesce(ei, [attr, w], 15, reduce), tg_utils.coalesce(ei, [attr, w], 15, reduce))
+        same(eu.to_undirected(ei, w, reduce=reduce), tg_utils.to_undirected(ei, w, reduce=reduce))
+    same(eu.coalesce(ei), tg_utils.coalesce(ei))
+    same(eu.coalesce(ei, None), tg_utils.coalesce(ei, None))
+    same(eu.to_undirected(ei), tg_utils.to_undirected(ei))
+    same(eu.to_undirected(ei, 20), tg_utils.to_undirected(ei, 20))
+    same(eu.to_undirected(ei, [attr, w]), tg_utils.to_undirected(ei, [attr, w]))
+    ints = torch.randint(0, 5, (ei.shape[1],))
+    same(eu.coalesce(ei, ints), tg_utils.coalesce(ei, ints))
+    same(eu.sort_edge_index(ei), tg_utils.sort_edge_index(ei))
+    same(eu.sort_edge_index(ei, w, sort_by_row=False)[0], tg_utils.sort_edge_index(ei, w, sort_by_row=False)[0])
+    und, uw = eu.to_undirected(ei, ints)  # integer weights: the merged sums are exact in either direction
+    assert eu.is_undirected(und) and eu.is_undirected(und, uw) and not eu.is_undirected(ei)
+    assert eu.is_undirected(und, uw) == tg_utils.is_undirected(und, uw)
+    skew = uw.clone()
+    skew[0] += 1
+    assert eu.is_undirected(und, skew) == tg_utils.is_undirected(und, skew)
+
+
+def test_coalesce_merges_duplicates_with_known_values():
+    ei = torch.tensor([[1, 0, 1, 1], [2, 3, 2, 0]])
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    out, ow = eu.coalesce(ei, w)
+    assert out.tolist() == [[0, 1, 1], [3, 0, 2]] and ow.tolist() == [2.0, 4.0, 4.0]
+    assert eu.coalesce(ei, w, reduce="max")[1].tolist() == [2.0, 4.0, 3.0]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_degree_and_isolated_nodes_match_pyg(seed):
+    ei, attr, w = random_graph(seed, N=30, E=16)
+    for dtype in (None, torch.long, torch.float64):
+        same(eu.degree(ei[1], None, dtype), tg_utils.degree(ei[1], None, dtype))
+        same(eu.degree(ei[0], 40, dtype), tg_utils.degree(ei[0], 40, dtype))
+    assert eu.contains_isolated_nodes(ei, 40) == tg_utils.contains_isolated_nodes(ei, 40)
+    assert eu.maybe_num_nodes(ei) == int(ei.max()) + 1 and eu.maybe_num_nodes(ei[:, :0]) == 0
+    for n in (None, 40):
+        same(eu.remove_isolated_nodes(ei, attr, n), tg_utils.remove_isolated_nodes(ei, attr, n))
+
+
+def test_empty_edge_lists():
+    ei = torch.zeros((2, 0), dtype=torch.long)
+    attr = torch.zeros((0, 2))
+    same(eu.add_remaining_self_loops(ei, attr, num_nodes=3), tg_utils.add_remaining_self_loops(ei, attr, num_nodes=3))
+    same(eu.coalesce(ei, attr), tg_utils.coalesce(ei, attr))
+    same(eu.remove_self_loops(ei, attr), tg_utils.remove_self_loops(ei, attr))
+    same(eu.degree(ei[0]), tg_utils.degree(ei[0]))
+
+
+def test_bad_arguments_raise():
+    ei = torch.tensor([[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="edge_index"):
+        eu.remove_self_loops(ei[0])
+    with pytest.raises(ValueError, match="reduce"):
+        eu.coalesce(ei, torch.ones(2), reduce="median")
+    with pytest.raises(AttributeError, match="fill_value"):
+        eu.add_self_loops(ei, torch.ones(2), fill_value=object())
+
+
+def test_native_scatter_any_dim_dtype_and_reduction_matches_pyg():
+    from meshgraph.ops import scatter, segment_reduce
+
+    g = torch.Generator().manual_seed(0)
+    idx = torch.randint(0, 6, (20,), generator=g)
+    src = torch.randn(4, 20, 3, generator=g, dtype=torch.float64)
+    ints = torch.randint(-5, 5, (20, 2), generator=g)
+    for reduce in ("sum", "add", "mean", "max", "min", "amax", "mul", "any"):
+        if reduce != "any":  # "any" keeps one unspecified row per output
+            same(scatter(src, idx, 8, reduce, dim=1), tg_utils.scatter(src, idx, 1, 8, reduce))
+            same(scatter(src, idx, 8, reduce, dim=-2), tg_utils.scatter(src, idx, -2, 8, reduce))
+        if reduce not in ("mean", "any"):
+            same(scatter(ints, idx, None, reduce), tg_utils.scatter(ints, idx, 0, None, reduce))
+    ptr = torch.tensor([0, 5, 5, 12, 20])
+    for reduce in ("sum", "mean", "max", "min"):
+        same(segment_reduce(src[0], ptr, reduce), tg_utils.segment(src[0], ptr, reduce))
+    same(segment_reduce(ints, ptr, "sum"), ints.new_tensor([ints[:5].sum(0).tolist(), [0, 0], ints[5:12].sum(0).tolist(), ints[12:].sum(0).tolist()]))
+
+
+def test_native_global_pools_take_batch_vector_none_or_graph_batch():
+    import meshgraph as mg
+    from meshgraph.ops import global_add_pool, global_max_pool, global_mean_pool
+    from torch_geometric.nn import pool as tg_pool
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(10, 4, generator=g)
+    batch = torch.tensor([0, 0, 2, 2, 2, 0, 3, 3, 3, 3])  # unsorted, graph 1 empty
+    for ours, theirs in ((global_add_pool, tg_pool.global_add_pool), (global_mean_pool, tg_pool.global_mean_pool),
+                         (global_max_pool, tg_pool.global_max_pool)):
+        same(ours(x, batch), theirs(x, batch))
+        same(ours(x, batch, 6), theirs(x, batch, 6))
+        same(ours(x, None), theirs(x, None))
+        same(ours(x[:, 0], None), theirs(x[:, 0], None))
+        dense = torch.randn(3, 5, 4, generator=g)
+        same(ours(dense, None), theirs(dense, None))
+        b = mg.GraphBatch([mg.Graph(num_verts=4), mg.Graph(num_verts=6)])
+        same(ours(x, b), theirs(x, b.graph_index))
