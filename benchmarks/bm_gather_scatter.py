@@ -110,7 +110,7 @@ def main(argv=None):
         def weighted_run():
             x = x0.detach().requires_grad_(True)
             w = w0.detach().requires_grad_(True)
-            gather_scatter(x, b, w).backward(g)
+            gather_scatter(x, b, edge_weight=w).backward(g)
 
         def weighted_peer():
             x = x0.detach().requires_grad_(True)

@@ -5,11 +5,12 @@ Built once per graph (GraphBatch caches it) and reused by every forward and back
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 
-from .._utils import count_per_index, offsets_from_counts
+from .._utils import can_inspect_values, check_index_range, check_index_tensor, check_same_device, count_per_index, offsets_from_counts
 
 
 class Adjacency(NamedTuple):
@@ -95,3 +96,96 @@ def segment_adjacency(ptr: torch.Tensor, num_rows: int) -> Adjacency:
     seg = torch.repeat_interleave(torch.arange(ptr.shape[0] - 1, device=ptr.device), ptr.diff(), output_size=num_rows)
     col = rows.to(torch.int32 if num_rows < 2**31 else torch.int64)
     return Adjacency(ptr.long(), col, rows, torch.arange(num_rows + 1, device=ptr.device), seg.to(col.dtype), rows)
+
+
+# ---------------------------------------------------------------------- adjacency cached on the edge tensor
+
+# An edge tensor carries the adjacencies built from it, as PyG's EdgeIndex carries its CSR: the cache lives and
+# dies with the tensor the user holds (no process-wide table), and index validation runs once, when an entry is
+# built. Entries are plain tuples of tensors and ints, so a tensor that carries them still pickles and loads with
+# torch.load(weights_only=True); an in-place change of the tensor (its version counter) drops them.
+_CACHE_ATTR = "_meshgraph_adjacency"
+
+
+def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -> Adjacency:
+    """`build()`, cached on the tensor `owner` under `key` while `owner` is unmodified.
+
+    Not cached (built on every call): while tracing (torch.compile / export / fake tensors), and for inference
+    tensors, whose in-place changes are not versioned. Entries built inside `torch.inference_mode()` are made as
+    normal tensors, so a later autograd pass outside inference mode can save them for backward.
+    """
+    if not can_inspect_values(owner) or owner.is_inference():
+        return build()
+    version = owner._version
+    store = owner.__dict__.get(_CACHE_ATTR)
+    if store is None or store[0] != version:
+        store = (version, {})
+    hit = store[1].get(key)
+    if hit is not None:
+        return Adjacency(*hit)
+    with torch.inference_mode(False):
+        adj = build()
+    entries = dict(store[1])  # copy-on-write: readers in other threads keep a consistent dict
+    entries[key] = tuple(adj)
+    owner.__dict__[_CACHE_ATTR] = (version, entries)
+    return adj
+
+
+def edge_layout(edges: torch.Tensor, directed: bool | None) -> tuple[torch.Tensor, bool, bool, str]:
+    """A (2, E) PyG edge_index or (E, 2) PyTorch3D edges -> ((2, E) sources/destinations view, directed, is_pyg, name).
+
+    PyTorch3D's edges[e, 0] receives from edges[e, 1], undirected unless `directed`; a (2, 2) tensor is read as
+    PyG's layout unless `directed` is given."""
+    check_index_tensor(edges, "edges", dim=2)
+    pyg = edges.shape[0] == 2 and (edges.shape[1] != 2 or directed is None)
+    if pyg:
+        return edges, True if directed is None else directed, True, "edge_index"
+    if edges.shape[1] == 2:
+        return edges.flip(1).t(), False if directed is None else directed, False, "edges"
+    raise ValueError(f"edges must have shape (2, E) (PyG edge_index) or (E, 2) (PyTorch3D), got {tuple(edges.shape)}")
+
+
+def resolve_graph(
+    graph, num_src: int, directed: bool | None, device: torch.device, self_loops: bool = False, num_dst: int | None = None
+) -> tuple[Adjacency, int, str]:
+    """The graph argument of an op -> (Adjacency, number of input edges, the argument's name for messages).
+
+    graph: an Adjacency; a (2, E) / (E, 2) edge tensor (see `edge_layout`; its adjacency is cached on it); an
+    object with an `adjacency(directed=, self_loops=)` method and `num_edges` (GraphBatch, meshgraph's PyG-style
+    records), or any object with an `edge_index` tensor (PyG's Data). num_src: rows of the source features;
+    num_dst: destinations (default num_src). self_loops=True appends a loop per vertex (ids after the edges).
+    """
+    num_dst = num_src if num_dst is None else num_dst
+    if isinstance(graph, Adjacency):
+        if self_loops:
+            raise ValueError("self loops cannot be added to a prebuilt Adjacency: build it with self_loops=True")
+        if graph.num_src != num_src:
+            raise ValueError(f"x has {num_src} rows but the adjacency has {graph.num_src} sources")
+        check_same_device(x=torch.empty(0, device=device), adjacency=graph.rowptr)
+        return graph, int(graph.edge_id.shape[0]), "adjacency"
+    if isinstance(graph, torch.Tensor):
+        edge_index, directed, pyg, name = edge_layout(graph, directed)
+        check_same_device(x=torch.empty(0, device=device), edges=graph)
+
+        def build() -> Adjacency:
+            check_index_range(edge_index[0], name if pyg else "edges[:, 1]", num_src)
+            check_index_range(edge_index[1], name if pyg else "edges[:, 0]", num_dst)
+            return build_adjacency(edge_index, num_dst, num_src, directed=directed, self_loops=self_loops)
+
+        adj = cached_on(graph, ("adjacency", num_src, num_dst, directed, self_loops, pyg), build)
+        return adj, int(edge_index.shape[1]), name
+    if callable(getattr(graph, "adjacency", None)) and hasattr(graph, "num_edges"):
+        n = graph.num_verts if hasattr(graph, "num_verts") else graph.num_nodes
+        if n != num_src or n != num_dst:
+            raise ValueError(f"x has {num_src} rows but the graph has {n} vertices")
+        if getattr(graph, "device", device) != device:
+            raise ValueError(f"graph is on {graph.device} but x is on {device}")
+        adj = graph.adjacency(directed=True if directed is None else directed, self_loops=self_loops)
+        return adj, int(graph.num_edges), "graph"
+    edge_index = getattr(graph, "edge_index", None)
+    if isinstance(edge_index, torch.Tensor):
+        return resolve_graph(edge_index, num_src, directed, device, self_loops, num_dst)
+    raise TypeError(
+        "graph must be a GraphBatch, an Adjacency, an edge tensor or an object with edge_index, "
+        f"got {type(graph).__name__}"
+    )

@@ -11,90 +11,24 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_index_range, check_index_tensor, check_same_device, check_tensor
-from .adjacency import Adjacency, build_adjacency, transpose_csr
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor
+from .adjacency import Adjacency, resolve_graph, transpose_csr
 
 _extension.load()
 
 REDUCTIONS = ("sum", "mean", "max", "min")
 
 
-# ---------------------------------------------------------------------- resolving the graph argument
-
-# Adjacencies built from raw edge tensors, keyed by the tensor object (PyG-style code passes the same
-# edge_index every step). An entry is used only while that exact tensor is alive and unmodified.
-_EDGE_CACHE: dict[int, tuple] = {}
-_EDGE_CACHE_SIZE = 8
-
-
-def _cached_adjacency(edges: torch.Tensor, key: tuple, build) -> Adjacency:
-    import weakref
-
-    if torch.compiler.is_compiling():
-        return build()
-    hit = _EDGE_CACHE.get(id(edges))
-    if hit is not None and hit[0]() is edges and hit[1] == edges._version and hit[2] == key:
-        return hit[3]
-    adj = build()
-    if len(_EDGE_CACHE) >= _EDGE_CACHE_SIZE:
-        _EDGE_CACHE.pop(next(iter(_EDGE_CACHE)))
-    _EDGE_CACHE[id(edges)] = (weakref.ref(edges), edges._version, key, adj)
-    return adj
-
-
-
-def _resolve(
-    graph, num_verts: int, directed: bool | None, device: torch.device, self_loops: bool = False
-) -> tuple[Adjacency, int, str]:
-    """graph argument -> (Adjacency, number of input edges, the argument's name for messages).
-
-    self_loops=True appends a loop per vertex (ids after the edges), as GCN and GAT use."""
-    from ..graph import GraphBatch
-
-    if isinstance(graph, GraphBatch):
-        if graph.num_verts != num_verts:
-            raise ValueError(f"x has {num_verts} rows but the graph has {graph.num_verts} vertices")
-        if graph.device != device:
-            raise ValueError(f"graph is on {graph.device} but x is on {device}")
-        adj = graph.adjacency(directed=True if directed is None else directed, self_loops=self_loops)
-        return adj, graph.num_edges, "graph"
-    if isinstance(graph, Adjacency):
-        if self_loops:
-            raise ValueError("self loops cannot be added to a prebuilt Adjacency: build it with self_loops=True")
-        if graph.num_src != num_verts:
-            raise ValueError(f"x has {num_verts} rows but the adjacency has {graph.num_src} sources")
-        check_same_device(x=torch.empty(0, device=device), adjacency=graph.rowptr)
-        return graph, int(graph.edge_id.shape[0]), "adjacency"
-    if isinstance(graph, torch.Tensor):
-        check_index_tensor(graph, "edges", dim=2)
-        check_same_device(x=torch.empty(0, device=device), edges=graph)
-        pyg_layout = graph.shape[0] == 2 and (graph.shape[1] != 2 or directed is None)
-        if pyg_layout:  # (2, E) edge_index: row 0 sources, row 1 destinations (PyG)
-            edge_index, name = graph, "edge_index"
-            directed = True if directed is None else directed
-        elif graph.shape[1] == 2:  # (E, 2) PyTorch3D edges: edges[:, 0] receives from edges[:, 1]
-            edge_index, name = graph.flip(1).t(), "edges"
-            directed = False if directed is None else directed
-        else:
-            raise ValueError(f"edges must have shape (2, E) (PyG edge_index) or (E, 2) (PyTorch3D), got {tuple(graph.shape)}")
-        check_index_range(edge_index, name, num_verts)
-        adj = _cached_adjacency(
-            graph,
-            (num_verts, directed, self_loops, pyg_layout),
-            lambda: build_adjacency(edge_index, num_verts, directed=directed, self_loops=self_loops),
-        )
-        return adj, int(edge_index.shape[1]), name
-    raise TypeError(
-        f"graph must be a GraphBatch, an Adjacency or an edge tensor, got {type(graph).__name__}"
-    )
+# The graph argument of every op resolves through one function (adjacency.resolve_graph).
+_resolve = resolve_graph
 
 
 def gather_scatter(
     x: torch.Tensor,
     graph,
+    directed: bool | None = None,
     edge_weight: torch.Tensor | None = None,
     reduce: str = "sum",
-    directed: bool | None = None,
 ) -> torch.Tensor:
     """Fused weighted neighbourhood aggregation.
 
@@ -102,16 +36,17 @@ def gather_scatter(
 
     Args:
         x: (V, *F) vertex features, float16/bfloat16/float32/float64.
-        graph: a GraphBatch (its edge_index; the CSR is cached on it), an Adjacency, a (2, E) PyG
-            `edge_index` (row 0 sources, row 1 destinations), or (E, 2) PyTorch3D `edges`, where, as in
+        graph: a GraphBatch (its CSR is cached on it), an Adjacency, a (2, E) PyG `edge_index` (row 0 sources,
+            row 1 destinations), or (E, 2) PyTorch3D `edges`, where, as in
             `pytorch3d.ops.gather_scatter(input, edges, directed)`, vertex edges[e, 0] receives x[edges[e, 1]]
             and, unless directed, the reverse. A (2, 2) tensor is read as PyG's layout unless `directed` is given.
+            An edge tensor carries the adjacency built from it (validated once, rebuilt after an in-place change).
+        directed: False also sends every edge in reverse. Default: True for GraphBatch / edge_index,
+            False for PyTorch3D (E, 2) edges (PyTorch3D's default). Third positional argument, as in PyTorch3D.
         edge_weight: (E,) weights in the order of the input edges (dtype of x), or None; or (E, H)
             multi-head weights (attention): x is then (V, H, C) or (V, H * C) and head h weights its C channels.
         reduce: "sum", "mean" (sum / in-degree), "max" or "min" (per feature; gradients go to the first
             attaining edge in CSR order). Vertices without in-edges get 0.
-        directed: False also sends every edge in reverse. Default: True for GraphBatch / edge_index,
-            False for PyTorch3D (E, 2) edges (PyTorch3D's default).
 
     Returns:
         (V, *F) aggregated features, differentiable w.r.t. x and edge_weight. Accumulation is float32 for

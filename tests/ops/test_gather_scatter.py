@@ -44,7 +44,7 @@ def test_matches_torch_scatter_and_reference(device, V, E, reduce, weighted):
     ei = random_graph(V, E, seed=V + E, device=device)
     x = torch.randn(V, 6, dtype=torch.float64, device=device)
     w = torch.rand(ei.shape[1], dtype=torch.float64, device=device) + 0.5 if weighted else None
-    out = gather_scatter(x, ei, w, reduce)
+    out = gather_scatter(x, ei, edge_weight=w, reduce=reduce)
     torch.testing.assert_close(out, oracle(x, ei, w, reduce, V), rtol=1e-12, atol=1e-12)
     adj = build_adjacency(ei, V, index_dtype=torch.int64)
     wc = w[adj.edge_id] if w is not None else None
@@ -64,7 +64,7 @@ def test_dtypes_and_index_types(device, dtype, index_dtype, reduce):
     w = torch.rand(E, device=device)
     adj = build_adjacency(ei, V, index_dtype=index_dtype)
     assert adj.col.dtype == index_dtype
-    out = gather_scatter(x.to(dtype), adj, w.to(dtype), reduce)
+    out = gather_scatter(x.to(dtype), adj, edge_weight=w.to(dtype), reduce=reduce)
     assert out.dtype == dtype
     # accumulation is float32 even for 16-bit inputs: compare against float64 on the rounded inputs
     expect = oracle(x.to(dtype).double(), ei, w.to(dtype).double(), reduce, V)
@@ -108,6 +108,8 @@ def test_pytorch3d_call_shape(device):
     torch.testing.assert_close(gather_scatter(x, edges, directed=True), expect_directed)
     torch.testing.assert_close(gather_scatter(x, edges, directed=False), expect_undirected)
     torch.testing.assert_close(gather_scatter(x, edges), expect_undirected)  # PyTorch3D's default
+    torch.testing.assert_close(gather_scatter(x, edges, True), expect_directed)  # PyTorch3D's positional `directed`
+    torch.testing.assert_close(gather_scatter(x, edges, False), expect_undirected)
     two = torch.tensor([[0, 1], [2, 0]], device=device)  # (2, 2): PyG layout unless directed is given
     torch.testing.assert_close(gather_scatter(x[:3], two), oracle(x[:3], two, None, "sum", 3))
     e3d = torch.zeros(3, 3, device=device)
@@ -122,10 +124,10 @@ def test_gradcheck_float64(device, reduce):
     ei = random_graph(V, E, seed=3, device=device)
     x = torch.randn(V, 4, dtype=torch.float64, device=device, requires_grad=True)
     w = (torch.rand(E, dtype=torch.float64, device=device) + 0.5).requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda a, b: gather_scatter(a, ei, b, reduce), (x, w))
-    assert torch.autograd.gradcheck(lambda a: gather_scatter(a, ei, None, reduce), (x,))
+    assert torch.autograd.gradcheck(lambda a, b: gather_scatter(a, ei, edge_weight=b, reduce=reduce), (x, w))
+    assert torch.autograd.gradcheck(lambda a: gather_scatter(a, ei, reduce=reduce), (x,))
     if reduce in ("sum", "mean"):
-        assert torch.autograd.gradgradcheck(lambda a, b: gather_scatter(a, ei, b, reduce), (x, w))
+        assert torch.autograd.gradgradcheck(lambda a, b: gather_scatter(a, ei, edge_weight=b, reduce=reduce), (x, w))
 
 
 @pytest.mark.parametrize("reduce", REDUCES)
@@ -137,7 +139,7 @@ def test_backward_matches_reference_and_oracle(device, reduce):
     g = torch.randn(V, 5, dtype=torch.float64, device=device)
     x1, w1 = x0.clone().requires_grad_(True), w0.clone().requires_grad_(True)
     x2, w2 = x0.clone().requires_grad_(True), w0.clone().requires_grad_(True)
-    (gather_scatter(x1, ei, w1, reduce) * g).sum().backward()
+    (gather_scatter(x1, ei, edge_weight=w1, reduce=reduce) * g).sum().backward()
     (oracle(x2, ei, w2, reduce, V) * g).sum().backward()
     torch.testing.assert_close(x1.grad, x2.grad)
     torch.testing.assert_close(w1.grad, w2.grad)
@@ -213,8 +215,8 @@ def test_compile_fullgraph_matches_eager(device):
     w = torch.rand(b.num_edges, device=device)
 
     def f(feat, batch, weight):
-        h = gather_scatter(feat, batch, weight, "mean").relu()
-        return gather_scatter(h, batch, None, "max") + edge_dot(h, feat, batch).sum()
+        h = gather_scatter(feat, batch, edge_weight=weight, reduce="mean").relu()
+        return gather_scatter(h, batch, reduce="max") + edge_dot(h, feat, batch).sum()
 
     compiled = torch.compile(f, fullgraph=True)
     torch.testing.assert_close(compiled(x, b, w), f(x, b, w))
@@ -237,9 +239,9 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="edges"):
         gather_scatter(x, torch.zeros(3, 3, dtype=torch.int64))
     with pytest.raises(ValueError, match="edge_weight"):
-        gather_scatter(x, ei, torch.ones(3))
+        gather_scatter(x, ei, edge_weight=torch.ones(3))
     with pytest.raises(TypeError, match="edge_weight"):
-        gather_scatter(x, ei, torch.ones(2, dtype=torch.float64))
+        gather_scatter(x, ei, edge_weight=torch.ones(2, dtype=torch.float64))
     with pytest.raises(TypeError, match="graph"):
         gather_scatter(x, [[0, 1], [1, 2]])
     with pytest.raises(TypeError, match="directed"):
@@ -269,11 +271,11 @@ def test_multi_head_weights_match_per_head_oracle(device, reduce):
     ei = random_graph(V, E, seed=9, device=device)
     x = torch.randn(V, H, C, dtype=torch.float64, device=device, requires_grad=True)
     w = (torch.rand(E, H, dtype=torch.float64, device=device) + 0.5).requires_grad_(True)
-    out = gather_scatter(x, ei, w, reduce)
+    out = gather_scatter(x, ei, edge_weight=w, reduce=reduce)
     assert out.shape == (V, H, C)
     expect = torch.stack([oracle(x[:, h], ei, w[:, h], reduce, V) for h in range(H)], dim=1)
     torch.testing.assert_close(out, expect)
-    assert torch.autograd.gradcheck(lambda a, b: gather_scatter(a, ei, b, reduce), (x, w))
+    assert torch.autograd.gradcheck(lambda a, b: gather_scatter(a, ei, edge_weight=b, reduce=reduce), (x, w))
     adj = build_adjacency(ei, V)
     k = torch.ops.meshgraph.gather_scatter(x.detach().reshape(V, -1), adj.rowptr, adj.col, w.detach()[adj.edge_id], reduce)
     r = ref.gather_scatter(x.detach().reshape(V, -1), adj.rowptr, adj.col, w.detach()[adj.edge_id], reduce)
@@ -326,3 +328,103 @@ def test_large_cpu_outputs_reuse_pooled_memory_and_stay_correct():
     assert cpu_pool_free_bytes() >= 2 * V * F * 4
     empty_cpu_pool()
     assert cpu_pool_free_bytes() == 0
+
+
+# ---------------------------------------------------------------------- the adjacency cached on the edge tensor
+
+
+def _cache_entries(t):
+    from meshgraph.ops.adjacency import _CACHE_ATTR
+
+    store = t.__dict__.get(_CACHE_ATTR)
+    return {} if store is None else store[1]
+
+
+def test_edge_tensor_carries_its_adjacency_and_validates_once(monkeypatch):
+    from meshgraph.ops import adjacency as adjacency_module
+
+    ei = random_graph(50, 300, seed=3)
+    x = torch.randn(50, 4, dtype=torch.float64)
+    builds, checks = [], []
+    real_build, real_check = adjacency_module.build_adjacency, adjacency_module.check_index_range
+    monkeypatch.setattr(adjacency_module, "build_adjacency", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    monkeypatch.setattr(adjacency_module, "check_index_range", lambda *a, **k: checks.append(1) or real_check(*a, **k))
+    first = gather_scatter(x, ei)
+    for _ in range(3):
+        torch.testing.assert_close(gather_scatter(x, ei), first)
+    assert len(builds) == 1 and len(checks) == 2  # one build, both rows validated once
+    torch.testing.assert_close(first, oracle(x, ei, None, "sum", 50))
+    gather_scatter(x, ei, False)  # another setting: its own entry
+    assert len(builds) == 2 and len(_cache_entries(ei)) == 2
+    ei[0, :10] = 0  # an in-place change drops the entries: the next call rebuilds and revalidates
+    torch.testing.assert_close(gather_scatter(x, ei), oracle(x, ei, None, "sum", 50))
+    assert len(builds) == 3 and len(checks) == 6
+    ei[1, 0] = 50  # out of range after an in-place change: caught
+    with pytest.raises(ValueError, match="edge_index"):
+        gather_scatter(x, ei)
+
+
+def test_edge_cache_under_inference_mode_no_grad_and_threads():
+    import threading
+
+    ei = random_graph(40, 200, seed=4)
+    x = torch.randn(40, 3, dtype=torch.float64, requires_grad=True)
+    expect = oracle(x.detach(), ei, None, "mean", 40)
+    with torch.inference_mode():
+        torch.testing.assert_close(gather_scatter(x, ei, reduce="mean"), expect)
+        inf_ei = ei.clone()  # an inference tensor: never cached (its in-place changes are not versioned)
+        torch.testing.assert_close(gather_scatter(x, inf_ei, reduce="mean"), expect)
+        assert not _cache_entries(inf_ei)
+        inf_ei[1, :] = 0
+        torch.testing.assert_close(gather_scatter(x, inf_ei, reduce="mean"), oracle(x.detach(), inf_ei, None, "mean", 40))
+    # the entry built inside inference mode holds normal tensors: autograd outside it can save them
+    out = gather_scatter(x, ei, reduce="mean")
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    with torch.no_grad():
+        torch.testing.assert_close(gather_scatter(x, ei, reduce="mean"), expect)
+    results, errors = [], []
+
+    def work(seed):
+        try:
+            e = random_graph(40, 150, seed=seed)
+            for _ in range(20):
+                results.append(torch.allclose(gather_scatter(x.detach(), e), oracle(x.detach(), e, None, "sum", 40)))
+                results.append(torch.allclose(gather_scatter(x.detach(), ei), oracle(x.detach(), ei, None, "sum", 40)))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 160 and all(results)
+
+
+def test_edge_tensor_with_cache_still_saves_loads_and_copies(tmp_path):
+    import copy
+    import pickle
+
+    ei = random_graph(20, 60, seed=5)
+    x = torch.randn(20, 2)
+    out = gather_scatter(x, ei)
+    assert _cache_entries(ei)
+    torch.save(ei, tmp_path / "ei.pt")
+    loaded = torch.load(tmp_path / "ei.pt", weights_only=True)
+    assert torch.equal(loaded, ei)
+    torch.testing.assert_close(gather_scatter(x, loaded), out)
+    for other in (copy.deepcopy(ei), pickle.loads(pickle.dumps(ei))):
+        torch.testing.assert_close(gather_scatter(x, other), out)
+
+
+def test_graph_argument_duck_typed_on_edge_index():
+    class Record:  # what PyG's Data looks like to an op
+        def __init__(self, edge_index):
+            self.edge_index = edge_index
+
+    ei = random_graph(25, 80, seed=6)
+    x = torch.randn(25, 3)
+    torch.testing.assert_close(gather_scatter(x, Record(ei)), gather_scatter(x, ei))
+    with pytest.raises(TypeError, match="graph must be"):
+        gather_scatter(x, object())
