@@ -64,7 +64,7 @@ def test_screen_transform_agrees_with_the_rasterizer():
     cam = FoVPerspectiveCameras(R=R, T=T)
     pts = torch.rand(1, 30, 3) - 0.5
     H, W = 24, 40
-    screen = cam.transform_points_screen(pts, (H, W))[0]
+    screen = cam.transform_points_screen(pts, image_size=(H, W))[0]
     raster = cam.transform_points_raster(pts)[0]
     idx = rasterize_points(raster[None], (H, W), radius=1e-3, points_per_pixel=1)[0][0, ..., 0]
     for p in range(30):
@@ -142,8 +142,7 @@ def test_graph_to_image_batches_and_gradients(shared_data):
 def test_graph_to_image_gradcheck():
     verts = torch.tensor([[-0.5, -0.5, 0.0], [0.5, -0.4, 0.1], [0.0, 0.6, -0.1], [0.3, 0.3, 0.2]], dtype=torch.float64)
     faces = torch.tensor([[0, 1, 2], [1, 3, 2]])
-    cam = FoVPerspectiveCameras(R=torch.eye(3, dtype=torch.float64)[None], T=torch.tensor([[0.0, 0.0, 2.5]]),
-                                dtype=torch.float64)
+    cam = FoVPerspectiveCameras(R=torch.eye(3, dtype=torch.float64)[None], T=torch.tensor([[0.0, 0.0, 2.5]]))
     feats = torch.rand(4, 2, dtype=torch.float64, requires_grad=True)
     pos = verts.clone().requires_grad_(True)
     soft = GraphToImage(6, mode="mesh", faces_per_pixel=2, blur_radius=0.01, blend="softmax", sigma=1e-2, gamma=1e-1)

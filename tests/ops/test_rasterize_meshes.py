@@ -93,7 +93,7 @@ def test_cow_silhouette_and_depth(shared_data):
                                        perspective_correct=True)
     mask = p2f[0, ..., 0] >= 0
     # independent: point-in-triangle by half-plane signs in float64, pixel centres from the screen transform
-    screen = cam.transform_points_screen(cow.pos[None].double(), (H, W))[0]
+    screen = cam.transform_points_screen(cow.pos[None].double(), image_size=(H, W))[0]
     tri = screen[cow.faces][:, :, :2]  # (F, 3, 2) pixel coordinates
     cy, cx = torch.meshgrid(torch.arange(H, dtype=torch.float64) + 0.5, torch.arange(W, dtype=torch.float64) + 0.5, indexing="ij")
     c = torch.stack([cx, cy], -1).reshape(-1, 1, 2)
