@@ -970,6 +970,7 @@ class GraphBatch:
         widths = {POS: self.pos.shape[1] if self.pos is not None else 3, NORMALS: 3,
                   FEATURES: self._vfeats[FEATURES].shape[1] if FEATURES in self._vfeats else None}
         packed = {k: self._padded_as_packed(v, k, widths[k]) for k, v in new.items() if v is not None}
+        self.num_verts_per_graph, self.num_faces_per_graph  # built once, shared with the new batch
         out = self._map(lambda t: t)
         out._cache = {k: v for k, v in self._cache.items() if k[1] not in packed}
         for k, v in packed.items():
@@ -1043,6 +1044,9 @@ class GraphBatch:
         out = type(self).__new__(type(self))
         GraphBatch.__init__(out, [all_graphs[i] for i in picks])
         out._restore_extra(self._extra_context())
+        # list views already built stay the same tensors (as PyTorch3D's indexing shares them)
+        for key in [k for k in self._cache if k[0] in ("list", "faces_list") and (k[1] is None or out._vpresent.get(k[1]))]:
+            out._cache[key] = [self._cache[key][i] for i in picks]
         return out
 
     def __iter__(self):

@@ -66,7 +66,75 @@ def _float_dtype(tensors: Sequence[torch.Tensor]) -> torch.dtype:
     return next((t.dtype for t in tensors if t.numel()), tensors[0].dtype if tensors else torch.float32)
 
 
-class Meshes(GraphBatch):
+class _PeerNames:
+    """PyTorch3D's private names that its own tests and some user code read, on meshgraph's storage: the sizes
+    `_N`, `_V` / `_P`, `_F`, `_C`, the per-item counts, the list views, and the `_compute_*(refresh=False)` calls
+    that make the lazy views ready (here: build and cache them now; refresh=True rebuilds them)."""
+
+    _INTERNAL_TENSORS = ()  # nothing beyond the GraphBatch storage for a copy to carry over (pytree does it)
+
+    @property
+    def _N(self) -> int:
+        return len(self)
+
+    @property
+    def _V(self) -> int:
+        return self.max_verts
+
+    _P = _V
+
+    @property
+    def _F(self) -> int:
+        return max(self._num_faces, default=0)
+
+    @property
+    def _C(self) -> int | None:
+        return self._vfeats[FEATURES].shape[1] if FEATURES in self._vfeats else None
+
+    @property
+    def _num_verts_per_mesh(self) -> torch.Tensor:
+        return self.num_verts_per_graph
+
+    _num_points_per_cloud = _num_verts_per_mesh
+
+    @property
+    def _num_faces_per_mesh(self) -> torch.Tensor:
+        return self.num_faces_per_graph
+
+    @property
+    def _verts_list(self) -> list[torch.Tensor]:
+        return self.verts_list()
+
+    _points_list = _verts_list
+
+    @property
+    def _faces_list(self) -> list[torch.Tensor]:
+        return self.faces_list()
+
+    def _refresh(self, refresh: bool, *keys: tuple) -> None:
+        if refresh:
+            for k in keys:
+                self._cache.pop(k, None)
+
+    def _compute_packed(self, refresh: bool = False) -> None:
+        self._refresh(refresh, ("face_graph_index", None), ("graph_index", None))
+        self.verts_packed_to_mesh_idx(), self.faces_packed_to_mesh_idx(), self.mesh_to_faces_packed_first_idx()
+
+    def _compute_padded(self, refresh: bool = False) -> None:
+        self._refresh(refresh, *[("padded", k) for k in self._vfeats], ("faces_padded", None))
+        for k in self._vfeats:
+            self.padded(k)
+        self.faces_padded()
+
+    def __getitem__(self, index):
+        """PyTorch3D raises IndexError for every index it does not take (floats, float tensors, ...)."""
+        try:
+            return super().__getitem__(index)
+        except TypeError as e:
+            raise IndexError(str(e)) from None
+
+
+class Meshes(_PeerNames, GraphBatch):
     """A batch of triangle meshes, PyTorch3D's `Meshes(verts, faces, textures=None, *, verts_normals=None)`.
 
     Args:
@@ -127,11 +195,26 @@ class Meshes(GraphBatch):
         self._set_meshes_packed(num_verts, num_faces, {POS: pos}, faces_packed)
         for i, f in enumerate(faces_list):
             check_index_range(f, f"faces[{i}]", num_verts[i])
+        # the list views are the tensors given (as in PyTorch3D), when no conversion was needed
+        self._cache[("list", POS)] = [v if v.dtype == dtype else v.to(dtype) for v in verts_list]
+        self._cache[("faces_list", None)] = faces_list
         self.textures = textures
         if verts_normals is not None:
             self._set_verts_normals(verts_normals)
         if textures is not None:
             self._attach_textures()
+
+    def _compute_edges_packed(self, refresh: bool = False) -> None:
+        self._refresh(refresh, ("undirected_edges", None))
+        self.edges_packed()
+
+    def _compute_face_areas_normals(self, refresh: bool = False) -> None:
+        self._refresh(refresh, ("face_cross", POS), ("faces_areas", POS), ("faces_normals", POS))
+        self.faces_areas_packed(), self.faces_normals_packed()
+
+    def _compute_vertex_normals(self, refresh: bool = False) -> None:
+        self._refresh(refresh, ("face_cross", POS), ("verts_normals", POS))
+        self.verts_normals_packed()
 
     def _attach_textures(self) -> None:
         """PyTorch3D's texture protocol: shapes checked, counts handed to the texture object."""
@@ -207,12 +290,34 @@ class Meshes(GraphBatch):
         return out
 
     def extend(self, N: int) -> Meshes:
+        """A Meshes holding each mesh N times in a row, as separate copies (textures extended too)."""
         _check_copies(N)
-        out = GraphBatch._select(self, [i for i in range(len(self)) for _ in range(N)])
-        if self.textures is not None:
-            out.textures = self.textures.extend(N)
-            out._attach_textures()
-        return out
+        verts, faces = self.verts_list(), self.faces_list()
+        return Meshes(
+            verts=[v.clone() for v in verts for _ in range(N)],
+            faces=[f.clone() for f in faces for _ in range(N)],
+            textures=None if self.textures is None else self.textures.extend(N),
+        )
+
+    def submeshes(self, face_indices) -> Meshes:
+        """The submeshes made of the given faces of each mesh (PyTorch3D's `Meshes.submeshes`).
+
+        face_indices: one entry per mesh, each a list of (F_k,) int tensors or an (S, F_k) tensor (S submeshes of
+        that mesh); or an (N, S, F_k) tensor. A submesh keeps the vertices its faces use, in their order.
+        """
+        if len(face_indices) != len(self):
+            raise ValueError("You must specify exactly one set of submeshes for each mesh in this Meshes object.")
+        verts, faces, kept = [], [], []
+        for picks, mesh_faces, mesh_verts in zip(face_indices, self.faces_list(), self.verts_list()):
+            kept.append([])
+            for face_ids in picks:
+                chosen = mesh_faces[face_ids]
+                used, local = torch.unique(chosen, sorted=True, return_inverse=True)
+                verts.append(mesh_verts[used])
+                faces.append(local)
+                kept[-1].append(used)
+        textures = self.textures.submeshes(kept, face_indices) if self.textures is not None else None
+        return Meshes(verts=verts, faces=faces, textures=textures)
 
     def clone(self) -> Meshes:
         out = super().clone()
@@ -242,7 +347,7 @@ class Meshes(GraphBatch):
         return f"Meshes(num_meshes={len(self)}, num_verts={self.num_verts}, num_faces={self.num_faces}, device={self.device})"
 
 
-class Pointclouds(GraphBatch):
+class Pointclouds(_PeerNames, GraphBatch):
     """A batch of point clouds, PyTorch3D's `Pointclouds(points, normals=None, features=None)`.
 
     Args:
@@ -284,6 +389,20 @@ class Pointclouds(GraphBatch):
         self._set_meshes_packed(num_points, (0,) * len(num_points), feats,
                                 torch.zeros((0, 3), dtype=torch.int64, device=device))
         self._valid_all = torch.is_tensor(points)
+        if isinstance(points, list):  # the list views are the tensors given (as in PyTorch3D)
+            self._cache[("list", POS)] = [p if p.dtype == dtype else p.to(dtype) for p in points_list]
+            for name, value in ((NORMALS, normals), (FEATURES, features)):
+                if name in feats and isinstance(value, list) and all(
+                    d is not None and d.dim() == 2 and d.shape[0] == n for d, n in zip(value, num_points)
+                ):
+                    self._cache[("list", name)] = list(value)
+
+    def extend(self, N: int) -> Pointclouds:
+        """A Pointclouds holding each cloud N times in a row, as separate copies."""
+        _check_copies(N)
+        def copies(items):
+            return None if items is None else [t.clone() for t in items for _ in range(N)]
+        return Pointclouds(copies(self.points_list()), copies(self.normals_list()), copies(self.features_list()))
 
     @staticmethod
     def _parse_auxiliary(value, num_points: tuple[int, ...], device: torch.device) -> torch.Tensor | None:
