@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import torch
 
-from ..graph import POS, Graph, GraphBatch, edges_from_faces
 
-
-def subdivide(meshes: GraphBatch) -> GraphBatch:
+def subdivide(meshes):
     """One level of midpoint subdivision of every mesh of the batch (graphs without faces pass through).
 
-    Returns a new GraphBatch: vertices are the old ones followed by one per unique edge (its midpoint), faces are
-    (a, ab, ca), (b, bc, ab), (c, ca, bc), (ab, bc, ca) for each old face (a, b, c) so orientation is kept, and
+    Returns a new GraphBatch in PyTorch3D's SubdivideMeshes order: per graph, the old vertices followed by one per
+    unique edge (its midpoint, edges sorted as `edges_from_faces` gives them), then faces (a, ab, ca) for every old
+    face (a, b, c), then every (b, bc, ab), every (c, ca, bc), every (bc, ca, ab) (orientation is kept), and
     every floating vertex feature (positions included) of a new vertex is the mean of its edge's endpoints
     (non-floating features are taken from the edge's first endpoint). Differentiable w.r.t. positions and features.
     """
+    from ..graph import POS, Graph, GraphBatch, edges_from_faces
+
     if not isinstance(meshes, GraphBatch):
         raise TypeError(f"meshes must be a GraphBatch, got {type(meshes).__name__}")
     out = []
@@ -25,7 +26,7 @@ def subdivide(meshes: GraphBatch) -> GraphBatch:
             continue
         faces = g.faces
         V = g.num_verts
-        edges = edges_from_faces(faces)  # (E, 2) sorted unique, u < v
+        edges = edges_from_faces(faces, loops=True)  # (E, 2) sorted unique, u <= v (PyTorch3D keeps (i, i))
         # id of the midpoint vertex of each face edge: find each sorted pair among the unique edges
         key_all = edges[:, 0] * V + edges[:, 1]
         def mid(a, b):
@@ -35,7 +36,7 @@ def subdivide(meshes: GraphBatch) -> GraphBatch:
         ab, bc, ca = mid(a, b), mid(b, c), mid(c, a)
         new_faces = torch.cat([
             torch.stack([a, ab, ca], 1), torch.stack([b, bc, ab], 1), torch.stack([c, ca, bc], 1),
-            torch.stack([ab, bc, ca], 1),
+            torch.stack([bc, ca, ab], 1),
         ])
         feats = {}
         for name, x in g.vertex_features.items():

@@ -45,5 +45,25 @@ def test_alignment_modes_and_empty_grids():
     assert xs["center"] == pytest.approx([-1.5, -0.5, 0.5, 1.5])
     empty = cubify(torch.zeros(2, 4, 4, 4), 0.5)
     assert len(empty) == 2 and empty.num_verts == 0
-    with pytest.raises(ValueError, match="align"):
+    with pytest.raises(ValueError, match="Align mode must be one of"):
         cubify(vox, 0.5, align="middle")
+
+
+def test_vertex_and_face_order_are_pytorch3ds():
+    """One voxel of a 2^3 grid (topleft): PyTorch3D 0.7.9's cubify gives exactly these vertices (sorted by their
+    (y, x, z) lattice index) and faces (sides -x, +y, -z, -y, +x, +z, each split on PyTorch3D's diagonal)."""
+    vox = torch.zeros(1, 2, 2, 2)
+    vox[0, 0, 0, 0] = 1
+    m = cubify(vox, 0.5)
+    expected_verts = torch.tensor([[-1.0, -1, -1], [-1, -1, 1], [1, -1, -1], [1, -1, 1], [-1, 1, -1], [-1, 1, 1],
+                                   [1, 1, -1], [1, 1, 1]])
+    expected_faces = torch.tensor([[0, 1, 4], [1, 5, 4], [4, 5, 6], [5, 7, 6], [0, 4, 6], [0, 6, 2], [0, 3, 1],
+                                   [0, 2, 3], [6, 7, 3], [6, 3, 2], [1, 7, 5], [1, 3, 7]])
+    torch.testing.assert_close(m.pos_packed(), expected_verts)
+    torch.testing.assert_close(m.faces_packed(), expected_faces)
+
+
+def test_threshold_is_inclusive_like_pytorch3d():
+    vox = torch.full((1, 1, 1, 1), 0.5)
+    assert cubify(vox, 0.5).num_faces == 12
+    assert cubify(vox, 0.51).num_faces == 0

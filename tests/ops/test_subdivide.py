@@ -34,3 +34,23 @@ def test_icosphere_levels_match_euler_and_gradients_flow():
     out = subdivide(mg.GraphBatch([mg.Graph(pos, base.faces)]))
     out.pos_packed().sum().backward()
     assert torch.isfinite(pos.grad).all() and (pos.grad > 1).all()  # each vertex feeds itself and its midpoints
+
+
+def test_face_and_vertex_order_are_pytorch3ds():
+    """Two triangles sharing edge (1, 2): PyTorch3D's SubdivideMeshes numbers the midpoints by the sorted unique
+    edges (0,1)=4 (0,2)=5 (1,2)=6 (1,3)=7 (2,3)=8 and emits every corner-0 face, then every corner-1, corner-2 and
+    centre face, the centre of (a, b, c) being (bc, ca, ab)."""
+    verts = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    faces = torch.tensor([[0, 1, 2], [2, 1, 3]])
+    out = subdivide(mg.GraphBatch([mg.Graph(verts, faces)]))
+    expected = torch.tensor([[0, 4, 5], [2, 6, 8], [1, 6, 4], [1, 7, 6], [2, 5, 6], [3, 8, 7], [6, 5, 4],
+                             [7, 8, 6]])
+    assert out.faces_packed().tolist() == expected.tolist()
+    torch.testing.assert_close(out.pos_packed()[4:], (verts[[0, 0, 1, 1, 2]] + verts[[1, 2, 2, 3, 3]]) / 2)
+
+
+def test_degenerate_face_keeps_its_zero_length_edge_midpoint():
+    """A face repeating a vertex has the side (i, i); PyTorch3D's edges keep it, so it gets a midpoint too."""
+    out = subdivide(mg.GraphBatch([mg.Graph(torch.rand(3, 3), torch.tensor([[0, 1, 1]]))]))
+    assert out.num_verts == 3 + 2  # edges (0, 1) and (1, 1)
+    torch.testing.assert_close(out.pos_packed()[4], out.pos_packed()[1])
