@@ -233,8 +233,11 @@ def to_pytorch3d(batch: GraphBatch, *, features: str | None = None):
 def from_pytorch3d(obj: Any, *, features: str = "features") -> GraphBatch:
     """A GraphBatch from PyTorch3D Meshes (vertices, faces and TexturesVertex features if any) or Pointclouds
     (points, normals and features if any); features land under the name `features`, normals under "normal"."""
+    from ..structures import _rows as rows  # PyTorch3D keeps an empty item as given, often torch.tensor([])
+
     if hasattr(obj, "faces_list") and hasattr(obj, "verts_list"):
-        verts, faces = obj.verts_list(), obj.faces_list()
+        verts = [rows(v, 3) for v in obj.verts_list()]
+        faces = [rows(f, 3).to(torch.int64) for f in obj.faces_list()]
         tex = getattr(obj, "textures", None)
         vf = tex.verts_features_list() if tex is not None and hasattr(tex, "verts_features_list") else None
         return GraphBatch([
@@ -242,7 +245,7 @@ def from_pytorch3d(obj: Any, *, features: str = "features") -> GraphBatch:
             for i, (v, f) in enumerate(zip(verts, faces))
         ])
     if hasattr(obj, "points_list"):
-        pts = obj.points_list()
+        pts = [rows(p, 3) for p in obj.points_list()]
         normals = obj.normals_list() if hasattr(obj, "normals_list") else None
         feats = obj.features_list() if hasattr(obj, "features_list") else None
         out = []

@@ -1,0 +1,331 @@
+"""OBJ files with PyTorch3D's `load_obj` / `save_obj` / `load_objs_as_meshes` contract (PyTorch3D 0.7).
+
+`load_obj` returns `verts, faces, aux` with the named tuples PyTorch3D returns: faces (verts_idx, normals_idx,
+textures_idx, materials_idx) and aux (normals, verts_uvs, material_colors, texture_images, texture_atlas).
+Polygons become triangle fans (v0, v_i, v_i+1); indices are 1-based in the file (negative: relative to the end)
+and 0-based here; a face corner without a normal / uv index gets -1. Materials (`mtllib`, `usemtl`) are read from
+the .mtl file: colours (Ka, Kd, Ks, Ns) and `map_Kd` images (Pillow needed for those).
+
+meshgraph has no texture classes yet: `load_objs_as_meshes` builds Meshes without textures, and a texture atlas
+(`create_texture_atlas=True`) is not built (NotImplementedError) rather than approximated.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections import namedtuple
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+Faces = namedtuple("Faces", "verts_idx normals_idx textures_idx materials_idx")
+Properties = namedtuple("Properties", "normals verts_uvs material_colors texture_images texture_atlas")
+
+
+@contextmanager
+def _open(f, mode: str, path_manager=None):
+    """A path (str, bytes, Path) opened with `open` or the path manager's `open`; a file object as it is."""
+    if isinstance(f, (str, bytes, os.PathLike)):
+        path = os.fsdecode(f)
+        opener = path_manager.open if path_manager is not None else open
+        with opener(path, mode) as handle:
+            yield handle
+    else:
+        yield f
+
+
+def _exists(path: str, path_manager=None) -> bool:
+    return path_manager.exists(path) if path_manager is not None else os.path.exists(path)
+
+
+def _lines(handle) -> list[str]:
+    lines = [line.strip() for line in handle]
+    return [line.decode("utf-8") if isinstance(line, bytes) else line for line in lines]
+
+
+def _table(rows: list, cols: int, dtype: torch.dtype, device) -> torch.Tensor:
+    if not rows:
+        return torch.zeros((0, cols), dtype=dtype, device=device)
+    return torch.tensor(rows, dtype=dtype, device=device).reshape(-1, cols)
+
+
+def _resolve_indices(rows: list, count: int, device, what: str) -> torch.Tensor:
+    """1-based (or negative, end-relative) OBJ indices -> 0-based int64; 0 marks a missing index and gives -1."""
+    t = _table(rows, 3, torch.int64, device)
+    missing = t == 0
+    t = torch.where(t > 0, t - 1, t + count)
+    t[missing] = -1
+    bad = (t[~missing] < 0) | (t[~missing] >= count)
+    if bool(bad.any()):  # PyTorch3D warns and returns the indices
+        warnings.warn(f"Faces have invalid indices: a {what} index is outside [1, {count}]")
+    return t
+
+
+def _parse(lines: list[str]):
+    verts, normals, uvs = [], [], []
+    f_verts, f_normals, f_uvs, f_materials = [], [], [], []
+    material_names: list[str] = []
+    mtl_file = None
+    material = -1
+    for line in lines:
+        tokens = line.split()
+        if not tokens:
+            continue
+        key = tokens[0]
+        if key == "v":
+            if len(tokens) < 4:
+                raise ValueError(f"Vertex {tokens[1:]} does not have 3 values. Line: {line}")
+            verts.append([float(x) for x in tokens[1:4]])
+        elif key == "vt":
+            if len(tokens) < 3:
+                raise ValueError(f"Texture {tokens[1:]} does not have 2 values. Line: {line}")
+            uvs.append([float(x) for x in tokens[1:3]])
+        elif key == "vn":
+            if len(tokens) < 4:
+                raise ValueError(f"Normal {tokens[1:]} does not have 3 values. Line: {line}")
+            normals.append([float(x) for x in tokens[1:4]])
+        elif key == "f":
+            corners = [c.split("/") for c in tokens[1:]]
+            if any(len(c) > 3 for c in corners):
+                raise ValueError(f"Face vertices can only have 3 properties. Line: {line}")
+            vi = [int(c[0]) for c in corners]
+            ti = [int(c[1]) for c in corners if len(c) > 1 and c[1] != ""]
+            ni = [int(c[2]) for c in corners if len(c) > 2 and c[2] != ""]
+            for idx in (ti, ni):
+                if idx and len(idx) != len(vi):
+                    raise ValueError(f"Face {tokens[1:]} is an illegal statement. Vertex properties are inconsistent. Line: {line}")
+            ti = ti or [0] * len(vi)
+            ni = ni or [0] * len(vi)
+            for k in range(1, len(vi) - 1):  # fan around the first corner
+                f_verts.append((vi[0], vi[k], vi[k + 1]))
+                f_uvs.append((ti[0], ti[k], ti[k + 1]))
+                f_normals.append((ni[0], ni[k], ni[k + 1]))
+                f_materials.append(material)
+        elif key == "usemtl" and len(tokens) > 1:
+            if tokens[1] not in material_names:
+                material_names.append(tokens[1])
+            material = material_names.index(tokens[1])
+        elif key == "mtllib":
+            if len(tokens) < 2:
+                raise ValueError("material file name is not specified")
+            mtl_file = line[len(key):].strip()
+    return verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, material_names, mtl_file
+
+
+def _read_mtl(path: str, material_names: list[str], data_dir: str, device, path_manager) -> tuple[dict, dict]:
+    """(material -> {ambient_color, diffuse_color, specular_color, shininess}, material -> (H, W, 3) image in
+    [0, 1]) for the materials the OBJ uses (the only one of the file when it uses none)."""
+    props: dict[str, dict[str, torch.Tensor]] = {}
+    images: dict[str, str] = {}
+    name = ""
+    names = {"Ka": "ambient_color", "Kd": "diffuse_color", "Ks": "specular_color", "Ns": "shininess"}
+    with _open(path, "r", path_manager) as handle:
+        for line in _lines(handle):
+            tokens = line.split()
+            if not tokens:
+                continue
+            if tokens[0] == "newmtl":
+                name = tokens[1]
+                props[name] = {}
+            elif tokens[0] == "map_Kd":
+                images[name] = line[len("map_Kd"):].strip()
+            elif tokens[0] in names:
+                props.setdefault(name, {})[names[tokens[0]]] = torch.tensor(
+                    [float(x) for x in tokens[1:4]], dtype=torch.float32, device=device)
+    used = list(material_names)
+    if not used and props:
+        if len(props) > 1:
+            raise ValueError("Multiple materials but no usemtl declarations in the obj file")
+        used = [next(iter(props))]
+    colors, textures = {}, {}
+    for m in used:
+        if m in images:
+            image_path = os.path.join(data_dir, images[m])
+            if _exists(image_path, path_manager):
+                from PIL import Image
+
+                with _open(image_path, "rb", path_manager) as handle:
+                    pixels = np.asarray(Image.open(handle).convert("RGB"), dtype=np.float32) / 255.0
+                textures[m] = torch.from_numpy(pixels)
+            else:
+                warnings.warn(f"Texture file does not exist: {image_path}")
+        if m in props:
+            colors[m] = props[m]
+    return colors, textures
+
+
+def load_obj(
+    f,
+    load_textures: bool = True,
+    create_texture_atlas: bool = False,
+    texture_atlas_size: int = 4,
+    texture_wrap: str | None = "repeat",
+    device="cpu",
+    path_manager=None,
+):
+    """Read an OBJ file (a path or a file object) into `verts (V, 3), faces, aux` (PyTorch3D's `load_obj`).
+
+    Returns:
+        verts: (V, 3) float32.
+        faces: Faces(verts_idx (F, 3) int64, normals_idx (F, 3) int64 with -1 where a corner has none,
+            textures_idx (F, 3) likewise, materials_idx (F,) int64, -1 before any `usemtl`).
+        aux: Properties(normals (N, 3) or None, verts_uvs (T, 2) or None, material_colors dict or None,
+            texture_images dict or None, texture_atlas None).
+    """
+    if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
+        raise ValueError(f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap}")
+    if create_texture_atlas:
+        raise NotImplementedError("meshgraph does not build texture atlases (texture classes come with issue 14)")
+    data_dir = os.path.dirname(os.fsdecode(f)) if isinstance(f, (str, bytes, os.PathLike)) else "./"
+    with _open(f, "r", path_manager) as handle:
+        lines = _lines(handle)
+    verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, material_names, mtl_file = _parse(lines)
+    verts = _table(verts, 3, torch.float32, device)
+    normals = _table(normals, 3, torch.float32, device)
+    uvs = _table(uvs, 2, torch.float32, device)
+    verts_idx = _resolve_indices(f_verts, verts.shape[0], device, "vertex")
+    normals_idx = _resolve_indices(f_normals, normals.shape[0], device, "normal") if f_normals else []
+    uvs_idx = _resolve_indices(f_uvs, uvs.shape[0], device, "texture") if f_uvs else []
+    materials_idx = torch.tensor(f_materials, dtype=torch.int64, device=device) if f_materials else []
+
+    colors = images = None
+    if load_textures:
+        if mtl_file is None:
+            warnings.warn("No mtl file provided")
+        else:
+            path = os.path.join(data_dir, mtl_file)
+            if not _exists(path, path_manager):
+                warnings.warn(f"Mtl file does not exist: {path}")
+            else:
+                colors, images = _read_mtl(path, material_names, data_dir, device, path_manager)
+                if colors and not material_names and torch.is_tensor(materials_idx):
+                    materials_idx.clamp_(min=0)  # the one material of the file applies to every face
+    faces = Faces(verts_idx=verts_idx, normals_idx=normals_idx, textures_idx=uvs_idx, materials_idx=materials_idx)
+    aux = Properties(
+        normals=normals if len(normals) else None,
+        verts_uvs=uvs if len(uvs) else None,
+        material_colors=colors,
+        texture_images=images,
+        texture_atlas=None,
+    )
+    return verts, faces, aux
+
+
+def load_objs_as_meshes(
+    files: list,
+    device=None,
+    load_textures: bool = True,
+    create_texture_atlas: bool = False,
+    texture_atlas_size: int = 4,
+    texture_wrap: str | None = "repeat",
+    path_manager=None,
+):
+    """Meshes holding one mesh per OBJ file (PyTorch3D's `load_objs_as_meshes`), on `device`.
+
+    meshgraph has no texture classes yet: the meshes carry no textures, and load_textures only controls whether
+    the .mtl files are read (as PyTorch3D reads them); create_texture_atlas=True raises NotImplementedError.
+    """
+    from ..structures import Meshes, join_meshes_as_batch
+
+    meshes = []
+    for path in files:
+        verts, faces, _ = load_obj(
+            path, load_textures=load_textures, create_texture_atlas=create_texture_atlas,
+            texture_atlas_size=texture_atlas_size, texture_wrap=texture_wrap, path_manager=path_manager,
+        )
+        meshes.append(Meshes(verts=[verts.to(device)], faces=[faces.verts_idx.to(device)]))
+    return meshes[0] if len(meshes) == 1 else join_meshes_as_batch(meshes)
+
+
+def _fmt(decimal_places: int | None) -> str:
+    return "%f" if decimal_places is None else f"%.{decimal_places}f"
+
+
+def save_obj(
+    f,
+    verts: torch.Tensor,
+    faces: torch.Tensor,
+    decimal_places: int | None = None,
+    path_manager=None,
+    *,
+    normals: torch.Tensor | None = None,
+    faces_normals_idx: torch.Tensor | None = None,
+    verts_uvs: torch.Tensor | None = None,
+    faces_uvs: torch.Tensor | None = None,
+    texture_map: torch.Tensor | None = None,
+) -> None:
+    """Write a mesh to an OBJ file (PyTorch3D's `save_obj`): `v`, optional `vn` / `vt`, and 1-based `f` lines.
+
+    normals with faces_normals_idx write `f a//n`; verts_uvs with faces_uvs (and a (H, W, 3) texture_map in
+    [0, 1], written as <name>.png with a <name>.mtl beside a path f) write `f a/t`.
+    """
+    if len(verts) and (verts.dim() != 2 or verts.size(1) != 3):
+        raise ValueError("Argument 'verts' should either be empty or of shape (num_verts, 3).")
+    if len(faces) and (faces.dim() != 2 or faces.size(1) != 3):
+        raise ValueError("Argument 'faces' should either be empty or of shape (num_faces, 3).")
+    if (normals is None) != (faces_normals_idx is None):
+        raise ValueError("normals and faces_normals_idx must both be None or neither.")
+    if faces_normals_idx is not None and (faces_normals_idx.dim() != 2 or faces_normals_idx.size(1) != 3):
+        raise ValueError("Argument 'faces_normals_idx' should be of shape (num_faces, 3).")
+    if normals is not None and (normals.dim() != 2 or normals.size(1) != 3):
+        raise ValueError("Argument 'normals' should be of shape (num_normals, 3).")
+    if faces_uvs is not None and (faces_uvs.dim() != 2 or faces_uvs.size(1) != 3):
+        raise ValueError("Argument 'faces_uvs' should be of shape (num_faces, 3).")
+    if verts_uvs is not None and (verts_uvs.dim() != 2 or verts_uvs.size(1) != 2):
+        raise ValueError("Argument 'verts_uvs' should be of shape (num_verts, 2).")
+    if texture_map is not None and (texture_map.dim() != 3 or texture_map.size(2) != 3):
+        raise ValueError("Argument 'texture_map' should be of shape (H, W, 3).")
+    with_uvs = verts_uvs is not None and faces_uvs is not None
+    with_texture = with_uvs and texture_map is not None and isinstance(f, (str, bytes, os.PathLike))
+    with_normals = normals is not None and faces_normals_idx is not None
+
+    out = io.StringIO()
+    stem = None
+    if with_texture:
+        stem = Path(os.fsdecode(f)).stem
+        out.write(f"mtllib {stem}.mtl\nusemtl mesh\n\n")
+    num = _fmt(decimal_places)
+    if not len(verts):
+        warnings.warn("Empty 'verts' provided")
+    if len(verts):
+        np.savetxt(out, verts.detach().cpu().numpy(), fmt=f"v {num} {num} {num}")
+    if with_normals:
+        np.savetxt(out, normals.detach().cpu().numpy(), fmt=f"vn {num} {num} {num}")
+    if with_uvs and len(verts_uvs):
+        np.savetxt(out, verts_uvs.detach().cpu().numpy(), fmt=f"vt {num} {num}")
+    if len(verts) and len(faces):
+        if int(faces.max()) >= len(verts) or int(faces.min()) < 0:
+            warnings.warn("Faces have invalid indices")
+        cols = [faces.detach().cpu().numpy().astype(np.int64) + 1]
+        pattern = "%d"
+        if with_uvs and with_normals:
+            cols += [faces_uvs.cpu().numpy() + 1, faces_normals_idx.cpu().numpy() + 1]
+            pattern = "%d/%d/%d"
+        elif with_uvs:
+            cols += [faces_uvs.cpu().numpy() + 1]
+            pattern = "%d/%d"
+        elif with_normals:
+            cols += [faces_normals_idx.cpu().numpy() + 1]
+            pattern = "%d//%d"
+        table = np.stack(cols, axis=2).reshape(len(faces), -1)  # (F, 3 * k): corner by corner
+        np.savetxt(out, table, fmt="f " + " ".join([pattern] * 3))
+    with _open(f, "w", path_manager) as handle:
+        handle.write(out.getvalue())
+    if with_texture:
+        from PIL import Image
+
+        folder = os.path.dirname(os.fsdecode(f))
+        image = (texture_map.detach().cpu().numpy() * 255.0).clip(0, 255).round().astype(np.uint8)
+        with _open(os.path.join(folder, f"{stem}.png"), "wb", path_manager) as handle:
+            Image.fromarray(image).save(handle, format="PNG")
+        with _open(os.path.join(folder, f"{stem}.mtl"), "w", path_manager) as handle:
+            handle.write(f"newmtl mesh\nmap_Kd {stem}.png\n# Test colors\nKa 1.000 1.000 1.000\n"
+                         "Kd 1.000 1.000 1.000\nKs 0.000 0.000 0.000\nNs 0.0\n")
+
+
+__all__ = ["Faces", "Properties", "load_obj", "load_objs_as_meshes", "save_obj"]
+

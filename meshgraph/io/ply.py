@@ -1,0 +1,123 @@
+"""PLY files with PyTorch3D's `load_ply` / `save_ply` contract (PyTorch3D 0.7).
+
+`load_ply` returns (verts (V, 3) float32, faces (F, 3) int64). Polygons become fans (v0, v_i, v_i+1): when every
+polygon has n corners, all first triangles come first, then all second ones (PyTorch3D's order); otherwise
+polygon by polygon. Unlike PyTorch3D, a `tristrips` element (Stanford / Cyberware scans) is read too.
+`save_ply` writes float32 x, y, z (+ nx, ny, nz) and uchar-counted int faces, ascii or binary.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+from .mesh import tristrips_to_triangles
+from .obj import _open
+
+
+def _faces_from_lists(polygons) -> np.ndarray:
+    lengths = np.fromiter((len(p) for p in polygons), dtype=np.int64, count=len(polygons))
+    if lengths.size and lengths.min() < 3:
+        raise ValueError("Faces must have at least 3 vertices.")
+    if lengths.size and (lengths == lengths[0]).all():
+        table = np.stack([np.asarray(p, dtype=np.int64) for p in polygons])
+        return np.concatenate([table[:, [0, k, k + 1]] for k in range(1, table.shape[1] - 1)])
+    tris = [(p[0], p[k], p[k + 1]) for p in polygons for k in range(1, len(p) - 1)]
+    return np.asarray(tris, dtype=np.int64).reshape(-1, 3)
+
+
+def load_ply(f, *, path_manager=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(verts (V, 3) float32, faces (F, 3) int64) of a PLY file: a path or a binary (or ascii text) file object."""
+    from plyfile import PlyData
+
+    with _open(f, "rb", path_manager) as handle:
+        data = handle.read()
+    if isinstance(data, str):
+        data = data.encode("latin-1")
+    ply = PlyData.read(io.BytesIO(data))
+    names = [e.name for e in ply.elements]
+    if "vertex" not in names:
+        raise ValueError("The ply file has no vertex element.")
+    vert = ply["vertex"].data
+    if not {"x", "y", "z"} <= set(vert.dtype.names or ()):
+        raise ValueError("x, y, z vertex properties are needed.")
+    verts = torch.from_numpy(np.stack([vert["x"], vert["y"], vert["z"]], axis=1).astype(np.float32))
+    parts = []
+    for element in ("face", "tristrips"):
+        if element not in names:
+            continue
+        rows = ply[element].data
+        props = rows.dtype.names or ()
+        if len(props) != 1:
+            raise ValueError("Unexpected form of faces data.")
+        lists = rows[props[0]]
+        if element == "face":
+            parts.append(_faces_from_lists(lists) if len(lists) else np.zeros((0, 3), np.int64))
+        else:
+            parts.extend(tristrips_to_triangles(np.asarray(s, dtype=np.int64)) for s in lists)
+    faces = torch.from_numpy(np.concatenate(parts)) if parts else torch.zeros((0, 3), dtype=torch.int64)
+    if faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= verts.shape[0]):
+        warnings.warn("Faces have invalid indices")
+    return verts, faces.to(torch.int64)
+
+
+def save_ply(
+    f,
+    verts: torch.Tensor,
+    faces: torch.Tensor | None = None,
+    verts_normals: torch.Tensor | None = None,
+    ascii: bool = False,
+    decimal_places: int | None = None,
+    path_manager=None,
+) -> None:
+    """Write a mesh (or, without faces, a point cloud) to a PLY file (PyTorch3D's `save_ply`)."""
+    if len(verts) and not (verts.dim() == 2 and verts.size(1) == 3):
+        raise ValueError("Argument 'verts' should either be empty or of shape (num_verts, 3).")
+    if faces is not None and len(faces) and not (faces.dim() == 2 and faces.size(1) == 3):
+        raise ValueError("Argument 'faces' should either be empty or of shape (num_faces, 3).")
+    if verts_normals is not None and len(verts_normals) and not (
+        verts_normals.dim() == 2 and verts_normals.size(1) == 3 and verts_normals.size(0) == verts.size(0)
+    ):
+        raise ValueError("Argument 'verts_normals' should either be empty or of shape (num_verts, 3).")
+    out = io.BytesIO()
+    fmt = "ascii" if ascii else ("binary_big_endian" if sys.byteorder == "big" else "binary_little_endian")
+    header = [f"ply\nformat {fmt} 1.0\nelement vertex {verts.shape[0]}\n",
+              "property float x\nproperty float y\nproperty float z\n"]
+    if verts_normals is not None:
+        header.append("property float nx\nproperty float ny\nproperty float nz\n")
+    if len(verts) and faces is not None:
+        header.append(f"element face {faces.shape[0]}\nproperty list uchar int vertex_index\n")
+    header.append("end_header\n")
+    out.write("".join(header).encode("ascii"))
+    if not len(verts):
+        warnings.warn("Empty 'verts' provided")
+    else:
+        cols = [verts.detach().cpu().numpy().astype(np.float32)]
+        if verts_normals is not None:
+            cols.append(verts_normals.detach().cpu().numpy().astype(np.float32))
+        table = np.concatenate(cols, axis=1)
+        if ascii:
+            num = "%f" if decimal_places is None else f"%.{decimal_places}f"
+            np.savetxt(out, table, fmt=num, delimiter=" ")
+        else:
+            out.write(table.tobytes())
+        if faces is not None and len(faces):
+            tri = faces.detach().cpu().numpy()
+            if int(tri.min()) < 0 or int(tri.max()) >= len(verts):
+                warnings.warn("Faces have invalid indices")
+            if ascii:
+                np.savetxt(out, tri, fmt="3 %d %d %d")
+            else:
+                rec = np.zeros(len(tri), dtype=[("count", np.uint8), ("vertex_indices", np.uint32, 3)])
+                rec["count"] = 3
+                rec["vertex_indices"] = tri
+                out.write(rec.tobytes())
+    with _open(f, "wb", path_manager) as handle:
+        handle.write(out.getvalue())
+
+
+__all__ = ["load_ply", "save_ply"]
