@@ -260,8 +260,8 @@ def save_obj(
 ) -> None:
     """Write a mesh to an OBJ file (PyTorch3D's `save_obj`): `v`, optional `vn` / `vt`, and 1-based `f` lines.
 
-    normals with faces_normals_idx write `f a//n`; verts_uvs with faces_uvs (and a (H, W, 3) texture_map in
-    [0, 1], written as <name>.png with a <name>.mtl beside a path f) write `f a/t`.
+    normals with faces_normals_idx write `vn` lines and `f a//n`; verts_uvs, faces_uvs and a (H, W, 3)
+    texture_map in [0, 1] together write `vt` lines, `f a/t` and the map as <name>.png with a <name>.mtl beside f.
     """
     if len(verts) and (verts.dim() != 2 or verts.size(1) != 3):
         raise ValueError("Argument 'verts' should either be empty or of shape (num_verts, 3).")
@@ -279,52 +279,51 @@ def save_obj(
         raise ValueError("Argument 'verts_uvs' should be of shape (num_verts, 2).")
     if texture_map is not None and (texture_map.dim() != 3 or texture_map.size(2) != 3):
         raise ValueError("Argument 'texture_map' should be of shape (H, W, 3).")
-    with_uvs = verts_uvs is not None and faces_uvs is not None
-    with_texture = with_uvs and texture_map is not None and isinstance(f, (str, bytes, os.PathLike))
-    with_normals = normals is not None and faces_normals_idx is not None
-
+    # uvs are written with a texture only (PyTorch3D: faces_uvs, verts_uvs and texture_map all given)
+    with_texture = faces_uvs is not None and verts_uvs is not None and texture_map is not None
+    with_normals = normals is not None
     out = io.StringIO()
-    stem = None
+    stem = Path(os.fsdecode(f)).stem if isinstance(f, (str, bytes, os.PathLike)) else "mesh"
     if with_texture:
-        stem = Path(os.fsdecode(f)).stem
-        out.write(f"mtllib {stem}.mtl\nusemtl mesh\n\n")
-    num = _fmt(decimal_places)
-    if not len(verts):
-        warnings.warn("Empty 'verts' provided")
-    if len(verts):
-        np.savetxt(out, verts.detach().cpu().numpy(), fmt=f"v {num} {num} {num}")
-    if with_normals:
-        np.savetxt(out, normals.detach().cpu().numpy(), fmt=f"vn {num} {num} {num}")
-    if with_uvs and len(verts_uvs):
-        np.savetxt(out, verts_uvs.detach().cpu().numpy(), fmt=f"vt {num} {num}")
-    if len(verts) and len(faces):
-        if int(faces.max()) >= len(verts) or int(faces.min()) < 0:
+        out.write(f"\nmtllib {stem}.mtl\nusemtl mesh\n\n")
+    if not (len(verts) or len(faces)):
+        warnings.warn("Empty 'verts' and 'faces' arguments provided")
+    else:
+        num = _fmt(decimal_places)
+        if len(verts):
+            np.savetxt(out, verts.detach().cpu().numpy(), fmt=f"v {num} {num} {num}")
+        if with_normals:
+            np.savetxt(out, normals.detach().cpu().numpy(), fmt=f"vn {num} {num} {num}")
+        if with_texture and len(verts_uvs):
+            np.savetxt(out, verts_uvs.detach().cpu().numpy(), fmt=f"vt {num} {num}")
+        if bool((faces >= verts.shape[0]).any()) or bool((faces < 0).any()):
             warnings.warn("Faces have invalid indices")
-        cols = [faces.detach().cpu().numpy().astype(np.int64) + 1]
-        pattern = "%d"
-        if with_uvs and with_normals:
-            cols += [faces_uvs.cpu().numpy() + 1, faces_normals_idx.cpu().numpy() + 1]
-            pattern = "%d/%d/%d"
-        elif with_uvs:
-            cols += [faces_uvs.cpu().numpy() + 1]
-            pattern = "%d/%d"
-        elif with_normals:
-            cols += [faces_normals_idx.cpu().numpy() + 1]
-            pattern = "%d//%d"
-        table = np.stack(cols, axis=2).reshape(len(faces), -1)  # (F, 3 * k): corner by corner
-        np.savetxt(out, table, fmt="f " + " ".join([pattern] * 3))
+        if len(faces):
+            cols, pattern = [faces.detach().cpu().numpy().astype(np.int64) + 1], "%d"
+            if with_texture and with_normals:
+                cols += [faces_uvs.cpu().numpy() + 1, faces_normals_idx.cpu().numpy() + 1]
+                pattern = "%d/%d/%d"
+            elif with_normals:
+                cols += [faces_normals_idx.cpu().numpy() + 1]
+                pattern = "%d//%d"
+            elif with_texture:
+                cols += [faces_uvs.cpu().numpy() + 1]
+                pattern = "%d/%d"
+            table = np.stack(cols, axis=2).reshape(len(faces), -1)  # (F, 3 * k): corner by corner
+            lines = io.StringIO()
+            np.savetxt(lines, table, fmt="f " + " ".join([pattern] * 3))
+            out.write(lines.getvalue()[:-1])  # no newline after the last face, as PyTorch3D writes it
     with _open(f, "w", path_manager) as handle:
         handle.write(out.getvalue())
     if with_texture:
         from PIL import Image
 
-        folder = os.path.dirname(os.fsdecode(f))
-        image = (texture_map.detach().cpu().numpy() * 255.0).clip(0, 255).round().astype(np.uint8)
-        with _open(os.path.join(folder, f"{stem}.png"), "wb", path_manager) as handle:
+        base = os.path.splitext(os.fsdecode(f))[0]
+        image = (texture_map.detach().cpu() * 255.0).numpy().astype(np.uint8)
+        with _open(base + ".png", "wb", path_manager) as handle:
             Image.fromarray(image).save(handle, format="PNG")
-        with _open(os.path.join(folder, f"{stem}.mtl"), "w", path_manager) as handle:
-            handle.write(f"newmtl mesh\nmap_Kd {stem}.png\n# Test colors\nKa 1.000 1.000 1.000\n"
-                         "Kd 1.000 1.000 1.000\nKs 0.000 0.000 0.000\nNs 0.0\n")
+        with _open(base + ".mtl", "w", path_manager) as handle:
+            handle.write(f"newmtl mesh\nmap_Kd {stem}.png\n")
 
 
 __all__ = ["Faces", "Properties", "load_obj", "load_objs_as_meshes", "save_obj"]
