@@ -6,7 +6,13 @@ import pytest
 import torch
 
 import meshgraph as mg
-from meshgraph.losses import chamfer_distance, mesh_edge_loss, mesh_laplacian_smoothing, mesh_normal_consistency
+from meshgraph.losses import (
+    chamfer_distance,
+    mesh_edge_loss,
+    mesh_laplacian_smoothing,
+    mesh_normal_consistency,
+    point_mesh_face_distance,
+)
 from meshgraph.ops import sample_points_from_meshes
 from meshgraph.utils import ico_sphere
 
@@ -53,10 +59,33 @@ def test_chamfer_normals_and_gradients():
     cos_y = (yn * torch.gather(xn, 1, nn_yx[..., None].expand(-1, -1, 3))).sum(2).abs()
     torch.testing.assert_close(ln, ((1 - cos_x).mean(1) + (1 - cos_y).mean(1)).mean())
     assert torch.autograd.gradcheck(lambda a: chamfer_distance(a, y)[0], (x,))
-    with pytest.raises(ValueError, match="point_reduction"):
-        chamfer_distance(x, y, point_reduction="max")
-    with pytest.raises(ValueError, match="normals"):
-        chamfer_distance(x, y, x_normals=xn)
+    with pytest.raises(ValueError, match="point_reduction must be one of"):
+        chamfer_distance(x, y, point_reduction="median")
+    with pytest.raises(ValueError, match='Normals must be None if point_reduction is "max"'):
+        chamfer_distance(x, y, x_normals=xn, point_reduction="max")
+    # PyTorch3D computes the normal term only when both clouds have normals
+    assert chamfer_distance(x, y, x_normals=xn)[1] is None
+
+
+def test_chamfer_max_reduction_is_the_larger_directed_maximum():
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.rand(3, 20, 3, generator=g), torch.rand(3, 15, 3, generator=g)
+    d = ((x[:, :, None] - y[:, None]) ** 2).sum(-1)
+    per_cloud = torch.maximum(d.min(2).values.max(1).values, d.min(1).values.max(1).values)
+    loss, ln = chamfer_distance(x, y, point_reduction="max", batch_reduction=None)
+    torch.testing.assert_close(loss, per_cloud)
+    assert ln is None
+    single, _ = chamfer_distance(x, y, point_reduction="max", single_directional=True, batch_reduction="sum")
+    torch.testing.assert_close(single, d.min(2).values.max(1).values.sum())
+
+
+def test_chamfer_zero_weights_and_empty_batches_give_zero():
+    x, y = torch.rand(2, 5, 3, requires_grad=True), torch.rand(2, 4, 3)
+    loss, ln = chamfer_distance(x, y, weights=torch.zeros(2))
+    assert float(loss.detach()) == 0.0 and loss.requires_grad and ln is not None  # PyTorch3D: zeros, normal term too
+    empty = mg.GraphBatch([])
+    loss, ln = chamfer_distance(empty, empty)
+    assert float(loss) == 0.0 and ln is None
 
 
 def test_mesh_edge_loss_on_known_mesh():
@@ -91,7 +120,7 @@ def test_laplacian_smoothing_uniform_and_cot_on_a_sphere():
     pos = s.pos.clone().requires_grad_(True)
     mesh_laplacian_smoothing(mg.GraphBatch([mg.Graph(pos, s.faces_packed())]), "cot").backward()
     assert torch.isfinite(pos.grad).all()
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="Method should be one of"):
         mesh_laplacian_smoothing(s, "nope")
 
 
@@ -167,3 +196,57 @@ def test_point_mesh_face_distance_on_known_geometry():
     v = square.pos.clone().requires_grad_(True)
     point_mesh_face_distance(mg.GraphBatch([mg.Graph(v, square.faces)]), pts[:1]).backward()
     assert torch.isfinite(v.grad).all() and v.grad.abs().sum() > 0
+
+
+def test_mesh_edge_loss_keeps_zero_length_edges_of_degenerate_faces():
+    """PyTorch3D's edges_packed keeps the (1, 1) side of face (0, 1, 1): two edges, one of length 0."""
+    pos = torch.tensor([[0.0, 0, 0], [3, 0, 0]])
+    m = mg.GraphBatch([mg.Graph(pos, torch.tensor([[0, 1, 1]]))])
+    torch.testing.assert_close(mesh_edge_loss(m), torch.tensor((9.0 + 0.0) / 2))
+    torch.testing.assert_close(mesh_edge_loss(m, target_length=1.0), torch.tensor((4.0 + 1.0) / 2))
+
+
+def test_mesh_losses_on_meshes_without_faces_are_pytorch3ds_zero():
+    m = mg.GraphBatch([mg.Graph(torch.rand(4, 3))])
+    for loss in (mesh_edge_loss(m), mesh_laplacian_smoothing(m), mesh_normal_consistency(m)):
+        assert loss.shape == (1,) and float(loss.detach()) == 0.0 and loss.requires_grad
+
+
+def test_sample_points_rejects_nan_vertices_and_empty_meshes():
+    pos = torch.tensor([[0.0, 0, 0], [1, 0, 0], [float("nan"), 1, 0]])
+    with pytest.raises(ValueError, match="Meshes contain nan or inf"):
+        sample_points_from_meshes(mg.GraphBatch([mg.Graph(pos, torch.tensor([[0, 1, 2]]))]), 10)
+    with pytest.raises(ValueError, match="Meshes are empty"):
+        sample_points_from_meshes(mg.GraphBatch([mg.Graph(torch.rand(3, 3))]), 10)
+
+
+def test_sample_points_draws_like_pytorch3d():
+    """Same seed, same draws as PyTorch3D: one multinomial over the padded areas of the meshes with faces, then
+    u, v = rand(2, N, S); sample = (1 - sqrt u) a + sqrt u (1 - v) b + sqrt u v c."""
+    tri = mg.Graph(torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0]]), torch.tensor([[0, 1, 2], [1, 3, 2]]))
+    cloud = mg.Graph(torch.rand(2, 3))
+    batch = mg.GraphBatch([tri, cloud, tri])
+    out = sample_points_from_meshes(batch, 7, generator=torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    areas = torch.tensor([[0.5, 0.5], [0.5, 0.5]])
+    face = areas.multinomial(7, replacement=True, generator=g)
+    uv = torch.rand(2, 2, 7, generator=g)
+    f = tri.faces[face]
+    v = tri.pos
+    su = uv[0].sqrt()
+    expected = ((1 - su)[..., None] * v[f[..., 0]] + (su * (1 - uv[1]))[..., None] * v[f[..., 1]]
+                + (su * uv[1])[..., None] * v[f[..., 2]])
+    torch.testing.assert_close(out[[0, 2]], expected)
+    assert (out[1] == 0).all()
+
+
+def test_point_mesh_face_distance_min_triangle_area_counts_small_triangles_by_their_sides():
+    """A point above the centre of a small triangle: PyTorch3D's rule (area < min_triangle_area) measures it to
+    the nearest side, not to the plane."""
+    tri = torch.tensor([[0.0, 0, 0], [0.1, 0, 0], [0, 0.1, 0]])  # area 0.005
+    mesh = mg.GraphBatch([mg.Graph(tri, torch.tensor([[0, 1, 2]]))])
+    p = torch.tensor([[[0.02, 0.02, 0.3]]])
+    exact = point_mesh_face_distance(mesh, p)
+    torch.testing.assert_close(exact, torch.tensor(2 * 0.09))  # point -> face and face -> point, both 0.3^2
+    sides = point_mesh_face_distance(mesh, p, min_triangle_area=0.006)
+    torch.testing.assert_close(sides, torch.tensor(2 * (0.09 + 0.02**2)))  # nearest side: the x or y axis

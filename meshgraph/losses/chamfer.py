@@ -1,4 +1,4 @@
-"""Chamfer distance between batches of point clouds, on the exact grid knn (PyTorch3D's chamfer_distance)."""
+"""Chamfer distance between batches of point clouds, on the exact grid knn (PyTorch3D 0.7.9's chamfer_distance)."""
 
 from __future__ import annotations
 
@@ -6,112 +6,150 @@ import torch
 import torch.nn.functional as F
 
 from .._utils import FLOAT_DTYPES, check_tensor
-from ..graph import GraphBatch
-from ..ops.knn import _check_lengths, knn_gather, knn_points
+from ..ops.knn import knn_gather, knn_points
 
 
-def _as_padded(x, lengths, name):
-    if isinstance(x, GraphBatch):
-        return x.pos_padded(), x.num_verts_per_graph, (x.padded("normal") if "normal" in x.vertex_feature_names else None)
-    check_tensor(x, name, dim=3, dtypes=FLOAT_DTYPES)
-    return x, lengths, None
+def _as_padded(points, lengths, normals):
+    """(padded points (N, P, D), lengths (N,), padded normals or None) from a tensor or a point-cloud batch (a
+    GraphBatch, our Pointclouds, PyTorch3D's Pointclouds: anything with `points_padded`). A batch's own lengths
+    and normals replace the arguments, as in PyTorch3D."""
+    if hasattr(points, "points_padded") and not torch.is_tensor(points):
+        if len(points) == 0:  # no clouds: PyTorch3D's Pointclouds([]) pads to (0, 0, 3)
+            return torch.zeros((0, 0, 3)), torch.zeros((0,), dtype=torch.int64), None
+        lengths = points.num_points_per_cloud()
+        X = points.points_padded()
+        normals = points.normals_padded() if hasattr(points, "normals_padded") else None
+        return X, lengths.to(device=X.device, dtype=torch.int64), normals
+    if not torch.is_tensor(points):
+        raise ValueError(
+            "The input pointclouds should be either Pointclouds objects or torch.Tensor of shape "
+            "(minibatch, num_points, 3)."
+        )
+    if points.ndim != 3:
+        raise ValueError("Expected points to be of shape (N, P, D)")
+    check_tensor(points, "points", dim=3, dtypes=FLOAT_DTYPES)
+    if lengths is not None:
+        if lengths.ndim != 1 or lengths.shape[0] != points.shape[0]:
+            raise ValueError("Expected lengths to be of shape (N,)")
+        if lengths.numel() and int(lengths.max()) > points.shape[1]:
+            raise ValueError("A length value was too long")
+        lengths = lengths.to(torch.int64)
+    else:
+        lengths = torch.full((points.shape[0],), points.shape[1], dtype=torch.int64, device=points.device)
+    if normals is not None and normals.ndim != 3:
+        raise ValueError("Expected normals to be of shape (N, P, 3")
+    return points, lengths, normals
+
+
+def _one_direction(x, y, x_lengths, y_lengths, x_normals, y_normals, weights, point_reduction, norm, abs_cosine):
+    """For every valid point of x: its distance to the nearest point of y (squared for norm 2) and, with both
+    normals, 1 - |cos| (or 1 - cos) to that neighbour's normal; weighted per cloud, reduced over points."""
+    with_normals = x_normals is not None and y_normals is not None
+    N, P1, D = x.shape
+    if y.shape[0] != N or y.shape[2] != D:
+        raise ValueError("y does not have the correct shape.")
+    if weights is not None:
+        if weights.dim() != 1 or weights.size(0) != N:
+            raise ValueError("weights must be of shape (N,).")
+        if not bool((weights >= 0).all()):
+            raise ValueError("weights cannot be negative.")
+        if N and float(weights.sum()) == 0.0:
+            # all weights zero: PyTorch3D returns zeros of shape (N, N) (x.sum((1, 2)) * weights[:, None]) that
+            # keep the graph to x, for the distance and the normal term alike
+            zero = (x.sum((1, 2)) * weights.view(N, 1)) * 0.0
+            return zero, zero
+    padding = torch.arange(P1, device=x.device)[None] >= x_lengths[:, None]  # (N, P1)
+    nn = knn_points(x, y, lengths1=x_lengths, lengths2=y_lengths, norm=norm, K=1)
+    dist = nn.dists[..., 0].masked_fill(padding, 0.0)
+    if weights is not None:
+        dist = dist * weights.view(N, 1)
+    dist_n = None
+    if with_normals:
+        near = knn_gather(y_normals, nn.idx, y_lengths)[..., 0, :]
+        cos = F.cosine_similarity(x_normals, near, dim=2, eps=1e-6)
+        dist_n = (1 - (cos.abs() if abs_cosine else cos)).masked_fill(padding, 0.0)
+        if weights is not None:
+            dist_n = dist_n * weights.view(N, 1)
+    if point_reduction == "max":
+        return dist.max(1).values if P1 else dist.new_zeros((N,)), None
+    if point_reduction is not None:
+        dist = dist.sum(1)
+        dist_n = dist_n.sum(1) if dist_n is not None else None
+        if point_reduction == "mean":
+            count = x_lengths.clamp(min=1)
+            dist = dist / count
+            dist_n = dist_n / count if dist_n is not None else None
+    return dist, dist_n
 
 
 def chamfer_distance(
     x,
     y,
-    x_lengths: torch.Tensor | None = None,
-    y_lengths: torch.Tensor | None = None,
-    x_normals: torch.Tensor | None = None,
-    y_normals: torch.Tensor | None = None,
-    weights: torch.Tensor | None = None,
+    x_lengths=None,
+    y_lengths=None,
+    x_normals=None,
+    y_normals=None,
+    weights=None,
     batch_reduction: str | None = "mean",
     point_reduction: str | None = "mean",
     norm: int = 2,
     single_directional: bool = False,
     abs_cosine: bool = True,
 ):
-    """Chamfer distance between x (N, P1, D) and y (N, P2, D) (or GraphBatches of point sets).
+    """Chamfer distance between x (N, P1, D) and y (N, P2, D) padded clouds, or point-cloud batches (GraphBatch,
+    Pointclouds, PyTorch3D's Pointclouds: their lengths and normals are used). PyTorch3D 0.7.9's definition.
 
     For every point of x the *squared* distance (norm=2; L1 for norm=1) to its nearest point of y, and the
-    reverse unless single_directional; point_reduction "mean" / "sum" / None over each cloud's valid points,
-    batch_reduction "mean" / "sum" / None over clouds (weights (N,) scale clouds; "mean" divides by their sum).
-    With normals, also 1 - |cos| (1 - cos without abs_cosine) between each point's normal and its nearest
-    neighbour's.
+    reverse unless single_directional. point_reduction: "mean" / "sum" over each cloud's valid points, "max"
+    (the largest; with both directions, the larger of the two; no normals), or None (per point). weights (N,)
+    scale clouds. batch_reduction: "mean" (over clouds, or divided by the weights' sum) / "sum" / None. With
+    both x_normals and y_normals (or batches that carry normals), also 1 - |cos| (1 - cos without abs_cosine)
+    between each point's normal and its nearest neighbour's.
 
     Returns:
-        (loss, loss_normals): scalars, (N,) tensors, or per-point tensors when point_reduction is None
-        (then a pair (x_part, y_part) each); loss_normals is None without normals.
+        (loss, loss_normals): scalars, (N,) tensors, or per-point tensors when point_reduction is None (then a
+        pair (x_part, y_part) each, unless single_directional); loss_normals is None without normals.
     """
-    if point_reduction not in ("mean", "sum", None):
-        raise ValueError(f'point_reduction must be "mean", "sum" or None, got {point_reduction!r}')
-    if batch_reduction not in ("mean", "sum", None):
-        raise ValueError(f'batch_reduction must be "mean", "sum" or None, got {batch_reduction!r}')
+    if batch_reduction is not None and batch_reduction not in ["mean", "sum"]:
+        raise ValueError('batch_reduction must be one of ["mean", "sum"] or None')
+    if point_reduction is not None and point_reduction not in ["mean", "sum", "max"]:
+        raise ValueError('point_reduction must be one of ["mean", "sum", "max"] or None')
     if point_reduction is None and batch_reduction is not None:
-        raise ValueError("batch_reduction must be None when point_reduction is None")
+        raise ValueError("Batch reduction must be None if point_reduction is None")
     if norm not in (1, 2):
-        raise ValueError(f"norm must be 1 or 2, got {norm}")
-    x, x_lengths, xn = _as_padded(x, x_lengths, "x")
-    y, y_lengths, yn = _as_padded(y, y_lengths, "y")
-    x_normals = x_normals if x_normals is not None else xn
-    y_normals = y_normals if y_normals is not None else yn
-    if (x_normals is None) != (y_normals is None):
-        raise ValueError("give both x_normals and y_normals, or neither")
-    N = x.shape[0]
-    if y.shape[0] != N:
-        raise ValueError(f"x and y must have the same batch size, got {N} and {y.shape[0]}")
-    x_lengths = _check_lengths(x_lengths, "x_lengths", N, x.shape[1], x.device)
-    y_lengths = _check_lengths(y_lengths, "y_lengths", N, y.shape[1], x.device)
-    if weights is not None:
-        check_tensor(weights, "weights", shape=(N,), dtypes=FLOAT_DTYPES)
-        if weights.numel() and bool((weights < 0).any()):
-            raise ValueError("weights must be non-negative")
-    for nm, t, ref in (("x_normals", x_normals, x), ("y_normals", y_normals, y)):
-        if t is not None and t.shape != ref.shape:
-            raise ValueError(f"{nm} must have shape {tuple(ref.shape)}, got {tuple(t.shape)}")
+        raise ValueError("Support for 1 or 2 norm.")
+    if point_reduction == "max" and (x_normals is not None or y_normals is not None):
+        raise ValueError('Normals must be None if point_reduction is "max"')
+    x, x_lengths, x_normals = _as_padded(x, x_lengths, x_normals)
+    y, y_lengths, y_normals = _as_padded(y, y_lengths, y_normals)
+    x_lengths, y_lengths = x_lengths.to(x.device), y_lengths.to(x.device)
 
-    def one_side(a, b, la, lb, na, nb):
-        nn = knn_points(a, b, la, lb, norm=norm, K=1)
-        mask = torch.arange(a.shape[1], device=a.device)[None, :] < la[:, None]
-        d = nn.dists[..., 0] * mask
-        dn = None
-        if na is not None:
-            nbn = knn_gather(nb, nn.idx, lb)[..., 0, :]
-            cos = F.cosine_similarity(na, nbn, dim=2, eps=1e-6)
-            dn = (1 - (cos.abs() if abs_cosine else cos)) * mask
-        return d, dn
-
-    cx, cnx = one_side(x, y, x_lengths, y_lengths, x_normals, y_normals)
-    if not single_directional:
-        cy, cny = one_side(y, x, y_lengths, x_lengths, y_normals, x_normals)
-    if weights is not None:
-        cx = cx * weights[:, None]
-        cnx = cnx * weights[:, None] if cnx is not None else None
-        if not single_directional:
-            cy = cy * weights[:, None]
-            cny = cny * weights[:, None] if cny is not None else None
-    if point_reduction is None:
-        if single_directional:
-            return cx, cnx
-        return (cx, cy), ((cnx, cny) if cnx is not None else None)
-
-    def reduce(d, lengths):
-        s = d.sum(1)
-        return s / lengths.clamp(min=1).to(s.dtype) if point_reduction == "mean" else s
-
-    def batch(v):
-        if batch_reduction is None:
-            return v
-        s = v.sum()
-        if batch_reduction == "mean":
-            div = weights.sum() if weights is not None else torch.tensor(max(N, 1), dtype=s.dtype, device=s.device)
-            return s / div.clamp(min=1e-12) if weights is not None else s / div
-        return s
-
-    loss = reduce(cx, x_lengths)
-    loss_n = reduce(cnx, x_lengths) if cnx is not None else None
-    if not single_directional:
-        loss = loss + reduce(cy, y_lengths)
-        if loss_n is not None:
-            loss_n = loss_n + reduce(cny, y_lengths)
-    return batch(loss), (batch(loss_n) if loss_n is not None else None)
+    args = (weights, point_reduction, norm, abs_cosine)
+    cx, cnx = _one_direction(x, y, x_lengths, y_lengths, x_normals, y_normals, *args)
+    if single_directional:
+        loss, loss_n = cx, cnx
+    else:
+        cy, cny = _one_direction(y, x, y_lengths, x_lengths, y_normals, x_normals, *args)
+        if point_reduction == "max":
+            loss, loss_n = torch.maximum(cx, cy), None
+        elif point_reduction is not None:
+            loss = cx + cy
+            loss_n = cnx + cny if cnx is not None else None
+        else:
+            loss = (cx, cy)
+            loss_n = (cnx, cny) if cnx is not None else None
+    if batch_reduction is None:
+        return loss, loss_n
+    N = loss.shape[0]
+    loss = loss.sum()
+    loss_n = loss_n.sum() if loss_n is not None else None
+    if batch_reduction == "mean":
+        if weights is None:
+            div = max(N, 1)
+        elif float(weights.sum()) == 0.0:
+            div = 1
+        else:
+            div = weights.sum()
+        loss = loss / div
+        loss_n = loss_n / div if loss_n is not None else None
+    return loss, loss_n

@@ -7,43 +7,56 @@ import torch
 import torch.nn.functional as F
 
 from ..graph import GraphBatch
-from ..graph import edges_from_faces
 
 
 def _check(meshes) -> GraphBatch:
-    if not isinstance(meshes, GraphBatch):
-        raise TypeError(f"meshes must be a GraphBatch, got {type(meshes).__name__}")
+    """A GraphBatch of meshes from a GraphBatch, our Meshes or PyTorch3D's own Meshes (duck-typed)."""
+    from ..structures import as_graph_batch
+
+    try:
+        meshes = as_graph_batch(meshes)
+    except TypeError:
+        raise TypeError(f"meshes must be a GraphBatch or Meshes, got {type(meshes).__name__}") from None
     if meshes.pos is None or meshes.pos.shape[1] != 3:
         raise ValueError("meshes need 3-D positions")
     return meshes
 
 
 def _zero(meshes: GraphBatch) -> torch.Tensor:
-    return meshes.pos.new_zeros((), requires_grad=meshes.pos.requires_grad) * 0
+    """The loss of a batch without any mesh with faces: PyTorch3D's tensor([0.0]) (shape (1,), float32,
+    requiring grad)."""
+    return torch.tensor([0.0], dtype=torch.float32, device=meshes.device, requires_grad=True)
 
 
-def mesh_edge_loss(meshes: GraphBatch, target_length: float = 0.0) -> torch.Tensor:
-    """Mean over meshes of the mean over each mesh's unique edges of (|e| - target_length)^2."""
+def _is_empty(meshes: GraphBatch) -> bool:
+    return len(meshes) == 0 or meshes.num_faces == 0
+
+
+def mesh_edge_loss(meshes, target_length: float = 0.0) -> torch.Tensor:
+    """PyTorch3D's mesh_edge_loss: mean over meshes of the mean over each mesh's unique edges (`edges_packed()`,
+    zero-length sides of faces that repeat a vertex included) of (|e| - target_length)^2; meshes without edges
+    count as 0 in the mean."""
     meshes = _check(meshes)
-    if len(meshes) == 0 or meshes.num_faces == 0:
+    if _is_empty(meshes):
         return _zero(meshes)
     e = meshes.edges_packed()
     pos = meshes.pos
-    g = meshes.graph_index[e[:, 0]]
-    per_mesh = torch.zeros(len(meshes), dtype=torch.int64, device=pos.device).index_add_(0, g, torch.ones_like(g))
-    w = 1.0 / per_mesh.clamp(min=1).to(pos.dtype)[g]
-    loss = ((pos[e[:, 0]] - pos[e[:, 1]]).norm(dim=1) - target_length) ** 2
+    per_mesh = meshes.num_edges_per_mesh().to(torch.int64)
+    w = 1.0 / per_mesh.gather(0, meshes.edges_packed_to_mesh_idx()).to(pos.dtype)
+    loss = ((pos[e[:, 0]] - pos[e[:, 1]]).norm(dim=1, p=2) - target_length) ** 2.0
     return (loss * w).sum() / len(meshes)
 
 
-def mesh_laplacian_smoothing(meshes: GraphBatch, method: str = "uniform") -> torch.Tensor:
+def mesh_laplacian_smoothing(meshes, method: str = "uniform") -> torch.Tensor:
     """Laplacian smoothing: uniform ("uniform"), cotangent ("cot") or cotangent curvature ("cotcurv")
-    weights, as in PyTorch3D; the Laplacian is held constant (no gradient through it)."""
+    weights, as in PyTorch3D (each vertex weighted 1 / its mesh's vertex count, summed, divided by N); the
+    Laplacian is held constant (no gradient through it). "cot" divides by each row's cotangent sum where that
+    is positive and multiplies by it elsewhere, as PyTorch3D does."""
     meshes = _check(meshes)
-    if method not in ("uniform", "cot", "cotcurv"):
-        raise ValueError(f'method must be "uniform", "cot" or "cotcurv", got {method!r}')
-    if len(meshes) == 0 or meshes.num_faces == 0:
+    if _is_empty(meshes):
         return _zero(meshes)
+    if method not in ("uniform", "cot", "cotcurv"):
+        raise ValueError("Method should be one of {uniform, cot, cotcurv}")
     verts = meshes.pos
     w = 1.0 / meshes.num_verts_per_graph.clamp(min=1).to(verts.dtype)[meshes.graph_index]
     with torch.no_grad():
@@ -53,7 +66,7 @@ def mesh_laplacian_smoothing(meshes: GraphBatch, method: str = "uniform") -> tor
             L, inv_areas = meshes.detach().cot_laplacian()
             L_sum = torch.sparse.sum(L, dim=1).to_dense().view(-1, 1)
             if method == "cot":
-                norm_w = torch.where(L_sum > 0, 1.0 / L_sum.clamp(min=1e-30), torch.zeros_like(L_sum))
+                norm_w = torch.where(L_sum > 0, 1.0 / L_sum.clamp(min=1e-30), L_sum)
             else:
                 norm_w = 0.25 * inv_areas
     if method == "uniform":
@@ -65,12 +78,12 @@ def mesh_laplacian_smoothing(meshes: GraphBatch, method: str = "uniform") -> tor
     return (loss.norm(dim=1) * w).sum() / len(meshes)
 
 
-def mesh_normal_consistency(meshes: GraphBatch) -> torch.Tensor:
+def mesh_normal_consistency(meshes) -> torch.Tensor:
     """Mean over meshes of the mean over pairs of faces sharing an edge of 1 - cos(n0, n1), the normals
     taken from the shared edge and each face's opposite vertex (PyTorch3D's definition; non-manifold edges
     contribute every pair of their faces)."""
     meshes = _check(meshes)
-    if len(meshes) == 0 or meshes.num_faces == 0:
+    if _is_empty(meshes):
         return _zero(meshes)
     verts = meshes.pos
     pairs = meshes._cached(("face_pairs", None), lambda: _face_pairs(meshes))
@@ -81,7 +94,7 @@ def mesh_normal_consistency(meshes: GraphBatch) -> torch.Tensor:
     a, b = verts[opp_s[i]], verts[opp_s[j]]
     n0 = torch.linalg.cross(v1 - v0, a - v0, dim=1)
     n1 = -torch.linalg.cross(v1 - v0, b - v0, dim=1)
-    loss = 1 - F.cosine_similarity(n0, n1, dim=1, eps=1e-6)
+    loss = 1 - F.cosine_similarity(n0, n1, dim=1)
     g = meshes.graph_index[e_s[i, 0]]
     per_mesh = torch.zeros(len(meshes), dtype=torch.int64, device=verts.device).index_add_(0, g, torch.ones_like(g))
     w = 1.0 / per_mesh.clamp(min=1).to(verts.dtype)[g]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from ..graph import GraphBatch
 
 
 def point_triangle_distance_sq(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -36,33 +35,67 @@ def point_triangle_distance_sq(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor
     return torch.where(inside, face, edges)
 
 
-def point_mesh_face_distance(meshes: GraphBatch, points: torch.Tensor | GraphBatch,
-                             lengths: torch.Tensor | None = None) -> torch.Tensor:
+def _as_segments(tris: torch.Tensor, fsizes: torch.Tensor, min_triangle_area: float):
+    """PyTorch3D treats a triangle of area < min_triangle_area as its three sides (distance to the closest side,
+    never to the interior). Such a triangle is replaced by the degenerate triangles (a, b, b), (b, c, c), (c, a, a),
+    whose distance is the distance to that side. Returns (expanded tris, per-mesh counts, owner: original face
+    of each expanded one, or None when no triangle is small)."""
+    if not min_triangle_area > 0:
+        return tris, fsizes, None
+    area = torch.linalg.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0], dim=1).norm(dim=1) / 2
+    small = area < min_triangle_area
+    if not bool(small.any()):
+        return tris, fsizes, None
+    reps = torch.where(small, 3, 1)
+    owner = torch.repeat_interleave(torch.arange(tris.shape[0], device=tris.device), reps)
+    k = torch.arange(owner.shape[0], device=tris.device) - (torch.cumsum(reps, 0) - reps)[owner]
+    corners = torch.where(small[owner, None], torch.stack([k, (k + 1) % 3, (k + 1) % 3], 1),
+                          torch.arange(3, device=tris.device)[None])
+    expanded = tris[owner[:, None], corners]
+    face_mesh = torch.repeat_interleave(torch.arange(fsizes.shape[0], device=tris.device), fsizes)
+    return expanded, torch.bincount(face_mesh[owner], minlength=fsizes.shape[0]), owner
+
+
+def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None,
+                             min_triangle_area: float = 0.0) -> torch.Tensor:
     """PyTorch3D's point_mesh_face_distance: for every point the squared distance to the closest triangle of its
     mesh, averaged per cloud; for every triangle the squared distance to the closest point of its cloud, averaged
     per mesh; both summed over the batch and divided by N.
 
     Args:
-        meshes: GraphBatch of N meshes; points: (N, P, 3) padded clouds (with `lengths`) or a GraphBatch of N clouds.
+        meshes: a batch of N meshes (GraphBatch, Meshes, or PyTorch3D's own Meshes).
+        points: (N, P, 3) padded clouds (with `lengths`) or a batch of N clouds (GraphBatch, Pointclouds,
+            PyTorch3D's Pointclouds).
+        min_triangle_area: triangles smaller than this count only by their sides (PyTorch3D's rule; its default
+            there is 5e-3). 0: exact distances to every triangle.
 
     Returns:
-        Scalar loss, differentiable w.r.t. mesh vertices and points. Exact: the closest pairs come from the
+        Scalar loss, differentiable w.r.t. mesh vertices and points. The closest pairs come from the
         `point_face_distance_idx` kernel (a grid search per element on CPU), their distances are recomputed
         differentiably (O(P + F) memory).
     """
     from ..ops.point_face_distance import closest_point_face_pairs
+    from ..structures import as_graph_batch
 
-    if not isinstance(meshes, GraphBatch):
-        raise TypeError(f"meshes must be a GraphBatch, got {type(meshes).__name__}")
+    try:
+        meshes = as_graph_batch(meshes)
+    except TypeError:
+        raise TypeError(f"meshes must be a GraphBatch or Meshes, got {type(meshes).__name__}") from None
     N = len(meshes)
     if N == 0:
         raise ValueError("meshes must not be empty")
-    if isinstance(points, GraphBatch):
+    if not torch.is_tensor(points):
+        try:
+            points = as_graph_batch(points)
+        except TypeError:
+            raise ValueError("points must be (N, P, 3) or a batch of point clouds") from None
+        if len(points) != N:
+            raise ValueError("meshes and pointclouds must be equal sized batches")
         pts = points.pos_packed()
         sizes = points.num_verts_per_graph.to(pts.device)
     else:
-        if not isinstance(points, torch.Tensor) or points.dim() != 3 or points.shape[2] != 3:
-            raise ValueError("points must be (N, P, 3) or a GraphBatch of point clouds")
+        if points.dim() != 3 or points.shape[2] != 3:
+            raise ValueError("points must be (N, P, 3) or a batch of point clouds")
         if lengths is None:
             lengths = torch.full((points.shape[0],), points.shape[1], dtype=torch.int64, device=points.device)
         elif lengths.shape != (points.shape[0],) or int(lengths.min()) < 0 or int(lengths.max()) > points.shape[1]:
@@ -78,10 +111,13 @@ def point_mesh_face_distance(meshes: GraphBatch, points: torch.Tensor | GraphBat
             raise ValueError(f"graph {i}: point_mesh_face_distance needs faces and points in every element")
     if pts.dtype != tris.dtype:
         raise TypeError(f"points ({pts.dtype}) and mesh vertices ({tris.dtype}) must share a dtype")
-    p2f, f2p = closest_point_face_pairs(pts, sizes, tris, fsizes)
-    t = tris[p2f]
+    tx, fx, owner = _as_segments(tris, fsizes, min_triangle_area)
+    p2f, f2p = closest_point_face_pairs(pts, sizes, tx, fx)
+    t = tx[p2f]
     d_p = point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2])
-    d_f = point_triangle_distance_sq(pts[f2p], tris[:, 0], tris[:, 1], tris[:, 2])
+    d_f = point_triangle_distance_sq(pts[f2p], tx[:, 0], tx[:, 1], tx[:, 2])
+    if owner is not None:  # a small triangle's distance is the least of its sides'
+        d_f = d_f.new_full((tris.shape[0],), float("inf")).scatter_reduce(0, owner, d_f, "amin")
     gp = torch.repeat_interleave(torch.arange(N, device=pts.device), sizes, output_size=pts.shape[0])
     gf = torch.repeat_interleave(torch.arange(N, device=pts.device), fsizes, output_size=tris.shape[0])
     per_p = torch.zeros(N, dtype=d_p.dtype, device=pts.device).index_add(0, gp, d_p) / sizes
