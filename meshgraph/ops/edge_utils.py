@@ -68,7 +68,14 @@ def contains_self_loops(edge_index: torch.Tensor) -> bool:
 
 
 def remove_self_loops(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None):
-    """(edge_index, edge_attr) without the edges i -> i, the others in their order."""
+    """(edge_index, edge_attr) without the edges i -> i, the others in their order. A torch.sparse adjacency
+    comes back as the same layout without its diagonal: (adj, None)."""
+    if is_torch_sparse_tensor(edge_index):
+        adj = edge_index
+        ei, value = to_edge_index(adj)
+        mask = ei[0] != ei[1]
+        size = (adj.size(0), adj.size(1))
+        return to_torch_sparse_tensor(ei[:, mask], value[mask], size, True, _layout(adj)), None
     _check_edge_index(edge_index)
     mask = edge_index[0] != edge_index[1]
     return edge_index[:, mask], _select(edge_attr, mask)
@@ -108,8 +115,21 @@ def add_self_loops(
     """Append a loop i -> i for every node i (existing loops are kept: some nodes then have two).
 
     num_nodes may be (N_src, N_dst) for a bipartite graph: loops for the first min(N_src, N_dst) nodes.
-    fill_value sets the loops' attributes (see `_loop_attr`; default 1). Returns (edge_index, edge_attr).
+    fill_value sets the loops' attributes (see `_loop_attr`; default 1). Returns (edge_index, edge_attr); a
+    torch.sparse adjacency comes back as the same layout with the loops added to its diagonal: (adj, None).
     """
+    if is_torch_sparse_tensor(edge_index):
+        adj = edge_index
+        size = (adj.size(0), adj.size(1))
+        ei, value = to_edge_index(adj)
+        N = min(size)
+        loops = torch.arange(N, device=ei.device).view(1, -1).repeat(2, 1)
+        if isinstance(fill_value, str):  # reduce over the entries of each row (the sparse layout's source side)
+            loop_value = scatter(value, ei[0], N, fill_value)
+        else:
+            loop_value = _loop_attr(ei, value, N, fill_value)
+        out = torch.cat([ei, loops], dim=1), torch.cat([value, loop_value], dim=0)
+        return to_torch_sparse_tensor(*out, size, False, _layout(adj)), None
     _check_edge_index(edge_index)
     if isinstance(num_nodes, (tuple, list)):
         N = min(num_nodes[0], num_nodes[1])
@@ -187,7 +207,13 @@ def coalesce(
 ):
     """Sort the edges by (row, col) and merge duplicates, reducing their attributes with `reduce`
     ("sum"/"add", "mean", "max", "min", "mul"). is_sorted=True skips the sort (the input is already in order).
-    Returns the edge index alone when edge_attr is not passed, else (edge_index, edge_attr)."""
+    Returns the edge index alone when edge_attr is not passed, else (edge_index, edge_attr). A (row, col) pair
+    instead of a (2, E) tensor comes back as a pair."""
+    if isinstance(edge_index, tuple):
+        out = coalesce(torch.stack(edge_index), edge_attr, num_nodes, reduce, is_sorted, sort_by_row)
+        if isinstance(out, torch.Tensor):
+            return out[0], out[1]
+        return (out[0][0], out[0][1]), out[1]
     _check_edge_index(edge_index)
     if reduce not in REDUCE_NAMES:
         raise ValueError(f"Encountered invalid `reduce` argument '{reduce}'")
@@ -290,3 +316,198 @@ def remove_isolated_nodes(edge_index: torch.Tensor, edge_attr: torch.Tensor | No
     if edge_attr is not None:
         edge_attr = torch.cat([edge_attr, loop_attr[keep]], dim=0)
     return edge_index, edge_attr, mask
+
+
+# ---------------------------------------------------------------------- batch vectors
+
+
+def _counts(batch: torch.Tensor, batch_size: int | None) -> torch.Tensor:
+    size = int(batch.max()) + 1 if batch_size is None and batch.numel() else (batch_size or 0)
+    return torch.zeros(size, dtype=torch.long, device=batch.device).index_add_(0, batch.long(), torch.ones_like(batch, dtype=torch.long))
+
+
+def to_dense_batch(x: torch.Tensor, batch: torch.Tensor | None = None, fill_value: float = 0.0,
+                   max_num_nodes: int | None = None, batch_size: int | None = None):
+    """(sum_N, *F) rows of graphs with a sorted batch vector -> ((B, N_max, *F) padded with fill_value,
+    (B, N_max) bool mask of real rows). Rows past max_num_nodes are dropped."""
+    if batch is None and max_num_nodes is None:
+        return x.unsqueeze(0), torch.ones(1, x.shape[0], dtype=torch.bool, device=x.device)
+    if batch is None:
+        batch = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    if batch_size is None:
+        batch_size = int(batch.max()) + 1 if batch.numel() else 0
+    counts = _counts(batch, batch_size)
+    if max_num_nodes is None:
+        max_num_nodes = int(counts.max()) if counts.numel() else 0
+    first = torch.cumsum(counts, 0) - counts
+    local = torch.arange(batch.shape[0], device=x.device) - first[batch]
+    keep = local < max_num_nodes
+    flat = (batch * max_num_nodes + local)[keep]
+    out = torch.full((batch_size * max_num_nodes, *x.shape[1:]), fill_value, dtype=x.dtype, device=x.device)
+    out[flat] = x[keep]
+    mask = torch.zeros(batch_size * max_num_nodes, dtype=torch.bool, device=x.device)
+    mask[flat] = True
+    return out.view(batch_size, max_num_nodes, *x.shape[1:]), mask.view(batch_size, max_num_nodes)
+
+
+def to_dense_adj(edge_index: torch.Tensor, batch: torch.Tensor | None = None, edge_attr: torch.Tensor | None = None,
+                 max_num_nodes: int | None = None, batch_size: int | None = None) -> torch.Tensor:
+    """(B, N_max, N_max, *attr) dense adjacency per graph (duplicate edges summed; weight 1 without edge_attr);
+    edges touching nodes past max_num_nodes are dropped."""
+    if batch is None:
+        batch = edge_index.new_zeros(maybe_num_nodes(edge_index))
+    if batch_size is None:
+        batch_size = int(batch.max()) + 1 if batch.numel() else 1
+    counts = _counts(batch, batch_size)
+    first = torch.cumsum(counts, 0) - counts
+    g = batch[edge_index[0]]
+    src = edge_index[0] - first[batch][edge_index[0]]
+    dst = edge_index[1] - first[batch][edge_index[1]]
+    if max_num_nodes is None:
+        max_num_nodes = int(counts.max()) if counts.numel() else 0
+    else:
+        keep = (src < max_num_nodes) & (dst < max_num_nodes)
+        g, src, dst = g[keep], src[keep], dst[keep]
+        edge_attr = None if edge_attr is None else edge_attr[keep]
+    if edge_attr is None:
+        edge_attr = torch.ones(g.numel(), device=edge_index.device)
+    flat = (g * max_num_nodes + src) * max_num_nodes + dst
+    out = scatter(edge_attr, flat, batch_size * max_num_nodes * max_num_nodes, "sum")
+    return out.view(batch_size, max_num_nodes, max_num_nodes, *edge_attr.shape[1:])
+
+
+def unbatch(src: torch.Tensor, batch: torch.Tensor, dim: int = 0, batch_size: int | None = None) -> list[torch.Tensor]:
+    """Split src along dim into the rows of each graph (batch: sorted graph index of each row)."""
+    return list(src.split(_counts(batch, batch_size).tolist(), dim))
+
+
+def unbatch_edge_index(edge_index: torch.Tensor, batch: torch.Tensor, batch_size: int | None = None) -> list[torch.Tensor]:
+    """Split a batched edge_index (edges grouped by graph) into per-graph edge lists with local node indices."""
+    counts = _counts(batch, batch_size)
+    first = torch.cumsum(counts, 0) - counts
+    g = batch[edge_index[0]]
+    local = edge_index - first[g]
+    return list(local.split(_counts(g, counts.numel()).tolist(), dim=1))
+
+
+# ---------------------------------------------------------------------- torch.sparse adjacency
+
+
+def is_torch_sparse_tensor(src) -> bool:
+    """True for a torch.sparse COO / CSR / CSC tensor."""
+    return isinstance(src, torch.Tensor) and src.layout in (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc)
+
+
+def _layout(adj: torch.Tensor) -> torch.layout:
+    return adj.layout
+
+
+def is_sparse(src) -> bool:
+    """True for a torch.sparse tensor or a SparseTensor-like object (with `csr()` / `storage`)."""
+    return is_torch_sparse_tensor(src) or (callable(getattr(src, "csr", None)) and hasattr(src, "storage"))
+
+
+def _sparse_size(edge_index: torch.Tensor, size) -> tuple[int, int]:
+    if size is None:
+        n = maybe_num_nodes(edge_index)
+        return n, n
+    if isinstance(size, int):
+        return size, size
+    return int(size[0]), int(size[1])
+
+
+def _sorted_edges(edge_index, edge_attr, size, is_coalesced: bool, by_row: bool):
+    if edge_attr is None:
+        edge_attr = torch.ones(edge_index.shape[1], device=edge_index.device)
+    if not is_coalesced:
+        edge_index, edge_attr = coalesce(edge_index, edge_attr, max(size), sort_by_row=by_row)
+    return edge_index, edge_attr
+
+
+def to_torch_coo_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,
+                        is_coalesced: bool = False) -> torch.Tensor:
+    """(2, E) edges (+ attributes, default 1) -> a coalesced torch.sparse_coo (N, M, *attr) tensor."""
+    size = _sparse_size(edge_index, size)
+    edge_index, edge_attr = _sorted_edges(edge_index, edge_attr, size, is_coalesced, True)
+    out = torch.sparse_coo_tensor(edge_index, edge_attr, (*size, *edge_attr.shape[1:]), device=edge_index.device)
+    return out._coalesced_(True)
+
+
+def _ptr_of(index: torch.Tensor, n: int) -> torch.Tensor:
+    counts = torch.zeros(n, dtype=torch.long, device=index.device).index_add_(0, index, torch.ones_like(index))
+    return torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+
+
+def to_torch_csr_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,
+                        is_coalesced: bool = False) -> torch.Tensor:
+    """(2, E) edges -> a torch.sparse_csr (N, M, *attr) tensor (duplicates summed)."""
+    size = _sparse_size(edge_index, size)
+    edge_index, edge_attr = _sorted_edges(edge_index, edge_attr, size, is_coalesced, True)
+    return torch.sparse_csr_tensor(_ptr_of(edge_index[0], size[0]), edge_index[1], edge_attr,
+                                   (*size, *edge_attr.shape[1:]), device=edge_index.device)
+
+
+def to_torch_csc_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,
+                        is_coalesced: bool = False) -> torch.Tensor:
+    """(2, E) edges -> a torch.sparse_csc (N, M, *attr) tensor (duplicates summed)."""
+    size = _sparse_size(edge_index, size)
+    edge_index, edge_attr = _sorted_edges(edge_index, edge_attr, size, is_coalesced, False)
+    return torch.sparse_csc_tensor(_ptr_of(edge_index[1], size[1]), edge_index[0], edge_attr,
+                                   (*size, *edge_attr.shape[1:]), device=edge_index.device)
+
+
+def to_torch_sparse_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,
+                           is_coalesced: bool = False, layout: torch.layout | None = None) -> torch.Tensor:
+    """(2, E) edges -> a torch.sparse tensor of `layout` (default COO)."""
+    layout = torch.sparse_coo if layout is None else layout
+    if layout == torch.sparse_coo:
+        return to_torch_coo_tensor(edge_index, edge_attr, size, is_coalesced)
+    if layout == torch.sparse_csr:
+        return to_torch_csr_tensor(edge_index, edge_attr, size, is_coalesced)
+    if layout == torch.sparse_csc:
+        return to_torch_csc_tensor(edge_index, edge_attr, size, is_coalesced)
+    raise ValueError(f"Unexpected sparse tensor layout (got '{layout}')")
+
+
+def to_edge_index(adj) -> tuple[torch.Tensor, torch.Tensor]:
+    """A torch.sparse (COO / CSR / CSC) or SparseTensor-like adjacency -> ((2, E) int64 edges, (E, ...) values)."""
+    if not isinstance(adj, torch.Tensor) and callable(getattr(adj, "coo", None)):
+        row, col, value = adj.coo()
+        value = torch.ones_like(row, dtype=torch.float) if value is None else value
+        return torch.stack([row, col]).long(), value
+    if adj.layout == torch.sparse_coo:
+        adj = adj.coalesce() if not adj.is_coalesced() else adj
+        return adj.indices().detach().long(), adj.values()
+    if adj.layout == torch.sparse_csr:
+        rowptr, col = adj.crow_indices().detach(), adj.col_indices().detach()
+        row = torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr.diff())
+        return torch.stack([row, col]).long(), adj.values()
+    if adj.layout == torch.sparse_csc:
+        colptr, row = adj.ccol_indices().detach(), adj.row_indices().detach()
+        col = torch.repeat_interleave(torch.arange(colptr.numel() - 1, device=colptr.device), colptr.diff())
+        return torch.stack([row, col]).long(), adj.values()
+    raise ValueError(f"Expected a sparse adjacency (got layout '{adj.layout}')")
+
+
+def dense_to_sparse(adj: torch.Tensor, mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A dense (N, N) or batched (B, N, N) adjacency -> (edge_index, edge_attr) of its non-zero entries (batched
+    graphs get node offsets; `mask` (B, N) marks the real nodes of padded graphs)."""
+    if adj.dim() not in (2, 3):
+        raise ValueError(f"Dense adjacency matrix 'adj' must be two- or three-dimensional (got {adj.dim()} dimensions)")
+    if mask is not None and adj.dim() == 2:
+        raise ValueError("Mask must only be given for a batched adjacency matrix")
+    if adj.dim() == 2:
+        ei = adj.nonzero().t()
+        return ei, adj[ei[0], ei[1]]
+    if mask is not None:
+        flat_mask = mask.reshape(-1)
+        offsets = torch.cumsum(flat_mask.long(), 0) - 1
+        b, r, c = adj.nonzero(as_tuple=True)
+        n = adj.shape[1]
+        keep = flat_mask[b * n + r] & flat_mask[b * n + c]
+        b, r, c = b[keep], r[keep], c[keep]
+        ei = torch.stack([offsets[b * n + r], offsets[b * n + c]])
+        return ei, adj[b, r, c]
+    b, r, c = adj.nonzero(as_tuple=True)
+    n = adj.shape[1]
+    return torch.stack([b * n + r, b * n + c]), adj[b, r, c]

@@ -8,6 +8,8 @@ reduces them without index_add's atomics or extra copies. Integer inputs and the
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .._utils import FLOAT_DTYPES, check_index_range, check_index_tensor, check_nonnegative_int, check_tensor
@@ -22,7 +24,7 @@ REDUCE_NAMES = (*REDUCTIONS, *_ALIASES, "mul", "any")
 def _reduce(src: torch.Tensor, adj, reduce: str) -> torch.Tensor:
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
-    x2 = src.reshape(src.shape[0], -1) if src.dim() != 2 else src
+    x2 = src.reshape(src.shape[0], math.prod(src.shape[1:])) if src.dim() != 2 else src
     out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, None, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
     return out.reshape(adj.num_dst, *src.shape[1:])
 
@@ -171,3 +173,54 @@ def global_mean_pool(x: torch.Tensor, batch=None, size: int | None = None) -> to
 def global_max_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
     """Per-graph max of x (see `global_pool`)."""
     return global_pool(x, batch, "max", size)
+
+
+def _softmax_rows(src: torch.Tensor, adj, dim: int) -> torch.Tensor:
+    moved = src.movedim(dim, 0)
+    rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:])) if moved.dim() != 2 else moved
+    out = torch.ops.meshgraph.neighbor_softmax(rows.contiguous(), adj.rowptr, adj.edge_id)
+    return out.reshape(moved.shape).movedim(0, dim)
+
+
+def _check_dim(src: torch.Tensor, dim: int) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if not -src.dim() <= dim < src.dim():
+        raise ValueError(f"dim must lie in [{-src.dim()}, {src.dim() - 1}], got {dim}")
+    return dim % src.dim()
+
+
+def scatter_softmax(src: torch.Tensor, index: torch.Tensor, dim_size: int | None = None, *, dim: int = 0) -> torch.Tensor:
+    """Softmax of src over the rows (along `dim`) that share an index: out[e] = exp(src[e]) / sum over e' with
+    index[e'] == index[e] of exp(src[e']), per remaining entry. Fused kernel (neighbor_softmax), stable."""
+    check_tensor(src, "src", min_dim=1, dtypes=FLOAT_DTYPES)
+    dim = _check_dim(src, dim)
+    check_index_tensor(index, "index", dim=1)
+    E = src.shape[dim]
+    if index.shape[0] != E:
+        raise ValueError(f"index must have one entry per row of src along dim {dim} ({E}), got {index.shape[0]}")
+    if index.device != src.device:
+        raise ValueError(f"index is on {index.device} but src is on {src.device}")
+    if dim_size is None:
+        dim_size = int(index.max()) + 1 if index.numel() else 0
+    dim_size = check_nonnegative_int(dim_size, "dim_size")
+    check_index_range(index, "index", dim_size)
+    pairs = torch.stack([torch.arange(E, device=src.device), index.long()])
+    return _softmax_rows(src, build_adjacency(pairs, dim_size, num_src=E), dim)
+
+
+def segment_softmax(src: torch.Tensor, ptr: torch.Tensor, *, dim: int = 0) -> torch.Tensor:
+    """Softmax of src over consecutive row segments ptr[i]:ptr[i+1] along `dim` (fused kernel, no sorting)."""
+    from .._utils import can_inspect_values, check_first_idxs
+
+    check_tensor(src, "src", min_dim=1, dtypes=FLOAT_DTYPES)
+    dim = _check_dim(src, dim)
+    check_index_tensor(ptr, "ptr", dim=1)
+    E = src.shape[dim]
+    if ptr.shape[0] < 1:
+        raise ValueError("ptr must have at least one entry")
+    if can_inspect_values(ptr) and ptr.numel():
+        if int(ptr[0]) != 0 or int(ptr[-1]) != E:
+            raise ValueError(f"ptr must start at 0 and end at {E} (the rows of src along dim {dim})")
+        check_first_idxs(ptr[:-1], E, None, name="ptr")
+    return _softmax_rows(src, segment_adjacency(ptr.to(src.device), E), dim)

@@ -1,0 +1,5 @@
+"""`torch_geometric.data.data` mirror."""
+
+from ....records import Data
+
+__all__ = ["Data"]

@@ -1,0 +1,88 @@
+"""`torch_geometric.utils` mirror: edge-list, batch-vector and sparse-matrix functions (meshgraph.ops.edge_utils)
+and the reductions (meshgraph.ops.scatter, on the fused kernels), with PyG 2.8's signatures."""
+
+from ....ops.edge_utils import (
+    add_remaining_self_loops,
+    add_self_loops,
+    coalesce,
+    contains_isolated_nodes,
+    contains_self_loops,
+    degree,
+    dense_to_sparse,
+    get_self_loop_attr,
+    is_sparse,
+    is_torch_sparse_tensor,
+    is_undirected,
+    remove_isolated_nodes,
+    remove_self_loops,
+    segregate_self_loops,
+    sort_edge_index,
+    to_dense_adj,
+    to_dense_batch,
+    to_edge_index,
+    to_torch_coo_tensor,
+    to_torch_csc_tensor,
+    to_torch_csr_tensor,
+    to_torch_sparse_tensor,
+    to_undirected,
+    unbatch,
+    unbatch_edge_index,
+)
+import torch
+
+from ....ops.scatter import scatter as _scatter
+from ....ops.scatter import scatter_softmax, segment_reduce, segment_softmax
+
+
+def scatter(src, index, dim: int = 0, dim_size: int | None = None, reduce: str = "sum"):
+    """PyG's `scatter(src, index, dim, dim_size, reduce)`: meshgraph.ops.scatter with dim as keyword."""
+    if isinstance(index, torch.Tensor) and index.dim() != 1:
+        raise ValueError(f"The `index` argument must be one-dimensional (got {index.dim()} dimensions)")
+    return _scatter(src, index, dim_size, reduce, dim=dim)
+
+
+def segment(src, ptr, reduce: str = "sum"):
+    """PyG's `segment(src, ptr, reduce)`: meshgraph.ops.segment_reduce."""
+    return segment_reduce(src, ptr, reduce)
+
+
+def softmax(src, index=None, ptr=None, num_nodes: int | None = None, dim: int = 0):
+    """PyG's `softmax(src, index, ptr, num_nodes, dim)`: grouped by `ptr` segments when given, else by `index`
+    (meshgraph.ops.segment_softmax / scatter_softmax, the fused neighbor_softmax kernel)."""
+    if ptr is not None:
+        return segment_softmax(src, ptr, dim=dim)
+    if index is not None:
+        return scatter_softmax(src, index, num_nodes, dim=dim)
+    raise NotImplementedError("'softmax' requires 'index' to be specified")
+
+
+__all__ = [
+    "add_remaining_self_loops",
+    "add_self_loops",
+    "coalesce",
+    "contains_isolated_nodes",
+    "contains_self_loops",
+    "degree",
+    "dense_to_sparse",
+    "get_self_loop_attr",
+    "is_sparse",
+    "is_torch_sparse_tensor",
+    "is_undirected",
+    "remove_isolated_nodes",
+    "remove_self_loops",
+    "scatter",
+    "segment",
+    "segregate_self_loops",
+    "softmax",
+    "sort_edge_index",
+    "to_dense_adj",
+    "to_dense_batch",
+    "to_edge_index",
+    "to_torch_coo_tensor",
+    "to_torch_csc_tensor",
+    "to_torch_csr_tensor",
+    "to_torch_sparse_tensor",
+    "to_undirected",
+    "unbatch",
+    "unbatch_edge_index",
+]

@@ -1,0 +1,5 @@
+"""`torch_geometric.utils.num_nodes` mirror."""
+
+from ....ops.edge_utils import maybe_num_nodes
+
+__all__ = ["maybe_num_nodes"]
