@@ -1,8 +1,16 @@
-"""Graph neural network layers on fused kernels, with PyG's call shape `conv(x, edge_index_or_graph)`."""
+"""Graph neural network layers on fused kernels, with PyG's constructors and call shape `conv(x, edge_index)`
+(the edge argument may also be a GraphBatch or a sparse adjacency). `GraphConv` is PyTorch3D's; `PyGGraphConv`
+is PyG's GraphConv."""
 
-from .conv import EdgeConv, GATConv, GCNConv, GINConv, GraphConv, PointNetConv, SAGEConv
+from . import aggr
+from .aggr import Aggregation, MultiAggregation
+from .conv import (DynamicEdgeConv, EdgeConv, GATConv, GCNConv, GINConv, GINEConv, GraphConv, PointNetConv,
+                   PyGGraphConv, SAGEConv, gcn_norm)
 from .graph_to_image import GraphToImage
-from .message_passing import MessagePassing
+from .linear import Linear
+from .message_passing import MessagePassing, fused_message
 
 __all__ = [
-    "GraphToImage", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GraphConv", "MessagePassing", "PointNetConv", "SAGEConv"]
+    "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
+    "GraphToImage", "Linear", "MessagePassing", "MultiAggregation", "PointNetConv", "PyGGraphConv", "SAGEConv",
+    "aggr", "fused_message", "gcn_norm"]

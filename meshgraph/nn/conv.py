@@ -1,6 +1,15 @@
-"""Graph convolution layers. Call shape as in PyG: `conv(x, graph)` where graph is a GraphBatch, a (2, E)
-edge_index or an Adjacency (GraphConv also takes PyTorch3D's (E, 2) edges). Aggregations that are weighted
-copies of source features run on the fused gather-scatter kernel; attention (GATConv) keeps memory at O(E * heads)."""
+"""Graph convolution layers with PyG 2.8's constructors, forward signatures, parameter names and shapes (so PyG
+state dicts load), on meshgraph's fused kernels. The edge argument is anything `MessagePassing.propagate`
+takes: a (2, E) edge_index, a GraphBatch, a `torch.sparse` adj_t or a SparseTensor-like adj_t.
+
+`GraphConv` keeps PyTorch3D's math (out = W0 x + sum_j W1 x_j, the neighbour bias added once per in-edge);
+`PyGGraphConv` is PyG's GraphConv (out = lin_rel(sum_j x_j) + lin_root(x), the bias added once).
+
+Layers whose aggregation is a weighted copy of source features (GCN, GAT's attention-weighted sum, SAGE, GIN,
+PyGGraphConv) run the fused gather-scatter kernel on the adjacency cached on the edge tensor / GraphBatch;
+attention (GATConv) keeps memory at O(E * heads). Layers with per-edge MLPs (EdgeConv, PointNetConv) form their
+(E, F) messages by definition and reduce them with the fused segment kernel.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +19,51 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..ops.edge_utils import add_remaining_self_loops, add_self_loops, remove_self_loops
 from ..ops.gather_scatter import _resolve, aggregate, gather_scatter
 from ..ops.neighbor_softmax import neighbor_softmax
-from .functional import linear
-from .message_passing import MessagePassing
+from ..ops.scatter import scatter
+from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, is_torch_sparse, read_edges
+from .aggr import MultiAggregation, SumAggregation, segment_softmax
+from .linear import Linear
+from .message_passing import MessagePassing, fused_message
 
 
-def _num_verts(x) -> int:
-    return x.shape[0]
+def reset(value) -> None:
+    """reset_parameters() of a module, or of each of its children that has one (PyG's `reset`)."""
+    if hasattr(value, "reset_parameters"):
+        value.reset_parameters()
+    else:
+        for child in value.children() if hasattr(value, "children") else []:
+            reset(child)
+
+
+def _glorot(t: torch.Tensor | None) -> None:
+    if t is not None:
+        bound = math.sqrt(6.0 / (t.size(-2) + t.size(-1)))
+        with torch.no_grad():
+            t.uniform_(-bound, bound)
+
+
+def _pair(in_channels):
+    return (in_channels, in_channels) if isinstance(in_channels, int) else tuple(in_channels)
+
+
+def _observed(layer: MessagePassing, owner: type) -> bool:
+    """True when the layer's forward must go through propagate: a subclass replaced a hook method of `owner`, or
+    hooks watch the messages / propagation, or the features are decomposed."""
+    t = type(layer)
+    return (t.message is not owner.message or t.aggregate is not MessagePassing.aggregate
+            or t.update is not MessagePassing.update or layer.decomposed_layers != 1
+            or any(getattr(layer, f"_{k}_forward{p}_hooks") for k in ("propagate", "message", "aggregate")
+                   for p in ("", "_pre")))
+
+
+# ---------------------------------------------------------------------- GraphConv (PyTorch3D)
 
 
 class GraphConv(nn.Module):
-    """out = W0 x + sum over neighbours j of W1 x_j (PyTorch3D's GraphConv; PyG's GraphConv with aggr="add").
+    """out = W0 x + sum over neighbours j of W1 x_j (PyTorch3D's GraphConv: W1's bias counts once per in-edge).
 
     Args:
         input_dim, output_dim: feature widths.
@@ -52,194 +94,678 @@ class GraphConv(nn.Module):
             return x.new_zeros((0, self.output_dim))
         # Project first, then aggregate: linear maps commute with (weighted) sums and means.
         if self.aggr in ("sum", "mean"):
-            return self.w0(x) + gather_scatter(self.w1(x), graph, edge_weight, self.aggr, self.directed)
-        return self.w0(x) + self.w1(gather_scatter(x, graph, edge_weight, self.aggr, self.directed))
+            return self.w0(x) + gather_scatter(self.w1(x), graph, directed=self.directed, edge_weight=edge_weight, reduce=self.aggr)
+        return self.w0(x) + self.w1(gather_scatter(x, graph, directed=self.directed, edge_weight=edge_weight, reduce=self.aggr))
 
     def extra_repr(self) -> str:
         return f"{self.input_dim}, {self.output_dim}, aggr={self.aggr!r}, directed={self.directed}"
 
 
-class GCNConv(nn.Module):
-    """Kipf & Welling's graph convolution: out = D^-1/2 (A + I) D^-1/2 X W + b (PyG's GCNConv).
+# ---------------------------------------------------------------------- GCN
+
+
+def gcn_norm(edge_index, edge_weight: torch.Tensor | None = None, num_nodes: int | None = None, improved: bool = False,
+             add_self_loops: bool = True, flow: str = "source_to_target", dtype: torch.dtype | None = None):
+    """Symmetric GCN normalization D^-1/2 (A + I) D^-1/2 of an edge list (PyG's `gcn_norm`).
+
+    For a (2, E) edge_index: returns (edge_index, edge_weight) with one self loop per node (existing loops keep
+    their weight; new loops get 2 if improved else 1 -- when edge_weight is None every edge, loops included,
+    weighs 1, as in PyG). For a torch.sparse COO / CSR adj_t: returns (adj_t, None), loops added on the
+    diagonal (summed with existing ones)."""
+    fill = 2.0 if improved else 1.0
+    if is_torch_sparse(edge_index):
+        if edge_index.size(0) != edge_index.size(1):
+            raise ValueError("gcn_norm needs a square adjacency")
+        if edge_index.layout == torch.sparse_csc:
+            raise NotImplementedError("Sparse CSC matrices are not yet supported in 'gcn_norm'")
+        N = edge_index.size(0)
+        e = read_edges(edge_index)
+        dst, src, value = e.index_i, e.index_j, e.value
+        if add_self_loops:
+            loops = torch.arange(N, device=dst.device)
+            dst, src = torch.cat([dst, loops]), torch.cat([src, loops])
+            value = torch.cat([value, value.new_full((N,), fill)])
+        adj = torch.sparse_coo_tensor(torch.stack([dst, src]), value, (N, N)).coalesce()
+        dst, src = adj._indices()
+        value = adj._values()
+        deg = scatter(value, dst, dim_size=N, reduce="sum")
+        dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+        adj = torch.sparse_coo_tensor(adj._indices(), dinv[dst] * value * dinv[src], (N, N), is_coalesced=True)
+        return (adj.to_sparse_csr() if edge_index.layout == torch.sparse_csr else adj), None
+    if flow not in ("source_to_target", "target_to_source"):
+        raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
+    if num_nodes is None:
+        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+    if add_self_loops:
+        edge_index, edge_weight = add_remaining_self_loops(edge_index, edge_weight, fill, num_nodes)
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+    row, col = edge_index[0], edge_index[1]
+    deg = scatter(edge_weight, col if flow == "source_to_target" else row, dim_size=num_nodes, reduce="sum")
+    dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    return edge_index, dinv[row] * edge_weight * dinv[col]
+
+
+class _GCNCache:
+    """What GCNConv reuses with cached=True: the adjacency, normalized edge weights and self-loop weights."""
+
+    __slots__ = ("adj", "weight", "diag")
+
+    def __init__(self, adj, weight, diag):
+        self.adj, self.weight, self.diag = adj, weight, diag
+
+
+class GCNConv(MessagePassing):
+    """Kipf & Welling's graph convolution, out = D^-1/2 (A + I) D^-1/2 X W + b (PyG's GCNConv).
 
     Args:
-        in_channels, out_channels: widths.
-        improved: self loops of weight 2.
-        cached: compute the normalization once and reuse it (transductive settings: one fixed graph).
-        add_self_loops, normalize, bias: as in PyG.
+        in_channels (-1: lazy), out_channels: widths.
+        improved: new self loops weigh 2 (only where edge weights are given, as in PyG).
+        cached: compute the normalization once and reuse it (one fixed graph).
+        add_self_loops: default `normalize`; a loop for every node that has none (existing loops are kept).
+        normalize: symmetric normalization on the fly; bias: learn an additive bias.
+        **kwargs: MessagePassing's (aggr="add", flow, node_dim, ...).
+
+    The fused path never materializes the looped edge list: it aggregates the edges (their own loops masked)
+    on the cached adjacency and adds the self-loop term as a per-node scale.
     """
 
     def __init__(self, in_channels: int, out_channels: int, improved: bool = False, cached: bool = False,
-                 add_self_loops: bool = True, normalize: bool = True, bias: bool = True):
-        super().__init__()
+                 add_self_loops: bool | None = None, normalize: bool = True, bias: bool = True, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
+        if add_self_loops is None:
+            add_self_loops = normalize
+        if add_self_loops and not normalize:
+            raise ValueError(f"'{type(self).__name__}' does not support adding self-loops to the graph when no "
+                             f"on-the-fly normalization is applied")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.improved, self.cached, self.add_self_loops, self.normalize = improved, cached, add_self_loops, normalize
-        self.lin = nn.Linear(in_channels, out_channels, bias=False)
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self._cache = None
+        self._cached_edge_index = None
+        self._cached_adj_t = None
+        self.lin = Linear(in_channels, out_channels, bias=False, weight_initializer="glorot")
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.xavier_uniform_(self.lin.weight)
+        super().reset_parameters()
+        self.lin.reset_parameters()
         if self.bias is not None:
             nn.init.zeros_(self.bias)
-        self._cache = None
+        self._cached_edge_index = None
+        self._cached_adj_t = None
 
-    def _norm(self, graph, num_verts, edge_weight, device, dtype):
-        adj, num_edges, _ = _resolve(graph, num_verts, None, device, self_loops=self.add_self_loops)
-        n_ids = adj.edge_id.shape[0]
-        w = edge_weight if edge_weight is not None else torch.ones(num_edges, device=device, dtype=dtype)
-        if self.add_self_loops:
-            w = torch.cat([w, torch.full((num_verts,), 2.0 if self.improved else 1.0, device=device, dtype=dtype)])
-        if self.normalize:
-            # degree of each destination = sum of its in-edge weights (ids -> destination through the CSR)
-            dst = torch.empty(n_ids, dtype=torch.int64, device=device)
-            dst[adj.edge_id] = torch.repeat_interleave(torch.arange(num_verts, device=device), adj.rowptr.diff(), output_size=n_ids)
-            src = torch.empty(n_ids, dtype=torch.int64, device=device)
-            src[adj.edge_id] = adj.col.long()
-            deg = torch.zeros(num_verts, device=device, dtype=dtype).index_add_(0, dst, w)
-            dinv = deg.pow(-0.5).masked_fill(deg == 0, 0)
-            w = dinv[src] * w * dinv[dst]
-        return adj, w
-
-    def forward(self, x: torch.Tensor, graph, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        if self.cached and self._cache is not None:
-            adj, w = self._cache
+    def forward(self, x: torch.Tensor, edge_index, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        if isinstance(x, (tuple, list)):
+            raise ValueError(f"'{type(self).__name__}' received a tuple of node features as input while this layer "
+                             f"does not support bipartite message passing. Please try other layers such as "
+                             f"'SAGEConv' or 'GraphConv' instead")
+        h = self.lin(x)
+        fused = (not _observed(self, GCNConv) and isinstance(self.aggr_module, SumAggregation) and h.dim() == 2
+                 and h.layout == torch.strided)
+        if fused:
+            out = self._fused(h, edge_index, edge_weight)
         else:
-            adj, w = self._norm(graph, x.shape[0], edge_weight, x.device, x.dtype)
-            if self.cached:
-                self._cache = (adj, w.detach())
-        h = linear(x, self.lin.weight)  # x may be sparse (bag-of-words features)
-        out = aggregate(h, adj, w, "sum")
+            out = self._propagated(x, h, edge_index, edge_weight)
         return out + self.bias if self.bias is not None else out
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}"
+    def _fused(self, h, edge_index, edge_weight):
+        cache = self._cached_edge_index
+        if not isinstance(cache, _GCNCache):
+            N = h.shape[0]
+            edges = read_edges(edge_index, self.flow)
+            adj = edge_adjacency(edges, N, N, self.flow)
+            w = edges.value if edges.sparse else edge_weight
+            if w is not None and w.dtype != h.dtype:
+                w = w.to(h.dtype)
+            diag = None
+            if self.normalize:
+                j, i = edges.index_j, edges.index_i
+                if w is None:
+                    w = h.new_ones(j.numel())
+                loop_w = None
+                if self.add_self_loops:
+                    is_loop = j == i
+                    fill = 2.0 if self.improved else 1.0
+                    if edges.sparse:  # PyG adds the diagonal to the sparse matrix: existing loops are summed
+                        loop_w = h.new_full((N,), fill).index_add_(0, i, torch.where(is_loop, w, 0.0))
+                    elif edge_weight is None:  # PyG: without edge weights every edge, loops included, weighs 1
+                        loop_w = h.new_ones(N)
+                    else:  # add_remaining_self_loops: a node keeps its loop's weight
+                        loop_w = h.new_full((N,), fill)
+                        loop_w[j[is_loop]] = w[is_loop]
+                    w = torch.where(is_loop, 0.0, w)
+                deg = h.new_zeros(N).index_add_(0, i, w)
+                if loop_w is not None:
+                    deg = deg + loop_w
+                dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+                w = dinv[j] * w * dinv[i]
+                if loop_w is not None:
+                    diag = loop_w * dinv * dinv
+            cache = _GCNCache(adj, w, diag)
+            if self.cached:
+                self._cached_edge_index = _GCNCache(adj, None if w is None else w.detach(), None if diag is None else diag.detach())
+        if h.shape[0] == 0:
+            return h.new_zeros((0, h.shape[1]))
+        out = aggregate(h, cache.adj, cache.weight, "sum")
+        return out + cache.diag[:, None] * h if cache.diag is not None else out
+
+    def _propagated(self, x, h, edge_index, edge_weight):
+        if self.normalize:
+            cache = self._cached_edge_index if not is_sparse(edge_index) else self._cached_adj_t
+            if cache is not None and not isinstance(cache, _GCNCache):
+                edge_index, edge_weight = cache
+            else:
+                if is_sparse(edge_index):
+                    if is_sparse_tensor_like(edge_index):
+                        e = read_edges(edge_index)
+                        edge_index = torch.sparse_coo_tensor(torch.stack([e.index_i, e.index_j]),
+                                                             e.value if e.value is not None else h.new_ones(e.index_i.numel()),
+                                                             (e.size[1], e.size[0]))
+                    edge_index, edge_weight = gcn_norm(edge_index, None, x.size(self.node_dim), self.improved,
+                                                       self.add_self_loops, self.flow, x.dtype)
+                else:
+                    edge_index = edge_index.edge_index if hasattr(edge_index, "adjacency") else edge_index
+                    edge_index, edge_weight = gcn_norm(edge_index, edge_weight, x.size(self.node_dim), self.improved,
+                                                       self.add_self_loops, self.flow, x.dtype)
+                if self.cached:
+                    if is_sparse(edge_index):
+                        self._cached_adj_t = (edge_index, edge_weight)
+                    else:
+                        self._cached_edge_index = (edge_index, edge_weight)
+        return self.propagate(edge_index, x=h, edge_weight=edge_weight)
+
+    @fused_message("edge_weight")
+    def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor | None) -> torch.Tensor:
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+
+# ---------------------------------------------------------------------- GAT
+
+
+class GATConv(MessagePassing):
+    """Graph attention (Velickovic et al. 2018), PyG's GATConv: per-edge scores (E, heads), softmax over each
+    node's in-edges, dropout on the coefficients, then one multi-head weighted gather-scatter (memory O(E * heads),
+    never E * heads * C).
+
+    Args: PyG's (in_channels: int or (src, dst) pair, -1 lazy; out_channels per head; heads; concat;
+    negative_slope; dropout on the attention coefficients; add_self_loops: existing loops are replaced by one loop
+    per node; edge_dim; fill_value of the new loops' edge features; bias; residual), plus meshgraph's
+    feature_dropout: dropout on the transformed features before aggregation (the GAT authors' implementation).
+
+    forward(x, edge_index, edge_attr=None, size=None, return_attention_weights=None): with
+    return_attention_weights=True returns (out, (edge_index, alpha)) for the edges used (loops included); for a
+    torch.sparse input (out, (adj, alpha)) with alpha as the adjacency's values.
+    """
+
+    def __init__(self, in_channels, out_channels: int, heads: int = 1, concat: bool = True,
+                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
+                 edge_dim: int | None = None, fill_value="mean", bias: bool = True,
+                 residual: bool = False, feature_dropout: float = 0.0, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(node_dim=0, **kwargs)
+        self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
+        self.negative_slope, self.dropout, self.add_self_loops = negative_slope, dropout, add_self_loops
+        self.edge_dim, self.fill_value, self.residual, self.feature_dropout = edge_dim, fill_value, residual, feature_dropout
+        self.lin = self.lin_src = self.lin_dst = None
+        if isinstance(in_channels, int):
+            self.lin = Linear(in_channels, heads * out_channels, bias=False, weight_initializer="glorot")
+        else:
+            self.lin_src = Linear(in_channels[0], heads * out_channels, False, weight_initializer="glorot")
+            self.lin_dst = Linear(in_channels[1], heads * out_channels, False, weight_initializer="glorot")
+        self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
+        if edge_dim is not None:
+            self.lin_edge = Linear(edge_dim, heads * out_channels, bias=False, weight_initializer="glorot")
+            self.att_edge = nn.Parameter(torch.empty(1, heads, out_channels))
+        else:
+            self.lin_edge = None
+            self.register_parameter("att_edge", None)
+        total = out_channels * (heads if concat else 1)
+        if residual:
+            self.res = Linear(in_channels if isinstance(in_channels, int) else in_channels[1], total, bias=False,
+                              weight_initializer="glorot")
+        else:
+            self.register_parameter("res", None)
+        self.bias = nn.Parameter(torch.empty(total)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        for lin in (self.lin, self.lin_src, self.lin_dst, self.lin_edge, self.res):
+            if lin is not None:
+                lin.reset_parameters()
+        _glorot(self.att_src)
+        _glorot(self.att_dst)
+        _glorot(self.att_edge)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def _project(self, x):
+        H, C = self.heads, self.out_channels
+        res = None
+        if isinstance(x, torch.Tensor):
+            if x.dim() != 2:
+                raise ValueError("Static graphs not supported in 'GATConv'")
+            if self.res is not None:
+                res = self.res(x)
+            if self.lin is not None:
+                x_src = x_dst = self.lin(x).view(-1, H, C)
+            else:
+                x_src, x_dst = self.lin_src(x).view(-1, H, C), self.lin_dst(x).view(-1, H, C)
+        else:
+            x_src, x_dst = x
+            if x_src.dim() != 2:
+                raise ValueError("Static graphs not supported in 'GATConv'")
+            if x_dst is not None and self.res is not None:
+                res = self.res(x_dst)
+            lin_s, lin_d = (self.lin, self.lin) if self.lin is not None else (self.lin_src, self.lin_dst)
+            x_src = lin_s(x_src).view(-1, H, C)
+            x_dst = lin_d(x_dst).view(-1, H, C) if x_dst is not None else None
+        return x_src, x_dst, res
+
+    def _edge_scores(self, edge_attr):
+        ea = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr
+        return (self.lin_edge(ea).view(-1, self.heads, self.out_channels) * self.att_edge).sum(-1)
+
+    def forward(self, x, edge_index, edge_attr: torch.Tensor | None = None, size=None,
+                return_attention_weights: bool | None = None):
+        x_src, x_dst, res = self._project(x)
+        alpha_src = (x_src * self.att_src).sum(-1)
+        alpha_dst = None if x_dst is None else (x_dst * self.att_dst).sum(-1)
+        square = isinstance(x, torch.Tensor) and (size is None or size[0] == size[1])
+        fused = (square and not is_sparse(edge_index) and self.flow == "source_to_target"
+                 and type(self).edge_update is GATConv.edge_update and not _observed(self, GATConv)
+                 and not self._edge_update_forward_pre_hooks and not self._edge_update_forward_hooks)
+        if fused:
+            out, used, alpha = self._fused(x_src, alpha_src, alpha_dst, edge_index, edge_attr)
+        else:
+            out, used, alpha = self._propagated(x_src, x_dst, alpha_src, alpha_dst, edge_index, edge_attr, size)
+        out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
+        if res is not None:
+            out = out + res
+        if self.bias is not None:
+            out = out + self.bias
+        if return_attention_weights:
+            return out, (used, alpha)
+        return out
+
+    def _fused(self, x_src, alpha_src, alpha_dst, edge_index, edge_attr):
+        N, H = x_src.shape[0], self.heads
+        edges = read_edges(edge_index, self.flow)
+        j, i = edges.index_j.long(), edges.index_i.long()
+        if edges.source is not edges.edge_index and hasattr(edges.source, "adjacency"):  # GraphBatch
+            adj = edges.source.adjacency(directed=True, self_loops=self.add_self_loops)
+        else:
+            adj = _resolve(edges.edge_index, N, None, x_src.device, self_loops=self.add_self_loops)[0]
+        keep = None
+        if self.add_self_loops:
+            loops = torch.arange(N, device=j.device)
+            not_loop = j != i
+            keep = torch.cat([not_loop, not_loop.new_ones(N)])
+            if edge_attr is not None and self.lin_edge is not None:
+                _, with_loops = add_self_loops(torch.stack([j, i])[:, not_loop], edge_attr[not_loop], self.fill_value, N)
+                edge_attr = torch.cat([edge_attr, with_loops[with_loops.shape[0] - N:]])
+            j, i = torch.cat([j, loops]), torch.cat([i, loops])
+        scores = alpha_src[j] + alpha_dst[i]
+        if edge_attr is not None and self.lin_edge is not None and j.numel():
+            scores = scores + self._edge_scores(edge_attr)
+        scores = F.leaky_relu(scores, self.negative_slope)
+        if keep is not None:
+            scores = scores.masked_fill(~keep[:, None], float("-inf"))
+        alpha = neighbor_softmax(scores, adj) if j.numel() else scores
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        values = F.dropout(x_src, p=self.feature_dropout, training=self.training) if self.feature_dropout else x_src
+        out = aggregate(values, adj, alpha, "sum") if N and j.numel() else values.new_zeros((N, H, self.out_channels))
+        used = torch.stack([j, i])
+        if keep is not None:
+            used, alpha = used[:, keep], alpha[keep]
+        if self.flow == "target_to_source":
+            used = used.flip(0)
+        return out, used, alpha
+
+    def _propagated(self, x_src, x_dst, alpha_src, alpha_dst, edge_index, edge_attr, size):
+        sparse = is_sparse(edge_index)
+        if sparse:
+            if is_sparse_tensor_like(edge_index) and self.add_self_loops and self.edge_dim is not None:
+                raise NotImplementedError("The usage of 'edge_attr' and 'add_self_loops' simultaneously is currently "
+                                          "not yet supported for 'edge_index' in a 'SparseTensor' form")
+            e = read_edges(edge_index, self.flow)
+            size = tuple(e.size)
+            edge_index = torch.stack([e.index_j, e.index_i])
+        elif hasattr(edge_index, "adjacency"):  # GraphBatch
+            edge_index = edge_index.edge_index
+        if self.add_self_loops:
+            num_nodes = x_src.size(0) if x_dst is None else min(x_src.size(0), x_dst.size(0))
+            num_nodes = min(size) if size is not None else num_nodes
+            edge_index, edge_attr = remove_self_loops(edge_index, edge_attr)
+            edge_index, edge_attr = add_self_loops(edge_index, edge_attr, fill_value=self.fill_value, num_nodes=num_nodes)
+        alpha = self.edge_updater(edge_index, alpha=(alpha_src, alpha_dst), edge_attr=edge_attr, size=size)
+        values = F.dropout(x_src, p=self.feature_dropout, training=self.training) if self.feature_dropout else x_src
+        out = self.propagate(edge_index, x=(values, x_dst), alpha=alpha, size=size)
+        used = edge_index
+        if sparse:
+            n_dst, n_src = (size[1], size[0])
+            used = torch.sparse_coo_tensor(torch.stack([edge_index[1], edge_index[0]]), alpha,
+                                           (n_dst, n_src, alpha.shape[1])).coalesce()
+        return out, used, alpha
+
+    def edge_update(self, alpha_j: torch.Tensor, alpha_i: torch.Tensor | None, edge_attr: torch.Tensor | None,
+                    index: torch.Tensor, ptr: torch.Tensor | None, dim_size: int | None) -> torch.Tensor:
+        alpha = alpha_j if alpha_i is None else alpha_j + alpha_i
+        if index.numel() == 0:
+            return alpha
+        if edge_attr is not None and self.lin_edge is not None:
+            alpha = alpha + self._edge_scores(edge_attr)
+        alpha = F.leaky_relu(alpha, self.negative_slope)
+        alpha = segment_softmax(alpha, index, ptr, dim_size)
+        return F.dropout(alpha, p=self.dropout, training=self.training)
+
+    @fused_message("alpha")
+    def message(self, x_j: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        return alpha.unsqueeze(-1) * x_j
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, heads={self.heads})"
+
+
+# ---------------------------------------------------------------------- SAGE, GIN, PyG's GraphConv
 
 
 class SAGEConv(MessagePassing):
-    """GraphSAGE: out = W_root x + W_neigh aggr_j x_j (mean or max; PyG's SAGEConv)."""
+    """GraphSAGE (PyG's SAGEConv): out = lin_l(aggr_j x_j) + lin_r(x_i), optionally L2-normalized.
 
-    def __init__(self, in_channels: int, out_channels: int, aggr: str = "mean", normalize: bool = False,
-                 root_weight: bool = True, bias: bool = True):
-        super().__init__(aggr)
-        self.in_channels, self.out_channels, self.normalize, self.root_weight = in_channels, out_channels, normalize, root_weight
-        self.lin_l = nn.Linear(in_channels, out_channels, bias=bias)
-        self.lin_r = nn.Linear(in_channels, out_channels, bias=False) if root_weight else None
-
-    def forward(self, x: torch.Tensor, graph) -> torch.Tensor:
-        if self.aggr in ("sum", "mean") and self.out_channels < self.in_channels:
-            out = self.propagate(graph, x @ self.lin_l.weight.t())  # project first: fewer channels to move
-            if self.lin_l.bias is not None:
-                out = out + self.lin_l.bias
-        else:
-            out = self.lin_l(self.propagate(graph, x))
-        if self.lin_r is not None:
-            out = out + self.lin_r(x)
-        return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
-
-
-class GINConv(MessagePassing):
-    """Graph isomorphism network layer: out = nn((1 + eps) x + sum_j x_j)."""
-
-    def __init__(self, nn_module: nn.Module, eps: float = 0.0, train_eps: bool = False, aggr: str = "sum"):
-        super().__init__(aggr)
-        self.nn = nn_module
-        self.initial_eps = eps
-        self.eps = nn.Parameter(torch.tensor([eps])) if train_eps else None
-        if not train_eps:
-            self.register_buffer("eps_buffer", torch.tensor([eps]))
-
-    def forward(self, x: torch.Tensor, graph) -> torch.Tensor:
-        eps = self.eps if self.eps is not None else self.eps_buffer
-        return self.nn((1 + eps) * x + self.propagate(graph, x))
-
-
-class GATConv(nn.Module):
-    """Graph attention (Velickovic et al. 2018), multi-head, fused: per-vertex attention logits, per-edge
-    scores (E, H), `neighbor_softmax` over each vertex's in-edges, dropout on the coefficients, then one
-    multi-head weighted gather-scatter. Memory grows with E * heads, never E * heads * C.
-
-    Args mirror PyG's GATConv: in_channels, out_channels (per head), heads, concat, negative_slope, dropout
-    (on the attention coefficients), add_self_loops, bias. feature_dropout: dropout on the transformed features
-    W x before they are aggregated, which the GAT authors' reference implementation also applies.
+    Args: in_channels (int or (src, dst) pair; -1 lazy), out_channels, aggr (str, list -> MultiAggregation with
+    aggr_kwargs, or an Aggregation), normalize, root_weight, project (lin + ReLU on the sources first), bias.
+    For sum / mean with fewer output than input channels the sources are projected before aggregating.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, heads: int = 1, concat: bool = True,
-                 negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True, bias: bool = True,
-                 feature_dropout: float = 0.0):
-        super().__init__()
-        self.feature_dropout = feature_dropout
-        self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
-        self.negative_slope, self.dropout, self.add_self_loops = negative_slope, dropout, add_self_loops
-        self.lin = nn.Linear(in_channels, heads * out_channels, bias=False)
-        self.att_src = nn.Parameter(torch.empty(1, heads, out_channels))
-        self.att_dst = nn.Parameter(torch.empty(1, heads, out_channels))
-        self.bias = nn.Parameter(torch.zeros(heads * out_channels if concat else out_channels)) if bias else None
+    def __init__(self, in_channels, out_channels: int, aggr="mean", normalize: bool = False, root_weight: bool = True,
+                 project: bool = False, bias: bool = True, **kwargs):
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.normalize, self.root_weight, self.project = normalize, root_weight, project
+        in_pair = _pair(in_channels)
+        super().__init__(aggr, **kwargs)
+        if self.project:
+            if in_pair[0] <= 0:
+                raise ValueError(f"'{type(self).__name__}' does not support lazy initialization with `project=True`")
+            self.lin = Linear(in_pair[0], in_pair[0], bias=True)
+        if isinstance(self.aggr_module, MultiAggregation):
+            aggr_out = self.aggr_module.get_out_channels(in_pair[0])
+        else:
+            aggr_out = in_pair[0]
+        self.lin_l = Linear(aggr_out, out_channels, bias=bias)
+        if self.root_weight:
+            self.lin_r = Linear(in_pair[1], out_channels, bias=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.xavier_uniform_(self.lin.weight)
-        for a in (self.att_src, self.att_dst):
-            bound = math.sqrt(6.0 / (a.shape[-2] + a.shape[-1]))
-            nn.init.uniform_(a, -bound, bound)
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+        super().reset_parameters()
+        if self.project:
+            self.lin.reset_parameters()
+        self.lin_l.reset_parameters()
+        if self.root_weight:
+            self.lin_r.reset_parameters()
 
-    def forward(self, x: torch.Tensor, graph, return_attention_weights: bool = False):
-        V, H, C = x.shape[0], self.heads, self.out_channels
-        adj, num_edges, _ = _resolve(graph, V, None, x.device, self_loops=self.add_self_loops)
-        h = linear(x, self.lin.weight).view(V, H, C)  # x may be sparse
-        a_src = (h * self.att_src).sum(-1)  # (V, H)
-        a_dst = (h * self.att_dst).sum(-1)
-        n_ids = adj.edge_id.shape[0]
-        src = torch.empty(n_ids, dtype=torch.int64, device=x.device)
-        dst = torch.empty(n_ids, dtype=torch.int64, device=x.device)
-        src[adj.edge_id] = adj.col.long()
-        dst[adj.edge_id] = torch.repeat_interleave(torch.arange(V, device=x.device), adj.rowptr.diff(), output_size=n_ids)
-        scores = F.leaky_relu(a_src[src] + a_dst[dst], self.negative_slope)  # (E', H): E * heads memory
-        alpha = neighbor_softmax(scores, adj)
-        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
-        values = F.dropout(h, p=self.feature_dropout, training=self.training) if self.feature_dropout else h
-        out = aggregate(values, adj, alpha, "sum")  # (V, H, C), multi-head weighted gather-scatter
-        out = out.reshape(V, H * C) if self.concat else out.mean(1)
-        if self.bias is not None:
-            out = out + self.bias
-        return (out, alpha) if return_attention_weights else out
+    def forward(self, x, edge_index, size=None) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            x = (x, x)
+        if self.project and hasattr(self, "lin"):
+            x = (self.lin(x[0]).relu(), x[1])
+        lin_l = self.lin_l
+        if (self.aggr in ("mean", "sum", "add") and not lin_l.is_lazy and lin_l.out_channels < lin_l.in_channels
+                and not _observed(self, SAGEConv) and x[0].dim() == 2):
+            # Linear maps commute with sums and means: move fewer channels through the kernel.
+            out = self.propagate(edge_index, x=(x[0] @ lin_l.weight.t(), x[1]), size=size)
+            if lin_l.bias is not None:
+                out = out + lin_l.bias
+        else:
+            out = lin_l(self.propagate(edge_index, x=x, size=size))
+        if self.root_weight and x[1] is not None:
+            out = out + self.lin_r(x[1])
+        return F.normalize(out, p=2.0, dim=-1) if self.normalize else out
 
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, heads={self.heads}"
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, aggr={self.aggr})"
+
+
+class GINConv(MessagePassing):
+    """Graph isomorphism network layer (PyG's GINConv): out = nn((1 + eps) x_i + sum_j x_j). `eps` is a
+    parameter with train_eps, else a buffer (state-dict key "eps" either way). reset_parameters resets `nn`."""
+
+    def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False, **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
+        self.nn = nn
+        self.initial_eps = eps
+        if train_eps:
+            self.eps = torch.nn.Parameter(torch.empty(1))
+        else:
+            self.register_buffer("eps", torch.empty(1))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        reset(self.nn)
+        self.eps.data.fill_(self.initial_eps)
+
+    def forward(self, x, edge_index, size=None) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            x = (x, x)
+        out = self.propagate(edge_index, x=x, size=size)
+        if x[1] is not None:
+            out = out + (1 + self.eps) * x[1]
+        return self.nn(out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(nn={self.nn})"
+
+
+class GINEConv(MessagePassing):
+    """GIN with edge features (PyG's GINEConv): out = nn((1 + eps) x_i + sum_j relu(x_j + lin(e_ji))); `lin`
+    (edge_dim -> the input width of nn) only when edge_dim is given."""
+
+    def __init__(self, nn: torch.nn.Module, eps: float = 0.0, train_eps: bool = False, edge_dim: int | None = None,
+                 **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
+        self.nn = nn
+        self.initial_eps = eps
+        if train_eps:
+            self.eps = torch.nn.Parameter(torch.empty(1))
+        else:
+            self.register_buffer("eps", torch.empty(1))
+        if edge_dim is not None:
+            first = self.nn[0] if isinstance(self.nn, torch.nn.Sequential) else self.nn
+            if hasattr(first, "in_features"):
+                in_channels = first.in_features
+            elif hasattr(first, "in_channels"):
+                in_channels = first.in_channels
+            else:
+                raise ValueError("Could not infer input channels from `nn`.")
+            self.lin = Linear(edge_dim, in_channels)
+        else:
+            self.lin = None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reset(self.nn)
+        self.eps.data.fill_(self.initial_eps)
+        if self.lin is not None:
+            self.lin.reset_parameters()
+
+    def forward(self, x, edge_index, edge_attr: torch.Tensor | None = None, size=None) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            x = (x, x)
+        out = self.propagate(edge_index, x=x, edge_attr=edge_attr, size=size)
+        if x[1] is not None:
+            out = out + (1 + self.eps) * x[1]
+        return self.nn(out)
+
+    def message(self, x_j: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        if self.lin is None and x_j.size(-1) != edge_attr.size(-1):
+            raise ValueError("Node and edge feature dimensionalities do not match. Consider setting the 'edge_dim' "
+                             "attribute of 'GINEConv'")
+        if self.lin is not None:
+            edge_attr = self.lin(edge_attr)
+        return (x_j + edge_attr).relu()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(nn={self.nn})"
+
+
+class PyGGraphConv(MessagePassing):
+    """PyG's GraphConv (Morris et al. 2019): out = lin_rel(aggr_j e_ji x_j) + lin_root(x_i), the bias (on
+    lin_rel) added once. Exported as `meshgraph.compat.pyg.nn.GraphConv`; meshgraph's own `GraphConv` keeps
+    PyTorch3D's math.
+
+    Args: in_channels (int or (src, dst) pair; -1 lazy), out_channels, aggr ("add", "mean", "max", ...), bias.
+    forward(x, edge_index, edge_weight=None, size=None).
+    """
+
+    def __init__(self, in_channels, out_channels: int, aggr: str = "add", bias: bool = True, **kwargs):
+        super().__init__(aggr=aggr, **kwargs)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        in_pair = _pair(in_channels)
+        self.lin_rel = Linear(in_pair[0], out_channels, bias=bias)
+        self.lin_root = Linear(in_pair[1], out_channels, bias=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.lin_rel.reset_parameters()
+        self.lin_root.reset_parameters()
+
+    def forward(self, x, edge_index, edge_weight: torch.Tensor | None = None, size=None) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            x = (x, x)
+        lin = self.lin_rel
+        if (self.aggr in ("add", "sum", "mean") and not lin.is_lazy and lin.out_channels < lin.in_channels
+                and not _observed(self, PyGGraphConv) and x[0].dim() == 2):
+            out = self.propagate(edge_index, x=(x[0] @ lin.weight.t(), x[1]), edge_weight=edge_weight, size=size)
+            if lin.bias is not None:
+                out = out + lin.bias
+        else:
+            out = lin(self.propagate(edge_index, x=x, edge_weight=edge_weight, size=size))
+        if x[1] is not None:
+            out = out + self.lin_root(x[1])
+        return out
+
+    @fused_message("edge_weight")
+    def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor | None) -> torch.Tensor:
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def __repr__(self) -> str:
+        name = "GraphConv" if type(self) is PyGGraphConv else type(self).__name__  # PyG's name for PyG's layer
+        return f"{name}({self.in_channels}, {self.out_channels})"
+
+
+# ---------------------------------------------------------------------- per-edge MLPs
 
 
 class EdgeConv(MessagePassing):
-    """DGCNN's edge convolution: out_i = max_j nn([x_i, x_j - x_i]). The per-edge MLP needs the (E, 2F) input
-    by definition; the reduction runs on the fused segment kernel."""
+    """DGCNN's edge convolution (PyG's EdgeConv): out_i = aggr_j nn([x_i, x_j - x_i]). The per-edge MLP needs the
+    (E, 2F) input by definition; the reduction runs on the fused segment kernel."""
 
-    def __init__(self, nn_module: nn.Module, aggr: str = "max"):
-        super().__init__(aggr)
-        self.nn = nn_module
+    def __init__(self, nn: torch.nn.Module, aggr: str = "max", **kwargs):
+        super().__init__(aggr=aggr, **kwargs)
+        self.nn = nn
+        self.reset_parameters()
 
-    def forward(self, x: torch.Tensor, graph) -> torch.Tensor:
-        return self.propagate(graph, x)
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        reset(self.nn)
+
+    def forward(self, x, edge_index) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            x = (x, x)
+        return self.propagate(edge_index, x=x)
 
     def message(self, x_i: torch.Tensor, x_j: torch.Tensor) -> torch.Tensor:
         return self.nn(torch.cat([x_i, x_j - x_i], dim=-1))
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(nn={self.nn})"
+
+
+class DynamicEdgeConv(MessagePassing):
+    """EdgeConv on the k-nearest-neighbour graph of the features, rebuilt every call (PyG's DynamicEdgeConv).
+    forward(x or (x_src, x_dst), batch=None or (batch_src, batch_dst))."""
+
+    def __init__(self, nn: torch.nn.Module, k: int, aggr: str = "max", num_workers: int = 1, **kwargs):
+        super().__init__(aggr=aggr, flow="source_to_target", **kwargs)
+        self.nn, self.k, self.num_workers = nn, k, num_workers
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reset(self.nn)
+
+    def forward(self, x, batch=None) -> torch.Tensor:
+        from ..ops.graph_builders import knn
+
+        if isinstance(x, torch.Tensor):
+            x = (x, x)
+        if x[0].dim() != 2:
+            raise ValueError("Static graphs not supported in DynamicEdgeConv")
+        b = (batch, batch) if isinstance(batch, torch.Tensor) else (batch if batch is not None else (None, None))
+        edge_index = knn(x[0], x[1], self.k, b[0], b[1]).flip([0])
+        return self.propagate(edge_index, x=x, size=(x[0].shape[0], x[1].shape[0]))
+
+    def message(self, x_i: torch.Tensor, x_j: torch.Tensor) -> torch.Tensor:
+        return self.nn(torch.cat([x_i, x_j - x_i], dim=-1))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(nn={self.nn}, k={self.k})"
+
 
 class PointNetConv(MessagePassing):
-    """PointNet++ set abstraction as a graph layer: out_i = global_nn(max_j local_nn([x_j, pos_j - pos_i]))."""
+    """PointNet++ set abstraction as a graph layer (PyG's PointNetConv):
+    out_i = global_nn(max_j local_nn([x_j, pos_j - pos_i])).
 
-    def __init__(self, local_nn: nn.Module | None = None, global_nn: nn.Module | None = None, add_self_loops: bool = True,
-                 aggr: str = "max"):
-        super().__init__(aggr, self_loops=add_self_loops)
-        self.local_nn, self.global_nn = local_nn, global_nn
+    forward(x (or (x_src, x_dst), None allowed), pos (or (pos_src, pos_dst)), edge_index). add_self_loops
+    replaces existing loops by one per node (the first min(N_src, N_dst) nodes).
+    """
 
-    def forward(self, x: torch.Tensor | None, pos: torch.Tensor, graph) -> torch.Tensor:
-        feats = pos if x is None else x
-        out = self.propagate(graph, feats, pos=pos, has_x=x is not None)
+    def __init__(self, local_nn: torch.nn.Module | None = None, global_nn: torch.nn.Module | None = None,
+                 add_self_loops: bool = True, **kwargs):
+        kwargs.setdefault("aggr", "max")
+        super().__init__(**kwargs)
+        self.local_nn, self.global_nn, self.add_self_loops = local_nn, global_nn, add_self_loops
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        if self.local_nn is not None:
+            reset(self.local_nn)
+        if self.global_nn is not None:
+            reset(self.global_nn)
+
+    def forward(self, x, pos, edge_index) -> torch.Tensor:
+        if not isinstance(x, tuple):
+            x = (x, None)
+        if isinstance(pos, torch.Tensor):
+            pos = (pos, pos)
+        if self.add_self_loops:
+            num_nodes = min(pos[0].size(0), pos[1].size(0))
+            if is_sparse(edge_index):
+                e = read_edges(edge_index, self.flow)
+                edge_index = torch.stack([e.index_j, e.index_i])
+            elif hasattr(edge_index, "adjacency"):  # GraphBatch
+                edge_index = edge_index.edge_index
+            edge_index, _ = remove_self_loops(edge_index)
+            edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
+        out = self.propagate(edge_index, x=x, pos=pos, size=(pos[0].size(0), pos[1].size(0)))
         return self.global_nn(out) if self.global_nn is not None else out
 
-    def message(self, x_j: torch.Tensor, pos_i: torch.Tensor, pos_j: torch.Tensor, has_x: bool = True) -> torch.Tensor:
-        rel = pos_j - pos_i
-        msg = torch.cat([x_j, rel], dim=-1) if has_x else rel
+    def message(self, x_j: torch.Tensor | None, pos_i: torch.Tensor, pos_j: torch.Tensor) -> torch.Tensor:
+        msg = pos_j - pos_i
+        if x_j is not None:
+            msg = torch.cat([x_j, msg], dim=1)
         return self.local_nn(msg) if self.local_nn is not None else msg
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(local_nn={self.local_nn}, global_nn={self.global_nn})"
+
+
+__all__ = ["DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "PointNetConv",
+           "PyGGraphConv", "SAGEConv", "gcn_norm", "reset"]

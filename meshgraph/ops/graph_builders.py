@@ -1,6 +1,8 @@
-"""Graphs from point clouds: knn_graph / radius_graph with PyG's call shape, and GraphBatch builders.
+"""Graphs and samples from point clouds with PyG 2.8's (torch_cluster's) call shapes: `knn`, `radius`,
+`knn_graph`, `radius_graph`, `fps`.
 
-Both run on the exact grid neighbour search (knn_points / ball_query) per graph of the batch vector."""
+All run per graph of the batch vector on meshgraph's exact neighbour searches (knn_points / ball_query) and
+farthest point sampling. `num_workers` is accepted for signature compatibility (the kernels use torch's threads)."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from .knn import knn_points
 from .packed_to_padded import packed_to_padded
 
 
-def _padded(x: torch.Tensor, batch: torch.Tensor | None):
-    """(V, D) points + sorted batch vector -> padded (B, Vmax, D), lengths (B,), first index of each graph (B,)."""
+def _padded(x: torch.Tensor, batch: torch.Tensor | None, num_graphs: int | None = None):
+    """(V, D) points + sorted batch vector -> padded (B, Vmax, D), lengths (B,), first index of each graph (B,).
+    B is num_graphs when given (trailing graphs may be empty), else 1 + the largest batch entry."""
     check_tensor(x, "x", dim=2, dtypes=FLOAT_DTYPES)
     V = x.shape[0]
     if batch is None:
@@ -25,7 +28,7 @@ def _padded(x: torch.Tensor, batch: torch.Tensor | None):
         raise ValueError("batch must be sorted (as PyG requires): graphs' points must be contiguous")
     if can_inspect_values(batch) and V and int(batch.min()) < 0:
         raise ValueError("batch must be non-negative")
-    B = int(batch.max()) + 1 if V else 0
+    B = num_graphs if num_graphs is not None else (int(batch.max()) + 1 if V else 0)
     lengths = torch.zeros(B, dtype=torch.int64, device=x.device).index_add_(0, batch.long(), torch.ones_like(batch, dtype=torch.int64))
     first = torch.cumsum(lengths, 0) - lengths
     vmax = int(lengths.max()) if B else 0
@@ -55,22 +58,118 @@ def _check_flow(flow: str) -> None:
         raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
 
 
+def _check_k(k) -> None:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+
+
+def _num_graphs(batch_size, *batches) -> int | None:
+    """The common number of graphs of several batch vectors (None: each has one graph or decides alone)."""
+    if batch_size is not None:
+        return batch_size
+    sizes = [int(b.max()) + 1 if b.numel() else 0 for b in batches if b is not None]
+    return max(sizes) if sizes else None
+
+
+def knn(x: torch.Tensor, y: torch.Tensor, k: int, batch_x: torch.Tensor | None = None,
+        batch_y: torch.Tensor | None = None, cosine: bool = False, num_workers: int = 1,
+        batch_size: int | None = None) -> torch.Tensor:
+    """For each point of y, its k nearest points of x in the same graph (torch_cluster's / PyG's `knn`).
+
+    Args:
+        x: (Nx, D) points searched; y: (Ny, D) queries; batch_x / batch_y: sorted graph index of each point.
+        cosine: rank by cosine distance instead of Euclidean.
+
+    Returns:
+        (2, E) int64: row 0 indexes y, row 1 indexes x; grouped by query, nearest first. Graphs with fewer than k
+        points give fewer neighbours.
+    """
+    _check_k(k)
+    if cosine:
+        x, y = torch.nn.functional.normalize(x, dim=-1), torch.nn.functional.normalize(y, dim=-1)
+    B = _num_graphs(batch_size, batch_x, batch_y)
+    if B is None and batch_x is None and batch_y is None:
+        B = 1 if x.shape[0] and y.shape[0] else 0
+    px, lx, fx = _padded(x.detach(), batch_x, B)
+    py, ly, fy = _padded(y.detach(), batch_y, B)
+    if py.shape[0] == 0 or py.shape[1] == 0 or px.shape[1] == 0:
+        return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
+    idx = knn_points(py, px, ly, lx, K=k).idx
+    My = py.shape[1]
+    q = torch.arange(My, device=x.device)[None, :, None].expand_as(idx)
+    ok = (q < ly[:, None, None]) & (torch.arange(k, device=x.device)[None, None, :] < lx[:, None, None])
+    return torch.stack([(q + fy[:, None, None])[ok], (idx + fx[:, None, None])[ok]])
+
+
+def radius(x: torch.Tensor, y: torch.Tensor, r: float, batch_x: torch.Tensor | None = None,
+           batch_y: torch.Tensor | None = None, max_num_neighbors: int = 32, num_workers: int = 1,
+           batch_size: int | None = None) -> torch.Tensor:
+    """For each point of y, the points of x within distance r in the same graph, at most max_num_neighbors (the
+    ones with the smallest indices) (torch_cluster's / PyG's `radius`).
+
+    Returns:
+        (2, E) int64: row 0 indexes y, row 1 indexes x; grouped by query, x indices ascending.
+    """
+    if isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int) or max_num_neighbors < 1:
+        raise ValueError(f"max_num_neighbors must be a positive int, got {max_num_neighbors!r}")
+    B = _num_graphs(batch_size, batch_x, batch_y)
+    if B is None and batch_x is None and batch_y is None:
+        B = 1 if x.shape[0] and y.shape[0] else 0
+    px, lx, fx = _padded(x.detach(), batch_x, B)
+    py, ly, fy = _padded(y.detach(), batch_y, B)
+    if py.shape[0] == 0 or py.shape[1] == 0 or px.shape[1] == 0:
+        return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
+    idx = ball_query(py, px, ly, lx, K=max_num_neighbors, radius=float(r), return_nn=False).idx
+    My = py.shape[1]
+    q = torch.arange(My, device=x.device)[None, :, None].expand_as(idx)
+    ok = (idx >= 0) & (q < ly[:, None, None])
+    return torch.stack([(q + fy[:, None, None])[ok], (idx + fx[:, None, None])[ok]])
+
+
+def fps(x: torch.Tensor, batch: torch.Tensor | None = None, ratio: float = 0.5, random_start: bool = True,
+        batch_size: int | None = None) -> torch.Tensor:
+    """Farthest point sampling per graph (PyG's `fps`): ceil(ratio * n) points of each graph of n points, each the
+    farthest from those already chosen.
+
+    Args:
+        x: (N, D) points (more dims are flattened); batch: sorted graph index of each point; ratio in (0, 1];
+        random_start: start each graph from a random point (else its first point).
+
+    Returns:
+        (M,) int64 indices into x, graph by graph, in selection order.
+    """
+    from .sample_farthest_points import sample_farthest_points
+
+    if not (0.0 < float(ratio) <= 1.0):
+        raise ValueError(f"ratio must be in (0, 1], got {ratio!r}")
+    pts = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
+    padded, lengths, first = _padded(pts.detach(), batch, batch_size)
+    if padded.shape[0] == 0:
+        return torch.zeros(0, dtype=torch.int64, device=x.device)
+    k = torch.ceil(lengths.to(torch.float64) * float(ratio)).long()
+    _, idx = sample_farthest_points(padded, lengths, K=k, random_start_point=random_start)
+    return (idx + first[:, None])[idx >= 0]
+
+
 def knn_graph(x: torch.Tensor, k: int, batch: torch.Tensor | None = None, loop: bool = False,
-              flow: str = "source_to_target") -> torch.Tensor:
+              flow: str = "source_to_target", cosine: bool = False, num_workers: int = 1,
+              batch_size: int | None = None) -> torch.Tensor:
     """Edges from each point's k nearest neighbours within its graph (PyG's knn_graph call shape).
 
     Args:
         x: (V, D) points; batch: (V,) sorted graph index of each point (None: one graph).
         k: neighbours per point; loop: include the point itself among them.
         flow: "source_to_target": edges neighbour -> point (row 1 holds the centre, as in PyG).
+        cosine: rank by cosine distance; batch_size: number of graphs (when trailing ones are empty).
 
     Returns:
         (2, E) int64 edge_index, grouped by centre point, neighbours nearest first.
     """
     _check_flow(flow)
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    padded, lengths, first = _padded(x, batch)
+    _check_k(k)
+    if cosine:
+        x = torch.nn.functional.normalize(x, dim=-1)
+    padded, lengths, first = _padded(x, batch, batch_size)
     if padded.shape[0] == 0:
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
     kk = k if loop else k + 1
@@ -82,13 +181,14 @@ def knn_graph(x: torch.Tensor, k: int, batch: torch.Tensor | None = None, loop: 
 
 
 def radius_graph(x: torch.Tensor, r: float, batch: torch.Tensor | None = None, loop: bool = False,
-                 max_num_neighbors: int = 32, flow: str = "source_to_target") -> torch.Tensor:
+                 max_num_neighbors: int = 32, flow: str = "source_to_target", num_workers: int = 1,
+                 batch_size: int | None = None) -> torch.Tensor:
     """Edges between points closer than r within each graph (PyG's radius_graph call shape); at most
     max_num_neighbors per point, the ones with the smallest indices (ball_query's rule)."""
     _check_flow(flow)
     if isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int) or max_num_neighbors < 1:
         raise ValueError(f"max_num_neighbors must be a positive int, got {max_num_neighbors!r}")
-    padded, lengths, first = _padded(x, batch)
+    padded, lengths, first = _padded(x, batch, batch_size)
     if padded.shape[0] == 0:
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
     K = max_num_neighbors if loop else max_num_neighbors + 1

@@ -13,9 +13,10 @@ from .knn import knn_points
 
 
 def knn_interpolate(x: torch.Tensor, pos_x: torch.Tensor, pos_y: torch.Tensor, batch_x: torch.Tensor | None = None,
-                    batch_y: torch.Tensor | None = None, k: int = 3) -> torch.Tensor:
-    """y[i] = sum_j w_ij x[j] / sum_j w_ij over the k points j of pos_x nearest to pos_y[i] (same graph),
-    w_ij = 1 / max(|pos_y[i] - pos_x[j]|^2, 1e-16).
+                    batch_y: torch.Tensor | None = None, k: int = 3, num_workers: int = 1) -> torch.Tensor:
+    """y[i] = (sum_j w_ij x[j]) / (sum_j w_ij) over the k points j of pos_x nearest to pos_y[i] (same graph),
+    w_ij = 1 / max(|pos_y[i] - pos_x[j]|^2, 1e-16), the squared distance summed from the coordinate differences
+    and the weighted sum divided once at the end, as PyG computes it (so results agree to the last bit).
 
     Args:
         x: (Nx, *F) features at pos_x (Nx, D); pos_y: (Ny, D) target points; batch_x / batch_y: sorted graph
@@ -23,7 +24,7 @@ def knn_interpolate(x: torch.Tensor, pos_x: torch.Tensor, pos_y: torch.Tensor, b
 
     Returns:
         (Ny, *F). The weighted sum runs on the fused gather-scatter kernel (no (Ny, k, F) tensor); differentiable
-        w.r.t. x (the neighbour weights are constants, as in PyG).
+        w.r.t. x (the neighbour weights are constants, as in PyG). num_workers: accepted for PyG's signature.
     """
     check_tensor(x, "x", min_dim=1, dtypes=FLOAT_DTYPES)
     check_tensor(pos_x, "pos_x", dim=2, dtypes=FLOAT_DTYPES)
@@ -44,10 +45,11 @@ def knn_interpolate(x: torch.Tensor, pos_x: torch.Tensor, pos_y: torch.Tensor, b
         B, My, _ = nn.idx.shape
         q = torch.arange(My, device=x.device)[None, :, None].expand(B, My, k)
         ok = (q < ly[:, None, None]) & (torch.arange(k, device=x.device)[None, None, :] < lx[:, None, None])
-        w = 1.0 / nn.dists.clamp(min=1e-16)
-        w = w * ok
-        w = w / w.sum(2, keepdim=True).clamp(min=1e-30)
         src = (nn.idx + fx[:, None, None])[ok]
         dst = (q + fy[:, None, None])[ok]
+        diff = pos_x.detach()[src] - pos_y.detach()[dst]
+        w = (1.0 / (diff * diff).sum(-1).clamp(min=1e-16)).to(x.dtype)
         adj = build_adjacency(torch.stack([src, dst]), Ny, num_src=Nx)
-    return aggregate(x, adj, w[ok].to(x.dtype), "sum")
+        total = torch.zeros(Ny, dtype=w.dtype, device=w.device).index_add_(0, dst, w)
+    out = aggregate(x, adj, w, "sum")
+    return out / total.view(-1, *([1] * (x.dim() - 1)))

@@ -1,6 +1,7 @@
 """Layers: outputs match PyG's layers (an independent implementation) with copied weights; gradients flow;
 GraphBatch and edge_index inputs agree; torch.compile; GAT memory stays O(E * heads)."""
 
+import copy
 import sys
 from pathlib import Path
 
@@ -8,66 +9,72 @@ import pytest
 import torch
 
 import meshgraph as mg
-from meshgraph.nn import EdgeConv, GATConv, GCNConv, GINConv, GraphConv, MessagePassing, PointNetConv, SAGEConv
+from meshgraph.nn import (EdgeConv, GATConv, GCNConv, GINConv, GraphConv, MessagePassing, PointNetConv, PyGGraphConv,
+                          SAGEConv)
 from meshgraph.ops import scatter, segment_reduce, global_pool
 
 pyg = pytest.importorskip("torch_geometric.nn")
 
 
-def graph(V=30, E=150, seed=0, device="cpu"):
+def graph(V=30, E=150, seed=0, device="cpu", loops=True):
+    """A random directed graph with some self loops (GCN / GAT must keep one loop per node, as PyG does)."""
     g = torch.Generator().manual_seed(seed)
     ei = torch.randint(0, V, (2, E), generator=g)
-    ei = ei[:, ei[0] != ei[1]]  # PyG's GCN/GAT replace self loops; keep the comparison exact
+    if loops:
+        ei = torch.cat([ei, torch.tensor([[0, 3, 3], [0, 3, 3]])], dim=1)  # node 3 has two loops
     return ei.to(device), torch.randn(V, 8, generator=g).to(device)
 
 
-def test_gcn_matches_pyg(device):
+def _same(ours, theirs, x, *args, **kwargs):
+    """Equal outputs and equal gradients w.r.t. x and every parameter (ours loaded from theirs)."""
+    ours.load_state_dict(theirs.state_dict())
+    xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    a, b = ours(xa, *args, **kwargs), theirs(xb, *args, **kwargs)
+    torch.testing.assert_close(a, b)
+    g = torch.randn_like(a)
+    (a * g).sum().backward()
+    (b * g).sum().backward()
+    torch.testing.assert_close(xa.grad, xb.grad)
+    pb = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        torch.testing.assert_close(p.grad, pb[name].grad, msg=name)
+
+
+@pytest.mark.parametrize("improved", [False, True])
+def test_gcn_matches_pyg_with_self_loops(device, improved):
     ei, x = graph(device=device)
-    a = GCNConv(8, 5).to(device)
-    b = pyg.GCNConv(8, 5).to(device)
-    b.lin.weight.data.copy_(a.lin.weight)
-    b.bias.data.copy_(a.bias)
-    torch.testing.assert_close(a(x, ei), b(x, ei))
     w = torch.rand(ei.shape[1], device=device)
-    torch.testing.assert_close(a(x, ei, w), b(x, ei, w))
+    _same(GCNConv(8, 5, improved=improved).to(device), pyg.GCNConv(8, 5, improved=improved).to(device), x, ei)
+    _same(GCNConv(8, 5, improved=improved).to(device), pyg.GCNConv(8, 5, improved=improved).to(device), x, ei, w)
 
 
 @pytest.mark.parametrize("concat", [True, False])
-def test_gat_matches_pyg(device, concat):
+def test_gat_matches_pyg_with_self_loops(device, concat):
     ei, x = graph(device=device)
-    a = GATConv(8, 4, heads=3, concat=concat).to(device)
-    b = pyg.GATConv(8, 4, heads=3, concat=concat).to(device)
-    b.lin.weight.data.copy_(a.lin.weight)
-    b.att_src.data.copy_(a.att_src)
-    b.att_dst.data.copy_(a.att_dst)
-    b.bias.data.copy_(a.bias)
-    torch.testing.assert_close(a(x, ei), b(x, ei))
+    _same(GATConv(8, 4, heads=3, concat=concat).to(device), pyg.GATConv(8, 4, heads=3, concat=concat).to(device), x, ei)
+    a, b = GATConv(8, 4, heads=2).to(device), pyg.GATConv(8, 4, heads=2).to(device)
+    a.load_state_dict(b.state_dict())
+    out_a, (ei_a, alpha_a) = a(x, ei, return_attention_weights=True)
+    out_b, (ei_b, alpha_b) = b(x, ei, return_attention_weights=True)
+    assert torch.equal(ei_a, ei_b)
+    torch.testing.assert_close(alpha_a, alpha_b)
+
+
+def test_gat_on_a_graph_without_nodes():
+    out = GATConv(8, 4, heads=2)(torch.randn(0, 8), torch.zeros((2, 0), dtype=torch.int64))
+    assert out.shape == (0, 8)
 
 
 def test_sage_gin_edgeconv_pointnet_match_pyg(device):
     ei, x = graph(device=device)
     for aggr in ("mean", "max"):
-        a = SAGEConv(8, 5, aggr=aggr).to(device)
-        b = pyg.SAGEConv(8, 5, aggr=aggr).to(device)
-        b.lin_l.load_state_dict(a.lin_l.state_dict())
-        b.lin_r.load_state_dict(a.lin_r.state_dict())
-        torch.testing.assert_close(a(x, ei), b(x, ei))
-    a4 = SAGEConv(8, 4).to(device)  # out < in: projects before aggregating
-    b4 = pyg.SAGEConv(8, 4).to(device)
-    b4.lin_l.load_state_dict(a4.lin_l.state_dict())
-    b4.lin_r.load_state_dict(a4.lin_r.state_dict())
-    torch.testing.assert_close(a4(x, ei), b4(x, ei))
-    # PyG's constructors re-initialize the wrapped module: build theirs first, then share it.
+        _same(SAGEConv(8, 5, aggr=aggr).to(device), pyg.SAGEConv(8, 5, aggr=aggr).to(device), x, ei)
+    _same(SAGEConv(8, 4).to(device), pyg.SAGEConv(8, 4).to(device), x, ei)  # out < in: projects first
     net = torch.nn.Sequential(torch.nn.Linear(8, 6), torch.nn.ReLU()).to(device)
-    theirs = pyg.GINConv(net)
-    torch.testing.assert_close(GINConv(net)(x, ei), theirs(x, ei))
-    net = torch.nn.Linear(16, 6).to(device)
-    theirs = pyg.EdgeConv(net)
-    torch.testing.assert_close(EdgeConv(net)(x, ei), theirs(x, ei))
+    _same(GINConv(net, train_eps=True), pyg.GINConv(copy.deepcopy(net), train_eps=True), x, ei)
+    _same(EdgeConv(torch.nn.Linear(16, 6)).to(device), pyg.EdgeConv(torch.nn.Linear(16, 6)).to(device), x, ei)
     pos = torch.randn(x.shape[0], 3, device=device)
-    net = torch.nn.Linear(11, 6).to(device)
-    theirs = pyg.PointNetConv(net)
-    torch.testing.assert_close(PointNetConv(net)(x, pos, ei), theirs(x, pos, ei))
+    _same(PointNetConv(torch.nn.Linear(11, 6)).to(device), pyg.PointNetConv(torch.nn.Linear(11, 6)).to(device), x, pos, ei)
 
 
 def test_graphconv_pytorch3d_semantics(device):
@@ -87,7 +94,7 @@ def test_graphconv_pytorch3d_semantics(device):
 def test_graphbatch_and_edge_index_inputs_agree_and_backprop(device):
     ei, x = graph(device=device)
     b = mg.GraphBatch([mg.Graph(num_verts=x.shape[0], edge_index=ei.cpu())]).to(device)
-    for conv in (GCNConv(8, 4), GATConv(8, 2, heads=2), SAGEConv(8, 4), GraphConv(8, 4)):
+    for conv in (GCNConv(8, 4), GATConv(8, 2, heads=2), SAGEConv(8, 4), GraphConv(8, 4), PyGGraphConv(8, 4)):
         conv = conv.to(device)
         torch.testing.assert_close(conv(x, b), conv(x, ei))
         xr = x.clone().requires_grad_(True)
@@ -99,30 +106,42 @@ def test_graphbatch_and_edge_index_inputs_agree_and_backprop(device):
 def test_gat_attention_sums_to_one_per_vertex():
     ei, x = graph()
     conv = GATConv(8, 3, heads=4)
-    _, alpha = conv(x, ei, return_attention_weights=True)
-    dst = torch.cat([ei[1], torch.arange(x.shape[0])])  # edges, then the self loops
-    sums = torch.zeros(x.shape[0], 4).index_add_(0, dst, alpha)
+    _, (used, alpha) = conv(x, ei, return_attention_weights=True)
+    loops = used[0] == used[1]
+    assert int(loops.sum()) == x.shape[0] and torch.equal(used[0][loops], torch.arange(x.shape[0]))  # one per node
+    sums = torch.zeros(x.shape[0], 4).index_add_(0, used[1], alpha)
     torch.testing.assert_close(sums, torch.ones_like(sums))
 
 
 def test_custom_message_is_materialized_and_default_is_fused():
+    class Plain(MessagePassing):
+        def forward(self, x, g):
+            return self.propagate(g, x=x)
+
     class Weighted(MessagePassing):
         def forward(self, x, g, w):
-            return self.propagate(g, x, edge_weight=w)
+            return self.propagate(g, x=x, edge_weight=w)
+
+        def message(self, x_j, edge_weight):
+            return x_j * edge_weight[:, None]
 
     class Squared(MessagePassing):
         def forward(self, x, g):
-            return self.propagate(g, x)
+            return self.propagate(g, x)  # meshgraph's earlier positional call shape
 
         def message(self, x_j, x_i):
             return (x_j - x_i) ** 2
 
-    ei, x = graph()
+    ei, x = graph(V=50, E=5000, loops=False)
     w = torch.rand(ei.shape[1])
-    assert Weighted()._fused and not Squared()._fused
     torch.testing.assert_close(Weighted("mean")(x, ei, w), scatter(x[ei[0]] * w[:, None], ei[1], x.shape[0], "mean"))
     torch.testing.assert_close(Squared("max")(x, ei), scatter((x[ei[0]] - x[ei[1]]) ** 2, ei[1], x.shape[0], "max"))
-    with pytest.raises(ValueError, match="aggr"):
+    torch.testing.assert_close(Plain("mean")(x, ei), scatter(x[ei[0]], ei[1], x.shape[0], "mean"))
+    sizes = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: sizes.append(t.numel()) or t, lambda t: t):
+        Plain("sum")(x.requires_grad_(True), ei).sum()
+    assert max(sizes) < ei.shape[1] * x.shape[1] / 4  # fused: no (E, F) message tensor is kept for backward
+    with pytest.raises(ValueError, match="aggregation"):
         MessagePassing("prod")
 
 

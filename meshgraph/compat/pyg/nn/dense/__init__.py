@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.dense` mirror (the Linear layer)."""
+
+from .linear import Linear
+
+__all__ = ["Linear"]
