@@ -87,7 +87,7 @@ def knn_points(
     """
     check_point_pair(p1, p2, K)
     if norm not in (1, 2):
-        raise ValueError(f"norm must be 1 or 2, got {norm}")
+        raise ValueError(f"Support for 1 or 2 norm. (norm must be 1 or 2, got {norm})")
     N = p1.shape[0]
     l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
     l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)

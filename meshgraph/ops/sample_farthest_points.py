@@ -35,6 +35,8 @@ def sample_farthest_points(
     check_tensor(points, "points", dim=3, dtypes=FLOAT_DTYPES)
     check_finite(points, "points")
     N, P, _ = points.shape
+    if lengths is not None and (not torch.is_tensor(lengths) or lengths.shape != (N,)):
+        raise ValueError(f"points and lengths must have same batch dimension (lengths must be ({N},))")
     lengths = _check_lengths(lengths, "lengths", N, P, points.device)
     if isinstance(K, bool):
         raise TypeError("K must be an int, a list of ints or an int tensor")
@@ -45,7 +47,10 @@ def sample_farthest_points(
         max_K = K
     else:
         k = torch.as_tensor(K, device=points.device)
-        if k.dtype.is_floating_point or k.shape != (N,):
+        if k.dim() != 1 or k.shape[0] != N:
+            raise ValueError(f"K and points must have the same batch dimension (K must be an int or have one entry "
+                             f"per cloud ({N}), got {K!r})")
+        if k.dtype.is_floating_point:
             raise ValueError(f"K must be an int or have one integer entry per cloud ({N}), got {K!r}")
         if can_inspect_values(k) and N and int(k.min()) < 0:
             raise ValueError("K must be non-negative")
