@@ -19,6 +19,8 @@ def sample_farthest_points(
     K: int | list[int] | torch.Tensor = 50,
     random_start_point: bool = False,
     generator: torch.Generator | None = None,
+    *,
+    reference: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Iterative farthest point sampling per cloud (PyTorch3D's sample_farthest_points).
 
@@ -26,6 +28,9 @@ def sample_farthest_points(
         points: (N, P, D) clouds; lengths: (N,) valid points (None: all).
         K: points to select: an int, or one per cloud (list or (N,) tensor).
         random_start_point: start from a random valid point of each cloud (else from point 0).
+        generator: torch.Generator for the random start points.
+        reference: take the indices from the pure-PyTorch definition (`meshgraph.ops.reference`) instead of the
+            kernel (PyTorch3D's `sample_farthest_points_naive`); same validation and outputs.
 
     Returns:
         (selected (N, max K, D), idx (N, max K) int64): clouds with fewer points or a smaller K are padded with
@@ -61,7 +66,12 @@ def sample_farthest_points(
         start = (r.to(points.device) * lengths.clamp(min=1)).long().clamp(max=P - 1 if P else 0)
     else:
         start = torch.zeros(N, dtype=torch.int64, device=points.device)
-    idx = torch.ops.meshgraph.sample_farthest_points_idx(points.detach(), lengths, k, start, max_K)
+    if reference:
+        from .reference import sample_farthest_points_idx
+
+        idx = sample_farthest_points_idx(points.detach(), lengths, k, start, max_K)
+    else:
+        idx = torch.ops.meshgraph.sample_farthest_points_idx(points.detach(), lengths, k, start, max_K)
     gathered = torch.gather(points, 1, idx.clamp(min=0)[..., None].expand(-1, -1, points.shape[2]))
     return gathered * (idx >= 0)[..., None].to(points.dtype), idx
 

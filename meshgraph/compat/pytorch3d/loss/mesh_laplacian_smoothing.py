@@ -1,0 +1,5 @@
+"""`pytorch3d.loss.mesh_laplacian_smoothing` mirror."""
+
+from ....losses.mesh import mesh_laplacian_smoothing
+
+__all__ = ["mesh_laplacian_smoothing"]

@@ -1,0 +1,35 @@
+"""`pytorch3d.ops` mirror: `from pytorch3d.ops import X` becomes `from meshgraph.compat.pytorch3d.ops import X`.
+
+Deep modules mirror PyTorch3D's (`.knn`, `.graph_conv`, `.subdivide_meshes`, ...). Names meshgraph does not
+implement are absent.
+"""
+
+from .ball_query import ball_query
+from .cubify import cubify
+from .graph_conv import GraphConv
+from .interp_face_attrs import interpolate_face_attributes
+from .knn import knn_gather, knn_points
+from .laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
+from .packed_to_padded import packed_to_padded, padded_to_packed
+from .sample_farthest_points import sample_farthest_points
+from .sample_points_from_meshes import sample_points_from_meshes
+from .subdivide_meshes import SubdivideMeshes
+from .vert_align import vert_align
+
+__all__ = [
+    "GraphConv",
+    "SubdivideMeshes",
+    "ball_query",
+    "cot_laplacian",
+    "cubify",
+    "interpolate_face_attributes",
+    "knn_gather",
+    "knn_points",
+    "laplacian",
+    "norm_laplacian",
+    "packed_to_padded",
+    "padded_to_packed",
+    "sample_farthest_points",
+    "sample_points_from_meshes",
+    "vert_align",
+]
