@@ -217,6 +217,18 @@ def _warn_deprecated(name: str, details: str) -> None:
     warnings.warn(f"'{name}' is deprecated, {details}", UserWarning, stacklevel=3)
 
 
+def _attribute(key: str) -> property:
+    """A common attribute: None when absent (PyG reads e.g. `data.edge_attr` without checking it exists)."""
+
+    def get(self):
+        return self._store.get(key)
+
+    def set(self, value):
+        self._store[key] = value
+
+    return property(get, set, doc=f"The {key!r} attribute, or None.")
+
+
 class Data:
     """One graph's attributes (see the module docstring). `Data(x=, edge_index=, edge_attr=, y=, pos=, time=,
     **any)`; every keyword becomes an attribute."""
@@ -229,6 +241,16 @@ class Data:
                 setattr(self, key, value)
 
     # ---------------------------------------------------------------- attribute access
+    x = _attribute("x")
+    edge_index = _attribute("edge_index")
+    edge_weight = _attribute("edge_weight")
+    edge_attr = _attribute("edge_attr")
+    y = _attribute("y")
+    pos = _attribute("pos")
+    batch = _attribute("batch")
+    time = _attribute("time")
+    face = _attribute("face")
+
     def __getattr__(self, key: str) -> Any:
         if "_store" not in self.__dict__:
             raise AttributeError(key)
@@ -368,7 +390,7 @@ class Data:
     def _cat_size(self, key: str, value: Any) -> int:
         dim = self.__cat_dim__(key, value, self._store)
         dim = dim[0] if isinstance(dim, tuple) else dim
-        return value.shape[dim]
+        return value.size(dim) if isinstance(value, torch.Tensor) else value.shape[dim]
 
     @property
     def num_nodes(self) -> int | None:
@@ -676,17 +698,19 @@ class Data:
         return [self.subgraph(torch.tensor(nodes)) for nodes in groups.values()]
 
     def _find_parent(self, node: int) -> int:
-        """Root of node's set in the union-find forest (a new singleton set when unseen; paths compressed)."""
+        """Root of node's set in the union-find forest (unseen nodes start a singleton set; paths compressed)."""
         parents, ranks = self._parents, self._ranks
-        if node not in parents:
-            parents[node], ranks[node] = node, 0
-            return node
-        root = node
-        while parents[root] != root:
-            root = parents[root]
-        while parents[node] != root:
-            parents[node], node = root, parents[node]
-        return root
+        path = []
+        while True:
+            if node not in parents:
+                parents[node], ranks[node] = node, 0
+            if parents[node] == node:
+                break
+            path.append(node)
+            node = parents[node]
+        for n in path:
+            parents[n] = node
+        return node
 
     def _union(self, a: int, b: int) -> None:
         """Merge the sets of a and b (union by rank; ties attach b's root under a's)."""
@@ -1017,6 +1041,12 @@ def _collate(key: str, values: list, data_list: list[Data]):
     """(collated value, slices, per-record offsets or None) of one attribute over the records."""
     elem = values[0]
     parent = data_list[0]
+    if isinstance(elem, torch.Tensor) and getattr(elem, "is_nested", False):
+        offsets = _offsets([d.__inc__(key, v, d._store) for d, v in zip(data_list, values)])
+        if offsets is not None:
+            values = [v + o for v, o in zip(values, offsets)]
+        rows = [t for v in values for t in v.unbind()]
+        return torch.nested.nested_tensor(rows), _cumsum([v.size(0) for v in values]), offsets
     if isinstance(elem, torch.Tensor) and not _is_sparse(elem):
         cat_dim = parent.__cat_dim__(key, elem, parent._store)
         offsets = _offsets([d.__inc__(key, v, d._store) for d, v in zip(data_list, values)])
@@ -1065,6 +1095,10 @@ def _separate(batch: Batch, key: str, value: Any, idx: int, slices, inc):
         return {k: _separate(batch, key, v, idx, slices[k], inc[k]) for k, v in value.items()}
     if isinstance(value, list) and isinstance(slices, list):
         return [_separate(batch, key, v, idx, s, i) for v, s, i in zip(value, slices, inc)]
+    if isinstance(value, torch.Tensor) and getattr(value, "is_nested", False):
+        start, end = int(slices[idx]), int(slices[idx + 1])
+        out = torch.nested.nested_tensor(list(value.unbind()[start:end]))
+        return out - inc[idx] if inc is not None else out
     if isinstance(value, torch.Tensor):
         start, end = int(slices[idx]), int(slices[idx + 1])
         cat_dim = batch.__cat_dim__(key, value, batch._store)
