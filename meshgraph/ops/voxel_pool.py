@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from ..graph import POS, Graph, GraphBatch
 from .scatter import scatter
 
 
-def voxel_grid_pool(batch: GraphBatch, size: float | torch.Tensor, reduce: str = "mean") -> tuple[GraphBatch, torch.Tensor]:
+def voxel_grid_pool(batch, size: float | torch.Tensor, reduce: str = "mean") -> tuple["GraphBatch", torch.Tensor]:
     """Pool every graph's points into cubic voxels of edge `size` (a float, or (D,) sizes per axis), each graph's
     grid anchored at its own minimum corner (PyG's voxel_grid + pooling).
 
@@ -18,6 +17,8 @@ def voxel_grid_pool(batch: GraphBatch, size: float | torch.Tensor, reduce: str =
         the input's order and voxels sorted within each; cluster (sum_V,) int64 maps each input point to its pooled
         point (use it to unpool: `pooled_feature[cluster]`). Reductions run on the fused segment kernel.
     """
+    from ..graph import POS, Graph, GraphBatch  # a graph-level op: the container is imported on use (layering)
+
     if not isinstance(batch, GraphBatch):
         raise TypeError(f"batch must be a GraphBatch, got {type(batch).__name__}")
     pos = batch.pos

@@ -1,0 +1,119 @@
+"""Import layering (issue 17): every module imports on its own, whatever was imported before it.
+
+Each test process replaces meshgraph/__init__.py by a bare package (only the operator library is loaded), so a
+module's own imports must bring in everything it needs: nothing may rely on the order in which the package's
+__init__ happens to import its submodules. Also checked: the tensor-level layer (meshgraph/_utils.py,
+meshgraph/ops/adjacency.py, meshgraph/ops/reference/) never imports the GraphBatch container at module level.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "meshgraph"
+
+# One process imports torch once, then forks a child per case; each child starts from a bare `meshgraph` package
+# (only the operator library loaded) and imports its modules in the given order. Prints one line per failure.
+FORKER = """
+import importlib, os, sys, types
+import torch  # noqa: F401  (the expensive import, shared by every child)
+
+def case(names):
+    pkg = types.ModuleType("meshgraph")
+    pkg.__path__ = [{path!r}]
+    sys.modules["meshgraph"] = pkg
+    importlib.import_module("meshgraph._extension").load()
+    for name in names:
+        importlib.import_module(name)
+
+for names in {cases!r}:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            case(names)
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            os.write(w, f"{{names[-1]}}: {{type(exc).__name__}}: {{exc}}".encode())
+            code = 1
+        os._exit(code)
+    os.close(w)
+    msg = os.read(r, 4096).decode()
+    os.close(r)
+    _, status = os.waitpid(pid, 0)
+    if status:
+        print(msg or f"{{names}}: exit status {{status}}")
+"""
+
+
+def modules() -> list[str]:
+    out = []
+    for p in sorted(PKG.rglob("*.py")):
+        parts = p.relative_to(ROOT).with_suffix("").parts
+        if parts[-1] == "__main__":
+            continue
+        out.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return out
+
+
+def _failures(cases: list[list[str]]) -> list[str]:
+    code = FORKER.format(path=str(PKG), cases=cases)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return [line for line in r.stdout.splitlines() if line.strip()]
+
+
+def _init_order() -> list[str]:
+    """The submodules meshgraph/__init__.py imports, in its order."""
+    tree = ast.parse((PKG / "__init__.py").read_text())
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                names.append(f"meshgraph.{node.module}")
+            else:
+                names += [f"meshgraph.{a.name}" for a in node.names]
+    return list(dict.fromkeys(names))
+
+
+def test_every_module_imports_first_and_alone():
+    names = modules()
+    assert len(names) > 30
+    failures = _failures([[name] for name in names])
+    assert not failures, "modules that do not import on their own:\n" + "\n".join(failures)
+
+
+def test_package_imports_with_its_init_order_reversed():
+    order = _init_order()
+    assert len(order) >= 5, order
+    assert not _failures([list(reversed(order))])
+
+
+def test_a_module_that_cannot_import_alone_is_reported(tmp_path):
+    # the check itself can fail: a module missing from the bare package is reported, not skipped
+    assert _failures([["meshgraph.no_such_module"]])
+
+
+TENSOR_LEVEL = ["_utils.py", "ops/adjacency.py", "ops/reference"]
+
+
+@pytest.mark.parametrize("rel", TENSOR_LEVEL)
+def test_tensor_level_modules_do_not_import_the_container(rel):
+    paths = [PKG / rel] if rel.endswith(".py") else sorted((PKG / rel).glob("*.py"))
+    above = ("meshgraph.graph", "meshgraph.structures", "meshgraph.losses", "meshgraph.nn", "meshgraph.render",
+             "meshgraph.compat")
+    bad = []
+    for path in paths:
+        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+        for node in ast.parse(path.read_text()).body:  # module level only
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if node.level else []
+                target = ".".join([*base, node.module] if node.module else base) if node.level else (node.module or "")
+                names = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
+                bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names if n.startswith(above)]
+    assert not bad, bad
