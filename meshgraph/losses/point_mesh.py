@@ -56,25 +56,8 @@ def _as_segments(tris: torch.Tensor, fsizes: torch.Tensor, min_triangle_area: fl
     return expanded, torch.bincount(face_mesh[owner], minlength=fsizes.shape[0]), owner
 
 
-def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None,
-                             min_triangle_area: float = 0.0) -> torch.Tensor:
-    """PyTorch3D's point_mesh_face_distance: for every point the squared distance to the closest triangle of its
-    mesh, averaged per cloud; for every triangle the squared distance to the closest point of its cloud, averaged
-    per mesh; both summed over the batch and divided by N.
-
-    Args:
-        meshes: a batch of N meshes (GraphBatch, Meshes, or PyTorch3D's own Meshes).
-        points: (N, P, 3) padded clouds (with `lengths`) or a batch of N clouds (GraphBatch, Pointclouds,
-            PyTorch3D's Pointclouds).
-        min_triangle_area: triangles smaller than this count only by their sides (PyTorch3D's rule; its default
-            there is 5e-3). 0: exact distances to every triangle.
-
-    Returns:
-        Scalar loss, differentiable w.r.t. mesh vertices and points. The closest pairs come from the
-        `point_face_distance_idx` kernel (a grid search per element on CPU), their distances are recomputed
-        differentiably (O(P + F) memory).
-    """
-    from ..ops.point_face_distance import closest_point_face_pairs
+def _batches(meshes, points, lengths):
+    """(meshes as a GraphBatch, packed points (P, 3), points per cloud (N,)) from the inputs both losses take."""
     from ..structures import as_graph_batch
 
     try:
@@ -104,13 +87,21 @@ def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None
         pts, sizes = points[mask], lengths.to(torch.int64).to(points.device)
     if sizes.shape[0] != N:
         raise ValueError(f"meshes has {N} graphs but points has {sizes.shape[0]} clouds")
-    tris = meshes.pos_packed()[meshes.faces_packed().long()]  # (F, 3, 3)
-    fsizes = meshes.num_faces_per_graph.to(tris.device)
+    if pts.dtype != meshes.pos.dtype:
+        raise TypeError(f"points ({pts.dtype}) and mesh vertices ({meshes.pos.dtype}) must share a dtype")
+    return meshes, pts, sizes
+
+
+def _both_ways(pts, sizes, tris, fsizes, what: str, min_triangle_area: float = 0.0) -> torch.Tensor:
+    """Sum over the batch of (mean over each cloud's points of the squared distance to the closest element of
+    its mesh + mean over each mesh's elements (triangles (F, 3, 3); segments as (a, b, b)) of the squared
+    distance to the closest point of its cloud), divided by N."""
+    from ..ops.point_face_distance import closest_point_face_pairs
+
+    N = sizes.shape[0]
     for i, (np_, nf) in enumerate(zip(sizes.tolist(), fsizes.tolist())):
         if np_ == 0 or nf == 0:
-            raise ValueError(f"graph {i}: point_mesh_face_distance needs faces and points in every element")
-    if pts.dtype != tris.dtype:
-        raise TypeError(f"points ({pts.dtype}) and mesh vertices ({tris.dtype}) must share a dtype")
+            raise ValueError(f"graph {i}: {what} needs points and mesh elements in every batch element")
     tx, fx, owner = _as_segments(tris, fsizes, min_triangle_area)
     p2f, f2p = closest_point_face_pairs(pts, sizes, tx, fx)
     t = tx[p2f]
@@ -123,3 +114,39 @@ def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None
     per_p = torch.zeros(N, dtype=d_p.dtype, device=pts.device).index_add(0, gp, d_p) / sizes
     per_f = torch.zeros(N, dtype=d_f.dtype, device=pts.device).index_add(0, gf, d_f) / fsizes
     return (per_p + per_f).sum() / N
+
+
+def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None,
+                             min_triangle_area: float = 0.0) -> torch.Tensor:
+    """PyTorch3D's point_mesh_face_distance: for every point the squared distance to the closest triangle of its
+    mesh, averaged per cloud; for every triangle the squared distance to the closest point of its cloud, averaged
+    per mesh; both summed over the batch and divided by N.
+
+    Args:
+        meshes: a batch of N meshes (GraphBatch, Meshes, or PyTorch3D's own Meshes).
+        points: (N, P, 3) padded clouds (with `lengths`) or a batch of N clouds (GraphBatch, Pointclouds,
+            PyTorch3D's Pointclouds).
+        min_triangle_area: triangles smaller than this count only by their sides (PyTorch3D's rule; its default
+            there is 5e-3). 0: exact distances to every triangle.
+
+    Returns:
+        Scalar loss, differentiable w.r.t. mesh vertices and points. The closest pairs come from the
+        `point_face_distance_idx` kernel (a grid search per element on CPU), their distances are recomputed
+        differentiably (O(P + F) memory).
+    """
+    meshes, pts, sizes = _batches(meshes, points, lengths)
+    tris = meshes.pos_packed()[meshes.faces_packed().long()]  # (F, 3, 3)
+    return _both_ways(pts, sizes, tris, meshes.num_faces_per_graph.to(tris.device), "point_mesh_face_distance",
+                      min_triangle_area)
+
+
+def point_mesh_edge_distance(meshes, points, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    """PyTorch3D's point_mesh_edge_distance: as point_mesh_face_distance with the meshes' unique edges
+    (`edges_packed()`, zero-length sides included) in place of their triangles (squared point-segment distances,
+    averaged per cloud and per mesh, summed, divided by N). Same inputs; differentiable the same way (each
+    segment is the degenerate triangle (a, b, b) of the same kernel)."""
+    meshes, pts, sizes = _batches(meshes, points, lengths)
+    e = meshes.edges_packed()
+    segs = meshes.pos_packed()[e[:, [0, 1, 1]]]  # (E, 3, 3)
+    counts = meshes.num_edges_per_mesh().to(device=segs.device, dtype=torch.int64)
+    return _both_ways(pts, sizes, segs, counts, "point_mesh_edge_distance")
