@@ -1117,3 +1117,122 @@ def _separate(batch: Batch, key: str, value: Any, idx: int, slices, inc):
             out = out.squeeze(0)
         return out
     return value[idx]
+
+
+# ---------------------------------------------------------------------- networkx
+
+
+def _per_item(value):
+    """A tensor's rows as Python values (squeezed: one number per row for (N,) / (N, 1))."""
+    return value.squeeze().tolist() if isinstance(value, torch.Tensor) else value
+
+
+def to_networkx(data: Data, node_attrs=None, edge_attrs=None, graph_attrs=None, to_undirected: bool | str | None = False,
+                to_multi: bool = False, remove_self_loops: bool = False):
+    """A networkx graph of a record: nodes 0..N-1 carrying `node_attrs`, one edge per column of edge_index carrying
+    `edge_attrs` (rows as lists), `graph_attrs` on G.graph. to_undirected=True gives an undirected graph (a later
+    edge overwrites an earlier one between the same nodes), "upper" / "lower" keeps only edges with i <= j / i >= j;
+    to_multi keeps parallel edges; remove_self_loops drops i -> i."""
+    import networkx as nx
+
+    undirected = bool(to_undirected)
+    G = (nx.MultiGraph if to_multi else nx.Graph)() if undirected else (nx.MultiDiGraph if to_multi else nx.DiGraph)()
+    N = data.num_nodes
+    G.add_nodes_from(range(N))
+    node_values = {k: _per_item(data[k]) for k in (node_attrs or [])}
+    for i in range(N):
+        for k, v in node_values.items():
+            G.nodes[i][k] = v[i]
+    edge_values = {k: _per_item(data[k]) for k in (edge_attrs or [])}
+    ei = data.edge_index
+    for e, (u, v) in enumerate(([] if ei is None else ei.t().tolist())):
+        if (to_undirected == "upper" and u > v) or (to_undirected == "lower" and u < v):
+            continue
+        if remove_self_loops and u == v:
+            continue
+        G.add_edge(u, v, **{k: vals[e] for k, vals in edge_values.items()})
+    for k in graph_attrs or []:
+        G.graph[k] = _per_item(data[k])
+    return G
+
+
+def from_networkx(G, group_node_attrs=None, group_edge_attrs=None) -> Data:
+    """A record of a networkx graph: nodes renumbered 0.. in G's order, edge_index from G's (directed) edges in
+    G's order, node / edge / graph attributes as tensors where they convert (lists otherwise; an edge attribute
+    sharing a node attribute's name becomes `edge_<name>`). group_node_attrs / group_edge_attrs (a list of names,
+    or `all`) concatenate attributes into `x` / `edge_attr`."""
+    import networkx as nx
+
+    G = G.to_directed() if not nx.is_directed(G) else G
+    index = {node: i for i, node in enumerate(G.nodes())}
+    edges = [(index[u], index[v]) for u, v in G.edges()]
+    edge_index = torch.tensor(edges, dtype=torch.long).t().reshape(2, -1)
+
+    values: dict[str, list] = {}
+    node_keys = list(next(iter(G.nodes(data=True)))[-1].keys()) if G.number_of_nodes() else []
+    edge_keys = list(next(iter(G.edges(data=True)))[-1].keys()) if G.number_of_edges() else []
+    for _, feats in G.nodes(data=True):
+        if set(feats) != set(node_keys):
+            raise ValueError("Not all nodes contain the same attributes")
+        for k, v in feats.items():
+            values.setdefault(str(k), []).append(v)
+    edge_names = {}
+    for *_, feats in G.edges(data=True):
+        if set(feats) != set(edge_keys):
+            raise ValueError("Not all edges contain the same attributes")
+        for k, v in feats.items():
+            name = edge_names.setdefault(k, f"edge_{k}" if k in node_keys else str(k))
+            values.setdefault(name, []).append(v)
+    for k, v in G.graph.items():
+        if k in ("node_default", "edge_default"):
+            continue
+        values[f"graph_{k}" if k in node_keys else str(k)] = v
+
+    converted = {}
+    for k, v in values.items():
+        if isinstance(v, (list, tuple)) and v and isinstance(v[0], torch.Tensor):
+            converted[k] = torch.stack(v, dim=0)
+        else:
+            try:
+                converted[k] = torch.as_tensor(v)
+            except (TypeError, ValueError, RuntimeError):
+                converted[k] = v
+    converted["edge_index"] = edge_index
+    data = Data.from_dict(converted)
+
+    def group(keys, names, target):
+        if keys is None:
+            return
+        keys = [str(k) for k in names] if keys is all else list(keys)
+        if target == "edge_attr":
+            keys = [edge_names.get(k, k) for k in keys]
+        parts = []
+        for k in keys:
+            t = data[k]
+            parts.append(t.view(-1, 1) if t.dim() <= 1 else t)
+            del data[k]
+        data[target] = torch.cat(parts, dim=-1)
+
+    group(group_node_attrs, node_keys, "x")
+    group(group_edge_attrs, edge_keys, "edge_attr")
+    if data.x is None and data.pos is None:
+        data.num_nodes = G.number_of_nodes()
+    return data
+
+
+# ---------------------------------------------------------------------- trimesh
+
+
+def to_trimesh(data: Data):
+    """A trimesh.Trimesh of a record's `pos` (N, 3) and `face` (3, F) (no processing: vertex order kept)."""
+    import trimesh
+
+    return trimesh.Trimesh(vertices=data.pos.detach().cpu().numpy(), faces=data.face.detach().t().cpu().numpy(),
+                           process=False)
+
+
+def from_trimesh(mesh) -> Data:
+    """A record with `pos` (float32) and `face` (3, F) int64 of a trimesh mesh."""
+    pos = torch.from_numpy(mesh.vertices).to(torch.float)
+    face = torch.from_numpy(mesh.faces).t().contiguous().long()
+    return Data(pos=pos, face=face)

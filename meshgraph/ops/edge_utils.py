@@ -189,7 +189,13 @@ def sort_edge_index(
     num_nodes: int | None = None,
     sort_by_row: bool = True,
 ):
-    """Edges sorted by (row, col) (or (col, row) when sort_by_row=False), stable; edge_attr permuted alike."""
+    """Edges sorted by (row, col) (or (col, row) when sort_by_row=False), stable; edge_attr permuted alike.
+    A (row, col) pair instead of a (2, E) tensor comes back as a pair."""
+    if isinstance(edge_index, tuple):
+        out = sort_edge_index(torch.stack(edge_index), edge_attr, num_nodes, sort_by_row)
+        if isinstance(out, torch.Tensor):
+            return out[0], out[1]
+        return (out[0][0], out[0][1]), out[1]
     _check_edge_index(edge_index)
     N = maybe_num_nodes(edge_index, num_nodes)
     perm = torch.argsort(_edge_keys(edge_index, N, sort_by_row), stable=True)
@@ -511,3 +517,47 @@ def dense_to_sparse(adj: torch.Tensor, mask: torch.Tensor | None = None) -> tupl
     b, r, c = adj.nonzero(as_tuple=True)
     n = adj.shape[1]
     return torch.stack([b * n + r, b * n + c]), adj[b, r, c]
+
+
+# ---------------------------------------------------------------------- subgraphs and scipy
+
+
+def subgraph(subset, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, relabel_nodes: bool = False,
+             num_nodes: int | None = None, *, return_edge_mask: bool = False):
+    """The edges with both ends in `subset` (node positions, a list, or a bool mask), in order:
+    (edge_index, edge_attr[, edge_mask]). relabel_nodes=True renumbers the kept nodes 0.. in increasing order."""
+    device = edge_index.device
+    if isinstance(subset, (list, tuple)):
+        subset = torch.tensor(subset, dtype=torch.long, device=device)
+    if subset.dtype == torch.bool:
+        node_mask = subset
+        N = node_mask.numel()
+    else:
+        N = maybe_num_nodes(edge_index, num_nodes)
+        node_mask = torch.zeros(N, dtype=torch.bool, device=device)
+        node_mask[subset] = True
+    edge_mask = node_mask[edge_index[0]] & node_mask[edge_index[1]]
+    edge_index = edge_index[:, edge_mask]
+    edge_attr = edge_attr[edge_mask] if edge_attr is not None else None
+    if relabel_nodes:
+        new_id = torch.full((N,), -1, dtype=torch.long, device=device)
+        new_id[node_mask] = torch.arange(int(node_mask.sum()), device=device)
+        edge_index = new_id[edge_index]
+    return (edge_index, edge_attr, edge_mask) if return_edge_mask else (edge_index, edge_attr)
+
+
+def to_scipy_sparse_matrix(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, num_nodes: int | None = None):
+    """(2, E) edges (+ weights, default 1) -> a scipy.sparse.coo_matrix (N, N), entries in edge order."""
+    import scipy.sparse
+
+    row, col = edge_index.cpu()
+    value = torch.ones(row.numel()) if edge_attr is None else edge_attr.view(-1).cpu()
+    N = maybe_num_nodes(edge_index, num_nodes)
+    return scipy.sparse.coo_matrix((value.numpy(), (row.numpy(), col.numpy())), (N, N))
+
+
+def from_scipy_sparse_matrix(A) -> tuple[torch.Tensor, torch.Tensor]:
+    """A scipy sparse matrix -> ((2, E) int64 edges, (E,) weights), in the matrix's COO entry order."""
+    A = A.tocoo()
+    edge_index = torch.stack([torch.from_numpy(A.row).long(), torch.from_numpy(A.col).long()])
+    return edge_index, torch.from_numpy(A.data)

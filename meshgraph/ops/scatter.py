@@ -224,3 +224,72 @@ def segment_softmax(src: torch.Tensor, ptr: torch.Tensor, *, dim: int = 0) -> to
             raise ValueError(f"ptr must start at 0 and end at {E} (the rows of src along dim {dim})")
         check_first_idxs(ptr[:-1], E, None, name="ptr")
     return _softmax_rows(src, segment_adjacency(ptr.to(src.device), E), dim)
+
+
+def scatter_argmax(src: torch.Tensor, index: torch.Tensor, dim_size: int | None = None, *, dim: int = 0) -> torch.Tensor:
+    """Position (along `dim`) of the maximum of each index group, per remaining entry: (dim_size, *rest) int64;
+    the first maximal row wins ties; groups no row maps to get src.shape[dim] (torch_scatter's convention)."""
+    check_tensor(src, "src", min_dim=1)
+    dim = _check_dim(src, dim)
+    check_index_tensor(index, "index", dim=1)
+    moved = src.movedim(dim, 0)
+    E = moved.shape[0]
+    if index.shape[0] != E:
+        raise ValueError(f"index must have one entry per row of src along dim {dim} ({E}), got {index.shape[0]}")
+    if dim_size is None:
+        dim_size = int(index.max()) + 1 if index.numel() else 0
+    dim_size = check_nonnegative_int(dim_size, "dim_size")
+    check_index_range(index, "index", dim_size)
+    rest = moved.shape[1:]
+    if moved.dtype in FLOAT_DTYPES:
+        pairs = torch.stack([torch.arange(E, device=src.device), index.long()])
+        adj = build_adjacency(pairs, dim_size, num_src=E)
+        x2 = moved.reshape(E, math.prod(rest))
+        _, arg = torch.ops.meshgraph.gather_scatter(x2.contiguous(), adj.rowptr, adj.col, None, "max", adj.rowptr_t, adj.col_t, adj.eid_t)
+        rows = torch.where(arg >= 0, adj.edge_id[arg.clamp(min=0)], E)
+    else:  # integers: the rows equal to their group's max, the smallest of them per group
+        x2 = moved.reshape(E, math.prod(rest))
+        best = _torch_scatter(x2, index, dim_size, "max")
+        hit = x2 == best[index.long()]
+        rows_e = torch.arange(E, device=src.device).view(-1, 1).expand_as(x2)
+        cand = torch.where(hit, rows_e, torch.full_like(rows_e, E))
+        rows = torch.full((dim_size, x2.shape[1]), E, dtype=torch.long, device=src.device)
+        rows.scatter_reduce_(0, index.long().view(-1, 1).expand_as(x2), cand, reduce="amin", include_self=True)
+    return rows.reshape(dim_size, *rest).movedim(0, dim)
+
+
+def group_cat(tensors, indices, dim: int = 0, return_index: bool = False):
+    """Concatenate tensors along dim, rows reordered so equal index values are adjacent (stable, in index order);
+    with return_index also the sorted index."""
+    index, perm = torch.cat(list(indices)).sort(stable=True)
+    out = torch.cat(list(tensors), dim=dim).index_select(dim, perm)
+    return (out, index) if return_index else out
+
+
+def group_argsort(src: torch.Tensor, index: torch.Tensor, dim: int = 0, num_groups: int | None = None,
+                  descending: bool = False, return_consecutive: bool = False, stable: bool = False) -> torch.Tensor:
+    """Rank of each entry of the 1-D src within its index group (0 = smallest, or largest when descending);
+    return_consecutive=True gives the position in the whole group-by-group order instead. Ties keep input order."""
+    if src.dim() != 1 or index.dim() != 1 or src.numel() != index.numel() or dim not in (0, -1):
+        raise ValueError("group_argsort takes 1-D src and index of the same length (dim 0)")
+    if src.numel() == 0:
+        return torch.zeros_like(src)
+    perm = torch.argsort(src, descending=descending, stable=True)
+    perm = perm[torch.argsort(index[perm], stable=True)]
+    out = torch.empty_like(index)
+    out[perm] = torch.arange(index.numel(), device=index.device, dtype=index.dtype)
+    if return_consecutive:
+        return out
+    size = int(index.max()) + 1 if num_groups is None else num_groups
+    counts = torch.zeros(size, dtype=index.dtype, device=index.device).index_add_(0, index, torch.ones_like(index))
+    return out - (torch.cumsum(counts, 0) - counts)[index]
+
+
+def segment_logsumexp(src: torch.Tensor, ptr: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """log(sum(exp(src))) over consecutive segments ptr[i]:ptr[i+1] along dim (stable: the segment max is
+    subtracted first, on the fused kernels); empty segments give 0."""
+    moved = src.movedim(dim, 0)
+    top = segment_reduce(moved.detach(), ptr, "max")
+    seg = torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff(), output_size=moved.shape[0])
+    total = segment_reduce((moved - top[seg]).exp(), ptr, "sum")
+    return (total.log().nan_to_num(neginf=0.0) + top).movedim(0, dim)

@@ -9,6 +9,7 @@ from ....ops.edge_utils import (
     contains_self_loops,
     degree,
     dense_to_sparse,
+    from_scipy_sparse_matrix,
     get_self_loop_attr,
     is_sparse,
     is_torch_sparse_tensor,
@@ -17,9 +18,11 @@ from ....ops.edge_utils import (
     remove_self_loops,
     segregate_self_loops,
     sort_edge_index,
+    subgraph,
     to_dense_adj,
     to_dense_batch,
     to_edge_index,
+    to_scipy_sparse_matrix,
     to_torch_coo_tensor,
     to_torch_csc_tensor,
     to_torch_csr_tensor,
@@ -30,15 +33,28 @@ from ....ops.edge_utils import (
 )
 import torch
 
-from ....ops.scatter import scatter as _scatter
-from ....ops.scatter import scatter_softmax, segment_reduce, segment_softmax
+from ....ops.scatter import scatter as _native_scatter
+from ....records import from_networkx, from_trimesh, to_networkx, to_trimesh
+from ....ops.scatter import (
+    REDUCE_NAMES,
+    group_argsort,
+    group_cat,
+    scatter_softmax,
+    segment_logsumexp,
+    segment_reduce,
+    segment_softmax,
+)
 
 
 def scatter(src, index, dim: int = 0, dim_size: int | None = None, reduce: str = "sum"):
     """PyG's `scatter(src, index, dim, dim_size, reduce)`: meshgraph.ops.scatter with dim as keyword."""
     if isinstance(index, torch.Tensor) and index.dim() != 1:
         raise ValueError(f"The `index` argument must be one-dimensional (got {index.dim()} dimensions)")
-    return _scatter(src, index, dim_size, reduce, dim=dim)
+    if isinstance(src, torch.Tensor) and not -src.dim() <= dim < src.dim():
+        raise ValueError(f"The `dim` argument must lay between 0 and {src.dim() - 1} (got {dim})")
+    if reduce not in REDUCE_NAMES:
+        raise ValueError(f"Encountered invalid `reduce` argument '{reduce}'")
+    return _native_scatter(src, index, dim_size, reduce, dim=dim)
 
 
 def segment(src, ptr, reduce: str = "sum"):
@@ -64,6 +80,11 @@ __all__ = [
     "contains_self_loops",
     "degree",
     "dense_to_sparse",
+    "from_networkx",
+    "from_scipy_sparse_matrix",
+    "from_trimesh",
+    "group_argsort",
+    "group_cat",
     "get_self_loop_attr",
     "is_sparse",
     "is_torch_sparse_tensor",
@@ -72,13 +93,18 @@ __all__ = [
     "remove_self_loops",
     "scatter",
     "segment",
+    "segment_logsumexp",
     "segregate_self_loops",
     "softmax",
     "sort_edge_index",
+    "subgraph",
     "to_dense_adj",
     "to_dense_batch",
     "to_edge_index",
+    "to_networkx",
+    "to_scipy_sparse_matrix",
     "to_torch_coo_tensor",
+    "to_trimesh",
     "to_torch_csc_tensor",
     "to_torch_csr_tensor",
     "to_torch_sparse_tensor",
