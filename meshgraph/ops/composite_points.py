@@ -89,9 +89,27 @@ class _Compositor(torch.nn.Module):
         self.background_color = background_color
 
     def forward(self, fragments: torch.Tensor, alphas: torch.Tensor, ptclds: torch.Tensor, **kwargs) -> torch.Tensor:
-        """PyTorch3D's compositor call: fragments (N, K, H, W) indices, alphas (N, K, H, W), ptclds (C, P)."""
+        """PyTorch3D's compositor call: fragments (N, K, H, W) indices, alphas (N, K, H, W), ptclds (C, P) ->
+        (N, C, H, W). background_color (a float, or C or C - 1 values, then with alpha 1 appended) fills the
+        pixels without any point."""
+        images = _pytorch3d_call(self.mode, fragments, alphas, ptclds)
         bg = kwargs.get("background_color", self.background_color)
-        return _pytorch3d_call(self.mode, fragments, alphas, ptclds, bg)
+        return images if bg is None else _with_background(fragments[:, 0] < 0, images, bg)
+
+
+def _with_background(empty: torch.Tensor, images: torch.Tensor, background_color) -> torch.Tensor:
+    """images (N, C, H, W) with background_color where empty (N, H, W) (PyTorch3D's compositor rule)."""
+    bg = background_color if torch.is_tensor(background_color) else images.new_tensor(background_color)
+    if bg.ndim == 0:
+        bg = bg.expand(images.shape[1])
+    if bg.ndim > 1:
+        raise ValueError("Wrong shape of background_color")
+    bg = bg.to(images)
+    if bg.shape[0] + 1 == images.shape[1]:  # RGB background for RGBA features: opaque
+        bg = torch.cat([bg, images.new_ones(1)])
+    if images.shape[1] != bg.shape[0]:
+        raise ValueError(f"Background color has {bg.shape[0]} channels not {images.shape[1]}")
+    return torch.where(empty[:, None], bg.reshape(1, -1, 1, 1), images)
 
 
 class AlphaCompositor(_Compositor):

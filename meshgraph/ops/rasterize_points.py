@@ -42,6 +42,11 @@ def pack_clouds(points, lengths=None, name: str = "points"):
         size = points.num_verts_per_graph.to(packed.device)
         first = points.verts_ptr[:-1].to(packed.device)
         mask = None
+    elif hasattr(points, "points_packed"):  # a Pointclouds (PyTorch3D's or meshgraph's), duck-typed
+        packed = points.points_packed()
+        size = points.num_points_per_cloud().to(device=packed.device, dtype=torch.int64)
+        first = points.cloud_to_packed_first_idx().to(device=packed.device, dtype=torch.int64)
+        mask = None
     elif isinstance(points, (list, tuple)):
         for i, p in enumerate(points):
             check_tensor(p, f"{name}[{i}]", dim=2, dtypes=RASTER_DTYPES)
@@ -86,11 +91,13 @@ def rasterize_points(
     """Rasterize point clouds given in NDC (PyTorch3D's `rasterize_points`, same outputs and conventions).
 
     Args:
-        pointclouds: a GraphBatch (its `pos`), a list of (P_i, 3) tensors or an (N, P, 3) tensor (with optional
+        pointclouds: a GraphBatch (its `pos`), a Pointclouds (PyTorch3D's or meshgraph's: anything with
+            points_packed), a list of (P_i, 3) tensors or an (N, P, 3) tensor (with optional
             `lengths` (N,)), float32/float64, in NDC: +x left, +y up, the shorter image side spans [-1, 1], z the
             view depth. Points with z < 0 or non-finite coordinates are not drawn.
         image_size: S or (H, W) (non-square images allowed).
-        radius: disk radius in NDC, a float, a (P,) tensor over the packed points, or (N, P) for padded input.
+        radius: disk radius in NDC, a float, a (P,) tensor (or list) over the packed points, or (N, P) padded
+            radii for padded input and structures.
         points_per_pixel: K, the number of nearest (in z) points kept per pixel.
         bin_size: tile side in pixels; None picks it from the radii; 0 rasterizes without bins (brute force).
             The result never depends on it: tiles are sized from the data and cannot overflow.
@@ -101,27 +108,46 @@ def rasterize_points(
         their *squared* NDC distance to the pixel centre; -1 pads all three. The K entries are sorted by z (ties
         by index). Differentiable w.r.t. the points through zbuf and dists.
     """
-    H, W = image_hw(image_size)
-    if isinstance(points_per_pixel, bool) or not isinstance(points_per_pixel, int) or points_per_pixel <= 0:
-        raise ValueError(f"points_per_pixel must be a positive int, got {points_per_pixel!r}")
-    if bin_size is not None and (isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0):
-        raise ValueError(f"bin_size must be None or a non-negative int, got {bin_size!r}")
     packed, first, size, mask = pack_clouds(pointclouds, lengths)
+    radius = packed_radius(radius, pointclouds, packed, size, mask)
+    return rasterize_packed_points(packed, first, size, radius, image_size, points_per_pixel, bin_size)
+
+
+def packed_radius(radius, pointclouds, packed: torch.Tensor, size: torch.Tensor, mask) -> torch.Tensor:
+    """(P,) radii of the packed points from `rasterize_points`' radius forms (float, list, (P,) packed, (N, P)
+    padded for a padded tensor or a structure); detached, validated positive."""
+    if isinstance(radius, (list, tuple)):
+        radius = torch.tensor(radius, dtype=packed.dtype, device=packed.device)
     if isinstance(radius, torch.Tensor):
         check_tensor(radius, "radius", dtypes=RASTER_DTYPES)
         if isinstance(pointclouds, torch.Tensor) and radius.shape == pointclouds.shape[:2]:  # (N, P) padded radii
             radius = radius.reshape(-1) if mask is None else radius[mask]
+        elif not isinstance(pointclouds, (torch.Tensor, list, tuple)):  # a structure: (N, P_max) padded radii
+            N, P_max = size.shape[0], (int(size.max()) if size.numel() else 0)
+            if N == 1 and radius.dim() == 1 and radius.shape[0] == P_max:
+                radius = radius[None]
+            if radius.shape == (N, P_max):
+                radius = radius[torch.arange(P_max, device=radius.device)[None] < size.to(radius.device)[:, None]]
         if radius.shape != (packed.shape[0],):
             raise ValueError(f"radius must be a float or have one entry per point ({packed.shape[0]}), got {tuple(radius.shape)}")
         if radius.device != packed.device:
             raise ValueError(f"radius is on {radius.device} but the points are on {packed.device}")
         radius = radius.to(packed.dtype).detach()
-        if can_inspect_values(radius) and radius.numel() and not bool((radius > 0).all()):
-            raise ValueError("radius must be positive for every point")
-    else:
-        if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
-            raise ValueError(f"radius must be a positive number or tensor, got {radius!r}")
-        radius = torch.full((packed.shape[0],), float(radius), dtype=packed.dtype, device=packed.device)
+        if can_inspect_values(radius) and radius.numel() and not bool((radius >= 0).all() and (radius > 0).any()):
+            raise ValueError("radius must be >= 0 for every point (0: the point is never drawn) and > 0 for one")
+        return radius
+    if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
+        raise ValueError(f"radius must be a positive number or tensor, got {radius!r}")
+    return torch.full((packed.shape[0],), float(radius), dtype=packed.dtype, device=packed.device)
+
+
+def rasterize_packed_points(packed, first, size, radius, image_size=256, points_per_pixel: int = 8, bin_size=None):
+    """rasterize_points on packed NDC points (P, 3), clouds given by first / size (N,), radii (P,)."""
+    H, W = image_hw(image_size)
+    if isinstance(points_per_pixel, bool) or not isinstance(points_per_pixel, int) or points_per_pixel <= 0:
+        raise ValueError(f"points_per_pixel must be a positive int, got {points_per_pixel!r}")
+    if bin_size is not None and (isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0):
+        raise ValueError(f"bin_size must be None or a non-negative int, got {bin_size!r}")
     code = -1 if bin_size == 0 else (0 if bin_size is None else int(bin_size))
     return torch.ops.meshgraph.rasterize_points(packed, first, size, radius, H, W, points_per_pixel, code)
 

@@ -3,7 +3,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import torch
+
+
+class BlendParams(NamedTuple):
+    """Soft blending parameters (PyTorch3D's): sigma (edge sharpness), gamma (depth sharpness), background_color."""
+
+    sigma: float = 1e-4
+    gamma: float = 1e-4
+    background_color: torch.Tensor | Sequence[float] = (1.0, 1.0, 1.0)
 
 
 def _background(background, C: int, like: torch.Tensor) -> torch.Tensor:
@@ -41,6 +52,10 @@ def softmax_blend(features: torch.Tensor, pix_to_face: torch.Tensor, zbuf: torch
     mask = (pix_to_face >= 0).to(features.dtype)
     prob = torch.sigmoid(-dists / sigma) * mask
     alpha = 1 - torch.prod(1 - prob, dim=-1)
+    if torch.is_tensor(zfar):  # one per image
+        zfar = zfar.to(zbuf.dtype).reshape(-1, 1, 1, 1)
+    if torch.is_tensor(znear):
+        znear = znear.to(zbuf.dtype).reshape(-1, 1, 1, 1)
     z_inv = (zfar - zbuf) / (zfar - znear) * mask
     z_inv_max = z_inv.amax(-1, keepdim=True).clamp_min(eps)
     w = prob * torch.exp((z_inv - z_inv_max) / gamma)
@@ -49,3 +64,33 @@ def softmax_blend(features: torch.Tensor, pix_to_face: torch.Tensor, zbuf: torch
     img = ((w[..., None] * features).sum(-2) + delta * bg) / denom
     out = img.permute(0, 3, 1, 2)
     return torch.cat([out, alpha[:, None]], 1) if return_alpha else out
+
+
+# -- PyTorch3D's blending call shapes: (colors (N, H, W, K, C), fragments, blend_params) -> (N, H, W, C + 1) --------
+
+
+def _rgba(rgb_nchw: torch.Tensor, alpha_nhw: torch.Tensor) -> torch.Tensor:
+    return torch.cat([rgb_nchw.permute(0, 2, 3, 1), alpha_nhw[..., None].to(rgb_nchw.dtype)], -1)
+
+
+def hard_rgb_blend(colors: torch.Tensor, fragments, blend_params: BlendParams) -> torch.Tensor:
+    """The nearest face's color (background_color where no face), alpha 1 where covered (PyTorch3D's)."""
+    bg = torch.as_tensor(blend_params.background_color, dtype=colors.dtype, device=colors.device)
+    rgb = hard_blend(colors, fragments.pix_to_face, bg)
+    return _rgba(rgb, fragments.pix_to_face[..., 0] >= 0)
+
+
+def sigmoid_alpha_rgba(colors: torch.Tensor, fragments, blend_params: BlendParams) -> torch.Tensor:
+    """The nearest slot's color (no background) and the soft silhouette alpha 1 - prod_k (1 - sigmoid(-d_k /
+    sigma)) (PyTorch3D's sigmoid_alpha_blend)."""
+    alpha = sigmoid_alpha_blend(fragments.pix_to_face, fragments.dists, blend_params.sigma)[:, 0]
+    return _rgba(colors[..., 0, :].permute(0, 3, 1, 2), alpha)
+
+
+def softmax_rgb_blend(colors: torch.Tensor, fragments, blend_params: BlendParams, znear=1.0, zfar=100) -> torch.Tensor:
+    """Soft rasterizer blend of the colors and the soft alpha (PyTorch3D's softmax_rgb_blend); znear / zfar may
+    be per-image tensors."""
+    bg = torch.as_tensor(blend_params.background_color, dtype=colors.dtype, device=colors.device)
+    out = softmax_blend(colors, fragments.pix_to_face, fragments.zbuf, fragments.dists, blend_params.sigma,
+                        blend_params.gamma, bg, znear, zfar, return_alpha=True)
+    return out.permute(0, 2, 3, 1)

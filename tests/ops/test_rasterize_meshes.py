@@ -38,10 +38,41 @@ def _scene(device, dtype=torch.float32, seed=0, front=False):
     return [x.to(device) for x in (v, v3, v2)], [x.to(device) for x in (f, f3, f2)]
 
 
-def _ref(verts, faces, H, W, *args):
+def _ref(verts, faces, H, W, *args, wrapper=True):
+    """The reference; wrapper=True: of the rasterize_meshes wrapper, which never draws a face with a vertex at
+    z < 1e-8 (PyTorch3D's rule), else of the kernel itself (which clips per pixel at depth 0)."""
     fv = torch.cat([v[f] for v, f in zip(verts, faces)])
+    if wrapper:
+        fv = torch.where(fv[:, :, 2].amin(1)[:, None, None] >= 1e-8, fv, float("nan"))
     size = torch.tensor([f.shape[0] for f in faces], device=fv.device)
     return ref.rasterize_meshes(fv, size.cumsum(0) - size, size, H, W, *args)
+
+
+@pytest.mark.parametrize("persp,clip", [(False, False), (True, True)])
+def test_kernel_matches_reference_with_faces_behind_the_camera(device, persp, clip):
+    verts, faces = _scene(device)
+    fv = torch.cat([v[f] for v, f in zip(verts, faces)])
+    size = torch.tensor([f.shape[0] for f in faces], device=fv.device)
+    args = (fv, size.cumsum(0) - size, size, 12, 15, 0.01, 4)
+    expect = ref.rasterize_meshes(*args, 0, persp, clip, False)
+    out = torch.ops.meshgraph.rasterize_meshes(*args, 0, persp, clip, False)
+    assert torch.equal(out[0], expect[0])
+    for a, b in zip(out[1:], expect[1:]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_faces_with_a_vertex_behind_the_camera_are_never_drawn(device):
+    # PyTorch3D's kernels skip a face whole when a vertex has z < 1e-8, clip_barycentric_coords or not; the front
+    # part of this face covers the image centre and would be drawn otherwise
+    verts = torch.tensor([[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 3.0, -1.0]], device=device)
+    faces = torch.tensor([[0, 1, 2]], device=device)
+    for clip in (False, True):
+        p2f = rasterize_meshes(([verts], [faces]), 8, faces_per_pixel=1, clip_barycentric_coords=clip)[0]
+        assert (p2f == -1).all()
+        kernel = torch.ops.meshgraph.rasterize_meshes(verts[faces], torch.tensor([0], device=device),
+                                                      torch.tensor([1], device=device), 8, 8, 0.0, 1, 0, False,
+                                                      clip, False)[0]
+        assert (kernel[0, 4, 4] == 0).item()  # the kernel alone draws the front part
 
 
 FLAGS = list(itertools.product([0.0, 0.01], [False, True], [False, True], [False, True]))

@@ -1,0 +1,1 @@
+"""`pytorch3d.common` mirror (the names meshgraph has)."""

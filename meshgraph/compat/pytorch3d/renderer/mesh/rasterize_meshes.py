@@ -1,0 +1,3 @@
+"""`pytorch3d.renderer.mesh.rasterize_meshes` mirror (meshgraph.ops.rasterize_meshes, same signature)."""
+
+from .....ops.rasterize_meshes import rasterize_meshes  # noqa: F401

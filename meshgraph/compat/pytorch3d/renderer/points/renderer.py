@@ -1,0 +1,3 @@
+"""`pytorch3d.renderer.points.renderer` mirror (meshgraph.render.renderer)."""
+
+from .....render.renderer import PointsRenderer  # noqa: F401
