@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._utils import can_inspect_values, check_index_range, check_index_tensor, check_same_device, count_per_index, offsets_from_counts
+from .._utils import can_inspect_values, check_index_range, check_index_tensor, count_per_index, offsets_from_counts
 
 
 class Adjacency(NamedTuple):
@@ -161,11 +161,13 @@ def resolve_graph(
             raise ValueError("self loops cannot be added to a prebuilt Adjacency: build it with self_loops=True")
         if graph.num_src != num_src:
             raise ValueError(f"x has {num_src} rows but the adjacency has {graph.num_src} sources")
-        check_same_device(x=torch.empty(0, device=device), adjacency=graph.rowptr)
+        if graph.rowptr.device != device:
+            raise ValueError(f"adjacency is on {graph.rowptr.device} but x is on {device}: they must share a device")
         return graph, int(graph.edge_id.shape[0]), "adjacency"
     if isinstance(graph, torch.Tensor):
         edge_index, directed, pyg, name = edge_layout(graph, directed)
-        check_same_device(x=torch.empty(0, device=device), edges=graph)
+        if graph.device != device:
+            raise ValueError(f"{name} is on {graph.device} but x is on {device}: they must share a device")
 
         def build() -> Adjacency:
             check_index_range(edge_index[0], name if pyg else "edges[:, 1]", num_src)

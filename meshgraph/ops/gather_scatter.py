@@ -8,6 +8,8 @@ every result is deterministic on CPU and CUDA (segment reductions, no atomics).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import _extension
@@ -61,7 +63,7 @@ def gather_scatter(
     w = None
     if edge_weight is not None:
         check_tensor(edge_weight, "edge_weight", dtypes=FLOAT_DTYPES)
-        width = x[0].numel() if x.shape[0] else int(torch.tensor(x.shape[1:]).prod())
+        width = math.prod(x.shape[1:])
         if edge_weight.dim() not in (1, 2) or edge_weight.shape[0] != num_edges:
             raise ValueError(f"edge_weight must have shape ({num_edges},) or ({num_edges}, H), got {tuple(edge_weight.shape)}")
         if edge_weight.dim() == 2 and (edge_weight.shape[1] < 1 or width % edge_weight.shape[1]):

@@ -8,34 +8,39 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_tensor
+from .._utils import FLOAT_DTYPES, check_nonnegative_int, check_tensor
+from .adjacency import Adjacency
 from .gather_scatter import _resolve
 
 _extension.load()
 
 
-def neighbor_softmax(scores: torch.Tensor, graph, directed: bool | None = None) -> torch.Tensor:
+def neighbor_softmax(
+    scores: torch.Tensor, graph, directed: bool | None = None, num_verts: int | None = None
+) -> torch.Tensor:
     """alpha[e] = exp(scores[e]) / sum of exp(scores[e']) over the edges e' entering the same vertex.
 
     Args:
         scores: (E,) or (E, H) per-edge scores (H heads), in the order of the graph's edges.
         graph: a GraphBatch, Adjacency or edge tensor, as in `gather_scatter`. directed=False treats every edge
             also in reverse; scores then have 2E rows (the edges, then their reverses).
+        num_verts: the number of vertices when `graph` is an edge tensor. Pass it: without it the count is read
+            from the edges (`max + 1`, a device sync and a data-dependent size under torch.compile).
 
     Returns:
         Same shape as scores. Differentiable (fused backward kernel). Numerically stable (row max subtracted).
     """
     check_tensor(scores, "scores", dim=(1, 2), dtypes=FLOAT_DTYPES)
-    num_verts = graph.num_verts if hasattr(graph, "num_verts") else None
-    if num_verts is None:
-        from .adjacency import Adjacency
-
-        if isinstance(graph, Adjacency):
-            num_verts = graph.num_src
-        elif isinstance(graph, torch.Tensor) and graph.numel():
-            num_verts = int(graph.max()) + 1
-        else:
-            num_verts = 0
+    if num_verts is not None:
+        check_nonnegative_int(num_verts, "num_verts")
+    elif hasattr(graph, "num_verts"):
+        num_verts = graph.num_verts
+    elif isinstance(graph, Adjacency):
+        num_verts = graph.num_src
+    elif isinstance(graph, torch.Tensor) and graph.numel():
+        num_verts = int(graph.max()) + 1
+    else:
+        num_verts = 0
     adj, num_edges, _ = _resolve(graph, num_verts, directed, scores.device)
     if scores.shape[0] != adj.edge_id.shape[0]:
         raise ValueError(f"scores must have one row per edge ({adj.edge_id.shape[0]}), got {scores.shape[0]}")
