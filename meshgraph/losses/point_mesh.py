@@ -92,7 +92,7 @@ def _batches(meshes, points, lengths):
     return meshes, pts, sizes
 
 
-def _both_ways(pts, sizes, tris, fsizes, what: str, min_triangle_area: float = 0.0) -> torch.Tensor:
+def _both_ways(pts, sizes, tris, fsizes, what: str, elements: str, min_triangle_area: float = 0.0) -> torch.Tensor:
     """Sum over the batch of (mean over each cloud's points of the squared distance to the closest element of
     its mesh + mean over each mesh's elements (triangles (F, 3, 3); segments as (a, b, b)) of the squared
     distance to the closest point of its cloud), divided by N."""
@@ -101,7 +101,7 @@ def _both_ways(pts, sizes, tris, fsizes, what: str, min_triangle_area: float = 0
     N = sizes.shape[0]
     for i, (np_, nf) in enumerate(zip(sizes.tolist(), fsizes.tolist())):
         if np_ == 0 or nf == 0:
-            raise ValueError(f"graph {i}: {what} needs points and mesh elements in every batch element")
+            raise ValueError(f"graph {i}: {what} needs {elements} and points in every element")
     tx, fx, owner = _as_segments(tris, fsizes, min_triangle_area)
     p2f, f2p = closest_point_face_pairs(pts, sizes, tx, fx)
     t = tx[p2f]
@@ -137,7 +137,7 @@ def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None
     meshes, pts, sizes = _batches(meshes, points, lengths)
     tris = meshes.pos_packed()[meshes.faces_packed().long()]  # (F, 3, 3)
     return _both_ways(pts, sizes, tris, meshes.num_faces_per_graph.to(tris.device), "point_mesh_face_distance",
-                      min_triangle_area)
+                      "faces", min_triangle_area)
 
 
 def point_mesh_edge_distance(meshes, points, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -149,4 +149,4 @@ def point_mesh_edge_distance(meshes, points, lengths: torch.Tensor | None = None
     e = meshes.edges_packed()
     segs = meshes.pos_packed()[e[:, [0, 1, 1]]]  # (E, 3, 3)
     counts = meshes.num_edges_per_mesh().to(device=segs.device, dtype=torch.int64)
-    return _both_ways(pts, sizes, segs, counts, "point_mesh_edge_distance")
+    return _both_ways(pts, sizes, segs, counts, "point_mesh_edge_distance", "edges")
