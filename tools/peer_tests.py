@@ -3,6 +3,7 @@
     python tools/peer_tests.py pytorch3d test_knn.py test_graph_conv.py [-- pytest args]
     python tools/peer_tests.py pyg nn/conv/test_gcn_conv.py utils/test_softmax.py [-- pytest args]
     python tools/peer_tests.py pyg --native nn/conv/test_gcn_conv.py    # the peer itself (PyG installed)
+    python tools/peer_tests.py pytorch3d --cuda-as-cpu test_cubify.py   # CUDA-only tests run on the CPU
 
 The peer's test tree is exported from its repository (a git directory: `--repo`, default the search tool's
 mirror under /work/.mirror) at the release meshgraph targets (PyTorch3D v0.7.9, PyG 2.8.0) into a scratch
@@ -31,6 +32,7 @@ PEERS = {
         "repo": "/work/.mirror/facebookresearch+pytorch3d/repo",
         "rev": "v0.7.9",
         "tree": "tests",
+        "data": ["docs/tutorials/data"],  # the tests read the tutorials' meshes (get_pytorch3d_dir())
         "rewrites": [
             (r"\bfrom pytorch3d import _C\b", "from meshgraph_peer_stub import _C"),
             (r"\bimport pytorch3d\._C as _C\b", "from meshgraph_peer_stub import _C"),
@@ -64,7 +66,7 @@ _C = _Missing("_C")
 def missing_blobs(repo: str, cfg: dict) -> list[str]:
     """`:(exclude)` pathspecs for files of the test tree whose blobs the mirror lacks (partial clones leave out
     large binaries, e.g. PyTorch3D's pulsar reference .pth files); git archive fails on them otherwise."""
-    listing = subprocess.run(["git", f"--git-dir={repo}", "ls-tree", "-r", cfg["rev"], cfg["tree"]],
+    listing = subprocess.run(["git", f"--git-dir={repo}", "ls-tree", "-r", cfg["rev"], cfg["tree"], *cfg.get("data", [])],
                              check=True, capture_output=True, text=True).stdout.splitlines()
     entries = [line.split(None, 3) for line in listing]
     blobs = [(e[2], e[3]) for e in entries if e[1] == "blob"]
@@ -136,10 +138,19 @@ builtins.__import__ = _hook
 '''
 
 
-def export(peer: str, repo: str, dest: Path, native: bool) -> Path:
+# --cuda-as-cpu: PyTorch3D's CUDA-only tests (get_random_cuda_device(), "cuda:0") run on the CPU instead, to check
+# the numbers without a GPU (tests comparing CUDA with CPU then compare the CPU with itself: count them as such).
+CUDA_AS_CPU = [
+    (r"(?<!def )\bget_random_cuda_device\(\)", '"cpu"'),
+    (r"([\"'])cuda(:\d+)?\1", '"cpu"'),
+    (r"\btorch\.cuda\.synchronize\(\)", "None"),
+]
+
+
+def export(peer: str, repo: str, dest: Path, native: bool, cuda_as_cpu: bool = False) -> Path:
     cfg = PEERS[peer]
     archive = subprocess.run(
-        ["git", f"--git-dir={repo}", "archive", cfg["rev"], cfg["tree"], *missing_blobs(repo, cfg)],
+        ["git", f"--git-dir={repo}", "archive", cfg["rev"], cfg["tree"], *cfg.get("data", []), *missing_blobs(repo, cfg)],
         check=True, capture_output=True,
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
@@ -150,7 +161,7 @@ def export(peer: str, repo: str, dest: Path, native: bool) -> Path:
                 continue
             text = path.read_text()
             new = text
-            for pattern, repl in cfg["rewrites"]:
+            for pattern, repl in cfg["rewrites"] + (CUDA_AS_CPU if cuda_as_cpu else []):
                 new = re.sub(pattern, repl, new)
             if new != text:
                 path.write_text(new)
@@ -183,13 +194,14 @@ def main() -> int:
     ap.add_argument("--repo", help="the peer's git directory")
     ap.add_argument("--native", action="store_true", help="run the peer's tests unmodified (against the peer)")
     ap.add_argument("--json", help="write per-file counts here")
+    ap.add_argument("--cuda-as-cpu", action="store_true", help="run the peer's CUDA-only tests on the CPU")
     ap.add_argument("--stub-missing", action="store_true",
                     help="names missing from meshgraph.compat become placeholders that fail when used (instead of "
                          "failing the whole file at import), so a file's other tests still run")
     args = ap.parse_args(argv)
     repo = args.repo or PEERS[args.peer]["repo"]
     with tempfile.TemporaryDirectory(prefix=f"peer-{args.peer}-") as tmp:
-        root = export(args.peer, repo, Path(tmp), args.native)
+        root = export(args.peer, repo, Path(tmp), args.native, args.cuda_as_cpu)
         junit = Path(tmp) / "junit.xml"
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([tmp, os.environ.get("PYTHONPATH", "")]))
         plugin = ["-p", "meshgraph_peer_missing"] if args.stub_missing and not args.native else []
