@@ -501,19 +501,24 @@ def dense_to_sparse(adj: torch.Tensor, mask: torch.Tensor | None = None) -> tupl
     if adj.dim() not in (2, 3):
         raise ValueError(f"Dense adjacency matrix 'adj' must be two- or three-dimensional (got {adj.dim()} dimensions)")
     if mask is not None and adj.dim() == 2:
-        raise ValueError("Mask must only be given for a batched adjacency matrix")
+        import warnings
+
+        warnings.warn("Mask should not be provided in case the dense adjacency matrix is two-dimensional", stacklevel=2)
+        mask = None
     if adj.dim() == 2:
         ei = adj.nonzero().t()
         return ei, adj[ei[0], ei[1]]
     if mask is not None:
-        flat_mask = mask.reshape(-1)
-        offsets = torch.cumsum(flat_mask.long(), 0) - 1
+        if mask.dim() != 2:
+            raise ValueError(f"Mask must be two-dimensional (got {mask.dim()} dimensions)")
+        # Rows of masked-out nodes are dropped; graph b's nodes are renumbered from the count of real nodes
+        # before it (real nodes come first in each padded graph).
+        count = mask.sum(dim=-1)
+        first = torch.cumsum(count, 0) - count
         b, r, c = adj.nonzero(as_tuple=True)
-        n = adj.shape[1]
-        keep = flat_mask[b * n + r] & flat_mask[b * n + c]
+        keep = mask[b, r]
         b, r, c = b[keep], r[keep], c[keep]
-        ei = torch.stack([offsets[b * n + r], offsets[b * n + c]])
-        return ei, adj[b, r, c]
+        return torch.stack([first[b] + r, first[b] + c]), adj[b, r, c]
     b, r, c = adj.nonzero(as_tuple=True)
     n = adj.shape[1]
     return torch.stack([b * n + r, b * n + c]), adj[b, r, c]

@@ -154,3 +154,109 @@ def test_native_global_pools_take_batch_vector_none_or_graph_batch():
         same(ours(dense, None), theirs(dense, None))
         b = mg.GraphBatch([mg.Graph(num_verts=4), mg.Graph(num_verts=6)])
         same(ours(x, b), theirs(x, b.graph_index))
+
+
+def test_compat_utils_softmax_scatter_segment_match_pyg():
+    from meshgraph.compat.pyg import utils as ours
+
+    g = torch.Generator().manual_seed(2)
+    src = torch.randn(12, 3, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    index = torch.tensor([0, 0, 3, 3, 3, 1, 5, 5, 0, 1, 1, 3])
+    ptr = torch.tensor([0, 3, 3, 7, 12])
+    for dim in (0, 1, -1):
+        idx = index[: src.shape[dim]] % 3
+        same(ours.softmax(src, idx, dim=dim), tg_utils.softmax(src, idx, dim=dim))
+    same(ours.softmax(src, index, num_nodes=8), tg_utils.softmax(src, index, num_nodes=8))
+    same(ours.softmax(src, ptr=ptr), tg_utils.softmax(src, ptr=ptr))
+    grad_ours = torch.autograd.grad(ours.softmax(src, index).pow(2).sum(), src)[0]
+    grad_theirs = torch.autograd.grad(tg_utils.softmax(src, index).pow(2).sum(), src)[0]
+    same(grad_ours, grad_theirs)
+    for reduce in ("sum", "mean", "min", "max"):
+        same(ours.scatter(src, index, 0, 7, reduce), tg_utils.scatter(src, index, 0, 7, reduce))
+        same(ours.segment(src, ptr, reduce), tg_utils.segment(src, ptr, reduce))
+    same(ours.segment_logsumexp(src[:, 0], ptr, 0), tg_utils.segment_logsumexp(src[:, 0], ptr, 0))
+    with pytest.raises(ValueError, match="one-dimensional"):
+        ours.scatter(src, index.view(-1, 1))
+    with pytest.raises(NotImplementedError, match="index"):
+        ours.softmax(src)
+
+
+def test_argmax_group_functions_match_torch_scatter_and_pyg():
+    import torch_scatter
+
+    from meshgraph.compat.pyg import utils as ours
+    from meshgraph.compat.pyg.utils._scatter import scatter_argmax
+
+    g = torch.Generator().manual_seed(3)
+    index = torch.randint(0, 6, (30,), generator=g)
+    for src in (torch.randn(30, 4, generator=g), torch.randint(0, 4, (30, 4), generator=g)):
+        same(scatter_argmax(src, index, dim_size=8), torch_scatter.scatter_max(src, index, dim=0, dim_size=8)[1])
+    values = torch.randn(30, generator=g)
+    for desc in (False, True):
+        for consecutive in (False, True):
+            same(ours.group_argsort(values, index, descending=desc, return_consecutive=consecutive),
+                 tg_utils.group_argsort(values, index, descending=desc, return_consecutive=consecutive))
+    parts = [torch.randn(4, 2, generator=g), torch.randn(3, 2, generator=g)]
+    idx = [torch.tensor([0, 1, 1, 4]), torch.tensor([0, 2, 4])]
+    same(ours.group_cat(parts, idx, return_index=True), tg_utils.group_cat(parts, idx, return_index=True))
+
+
+def test_batch_vector_and_sparse_functions_match_pyg():
+    from meshgraph.compat.pyg import utils as ours
+
+    g = torch.Generator().manual_seed(4)
+    batch = torch.tensor([0, 0, 0, 1, 3, 3])
+    x = torch.randn(6, 2, generator=g)
+    for kw in ({}, {"fill_value": -1.0}, {"max_num_nodes": 2}, {"batch_size": 5}):
+        same(ours.to_dense_batch(x, batch, **kw), tg_utils.to_dense_batch(x, batch, **kw))
+    same(ours.to_dense_batch(x), tg_utils.to_dense_batch(x))
+    ei = torch.tensor([[0, 1, 2, 2, 4, 5, 4], [1, 0, 0, 2, 5, 4, 5]])
+    w = torch.rand(7, generator=g)
+    for kw in ({}, {"edge_attr": w}, {"max_num_nodes": 1}, {"batch_size": 5}):
+        same(ours.to_dense_adj(ei, batch, **kw), tg_utils.to_dense_adj(ei, batch, **kw))
+    same(ours.unbatch(x, batch), list(tg_utils.unbatch(x, batch)))
+    same(ours.unbatch_edge_index(ei, batch), list(tg_utils.unbatch_edge_index(ei, batch)))
+    for layout in (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc):
+        a, b = ours.to_torch_sparse_tensor(ei, w, layout=layout), tg_utils.to_torch_sparse_tensor(ei, w, layout=layout)
+        assert a.layout == b.layout
+        same(a.to_dense(), b.to_dense())
+        same(ours.to_edge_index(a), tg_utils.to_edge_index(b))
+        if layout != torch.sparse_csc:  # PyG's remove_self_loops takes COO / CSR only
+            same(ours.remove_self_loops(a)[0].to_dense(), tg_utils.remove_self_loops(b)[0].to_dense())
+    coo = ours.to_torch_coo_tensor(ei, w)
+    same(ours.add_self_loops(coo, fill_value=2.0)[0].to_dense(), tg_utils.add_self_loops(coo, fill_value=2.0)[0].to_dense())
+    dense = torch.randint(0, 2, (2, 3, 3), generator=g).float()
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    same(ours.dense_to_sparse(dense), tg_utils.dense_to_sparse(dense))
+    same(ours.dense_to_sparse(dense, mask), tg_utils.dense_to_sparse(dense, mask))
+    same(ours.dense_to_sparse(dense[0]), tg_utils.dense_to_sparse(dense[0]))
+    for relabel in (False, True):
+        same(ours.subgraph([0, 2, 4, 5], ei, w, relabel), tg_utils.subgraph([0, 2, 4, 5], ei, w, relabel))
+
+
+def test_scipy_networkx_converters_match_pyg():
+    nx = pytest.importorskip("networkx")
+    pytest.importorskip("scipy")
+    from torch_geometric.data import Data as TgData
+
+    from meshgraph.compat.pyg import utils as ours
+    from meshgraph.compat.pyg.data import Data
+
+    ei = torch.tensor([[0, 1, 0, 2], [1, 0, 0, 1]])
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    a, b = ours.to_scipy_sparse_matrix(ei, w, 4), tg_utils.to_scipy_sparse_matrix(ei, w, 4)
+    assert (a != b).nnz == 0 and a.shape == b.shape
+    same(ours.from_scipy_sparse_matrix(a), tg_utils.from_scipy_sparse_matrix(b))
+    kw = dict(x=torch.randn(3, 2), edge_index=ei, weight=w)
+    for opts in ({}, {"to_undirected": True}, {"to_undirected": "upper"}, {"remove_self_loops": True}, {"to_multi": True}):
+        G1 = ours.to_networkx(Data(**kw), node_attrs=["x"], edge_attrs=["weight"], **opts)
+        G2 = tg_utils.to_networkx(TgData(**kw), node_attrs=["x"], edge_attrs=["weight"], **opts)
+        assert type(G1) is type(G2) and dict(G1.nodes(data=True)) == dict(G2.nodes(data=True))
+        assert sorted(G1.edges(data=True), key=str) == sorted(G2.edges(data=True), key=str)
+    G = nx.karate_club_graph()
+    same_data = [ours.from_networkx(G), tg_utils.from_networkx(G)]
+    assert sorted(same_data[0].keys()) == sorted(same_data[1].keys())
+    for k in same_data[0].keys():
+        v0, v1 = same_data[0][k], same_data[1][k]
+        assert torch.equal(v0, v1) if isinstance(v0, torch.Tensor) else v0 == v1
+    same(ours.from_networkx(G, group_edge_attrs=all).edge_attr, tg_utils.from_networkx(G, group_edge_attrs=all).edge_attr)
