@@ -299,6 +299,10 @@ class Data:
     def stores(self) -> list[Storage]:
         return [self._store]
 
+    def stores_as(self, data):
+        """This record (a homogeneous record has one store, whatever `data` has)."""
+        return self
+
     @property
     def node_stores(self) -> list[Storage]:
         return [self._store]
@@ -886,6 +890,9 @@ class Batch(Data):
     `num_graphs`, `batch[i]` / `get_example(i)`, `batch[1:3]` / `index_select(...)` and `to_data_list()`."""
 
     _data_cls: type = Data
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
 
     @classmethod
     def from_data_list(cls, data_list: Sequence[Data], follow_batch: Sequence[str] | None = None,

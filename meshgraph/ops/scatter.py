@@ -160,17 +160,17 @@ def global_pool(x: torch.Tensor, batch=None, reduce: str = "mean", size: int | N
     return scatter(x, batch, size, reduce, dim=dim)
 
 
-def global_add_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
+def global_add_pool(x: torch.Tensor, batch, size: int | None = None) -> torch.Tensor:
     """Per-graph sum of x (see `global_pool`; PyG's `global_add_pool(x, batch, size)`)."""
     return global_pool(x, batch, "sum", size)
 
 
-def global_mean_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
+def global_mean_pool(x: torch.Tensor, batch, size: int | None = None) -> torch.Tensor:
     """Per-graph mean of x (see `global_pool`)."""
     return global_pool(x, batch, "mean", size)
 
 
-def global_max_pool(x: torch.Tensor, batch=None, size: int | None = None) -> torch.Tensor:
+def global_max_pool(x: torch.Tensor, batch, size: int | None = None) -> torch.Tensor:
     """Per-graph max of x (see `global_pool`)."""
     return global_pool(x, batch, "max", size)
 
@@ -285,7 +285,7 @@ def group_argsort(src: torch.Tensor, index: torch.Tensor, dim: int = 0, num_grou
     return out - (torch.cumsum(counts, 0) - counts)[index]
 
 
-def segment_logsumexp(src: torch.Tensor, ptr: torch.Tensor, dim: int = 0) -> torch.Tensor:
+def segment_logsumexp(src: torch.Tensor, ptr: torch.Tensor, dim: int) -> torch.Tensor:
     """log(sum(exp(src))) over consecutive segments ptr[i]:ptr[i+1] along dim (stable: the segment max is
     subtracted first, on the fused kernels); empty segments give 0."""
     moved = src.movedim(dim, 0)
