@@ -16,7 +16,7 @@ from ..ops.composite_points import (
 from ..ops.interpolate_face_attributes import interpolate_face_attributes, interpolate_vertex_features
 from ..ops.rasterize_meshes import rasterize_meshes
 from ..ops.rasterize_points import rasterize_points
-from .blend import hard_blend, sigmoid_alpha_blend, softmax_blend
+from .blend import BlendParams, hard_blend, hard_rgb_blend, sigmoid_alpha_blend, sigmoid_alpha_rgba, softmax_blend, softmax_rgb_blend
 from .clip import clip_faces_near
 from .image import read_png, save_png, to_uint8
 from .cameras import (
@@ -26,11 +26,41 @@ from .cameras import (
     OrthographicCameras,
     PerspectiveCameras,
     camera_position_from_spherical_angles,
+    get_world_to_view_transform,
+    join_cameras_as_batch,
     look_at_rotation,
     look_at_view_transform,
+    rotate_on_spot,
 )
+from .rasterizer import (
+    Fragments,
+    MeshRasterizer,
+    PointFragments,
+    PointsRasterizationSettings,
+    PointsRasterizer,
+    RasterizationSettings,
+)
+from .renderer import MeshRenderer, MeshRendererWithFragments, PointsRenderer, SoftSilhouetteShader, VertexFeatureShader
 
 __all__ = [
+    "BlendParams",
+    "Fragments",
+    "MeshRasterizer",
+    "MeshRenderer",
+    "MeshRendererWithFragments",
+    "PointFragments",
+    "PointsRasterizationSettings",
+    "PointsRasterizer",
+    "PointsRenderer",
+    "RasterizationSettings",
+    "SoftSilhouetteShader",
+    "VertexFeatureShader",
+    "get_world_to_view_transform",
+    "hard_rgb_blend",
+    "join_cameras_as_batch",
+    "rotate_on_spot",
+    "sigmoid_alpha_rgba",
+    "softmax_rgb_blend",
     "clip_faces_near",
     "hard_blend",
     "read_png",

@@ -74,11 +74,12 @@ class PointsRasterizationSettings:
     max_points_per_bin: int | None = None
 
 
-def to_raster_space(cameras, points: torch.Tensor, item: torch.Tensor, n_items: int, **kwargs) -> torch.Tensor:
+def to_raster_space(cams, points: torch.Tensor, item: torch.Tensor, n_items: int, **kwargs) -> torch.Tensor:
     """Packed world points (P, 3) of items (P,) (mesh / cloud of each point) -> raster space: NDC x, y and the view
-    depth z, through `cameras` (one camera or one per item), as PyTorch3D's rasterizers do it (on the padded
-    batch: world -> view, then projection and the camera's NDC transform, eps from kwargs)."""
-    n_cameras = len(cameras)
+    depth z, through `cams` (one camera or one per item), as PyTorch3D's rasterizers do it (on the padded
+    batch: world -> view, then projection and the camera's NDC transform; kwargs go to the camera methods, eps
+    from them too)."""
+    n_cameras = len(cams)
     if n_cameras not in (1, n_items):
         raise ValueError(f"Wrong number ({n_cameras!r}) of cameras for {n_items!r} meshes")
     eps = kwargs.get("eps", None)
@@ -86,13 +87,13 @@ def to_raster_space(cameras, points: torch.Tensor, item: torch.Tensor, n_items: 
     slot = torch.arange(points.shape[0], device=points.device) - (counts.cumsum(0) - counts)[item]
     width = int(counts.max()) if points.shape[0] else 0
     padded = points.new_zeros(n_items, width, 3).index_put((item, slot), points)
-    view = cameras.get_world_to_view_transform(**kwargs).transform_points(padded, eps=eps)
-    to_ndc = cameras.get_ndc_camera_transform(**kwargs)
-    projection = try_get_projection_transform(cameras, kwargs)
+    view = cams.get_world_to_view_transform(**kwargs).transform_points(padded, eps=eps)
+    to_ndc = cams.get_ndc_camera_transform(**kwargs)
+    projection = try_get_projection_transform(cams, kwargs)
     if projection is not None:
         ndc = projection.compose(to_ndc).transform_points(view, eps=eps)
     else:
-        ndc = to_ndc.transform_points(cameras.transform_points(padded, eps=eps), eps=eps)
+        ndc = to_ndc.transform_points(cams.transform_points(padded, eps=eps), eps=eps)
     raster = torch.cat([ndc[..., :2], view[..., 2:].to(ndc.dtype)], -1)
     return raster[item, slot]
 
