@@ -1040,12 +1040,30 @@ class GraphBatch:
 
     def _select(self, picks: list[int]) -> GraphBatch:
         """A batch of the same class holding graphs `picks` (non-negative indices, repeats allowed)."""
-        all_graphs = self.graphs()
+        device = self.device
+        nv = [self._num_verts[i] for i in picks]
+        nf = [self._num_faces[i] for i in picks]
+        ne = [self._num_edges[i] for i in picks]
+        vidx = _gather_ranges(_ptr(self._num_verts), picks, nv, device)
+        fidx = _gather_ranges(_ptr(self._num_faces), picks, nf, device)
+        eidx = _gather_ranges(_ptr(self._num_edges), picks, ne, device)
+        # vertex ids move by (new first vertex - old first vertex) of their graph
+        shift = torch.tensor([a - b for a, b in zip(_ptr(nv), (_ptr(self._num_verts)[i] for i in picks))],
+                             dtype=torch.int64, device=device)
+        owner_f = torch.repeat_interleave(torch.arange(len(picks), device=device), torch.tensor(nf, device=device), output_size=sum(nf))
+        owner_e = torch.repeat_interleave(torch.arange(len(picks), device=device), torch.tensor(ne, device=device), output_size=sum(ne))
+        # a feature none of the picked graphs carries is left out, as a batch built from their Graphs would
+        vpresent = {k: tuple(p[i] for i in picks) for k, p in self._vpresent.items() if any(p[i] for i in picks)}
+        epresent = {k: tuple(p[i] for i in picks) for k, p in self._epresent.items() if any(p[i] for i in picks)}
         out = type(self).__new__(type(self))
-        GraphBatch.__init__(out, [all_graphs[i] for i in picks])
+        out._set(
+            nv, nf, ne, self._faces[fidx] + shift[owner_f][:, None], self._edge_index[:, eidx] + shift[owner_e],
+            {k: self._vfeats[k][vidx] for k in vpresent}, vpresent, {k: self._efeats[k][eidx] for k in epresent},
+            epresent, tuple(self._edges_from_faces[i] for i in picks),
+        )
         out._restore_extra(self._extra_context())
         # list views already built stay the same tensors (as PyTorch3D's indexing shares them)
-        for key in [k for k in self._cache if k[0] in ("list", "faces_list") and (k[1] is None or out._vpresent.get(k[1]))]:
+        for key in [k for k in self._cache if k[0] in ("list", "faces_list") and (k[1] is None or k[1] in out._vfeats)]:
             out._cache[key] = [self._cache[key][i] for i in picks]
         return out
 
@@ -1134,6 +1152,17 @@ def _ptr(counts: Sequence[int]) -> list[int]:
         out.append(acc)
         acc += c
     return out
+
+
+def _gather_ranges(ptr: Sequence[int], picks: Sequence[int], counts: Sequence[int], device) -> torch.Tensor:
+    """(sum(counts),) int64 packed rows of graphs `picks` in order (graph i's rows start at ptr[i])."""
+    total = sum(counts)
+    if total == 0:
+        return torch.zeros(0, dtype=torch.int64, device=device)
+    new_start = _ptr(counts)
+    delta = torch.tensor([ptr[i] - s for i, s in zip(picks, new_start)], dtype=torch.int64, device=device)
+    owner = torch.repeat_interleave(torch.arange(len(picks), device=device), torch.tensor(counts, device=device), output_size=total)
+    return torch.arange(total, device=device) + delta[owner]
 
 
 def _graph_tensors(g: Graph) -> list[torch.Tensor]:

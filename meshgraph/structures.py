@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._utils import check_index_range
+from ._utils import can_inspect_values
 from .graph import FEATURES, NORMALS, POS, GraphBatch
 
 __all__ = [
@@ -53,6 +53,20 @@ def _one_device(tensors: Sequence[torch.Tensor], message: str) -> torch.device:
     if len(devices) > 1:
         raise ValueError(message)
     return devices.pop() if devices else torch.device("cpu")
+
+
+def _check_faces(faces_packed: torch.Tensor, first_vert: torch.Tensor, num_verts, num_faces) -> None:
+    """ValueError naming the mesh when a face indexes outside its mesh's vertices (one pass, eager only)."""
+    if faces_packed.numel() == 0 or not can_inspect_values(faces_packed):
+        return
+    owner = torch.repeat_interleave(torch.arange(len(num_faces), device=faces_packed.device),
+                                    torch.tensor(num_faces, device=faces_packed.device), output_size=faces_packed.shape[0])
+    local = faces_packed - first_vert[owner][:, None]
+    bad = (local < 0) | (local >= torch.tensor(num_verts, device=faces_packed.device)[owner][:, None])
+    if bool(bad.any()):
+        row = int(bad.any(1).nonzero()[0])
+        i = int(owner[row])
+        raise ValueError(f"faces[{i}] holds index {int(local[row][bad[row]][0])}, outside the valid range [0, {num_verts[i]})")
 
 
 def _check_copies(N: Any) -> None:
@@ -192,9 +206,8 @@ class Meshes(_PeerNames, GraphBatch):
             torch.cat([f + offsets[i] for i, f in enumerate(faces_list)])
             if faces_list else torch.zeros((0, 3), dtype=torch.int64, device=device)
         )
+        _check_faces(faces_packed, torch.tensor(offsets[:-1], dtype=torch.int64, device=device), num_verts, num_faces)
         self._set_meshes_packed(num_verts, num_faces, {POS: pos}, faces_packed)
-        for i, f in enumerate(faces_list):
-            check_index_range(f, f"faces[{i}]", num_verts[i])
         # the list views are the tensors given (as in PyTorch3D), when no conversion was needed
         self._cache[("list", POS)] = [v if v.dtype == dtype else v.to(dtype) for v in verts_list]
         self._cache[("faces_list", None)] = faces_list
