@@ -93,7 +93,7 @@ def read_edges(edge_index, flow: str = "source_to_target", size=None) -> Edges:
         a = edge_index if edge_index.is_coalesced() else edge_index.coalesce()
         idx = a._indices()
         rowptr = offsets_from_counts(count_per_index(idx[0], n_dst))  # coalesced COO is sorted by row
-        return Edges(idx[1], idx[0], a._values(), [n_src, n_dst], True, None, rowptr, edge_index)
+        return Edges(idx[1], idx[0], a.values(), [n_src, n_dst], True, None, rowptr, edge_index)
     if isinstance(edge_index, torch.Tensor):
         if edge_index.dtype not in (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64):
             raise ValueError(f"Expected 'edge_index' to be of integer type (got '{edge_index.dtype}')")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..ops.scatter import scatter, segment_reduce
@@ -68,6 +69,35 @@ class Aggregation(nn.Module):
         if index is not None and index.numel() != x.shape[dim % x.dim()]:
             raise ValueError(f"index has {index.numel()} entries but x has {x.shape[dim % x.dim()]} rows along dim {dim}")
         return super().__call__(x, index, ptr, dim_size, dim, **kwargs)
+
+    def to_dense_batch(self, x, index=None, ptr=None, dim_size=None, dim=-2, fill_value=0.0, max_num_elements=None):
+        """(num_groups, max_size, F) rows of each group in order, padded with fill_value, and the (num_groups,
+        max_size) mask of real rows; groups longer than max_num_elements keep their first rows. Needs 2-D x and
+        index sorted by group."""
+        if index is None:
+            if ptr is None:
+                raise NotImplementedError(f"Aggregation requires 'index' to be specified in '{type(self).__name__}'")
+            index = torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff(), output_size=x.shape[0])
+        if x.dim() != 2 or dim % x.dim() != 0:
+            raise ValueError(f"Aggregation requires two-dimensional inputs along dim 0 (got '{x.dim()}' dimensions)")
+        if index.numel() > 1 and not bool((index[:-1] <= index[1:]).all()):
+            raise ValueError("Can not perform aggregation since the 'index' tensor is not sorted. Specifically, if you "
+                             "use this aggregation as part of 'MessagePassing`, ensure that 'edge_index' is sorted by "
+                             "destination nodes, e.g., by calling `data.sort(sort_by_row=False)`")
+        from .._utils import count_per_index, offsets_from_counts
+
+        B = dim_size if dim_size is not None else (int(index.max()) + 1 if index.numel() else 0)
+        counts = count_per_index(index, B)
+        size = int(counts.max()) if B else 0
+        if max_num_elements is not None:
+            size = max_num_elements
+        pos = torch.arange(index.numel(), device=x.device) - offsets_from_counts(counts)[index.long()]
+        keep = pos < size
+        out = x.new_full((B, size, x.shape[1]), fill_value)
+        out[index.long()[keep], pos[keep]] = x[keep]
+        mask = torch.zeros((B, size), dtype=torch.bool, device=x.device)
+        mask[index.long()[keep], pos[keep]] = True
+        return out, mask
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -185,13 +215,113 @@ class PowerMeanAggregation(Aggregation):
         return f"{type(self).__name__}(learn={self.learn})"
 
 
+class _BatchNorm(nn.Module):
+    """PyG's BatchNorm layout (a BatchNorm1d under `.module`), so MLP state dicts load."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.module = nn.BatchNorm1d(channels)
+
+    def reset_parameters(self) -> None:
+        self.module.reset_parameters()
+
+    def forward(self, x):
+        return self.module(x)
+
+
+class _MLP(nn.Module):
+    """PyG's MLP with its defaults (Linear layers `lins`, batch norm `norms` and ReLU between them, no norm /
+    activation / dropout after the last layer): what MLPAggregation builds. Other activations / norms raise."""
+
+    def __init__(self, in_channels: int, out_channels: int, num_layers: int, hidden_channels: int | None = None,
+                 dropout: float = 0.0, act: str | None = "relu", norm: str | None = "batch_norm", bias: bool = True):
+        super().__init__()
+        from .linear import Linear
+
+        if act not in ("relu", None) or norm not in ("batch_norm", None):
+            raise ValueError("meshgraph's MLP supports act='relu' / None and norm='batch_norm' / None only")
+        if num_layers > 1 and hidden_channels is None:
+            raise ValueError("hidden_channels is required for num_layers > 1")
+        sizes = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
+        self.lins = nn.ModuleList(Linear(a, b, bias=bias) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.norms = nn.ModuleList((_BatchNorm(c) if norm else nn.Identity()) for c in sizes[1:-1])
+        self.act, self.dropout = act, dropout
+
+    def reset_parameters(self) -> None:
+        for m in (*self.lins, *self.norms):
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+    def forward(self, x):
+        for lin, norm in zip(self.lins[:-1], self.norms):
+            x = norm(lin(x))
+            x = x.relu() if self.act else x
+            x = F.dropout(x, p=self.dropout, training=self.training)
+        return self.lins[-1](x)
+
+
+class LSTMAggregation(Aggregation):
+    """An LSTM over each group's rows in order (PyG's LSTMAggregation; needs index sorted by group); the last
+    hidden state is the group's output. Not permutation invariant."""
+
+    def __init__(self, in_channels: int, out_channels: int, **kwargs):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.lstm = nn.LSTM(in_channels, out_channels, batch_first=True, **kwargs)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.lstm.reset_parameters()
+
+    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim)
+        return self.lstm(dense)[0][:, -1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
+
+
+class MLPAggregation(Aggregation):
+    """An MLP on each group's first max_num_elements rows, concatenated (zero-padded) (PyG's MLPAggregation;
+    needs index sorted by group). kwargs go to the MLP: num_layers, hidden_channels, dropout, act, norm, bias."""
+
+    def __init__(self, in_channels: int, out_channels: int, max_num_elements: int, **kwargs):
+        super().__init__()
+        self.in_channels, self.out_channels, self.max_num_elements = in_channels, out_channels, max_num_elements
+        self.mlp = _MLP(in_channels * max_num_elements, out_channels, **kwargs)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.mlp.reset_parameters()
+
+    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim, max_num_elements=self.max_num_elements)
+        return self.mlp(dense.reshape(dense.shape[0], -1))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, max_num_elements={self.max_num_elements})"
+
+
+class _DictLinear(nn.Module):
+    """Linear layers keyed "0", "1", ... under `lins` (PyG's HeteroDictLinear state-dict layout)."""
+
+    def __init__(self, lins):
+        super().__init__()
+        self.lins = nn.ModuleDict({str(k): lin for k, lin in enumerate(lins)})
+
+    def reset_parameters(self) -> None:
+        for lin in self.lins.values():
+            lin.reset_parameters()
+
+
 _COMBINE = ("sum", "mean", "max", "min", "logsumexp", "std", "var")
 
 
 class MultiAggregation(Aggregation):
     """Several aggregations of the same rows, combined: "cat" (concatenated channels), "proj" (a Linear of the
     concatenation to mode_kwargs' out_channels) or an element-wise "sum" / "mean" / "max" / "min" /
-    "logsumexp" / "std" / "var" of the stacked results. ("attn" is not implemented here.)"""
+    "logsumexp" / "std" / "var" of the stacked results, or "attn" (per-aggregation Linear to out_channels, then
+    multi-head self-attention across the aggregations, averaged)."""
 
     def __init__(self, aggrs, aggrs_kwargs=None, mode: str | None = "cat", mode_kwargs=None):
         super().__init__()
@@ -209,9 +339,7 @@ class MultiAggregation(Aggregation):
         mode_kwargs = dict(mode_kwargs or {})
         self.in_channels = mode_kwargs.pop("in_channels", None)
         self.out_channels = mode_kwargs.pop("out_channels", None)
-        if mode == "attn":
-            raise ValueError("MultiAggregation mode 'attn' is not implemented in meshgraph")
-        if mode == "proj":
+        if mode in ("proj", "attn"):
             from .linear import Linear
 
             if len(aggrs) == 1:
@@ -220,7 +348,12 @@ class MultiAggregation(Aggregation):
                 raise ValueError(f"Combine mode '{mode}' must have `in_channels` and `out_channels` specified.")
             if isinstance(self.in_channels, int):
                 self.in_channels = [self.in_channels] * len(aggrs)
-            self.lin = Linear(sum(self.in_channels), self.out_channels, **mode_kwargs)
+            if mode == "proj":
+                self.lin = Linear(sum(self.in_channels), self.out_channels, **mode_kwargs)
+            else:  # one Linear per aggregation (PyG's HeteroDictLinear layout), then attention across them
+                num_heads = mode_kwargs.pop("num_heads", 1)
+                self.lin_heads = _DictLinear([Linear(c, self.out_channels) for c in self.in_channels])
+                self.multihead_attn = nn.MultiheadAttention(self.out_channels, num_heads, **mode_kwargs)
         elif mode != "cat" and mode not in _COMBINE:
             raise ValueError(f"Combine mode '{mode}' is not supported.")
 
@@ -229,6 +362,9 @@ class MultiAggregation(Aggregation):
             a.reset_parameters()
         if self.mode == "proj":
             self.lin.reset_parameters()
+        if self.mode == "attn":
+            self.lin_heads.reset_parameters()
+            self.multihead_attn._reset_parameters()
 
     def get_out_channels(self, in_channels: int) -> int:
         if self.out_channels is not None:
@@ -245,6 +381,9 @@ class MultiAggregation(Aggregation):
             return torch.cat(inputs, dim=-1)
         if self.mode == "proj":
             return self.lin(torch.cat(inputs, dim=-1))
+        if self.mode == "attn":
+            x = torch.stack([lin(v) for lin, v in zip(self.lin_heads.lins.values(), inputs)], dim=0)
+            return self.multihead_attn(x, x, x)[0].mean(dim=0)
         out = getattr(torch, self.mode)(torch.stack(inputs, dim=0), dim=0)
         return out if isinstance(out, torch.Tensor) else out[0]
 
@@ -256,7 +395,7 @@ class MultiAggregation(Aggregation):
 _BY_NAME = {
     "sum": SumAggregation, "add": SumAggregation, "mean": MeanAggregation, "max": MaxAggregation,
     "min": MinAggregation, "mul": MulAggregation, "var": VarAggregation, "std": StdAggregation,
-    "softmax": SoftmaxAggregation, "powermean": PowerMeanAggregation,
+    "softmax": SoftmaxAggregation, "powermean": PowerMeanAggregation, "lstm": LSTMAggregation, "mlp": MLPAggregation,
 }
 
 
@@ -275,7 +414,7 @@ def aggregation_resolver(aggr, **kwargs) -> Aggregation | None:
 
 
 __all__ = [
-    "Aggregation", "MaxAggregation", "MeanAggregation", "MinAggregation", "MulAggregation", "MultiAggregation",
+    "Aggregation", "LSTMAggregation", "MLPAggregation", "MaxAggregation", "MeanAggregation", "MinAggregation", "MulAggregation", "MultiAggregation",
     "PowerMeanAggregation", "SoftmaxAggregation", "StdAggregation", "SumAggregation", "VarAggregation",
     "aggregation_resolver", "segment_softmax",
 ]

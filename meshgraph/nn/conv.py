@@ -126,11 +126,11 @@ def gcn_norm(edge_index, edge_weight: torch.Tensor | None = None, num_nodes: int
             dst, src = torch.cat([dst, loops]), torch.cat([src, loops])
             value = torch.cat([value, value.new_full((N,), fill)])
         adj = torch.sparse_coo_tensor(torch.stack([dst, src]), value, (N, N)).coalesce()
-        dst, src = adj._indices()
-        value = adj._values()
+        dst, src = adj.indices()
+        value = adj.values()
         deg = scatter(value, dst, dim_size=N, reduce="sum")
         dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
-        adj = torch.sparse_coo_tensor(adj._indices(), dinv[dst] * value * dinv[src], (N, N), is_coalesced=True)
+        adj = torch.sparse_coo_tensor(adj.indices(), dinv[dst] * value * dinv[src], (N, N), is_coalesced=True)
         return (adj.to_sparse_csr() if edge_index.layout == torch.sparse_csr else adj), None
     if flow not in ("source_to_target", "target_to_source"):
         raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
@@ -485,6 +485,10 @@ class SAGEConv(MessagePassing):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.normalize, self.root_weight, self.project = normalize, root_weight, project
         in_pair = _pair(in_channels)
+        if aggr == "lstm":
+            kwargs.setdefault("aggr_kwargs", {})
+            kwargs["aggr_kwargs"].setdefault("in_channels", in_pair[0])
+            kwargs["aggr_kwargs"].setdefault("out_channels", in_pair[0])
         super().__init__(aggr, **kwargs)
         if self.project:
             if in_pair[0] <= 0:

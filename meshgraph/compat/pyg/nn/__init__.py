@@ -4,7 +4,7 @@ builders meshgraph implements, re-exported from `meshgraph.nn` / `meshgraph.ops`
 `GraphConv` here is PyG's (meshgraph.nn.PyGGraphConv); `meshgraph.nn.GraphConv` is PyTorch3D's."""
 
 from . import aggr, conv, dense, pool, unpool
-from .aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation, MulAggregation, MultiAggregation,
+from .aggr import (Aggregation, LSTMAggregation, MLPAggregation, MaxAggregation, MeanAggregation, MinAggregation, MulAggregation, MultiAggregation,
                    PowerMeanAggregation, SoftmaxAggregation, StdAggregation, SumAggregation, VarAggregation)
 from .conv import (DynamicEdgeConv, EdgeConv, GATConv, GCNConv, GINConv, GINEConv, GraphConv, MessagePassing,
                    PointNetConv, SAGEConv)
@@ -14,7 +14,7 @@ from .unpool import knn_interpolate
 
 __all__ = [
     "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
-    "Linear", "MaxAggregation", "MeanAggregation", "MessagePassing", "MinAggregation", "MulAggregation",
+    "Linear", "LSTMAggregation", "MLPAggregation", "MaxAggregation", "MeanAggregation", "MessagePassing", "MinAggregation", "MulAggregation",
     "MultiAggregation", "PointNetConv", "PowerMeanAggregation", "SAGEConv", "SoftmaxAggregation", "StdAggregation",
     "SumAggregation", "VarAggregation", "fps", "global_add_pool", "global_max_pool", "global_mean_pool", "knn",
     "knn_graph", "knn_interpolate", "radius", "radius_graph",

@@ -1,8 +1,8 @@
 """`torch_geometric.nn.aggr` mirror: the aggregations meshgraph implements."""
 
-from meshgraph.nn.aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation, MulAggregation,
+from meshgraph.nn.aggr import (Aggregation, LSTMAggregation, MLPAggregation, MaxAggregation, MeanAggregation, MinAggregation, MulAggregation,
                                MultiAggregation, PowerMeanAggregation, SoftmaxAggregation, StdAggregation,
                                SumAggregation, VarAggregation)
 
-__all__ = ["Aggregation", "MaxAggregation", "MeanAggregation", "MinAggregation", "MulAggregation", "MultiAggregation",
+__all__ = ["Aggregation", "LSTMAggregation", "MLPAggregation", "MaxAggregation", "MeanAggregation", "MinAggregation", "MulAggregation", "MultiAggregation",
            "PowerMeanAggregation", "SoftmaxAggregation", "StdAggregation", "SumAggregation", "VarAggregation"]
