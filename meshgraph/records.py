@@ -18,8 +18,8 @@ With meshgraph ops: the packed tensors of a Batch are those meshgraph kernels ta
 - `graph_batch()` returns a `GraphBatch` over the same tensors (no copy of features or edges), for the
   GraphBatch-first native API.
 
-PyG's own Data / Batch objects work with the same functions where meshgraph reads only `edge_index`, `x`,
-`batch` and `num_nodes` (duck typing): see `adjacency_of`.
+PyG's own Data / Batch objects are accepted by the same ops: their graph resolution falls back to the object's
+`edge_index` (`ops.adjacency.resolve_graph`), and pools take the `batch` vector.
 """
 
 from __future__ import annotations
@@ -840,16 +840,6 @@ class Data:
 
     def _face_counts(self) -> list[int]:
         return [int(self._store["face"].shape[-1])]
-
-
-def adjacency_of(graph, directed: bool = True, self_loops: bool = False):
-    """The Adjacency of a record: this module's (cached on it) or any object with `edge_index` and `num_nodes`
-    (PyG's own Data / Batch: built from its edge_index each call)."""
-    if isinstance(graph, Data):
-        return graph.adjacency(directed=directed, self_loops=self_loops)
-    from .ops.adjacency import build_adjacency
-
-    return build_adjacency(graph.edge_index, int(graph.num_nodes), directed=directed, self_loops=self_loops)
 
 
 # ---------------------------------------------------------------------- batches
