@@ -105,6 +105,21 @@ def main(argv=None):
         print(f"    (x, grad and output are V*F*4 = {V * F * 4 / 2**20:.1f} MB each; one E*F message tensor is "
               f"{E * F * 4 / 2**20:.1f} MB)")
 
+        # Drop-in call shapes (issue 12): the same aggregation called as PyTorch3D and PyG code call it, with the
+        # same edge tensors every step (their adjacency is cached on them: validated and built once).
+        edges_p3d = b.edges_packed()  # (E/2, 2) unique undirected edges: directed=False gives both directions
+        edge_index = b.edge_index.clone()  # a plain (2, E) tensor, not the batch's own
+        shapes = [
+            ("GraphBatch gather_scatter(x, batch)", ours),
+            ("PyTorch3D gather_scatter(x, edges, False)", lambda x: gather_scatter(x, edges_p3d, False)),
+            ("PyG-style gather_scatter(x, edge_index)", lambda x: gather_scatter(x, edge_index)),
+        ]
+        for name, fn in shapes:
+            torch.testing.assert_close(fn(x0), expect, rtol=1e-4, atol=1e-4, msg=f"{name} disagrees")
+        rows = [(name, timeit(fwd_bwd(fn), repeat=3 if args.quick else 5)) for name, fn in shapes]
+        report(f"W1 drop-in call shapes, sum fwd+bwd, F={F} (goal: <= 1.10x the GraphBatch path)", rows,
+               "GraphBatch gather_scatter(x, batch)")
+
         w0 = torch.rand(E)
 
         def weighted_run():
