@@ -131,18 +131,23 @@ def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -
     return adj
 
 
-def edge_layout(edges: torch.Tensor, directed: bool | None) -> tuple[torch.Tensor, bool, bool, str]:
-    """A (2, E) PyG edge_index or (E, 2) PyTorch3D edges -> ((2, E) sources/destinations view, directed, is_pyg, name).
+def edge_layout(edges: torch.Tensor, directed: bool | None) -> tuple[bool, bool, str]:
+    """How to read an edge tensor: (is PyG's (2, E) layout, directed, the argument's name). No data is touched.
 
-    PyTorch3D's edges[e, 0] receives from edges[e, 1], undirected unless `directed`; a (2, 2) tensor is read as
-    PyG's layout unless `directed` is given."""
+    (2, E) PyG edge_index: row 0 sources, row 1 destinations, directed unless said otherwise. (E, 2) PyTorch3D
+    edges: edges[e, 0] receives from edges[e, 1], undirected unless `directed`. A (2, 2) tensor is read as PyG's
+    layout unless `directed` is given."""
     check_index_tensor(edges, "edges", dim=2)
-    pyg = edges.shape[0] == 2 and (edges.shape[1] != 2 or directed is None)
-    if pyg:
-        return edges, True if directed is None else directed, True, "edge_index"
+    if edges.shape[0] == 2 and (edges.shape[1] != 2 or directed is None):
+        return True, True if directed is None else directed, "edge_index"
     if edges.shape[1] == 2:
-        return edges.flip(1).t(), False if directed is None else directed, False, "edges"
+        return False, False if directed is None else directed, "edges"
     raise ValueError(f"edges must have shape (2, E) (PyG edge_index) or (E, 2) (PyTorch3D), got {tuple(edges.shape)}")
+
+
+def as_edge_index(edges: torch.Tensor, pyg: bool) -> torch.Tensor:
+    """(2, E) sources / destinations of an edge tensor read by `edge_layout` (a copy for PyTorch3D's layout)."""
+    return edges if pyg else torch.stack([edges[:, 1], edges[:, 0]])
 
 
 def resolve_graph(
@@ -165,17 +170,18 @@ def resolve_graph(
             raise ValueError(f"adjacency is on {graph.rowptr.device} but x is on {device}: they must share a device")
         return graph, int(graph.edge_id.shape[0]), "adjacency"
     if isinstance(graph, torch.Tensor):
-        edge_index, directed, pyg, name = edge_layout(graph, directed)
+        pyg, directed, name = edge_layout(graph, directed)
         if graph.device != device:
             raise ValueError(f"{name} is on {graph.device} but x is on {device}: they must share a device")
 
         def build() -> Adjacency:
+            edge_index = as_edge_index(graph, pyg)
             check_index_range(edge_index[0], name if pyg else "edges[:, 1]", num_src)
             check_index_range(edge_index[1], name if pyg else "edges[:, 0]", num_dst)
             return build_adjacency(edge_index, num_dst, num_src, directed=directed, self_loops=self_loops)
 
         adj = cached_on(graph, ("adjacency", num_src, num_dst, directed, self_loops, pyg), build)
-        return adj, int(edge_index.shape[1]), name
+        return adj, int(graph.shape[1] if pyg else graph.shape[0]), name
     if callable(getattr(graph, "adjacency", None)) and hasattr(graph, "num_edges"):
         n = graph.num_verts if hasattr(graph, "num_verts") else graph.num_nodes
         if n != num_src or n != num_dst:
