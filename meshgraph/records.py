@@ -34,6 +34,8 @@ from typing import Any, Callable
 
 import torch
 
+from ._utils import offsets_from_counts
+
 # Attributes that reveal the number of nodes / edges (checked first, in store order), as in PyG.
 N_KEYS = {"x", "feat", "pos", "batch", "node_type", "n_id", "tf"}
 E_KEYS = {"edge_index", "edge_weight", "edge_attr", "edge_type", "e_id"}
@@ -449,12 +451,16 @@ class Data:
         size = (self.num_nodes, self.num_nodes)
         return size if dim is None else size[dim]
 
+    def _width(self, key: str) -> int:
+        """Features per row of attribute `key` (1 for a vector, 0 when absent)."""
+        v = self._store.get(key)
+        if _is_array(v):
+            return 1 if v.ndim == 1 else v.shape[-1]
+        return 0
+
     @property
     def num_node_features(self) -> int:
-        x = self._store.get("x")
-        if _is_array(x):
-            return 1 if x.ndim == 1 else x.shape[-1]
-        return 0
+        return self._width("x")
 
     @property
     def num_features(self) -> int:
@@ -462,10 +468,7 @@ class Data:
 
     @property
     def num_edge_features(self) -> int:
-        e = self._store.get("edge_attr")
-        if _is_array(e):
-            return 1 if e.ndim == 1 else e.shape[-1]
-        return 0
+        return self._width("edge_attr")
 
     @property
     def num_faces(self) -> int | None:
@@ -869,10 +872,8 @@ def _rebuild_batch(data_cls: type, state: dict):
 
 
 def _cumsum(sizes: list[int], device=None) -> torch.Tensor:
-    out = torch.zeros(len(sizes) + 1, dtype=torch.long, device=device)
-    if sizes:
-        torch.cumsum(torch.as_tensor(sizes, dtype=torch.long, device=device), 0, out=out[1:])
-    return out
+    """(n + 1,) int64 offsets of consecutive blocks of the given sizes."""
+    return offsets_from_counts(torch.as_tensor(sizes, dtype=torch.long, device=device))
 
 
 class Batch(Data):

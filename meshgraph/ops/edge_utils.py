@@ -21,6 +21,7 @@ from typing import Sequence
 
 import torch
 
+from .._utils import count_per_index, offsets_from_counts
 from .scatter import REDUCE_NAMES, scatter, segment_reduce
 
 MISSING = "???"  # PyG's sentinel: edge_attr not passed at all (then only the edge index is returned)
@@ -328,8 +329,9 @@ def remove_isolated_nodes(edge_index: torch.Tensor, edge_attr: torch.Tensor | No
 
 
 def _counts(batch: torch.Tensor, batch_size: int | None) -> torch.Tensor:
+    """(B,) int64 rows of each graph of a batch vector (B = batch_size, default batch.max() + 1)."""
     size = int(batch.max()) + 1 if batch_size is None and batch.numel() else (batch_size or 0)
-    return torch.zeros(size, dtype=torch.long, device=batch.device).index_add_(0, batch.long(), torch.ones_like(batch, dtype=torch.long))
+    return count_per_index(batch, size)
 
 
 def to_dense_batch(x: torch.Tensor, batch: torch.Tensor | None = None, fill_value: float = 0.0,
@@ -439,27 +441,26 @@ def to_torch_coo_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None
     return out._coalesced_(True)
 
 
-def _ptr_of(index: torch.Tensor, n: int) -> torch.Tensor:
-    counts = torch.zeros(n, dtype=torch.long, device=index.device).index_add_(0, index, torch.ones_like(index))
-    return torch.cat([counts.new_zeros(1), torch.cumsum(counts, 0)])
+def _compressed(edge_index, edge_attr, size, is_coalesced: bool, by_row: bool) -> torch.Tensor:
+    """CSR (by_row) or CSC torch.sparse tensor of the edges (duplicates summed unless is_coalesced)."""
+    size = _sparse_size(edge_index, size)
+    edge_index, edge_attr = _sorted_edges(edge_index, edge_attr, size, is_coalesced, by_row)
+    major, minor = (edge_index[0], edge_index[1]) if by_row else (edge_index[1], edge_index[0])
+    ptr = offsets_from_counts(count_per_index(major, size[0 if by_row else 1]))
+    make = torch.sparse_csr_tensor if by_row else torch.sparse_csc_tensor
+    return make(ptr, minor, edge_attr, (*size, *edge_attr.shape[1:]), device=edge_index.device)
 
 
 def to_torch_csr_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,
                         is_coalesced: bool = False) -> torch.Tensor:
     """(2, E) edges -> a torch.sparse_csr (N, M, *attr) tensor (duplicates summed)."""
-    size = _sparse_size(edge_index, size)
-    edge_index, edge_attr = _sorted_edges(edge_index, edge_attr, size, is_coalesced, True)
-    return torch.sparse_csr_tensor(_ptr_of(edge_index[0], size[0]), edge_index[1], edge_attr,
-                                   (*size, *edge_attr.shape[1:]), device=edge_index.device)
+    return _compressed(edge_index, edge_attr, size, is_coalesced, True)
 
 
 def to_torch_csc_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,
                         is_coalesced: bool = False) -> torch.Tensor:
     """(2, E) edges -> a torch.sparse_csc (N, M, *attr) tensor (duplicates summed)."""
-    size = _sparse_size(edge_index, size)
-    edge_index, edge_attr = _sorted_edges(edge_index, edge_attr, size, is_coalesced, False)
-    return torch.sparse_csc_tensor(_ptr_of(edge_index[1], size[1]), edge_index[0], edge_attr,
-                                   (*size, *edge_attr.shape[1:]), device=edge_index.device)
+    return _compressed(edge_index, edge_attr, size, is_coalesced, False)
 
 
 def to_torch_sparse_tensor(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, size=None,

@@ -56,6 +56,25 @@ def _torch_scatter(src: torch.Tensor, index: torch.Tensor, dim_size: int, reduce
     return src.new_zeros(size).scatter_(0, idx, src)  # "any": one of the rows (the last write)
 
 
+def _check_index(index: torch.Tensor, rows: int, device: torch.device, dim_size: int | None, where: str = "") -> int:
+    """Validate a (rows,) group index on `device`; returns the number of groups (default index.max() + 1)."""
+    check_index_tensor(index, "index", dim=1)
+    if index.shape[0] != rows:
+        raise ValueError(f"index must have one entry per row of src{where} ({rows}), got {index.shape[0]}")
+    if index.device != device:
+        raise ValueError(f"index is on {index.device} but src is on {device}")
+    if dim_size is None:
+        dim_size = int(index.max()) + 1 if index.numel() else 0
+    dim_size = check_nonnegative_int(dim_size, "dim_size")
+    check_index_range(index, "index", dim_size)
+    return dim_size
+
+
+def _index_adjacency(index: torch.Tensor, rows: int, dim_size: int):
+    """Adjacency that reduces row e into group index[e] (rows are the sources, groups the destinations)."""
+    return build_adjacency(torch.stack([torch.arange(rows, device=index.device), index.long()]), dim_size, num_src=rows)
+
+
 def scatter(src: torch.Tensor, index, dim_size: int | None = None, reduce: str = "sum", *, dim: int = 0) -> torch.Tensor:
     """out[i] = reduce of src[e] over the rows e with index[e] == i (torch_scatter's `scatter`).
 
@@ -85,20 +104,10 @@ def scatter(src: torch.Tensor, index, dim_size: int | None = None, reduce: str =
         if _on_kernel(src, reduce):
             return _reduce(src, index.message_adjacency(), reduce)
         return _torch_scatter(src, index.edge_index[1], index.num_verts, reduce)
-    check_index_tensor(index, "index", dim=1)
-    if index.shape[0] != src.shape[0]:
-        raise ValueError(f"index must have one entry per row of src ({src.shape[0]}), got {index.shape[0]}")
-    if index.device != src.device:
-        raise ValueError(f"index is on {index.device} but src is on {src.device}")
-    if dim_size is None:
-        dim_size = int(index.max()) + 1 if index.numel() else 0
-    dim_size = check_nonnegative_int(dim_size, "dim_size")
-    check_index_range(index, "index", dim_size)
+    dim_size = _check_index(index, src.shape[0], src.device, dim_size)
     if not _on_kernel(src, reduce):
         return _torch_scatter(src, index, dim_size, reduce)
-    E = src.shape[0]
-    pairs = torch.stack([torch.arange(E, device=src.device), index.long()])
-    return _reduce(src, build_adjacency(pairs, dim_size, num_src=E), reduce)
+    return _reduce(src, _index_adjacency(index, src.shape[0], dim_size), reduce)
 
 
 def segment_reduce(src: torch.Tensor, ptr: torch.Tensor, reduce: str = "sum") -> torch.Tensor:
@@ -195,18 +204,9 @@ def scatter_softmax(src: torch.Tensor, index: torch.Tensor, dim_size: int | None
     index[e'] == index[e] of exp(src[e']), per remaining entry. Fused kernel (neighbor_softmax), stable."""
     check_tensor(src, "src", min_dim=1, dtypes=FLOAT_DTYPES)
     dim = _check_dim(src, dim)
-    check_index_tensor(index, "index", dim=1)
     E = src.shape[dim]
-    if index.shape[0] != E:
-        raise ValueError(f"index must have one entry per row of src along dim {dim} ({E}), got {index.shape[0]}")
-    if index.device != src.device:
-        raise ValueError(f"index is on {index.device} but src is on {src.device}")
-    if dim_size is None:
-        dim_size = int(index.max()) + 1 if index.numel() else 0
-    dim_size = check_nonnegative_int(dim_size, "dim_size")
-    check_index_range(index, "index", dim_size)
-    pairs = torch.stack([torch.arange(E, device=src.device), index.long()])
-    return _softmax_rows(src, build_adjacency(pairs, dim_size, num_src=E), dim)
+    dim_size = _check_index(index, E, src.device, dim_size, f" along dim {dim}")
+    return _softmax_rows(src, _index_adjacency(index, E, dim_size), dim)
 
 
 def segment_softmax(src: torch.Tensor, ptr: torch.Tensor, *, dim: int = 0) -> torch.Tensor:
@@ -231,19 +231,12 @@ def scatter_argmax(src: torch.Tensor, index: torch.Tensor, dim_size: int | None 
     the first maximal row wins ties; groups no row maps to get src.shape[dim] (torch_scatter's convention)."""
     check_tensor(src, "src", min_dim=1)
     dim = _check_dim(src, dim)
-    check_index_tensor(index, "index", dim=1)
     moved = src.movedim(dim, 0)
     E = moved.shape[0]
-    if index.shape[0] != E:
-        raise ValueError(f"index must have one entry per row of src along dim {dim} ({E}), got {index.shape[0]}")
-    if dim_size is None:
-        dim_size = int(index.max()) + 1 if index.numel() else 0
-    dim_size = check_nonnegative_int(dim_size, "dim_size")
-    check_index_range(index, "index", dim_size)
+    dim_size = _check_index(index, E, src.device, dim_size, f" along dim {dim}")
     rest = moved.shape[1:]
     if moved.dtype in FLOAT_DTYPES:
-        pairs = torch.stack([torch.arange(E, device=src.device), index.long()])
-        adj = build_adjacency(pairs, dim_size, num_src=E)
+        adj = _index_adjacency(index, E, dim_size)
         x2 = moved.reshape(E, math.prod(rest))
         _, arg = torch.ops.meshgraph.gather_scatter(x2.contiguous(), adj.rowptr, adj.col, None, "max", adj.rowptr_t, adj.col_t, adj.eid_t)
         rows = torch.where(arg >= 0, adj.edge_id[arg.clamp(min=0)], E)
