@@ -55,7 +55,9 @@ def is_sparse(obj) -> bool:
 
 def plain(t: torch.Tensor) -> torch.Tensor:
     """A tensor subclass (PyG's EdgeIndex) as a plain tensor sharing its memory."""
-    return t if type(t) is torch.Tensor else t.as_subclass(torch.Tensor)
+    # Duck-typed on EdgeIndex's sparse_size: under torch.export the input is a FakeTensor / FunctionalTensor, which
+    # must stay as it is (as_subclass would cut it out of the traced graph).
+    return t if type(t) is torch.Tensor or not callable(getattr(t, "sparse_size", None)) else t.as_subclass(torch.Tensor)
 
 
 def ptr_to_index(ptr: torch.Tensor, num_entries: int) -> torch.Tensor:
