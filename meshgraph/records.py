@@ -613,18 +613,22 @@ class Data:
         out = coalesce(ei, None, self.num_nodes)[0]
         return out.shape == ei.shape and torch.equal(out, ei)
 
-    def coalesce(self, reduce: str = "sum"):
-        """A copy with edges sorted by (row, col) and duplicates merged (edge attributes reduced)."""
-        from .ops.edge_utils import coalesce
-
+    def _with_edges(self, fn):
+        """A copy whose edge_index and edge attributes are fn(edge_index, [attributes]) -> (edge_index, [...])."""
         out = copy.copy(self)
         if "edge_index" in out:
             keys = out._edge_attr_keys()
-            ei, attrs = coalesce(out._edge_index(), [out[k] for k in keys], out.num_nodes, reduce)
+            ei, attrs = fn(out._edge_index(), [out[k] for k in keys])
             out.edge_index = ei
             for k, v in zip(keys, attrs):
                 out[k] = v
         return out
+
+    def coalesce(self, reduce: str = "sum"):
+        """A copy with edges sorted by (row, col) and duplicates merged (edge attributes reduced)."""
+        from .ops.edge_utils import coalesce
+
+        return self._with_edges(lambda ei, attrs: coalesce(ei, attrs, self.num_nodes, reduce))
 
     def is_sorted(self, sort_by_row: bool = True) -> bool:
         if "edge_index" not in self:
@@ -636,14 +640,7 @@ class Data:
         """A copy with edges sorted by (row, col) (or (col, row)), edge attributes permuted alike."""
         from .ops.edge_utils import sort_edge_index
 
-        out = copy.copy(self)
-        if "edge_index" in out:
-            keys = out._edge_attr_keys()
-            ei, attrs = sort_edge_index(out._edge_index(), [out[k] for k in keys], out.num_nodes, sort_by_row)
-            out.edge_index = ei
-            for k, v in zip(keys, attrs):
-                out[k] = v
-        return out
+        return self._with_edges(lambda ei, attrs: sort_edge_index(ei, attrs, self.num_nodes, sort_by_row))
 
     def generate_ids(self) -> None:
         """Add n_id (arange(num_nodes)) and e_id (arange(num_edges))."""
