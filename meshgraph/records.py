@@ -64,7 +64,82 @@ def _is_sparse(value) -> bool:
     return isinstance(value, torch.Tensor) and value.layout != torch.strided
 
 
-class Storage:
+class _View:
+    """A live view of a store's keys, values or items (only `keys` when given), printed as PyG prints it."""
+
+    def __init__(self, mapping: dict, *keys: str) -> None:
+        self._mapping = mapping
+        self._keys = keys
+
+    def _picked(self) -> dict:
+        if not self._keys:
+            return self._mapping
+        return {k: self._mapping[k] for k in self._keys if k in self._mapping}
+
+    def __len__(self) -> int:
+        return len(self._picked())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._picked()!r})"
+
+
+class KeysView(_View):
+    def __iter__(self):
+        return iter(list(self._picked()))
+
+
+class ValuesView(_View):
+    def __iter__(self):
+        return iter(list(self._picked().values()))
+
+
+class ItemsView(_View):
+    def __iter__(self):
+        return iter(list(self._picked().items()))
+
+
+class _TensorMethods:
+    """clone / to / detach / ... of a record or store, written once on top of its `apply` / `apply_`."""
+
+    def apply(self, func: Callable, *args: str):
+        raise NotImplementedError
+
+    def apply_(self, func: Callable, *args: str):
+        raise NotImplementedError
+
+    def clone(self, *args: str):
+        return copy.copy(self).apply(lambda t: t.clone(), *args)
+
+    def contiguous(self, *args: str):
+        return self.apply(lambda t: t.contiguous(), *args)
+
+    def to(self, device, *args: str, non_blocking: bool = False):
+        return self.apply(lambda t: t.to(device=device, non_blocking=non_blocking), *args)
+
+    def cpu(self, *args: str):
+        return self.apply(lambda t: t.cpu(), *args)
+
+    def cuda(self, device=None, *args: str, non_blocking: bool = False):
+        device = "cuda" if device is None else device
+        return self.apply(lambda t: t.cuda(device, non_blocking=non_blocking), *args)
+
+    def pin_memory(self, *args: str):
+        return self.apply(lambda t: t.pin_memory(), *args)
+
+    def share_memory_(self, *args: str):
+        return self.apply_(lambda t: t.share_memory_(), *args)
+
+    def detach(self, *args: str):
+        return self.apply(lambda t: t.detach(), *args)
+
+    def detach_(self, *args: str):
+        return self.apply_(lambda t: t.detach_(), *args)
+
+    def requires_grad_(self, *args: str, requires_grad: bool = True):
+        return self.apply_(lambda t: t.requires_grad_(requires_grad=requires_grad), *args)
+
+
+class Storage(_TensorMethods):
     """The attribute store of one record: a mapping of names to values with attribute access.
 
     Names starting with "_" are private attributes of the store (not data); `_parent` is a weak reference to the
@@ -88,7 +163,10 @@ class Storage:
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{key}'") from None
 
     def __setattr__(self, key: str, value: Any) -> None:
-        if key == "_parent":
+        prop = getattr(type(self), key, None)
+        if isinstance(prop, property) and prop.fset is not None:
+            prop.fset(self, value)
+        elif key == "_parent":
             self.__dict__["_parent"] = weakref.ref(value)
         elif key.startswith("_"):
             self.__dict__[key] = value
@@ -130,14 +208,33 @@ class Storage:
     def __len__(self) -> int:
         return len(self._mapping)
 
-    def keys(self, *args: str) -> list[str]:
-        return [k for k in self._mapping if not args or k in args]
+    def keys(self, *args: str) -> KeysView:
+        return KeysView(self._mapping, *args)
 
-    def values(self, *args: str) -> list[Any]:
-        return [v for k, v in self._mapping.items() if not args or k in args]
+    def values(self, *args: str) -> ValuesView:
+        return ValuesView(self._mapping, *args)
 
-    def items(self, *args: str) -> list[tuple[str, Any]]:
-        return [(k, v) for k, v in self._mapping.items() if not args or k in args]
+    def items(self, *args: str) -> ItemsView:
+        return ItemsView(self._mapping, *args)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Storage):
+            return NotImplemented
+        return dict(self._mapping) == dict(other._mapping)
+
+    __hash__ = None
+
+    def apply(self, func: Callable, *args: str):
+        """Replace every tensor (of the attributes `args`, or all) by func(tensor); returns self."""
+        for key, value in self.items(*args):
+            self._mapping[key] = _apply(value, func)
+        return self
+
+    def apply_(self, func: Callable, *args: str):
+        """Call func on every tensor in place (of `args`, or all); returns self."""
+        for _, value in self.items(*args):
+            _apply(value, func)
+        return self
 
     def get(self, key: str, default: Any = None) -> Any:
         return self._mapping.get(key, default)
@@ -231,7 +328,7 @@ def _attribute(key: str) -> property:
     return property(get, set, doc=f"The {key!r} attribute, or None.")
 
 
-class Data:
+class Data(_TensorMethods):
     """One graph's attributes (see the module docstring). `Data(x=, edge_index=, edge_attr=, y=, pos=, time=,
     **any)`; every keyword becomes an attribute."""
 
@@ -282,7 +379,7 @@ class Data:
         return self._store.get(key, default)
 
     def keys(self) -> list[str]:
-        return self._store.keys()
+        return list(self._store.keys())
 
     def __len__(self) -> int:
         return len(self._store)
@@ -514,46 +611,15 @@ class Data:
     # ---------------------------------------------------------------- tensors
     def apply(self, func: Callable, *args: str):
         """Replace every tensor (of the attributes `args`, or all) by func(tensor); returns self."""
-        for key, value in self._store.items(*args):
-            self._store[key] = _apply(value, func)
+        for store in self.stores:
+            store.apply(func, *args)
         return self
 
     def apply_(self, func: Callable, *args: str):
         """Call func on every tensor in place (of `args`, or all); returns self."""
-        for _, value in self._store.items(*args):
-            _apply(value, func)
+        for store in self.stores:
+            store.apply_(func, *args)
         return self
-
-    def clone(self, *args: str):
-        return copy.copy(self).apply(lambda t: t.clone(), *args)
-
-    def contiguous(self, *args: str):
-        return self.apply(lambda t: t.contiguous(), *args)
-
-    def to(self, device, *args: str, non_blocking: bool = False):
-        return self.apply(lambda t: t.to(device=device, non_blocking=non_blocking), *args)
-
-    def cpu(self, *args: str):
-        return self.apply(lambda t: t.cpu(), *args)
-
-    def cuda(self, device=None, *args: str, non_blocking: bool = False):
-        device = "cuda" if device is None else device
-        return self.apply(lambda t: t.cuda(device, non_blocking=non_blocking), *args)
-
-    def pin_memory(self, *args: str):
-        return self.apply(lambda t: t.pin_memory(), *args)
-
-    def share_memory_(self, *args: str):
-        return self.apply_(lambda t: t.share_memory_(), *args)
-
-    def detach(self, *args: str):
-        return self.apply(lambda t: t.detach(), *args)
-
-    def detach_(self, *args: str):
-        return self.apply_(lambda t: t.detach_(), *args)
-
-    def requires_grad_(self, *args: str, requires_grad: bool = True):
-        return self.apply_(lambda t: t.requires_grad_(requires_grad=requires_grad), *args)
 
     @property
     def is_cuda(self) -> bool:

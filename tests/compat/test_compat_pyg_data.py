@@ -149,3 +149,19 @@ def test_adjacency_is_validated_and_rebuilt_for_new_edges():
     assert d.adjacency().rowptr.tolist() == [0, 1, 2, 2]
     with pytest.raises(ValueError, match="edge_index"):
         Data(num_nodes=2, edge_index=torch.tensor([[0], [5]])).adjacency()
+
+
+def test_storage_views_and_tensor_methods_match_pyg():
+    from torch_geometric.data.storage import BaseStorage as TgStorage
+
+    from meshgraph.compat.pyg.data.storage import BaseStorage
+
+    ours, theirs = BaseStorage(x=1, y=2, z=3), TgStorage(x=1, y=2, z=3)
+    for args in ((), ("x", "z", "foo")):
+        for view in ("keys", "values", "items"):
+            a, b = getattr(ours, view)(*args), getattr(theirs, view)(*args)
+            assert str(a) == str(b) and len(a) == len(b) and list(a) == list(b)
+    s = BaseStorage(x=torch.randn(3))
+    c = s.clone()
+    assert c == s and c.x.data_ptr() != s.x.data_ptr() and s.requires_grad_().x.requires_grad
+    assert not s.detach().x.requires_grad and copy.deepcopy(s) == s

@@ -1,5 +1,6 @@
-"""`torch_geometric.data.storage` mirror: the attribute kinds a record's store caches."""
+"""`torch_geometric.data.storage` mirror: the attribute store of a record and the attribute kinds it caches."""
 
 from ....records import AttrType
+from ....records import Storage as BaseStorage
 
-__all__ = ["AttrType"]
+__all__ = ["AttrType", "BaseStorage"]
