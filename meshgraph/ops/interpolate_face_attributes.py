@@ -110,3 +110,22 @@ torch.library.register_autograd("meshgraph::interpolate_face_attributes", _backw
 torch.library.register_autograd(
     "meshgraph::interpolate_face_attributes_backward", _backward_backward, setup_context=_setup_backward
 )
+
+
+def clip_barycentric_coords(bary: torch.Tensor) -> torch.Tensor:
+    """Barycentrics (..., 3) clamped to >= 0 and renormalized (sum clamped below at 1e-5), the rule
+    rasterize_meshes(clip_barycentric_coords=True) applies; all -1 rows (empty slots) stay -1."""
+    if bary.shape[-1] != 3:
+        raise ValueError(f"Expected barycentric coords to have last dim = 3; got {bary.shape!r}")
+    empty = (bary == -1).all(-1, keepdim=True)
+    b = torch.where(empty, 0.0, bary.clamp(min=0.0))
+    b = b / b.sum(-1, keepdim=True).clamp(min=1e-5)
+    return torch.where(empty, -1.0, b)
+
+
+def interpolate_zbuf(pix_to_face: torch.Tensor, barycentric_coords: torch.Tensor, meshes) -> torch.Tensor:
+    """(N, H, W, K) depth of each slot: the barycentric interpolation of its face's vertex z (meshes: anything with
+    verts_packed / faces_packed, or a GraphBatch), -1 where pix_to_face is -1."""
+    verts = meshes.verts_packed() if hasattr(meshes, "verts_packed") else meshes.pos_packed()
+    z = interpolate_vertex_features(pix_to_face, barycentric_coords.to(verts.dtype), meshes.faces_packed(), verts[:, 2:])
+    return torch.where(pix_to_face == -1, -1.0, z[..., 0])

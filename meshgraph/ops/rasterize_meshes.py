@@ -211,10 +211,34 @@ def rasterize_meshes(
                                 cull_to_frustum)
 
 
+def rasterize_meshes_python(meshes, image_size=256, blur_radius: float = 0.0, faces_per_pixel: int = 8,
+                            perspective_correct: bool = False, clip_barycentric_coords: bool = False,
+                            cull_backfaces: bool = False, z_clip_value=None, cull_to_frustum: bool = True,
+                            clipped_faces_neighbor_idx=None):
+    """rasterize_meshes through the brute-force pure-PyTorch reference kernel (`meshgraph.ops.reference`) instead
+    of the compiled one: PyTorch3D's `rasterize_meshes_python`, same signature (note its cull_to_frustum=True
+    default). Slow; for tests. clipped_faces_neighbor_idx must be None (the clipping here finds its own)."""
+    if clipped_faces_neighbor_idx is not None:
+        raise ValueError("clipped_faces_neighbor_idx is not supported: the split-quad neighbours come from the clipping")
+    from .reference import render as reference
+
+    pos, faces, first, size = mesh_arrays(meshes)
+    return _rasterize(reference.rasterize_meshes, pos[faces], first, size, image_size, blur_radius,
+                      faces_per_pixel, 0, perspective_correct, clip_barycentric_coords, cull_backfaces, z_clip_value,
+                      cull_to_frustum)
+
+
 def rasterize_face_verts(face_verts, first, size, image_size=256, blur_radius: float = 0.0, faces_per_pixel: int = 8,
                          bin_size=None, perspective_correct: bool = False, clip_barycentric_coords: bool = False,
                          cull_backfaces: bool = False, z_clip_value=None, cull_to_frustum: bool = False):
     """rasterize_meshes on packed raster-space face vertices (F, 3, 3), meshes given by face first / size (N,)."""
+    return _rasterize(torch.ops.meshgraph.rasterize_meshes, face_verts, first, size, image_size, blur_radius,
+                      faces_per_pixel, bin_size, perspective_correct, clip_barycentric_coords, cull_backfaces,
+                      z_clip_value, cull_to_frustum)
+
+
+def _rasterize(kernel, face_verts, first, size, image_size, blur_radius, faces_per_pixel, bin_size,
+               perspective_correct, clip_barycentric_coords, cull_backfaces, z_clip_value, cull_to_frustum):
     H, W = image_hw(image_size)
     if isinstance(faces_per_pixel, bool) or not isinstance(faces_per_pixel, int) or faces_per_pixel <= 0:
         raise ValueError(f"faces_per_pixel must be a positive int, got {faces_per_pixel!r}")
@@ -236,7 +260,7 @@ def rasterize_face_verts(face_verts, first, size, image_size=256, blur_radius: f
     drawn = face_verts[:, :, 2].detach().amin(1) >= Z_MIN
     face_verts = torch.where(drawn[:, None, None], face_verts, float("nan"))
     code = -1 if bin_size == 0 else (0 if bin_size is None else int(bin_size))
-    p2f, zbuf, bary, dists = torch.ops.meshgraph.rasterize_meshes(
+    p2f, zbuf, bary, dists = kernel(
         face_verts, first, size, H, W, float(blur_radius), K, code, bool(perspective_correct),
         bool(clip_barycentric_coords), bool(cull_backfaces),
     )

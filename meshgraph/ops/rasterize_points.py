@@ -141,6 +141,17 @@ def packed_radius(radius, pointclouds, packed: torch.Tensor, size: torch.Tensor,
     return torch.full((packed.shape[0],), float(radius), dtype=packed.dtype, device=packed.device)
 
 
+def rasterize_points_python(pointclouds, image_size=256, radius=0.01, points_per_pixel: int = 8):
+    """rasterize_points through the brute-force pure-PyTorch reference kernel (`meshgraph.ops.reference`):
+    PyTorch3D's `rasterize_points_python`, same signature. Slow; for tests."""
+    from .reference import render as reference
+
+    packed, first, size, mask = pack_clouds(pointclouds)
+    radius = packed_radius(radius, pointclouds, packed, size, mask)
+    H, W = image_hw(image_size)
+    return reference.rasterize_points(packed, first, size, radius, H, W, points_per_pixel)
+
+
 def rasterize_packed_points(packed, first, size, radius, image_size=256, points_per_pixel: int = 8, bin_size=None):
     """rasterize_points on packed NDC points (P, 3), clouds given by first / size (N,), radii (P,)."""
     H, W = image_hw(image_size)

@@ -186,3 +186,41 @@ def test_points_renderer_shapes_and_background():
     # the functional form takes the structure and PyTorch3D's (N, P) padded radii
     idx = rasterize_points(Pointclouds([pts]), 8, radius=torch.tensor([[0.3, 0.0]]), points_per_pixel=1)[0]
     assert bool((idx == 0).any()) and not bool((idx == 1).any())
+
+
+def test_python_rasterizers_agree_with_the_kernels():
+    from meshgraph.compat.pytorch3d.renderer.mesh.rasterize_meshes import rasterize_meshes_python
+    from meshgraph.compat.pytorch3d.renderer.points.rasterize_points import rasterize_points_python
+
+    g = torch.Generator().manual_seed(3)
+    verts = torch.rand(12, 3, generator=g) * 2.4 - 1.2
+    verts[:, 2] = torch.rand(12, generator=g) * 2 - 0.2  # some behind z_clip_value
+    faces = torch.randint(0, 12, (10, 3), generator=g)
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+    mesh = Meshes([verts], [faces])
+    for kw in ({"z_clip_value": 0.3, "cull_to_frustum": True, "perspective_correct": True},
+               {"blur_radius": 0.01, "clip_barycentric_coords": True}):
+        a = rasterize_meshes(mesh, 10, faces_per_pixel=3, **kw)
+        b = rasterize_meshes_python(mesh, 10, faces_per_pixel=3, **{"cull_to_frustum": False, **kw})
+        assert torch.equal(a[0], b[0])
+        for x, y in zip(a[1:], b[1:]):
+            torch.testing.assert_close(x, y, atol=1e-5, rtol=1e-4)
+    cloud = Pointclouds([verts])
+    a = rasterize_points(cloud, 10, 0.2, 2)
+    b = rasterize_points_python(cloud, 10, 0.2, 2)
+    assert torch.equal(a[0], b[0])
+    torch.testing.assert_close(a[2], b[2])
+
+
+def test_barycentric_clip_and_zbuf_helpers():
+    from meshgraph.compat.pytorch3d.renderer.mesh.utils import _clip_barycentric_coordinates, _interpolate_zbuf
+
+    bary = torch.tensor([[0.5, -0.25, 0.75], [-1.0, -1.0, -1.0], [-0.1, -0.2, 1.3]])
+    torch.testing.assert_close(_clip_barycentric_coordinates(bary),
+                               torch.tensor([[0.4, 0.0, 0.6], [-1.0, -1.0, -1.0], [0.0, 0.0, 1.0]]))
+    verts, faces = _square(z=2.0)
+    verts[2, 2] = 4.0
+    mesh = Meshes([verts], [faces])
+    p2f = torch.tensor([[[[0, -1]]]])
+    b = torch.tensor([[[[[0.25, 0.25, 0.5], [-1.0, -1.0, -1.0]]]]])
+    torch.testing.assert_close(_interpolate_zbuf(p2f, b, mesh), torch.tensor([[[[3.0, -1.0]]]]))

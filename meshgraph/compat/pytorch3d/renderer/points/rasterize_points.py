@@ -1,6 +1,7 @@
 """`pytorch3d.renderer.points.rasterize_points` mirror (meshgraph.ops.rasterize_points without its `lengths`)."""
 
 from .....ops.rasterize_points import rasterize_points as _rasterize_points
+from .....ops.rasterize_points import rasterize_points_python  # noqa: F401
 
 
 def rasterize_points(pointclouds, image_size=256, radius=0.01, points_per_pixel: int = 8, bin_size=None,
