@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._utils import count_per_index, offsets_from_counts
 from ..ops.scatter import scatter, segment_reduce
 
 
@@ -59,8 +60,30 @@ def segment_softmax(src: torch.Tensor, index: torch.Tensor | None, ptr: torch.Te
 class Aggregation(nn.Module):
     """Base class: `forward(x, index=None, ptr=None, dim_size=None, dim=-2)`."""
 
+    def __init__(self) -> None:
+        super().__init__()
+
+    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2, max_num_elements=None):
+        raise NotImplementedError
+
     def reset_parameters(self) -> None:
         pass
+
+    def assert_index_present(self, index) -> None:
+        if index is None:
+            raise NotImplementedError(f"Aggregation requires 'index' to be specified in '{type(self).__name__}'")
+
+    def assert_sorted_index(self, index) -> None:
+        if index is not None and index.numel() > 1 and not bool((index[:-1] <= index[1:]).all()):
+            raise ValueError("Can not perform aggregation since the 'index' tensor is not sorted. Specifically, if you "
+                             "use this aggregation as part of 'MessagePassing`, ensure that 'edge_index' is sorted by "
+                             "destination nodes, e.g., by calling `data.sort(sort_by_row=False)`")
+
+    def assert_two_dimensional_input(self, x, dim: int) -> None:
+        if x.dim() != 2:
+            raise ValueError(f"Aggregation requires two-dimensional inputs (got '{x.dim()}')")
+        if dim not in (-2, 0):
+            raise ValueError(f"Aggregation needs to perform aggregation in first dimension (got '{dim}')")
 
     def reduce(self, x, index=None, ptr=None, dim_size=None, dim=-2, reduce="sum") -> torch.Tensor:
         return _scatter_along(x, index, ptr, dim_size, dim, reduce)
@@ -74,18 +97,11 @@ class Aggregation(nn.Module):
         """(num_groups, max_size, F) rows of each group in order, padded with fill_value, and the (num_groups,
         max_size) mask of real rows; groups longer than max_num_elements keep their first rows. Needs 2-D x and
         index sorted by group."""
-        if index is None:
-            if ptr is None:
-                raise NotImplementedError(f"Aggregation requires 'index' to be specified in '{type(self).__name__}'")
+        if index is None and ptr is not None:
             index = torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff(), output_size=x.shape[0])
-        if x.dim() != 2 or dim % x.dim() != 0:
-            raise ValueError(f"Aggregation requires two-dimensional inputs along dim 0 (got '{x.dim()}' dimensions)")
-        if index.numel() > 1 and not bool((index[:-1] <= index[1:]).all()):
-            raise ValueError("Can not perform aggregation since the 'index' tensor is not sorted. Specifically, if you "
-                             "use this aggregation as part of 'MessagePassing`, ensure that 'edge_index' is sorted by "
-                             "destination nodes, e.g., by calling `data.sort(sort_by_row=False)`")
-        from .._utils import count_per_index, offsets_from_counts
-
+        self.assert_index_present(index)
+        self.assert_sorted_index(index)
+        self.assert_two_dimensional_input(x, dim)
         B = dim_size if dim_size is not None else (int(index.max()) + 1 if index.numel() else 0)
         counts = count_per_index(index, B)
         size = int(counts.max()) if B else 0
@@ -273,8 +289,8 @@ class LSTMAggregation(Aggregation):
     def reset_parameters(self) -> None:
         self.lstm.reset_parameters()
 
-    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
-        dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim)
+    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2, max_num_elements=None):
+        dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim, max_num_elements=max_num_elements)
         return self.lstm(dense)[0][:, -1]
 
     def __repr__(self) -> str:

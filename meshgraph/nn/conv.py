@@ -227,7 +227,9 @@ class GCNConv(MessagePassing):
                 if self.add_self_loops:
                     is_loop = j == i
                     fill = 2.0 if self.improved else 1.0
-                    if edges.sparse:  # PyG adds the diagonal to the sparse matrix: existing loops are summed
+                    if is_sparse_tensor_like(edges.source):  # PyG's fill_diag: loops replaced by fill
+                        loop_w = h.new_full((N,), fill)
+                    elif edges.sparse:  # PyG adds the diagonal to a torch.sparse matrix: existing loops are summed
                         loop_w = h.new_full((N,), fill).index_add_(0, i, torch.where(is_loop, w, 0.0))
                     elif edge_weight is None:  # PyG: without edge weights every edge, loops included, weighs 1
                         loop_w = h.new_ones(N)
@@ -290,8 +292,9 @@ class GATConv(MessagePassing):
 
     Args: PyG's (in_channels: int or (src, dst) pair, -1 lazy; out_channels per head; heads; concat;
     negative_slope; dropout on the attention coefficients; add_self_loops: existing loops are replaced by one loop
-    per node; edge_dim; fill_value of the new loops' edge features; bias; residual), plus meshgraph's
-    feature_dropout: dropout on the transformed features before aggregation (the GAT authors' implementation).
+    per node; edge_dim; fill_value of the new loops' edge features; bias; residual; **kwargs for MessagePassing),
+    plus meshgraph's keyword feature_dropout (taken from kwargs, default 0): dropout on the transformed features
+    before aggregation (the GAT authors' implementation).
 
     forward(x, edge_index, edge_attr=None, size=None, return_attention_weights=None): with
     return_attention_weights=True returns (out, (edge_index, alpha)) for the edges used (loops included); for a
@@ -301,7 +304,8 @@ class GATConv(MessagePassing):
     def __init__(self, in_channels, out_channels: int, heads: int = 1, concat: bool = True,
                  negative_slope: float = 0.2, dropout: float = 0.0, add_self_loops: bool = True,
                  edge_dim: int | None = None, fill_value="mean", bias: bool = True,
-                 residual: bool = False, feature_dropout: float = 0.0, **kwargs):
+                 residual: bool = False, **kwargs):
+        feature_dropout = kwargs.pop("feature_dropout", 0.0)
         kwargs.setdefault("aggr", "add")
         super().__init__(node_dim=0, **kwargs)
         self.in_channels, self.out_channels, self.heads, self.concat = in_channels, out_channels, heads, concat
@@ -444,10 +448,10 @@ class GATConv(MessagePassing):
         values = F.dropout(x_src, p=self.feature_dropout, training=self.training) if self.feature_dropout else x_src
         out = self.propagate(edge_index, x=(values, x_dst), alpha=alpha, size=size)
         used = edge_index
-        if sparse:
-            n_dst, n_src = (size[1], size[0])
+        if sparse:  # the looped adjacency with alpha as values (hybrid (N_dst, N_src, heads)), alpha in its order
             used = torch.sparse_coo_tensor(torch.stack([edge_index[1], edge_index[0]]), alpha,
-                                           (n_dst, n_src, alpha.shape[1])).coalesce()
+                                           (size[1], size[0], alpha.shape[1])).coalesce()
+            alpha = used.values()
         return out, used, alpha
 
     def edge_update(self, alpha_j: torch.Tensor, alpha_i: torch.Tensor | None, edge_attr: torch.Tensor | None,

@@ -35,7 +35,7 @@ class Linear(nn.Module):
             self.weight = nn.Parameter(torch.empty(out_channels, in_channels))
         else:
             self.weight = nn.parameter.UninitializedParameter()
-            self._hook = self.register_forward_pre_hook(Linear._materialize_hook)
+            self._hook = self.register_forward_pre_hook(self.initialize_parameters)
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
         self.reset_parameters()
 
@@ -70,11 +70,10 @@ class Linear(nn.Module):
         del self._hook
         self.reset_parameters()
 
-    @staticmethod
-    def _materialize_hook(module: "Linear", inputs) -> None:
-        x = inputs[0]
-        if module.is_lazy:
-            module._materialize(x.shape[-1])
+    def initialize_parameters(self, module: nn.Module, input) -> None:
+        """Forward pre-hook of a lazy layer: materialize the weight from the first input's width."""
+        if self.is_lazy:
+            self._materialize(input[0].shape[-1])
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
         weight = state_dict.get(prefix + "weight")

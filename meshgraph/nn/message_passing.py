@@ -133,6 +133,10 @@ class MessagePassing(torch.nn.Module):
             return f"{type(self).__name__}({self.channels})"
         return f"{type(self).__name__}()"
 
+    def forward(self, *args, **kwargs):
+        """Subclasses define forward (and call `propagate` in it)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
     # ------------------------------------------------------------------ collecting arguments
 
     def _set_size(self, size: list, dim: int, src: torch.Tensor) -> None:
