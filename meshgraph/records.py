@@ -977,7 +977,7 @@ class Batch(Data):
             out._store[key] = value
             slices[key], incs[key] = slc, inc
             if key in follow:
-                out._store[f"{key}_batch"], out._store[f"{key}_ptr"] = _follow(slc)
+                out._store[f"{key}_batch"], out._store[f"{key}_ptr"] = _follow(slc, _first_device(out))
         if add_batch:
             counts = [d.num_nodes for d in data_list]
             if all(c is not None for c in counts):
@@ -1085,16 +1085,17 @@ def _first_device(record: Data):
     return None
 
 
-def _follow(slices):
-    """`<key>_batch` / `<key>_ptr` of a collated attribute from its slices (nested like the value)."""
+def _follow(slices, device=None):
+    """`<key>_batch` / `<key>_ptr` of a collated attribute from its slices (nested like the value), on device."""
     if isinstance(slices, Mapping):
-        pairs = {k: _follow(v) for k, v in slices.items()}
+        pairs = {k: _follow(v, device) for k, v in slices.items()}
         return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
     if isinstance(slices, list):
-        pairs = [_follow(s) for s in slices]
+        pairs = [_follow(s, device) for s in slices]
         return [p[0] for p in pairs], [p[1] for p in pairs]
+    slices = slices.to(device)
     counts = slices.diff()
-    batch = torch.repeat_interleave(torch.arange(counts.numel(), device=counts.device), counts, output_size=int(slices[-1]))
+    batch = torch.repeat_interleave(torch.arange(counts.numel(), device=slices.device), counts, output_size=int(slices[-1]))
     return batch, slices
 
 
@@ -1116,7 +1117,7 @@ def _collate(key: str, values: list, data_list: list[Data]):
             dim = 0
         else:
             dim = cat_dim % elem.dim()
-        slices = _cumsum([v.shape[dim] for v in values], elem.device)
+        slices = _cumsum([v.shape[dim] for v in values])  # on the CPU: read back per example
         if offsets is not None:
             values = [v + (o.to(v.device) if isinstance(o, torch.Tensor) else o) for v, o in zip(values, offsets)]
         return torch.cat(values, dim=dim), slices, offsets
