@@ -1,4 +1,4 @@
-"""Mesh utilities: icospheres."""
+"""Mesh utilities: icospheres, tori."""
 
 from __future__ import annotations
 
@@ -33,4 +33,26 @@ def ico_sphere(level: int = 0, device: torch.device | str | None = None, dtype: 
     verts, faces = mesh.pos_packed(), mesh.faces_packed()
     return Graph(verts.to(dtype=dtype, device=device), faces.to(device))
 
-__all__ = ["ico_sphere"]
+def torus(r: float, R: float, sides: int, rings: int, device: torch.device | str | None = None,
+          dtype: torch.dtype = torch.float32) -> Graph:
+    """Torus of tube radius r around a circle of radius R in the xy-plane: rings x sides vertices (vertex
+    i * sides + j at ring angle 2 pi i / rings, tube angle 2 pi j / sides) and two triangles per quad, in
+    PyTorch3D's `torus` order."""
+    if not sides > 0:
+        raise ValueError("sides must be > 0.")
+    if not rings > 0:
+        raise ValueError("rings must be > 0.")
+    phi = (2 * math.pi * torch.arange(rings, dtype=torch.float64) / rings)[:, None]
+    theta = (2 * math.pi * torch.arange(sides, dtype=torch.float64) / sides)[None, :]
+    ring = R + r * torch.cos(theta)
+    verts = torch.stack([ring * torch.cos(phi), ring * torch.sin(phi), (r * torch.sin(theta)).expand(rings, sides)], dim=2)
+    i = torch.arange(rings)[:, None]
+    j = torch.arange(sides)[None, :]
+    prev_i, prev_j = (i - 1) % rings, (j - 1) % sides
+    v00, v01 = prev_i * sides + prev_j, prev_i * sides + j
+    v10, v11 = i * sides + prev_j, i * sides + j
+    faces = torch.stack([torch.stack([v00, v10, v11], -1), torch.stack([v11, v01, v00], -1)], dim=2)
+    return Graph(verts.reshape(-1, 3).to(dtype=dtype, device=device), faces.reshape(-1, 3).to(device))
+
+
+__all__ = ["ico_sphere", "torus"]

@@ -131,3 +131,25 @@ def test_ico_sphere_is_meshes_on_the_unit_sphere():
     assert np.allclose(ico_sphere(0).verts_packed()[0].numpy(), [-0.5257, 0.8507, 0.0], atol=1e-4)
     with pytest.raises(ValueError):
         ico_sphere(-1)
+
+
+def test_torus_matches_the_loop_definition():
+    from math import cos, pi, sin
+
+    from meshgraph.compat.pytorch3d.utils import torus
+
+    r, R, sides, rings = 0.5, 2.0, 5, 7
+    verts = [[(R + r * cos(2 * pi * j / sides)) * cos(2 * pi * i / rings),
+              (R + r * cos(2 * pi * j / sides)) * sin(2 * pi * i / rings), r * sin(2 * pi * j / sides)]
+             for i in range(rings) for j in range(sides)]
+    faces = []
+    for i in range(rings):
+        for j in range(sides):
+            a, b = ((i - 1) % rings) * sides, i * sides
+            faces += [[a + (j - 1) % sides, b + (j - 1) % sides, b + j], [b + j, a + j, a + (j - 1) % sides]]
+    m = torus(r, R, sides, rings)
+    assert type(m) is Meshes
+    assert torch.allclose(m.verts_packed(), torch.tensor(verts), atol=1e-6)
+    assert torch.equal(m.faces_packed(), torch.tensor(faces))
+    with pytest.raises(ValueError):
+        torus(1, 2, 0, 3)
