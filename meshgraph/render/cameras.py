@@ -622,3 +622,32 @@ def camera_to_eye_at_up(world_to_view_transform: Transform3d) -> tuple[torch.Ten
     pts = torch.tensor([[0, 0, 0], [0, 0, 1], [0, 1, 0]], dtype=torch.float32, device=to_world.device)
     eye, at, up_eye = to_world.transform_points(pts).reshape(-1, 3, 3).unbind(1)
     return eye, at, up_eye - eye
+
+
+def ndc_to_grid_sample_coords(xy_ndc: torch.Tensor, image_size_hw) -> torch.Tensor:
+    """PyTorch3D NDC (..., 2) (+x left, +y up, shorter side in [-1, 1]) -> torch.nn.functional.grid_sample
+    coordinates (+x right, +y down, each side in [-1, 1]) for an image of (H, W)."""
+    if len(image_size_hw) != 2 or any(s <= 0 for s in image_size_hw):
+        raise ValueError("'image_size_hw' has to be a 2-tuple of positive integers")
+    aspect = min(image_size_hw) / max(image_size_hw)
+    xy = -xy_ndc
+    if image_size_hw[0] >= image_size_hw[1]:
+        xy[..., 1] *= aspect
+    else:
+        xy[..., 0] *= aspect
+    return xy
+
+
+def ndc_grid_sample(input: torch.Tensor, grid_ndc: torch.Tensor, *, align_corners: bool = False,
+                    **grid_sample_kwargs) -> torch.Tensor:
+    """Sample images input (B, C, H, W) at PyTorch3D NDC locations grid_ndc (B, ..., 2) -> (B, C, ...)."""
+    batch, *spatial, pt_dim = grid_ndc.shape
+    if batch != input.shape[0]:
+        raise ValueError("'input' and 'grid_ndc' have to have the same batch size.")
+    if input.ndim != 4:
+        raise ValueError("'input' has to be a 4-dimensional Tensor.")
+    if pt_dim != 2:
+        raise ValueError("The last dimension of 'grid_ndc' has to be == 2.")
+    grid = ndc_to_grid_sample_coords(grid_ndc.reshape(batch, -1, 1, 2), input.shape[2:])
+    out = F.grid_sample(input, grid, align_corners=align_corners, **grid_sample_kwargs)
+    return out.reshape([batch, input.shape[1], *spatial])

@@ -244,3 +244,15 @@ def test_mesh_rasterizer_gradients_reach_the_vertices():
         image_size=12, blur_radius=1e-3, faces_per_pixel=4)), SoftSilhouetteShader(BlendParams(sigma=1e-3)))
     sil(Meshes([verts], [faces]), cameras=cam)[..., 3].sum().backward()
     assert verts.grad[:, :2].abs().sum() > 0
+
+
+def test_ndc_grid_sample_reads_the_pixel_under_an_ndc_point():
+    from meshgraph.compat.pytorch3d.renderer import ndc_grid_sample
+
+    H, W = 6, 10
+    img = torch.arange(H * W, dtype=torch.float32).reshape(1, 1, H, W)
+    # pixel (y, x) has its centre at NDC (x_ndc, y_ndc) = (s - (2 x + 1) / H, 1 - (2 y + 1) / H), s = W / H
+    ys, xs = torch.tensor([0, 2, 5]), torch.tensor([0, 7, 9])
+    ndc = torch.stack([W / H - (2 * xs + 1) / H, 1 - (2 * ys + 1) / H], -1)[None]
+    out = ndc_grid_sample(img, ndc)
+    torch.testing.assert_close(out[0, 0], (ys * W + xs).float())
