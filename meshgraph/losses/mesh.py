@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..graph import GraphBatch
+from ..ops.laplacian import cot_laplacian
 
 
 def _check(meshes) -> GraphBatch:
@@ -63,7 +64,7 @@ def mesh_laplacian_smoothing(meshes, method: str = "uniform") -> torch.Tensor:
         if method == "uniform":
             L = meshes.laplacian()
         else:
-            L, inv_areas = meshes.detach().cot_laplacian()
+            L, inv_areas = cot_laplacian(verts.detach(), meshes.faces_packed())
             L_sum = torch.sparse.sum(L, dim=1).to_dense().view(-1, 1)
             if method == "cot":
                 norm_w = torch.where(L_sum > 0, 1.0 / L_sum.clamp(min=1e-30), L_sum)
