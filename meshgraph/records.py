@@ -245,6 +245,130 @@ class Storage(_TensorMethods):
     def to_namedtuple(self):
         return namedtuple("DataTuple", list(self._mapping))(*self._mapping.values())
 
+    _key = None  # a homogeneous store has no node / edge type
+
+    def _cat_dim(self, key: str, value: Any) -> Any:
+        """The owning record's __cat_dim__ (the default rule for a store on its own)."""
+        ref = self.__dict__.get("_parent")
+        record = ref() if ref is not None else None
+        return record.__cat_dim__(key, value, self) if record is not None else _default_cat_dim(key, value)
+
+    def is_bipartite(self) -> bool:
+        return False
+
+    # ---------------------------------------------------------------- node / edge sizes (PyG's GlobalStorage)
+    def _cat_size(self, key: str, value: Any) -> int:
+        dim = self._cat_dim(key, value)
+        dim = dim[0] if isinstance(dim, tuple) else dim
+        return value.size(dim) if isinstance(value, torch.Tensor) else value.shape[dim]
+
+    @property
+    def num_nodes(self) -> int | None:
+        """Number of nodes: `num_nodes` if set, else the rows of a node-level tensor (x, pos, ...), else (with a
+        warning) inferred from the largest node index in `edge_index` / `face`."""
+        store = self
+        if "num_nodes" in store:
+            return store["num_nodes"]
+        for pick in (lambda k: k in N_KEYS, lambda k: "node" in k):
+            for key, value in store.items():
+                if pick(key):
+                    if _is_array(value):
+                        return self._cat_size(key, value)
+                    if hasattr(value, "num_rows"):
+                        return value.num_rows
+        for key in ("adj", "adj_t"):
+            value = store.get(key)
+            if isinstance(value, torch.Tensor):
+                return value.size(0 if key == "adj" else 1)
+        warnings.warn(
+            f"Unable to accurately infer 'num_nodes' from the attribute set '{set(store.keys())}'. Please "
+            f"explicitly set 'num_nodes' as an attribute of 'data' to suppress this warning",
+            UserWarning, stacklevel=2,
+        )
+        for key in ("edge_index", "face"):
+            value = store.get(key)
+            if isinstance(value, torch.Tensor):
+                return int(value.max()) + 1 if value.numel() else 0
+        return None
+
+    @num_nodes.setter
+    def num_nodes(self, num_nodes: int | None) -> None:
+        self["num_nodes"] = num_nodes
+
+    @property
+    def num_edges(self) -> int:
+        """Number of edges: `num_edges` if set, else the size of an edge-level tensor (edge_index, ...)."""
+        store = self
+        if "num_edges" in store:
+            return store["num_edges"]
+        for pick in (lambda k: k in E_KEYS, lambda k: "edge" in k):
+            for key, value in store.items():
+                if pick(key) and _is_array(value):
+                    return self._cat_size(key, value)
+        for key in ("adj", "adj_t"):
+            value = store.get(key)
+            if _is_sparse(value):
+                return value._nnz()
+        return 0
+
+    def size(self, dim: int | None = None):
+        size = (self.num_nodes, self.num_nodes)
+        return size if dim is None else size[dim]
+
+    def _width(self, key: str) -> int:
+        """Features per row of attribute `key` (1 for a vector, 0 when absent)."""
+        v = self.get(key)
+        if _is_array(v):
+            return 1 if v.ndim == 1 else v.shape[-1]
+        return 0
+
+    @property
+    def num_node_features(self) -> int:
+        return self._width("x")
+
+    @property
+    def num_features(self) -> int:
+        return self.num_node_features
+
+    @property
+    def num_edge_features(self) -> int:
+        return self._width("edge_attr")
+
+    # ---------------------------------------------------------------- node / edge attributes
+    def _kind(self, key: str) -> AttrType:
+        store = self
+        cache = store.__dict__.setdefault("_cached_attr", {t: set() for t in AttrType})
+        for kind, names in cache.items():
+            if key in names:
+                return kind
+        value = store[key]
+        N, E = self.num_nodes, self.num_edges
+        if isinstance(value, (list, tuple)) or hasattr(value, "num_rows"):
+            n = len(value) if isinstance(value, (list, tuple)) else value.num_rows
+            kind = AttrType.NODE if n == N else AttrType.EDGE if n == E else AttrType.OTHER
+        elif not _is_array(value) or value.ndim == 0:
+            kind = AttrType.OTHER
+        else:
+            n = self._cat_size(key, value)
+            if n == N and n == E:  # ambiguous: decided by the name
+                kind = AttrType.EDGE if "edge" in key else AttrType.NODE
+            else:
+                kind = AttrType.NODE if n == N else AttrType.EDGE if n == E else AttrType.OTHER
+        cache[kind].add(key)
+        return kind
+
+    def is_node_attr(self, key: str) -> bool:
+        return self._kind(key) is AttrType.NODE
+
+    def is_edge_attr(self, key: str) -> bool:
+        return self._kind(key) is AttrType.EDGE
+
+    def node_attrs(self) -> list[str]:
+        return [k for k in self.keys() if self.is_node_attr(k)]
+
+    def edge_attrs(self) -> list[str]:
+        return [k for k in self.keys() if self.is_edge_attr(k)]
+
     # ---------------------------------------------------------------- copies and pickling
     def __copy__(self):
         out = type(self).__new__(type(self))
@@ -310,6 +434,14 @@ def _apply(value: Any, fn: Callable) -> Any:
     if isinstance(value, Mapping):
         return {k: _apply(v, fn) for k, v in value.items()}
     return value
+
+
+def _default_cat_dim(key: str, value: Any) -> Any:
+    if _is_sparse(value) and ("adj" in key or "edge_index" in key):
+        return (0, 1)
+    if "index" in key or key == "face":
+        return -1
+    return 0
 
 
 def _warn_deprecated(name: str, details: str) -> None:
@@ -467,11 +599,7 @@ class Data(_TensorMethods):
     def __cat_dim__(self, key: str, value: Any, *args, **kwargs) -> Any:
         """Dimension along which `key` is concatenated when batching: -1 for `*index` / `face` (edge lists),
         (0, 1) (block diagonal) for sparse adjacency matrices, else 0."""
-        if _is_sparse(value) and ("adj" in key or "edge_index" in key):
-            return (0, 1)
-        if "index" in key or key == "face":
-            return -1
-        return 0
+        return _default_cat_dim(key, value)
 
     def __inc__(self, key: str, value: Any, *args, **kwargs) -> Any:
         """Offset added to `key` of each record after the first when batching: the node count for edge lists
@@ -489,83 +617,35 @@ class Data(_TensorMethods):
             return n
         return 0
 
-    # ---------------------------------------------------------------- sizes
-    def _cat_size(self, key: str, value: Any) -> int:
-        dim = self.__cat_dim__(key, value, self._store)
-        dim = dim[0] if isinstance(dim, tuple) else dim
-        return value.size(dim) if isinstance(value, torch.Tensor) else value.shape[dim]
-
+    # ---------------------------------------------------------------- sizes (the store's)
     @property
     def num_nodes(self) -> int | None:
         """Number of nodes: `num_nodes` if set, else the rows of a node-level tensor (x, pos, ...), else (with a
         warning) inferred from the largest node index in `edge_index` / `face`."""
-        store = self._store
-        if "num_nodes" in store:
-            return store["num_nodes"]
-        for pick in (lambda k: k in N_KEYS, lambda k: "node" in k):
-            for key, value in store.items():
-                if pick(key):
-                    if _is_array(value):
-                        return self._cat_size(key, value)
-                    if hasattr(value, "num_rows"):
-                        return value.num_rows
-        for key in ("adj", "adj_t"):
-            value = store.get(key)
-            if isinstance(value, torch.Tensor):
-                return value.size(0 if key == "adj" else 1)
-        warnings.warn(
-            f"Unable to accurately infer 'num_nodes' from the attribute set '{set(store.keys())}'. Please "
-            f"explicitly set 'num_nodes' as an attribute of 'data' to suppress this warning",
-            UserWarning, stacklevel=2,
-        )
-        for key in ("edge_index", "face"):
-            value = store.get(key)
-            if isinstance(value, torch.Tensor):
-                return int(value.max()) + 1 if value.numel() else 0
-        return None
+        return self._store.num_nodes
 
     @num_nodes.setter
     def num_nodes(self, num_nodes: int | None) -> None:
-        self._store["num_nodes"] = num_nodes
+        self._store.num_nodes = num_nodes
 
     @property
     def num_edges(self) -> int:
-        """Number of edges: `num_edges` if set, else the size of an edge-level tensor (edge_index, ...)."""
-        store = self._store
-        if "num_edges" in store:
-            return store["num_edges"]
-        for pick in (lambda k: k in E_KEYS, lambda k: "edge" in k):
-            for key, value in store.items():
-                if pick(key) and _is_array(value):
-                    return self._cat_size(key, value)
-        for key in ("adj", "adj_t"):
-            value = store.get(key)
-            if _is_sparse(value):
-                return value._nnz()
-        return 0
+        return self._store.num_edges
 
     def size(self, dim: int | None = None):
-        size = (self.num_nodes, self.num_nodes)
-        return size if dim is None else size[dim]
-
-    def _width(self, key: str) -> int:
-        """Features per row of attribute `key` (1 for a vector, 0 when absent)."""
-        v = self._store.get(key)
-        if _is_array(v):
-            return 1 if v.ndim == 1 else v.shape[-1]
-        return 0
+        return self._store.size(dim)
 
     @property
     def num_node_features(self) -> int:
-        return self._width("x")
+        return self._store.num_node_features
 
     @property
     def num_features(self) -> int:
-        return self.num_node_features
+        return self._store.num_features
 
     @property
     def num_edge_features(self) -> int:
-        return self._width("edge_attr")
+        return self._store.num_edge_features
 
     @property
     def num_faces(self) -> int | None:
@@ -573,40 +653,17 @@ class Data(_TensorMethods):
         face = self._store.get("face")
         return face.size(self.__cat_dim__("face", face)) if isinstance(face, torch.Tensor) else None
 
-    # ---------------------------------------------------------------- node / edge attributes
-    def _kind(self, key: str) -> AttrType:
-        store = self._store
-        cache = store.__dict__.setdefault("_cached_attr", {t: set() for t in AttrType})
-        for kind, names in cache.items():
-            if key in names:
-                return kind
-        value = store[key]
-        N, E = self.num_nodes, self.num_edges
-        if isinstance(value, (list, tuple)) or hasattr(value, "num_rows"):
-            n = len(value) if isinstance(value, (list, tuple)) else value.num_rows
-            kind = AttrType.NODE if n == N else AttrType.EDGE if n == E else AttrType.OTHER
-        elif not _is_array(value) or value.ndim == 0:
-            kind = AttrType.OTHER
-        else:
-            n = self._cat_size(key, value)
-            if n == N and n == E:  # ambiguous: decided by the name
-                kind = AttrType.EDGE if "edge" in key else AttrType.NODE
-            else:
-                kind = AttrType.NODE if n == N else AttrType.EDGE if n == E else AttrType.OTHER
-        cache[kind].add(key)
-        return kind
-
     def is_node_attr(self, key: str) -> bool:
-        return self._kind(key) is AttrType.NODE
+        return self._store.is_node_attr(key)
 
     def is_edge_attr(self, key: str) -> bool:
-        return self._kind(key) is AttrType.EDGE
+        return self._store.is_edge_attr(key)
 
     def node_attrs(self) -> list[str]:
-        return [k for k in self.keys() if self.is_node_attr(k)]
+        return self._store.node_attrs()
 
     def edge_attrs(self) -> list[str]:
-        return [k for k in self.keys() if self.is_edge_attr(k)]
+        return self._store.edge_attrs()
 
     # ---------------------------------------------------------------- tensors
     def apply(self, func: Callable, *args: str):

@@ -165,3 +165,21 @@ def test_storage_views_and_tensor_methods_match_pyg():
     c = s.clone()
     assert c == s and c.x.data_ptr() != s.x.data_ptr() and s.requires_grad_().x.requires_grad
     assert not s.detach().x.requires_grad and copy.deepcopy(s) == s
+
+
+@pytest.mark.parametrize("name", ["NormalizeFeatures", "ToUndirected", "AddSelfLoops", "GCNNorm", "FaceToEdge",
+                                  "RemoveIsolatedNodes", "LargestConnectedComponents", "OneHotDegree", "VirtualNode"])
+def test_pyg_transforms_run_on_our_records_as_on_pyg_data(name):
+    import torch_geometric.transforms as T
+
+    transform = getattr(T, name)(5) if name == "OneHotDegree" else getattr(T, name)()
+
+    def make(cls):
+        g = torch.Generator().manual_seed(0)
+        return cls(x=torch.rand(6, 4, generator=g), edge_index=torch.randint(0, 6, (2, 10), generator=g),
+                   edge_attr=torch.rand(10, 2, generator=g), y=torch.tensor([1]), face=torch.randint(0, 6, (3, 4), generator=g),
+                   train_mask=torch.ones(6, dtype=torch.bool))
+
+    ours, theirs = transform(make(Data)), transform(make(tg_data.Data))
+    assert type(ours) is Data
+    same_record(ours, theirs)
