@@ -512,6 +512,8 @@ def dense_to_sparse(adj: torch.Tensor, mask: torch.Tensor | None = None) -> tupl
     if mask is not None:
         if mask.dim() != 2:
             raise ValueError(f"Mask must be two-dimensional (got {mask.dim()} dimensions)")
+        if adj.shape[-2] != adj.shape[-1]:
+            raise ValueError(f"Mask is only supported on quadratic adjacency matrices (got [*, {adj.shape[-2]}, {adj.shape[-1]}])")
         # Rows of masked-out nodes are dropped; graph b's nodes are renumbered from the count of real nodes
         # before it (real nodes come first in each padded graph).
         count = mask.sum(dim=-1)
@@ -520,9 +522,8 @@ def dense_to_sparse(adj: torch.Tensor, mask: torch.Tensor | None = None) -> tupl
         keep = mask[b, r]
         b, r, c = b[keep], r[keep], c[keep]
         return torch.stack([first[b] + r, first[b] + c]), adj[b, r, c]
-    b, r, c = adj.nonzero(as_tuple=True)
-    n = adj.shape[1]
-    return torch.stack([b * n + r, b * n + c]), adj[b, r, c]
+    b, r, c = adj.nonzero(as_tuple=True)  # (B, N, M): rows offset by N per graph, columns by M
+    return torch.stack([b * adj.shape[1] + r, b * adj.shape[2] + c]), adj[b, r, c]
 
 
 # ---------------------------------------------------------------------- subgraphs and scipy

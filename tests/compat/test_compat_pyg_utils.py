@@ -230,6 +230,8 @@ def test_batch_vector_and_sparse_functions_match_pyg():
     same(ours.dense_to_sparse(dense), tg_utils.dense_to_sparse(dense))
     same(ours.dense_to_sparse(dense, mask), tg_utils.dense_to_sparse(dense, mask))
     same(ours.dense_to_sparse(dense[0]), tg_utils.dense_to_sparse(dense[0]))
+    bipartite = torch.randint(0, 2, (2, 4, 3), generator=g).float()
+    same(ours.dense_to_sparse(bipartite), tg_utils.dense_to_sparse(bipartite))
     for relabel in (False, True):
         same(ours.subgraph([0, 2, 4, 5], ei, w, relabel), tg_utils.subgraph([0, 2, 4, 5], ei, w, relabel))
 
