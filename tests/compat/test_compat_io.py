@@ -153,3 +153,44 @@ def test_torus_matches_the_loop_definition():
     assert torch.equal(m.faces_packed(), torch.tensor(faces))
     with pytest.raises(ValueError):
         torus(1, 2, 0, 3)
+
+
+def test_io_pluggable_meshes_and_point_clouds(tmp_path):
+    import struct
+
+    from meshgraph.compat.pytorch3d.io import IO
+    from meshgraph.compat.pytorch3d.structures import Pointclouds
+
+    io = IO()
+    points = torch.tensor([[0.0, 1, 2], [3, 4, 5]])
+    colors = torch.tensor([[0.0, 0.5, 1.0], [1.0, 0.25, 0.0]])
+    io.save_pointcloud(Pointclouds([points], features=[colors]), tmp_path / "c.ply")
+    header = (b"ply\nformat binary_little_endian 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
+              b"property float z\nproperty float red\nproperty float green\nproperty float blue\nend_header\n")
+    body = struct.pack("<12f", *torch.cat([points, colors], 1).flatten().tolist())
+    assert (tmp_path / "c.ply").read_bytes() == header + body
+    back = io.load_pointcloud(tmp_path / "c.ply")
+    assert type(back) is Pointclouds and torch.equal(back.points_packed(), points) and torch.equal(back.features_packed(), colors)
+    # uchar colours come back scaled to [0, 1]
+    io.save_pointcloud(Pointclouds([points], features=[colors]), tmp_path / "u.ply", colors_as_uint8=True, binary=False)
+    assert torch.allclose(io.load_pointcloud(tmp_path / "u.ply").features_packed(), torch.round(colors * 255) / 255)
+    # meshes: PLY with assigned normals, OBJ; a suffix no format knows
+    normals = torch.tensor([[0.0, 0, 1]] * 3)
+    mesh = Meshes([points[:1].repeat(3, 1) + torch.eye(3)], [torch.tensor([[0, 1, 2]])], verts_normals=[normals])
+    io.save_mesh(mesh, tmp_path / "m.ply")
+    m2 = io.load_mesh(tmp_path / "m.ply")
+    assert torch.equal(m2.verts_packed(), mesh.verts_packed()) and torch.equal(m2.verts_normals_packed(), normals)
+    io.save_mesh(mesh, tmp_path / "m.obj")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m3 = io.load_mesh(tmp_path / "m.obj")
+    assert torch.allclose(m3.verts_packed(), mesh.verts_packed()) and torch.equal(m3.faces_packed(), mesh.faces_packed())
+    with pytest.raises(ValueError, match="No mesh interpreter found to write"):
+        io.save_mesh(mesh, tmp_path / "m.xyz")
+    with pytest.raises(ValueError, match="No mesh interpreter found to read"):
+        io.load_mesh(tmp_path / "m.xyz")
+    (tmp_path / "bad.ply").write_text("v 0 0 0\n")
+    with pytest.raises(ValueError, match="Invalid file header"):
+        io.load_mesh(tmp_path / "bad.ply")
+    with pytest.raises(ValueError, match="single"):
+        io.save_mesh(mesh.extend(2), tmp_path / "two.ply")

@@ -1,0 +1,5 @@
+"""`pytorch3d.io.pluggable` mirror."""
+
+from ....io.pluggable import IO
+
+__all__ = ["IO"]
