@@ -332,6 +332,15 @@ def test_knn_interpolate_is_pyg_formula_exactly():
     torch.testing.assert_close(out, expect, rtol=2e-7, atol=0)
 
 
+def test_knn_interpolate_pyg_docs_example_exact():
+    # PyG's own test case (skipped there without pyg_lib): exact values, not 1 ulp off
+    x = torch.tensor([[1.0], [10.0], [100.0], [-1.0], [-10.0], [-100.0]])
+    pos_x = torch.tensor([[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0], [-2.0, 0.0], [0.0, 0.0], [2.0, 0.0]])
+    pos_y = torch.tensor([[-1.0, -1.0], [1.0, 1.0], [-2.0, -2.0], [2.0, 2.0]])
+    y = ours.knn_interpolate(x, pos_x, pos_y, torch.tensor([0, 0, 0, 1, 1, 1]), torch.tensor([0, 0, 1, 1]), k=2)
+    assert y.tolist() == [[4.0], [70.0], [-4.0], [-70.0]]
+
+
 def test_global_pools_take_a_batch_vector():
     x = torch.randn(10, 3)
     batch = torch.tensor([0] * 4 + [1] * 6)
