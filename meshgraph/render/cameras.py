@@ -47,15 +47,34 @@ def convert_to_tensors_and_broadcast(*args, dtype: torch.dtype = torch.float32, 
     return [t.expand(n, *t.shape[1:]) for t in ts]
 
 
-class CamerasBase(torch.nn.Module):
-    """Shared world -> view -> projection (NDC or screen) -> NDC -> screen machinery (PyTorch3D's CamerasBase).
+class TensorAccessor(torch.nn.Module):
+    """Reads and writes the tensor fields of a TensorProperties object at one batch index (PyTorch3D's)."""
 
-    Subclasses define `get_projection_transform`, `is_perspective`, `in_ndc` and `unproject_points`, and list
-    their constructor fields in `_FIELDS` (used by `__getitem__` and `join_cameras_as_batch`).
-    """
+    def __init__(self, class_object, index) -> None:
+        self.__dict__["class_object"] = class_object
+        self.__dict__["index"] = index
 
-    _FIELDS: tuple[str, ...] = ()
-    _SHARED_FIELDS: tuple[str, ...] = ()
+    def __setattr__(self, name: str, value) -> None:
+        v = getattr(self.class_object, name)
+        if not torch.is_tensor(v):
+            raise AttributeError(f"Can only set values on attributes which are tensors; got {type(v)!r}")
+        if not torch.is_tensor(value):
+            value = torch.tensor(value, device=v.device, dtype=v.dtype, requires_grad=v.requires_grad)
+        if v.dim() > 1 and value.dim() > 1 and value.shape[1:] != v.shape[1:]:
+            raise ValueError(f"Expected value to have shape {v.shape!r}; got {value.shape!r}")
+        if v.dim() == 0 and isinstance(self.index, slice) and len(value) != len(self.index):
+            raise ValueError(f"Expected value to have len {len(self.index)!r}; got {len(value)!r}")
+        self.class_object.__dict__[name][self.index] = value
+
+    def __getattr__(self, name: str):
+        if hasattr(self.class_object, name):
+            return self.class_object.__dict__[name][self.index]
+        return AttributeError(f"Attribute {name} not found on {type(self.class_object).__name__!r}")
+
+
+class TensorProperties(torch.nn.Module):
+    """Batched tensor fields (PyTorch3D's TensorProperties): keyword arguments that are numbers, sequences,
+    arrays or tensors are broadcast to one leading batch size N (`len`); None, str and bool are kept as they are."""
 
     def __init__(self, dtype: torch.dtype = torch.float32, device="cpu", **kwargs) -> None:
         super().__init__()
@@ -75,37 +94,68 @@ class CamerasBase(torch.nn.Module):
                 setattr(self, k, v)
             self._N = values[0].shape[0]
 
-    # -- batch handling ------------------------------------------------------------------------------------
     def __len__(self) -> int:
         return self._N
 
     def isempty(self) -> bool:
         return self._N == 0
 
-    def _tensors(self):
-        return [(k, v) for k, v in vars(self).items() if torch.is_tensor(v)]
+    def __getitem__(self, index):
+        """A TensorAccessor reading / writing every tensor field at index (an int or a slice)."""
+        if isinstance(index, (int, slice)):
+            return TensorAccessor(class_object=self, index=index)
+        raise ValueError(f"Expected index of type int or slice; got {type(index)!r}")
 
-    def to(self, device="cpu") -> CamerasBase:
+    def to(self, device="cpu"):
         """Moves every tensor field to `device`, in place (PyTorch3D's semantics); returns self."""
         device = _device(device)
-        for k, v in self._tensors():
-            if v.device != device:
+        for k, v in list(vars(self).items()):
+            if torch.is_tensor(v) and v.device != device:
                 setattr(self, k, v.to(device))
         self.device = device
         return self
 
-    def cpu(self) -> CamerasBase:
+    def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device: int | None = None) -> CamerasBase:
+    def cuda(self, device: int | None = None):
         return self.to("cuda" if device is None else f"cuda:{device}")
 
-    def clone(self) -> CamerasBase:
-        """A copy of self with every tensor cloned and every other field deep-copied."""
-        other = type(self)(device=self.device)
+    def clone(self, other):
+        """Copies every field of self onto `other` (tensors cloned, the rest deep-copied); returns other."""
         for k, v in vars(self).items():
             other.__dict__[k] = v.clone() if torch.is_tensor(v) else copy.deepcopy(v)
         return other
+
+    def gather_props(self, batch_idx: torch.Tensor):
+        """In place: every tensor field with more than one row becomes field[batch_idx] (batch_idx (B, ...)),
+        e.g. per-mesh values spread to the packed vertices."""
+        for k, v in list(vars(self).items()):
+            if not torch.is_tensor(v) or v.dim() == 0 or v.shape[0] <= 1:
+                continue
+            if batch_idx.dim() > v.dim():
+                raise ValueError(f"batch_idx cannot have more dimensions than {k}. got shape {batch_idx.shape!r} "
+                                 f"and {k} has shape {v.shape!r}")
+            idx = batch_idx
+            if idx.shape != v.shape:
+                idx = idx.view(*idx.shape, *([1] * (v.dim() - idx.dim()))).expand(-1, *v.shape[1:])
+            setattr(self, k, v.gather(0, idx))
+        return self
+
+
+class CamerasBase(TensorProperties):
+    """Shared world -> view -> projection (NDC or screen) -> NDC -> screen machinery (PyTorch3D's CamerasBase).
+
+    Subclasses define `get_projection_transform`, `is_perspective`, `in_ndc` and `unproject_points`, and list
+    their constructor fields in `_FIELDS` (used by `__getitem__` and `join_cameras_as_batch`).
+    """
+
+    _FIELDS: tuple[str, ...] = ()
+    _SHARED_FIELDS: tuple[str, ...] = ()
+
+    def clone(self) -> CamerasBase:
+        """A copy of self with every tensor cloned and every other field deep-copied."""
+        return super().clone(type(self)(device=self.device))
 
     def __getitem__(self, index) -> CamerasBase:
         """The cameras at `index` (int, list of ints, bool or long tensor), as a new camera object."""

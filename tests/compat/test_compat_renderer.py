@@ -256,3 +256,16 @@ def test_ndc_grid_sample_reads_the_pixel_under_an_ndc_point():
     ndc = torch.stack([W / H - (2 * xs + 1) / H, 1 - (2 * ys + 1) / H], -1)[None]
     out = ndc_grid_sample(img, ndc)
     torch.testing.assert_close(out[0, 0], (ys * W + xs).float())
+
+
+def test_tensor_properties_broadcast_index_and_gather():
+    from meshgraph.compat.pytorch3d.renderer import TensorProperties
+
+    t = TensorProperties(color=torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), power=2.0, name="x")
+    assert len(t) == 2 and t.power.shape == (2,) and t.name == "x"
+    torch.testing.assert_close(t[1].color, torch.tensor([0.0, 1.0, 0.0]))
+    t[0].color = (0.0, 0.0, 1.0)  # writes through the accessor
+    t.gather_props(torch.tensor([1, 1, 0]))  # per-item values spread to 3 elements
+    torch.testing.assert_close(t.color, torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
+    with pytest.raises(ValueError, match="non-broadcastable"):
+        TensorProperties(a=torch.rand(2), b=torch.rand(3))

@@ -35,7 +35,7 @@ from .points import (
     PointsRenderer,
     rasterize_points,
 )
-from .utils import convert_to_tensors_and_broadcast, ndc_grid_sample, ndc_to_grid_sample_coords
+from .utils import TensorProperties, convert_to_tensors_and_broadcast, ndc_grid_sample, ndc_to_grid_sample_coords
 
 __all__ = [k for k in globals() if not k.startswith("_") and k not in ("blending", "camera_utils", "cameras",
                                                                        "mesh", "points", "utils")]
