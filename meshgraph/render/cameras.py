@@ -275,15 +275,21 @@ class CamerasBase(TensorProperties):
         return self.view_to_raster(view, eps, **kwargs)
 
 
-def _check_K(cam: CamerasBase, K):
-    if K.shape != (cam._N, 4, 4):
-        raise ValueError(f"Expected K to have shape of ({cam._N!r}, 4, 4)")
-    return K
-
-
 def _matrix_transform(cam: CamerasBase, K: torch.Tensor) -> Transform3d:
     """Transform3d of a column-vector matrix K (N, 4, 4)."""
     return Transform3d(matrix=K.transpose(1, 2).contiguous(), device=cam.device)
+
+
+def _projection(cam: CamerasBase, kwargs: dict, fields: tuple[str, ...]) -> Transform3d:
+    """The camera's projection: K from kwargs or the camera if given (checked (N, 4, 4)), else
+    cam.compute_projection_matrix of `fields` (kwargs override the stored values)."""
+    K = kwargs.get("K", cam.K)
+    if K is not None:
+        if K.shape != (cam._N, 4, 4):
+            raise ValueError(f"Expected K to have shape of ({cam._N!r}, 4, 4)")
+    else:
+        K = cam.compute_projection_matrix(*(kwargs.get(f, getattr(cam, f)) for f in fields))
+    return _matrix_transform(cam, K)
 
 
 class FoVPerspectiveCameras(CamerasBase):
@@ -319,15 +325,7 @@ class FoVPerspectiveCameras(CamerasBase):
         return K
 
     def get_projection_transform(self, **kwargs) -> Transform3d:
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            K = _check_K(self, K)
-        else:
-            K = self.compute_projection_matrix(
-                kwargs.get("znear", self.znear), kwargs.get("zfar", self.zfar), kwargs.get("fov", self.fov),
-                kwargs.get("aspect_ratio", self.aspect_ratio), kwargs.get("degrees", self.degrees),
-            )
-        return _matrix_transform(self, K)
+        return _projection(self, kwargs, ("znear", "zfar", "fov", "aspect_ratio", "degrees"))
 
     def unproject_points(self, xy_depth: torch.Tensor, world_coordinates: bool = True,
                          scaled_depth_input: bool = False, **kwargs) -> torch.Tensor:
@@ -377,13 +375,7 @@ class FoVOrthographicCameras(CamerasBase):
         return K
 
     def get_projection_transform(self, **kwargs) -> Transform3d:
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            K = _check_K(self, K)
-        else:
-            K = self.compute_projection_matrix(*(kwargs.get(k, getattr(self, k)) for k in (
-                "znear", "zfar", "max_x", "min_x", "max_y", "min_y", "scale_xyz")))
-        return _matrix_transform(self, K)
+        return _projection(self, kwargs, ("znear", "zfar", "max_x", "min_x", "max_y", "min_y", "scale_xyz"))
 
     def unproject_points(self, xy_depth: torch.Tensor, world_coordinates: bool = True,
                          scaled_depth_input: bool = False, **kwargs) -> torch.Tensor:
@@ -428,7 +420,7 @@ class _IntrinsicsCameras(CamerasBase):
             self.focal_length = self.focal_length[:, None]
         self.focal_length = self.focal_length.expand(-1, 2)
 
-    def _intrinsics(self, focal_length, principal_point) -> torch.Tensor:
+    def compute_projection_matrix(self, focal_length, principal_point) -> torch.Tensor:
         """The (N, 4, 4) column-vector calibration matrix."""
         f = focal_length if torch.is_tensor(focal_length) else torch.tensor(focal_length, device=self.device)
         fx, fy = (f, f) if f.ndim in (0, 1) or f.shape[1] == 1 else f.unbind(1)
@@ -443,13 +435,7 @@ class _IntrinsicsCameras(CamerasBase):
         return K
 
     def get_projection_transform(self, **kwargs) -> Transform3d:
-        K = kwargs.get("K", self.K)
-        if K is not None:
-            K = _check_K(self, K)
-        else:
-            K = self._intrinsics(kwargs.get("focal_length", self.focal_length),
-                                 kwargs.get("principal_point", self.principal_point))
-        return _matrix_transform(self, K)
+        return _projection(self, kwargs, ("focal_length", "principal_point"))
 
     def get_principal_point(self, **kwargs) -> torch.Tensor:
         """(N, 2) principal points as the projection matrix holds them."""

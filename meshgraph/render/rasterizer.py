@@ -113,6 +113,22 @@ def _mesh_vertex_counts(meshes, V: int, device) -> torch.Tensor:
     return torch.tensor([v.shape[0] for v in verts], dtype=torch.int64, device=device)
 
 
+class _Rasterizer(torch.nn.Module):
+    """cameras + raster_settings (the settings class's defaults when None); `to` moves the cameras."""
+
+    _settings = RasterizationSettings
+
+    def __init__(self, cameras=None, raster_settings=None) -> None:
+        super().__init__()
+        self.cameras = cameras
+        self.raster_settings = self._settings() if raster_settings is None else raster_settings
+
+    def to(self, device):
+        if self.cameras is not None:
+            self.cameras = self.cameras.to(device)
+        return self
+
+
 def _cameras(module, kwargs):
     cameras = kwargs.get("cameras", module.cameras)
     if cameras is None:
@@ -121,22 +137,12 @@ def _cameras(module, kwargs):
     return cameras
 
 
-class MeshRasterizer(torch.nn.Module):
+class MeshRasterizer(_Rasterizer):
     """Rasterize a batch of meshes in world space seen by `cameras` (PyTorch3D's MeshRasterizer).
 
     forward(meshes_world, **kwargs) -> Fragments; kwargs override `cameras`, `raster_settings` and camera
     parameters (R, T, ...) for the call.
     """
-
-    def __init__(self, cameras=None, raster_settings=None) -> None:
-        super().__init__()
-        self.cameras = cameras
-        self.raster_settings = RasterizationSettings() if raster_settings is None else raster_settings
-
-    def to(self, device):
-        if self.cameras is not None:
-            self.cameras = self.cameras.to(device)
-        return self
 
     def _raster_verts(self, meshes_world, **kwargs):
         cameras = _cameras(self, kwargs)
@@ -181,22 +187,14 @@ class MeshRasterizer(torch.nn.Module):
         return Fragments(pix_to_face=p2f, zbuf=zbuf, bary_coords=bary, dists=dists)
 
 
-class PointsRasterizer(torch.nn.Module):
+class PointsRasterizer(_Rasterizer):
     """Rasterize a batch of point clouds in world space seen by `cameras` (PyTorch3D's PointsRasterizer).
 
     forward(point_clouds, **kwargs) -> PointFragments; kwargs override `cameras`, `raster_settings` and camera
     parameters for the call.
     """
 
-    def __init__(self, cameras=None, raster_settings=None) -> None:
-        super().__init__()
-        self.cameras = cameras
-        self.raster_settings = PointsRasterizationSettings() if raster_settings is None else raster_settings
-
-    def to(self, device):
-        if self.cameras is not None:
-            self.cameras = self.cameras.to(device)
-        return self
+    _settings = PointsRasterizationSettings
 
     def _raster_points(self, point_clouds, **kwargs):
         cameras = _cameras(self, kwargs)
