@@ -136,3 +136,24 @@ def edge_adjacency(edges: Edges, num_src: int, num_dst: int, flow: str = "source
     check_index_range(j, "edge_index", num_src)
     check_index_range(i, "edge_index", num_dst)
     return build_adjacency(torch.stack([j.long(), i.long()]), num_dst, num_src=num_src)
+
+
+def message_adjacency(edges: Edges, num_src: int, num_dst: int, flow: str = "source_to_target") -> Adjacency | None:
+    """Adjacency that reduces (E, *F) per-edge messages (rows in edge order) into their destinations, derived
+    without sorting from the cached CSR of a square (2, E) edge_index or a GraphBatch (cached there); None for
+    inputs without a cached CSR (sparse, bipartite, reversed flow), where `scatter` sorts the index itself."""
+    from ..graph import GraphBatch
+
+    if flow != "source_to_target" or edges.sparse or num_src != num_dst:
+        return None
+    if isinstance(edges.source, GraphBatch):
+        return edges.source.message_adjacency()
+    if edges.edge_index is None or edges.edge_index.dtype not in (torch.int32, torch.int64):
+        return None
+    adj = _resolve(edges.edge_index, num_dst, None, edges.index_i.device)[0]
+    E = adj.edge_id.numel()
+    rows = ptr_to_index(adj.rowptr, E).to(adj.col.dtype)
+    col_t = torch.empty_like(rows).index_copy_(0, adj.edge_id, rows)  # message m's destination
+    eid_t = torch.empty_like(adj.edge_id).index_copy_(0, adj.edge_id, torch.arange(E, device=rows.device))
+    arange = torch.arange(E + 1, device=rows.device)
+    return Adjacency(adj.rowptr, adj.edge_id.to(adj.col.dtype), adj.edge_id, arange, col_t, eid_t)

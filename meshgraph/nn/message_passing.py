@@ -22,6 +22,7 @@ _forward[_pre]_hook`, with PyG's arguments. Not implemented: TorchScript templat
 from __future__ import annotations
 
 import inspect
+import threading
 from collections import OrderedDict
 
 import torch
@@ -29,7 +30,7 @@ from torch.utils.hooks import RemovableHandle
 
 from .._utils import FLOAT_DTYPES
 from ..ops.gather_scatter import aggregate as _fused_aggregate
-from ._edges import FLOWS, Edges, edge_adjacency, is_sparse, is_sparse_tensor_like, read_edges
+from ._edges import FLOWS, Edges, edge_adjacency, is_sparse, is_sparse_tensor_like, message_adjacency, read_edges
 from .aggr import Aggregation, MaxAggregation, MeanAggregation, MinAggregation, SumAggregation, aggregation_resolver
 
 EMPTY = inspect.Parameter.empty
@@ -38,6 +39,7 @@ SPECIAL_ARGS = frozenset({"edge_index", "adj_t", "edge_index_i", "edge_index_j",
 FUSE_AGGRS = ("add", "sum", "mean", "min", "max")
 _FUSED_REDUCE = {SumAggregation: "sum", MeanAggregation: "mean", MaxAggregation: "max", MinAggregation: "min"}
 _SIGNATURES: dict[type, dict] = {}
+_CURRENT = threading.local()  # the edges a propagate call is materializing messages for (per thread)
 
 
 def fused_message(weight: str | None = None):
@@ -283,12 +285,16 @@ class MessagePassing(torch.nn.Module):
                 res = hook(self, (msg_kwargs,), out)
                 if res is not None:
                     out = res
+            _CURRENT.edges = (self, edges, size)
             aggr_kwargs = self._param_data("aggregate", coll)
             for hook in self._aggregate_forward_pre_hooks.values():
                 res = hook(self, (aggr_kwargs,))
                 if res is not None:
                     aggr_kwargs = res[0] if isinstance(res, tuple) else res
-            out = self.aggregate(out, **aggr_kwargs)
+            try:
+                out = self.aggregate(out, **aggr_kwargs)
+            finally:
+                _CURRENT.edges = None
             for hook in self._aggregate_forward_hooks.values():
                 res = hook(self, (aggr_kwargs,), out)
                 if res is not None:
@@ -350,6 +356,18 @@ class MessagePassing(torch.nn.Module):
         """Reduce the messages per destination with the aggregation module."""
         if self.aggr_module is None:
             raise NotImplementedError(f"{type(self).__name__} has aggr=None and must implement aggregate()")
+        reduce = _FUSED_REDUCE.get(type(self.aggr_module))
+        current = getattr(_CURRENT, "edges", None)
+        if (reduce is not None and current is not None and current[0] is self and index is current[1].index_i
+                and isinstance(inputs, torch.Tensor) and inputs.dtype in FLOAT_DTYPES and inputs.dim() >= 2
+                and self.node_dim % inputs.dim() == 0 and inputs.shape[0] == index.numel() and index.numel()):
+            # Messages of a graph whose CSR is cached: reduce them through it instead of sorting the index.
+            size = current[2]
+            i, j = (1, 0) if self.flow == "source_to_target" else (0, 1)
+            n_dst = size[i] if size[i] is not None else size[j]
+            madj = message_adjacency(current[1], size[j] if size[j] is not None else n_dst, n_dst, self.flow)
+            if madj is not None and (dim_size is None or dim_size == n_dst):
+                return _fused_aggregate(inputs, madj, None, reduce)
         return self.aggr_module(inputs, index, ptr=ptr, dim_size=dim_size, dim=self.node_dim)
 
     def message_and_aggregate(self, edge_index) -> torch.Tensor:

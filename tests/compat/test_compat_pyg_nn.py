@@ -290,6 +290,20 @@ def test_default_message_stays_fused():
         assert max(sizes) < ei.shape[1] * 16 / 4, type(conv).__name__  # no (E, F) message tensor
 
 
+@pytest.mark.parametrize("aggr", ["max", "mean", "sum"])
+def test_materialized_messages_reduce_through_the_cached_csr(aggr):
+    ei, x, _ = graph()
+    b = mg.GraphBatch([mg.Graph(num_verts=12, edge_index=ei)])
+    net = torch.nn.Linear(12, 5).double()
+    conv, ref = ours.EdgeConv(net, aggr=aggr), pyg.EdgeConv(net, aggr=aggr)
+    expect = ref(x, ei)
+    conv.aggr_module.forward = None  # the aggregation module (which sorts the index) must not be needed
+    torch.testing.assert_close(conv(x, ei), expect)
+    torch.testing.assert_close(conv(x, b), expect)
+    with pytest.raises(TypeError):  # bipartite: no cached CSR, the module path runs
+        conv((x, x[:5]), ei[:, ei[1] < 5])
+
+
 def test_knn_radius_fps_knn_graph_match_brute_force():
     g = torch.Generator().manual_seed(3)
     x, y = torch.rand(60, 3, generator=g), torch.rand(25, 3, generator=g)
