@@ -161,7 +161,7 @@ class MeshRasterizer(_Rasterizer):
             item = _item_index(counts, raster.shape[0])
             slot = torch.arange(raster.shape[0], device=raster.device) - (counts.cumsum(0) - counts)[item]
             padded[item, slot] = raster.to(padded.dtype)
-            return meshes_world.update_padded(new_verts_padded=padded)
+            return meshes_world.update_padded(padded)
         return meshes_world.update_features("pos", raster)
 
     def forward(self, meshes_world, **kwargs) -> Fragments:

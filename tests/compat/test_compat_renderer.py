@@ -269,3 +269,19 @@ def test_tensor_properties_broadcast_index_and_gather():
     torch.testing.assert_close(t.color, torch.tensor([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))
     with pytest.raises(ValueError, match="non-broadcastable"):
         TensorProperties(a=torch.rand(2), b=torch.rand(3))
+
+
+def test_rasterizers_take_graph_batches_and_transform_to_raster_space():
+    from meshgraph import GraphBatch
+
+    verts, faces = _square()
+    cam = FoVPerspectiveCameras(fov=90.0)
+    rast = MeshRasterizer(cameras=cam, raster_settings=RasterizationSettings(image_size=16))
+    g = GraphBatch.from_meshes([verts], [faces])
+    assert torch.equal(rast(g).pix_to_face, rast(Meshes([verts], [faces])).pix_to_face)
+    expect = torch.cat([verts[:, :2] / 2, verts[:, 2:]], 1)  # x / z, y / z (fov 90) and the view depth
+    torch.testing.assert_close(rast.transform(Meshes([verts], [faces])).verts_packed(), expect)
+    torch.testing.assert_close(rast.transform(g).pos_packed(), expect)
+    prast = PointsRasterizer(cameras=cam, raster_settings=PointsRasterizationSettings(image_size=16, radius=0.2))
+    torch.testing.assert_close(prast.transform(Pointclouds([verts])).points_packed(), expect)
+    assert torch.equal(prast(GraphBatch.from_pointclouds([verts])).idx, prast(Pointclouds([verts])).idx)
