@@ -12,8 +12,17 @@ import math
 
 import torch
 
-from .._utils import FLOAT_DTYPES, check_index_range, check_index_tensor, check_nonnegative_int, check_tensor
-from .adjacency import build_adjacency, segment_adjacency
+from .._utils import (
+    FLOAT_DTYPES,
+    can_inspect_values,
+    check_index_range,
+    check_index_tensor,
+    check_nonnegative_int,
+    check_tensor,
+    count_per_index,
+    offsets_from_counts,
+)
+from .adjacency import Adjacency, cached_on, segment_adjacency
 from .gather_scatter import REDUCTIONS
 
 # Names accepted by scatter / segment_reduce (PyG's and torch_scatter's): aliases map onto the kernel's four.
@@ -41,6 +50,7 @@ def _on_kernel(src: torch.Tensor, reduce: str) -> bool:
 
 def _torch_scatter(src: torch.Tensor, index: torch.Tensor, dim_size: int, reduce: str) -> torch.Tensor:
     """Row scatter along dim 0 with torch's own ops, for what the kernel does not take (integers, "mul", "any")."""
+    check_index_range(index, "index", dim_size)
     size = (dim_size, *src.shape[1:])
     idx = index.long().view(-1, *([1] * (src.dim() - 1))).expand_as(src)
     if reduce == "sum":
@@ -57,7 +67,8 @@ def _torch_scatter(src: torch.Tensor, index: torch.Tensor, dim_size: int, reduce
 
 
 def _check_index(index: torch.Tensor, rows: int, device: torch.device, dim_size: int | None, where: str = "") -> int:
-    """Validate a (rows,) group index on `device`; returns the number of groups (default index.max() + 1)."""
+    """Validate a (rows,) group index on `device`; returns the number of groups (default index.max() + 1). The
+    index range is checked when its adjacency is built (`_index_adjacency`), once per index tensor."""
     check_index_tensor(index, "index", dim=1)
     if index.shape[0] != rows:
         raise ValueError(f"index must have one entry per row of src{where} ({rows}), got {index.shape[0]}")
@@ -65,14 +76,29 @@ def _check_index(index: torch.Tensor, rows: int, device: torch.device, dim_size:
         raise ValueError(f"index is on {index.device} but src is on {device}")
     if dim_size is None:
         dim_size = int(index.max()) + 1 if index.numel() else 0
-    dim_size = check_nonnegative_int(dim_size, "dim_size")
-    check_index_range(index, "index", dim_size)
-    return dim_size
+    return check_nonnegative_int(dim_size, "dim_size")
 
 
-def _index_adjacency(index: torch.Tensor, rows: int, dim_size: int):
-    """Adjacency that reduces row e into group index[e] (rows are the sources, groups the destinations)."""
-    return build_adjacency(torch.stack([torch.arange(rows, device=index.device), index.long()]), dim_size, num_src=rows)
+def _index_adjacency(index: torch.Tensor, rows: int, dim_size: int) -> Adjacency:
+    """Adjacency that reduces row e into group index[e] (rows are the sources, groups the destinations), cached on
+    the index tensor (a batch vector passed every step is sorted and validated once).
+
+    Each source row has exactly one entry, so the CSR by source is the identity layout: only one sort (none when
+    the index is already sorted, as a batch vector is)."""
+
+    def build() -> Adjacency:
+        check_index_range(index, "index", dim_size)
+        idx = index.long()
+        ids = torch.arange(rows, device=index.device)
+        presorted = can_inspect_values(idx) and bool((idx[1:] >= idx[:-1]).all()) if rows > 1 else True
+        order = ids if presorted else torch.argsort(idx, stable=True)
+        col_dtype = torch.int32 if max(rows, dim_size) < 2**31 else torch.int64
+        rowptr = offsets_from_counts(count_per_index(idx, dim_size))
+        eid_t = ids if presorted else torch.empty_like(order).scatter_(0, order, ids)
+        rowptr_t = torch.arange(rows + 1, device=index.device)
+        return Adjacency(rowptr, order.to(col_dtype), order, rowptr_t, idx.to(col_dtype), eid_t)
+
+    return cached_on(index, ("index_adjacency", rows, dim_size), build)
 
 
 def scatter(src: torch.Tensor, index, dim_size: int | None = None, reduce: str = "sum", *, dim: int = 0) -> torch.Tensor:

@@ -262,3 +262,21 @@ def test_scipy_networkx_converters_match_pyg():
         v0, v1 = same_data[0][k], same_data[1][k]
         assert torch.equal(v0, v1) if isinstance(v0, torch.Tensor) else v0 == v1
     same(ours.from_networkx(G, group_edge_attrs=all).edge_attr, tg_utils.from_networkx(G, group_edge_attrs=all).edge_attr)
+
+
+def test_scatter_index_adjacency_is_built_once_per_index_tensor_and_validated():
+    from meshgraph.ops import scatter
+    from meshgraph.ops.scatter import _index_adjacency
+
+    batch = torch.tensor([0, 0, 1, 3, 3, 3])
+    a, b = _index_adjacency(batch, 6, 4), _index_adjacency(batch, 6, 4)
+    assert a.rowptr.data_ptr() == b.rowptr.data_ptr()  # cached on the tensor
+    unsorted = torch.tensor([3, 0, 1, 3, 0, 3])
+    x = torch.randn(6, 2, dtype=torch.float64)
+    for idx in (batch, unsorted):
+        for reduce in ("sum", "max"):
+            same(scatter(x, idx, 5, reduce), tg_utils.scatter(x, idx, 0, 5, reduce))
+    with pytest.raises(ValueError, match="index"):
+        scatter(x, unsorted, 3)
+    with pytest.raises(ValueError, match="index"):
+        scatter(torch.ones(6, dtype=torch.long), unsorted, 3)
