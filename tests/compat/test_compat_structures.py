@@ -354,3 +354,28 @@ def test_struct_utils_conversions():
     pad = list_to_padded(y)
     assert torch.equal(padded_to_packed(pad, split_size=[2, 3]), packed)
     assert padded_to_packed(pad).shape == (6, 3)
+
+
+def test_estimate_normals_on_a_sphere_and_assignment():
+    from meshgraph.structures import estimate_pointcloud_local_coord_frames
+
+    g = torch.Generator().manual_seed(23)
+    dirs = [torch.nn.functional.normalize(torch.randn(n, 3, generator=g, dtype=torch.float64), dim=1) for n in (300, 200)]
+    clouds = Pointclouds(dirs)
+    normals = clouds.estimate_normals(neighborhood_size=12, assign_to_self=True)
+    assert normals.shape == (2, 300, 3) and not normals[1, 200:].any()
+    for i, d in enumerate(dirs):
+        n = normals[i, : len(d)]
+        # the normal of a sphere is radial (up to orientation): |cos| close to 1
+        assert (n * d).sum(1).abs().min() > 0.95
+        assert torch.allclose(n.norm(dim=1), torch.ones(len(d), dtype=torch.float64))
+    assert torch.equal(clouds.normals_padded(), normals) and torch.equal(clouds.normals_list()[1], normals[1, :200])
+    curv, frames = estimate_pointcloud_local_coord_frames(clouds, 12)
+    assert (curv[:, :, 0] <= curv[:, :, 1]).all() and (curv[:, :, 1] <= curv[:, :, 2]).all()
+    # the frame is right-handed and orthonormal where there are points
+    f = frames[0]
+    assert torch.allclose(f.transpose(1, 2) @ f, torch.eye(3, dtype=torch.float64).expand(300, 3, 3), atol=1e-8)
+    # disambiguated normals point to where most neighbours are: on a convex surface, inward
+    assert ((normals[0] * dirs[0]).sum(1) < 0).all()
+    with pytest.raises(ValueError, match="neighborhood_size"):
+        clouds.estimate_normals(neighborhood_size=200)
