@@ -74,3 +74,24 @@ def test_bad_inputs():
         ball_query(p, p, K=0)
     with pytest.raises(ValueError, match="lengths2"):
         ball_query(p, p, lengths2=torch.tensor([6]))
+
+
+def test_strict_radius_drops_boundary_points_and_refills_their_slots(device):
+    """inclusive=False (PyTorch3D's d^2 < r^2): on an integer lattice with radius 1 the axis neighbours sit exactly
+    on the sphere; the strict query gives each point only itself, and with K smaller than the inclusive hit count
+    the slots boundary points took are refilled by the next strict hits in index order."""
+    ax = torch.arange(4, dtype=torch.float32)
+    lat = torch.stack(torch.meshgrid(ax, ax, ax, indexing="ij"), -1).reshape(1, -1, 3).to(device)
+    strict = ball_query(lat, lat, K=5, radius=1.0, inclusive=False)
+    assert (strict.idx[0, :, 0] == torch.arange(64, device=device)).all() and (strict.idx[0, :, 1:] == -1).all()
+    # radius sqrt(2): inclusive hits the 12 diagonal neighbours too; strict keeps self + 6 axis neighbours
+    r = 2.0**0.5
+    full = ref.ball_query_idx(lat, lat, torch.tensor([64]), torch.tensor([64]), 64, r)
+    d2 = ((lat[0][:, None] - lat[0][None]) ** 2).sum(-1)
+    expected = torch.full((64, 3), -1, dtype=torch.int64)
+    for i in range(64):
+        inside = [j for j in full[0, i].tolist() if j >= 0 and d2[i, j] < r * r]
+        expected[i, : min(3, len(inside))] = torch.tensor(inside[:3])
+    got = ball_query(lat, lat, K=3, radius=r, inclusive=False)
+    assert torch.equal(got.idx[0].cpu(), expected)
+    assert (got.dists[got.idx >= 0] < r * r).all()

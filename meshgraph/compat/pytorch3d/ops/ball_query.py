@@ -19,6 +19,7 @@ def ball_query(
     return_nn: bool = True,
     skip_points_outside_cube: bool = False,
 ):
-    """PyTorch3D 0.7.9's ball_query; `skip_points_outside_cube` is a speed hint there (the result is the same)
-    and meshgraph's grid search always prunes, so it is accepted and has no effect."""
-    return _ball_query(p1, p2, lengths1, lengths2, K=K, radius=radius, return_nn=return_nn)
+    """PyTorch3D 0.7.9's ball_query: the first K points of p2 with squared distance < radius^2 (strictly), in
+    index order, -1 padded. `skip_points_outside_cube` is a speed hint there (the result is the same) and
+    meshgraph's grid search always prunes, so it is accepted and has no effect."""
+    return _ball_query(p1, p2, lengths1, lengths2, K=K, radius=radius, return_nn=return_nn, inclusive=False)
