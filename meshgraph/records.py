@@ -9,12 +9,16 @@ and item access read the same store (`data.x`, `data["x"]`), and setting a value
 `batch` vector (graph of each node) and `ptr` offsets, and remembers the slices so `batch[i]` / `to_data_list()`
 give the records back. Subclasses override `__cat_dim__` / `__inc__` to batch their own attributes.
 
+The values live in a `Storage` (PyG's BaseStorage / GlobalStorage API: views, node / edge sizes, attribute
+kinds), so code written against PyG's stores, such as its transforms, runs on these records unchanged.
+
 With meshgraph ops: the packed tensors of a Batch are those meshgraph kernels take (`batch.x`,
 `batch.edge_index`, `batch.batch`), and
 
 - `adjacency(directed=True, index_dtype=None, self_loops=False)` returns the CSR `Adjacency` of `edge_index`,
   built and validated once and cached on the edge tensor (`ops.adjacency.cached_on`), so a record is the `graph`
-  argument of every meshgraph op and layer (their graph resolution duck-types on `adjacency` / `num_edges`);
+  argument of meshgraph's graph ops (`gather_scatter`, `neighbor_softmax`, `edge_dot`: their graph resolution
+  duck-types on `adjacency` / `num_edges`);
 - `graph_batch()` returns a `GraphBatch` over the same tensors (no copy of features or edges), for the
   GraphBatch-first native API.
 
@@ -974,8 +978,6 @@ def _batch_class(data_cls: type) -> type:
     """`<Name>Batch`: a Batch that also inherits data_cls's batching rules (one class per data class)."""
     if issubclass(data_cls, Batch):
         return data_cls
-    if data_cls is Data:
-        data_cls = Data
     cls = _BATCH_CLASSES.get(data_cls)
     if cls is None:
         bases = (Batch,) if data_cls is Data else (Batch, data_cls)
@@ -1014,7 +1016,7 @@ class Batch(Data):
         if not data_list:
             raise ValueError("from_data_list needs at least one record")
         first = data_list[0]
-        out = _batch_class(type(first) if cls in (Batch,) or not issubclass(type(first), cls) else cls)()
+        out = _batch_class(type(first))()
         follow, exclude = set(follow_batch or ()), set(exclude_keys or ())
         add_batch = not isinstance(first, Batch)
         keys: list[str] = []
