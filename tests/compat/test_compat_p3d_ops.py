@@ -285,3 +285,38 @@ def test_chamfer_reductions_match_brute_force(reduction):
     loss, _ = chamfer_distance(x, y, x_lengths=xl, y_lengths=yl, batch_reduction=batch_reduction,
                                point_reduction=point_reduction)
     torch.testing.assert_close(loss, expected)
+
+
+def test_graph_conv_loads_a_pytorch3d_state_dict():
+    state = {"w0.weight": torch.randn(4, 3), "w0.bias": torch.randn(4), "w1.weight": torch.randn(4, 3),
+             "w1.bias": torch.randn(4)}
+    conv = GraphConv(3, 4)
+    conv.load_state_dict(state)
+    x = torch.randn(3, 3)
+    expected = x @ state["w0.weight"].t() + state["w0.bias"]
+    expected = expected + torch.stack([(x[1] + x[2]), x[0], x[0]]) @ state["w1.weight"].t() + torch.tensor(
+        [2.0, 1.0, 1.0])[:, None] * state["w1.bias"]
+    torch.testing.assert_close(conv(x, EDGES), expected)
+
+
+class VertexColors:
+    """A texture object with PyTorch3D's protocol: sample_textures(fragments, faces_packed=...) -> (N, H, W, K, C)."""
+
+    def __init__(self, colors):
+        self.colors = colors  # (sum V, C)
+
+    def sample_textures(self, fragments, faces_packed=None):
+        face_colors = self.colors[faces_packed]  # (F, 3, C)
+        picked = face_colors[fragments.pix_to_face.clamp(min=0)]  # (N, S, 1, 1, 3, C)
+        return (fragments.bary_coords[..., None] * picked).sum(-2)
+
+
+def test_sample_points_return_textures_interpolates_the_texture_at_the_samples():
+    verts = torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    meshes = Meshes([verts], [torch.tensor([[0, 1, 2]])], textures=VertexColors(verts[:, :2] * 10))
+    pts, normals, tex = sample_points_from_meshes(meshes, 20, return_normals=True, return_textures=True)
+    assert tex.shape == (1, 20, 2)
+    torch.testing.assert_close(tex, pts[..., :2] * 10)  # colours linear in position: exact at every sample
+    torch.testing.assert_close(normals, torch.tensor([0.0, 0, 1]).expand(1, 20, 3))
+    with pytest.raises(ValueError, match="Meshes do not contain textures."):
+        sample_points_from_meshes(Meshes([verts], [torch.tensor([[0, 1, 2]])]), 5, return_textures=True)
