@@ -40,6 +40,12 @@ class Edges(NamedTuple):
     source: object
 
 
+def is_graph_batch(obj) -> bool:
+    from ..graph import GraphBatch
+
+    return isinstance(obj, GraphBatch)
+
+
 def is_sparse_tensor_like(obj) -> bool:
     """torch_sparse.SparseTensor and lookalikes (duck-typed)."""
     return not isinstance(obj, torch.Tensor) and callable(getattr(obj, "csr", None)) and callable(getattr(obj, "sparse_sizes", None))

@@ -23,7 +23,7 @@ from ..ops.edge_utils import add_remaining_self_loops, add_self_loops, remove_se
 from ..ops.gather_scatter import _resolve, aggregate, gather_scatter
 from ..ops.neighbor_softmax import neighbor_softmax
 from ..ops.scatter import scatter
-from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, is_torch_sparse, read_edges
+from ._edges import edge_adjacency, is_graph_batch, is_sparse, is_sparse_tensor_like, is_torch_sparse, read_edges
 from .aggr import MultiAggregation, SumAggregation, segment_softmax
 from .linear import Linear
 from .message_passing import MessagePassing, fused_message
@@ -267,7 +267,7 @@ class GCNConv(MessagePassing):
                     edge_index, edge_weight = gcn_norm(edge_index, None, x.size(self.node_dim), self.improved,
                                                        self.add_self_loops, self.flow, x.dtype)
                 else:
-                    edge_index = edge_index.edge_index if hasattr(edge_index, "adjacency") else edge_index
+                    edge_index = edge_index.edge_index if is_graph_batch(edge_index) else edge_index
                     edge_index, edge_weight = gcn_norm(edge_index, edge_weight, x.size(self.node_dim), self.improved,
                                                        self.add_self_loops, self.flow, x.dtype)
                 if self.cached:
@@ -398,7 +398,7 @@ class GATConv(MessagePassing):
         N, H = x_src.shape[0], self.heads
         edges = read_edges(edge_index, self.flow)
         j, i = edges.index_j.long(), edges.index_i.long()
-        if edges.source is not edges.edge_index and hasattr(edges.source, "adjacency"):  # GraphBatch
+        if is_graph_batch(edges.source):
             adj = edges.source.adjacency(directed=True, self_loops=self.add_self_loops)
         else:
             adj = _resolve(edges.edge_index, N, None, x_src.device, self_loops=self.add_self_loops)[0]
@@ -424,8 +424,6 @@ class GATConv(MessagePassing):
         used = torch.stack([j, i])
         if keep is not None:
             used, alpha = used[:, keep], alpha[keep]
-        if self.flow == "target_to_source":
-            used = used.flip(0)
         return out, used, alpha
 
     def _propagated(self, x_src, x_dst, alpha_src, alpha_dst, edge_index, edge_attr, size):
@@ -437,7 +435,7 @@ class GATConv(MessagePassing):
             e = read_edges(edge_index, self.flow)
             size = tuple(e.size)
             edge_index = torch.stack([e.index_j, e.index_i])
-        elif hasattr(edge_index, "adjacency"):  # GraphBatch
+        elif is_graph_batch(edge_index):
             edge_index = edge_index.edge_index
         if self.add_self_loops:
             num_nodes = x_src.size(0) if x_dst is None else min(x_src.size(0), x_dst.size(0))
@@ -758,7 +756,7 @@ class PointNetConv(MessagePassing):
             if is_sparse(edge_index):
                 e = read_edges(edge_index, self.flow)
                 edge_index = torch.stack([e.index_j, e.index_i])
-            elif hasattr(edge_index, "adjacency"):  # GraphBatch
+            elif is_graph_batch(edge_index):
                 edge_index = edge_index.edge_index
             edge_index, _ = remove_self_loops(edge_index)
             edge_index, _ = add_self_loops(edge_index, num_nodes=num_nodes)
