@@ -474,6 +474,15 @@ class GATConv(MessagePassing):
 # ---------------------------------------------------------------------- SAGE, GIN, PyG's GraphConv
 
 
+def _init_eps(layer: nn.Module, eps: float, train_eps: bool) -> None:
+    """GIN's eps: a parameter with train_eps, else a buffer (state-dict key "eps" either way)."""
+    layer.initial_eps = eps
+    if train_eps:
+        layer.eps = torch.nn.Parameter(torch.empty(1))
+    else:
+        layer.register_buffer("eps", torch.empty(1))
+
+
 class SAGEConv(MessagePassing):
     """GraphSAGE (PyG's SAGEConv): out = lin_l(aggr_j x_j) + lin_r(x_i), optionally L2-normalized.
 
@@ -543,11 +552,7 @@ class GINConv(MessagePassing):
         kwargs.setdefault("aggr", "add")
         super().__init__(**kwargs)
         self.nn = nn
-        self.initial_eps = eps
-        if train_eps:
-            self.eps = torch.nn.Parameter(torch.empty(1))
-        else:
-            self.register_buffer("eps", torch.empty(1))
+        _init_eps(self, eps, train_eps)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -576,11 +581,7 @@ class GINEConv(MessagePassing):
         kwargs.setdefault("aggr", "add")
         super().__init__(**kwargs)
         self.nn = nn
-        self.initial_eps = eps
-        if train_eps:
-            self.eps = torch.nn.Parameter(torch.empty(1))
-        else:
-            self.register_buffer("eps", torch.empty(1))
+        _init_eps(self, eps, train_eps)
         if edge_dim is not None:
             first = self.nn[0] if isinstance(self.nn, torch.nn.Sequential) else self.nn
             if hasattr(first, "in_features"):

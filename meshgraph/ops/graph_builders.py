@@ -71,6 +71,24 @@ def _num_graphs(batch_size, *batches) -> int | None:
     return max(sizes) if sizes else None
 
 
+def _padded_pair(x, y, batch_x, batch_y, batch_size):
+    """Both point sets padded per graph over the same number of graphs; None when no query can match."""
+    B = _num_graphs(batch_size, batch_x, batch_y)
+    if B is None and batch_x is None and batch_y is None:
+        B = 1 if x.shape[0] and y.shape[0] else 0
+    px, lx, fx = _padded(x.detach(), batch_x, B)
+    py, ly, fy = _padded(y.detach(), batch_y, B)
+    if py.shape[0] == 0 or py.shape[1] == 0 or px.shape[1] == 0:
+        return None
+    return px, lx, fx, py, ly, fy
+
+
+def _query_pairs(idx, ok, fy, fx) -> torch.Tensor:
+    """(B, My, K) per-query neighbour indices and validity -> (2, E) [global y index, global x index]."""
+    q = torch.arange(idx.shape[1], device=idx.device)[None, :, None].expand_as(idx)
+    return torch.stack([(q + fy[:, None, None])[ok], (idx + fx[:, None, None])[ok]])
+
+
 def knn(x: torch.Tensor, y: torch.Tensor, k: int, batch_x: torch.Tensor | None = None,
         batch_y: torch.Tensor | None = None, cosine: bool = False, num_workers: int = 1,
         batch_size: int | None = None) -> torch.Tensor:
@@ -87,18 +105,14 @@ def knn(x: torch.Tensor, y: torch.Tensor, k: int, batch_x: torch.Tensor | None =
     _check_k(k)
     if cosine:
         x, y = torch.nn.functional.normalize(x, dim=-1), torch.nn.functional.normalize(y, dim=-1)
-    B = _num_graphs(batch_size, batch_x, batch_y)
-    if B is None and batch_x is None and batch_y is None:
-        B = 1 if x.shape[0] and y.shape[0] else 0
-    px, lx, fx = _padded(x.detach(), batch_x, B)
-    py, ly, fy = _padded(y.detach(), batch_y, B)
-    if py.shape[0] == 0 or py.shape[1] == 0 or px.shape[1] == 0:
+    padded = _padded_pair(x, y, batch_x, batch_y, batch_size)
+    if padded is None:
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
+    px, lx, fx, py, ly, fy = padded
     idx = knn_points(py, px, ly, lx, K=k).idx
-    My = py.shape[1]
-    q = torch.arange(My, device=x.device)[None, :, None].expand_as(idx)
+    q = torch.arange(idx.shape[1], device=x.device)[None, :, None]
     ok = (q < ly[:, None, None]) & (torch.arange(k, device=x.device)[None, None, :] < lx[:, None, None])
-    return torch.stack([(q + fy[:, None, None])[ok], (idx + fx[:, None, None])[ok]])
+    return _query_pairs(idx, ok, fy, fx)
 
 
 def radius(x: torch.Tensor, y: torch.Tensor, r: float, batch_x: torch.Tensor | None = None,
@@ -112,18 +126,13 @@ def radius(x: torch.Tensor, y: torch.Tensor, r: float, batch_x: torch.Tensor | N
     """
     if isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int) or max_num_neighbors < 1:
         raise ValueError(f"max_num_neighbors must be a positive int, got {max_num_neighbors!r}")
-    B = _num_graphs(batch_size, batch_x, batch_y)
-    if B is None and batch_x is None and batch_y is None:
-        B = 1 if x.shape[0] and y.shape[0] else 0
-    px, lx, fx = _padded(x.detach(), batch_x, B)
-    py, ly, fy = _padded(y.detach(), batch_y, B)
-    if py.shape[0] == 0 or py.shape[1] == 0 or px.shape[1] == 0:
+    padded = _padded_pair(x, y, batch_x, batch_y, batch_size)
+    if padded is None:
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
+    px, lx, fx, py, ly, fy = padded
     idx = ball_query(py, px, ly, lx, K=max_num_neighbors, radius=float(r), return_nn=False).idx
-    My = py.shape[1]
-    q = torch.arange(My, device=x.device)[None, :, None].expand_as(idx)
-    ok = (idx >= 0) & (q < ly[:, None, None])
-    return torch.stack([(q + fy[:, None, None])[ok], (idx + fx[:, None, None])[ok]])
+    q = torch.arange(idx.shape[1], device=x.device)[None, :, None]
+    return _query_pairs(idx, (idx >= 0) & (q < ly[:, None, None]), fy, fx)
 
 
 def fps(x: torch.Tensor, batch: torch.Tensor | None = None, ratio: float = 0.5, random_start: bool = True,

@@ -8,8 +8,7 @@ import torch
 from .._utils import FLOAT_DTYPES, check_tensor
 from .adjacency import build_adjacency
 from .gather_scatter import aggregate
-from .graph_builders import _padded
-from .knn import knn_points
+from .graph_builders import knn
 
 
 def knn_interpolate(x: torch.Tensor, pos_x: torch.Tensor, pos_y: torch.Tensor, batch_x: torch.Tensor | None = None,
@@ -31,25 +30,13 @@ def knn_interpolate(x: torch.Tensor, pos_x: torch.Tensor, pos_y: torch.Tensor, b
     check_tensor(pos_y, "pos_y", dim=2, dtypes=FLOAT_DTYPES)
     if x.shape[0] != pos_x.shape[0]:
         raise ValueError(f"x has {x.shape[0]} rows but pos_x has {pos_x.shape[0]} points")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    px, lx, fx = _padded(pos_x, batch_x)
-    py, ly, fy = _padded(pos_y, batch_y)
-    if px.shape[0] != py.shape[0]:
-        raise ValueError(f"batch_x has {px.shape[0]} graphs but batch_y has {py.shape[0]}")
     Nx, Ny = pos_x.shape[0], pos_y.shape[0]
-    if Ny == 0 or px.shape[0] == 0:
-        return x.new_zeros((Ny, *x.shape[1:]))
     with torch.no_grad():
-        nn = knn_points(py.detach(), px.detach(), ly, lx, K=k)
-        B, My, _ = nn.idx.shape
-        q = torch.arange(My, device=x.device)[None, :, None].expand(B, My, k)
-        ok = (q < ly[:, None, None]) & (torch.arange(k, device=x.device)[None, None, :] < lx[:, None, None])
-        src = (nn.idx + fx[:, None, None])[ok]
-        dst = (q + fy[:, None, None])[ok]
+        dst, src = knn(pos_x, pos_y, k, batch_x, batch_y)
         diff = pos_x.detach()[src] - pos_y.detach()[dst]
         w = (1.0 / (diff * diff).sum(-1).clamp(min=1e-16)).to(x.dtype)
         adj = build_adjacency(torch.stack([src, dst]), Ny, num_src=Nx)
         total = torch.zeros(Ny, dtype=w.dtype, device=w.device).index_add_(0, dst, w)
+        total = torch.where(total > 0, total, 1.0)  # a query whose graph has no points of x gets 0
     out = aggregate(x, adj, w, "sum")
     return out / total.view(-1, *([1] * (x.dim() - 1)))
