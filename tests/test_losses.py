@@ -250,3 +250,12 @@ def test_point_mesh_face_distance_min_triangle_area_counts_small_triangles_by_th
     torch.testing.assert_close(exact, torch.tensor(2 * 0.09))  # point -> face and face -> point, both 0.3^2
     sides = point_mesh_face_distance(mesh, p, min_triangle_area=0.006)
     torch.testing.assert_close(sides, torch.tensor(2 * (0.09 + 0.02**2)))  # nearest side: the x or y axis
+
+
+def test_sample_points_zero_samples_and_flat_meshes():
+    tri = mg.Graph(torch.tensor([[0.0, 0, 0], [1, 0, 0], [0, 1, 0]]), torch.tensor([[0, 1, 2]]))
+    flat = mg.Graph(torch.tensor([[0.0, 0, 0], [1, 0, 0], [2, 0, 0]]), torch.tensor([[0, 1, 2]]))  # zero area
+    pts, normals = sample_points_from_meshes(mg.GraphBatch([tri, flat]), 0, return_normals=True)
+    assert pts.shape == (2, 0, 3) and normals.shape == (2, 0, 3)
+    pts = sample_points_from_meshes(mg.GraphBatch([tri, flat]), 6)
+    assert (pts[1] == 0).all() and (pts[0][:, 2] == 0).all() and (pts[0][:, :2].sum(1) <= 1 + 1e-6).all()

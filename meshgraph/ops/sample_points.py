@@ -80,7 +80,10 @@ def sample_points_from_meshes(
         if bool(flat.any()):
             areas_padded[flat] = (torch.arange(max_faces, device=device)[None] < meshes.num_faces_per_graph.to(
                 device)[valid][flat, None]).to(areas_padded.dtype)
-        choice = areas_padded.multinomial(S, replacement=True, generator=generator) + first[:, None]  # (Nv, S)
+        if S:
+            choice = areas_padded.multinomial(S, replacement=True, generator=generator) + first[:, None]  # (Nv, S)
+        else:  # torch.multinomial refuses 0 samples
+            choice = torch.zeros((nv, 0), dtype=torch.int64, device=device)
     w0, w1, w2 = _rand_barycentric(nv, S, device, dtype, generator)
     keep = (~flat).to(dtype)[:, None, None]
     v0, v1, v2 = pos[faces[choice, 0]], pos[faces[choice, 1]], pos[faces[choice, 2]]  # (Nv, S, 3)
