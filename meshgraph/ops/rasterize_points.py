@@ -143,13 +143,14 @@ def packed_radius(radius, pointclouds, packed: torch.Tensor, size: torch.Tensor,
 
 def rasterize_points_python(pointclouds, image_size=256, radius=0.01, points_per_pixel: int = 8):
     """rasterize_points through the brute-force pure-PyTorch reference kernel (`meshgraph.ops.reference`):
-    PyTorch3D's `rasterize_points_python`, same signature. Slow; for tests."""
+    PyTorch3D's `rasterize_points_python`, same signature and outputs (idx int32). Slow; for tests."""
     from .reference import render as reference
 
     packed, first, size, mask = pack_clouds(pointclouds)
     radius = packed_radius(radius, pointclouds, packed, size, mask)
     H, W = image_hw(image_size)
-    return reference.rasterize_points(packed, first, size, radius, H, W, points_per_pixel)
+    idx, zbuf, dists = reference.rasterize_points(packed, first, size, radius, H, W, points_per_pixel)
+    return idx.int(), zbuf, dists
 
 
 def rasterize_packed_points(packed, first, size, radius, image_size=256, points_per_pixel: int = 8, bin_size=None):

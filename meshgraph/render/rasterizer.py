@@ -55,8 +55,8 @@ class RasterizationSettings:
 
 
 class PointFragments(NamedTuple):
-    """Point rasterizer output, each (N, H, W, K), -1 where empty: idx packed point indices sorted by depth,
-    zbuf their depth, dists their squared NDC distance to the pixel centre."""
+    """Point rasterizer output, each (N, H, W, K), -1 where empty: idx packed point indices (int32, as in
+    PyTorch3D) sorted by depth, zbuf their depth, dists their squared NDC distance to the pixel centre."""
 
     idx: torch.Tensor
     zbuf: torch.Tensor
@@ -220,4 +220,4 @@ class PointsRasterizer(_Rasterizer):
         radius = packed_radius(settings.radius, point_clouds, raster, size, mask)
         idx, zbuf, dists = rasterize_packed_points(raster, first, size, radius, settings.image_size,
                                                    settings.points_per_pixel, settings.bin_size)
-        return PointFragments(idx=idx, zbuf=zbuf, dists=dists)
+        return PointFragments(idx=idx.int(), zbuf=zbuf, dists=dists)  # int32, as PyTorch3D's

@@ -169,7 +169,7 @@ def test_points_renderer_shapes_and_background():
     settings = PointsRasterizationSettings(image_size=(12, 16), radius=0.2, points_per_pixel=2)
     rast = PointsRasterizer(cameras=cam, raster_settings=settings)
     frags = rast(cloud)
-    assert frags.idx.shape == (1, 12, 16, 2)
+    assert frags.idx.shape == (1, 12, 16, 2) and frags.idx.dtype == torch.int32  # PyTorch3D's dtype
     img = PointsRenderer(rast, AlphaCompositor(background_color=(0.0, 0.0, 1.0)))(cloud)
     assert img.shape == (1, 12, 16, 3)
     empty = frags.idx[..., 0] < 0
