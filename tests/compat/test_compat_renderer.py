@@ -285,3 +285,46 @@ def test_rasterizers_take_graph_batches_and_transform_to_raster_space():
     prast = PointsRasterizer(cameras=cam, raster_settings=PointsRasterizationSettings(image_size=16, radius=0.2))
     torch.testing.assert_close(prast.transform(Pointclouds([verts])).points_packed(), expect)
     assert torch.equal(prast(GraphBatch.from_pointclouds([verts])).idx, prast(Pointclouds([verts])).idx)
+
+
+class _PeerMeshes:
+    """The part of PyTorch3D's own Meshes / Pointclouds interface the rasterizers read (not a GraphBatch)."""
+
+    def __init__(self, verts, faces):
+        self.v, self.f = verts, faces
+
+    def __len__(self):
+        return 1
+
+    def verts_packed(self):
+        return self.v
+
+    def faces_packed(self):
+        return self.f
+
+    def num_verts_per_mesh(self):
+        return torch.tensor([self.v.shape[0]])
+
+    def num_faces_per_mesh(self):
+        return torch.tensor([self.f.shape[0]])
+
+    def mesh_to_faces_packed_first_idx(self):
+        return torch.tensor([0])
+
+    points_packed = verts_packed
+    num_points_per_cloud = num_verts_per_mesh
+
+    def cloud_to_packed_first_idx(self):
+        return torch.tensor([0])
+
+
+def test_peer_structures_are_duck_typed():
+    verts, faces = _square()
+    peer, ours = _PeerMeshes(verts, faces), Meshes([verts], [faces])
+    cam = FoVPerspectiveCameras(fov=90.0)
+    rast = MeshRasterizer(cameras=cam, raster_settings=RasterizationSettings(image_size=10, faces_per_pixel=2))
+    a, b = rast(peer), rast(ours)
+    assert torch.equal(a.pix_to_face, b.pix_to_face) and torch.equal(a.bary_coords, b.bary_coords)
+    raster = torch.cat([verts[:, :2] / 2, verts[:, 2:]], 1)
+    assert torch.equal(rasterize_meshes(_PeerMeshes(raster, faces), 10)[0], rasterize_meshes(Meshes([raster], [faces]), 10)[0])
+    assert torch.equal(rasterize_points(_PeerMeshes(raster, faces), 10, 0.3)[0], rasterize_points(Pointclouds([raster]), 10, 0.3)[0])
