@@ -38,6 +38,19 @@ def maybe_num_nodes(edge_index, num_nodes: int | None = None) -> int:
     return int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
 
 
+def maybe_num_nodes_dict(edge_index_dict: dict, num_nodes_dict: dict | None = None) -> dict:
+    """Node count per node type of typed edge lists {(src_type, ..., dst_type): (2, E)}: the given counts, else
+    1 + the largest index seen for the type (as source in row 0, as destination in row 1)."""
+    out = dict(num_nodes_dict or {})
+    given = set(out)
+    for key, edge_index in edge_index_dict.items():
+        for node_type, row in ((key[0], edge_index[0]), (key[-1], edge_index[1])):
+            if node_type not in given:
+                n = int(row.max()) + 1 if row.numel() else 0
+                out[node_type] = max(n, out.get(node_type, n))
+    return out
+
+
 def _check_edge_index(edge_index) -> None:
     if not isinstance(edge_index, torch.Tensor):
         raise TypeError(f"edge_index must be a torch.Tensor, got {type(edge_index).__name__}")

@@ -94,6 +94,11 @@ def test_degree_and_isolated_nodes_match_pyg(seed):
         same(eu.degree(ei[0], 40, dtype), tg_utils.degree(ei[0], 40, dtype))
     assert eu.contains_isolated_nodes(ei, 40) == tg_utils.contains_isolated_nodes(ei, 40)
     assert eu.maybe_num_nodes(ei) == int(ei.max()) + 1 and eu.maybe_num_nodes(ei[:, :0]) == 0
+    from torch_geometric.utils.num_nodes import maybe_num_nodes_dict
+
+    typed = {("a", "to", "b"): ei, ("b", "to", "b"): ei[:, :4], ("c", "to", "a"): ei[:, 5:9]}
+    for given in (None, {"b": 50}):
+        assert eu.maybe_num_nodes_dict(typed, given) == maybe_num_nodes_dict(typed, given)
     for n in (None, 40):
         same(eu.remove_isolated_nodes(ei, attr, n), tg_utils.remove_isolated_nodes(ei, attr, n))
 
