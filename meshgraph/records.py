@@ -978,6 +978,8 @@ def _batch_class(data_cls: type) -> type:
     """`<Name>Batch`: a Batch that also inherits data_cls's batching rules (one class per data class)."""
     if issubclass(data_cls, Batch):
         return data_cls
+    if not issubclass(data_cls, Data):  # another library's records (PyG's Data): batched into ours
+        data_cls = Data
     cls = _BATCH_CLASSES.get(data_cls)
     if cls is None:
         bases = (Batch,) if data_cls is Data else (Batch, data_cls)
@@ -1021,7 +1023,7 @@ class Batch(Data):
         add_batch = not isinstance(first, Batch)
         keys: list[str] = []
         for d in data_list:
-            keys.extend(k for k in d.keys() if k not in keys)
+            keys.extend(k for k in d._store.keys() if k not in keys)  # store order (PyG's keys() is a set)
         slices, incs = {}, {}
         stores = [d._store for d in data_list]
         for key in keys:

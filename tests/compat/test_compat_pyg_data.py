@@ -88,6 +88,16 @@ def test_batch_collates_and_separates_like_pyg():
     same_record(again[1], theirs[1])
 
 
+def test_pyg_records_batch_into_ours():
+    theirs = graphs(tg_data.Data)
+    batch = Batch.from_data_list(theirs)
+    assert type(batch).__name__ == "DataBatch" and isinstance(batch, Batch)
+    reference = tg_data.Batch.from_data_list(graphs(tg_data.Data))
+    same_record(batch, reference)
+    assert type(batch[1]) is Data
+    same_record(batch[1], reference[1])
+
+
 def test_subclass_batching_rules_are_used():
     class Pair(Data):
         def __inc__(self, key, value, *args, **kwargs):
