@@ -227,6 +227,58 @@ class GraphBatch:
             tuple(g.edges_from_faces for g in graphs),
         )
 
+    @classmethod
+    def from_packed(
+        cls,
+        num_verts: Sequence[int],
+        *,
+        edge_index: torch.Tensor | None = None,
+        num_edges: Sequence[int] | None = None,
+        faces: torch.Tensor | None = None,
+        num_faces: Sequence[int] | None = None,
+        vertex_features: Mapping[str, torch.Tensor] | None = None,
+        edge_features: Mapping[str, torch.Tensor] | None = None,
+    ) -> GraphBatch:
+        """A batch over already-packed tensors, with no copy and no per-graph list (PyG-style records use it).
+
+        num_verts / num_edges / num_faces: per-graph counts (Python ints); edge_index (2, sum_E) and faces
+        (sum_F, 3) int64 index packed vertices (offsets applied); vertex_features name -> (sum_V, *F), edge_features
+        name -> (sum_E, *F), each present in every graph. Shapes and counts are checked; index values are not read
+        (the tensors' producer vouches for them, as a collate step does).
+        """
+        num_verts = [int(n) for n in num_verts]
+        n = len(num_verts)
+        V = sum(num_verts)
+        device = next((t.device for t in (edge_index, faces, *(vertex_features or {}).values()) if t is not None),
+                      torch.device("cpu"))
+        if edge_index is None:
+            edge_index = torch.zeros((2, 0), dtype=torch.int64, device=device)
+        check_index_tensor(edge_index, "edge_index", shape=(2, None))
+        num_edges = [0] * n if num_edges is None and edge_index.shape[1] == 0 else num_edges
+        if num_edges is None:
+            raise ValueError("num_edges (per-graph edge counts) is required when edge_index has edges")
+        if faces is None:
+            faces = torch.zeros((0, 3), dtype=torch.int64, device=device)
+        check_index_tensor(faces, "faces", shape=(None, 3))
+        num_faces = [0] * n if num_faces is None and faces.shape[0] == 0 else num_faces
+        if num_faces is None:
+            raise ValueError("num_faces (per-graph face counts) is required when faces are given")
+        for name, counts, total in (("num_edges", num_edges, edge_index.shape[1]), ("num_faces", num_faces, faces.shape[0])):
+            if len(counts) != n or sum(counts) != total:
+                raise ValueError(f"{name} must have {n} counts summing to {total}, got {list(counts)}")
+        vfeats, efeats = dict(vertex_features or {}), dict(edge_features or {})
+        for kind, feats, rows in (("vertex", vfeats, V), ("edge", efeats, edge_index.shape[1])):
+            for k, v in feats.items():
+                check_tensor(v, f"{kind}_features[{k!r}]", min_dim=1)
+                if v.shape[0] != rows:
+                    raise ValueError(f"{kind}_features[{k!r}] has {v.shape[0]} rows, expected {rows}")
+        out = cls.__new__(cls)
+        out._set(
+            num_verts, [int(c) for c in num_faces], [int(c) for c in num_edges], faces.long(), edge_index.long(),
+            vfeats, {k: (True,) * n for k in vfeats}, efeats, {k: (True,) * n for k in efeats}, (False,) * n,
+        )
+        return out
+
     def _set(self, num_verts, num_faces, num_edges, faces, edge_index, vfeats, vpresent, efeats, epresent, from_faces):
         self._num_verts = tuple(num_verts)
         self._num_faces = tuple(num_faces)

@@ -956,14 +956,10 @@ class Data(_TensorMethods):
                 vfeats[key] = value
             elif self.is_edge_attr(key) and self.__cat_dim__(key, value) == 0:
                 efeats[key] = value
-        n = len(node_counts)
-        out = GraphBatch.__new__(GraphBatch)
-        # TODO(graph.py owner): a public GraphBatch.from_packed(...) constructor would replace this private call.
-        out._set(
-            node_counts, face_counts, edge_counts, faces, ei.long(), vfeats, {k: (True,) * n for k in vfeats},
-            efeats, {k: (True,) * n for k in efeats}, (False,) * n,
+        return GraphBatch.from_packed(
+            node_counts, edge_index=ei, num_edges=edge_counts, faces=faces, num_faces=face_counts,
+            vertex_features=vfeats, edge_features=efeats,
         )
-        return out
 
     def _face_counts(self) -> list[int]:
         return [int(self._store["face"].shape[-1])]

@@ -314,3 +314,22 @@ def test_parallel_scatter_splits_graph_batches_and_tensors():
     assert torch.equal(torch.cat([b0.packed("f"), b1.packed("f")]), b.packed("f"))
     kw = scatter({"batch": b}, ["cpu", "cpu"])
     assert len(kw[1]["batch"]) == 2
+
+
+def test_from_packed_builds_a_batch_over_packed_tensors_without_copies():
+    pos = torch.randn(7, 3)
+    ei = torch.tensor([[0, 1, 4, 5], [1, 2, 5, 6]])
+    w = torch.rand(4)
+    b = GraphBatch.from_packed([3, 4], edge_index=ei, num_edges=[2, 2], vertex_features={"pos": pos},
+                               edge_features={"w": w})
+    assert b.num_graphs == 2 and b.num_verts == 7 and b.packed("pos").data_ptr() == pos.data_ptr()
+    assert torch.equal(b.edge_index_list()[1], torch.tensor([[1, 2], [2, 3]]))  # local indices of graph 1
+    torch.testing.assert_close(b.edge_list("w")[1], w[2:])
+    x = torch.randn(7, 2)
+    torch.testing.assert_close(mg.ops.gather_scatter(x, b), mg.ops.gather_scatter(x, ei))
+    with pytest.raises(ValueError, match="num_edges"):
+        GraphBatch.from_packed([3, 4], edge_index=ei, num_edges=[1, 2])
+    with pytest.raises(ValueError, match="rows"):
+        GraphBatch.from_packed([3, 4], vertex_features={"pos": pos[:5]})
+    with pytest.raises(ValueError, match="edge_index"):
+        GraphBatch.from_packed([3], edge_index=torch.zeros(3, 2, dtype=torch.int64))
