@@ -29,8 +29,8 @@ P3D_REV = "v0.7.9"
 REQUIRED = "<required>"
 
 # The peer modules mirrored (issue 12, plus what later issues add).
-P3D_MODULES = ["structures", "ops", "loss", "renderer", "io", "utils"]
-PYG_MODULES = ["data", "nn", "utils"]
+P3D_MODULES = ["common", "structures", "ops", "loss", "renderer", "io", "transforms", "utils"]
+PYG_MODULES = ["data", "loader", "nn", "utils"]
 
 
 # ---------------------------------------------------------------------- PyTorch3D, from source
