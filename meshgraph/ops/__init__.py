@@ -7,6 +7,8 @@ from .gather_scatter import edge_dot, gather_scatter
 from .graph_builders import knn_graph, radius_graph
 from .interpolate import knn_interpolate
 from .knn import KNN, knn_gather, knn_points
+from .laplacian import cot_laplacian, laplacian, norm_laplacian
+from .mesh_geometry import mesh_face_areas_normals
 from .neighbor_softmax import neighbor_softmax
 from .packed_to_padded import packed_to_padded, padded_to_packed
 from .point_face_distance import closest_point_face_pairs
@@ -21,6 +23,7 @@ __all__ = [
     "Adjacency",
     "ball_query",
     "closest_point_face_pairs",
+    "cot_laplacian",
     "cubify",
     "build_adjacency",
     "edge_dot",
@@ -34,7 +37,10 @@ __all__ = [
     "knn_graph",
     "knn_interpolate",
     "knn_points",
+    "laplacian",
+    "mesh_face_areas_normals",
     "neighbor_softmax",
+    "norm_laplacian",
     "packed_to_padded",
     "padded_to_packed",
     "radius_graph",

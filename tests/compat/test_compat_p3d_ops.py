@@ -320,3 +320,21 @@ def test_sample_points_return_textures_interpolates_the_texture_at_the_samples()
     torch.testing.assert_close(normals, torch.tensor([0.0, 0, 1]).expand(1, 20, 3))
     with pytest.raises(ValueError, match="Meshes do not contain textures."):
         sample_points_from_meshes(Meshes([verts], [torch.tensor([[0, 1, 2]])]), 5, return_textures=True)
+
+
+def test_mesh_face_areas_normals_match_the_structures_and_hand_values():
+    from meshgraph.compat.pytorch3d.ops import mesh_face_areas_normals
+    from meshgraph.compat.pytorch3d.structures import Meshes
+
+    verts = torch.tensor([[0.0, 0, 0], [2, 0, 0], [0, 2, 0], [0, 0, 3], [1, 1, 1]], requires_grad=True)
+    faces = torch.tensor([[0, 1, 2], [0, 1, 3], [0, 4, 4]])  # the last face is degenerate
+    areas, normals = mesh_face_areas_normals(verts, faces)
+    torch.testing.assert_close(areas, torch.tensor([2.0, 3.0, 0.0]))
+    torch.testing.assert_close(normals, torch.tensor([[0.0, 0, 1], [0, -1, 0], [0, 0, 0]]))
+    m = Meshes([verts], [faces])
+    torch.testing.assert_close(areas, m.faces_areas_packed())
+    torch.testing.assert_close(normals, m.faces_normals_packed())
+    areas.sum().backward()
+    assert torch.isfinite(verts.grad).all()
+    with pytest.raises(ValueError, match="faces"):
+        mesh_face_areas_normals(verts, torch.tensor([[0, 1, 9]]))

@@ -10,7 +10,9 @@ from .graph_conv import GraphConv
 from .interp_face_attrs import interpolate_face_attributes
 from .knn import knn_gather, knn_points
 from .laplacian_matrices import cot_laplacian, laplacian, norm_laplacian
+from .mesh_face_areas_normals import mesh_face_areas_normals
 from .packed_to_padded import packed_to_padded, padded_to_packed
+from .points_normals import estimate_pointcloud_local_coord_frames, estimate_pointcloud_normals
 from .sample_farthest_points import sample_farthest_points
 from .sample_points_from_meshes import sample_points_from_meshes
 from .subdivide_meshes import SubdivideMeshes
@@ -22,10 +24,13 @@ __all__ = [
     "ball_query",
     "cot_laplacian",
     "cubify",
+    "estimate_pointcloud_local_coord_frames",
+    "estimate_pointcloud_normals",
     "interpolate_face_attributes",
     "knn_gather",
     "knn_points",
     "laplacian",
+    "mesh_face_areas_normals",
     "norm_laplacian",
     "packed_to_padded",
     "padded_to_packed",
