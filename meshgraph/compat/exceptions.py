@@ -5,13 +5,49 @@ KNOWN_DIFFERENCES: "<peer module>.<name>" -> why a mirrored name's recorded sign
 PLANNED: "<peer module>.<name>" -> the issue that brings a name that is not mirrored yet (docs only).
 """
 
-KNOWN_DIFFERENCES: dict[str, str] = {}
-
-_BY_ISSUE = {
-    "the graph-learning toolbox (issue 13)": [],
-    "the 3D scene toolbox (issue 14)": [],
-    "large graphs (issue 15)": [],
-    "volumes and geometry (issue 16)": [],
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "torch_geometric.data.Data": (
+        "lacks debug (a PyG no-op stub), get_all_edge_attrs / get_all_tensor_attrs (FeatureStore / GraphStore) and "
+        "to_heterogeneous (HeteroData): graphs larger than one machine and heterogeneous graphs are issue 15"
+    ),
+    "torch_geometric.nn.MessagePassing": (
+        "lacks explain_message (PyG's explain module) and jittable (TorchScript, deprecated by torch): outside "
+        "issue 12, as the issue names them"
+    ),
+    "pytorch3d.transforms.Transform3d": "lacks get_se3_log: the SE(3) log map comes with the 3D scene toolbox (issue 14)",
 }
 
-PLANNED: dict[str, str] = {name: issue for issue, names in _BY_ISSUE.items() for name in names}
+def _planned(key: str) -> str | None:
+    """The issue that brings a not-yet-mirrored peer name, from its module and name."""
+    module, _, name = key.rpartition(".")
+    if module.startswith("torch_geometric.nn") or module == "torch_geometric.utils":
+        return "the graph-learning toolbox (issue 13)"
+    if module in ("torch_geometric.loader", "torch_geometric.data"):
+        return "large graphs (issue 15)"
+    if module in ("pytorch3d.transforms", "pytorch3d.common"):
+        return "the 3D scene toolbox (issue 14)"
+    if module == "pytorch3d.renderer":
+        volume = ("Ray", "Raymarcher", "Raysampler", "Volume", "Implicit", "Harmonic", "ray_bundle")
+        return ("volumes and implicit rendering (issue 16)" if any(v in name for v in volume)
+                else "the 3D scene toolbox (issue 14)")
+    if module == "pytorch3d.structures" and name == "Volumes":
+        return "volumes and implicit rendering (issue 16)"
+    if module == "pytorch3d.ops":
+        return "volumes and geometry (issue 16)"
+    if module == "pytorch3d.utils":
+        return "the 3D scene toolbox (issue 14)"
+    return None
+
+
+class _Planned(dict):
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and _planned(key) is not None
+
+    def __getitem__(self, key: str) -> str:
+        found = _planned(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+
+PLANNED: dict[str, str] = _Planned()

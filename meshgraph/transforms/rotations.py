@@ -29,8 +29,14 @@ def so3_exp_map(log_rot: torch.Tensor, eps: float = 0.0001) -> torch.Tensor:
     return a * K + b * torch.bmm(K, K) + eye
 
 
-def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices (..., 3, 3) of axis-angle vectors (..., 3) (direction: axis, norm: angle in radians)."""
+def axis_angle_to_matrix(axis_angle: torch.Tensor, fast: bool = False) -> torch.Tensor:
+    """Rotation matrices (..., 3, 3) of axis-angle vectors (..., 3) (direction: axis, norm: angle in radians).
+
+    Always the closed (Rodrigues) form, with series expansions near angle 0: PyTorch3D's `fast=True` path;
+    its default `fast=False` goes through quaternions and gives the same matrices up to rounding, so `fast`
+    is accepted for signature compatibility and changes nothing here."""
+    if not isinstance(fast, bool):
+        raise TypeError(f"fast must be a bool, got {type(fast).__name__}")
     shape = axis_angle.shape[:-1]
     v = axis_angle.reshape(-1, 3)
     theta2 = (v * v).sum(-1)
