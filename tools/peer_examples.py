@@ -11,8 +11,8 @@ repository (`--repo-pytorch3d`, `--repo-pyg`; default the mirrors under /work/.m
   which is what they do without a shell or a notebook here); after each cell a recorder notes the cell's
   outputs (losses, images, accuracies) for the report;
 - the imports are swapped exactly as a user would: `pytorch3d.` -> `meshgraph.compat.pytorch3d.`, and
-  `torch_geometric.{data,nn,utils}` -> `meshgraph.compat.pyg.{data,nn,utils}` (the namespaces meshgraph mirrors,
-  issue 12). PyG's `datasets`, `transforms`, `loader`, `logging`, `typing` and its top-level helpers have no
+  `torch_geometric.{data,nn,utils,loader}` -> `meshgraph.compat.pyg.{data,nn,utils,loader}` (the namespaces
+  meshgraph mirrors). PyG's `datasets`, `transforms`, `logging`, `typing` and its top-level helpers have no
   mirror: `strict_swap_report` lists what a user who also swaps those meets (the import errors), and the run keeps
   them on PyG, which is installed here;
 - then the example's `SUBSTITUTIONS` only: local data instead of downloads, iteration counts read from the
@@ -47,8 +47,8 @@ MIRRORS = {
     "pyg": ("/work/.mirror/pyg-team+pytorch_geometric/repo", "2.8.0"),
 }
 SWAPS = {
-    "pytorch3d": [(r"\bpytorch3d\b(?=[.\s])", "meshgraph.compat.pytorch3d")],
-    "pyg": [(r"\btorch_geometric\.(data|nn|utils)\b", r"meshgraph.compat.pyg.\1")],
+    "pytorch3d": [(r"\bpytorch3d\b(?=[.\s]|$)", "meshgraph.compat.pytorch3d")],
+    "pyg": [(r"\btorch_geometric\.(data|nn|utils|loader)\b", r"meshgraph.compat.pyg.\1")],
 }
 STRICT_SWAPS = {  # every `torch_geometric` prefix, mirrored or not: what a user who swaps blindly gets
     "pytorch3d": SWAPS["pytorch3d"],
@@ -105,6 +105,7 @@ RESULT["losses"] = list(__peer_losses)
 RESULT["test_acc"] = test_acc
 RESULT["num_train"], RESULT["num_test"] = len(train_loader.dataset), len(test_loader.dataset)
 RESULT["num_classes"] = ModelNet.NUM_CLASSES
+RESULT["loader_class"] = type(train_loader).__module__ + "." + type(train_loader).__name__
 RESULT["conv_class"] = [type(m).__module__ + "." + type(m).__name__ for m in model.modules()
                         if type(m).__name__.endswith("Conv")]
 """
@@ -268,13 +269,13 @@ class ModelNet(torch.utils.data.Dataset):
     """ModelNet(root, name, train, transform, pre_transform): synthetic primitive meshes (pos, face), 4 classes.
 
     PEER_MODELNET_SIZE="train,test" clouds; PEER_MODELNET_FACES: about how many faces each mesh has. The
-    meshes are PyG Data (the examples' DataLoader and transforms are PyG's: no mirror exists for them)."""
+    meshes are Data of the run's namespace (meshgraph.compat.pyg.data or torch_geometric.data), fed to the
+    example's own (PyG) transforms and its DataLoader (meshgraph.compat.pyg.loader once swapped)."""
 
     NUM_CLASSES = 4
 
     def __init__(self, root, name="10", train=True, transform=None, pre_transform=None, **kwargs):
         import trimesh
-        from torch_geometric.data import Data as PygData
         sizes = [int(s) for s in os.environ.get("PEER_MODELNET_SIZE", "200,100").split(",")]
         faces = int(os.environ.get("PEER_MODELNET_FACES", "500"))
         rng = np.random.default_rng(1 if train else 2)
@@ -289,7 +290,7 @@ class ModelNet(torch.utils.data.Dataset):
                     lambda: trimesh.creation.cone(radius=0.6, height=1.5, sections=sections)][label]()
             rot = trimesh.transformations.random_rotation_matrix(rng.random(3))[:3, :3]
             v = (np.asarray(mesh.vertices) * rng.uniform(0.6, 1.4, 3)) @ rot.T + rng.normal(0, 0.3, 3)
-            data = PygData(pos=torch.tensor(v, dtype=torch.float32),
+            data = Data(pos=torch.tensor(v, dtype=torch.float32),
                            face=torch.tensor(np.asarray(mesh.faces).T, dtype=torch.long),
                            y=torch.tensor([label]))
             self.items.append(data if pre_transform is None else pre_transform(data))
@@ -448,13 +449,15 @@ def strict_swap_report(ex: Example, repo: str | None = None) -> list[str]:
 
 
 def run_example(name: str, meshgraph: bool = True, quick: bool = False, dataset: str = "Cora",
-                repo: str | None = None, timeout: float = 3600, workarounds: bool = False) -> dict:
-    """Build and run one example in a fresh scratch folder; returns its RESULT plus status and timing."""
+                repo: str | None = None, timeout: float = 3600, workarounds: bool = False,
+                env: dict[str, str] | None = None) -> dict:
+    """Build and run one example in a fresh scratch folder; returns its RESULT plus status and timing.
+    `env` overrides the mode's PEER_* settings (iterations, sizes)."""
     import resource
     import time
 
     ex = EXAMPLES[name]
-    env_extra = ex.quick_env if quick else ex.full_env
+    env_extra = dict(ex.quick_env if quick else ex.full_env, **(env or {}))
     with tempfile.TemporaryDirectory(prefix=f"peer_example_{name}_") as tmp:
         scratch = Path(tmp)
         (scratch / "peer_examples_data.py").write_text(DATA_MODULE.format(shared=str(SHARED_DATA)))
@@ -464,11 +467,11 @@ def run_example(name: str, meshgraph: bool = True, quick: bool = False, dataset:
         script.write_text(build_script(name, ex, meshgraph, repo, workarounds))
         epochs = env_extra.get("PEER_EPOCHS", "1")
         args = [a.format(dataset=dataset, epochs=epochs, epochs_plus_one=int(epochs) + 1) for a in ex.args]
-        env = dict(os.environ, MPLBACKEND="Agg", TQDM_DISABLE="1", PYTHONHASHSEED=str(SEED),
+        run_env = dict(os.environ, MPLBACKEND="Agg", TQDM_DISABLE="1", PYTHONHASHSEED=str(SEED),
                    PYTHONPATH=os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]),
                    PEER_DATA_NAMESPACE="meshgraph" if meshgraph else "peer", **env_extra)
         t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        proc = subprocess.run([sys.executable, str(script), *args], cwd=scratch, env=env, capture_output=True,
+        proc = subprocess.run([sys.executable, str(script), *args], cwd=scratch, env=run_env, capture_output=True,
                               text=True, timeout=timeout)
         seconds = time.perf_counter() - t0
         cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
