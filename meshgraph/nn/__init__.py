@@ -9,8 +9,9 @@ from .conv import (DynamicEdgeConv, EdgeConv, GATConv, GCNConv, GINConv, GINECon
 from .graph_to_image import GraphToImage
 from .linear import Linear
 from .message_passing import MessagePassing, fused_message
+from .mlp import MLP
 
 __all__ = [
     "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
-    "GraphToImage", "Linear", "MessagePassing", "MultiAggregation", "PointNetConv", "PyGGraphConv", "SAGEConv",
+    "GraphToImage", "Linear", "MLP", "MessagePassing", "MultiAggregation", "PointNetConv", "PyGGraphConv", "SAGEConv",
     "aggr", "fused_message", "gcn_norm"]

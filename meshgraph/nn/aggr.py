@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .._utils import count_per_index, offsets_from_counts
 from ..ops.scatter import scatter, segment_reduce
+from .mlp import MLP
 
 
 def _scatter_along(x: torch.Tensor, index, ptr, dim_size, dim: int, reduce: str) -> torch.Tensor:
@@ -231,51 +231,6 @@ class PowerMeanAggregation(Aggregation):
         return f"{type(self).__name__}(learn={self.learn})"
 
 
-class _BatchNorm(nn.Module):
-    """PyG's BatchNorm layout (a BatchNorm1d under `.module`), so MLP state dicts load."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.module = nn.BatchNorm1d(channels)
-
-    def reset_parameters(self) -> None:
-        self.module.reset_parameters()
-
-    def forward(self, x):
-        return self.module(x)
-
-
-class _MLP(nn.Module):
-    """PyG's MLP with its defaults (Linear layers `lins`, batch norm `norms` and ReLU between them, no norm /
-    activation / dropout after the last layer): what MLPAggregation builds. Other activations / norms raise."""
-
-    def __init__(self, in_channels: int, out_channels: int, num_layers: int, hidden_channels: int | None = None,
-                 dropout: float = 0.0, act: str | None = "relu", norm: str | None = "batch_norm", bias: bool = True):
-        super().__init__()
-        from .linear import Linear
-
-        if act not in ("relu", None) or norm not in ("batch_norm", None):
-            raise ValueError("meshgraph's MLP supports act='relu' / None and norm='batch_norm' / None only")
-        if num_layers > 1 and hidden_channels is None:
-            raise ValueError("hidden_channels is required for num_layers > 1")
-        sizes = [in_channels] + [hidden_channels] * (num_layers - 1) + [out_channels]
-        self.lins = nn.ModuleList(Linear(a, b, bias=bias) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.norms = nn.ModuleList((_BatchNorm(c) if norm else nn.Identity()) for c in sizes[1:-1])
-        self.act, self.dropout = act, dropout
-
-    def reset_parameters(self) -> None:
-        for m in (*self.lins, *self.norms):
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-
-    def forward(self, x):
-        for lin, norm in zip(self.lins[:-1], self.norms):
-            x = norm(lin(x))
-            x = x.relu() if self.act else x
-            x = F.dropout(x, p=self.dropout, training=self.training)
-        return self.lins[-1](x)
-
-
 class LSTMAggregation(Aggregation):
     """An LSTM over each group's rows in order (PyG's LSTMAggregation; needs index sorted by group); the last
     hidden state is the group's output. Not permutation invariant."""
@@ -299,12 +254,12 @@ class LSTMAggregation(Aggregation):
 
 class MLPAggregation(Aggregation):
     """An MLP on each group's first max_num_elements rows, concatenated (zero-padded) (PyG's MLPAggregation;
-    needs index sorted by group). kwargs go to the MLP: num_layers, hidden_channels, dropout, act, norm, bias."""
+    needs index sorted by group). kwargs go to the `MLP` (num_layers, hidden_channels, dropout, act, norm, ...)."""
 
     def __init__(self, in_channels: int, out_channels: int, max_num_elements: int, **kwargs):
         super().__init__()
         self.in_channels, self.out_channels, self.max_num_elements = in_channels, out_channels, max_num_elements
-        self.mlp = _MLP(in_channels * max_num_elements, out_channels, **kwargs)
+        self.mlp = MLP(in_channels=in_channels * max_num_elements, out_channels=out_channels, **kwargs)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -312,7 +267,7 @@ class MLPAggregation(Aggregation):
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
         dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim, max_num_elements=self.max_num_elements)
-        return self.mlp(dense.reshape(dense.shape[0], -1))
+        return self.mlp(dense.reshape(dense.shape[0], -1), index, dim_size)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, max_num_elements={self.max_num_elements})"

@@ -214,6 +214,26 @@ def test_edgeconv_pointnet_dynamic():
     torch.testing.assert_close(conv(x, batch), expect)
 
 
+@pytest.mark.parametrize("args,kw", [(([6, 16, 16, 4],), {}), (([6, 8, 3],), dict(dropout=0.5, norm=None)),
+                                     ((), dict(in_channels=6, hidden_channels=7, out_channels=2, num_layers=3,
+                                               act="leaky_relu", act_first=True, plain_last=False))])
+def test_mlp_and_mlp_aggregation(args, kw):
+    x = torch.randn(20, 6, dtype=torch.float64)
+    mine, theirs = ours.MLP(*args, **kw).double(), pyg.MLP(*args, **kw).double()
+    check(mine.eval(), theirs.eval(), x)
+    mine.train()
+    theirs.train()
+    torch.manual_seed(0)  # training: batch statistics and the same dropout masks (same RNG use)
+    a = mine(x)
+    torch.manual_seed(0)
+    torch.testing.assert_close(a, theirs(x))
+    assert repr(mine) == repr(theirs)
+    ei, x, _ = graph()
+    kw = dict(aggr="mlp", aggr_kwargs=dict(in_channels=6, out_channels=6, max_num_elements=3, num_layers=1))
+    ei = ei[:, torch.argsort(ei[1], stable=True)]  # MLPAggregation needs the edges sorted by destination
+    check(ours.SAGEConv(6, 4, **kw).double(), pyg.SAGEConv(6, 4, **kw).double(), x, ei)
+
+
 def test_lazy_layers_load_pyg_state_dicts():
     ei, x, _ = graph()
     for mine, theirs in ((ours.SAGEConv(-1, 4), pyg.SAGEConv(6, 4)), (ours.GATConv(-1, 4, heads=2), pyg.GATConv(6, 4, heads=2)),

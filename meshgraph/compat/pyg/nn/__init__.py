@@ -3,18 +3,19 @@ builders meshgraph implements, re-exported from `meshgraph.nn` / `meshgraph.ops`
 
 `GraphConv` here is PyG's (meshgraph.nn.PyGGraphConv); `meshgraph.nn.GraphConv` is PyTorch3D's."""
 
-from . import aggr, conv, dense, pool, unpool
+from . import aggr, conv, dense, models, pool, unpool
 from .aggr import (Aggregation, LSTMAggregation, MLPAggregation, MaxAggregation, MeanAggregation, MinAggregation, MulAggregation, MultiAggregation,
                    PowerMeanAggregation, SoftmaxAggregation, StdAggregation, SumAggregation, VarAggregation)
 from .conv import (DynamicEdgeConv, EdgeConv, GATConv, GCNConv, GINConv, GINEConv, GraphConv, MessagePassing,
                    PointNetConv, SAGEConv)
 from .dense import Linear
+from .models import MLP
 from .pool import fps, global_add_pool, global_max_pool, global_mean_pool, knn, knn_graph, radius, radius_graph
 from .unpool import knn_interpolate
 
 __all__ = [
     "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
-    "Linear", "LSTMAggregation", "MLPAggregation", "MaxAggregation", "MeanAggregation", "MessagePassing", "MinAggregation", "MulAggregation",
+    "Linear", "LSTMAggregation", "MLP", "MLPAggregation", "MaxAggregation", "MeanAggregation", "MessagePassing", "MinAggregation", "MulAggregation",
     "MultiAggregation", "PointNetConv", "PowerMeanAggregation", "SAGEConv", "SoftmaxAggregation", "StdAggregation",
     "SumAggregation", "VarAggregation", "fps", "global_add_pool", "global_max_pool", "global_mean_pool", "knn",
     "knn_graph", "knn_interpolate", "radius", "radius_graph",
