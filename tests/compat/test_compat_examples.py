@@ -118,8 +118,8 @@ def test_render_points_tutorial_matches_native_render_and_projection(tool, tmp_p
 @pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
 def test_gcn_example_cora_accuracy_matches_pyg_same_run(tool):
     pytest.importorskip("torch_geometric")
-    ours = _ok(tool.run_example("gcn", meshgraph=True, quick=True, dataset="Cora"))
-    peer = _ok(tool.run_example("gcn", meshgraph=False, quick=True, dataset="Cora"))
+    ours = _ok(tool.run_example("gcn", meshgraph=True, quick=True, dataset="Cora", env={"PEER_EPOCHS": "50"}))
+    peer = _ok(tool.run_example("gcn", meshgraph=False, quick=True, dataset="Cora", env={"PEER_EPOCHS": "50"}))
     assert ours["conv_class"].startswith("meshgraph."), ours["conv_class"]
     assert peer["conv_class"].startswith("torch_geometric."), peer["conv_class"]
     assert ours["final"]["test_acc"] >= 0.75, ours["final"]
