@@ -140,3 +140,14 @@ def test_pointnet2_example_trains_on_synthetic_shapes_with_mlp_workaround(tool):
     assert len(losses) == 8 and all(math.isfinite(v) for v in losses)
     assert np.mean(losses[-3:]) < 0.75 * losses[0], losses
     assert 0.0 <= r["test_acc"] <= 1.0
+
+
+@pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
+def test_gat_example_cora_accuracy_matches_pyg_same_run(tool):
+    pytest.importorskip("torch_geometric")
+    ours = _ok(tool.run_example("gat", meshgraph=True, quick=True, dataset="Cora", env={"PEER_EPOCHS": "30"}))
+    peer = _ok(tool.run_example("gat", meshgraph=False, quick=True, dataset="Cora", env={"PEER_EPOCHS": "30"}))
+    assert ours["conv_class"].startswith("meshgraph."), ours["conv_class"]
+    assert peer["conv_class"].startswith("torch_geometric."), peer["conv_class"]
+    assert ours["final"]["test_acc"] >= 0.70, ours["final"]
+    assert abs(ours["final"]["test_acc"] - peer["final"]["test_acc"]) <= 0.04, (ours["final"], peer["final"])
