@@ -72,7 +72,7 @@ def gather_scatter(
             raise TypeError(f"edge_weight must have the dtype of x ({x.dtype}), got {edge_weight.dtype}")
         check_same_device(x=x, edge_weight=edge_weight)
         w = (edge_weight if adj.edge_id.shape[0] == num_edges else torch.cat([edge_weight, edge_weight]))[adj.edge_id]
-    x2 = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
+    x2 = x.reshape(x.shape[0], math.prod(x.shape[1:])) if x.dim() != 2 else x  # -1 is ambiguous for 0 rows
     out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
     return out.reshape(adj.num_dst, *x.shape[1:])
 
@@ -81,7 +81,7 @@ def aggregate(x: torch.Tensor, adj: Adjacency, weight: torch.Tensor | None = Non
     """gather_scatter on a resolved Adjacency, weights indexed by the adjacency's edge ids (layers use this
     after adding self loops: weight then has E + V rows). No validation: callers pass consistent tensors."""
     w = weight[adj.edge_id] if weight is not None else None
-    x2 = x.reshape(x.shape[0], -1) if x.dim() != 2 else x
+    x2 = x.reshape(x.shape[0], math.prod(x.shape[1:])) if x.dim() != 2 else x  # -1 is ambiguous for 0 rows
     out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
     return out.reshape(adj.num_dst, *x.shape[1:])
 

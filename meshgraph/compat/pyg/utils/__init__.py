@@ -34,6 +34,7 @@ from ....ops.edge_utils import (
 import torch
 
 from ....ops.scatter import scatter as _native_scatter
+from ....ops.spmm import spmm
 from ....records import from_networkx, from_trimesh, to_networkx, to_trimesh
 from ....ops.scatter import (
     REDUCE_NAMES,
@@ -83,9 +84,9 @@ __all__ = [
     "from_networkx",
     "from_scipy_sparse_matrix",
     "from_trimesh",
+    "get_self_loop_attr",
     "group_argsort",
     "group_cat",
-    "get_self_loop_attr",
     "is_sparse",
     "is_torch_sparse_tensor",
     "is_undirected",
@@ -97,6 +98,7 @@ __all__ = [
     "segregate_self_loops",
     "softmax",
     "sort_edge_index",
+    "spmm",
     "subgraph",
     "to_dense_adj",
     "to_dense_batch",
@@ -104,10 +106,10 @@ __all__ = [
     "to_networkx",
     "to_scipy_sparse_matrix",
     "to_torch_coo_tensor",
-    "to_trimesh",
     "to_torch_csc_tensor",
     "to_torch_csr_tensor",
     "to_torch_sparse_tensor",
+    "to_trimesh",
     "to_undirected",
     "unbatch",
     "unbatch_edge_index",

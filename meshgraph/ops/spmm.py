@@ -1,0 +1,67 @@
+"""spmm: sparse (N, M) matrix times dense (M, F) features with a sum / mean / min / max reduction, fused.
+
+PyG's `torch_geometric.utils.spmm(src, other, reduce='sum')` semantics: out[i] = reduce over the stored entries
+(i, j, v) of row i of v * other[j]; rows without entries give 0. Runs on the fused gather-scatter kernel (no
+nnz x F temporary), differentiable w.r.t. `other` and the stored values.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .._utils import FLOAT_DTYPES, check_tensor
+from .adjacency import build_adjacency
+from .gather_scatter import aggregate
+
+REDUCE = ("sum", "mean", "min", "max")
+
+
+def _entries(src) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int, int]:
+    """(rows, cols, values or None, N, M) of a torch.sparse matrix or a SparseTensor-like object (`csr()`)."""
+    if not isinstance(src, torch.Tensor) and callable(getattr(src, "csr", None)):
+        rowptr, col, value = src.csr()
+        n, m = src.sparse_sizes()
+        rows = torch.repeat_interleave(torch.arange(n, device=col.device), rowptr.diff(), output_size=col.numel())
+        return rows, col, value, int(n), int(m)
+    if isinstance(src, torch.Tensor) and src.layout in (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc):
+        if src.dim() != 2:
+            raise ValueError(f"'src' must be a 2-D sparse matrix, got shape {tuple(src.shape)}")
+        n, m = src.shape
+        if src.layout == torch.sparse_coo:
+            a = src if src.is_coalesced() else src.coalesce()
+            idx = a.indices()
+            return idx[0], idx[1], a.values(), n, m
+        a = src if src.layout == torch.sparse_csr else src.to_sparse_csr()
+        rowptr, col = a.crow_indices(), a.col_indices()
+        rows = torch.repeat_interleave(torch.arange(n, device=col.device), rowptr.diff(), output_size=col.numel())
+        return rows, col, a.values(), n, m
+    raise ValueError("'src' must be a 'torch_sparse.SparseTensor' or a 'torch.sparse.Tensor'")
+
+
+def spmm(src, other: torch.Tensor, reduce: str = "sum") -> torch.Tensor:
+    """Sparse-dense product with a reduction.
+
+    Args:
+        src: (N, M) torch.sparse COO / CSR / CSC tensor, or a SparseTensor-like object with `csr()` and
+            `sparse_sizes()`; stored values weight the entries (1 when a SparseTensor has none).
+        other: (M, F) dense features (float16 / bfloat16 / float32 / float64).
+        reduce: "sum" (alias "add"), "mean" (sum / number of stored entries of the row), "min" or "max".
+
+    Returns:
+        (N, F) in the dtype of `other`.
+    """
+    reduce = "sum" if reduce == "add" else reduce
+    if reduce not in REDUCE:
+        raise ValueError(f"`reduce` argument '{reduce}' not supported")
+    check_tensor(other, "other", dim=2, dtypes=FLOAT_DTYPES)
+    rows, cols, values, n, m = _entries(src)
+    if other.shape[0] != m:
+        raise ValueError(f"other must have {m} rows (the columns of src), got {other.shape[0]}")
+    if rows.device != other.device:
+        raise ValueError(f"src is on {rows.device} but other is on {other.device}: they must share a device")
+    adj = build_adjacency(torch.stack([cols, rows]), n, m)
+    w = None if values is None else values.to(other.dtype)
+    return aggregate(other, adj, w, reduce)
+
+
+__all__ = ["spmm"]
