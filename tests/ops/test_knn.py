@@ -93,8 +93,9 @@ def test_dtypes(device, dtype):
     p1, p2 = clouds(1, 60, 70, 3, dtype=dtype, device=device)
     out = knn_points(p1, p2, K=4)
     assert out.dists.dtype == dtype
-    rd, ri = ref.knn_points_idx(p1.double(), p2.double(), torch.tensor([60]), torch.tensor([70]), 4, 2)
-    torch.testing.assert_close(out.dists.double().cpu(), rd, rtol=2e-2, atol=2e-3)
+    l1, l2 = torch.tensor([60], device=device), torch.tensor([70], device=device)
+    rd, ri = ref.knn_points_idx(p1.double(), p2.double(), l1, l2, 4, 2)
+    torch.testing.assert_close(out.dists.double(), rd.to(out.dists.device), rtol=2e-2, atol=2e-3)
 
 
 def test_gradients_float64(device):
