@@ -119,3 +119,30 @@ def test_cpu_kernels_ignore_the_mode_without_the_device_path(monkeypatch):
         assert torch.equal(ops.rasterize_points_backward(points, idx, gz, gd), ref)
     finally:
         torch.use_deterministic_algorithms(prev)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_deterministic_mode_takes_the_aten_reduction(monkeypatch, device):
+    """The deterministic path is really taken (index_put_ runs), and only in deterministic mode."""
+    from torch.profiler import profile
+
+    idx = slots(device)
+    points = torch.rand(7, 3, device=device)
+    gz = gd = torch.ones(idx.shape, device=device)
+    feats, alphas = torch.rand(7, 4, device=device), torch.rand(idx.shape, device=device)
+    grad = torch.ones(idx.shape[0], 4, idx.shape[1], idx.shape[2], device=device)
+    p2f = idx[..., 0].clamp_max(1)
+    bary, values = torch.rand(*p2f.shape, 3, device=device), torch.rand(4, 2, device=device)
+    faces = torch.tensor([[0, 1, 2], [1, 2, 3]], device=device)
+    calls = {
+        "rasterize_points_backward": lambda: ops.rasterize_points_backward(points, idx, gz, gd),
+        "composite_points_backward": lambda: ops.composite_points_backward(grad, feats, alphas, idx, 0),
+        "interpolate_face_attributes_backward": lambda: ops.interpolate_face_attributes_backward(
+            torch.ones(*p2f.shape, 2, device=device), p2f, bary, values, faces),
+    }
+    for name, call in calls.items():
+        for on in (False, True):
+            with deterministic_mode(monkeypatch, on=on), profile() as prof:
+                call()
+            used = any(e.name == "aten::index_put_" for e in prof.events())
+            assert used == on, f"{name}: deterministic={on} but index_put_ {'not ' if on else ''}used"

@@ -28,10 +28,16 @@ NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_fart
 def _impls(pattern: str, key: str) -> set[str]:
     """Ops registered by m.impl inside the TORCH_LIBRARY_IMPL(meshgraph, <key>, m) blocks of the files."""
     found = set()
-    block = re.compile(r"TORCH_LIBRARY_IMPL\(\s*meshgraph\s*,\s*" + key + r"\s*,\s*(\w+)\s*\)\s*\{(.*?)\n\}", re.S)
+    head = re.compile(r"TORCH_LIBRARY_IMPL\(\s*meshgraph\s*,\s*" + key + r"\s*,\s*(\w+)\s*\)\s*\{")
     for path in ROOT.glob(pattern):
-        for var, body in block.findall(path.read_text()):
-            found |= set(re.findall(re.escape(var) + r'\.impl\(\s*"([a-z0-9_]+)"', body))
+        text = path.read_text()
+        for m in head.finditer(text):
+            depth, i = 1, m.end()
+            while depth and i < len(text):  # the block's body: up to its matching brace
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                i += 1
+            body = text[m.end():i]
+            found |= set(re.findall(re.escape(m.group(1)) + r'\.impl\(\s*"([a-z0-9_]+)"', body))
     return found
 
 
