@@ -42,12 +42,17 @@ def extension():
     cu = rel(glob.glob(os.path.join(HERE, "csrc", "ops", "*", "*.cu")))
     # -fopenmp: at::parallel_for is a header template whose OpenMP pragmas are compiled into *this* library;
     # without the flag every "parallel" kernel silently runs on one thread.
-    cxx = ["-O3", "-std=c++20", f"-DPy_LIMITED_API={PY_LIMITED_API}", "-fvisibility=hidden", "-fopenmp"]
+    # -ffp-contract=off / --fmad=false: no a*b+c is fused into an FMA, on either compiler (GCC fuses by default
+    # inside the AVX2+FMA builds of the hot loops, nvcc everywhere), so CPU and CUDA round every distance, tie and
+    # FPS pick the same way; see csrc/common/dispatch.h and DEVELOPERS.md ("CPU/CUDA parity").
+    cxx = ["-O3", "-std=c++20", f"-DPy_LIMITED_API={PY_LIMITED_API}", "-fvisibility=hidden", "-fopenmp",
+           "-ffp-contract=off"]
     link = ["-fopenmp"]
     if os.environ.get("MESHGRAPH_NATIVE", "0") == "1":
         cxx.append("-march=native")
     if build_cuda():
-        nvcc = ["-O3", "-std=c++20", f"-DPy_LIMITED_API={PY_LIMITED_API}", "--expt-relaxed-constexpr", "-lineinfo"]
+        nvcc = ["-O3", "-std=c++20", f"-DPy_LIMITED_API={PY_LIMITED_API}", "--expt-relaxed-constexpr", "-lineinfo",
+                "--fmad=false"]
         return CUDAExtension(
             "meshgraph._C._meshgraph",
             cpp + cu,

@@ -26,16 +26,38 @@ def bench_args(argv=None, description: str | None = None, **extra) -> argparse.N
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (cuda: ours on the GPU, checked against our CPU kernels)")
     for name, (typ, default) in extra.items():
         p.add_argument(f"--{name}", type=typ, default=default)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(environment())
+    if args.device != "cpu":
+        print(device_line(args.device))
     return args
 
 
+def device_line(device) -> str:
+    """The card a GPU benchmark ran on (the name nvidia-smi reports)."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return f"device {device}"
+    props = torch.cuda.get_device_properties(device)
+    return f"device {device}: {props.name}, {props.total_memory / 2**30:.0f} GiB, CUDA {torch.version.cuda}"
+
+
+def runs(fn: Callable[..., object], *args) -> bool:
+    """Whether fn(*args) runs (a peer built without kernels for the device raises)."""
+    try:
+        fn(*args)
+        return True
+    except (RuntimeError, NotImplementedError, TypeError):
+        return False
+
+
 def timeit(fn: Callable[[], object], *, repeat: int = 7, warmup: int = 2, sync: bool = False) -> float:
-    """Median wall time of fn() in milliseconds."""
+    """Median wall time of fn() in milliseconds (CUDA work is synchronized around each call once CUDA is in use)."""
+    sync = sync or (torch.cuda.is_available() and torch.cuda.is_initialized())
     for _ in range(warmup):
         fn()
     times = []

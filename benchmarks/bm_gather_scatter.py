@@ -20,7 +20,7 @@ import torch
 
 from meshgraph.ops import edge_dot, gather_scatter
 
-from _common import bunny_batch, environment, peak_extra_memory_mb, report, timeit
+from _common import bunny_batch, device_line, environment, peak_extra_memory_mb, report, runs, timeit
 
 PYTORCH3D_MS = {64: 193.0, 128: 384.0}  # measured on this machine class (issue #4), beside index_add 579 / 1190 ms
 INDEX_ADD_MS = {64: 579.0, 128: 1190.0}
@@ -32,6 +32,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--copies", type=int, default=8)
     p.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (every tensor of the run is made there)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     import time
@@ -39,6 +40,10 @@ def main(argv=None):
     b = bunny_batch(1 if args.quick else args.copies)
     if args.quick:
         b = b[0]
+    if args.device != "cpu":
+        b = b.to(args.device)
+        torch.set_default_device(args.device)
+        print(device_line(args.device))
     t = time.perf_counter()
     adj = b.adjacency()
     build_ms = (time.perf_counter() - t) * 1e3
@@ -73,6 +78,9 @@ def main(argv=None):
         if SimpleConv is not None:
             conv = SimpleConv(aggr="sum")
             peers.append(("PyG SimpleConv(sum)", lambda x: conv(x, b.edge_index)))
+        if args.device != "cpu":  # a peer built without kernels for this device is left out, not a failure
+            peers = [(name, fn) for name, fn in peers if runs(fn, x0)]
+            torch_scatter = torch_scatter if any(n == "torch_scatter.scatter" for n, _ in peers) else None
 
         expect = index_add(x0)
         for name, fn in peers:  # correctness first

@@ -5,6 +5,7 @@ W8: one cloud of 100,000 points, self-query, K=8 -- uniform and on the bunny sur
 W2b: 4 x 4096, K=16, D=64 (the blocked distance-GEMM path), self query and against another cloud.
 Peers: pykdtree (build + query), scipy cKDTree (build + query, workers=threads), torch.cdist + topk.
 PyTorch3D (not installable here) was measured on this machine class at 2307 ms (W2), 65.7 s (W8), 2457 ms (W2b).
+--device cuda: W8 only, ours on the GPU checked against our CPU kernels (tools/gpu_check.sh).
 """
 
 from __future__ import annotations
@@ -62,9 +63,24 @@ def workload(title, pts, K, threads, quick):
     report(title, rows, "meshgraph knn_points")
 
 
+def device_workload(title, pts, K, device, quick):
+    """Ours on `device`, checked against our CPU kernels first (distances; ties may order indices differently)."""
+    on = pts.to(device)
+    expect = knn_points(pts, pts, K=K)
+    torch.testing.assert_close(knn_points(on, on, K=K).dists.cpu(), expect.dists, rtol=1e-5, atol=1e-6)
+    rows = [("meshgraph knn_points", timeit(lambda: knn_points(on, on, K=K), repeat=3 if quick else 10))]
+    report(f"{title} on {device}", rows, "meshgraph knn_points")
+
+
 def main(argv=None):
     args = bench_args(argv)
     g = torch.Generator().manual_seed(0)
+    if args.device != "cpu":  # GPU run (tools/gpu_check.sh): W8, 100k points, K=8
+        big = 2000 if args.quick else 100_000
+        device_workload(f"W8 uniform: 1 x {big}, K=8, D=3", torch.rand(1, big, 3, generator=g), 8, args.device, args.quick)
+        device_workload(f"W8 bunny surface: 1 x {big}, K=8, D=3", surface_points(big, 1, seed=1), 8, args.device,
+                        args.quick)
+        return
     n = 500 if args.quick else 8192
     workload(f"W2 uniform: 4 x {n}, K=16, D=3", torch.rand(4, n, 3, generator=g), 16, args.threads, args.quick)
     workload(f"W2 bunny surface: 4 x {n}, K=16, D=3", surface_points(n, 4), 16, args.threads, args.quick)

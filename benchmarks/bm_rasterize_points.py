@@ -36,8 +36,9 @@ def camera():
     return FoVPerspectiveCameras(R=R, T=T, fov=60.0)
 
 
-def ours(points, feats, size, r, K):
-    raster = camera().transform_points_raster(points[None])[0]
+def ours(points, feats, size, r, K, raster=None):
+    if raster is None:
+        raster = camera().to(points.device).transform_points_raster(points[None])[0]
     idx, _, dists = rasterize_points([raster], size, radius=r, points_per_pixel=K)
     alphas = torch.where(idx >= 0, 1 - dists / (r * r), 0)
     return composite_points(feats, alphas, idx, "alpha"), idx
@@ -79,15 +80,35 @@ def torch_renderer(points, feats, size, r, K):
     return img.reshape(H, W, -1).permute(2, 0, 1)[None], idx.reshape(1, H, W, K)
 
 
+def device_main(args, pts, feats, K, r):
+    """GPU run (tools/gpu_check.sh): ours on the device, checked against our CPU kernels first."""
+    p0, f0 = pts.to(args.device), feats.to(args.device)
+    raster = camera().transform_points_raster(pts[None])[0]  # the same NDC points for both devices
+    for size in [int(s) for s in args.sizes.split(",")]:
+        img, idx = ours(pts, feats, size, r, K, raster)
+        img_d, idx_d = ours(p0, f0, size, r, K, raster.to(args.device))
+        assert torch.equal(idx_d.cpu(), idx), "rasterize_points on the device disagrees with the CPU kernels"
+        torch.testing.assert_close(img_d.cpu(), img, rtol=1e-4, atol=1e-5)
+
+        def run():
+            p, f = p0.clone().requires_grad_(True), f0.clone().requires_grad_(True)
+            ours(p, f, size, r, K)[0].square().sum().backward()
+
+        report(f"W5 points fwd+bwd on {args.device}: {pts.shape[0]} bunny points, r={r}, K={K}, C=32, {size}x{size}",
+               [("meshgraph rasterize+composite", timeit(run, repeat=10))], "meshgraph rasterize+composite")
+
+
 def main(argv=None):
-    args = bench_args(argv)
+    args = bench_args(argv, sizes=(str, "256,512"))
     pts = bunny_points()
     if args.quick:
         pts = pts[::20]
     g = torch.Generator().manual_seed(0)
     feats = torch.randn(pts.shape[0], 32, generator=g)
     K, r = 8, 0.01
-    for size in ([64] if args.quick else [256, 512]):
+    if args.device != "cpu":
+        return device_main(args, pts, feats, K, r)
+    for size in ([64] if args.quick else [int(s) for s in args.sizes.split(",")]):
         img, idx = ours(pts, feats, size, r, K)
         img_t, idx_t = torch_renderer(pts, feats, size, r, K)
         assert torch.equal(idx, idx_t), "rasterize_points disagrees with the torch renderer"

@@ -25,11 +25,26 @@ OPS = sorted(
 NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx", "point_face_distance_idx"}
 
 
-def _impls(pattern: str) -> set[str]:
+def _impls(pattern: str, key: str) -> set[str]:
+    """Ops registered by m.impl inside the TORCH_LIBRARY_IMPL(meshgraph, <key>, m) blocks of the files."""
     found = set()
+    head = re.compile(r"TORCH_LIBRARY_IMPL\(\s*meshgraph\s*,\s*" + key + r"\s*,\s*(\w+)\s*\)\s*\{")
     for path in ROOT.glob(pattern):
-        found |= set(re.findall(r'm\.impl\(\s*"([a-z0-9_]+)"', path.read_text()))
+        text = path.read_text()
+        for m in head.finditer(text):
+            depth, i = 1, m.end()
+            while depth and i < len(text):  # the block's body: up to its matching brace
+                depth += {"{": 1, "}": -1}.get(text[i], 0)
+                i += 1
+            body = text[m.end():i]
+            found |= set(re.findall(re.escape(m.group(1)) + r'\.impl\(\s*"([a-z0-9_]+)"', body))
     return found
+
+
+def test_impl_block_parser_reads_only_the_named_key():
+    src = ROOT / "csrc" / "ops" / "gather_scatter" / "gather_scatter_cuda.cu"
+    assert "gather_scatter" in _impls(str(src.relative_to(ROOT)), "CUDA")
+    assert not _impls(str(src.relative_to(ROOT)), "CPU")
 
 
 def test_ops_are_registered():
@@ -42,10 +57,11 @@ def test_op_is_complete(op):
     assert op in REFERENCES, f"{op} has no pure-PyTorch reference in meshgraph.ops.reference.REFERENCES"
     assert singleton.find(qualname).fake_impl.kernel is not None, f"{op} has no register_fake kernel"
     assert torch._C._dispatch_has_kernel_for_dispatch_key(qualname, "CPU"), f"{op} has no CPU kernel"
-    assert op in _impls("csrc/ops/*/*_cpu.cpp"), f"{op} is not registered in a *_cpu.cpp file"
-    assert op in _impls("csrc/ops/*/*_cuda.cu"), f"{op} has no CUDA kernel in a *_cuda.cu file"
-    if meshgraph._extension.has_cuda_kernels():
+    assert op in _impls("csrc/ops/*/*_cpu.cpp", "CPU"), f"{op} is not registered in a *_cpu.cpp file"
+    if meshgraph._extension.has_cuda_kernels():  # CUDA built: the dispatcher is the truth
         assert torch._C._dispatch_has_kernel_for_dispatch_key(qualname, "CUDA"), f"{op} CUDA kernel not built"
+    else:  # CPU-only build: the CUDA sources must still register it
+        assert op in _impls("csrc/ops/*/*_cuda.cu", "CUDA"), f"{op} has no TORCH_LIBRARY_IMPL(meshgraph, CUDA) in a *_cuda.cu"
     if op not in NON_DIFFERENTIABLE:
         assert torch._C._dispatch_has_kernel_for_dispatch_key(qualname, "Autograd"), f"{op} has no autograd"
     tests = [p for p in (ROOT / "tests" / "ops").glob("test_*.py") if op in p.read_text()]

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Compile-only check of every CUDA source against the headers of a CUDA build of torch, on a machine with
+# Compile-only check of every CUDA source against the headers of CUDA builds of torch, on a machine with
 # nvcc but no GPU and a CPU-only torch. Recipe and rationale: DEVELOPERS.md.
 #
-# Headers come from wheels (torch CUDA build + nvidia cu13 header wheels), unpacked once into
-# $MESHGRAPH_CACHE (default ~/.cache/meshgraph). A source whose hash (itself, the repo headers it may include,
-# nvcc's version and the flags) already passed is skipped. Two files compile at a time.
-# Exit status: 0 when every file compiles (or nvcc is absent and MESHGRAPH_REQUIRE_NVCC!=1), 1 otherwise.
+# Header sets: MESHGRAPH_CUDA_TORCH (space-separated torch versions, default "2.14.1 2.11.0": the newest we build
+# against and the one the GPU machines' image has, CUDA 13). Headers come from wheels (torch CUDA build + nvidia
+# cu13 header wheels), unpacked once per version into $MESHGRAPH_CACHE (default ~/.cache/meshgraph). A source
+# whose hash (itself, the repo headers it may include, nvcc's version, the flags and the torch version) already
+# passed is skipped. Two files compile at a time. The flags match setup.py's nvcc flags (--fmad=false: the
+# CPU/CUDA parity rule of csrc/common/dispatch.h).
+# Exit status: 0 when every file compiles against every header set (or nvcc is absent and
+# MESHGRAPH_REQUIRE_NVCC!=1), 1 otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE=${MESHGRAPH_CACHE:-$HOME/.cache/meshgraph}
-TORCH_CUDA_VERSION=${MESHGRAPH_CUDA_TORCH:-2.14.1}
-HDR=$CACHE/cuda-headers-$TORCH_CUDA_VERSION
+TORCH_CUDA_VERSIONS=${MESHGRAPH_CUDA_TORCH:-"2.14.1 2.11.0"}
 PASSED=$CACHE/cuda-compiled
 ARCH=${MESHGRAPH_CUDA_ARCH:-"-gencode arch=compute_90,code=sm_90"}
 JOBS=${MESHGRAPH_CUDA_JOBS:-2}
@@ -25,58 +28,83 @@ mkdir -p "$CACHE" "$PASSED"
 fetch_wheel() {  # fetch_wheel <pip requirement> -> path of the wheel (from pip's local folders or PyPI)
   local dir=$CACHE/wheels
   mkdir -p "$dir"
+  local name version=
+  name=$(echo "${1%%[=<>]*}" | tr - _)
+  [[ $1 == *==* ]] && version=${1##*==}
   python -m pip download -q --no-deps --only-binary=:all: -d "$dir" "$1" >&2
-  ls -t "$dir"/$(echo "${1%%[=<>]*}" | tr - _)-*.whl | head -n1
+  if [ -n "$version" ]; then  # that version's wheel (several versions share the folder)
+    ls -t "$dir"/"$name"-"$version"[-+]*.whl | head -n1
+  else
+    ls -t "$dir"/"$name"-*.whl | head -n1
+  fi
 }
 
-if [ ! -f "$HDR/.complete" ]; then
-  echo "check_cuda_compiles: unpacking CUDA headers into $HDR"
-  rm -rf "$HDR" && mkdir -p "$HDR"
-  python - "$HDR" "$(fetch_wheel torch==$TORCH_CUDA_VERSION)" 'torch/include/' <<'PY'
+unpack_headers() {  # unpack_headers <torch version> -> the header set's folder (unpacked once)
+  local version=$1 HDR=$CACHE/cuda-headers-$1
+  if [ ! -f "$HDR/.complete" ]; then
+    echo "check_cuda_compiles: unpacking CUDA headers of torch $version into $HDR" >&2
+    rm -rf "$HDR" && mkdir -p "$HDR"
+    python - "$HDR" "$(fetch_wheel torch==$version)" 'torch/include/' <<'PY'
 import sys, zipfile
 dest, wheel, prefix = sys.argv[1:]
 with zipfile.ZipFile(wheel) as z:
+    if not any(n.startswith("torch/include/c10/cuda/") for n in z.namelist()):
+        sys.exit(f"{wheel} is not a CUDA build of torch (no c10/cuda headers)")
     z.extractall(dest, [n for n in z.namelist() if n.startswith(prefix)])
 PY
-  for pkg in nvidia-cublas nvidia-cusparse nvidia-cusolver nvidia-curand nvidia-cufft; do
-    python - "$HDR" "$(fetch_wheel $pkg)" 'nvidia/' <<'PY'
+    for pkg in nvidia-cublas nvidia-cusparse nvidia-cusolver nvidia-curand nvidia-cufft; do
+      python - "$HDR" "$(fetch_wheel $pkg)" 'nvidia/' <<'PY'
 import sys, zipfile
 dest, wheel, prefix = sys.argv[1:]
 with zipfile.ZipFile(wheel) as z:
     z.extractall(dest, [n for n in z.namelist() if n.startswith(prefix) and "/include/" in n])
 PY
-  done
-  touch "$HDR/.complete"
-fi
+    done
+    touch "$HDR/.complete"
+  fi
+  echo "$HDR"
+}
 
-NV_INC=$(ls -d "$HDR"/nvidia/cu*/include | head -n1)
-FLAGS="-std=c++20 --expt-relaxed-constexpr -DPy_LIMITED_API=0x03090000 $ARCH -I$HDR/torch/include -I$HDR/torch/include/torch/csrc/api/include -I$NV_INC"
 NVCC_VERSION=$(nvcc --version | tail -n1)
-export FLAGS PASSED
+export PASSED
 
 mapfile -t SOURCES < <(find csrc -name '*.cu' | sort)
 [ "${#SOURCES[@]}" -gt 0 ] || { echo "check_cuda_compiles: no .cu files"; exit 0; }
 
-todo=()
-for src in "${SOURCES[@]}"; do
-  # The hash covers the source, every header under csrc/ (what it may include), nvcc and the flags.
-  key=$( (cat "$src"; find csrc -name '*.h' -o -name '*.cuh' | sort | xargs cat; echo "$NVCC_VERSION $FLAGS $TORCH_CUDA_VERSION") | sha256sum | cut -c1-32)
-  if [ -f "$PASSED/$key" ]; then echo "  cached ok  $src"; else todo+=("$src:$key"); fi
-done
-
-compile_one() {
-  local src=${1%%:*} key=${1##*:} obj log
+compile_one() {  # compile_one <src>:<key>:<torch version>; FLAGS_<version with _> holds that set's flags
+  local src key version flags obj log
+  IFS=: read -r src key version <<<"$1"
+  flags=FLAGS_${version//./_}; flags=${!flags}
   obj=$(mktemp --suffix=.o); log=$(mktemp)
-  if nvcc -c "$src" -o "$obj" $FLAGS >"$log" 2>&1; then
-    touch "$PASSED/$key"; echo "  compiled   $src"; rm -f "$obj" "$log"
+  if nvcc -c "$src" -o "$obj" $flags >"$log" 2>&1; then
+    touch "$PASSED/$key"; echo "  compiled   $src (torch $version)"; rm -f "$obj" "$log"
   else
-    echo "  FAILED     $src"; cat "$log"; rm -f "$obj" "$log"; return 1
+    echo "  FAILED     $src (torch $version)"; cat "$log"; rm -f "$obj" "$log"; return 1
   fi
 }
 export -f compile_one
+
+todo=()
+HEADERS_HASH=$(find csrc -name '*.h' -o -name '*.cuh' | sort | xargs cat | sha256sum | cut -c1-32)
+for version in $TORCH_CUDA_VERSIONS; do
+  HDR=$(unpack_headers "$version")
+  NV_INC=$(ls -d "$HDR"/nvidia/cu*/include | head -n1)
+  FLAGS="-std=c++20 --expt-relaxed-constexpr --fmad=false -DPy_LIMITED_API=0x03090000 $ARCH -I$HDR/torch/include -I$HDR/torch/include/torch/csrc/api/include -I$NV_INC"
+  var=FLAGS_${version//./_}
+  printf -v "$var" '%s' "$FLAGS"
+  export "${var?}"
+  for src in "${SOURCES[@]}"; do
+    # The hash covers the source, every header under csrc/ (what it may include), nvcc, the flags and the version.
+    key=$( (cat "$src"; echo "$HEADERS_HASH $NVCC_VERSION $FLAGS $version") | sha256sum | cut -c1-32)
+    if [ -f "$PASSED/$key" ]; then echo "  cached ok  $src (torch $version)"; else todo+=("$src:$key:$version"); fi
+  done
+done
+
 status=0
 if [ "${#todo[@]}" -gt 0 ]; then
   printf '%s\n' "${todo[@]}" | xargs -P "$JOBS" -I{} bash -c 'compile_one "$@"' _ {} || status=1
 fi
-[ $status = 0 ] && echo "check_cuda_compiles: all ${#SOURCES[@]} CUDA sources compile" || echo "check_cuda_compiles: FAILED" >&2
+n_sets=$(wc -w <<<"$TORCH_CUDA_VERSIONS")
+[ $status = 0 ] && echo "check_cuda_compiles: all ${#SOURCES[@]} CUDA sources compile against torch $TORCH_CUDA_VERSIONS ($n_sets header sets)" \
+  || echo "check_cuda_compiles: FAILED" >&2
 exit $status

@@ -93,8 +93,9 @@ def test_dtypes(device, dtype):
     p1, p2 = clouds(1, 60, 70, 3, dtype=dtype, device=device)
     out = knn_points(p1, p2, K=4)
     assert out.dists.dtype == dtype
-    rd, ri = ref.knn_points_idx(p1.double(), p2.double(), torch.tensor([60]), torch.tensor([70]), 4, 2)
-    torch.testing.assert_close(out.dists.double().cpu(), rd, rtol=2e-2, atol=2e-3)
+    l1, l2 = torch.tensor([60], device=device), torch.tensor([70], device=device)
+    rd, ri = ref.knn_points_idx(p1.double(), p2.double(), l1, l2, 4, 2)
+    torch.testing.assert_close(out.dists.double(), rd.to(out.dists.device), rtol=2e-2, atol=2e-3)
 
 
 def test_gradients_float64(device):
@@ -187,3 +188,20 @@ def test_high_dimension_blocked_gemm_path_is_exact(device, dtype):
             # ascending within the min(K, length) real entries
             for n, k in enumerate(l2.clamp(max=K).tolist()):
                 assert (d[n, :, k - 1 : k] >= d[n, :, :k]).all()
+
+
+def test_exact_distances_are_contraction_free():
+    """CPU/CUDA parity rule (csrc/common/dispatch.h): no a*b+c is fused into an FMA. The GEMM path's exact distances
+    (D > 16: two terms per lane, inside the AVX2+FMA build of the loop) must equal the same sums evaluated with
+    every multiply and add rounded on its own."""
+    p1, p2 = clouds(2, 40, 300, 40, seed=5)
+    out = knn_points(p1, p2, K=5)
+    nn = torch.gather(p2, 1, out.idx.reshape(2, -1, 1).expand(-1, -1, 40)).reshape(2, 40, 5, 40)
+    sq = (p1[:, :, None, :] - nn) * (p1[:, :, None, :] - nn)  # (N, P1, K, D), each product rounded once
+    lanes = [sq[..., u] for u in range(16)]  # exact_distance: coordinate a adds into lane a % 16, in order
+    for a in range(16, 40):
+        lanes[a % 16] = lanes[a % 16] + sq[..., a]
+    expect = lanes[0]
+    for u in range(1, 16):
+        expect = expect + lanes[u]
+    assert torch.equal(out.dists, expect)

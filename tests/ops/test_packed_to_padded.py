@@ -159,10 +159,11 @@ def test_bad_inputs_raise_clear_errors():
         padded_to_packed(torch.zeros(3), first, 3)
 
 
-def test_raw_kernels_stay_in_bounds_on_inconsistent_offsets():
-    # The op itself (no wrapper validation) clamps offsets: wrong-but-safe, never out of bounds.
+def test_raw_kernels_reject_inconsistent_offsets_on_cpu():
+    # The op itself (no wrapper validation) rejects unsorted / out-of-range offsets on CPU; CUDA kernels clamp them
+    # instead (wrong-but-safe, never out of bounds: tests/test_raw_op_checks.py).
     x = torch.arange(10.0)[:, None]
-    out = torch.ops.meshgraph.packed_to_padded(x, torch.tensor([8, -5, 100]), 4)
-    assert out.shape == (3, 4, 1) and torch.isfinite(out).all()
-    back = torch.ops.meshgraph.padded_to_packed(torch.ones(3, 2, 1), torch.tensor([5, 1, 200]), 10)
-    assert back.shape == (10, 1) and set(back.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(RuntimeError, match="first_idxs"):
+        torch.ops.meshgraph.packed_to_padded(x, torch.tensor([8, -5, 100]), 4)
+    with pytest.raises(RuntimeError, match="first_idxs"):
+        torch.ops.meshgraph.padded_to_packed(torch.ones(3, 2, 1), torch.tensor([5, 1, 200]), 10)

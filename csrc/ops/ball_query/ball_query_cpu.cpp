@@ -15,7 +15,7 @@ namespace {
 
 at::Tensor ball_query_idx_cpu(const at::Tensor& p1, const at::Tensor& p2, const at::Tensor& lengths1,
                               const at::Tensor& lengths2, int64_t K, double radius) {
-  knn::check_knn_inputs(p1, p2, K, 2);
+  knn::check_knn_inputs(p1, p2, lengths1, lengths2, K, 2);
   TORCH_CHECK(radius > 0, "radius must be positive");
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
   auto idx = at::full({N, P1, K}, -1, p1.options().dtype(at::kLong));

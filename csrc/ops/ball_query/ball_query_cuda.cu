@@ -51,7 +51,7 @@ __global__ void ball_query_kernel(const acc_t* __restrict__ x1, const acc_t* __r
 
 at::Tensor ball_query_idx_cuda(const at::Tensor& p1, const at::Tensor& p2, const at::Tensor& lengths1,
                                const at::Tensor& lengths2, int64_t K, double radius) {
-  knn::check_knn_inputs(p1, p2, K, 2);
+  knn::check_knn_inputs(p1, p2, lengths1, lengths2, K, 2);
   TORCH_CHECK(radius > 0, "radius must be positive");
   const c10::cuda::CUDAGuard guard(p1.device());
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);

@@ -107,21 +107,38 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
 
 #include <ATen/core/Tensor.h>
 
+#include "../../common/checks.h"
+#include "../../common/determinism.h"
+
 namespace mg {
 namespace composite {
 
+// Devices, dtypes and shapes of every argument (on every backend). idx values are not checked: slots whose
+// index is outside [0, P) are skipped by every kernel.
 inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx, int64_t mode) {
   TORCH_CHECK(features.dim() == 2, "features must be (P, C), got ", features.sizes());
-  TORCH_CHECK(features.scalar_type() == at::kFloat || features.scalar_type() == at::kDouble,
-              "features must be float32 or float64");
+  MG_CHECK_FLOAT_OR_DOUBLE(features);
   TORCH_CHECK(alphas.dim() == 4 && idx.dim() == 4 && alphas.sizes() == idx.sizes(),
               "alphas and idx must both be (N, H, W, K)");
   TORCH_CHECK(alphas.scalar_type() == features.scalar_type(), "alphas must have the dtype of features");
-  TORCH_CHECK(idx.scalar_type() == at::kLong, "idx must be int64");
-  TORCH_CHECK(alphas.device() == features.device() && idx.device() == features.device(),
-              "features, alphas and idx must share a device");
+  MG_CHECK_DTYPE(idx, at::kLong);
+  MG_CHECK_SAME_DEVICE(features, alphas);
+  MG_CHECK_SAME_DEVICE(features, idx);
   TORCH_CHECK(mode >= 0 && mode <= 2, "mode must be 0 (alpha), 1 (norm_weighted) or 2 (weighted_sum)");
 }
+
+// The backward's grad_out: (N, C, H, W), floating, on the device of features (it is cast to their dtype).
+inline void check_grad_out(const at::Tensor& grad_out, const at::Tensor& features, const at::Tensor& alphas) {
+  MG_CHECK_SHAPE(grad_out, {alphas.size(0), features.size(1), alphas.size(1), alphas.size(2)});
+  MG_CHECK_FLOATING(grad_out);
+  MG_CHECK_SAME_DEVICE(features, grad_out);
+}
+
+// grad_features of the backward without atomics (ATen ops, any device): weights (N * H * W * K,) are the slots'
+// blending weights w_k (pixel_weights, 0 for invalid slots); the terms w_k grad_out[pixel] are summed with
+// index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on (determinism.h).
+at::Tensor grad_features_deterministic(const at::Tensor& grad_out, const at::Tensor& idx, const at::Tensor& weights,
+                                       int64_t P);
 
 }  // namespace composite
 }  // namespace mg

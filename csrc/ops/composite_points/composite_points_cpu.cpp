@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/from_blob.h>
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
@@ -68,9 +69,7 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
   check_inputs(features, alphas, idx, mode);
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
-  TORCH_CHECK(grad_out.dim() == 4 && grad_out.size(0) == N && grad_out.size(1) == C && grad_out.size(2) == H &&
-                  grad_out.size(3) == W,
-              "grad_out must be (N, C, H, W)");
+  check_grad_out(grad_out, features, alphas);
   auto grad_f = cpu::pooled_empty({P, C}, features.options()).zero_();
   auto grad_a = cpu::pooled_empty({N, H, W, K}, alphas.options()).zero_();
   const int64_t pixels = N * H * W, HW = H * W;
@@ -117,6 +116,11 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
         pixel_alpha_grads<scalar_t, acc_t>(s, static_cast<int>(mode), total, w, 1, ga, 1);
       }
     });
+    if (use_deterministic_path(features)) {  // MESHGRAPH_DEVICE_PATH=1: the CUDA side's path
+      const auto w = at::from_blob(wbuf.data(), {pixels * K}, features.options());
+      grad_f = grad_features_deterministic(go, idx, w, P);
+      return;
+    }
     scalar_t* gfp = grad_f.mutable_data_ptr<scalar_t>();
     const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), P));
     at::parallel_for(0, parts, 1, [&](int64_t t0, int64_t t1) {

@@ -1,5 +1,6 @@
 // CUDA kernels for composite_points (contract in composite_points.h): one thread per pixel; the backward adds
-// feature gradients with atomicAdd and uses grad_alphas as its per-slot scratch (no per-thread K-sized arrays).
+// feature gradients with atomicAdd (or, with deterministic algorithms, the ATen reduction over the slot weights
+// the kernel leaves in wbuf) and uses grad_alphas as its per-slot scratch (no per-thread K-sized arrays).
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
@@ -66,7 +67,7 @@ __global__ void composite_backward_kernel(const scalar_t* __restrict__ go, const
         for (int64_t c = 0; c < C; ++c) {
           const scalar_t gc = g[c * HW];
           G += gc * fp[p * sf0 + c * sf1];
-          atomicAdd(grad_f + p * C + c, w[k] * gc);
+          if (grad_f != nullptr) atomicAdd(grad_f + p * C + c, w[k] * gc);
         }
       }
       ga[k] = G;
@@ -101,23 +102,26 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cuda(const at::Tens
   const c10::cuda::CUDAGuard guard(features.device());
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
-  TORCH_CHECK(grad_out.dim() == 4 && grad_out.size(0) == N && grad_out.size(1) == C && grad_out.size(2) == H &&
-                  grad_out.size(3) == W,
-              "grad_out must be (N, C, H, W)");
+  check_grad_out(grad_out, features, alphas);
   auto grad_f = at::zeros({P, C}, features.options());
   auto grad_a = at::zeros({N, H, W, K}, alphas.options());
   if (N * H * W * K == 0) return {grad_f, grad_a};
   const auto go = grad_out.to(features.scalar_type()).contiguous();
   auto wbuf = at::empty({N * H * W * K}, features.options());
+  // grad_features: atomicAdd in the kernel, or (deterministic algorithms) the ATen reduction over the kernel's
+  // slot weights after it
+  const bool deterministic = use_deterministic_path(features);
+  if (!deterministic) alert_atomic_reduction("composite_points_backward_cuda");
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "composite_points_backward_cuda", [&] {
     composite_backward_kernel<scalar_t><<<cuda::num_blocks(N * H * W), cuda::kThreads, 0,
                                           c10::cuda::getCurrentCUDAStream()>>>(
         go.const_data_ptr<scalar_t>(), features.const_data_ptr<scalar_t>(), features.stride(0), features.stride(1),
         alphas.const_data_ptr<scalar_t>(), strides4(alphas), idx.const_data_ptr<int64_t>(), strides4(idx), N, H, W, K,
-        P, C, static_cast<int>(mode), wbuf.mutable_data_ptr<scalar_t>(), grad_f.mutable_data_ptr<scalar_t>(),
-        grad_a.mutable_data_ptr<scalar_t>());
+        P, C, static_cast<int>(mode), wbuf.mutable_data_ptr<scalar_t>(),
+        deterministic ? nullptr : grad_f.mutable_data_ptr<scalar_t>(), grad_a.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
+  if (deterministic) grad_f = grad_features_deterministic(go, idx, wbuf, P);
   return {grad_f, grad_a};
 }
 

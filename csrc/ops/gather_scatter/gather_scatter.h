@@ -20,7 +20,8 @@
 //
 // Inputs are read through their strides (an expanded grad_out is not materialized). The kernels clamp row
 // bounds to [0, E] and skip entries whose column is out of range, so malformed input cannot read or write out
-// of bounds; the Python wrappers reject it before it gets here.
+// of bounds; the Python wrappers reject it before it gets here, and the raw ops check what they can cheaply
+// (see the checks below).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -52,40 +53,67 @@ C10_HOST_DEVICE inline void row_bounds(const int64_t* rowptr, int64_t v, int64_t
   *end = clamp64(rowptr[v + 1], *begin, num_entries);
 }
 
-// weight: (E,) or (E, H) with H dividing F, contiguous, dtype of x.
+// weight: (E,) or (E, H) with H dividing F, contiguous, dtype and device of x.
 inline void check_edge_weight(const at::Tensor& w, const at::Tensor& col, const at::Tensor& x) {
   TORCH_CHECK((w.dim() == 1 || w.dim() == 2) && w.size(0) == col.size(0),
-              "weight must have shape (E,) or (E, H) with one row per CSR entry");
+              "weight must have shape (E,) or (E, H) with one row per CSR entry (E = ", col.size(0), "), got ",
+              w.sizes());
   TORCH_CHECK(w.dim() == 1 || (w.size(1) >= 1 && x.size(1) % w.size(1) == 0),
               "weight heads must divide the number of features");
   TORCH_CHECK(w.scalar_type() == x.scalar_type(), "weight must have the dtype of x");
+  MG_CHECK_SAME_DEVICE(x, w);
 }
 
 // ---------------------------------------------------------------------- checks shared by the CPU and CUDA kernels
+// Checked on every backend: devices, dtypes, shapes. Checked on CPU only (checks.h): rowptr[0] == 0,
+// rowptr[-1] == E, non-decreasing rowptr. Clamped on CUDA: row bounds into [0, E], the row of an entry found by
+// binary search within [0, V), columns / edge ids outside their range skipped.
 
-inline void check_csr(const at::Tensor& rowptr, const at::Tensor& col) {
-  MG_CHECK_DIM(rowptr, 1);
+// rowptr: (rows + 1,) int64, col: (E,) int32|int64, both on the device of x (the features the CSR indexes).
+inline void check_csr(const at::Tensor& rowptr, const at::Tensor& col, const at::Tensor& x,
+                      const char* rowptr_name = "rowptr") {
   MG_CHECK_DIM(col, 1);
   MG_CHECK_INDEX_DTYPE(col);
-  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
-  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V_dst + 1 >= 1 entries");
+  MG_CHECK_SAME_DEVICE(x, col);
+  check_rowptr(rowptr, col.size(0), x, rowptr_name);
 }
 
 // The weight as a contiguous tensor (undefined when absent), checked against col and x.
 inline at::Tensor contiguous_weight(const std::optional<at::Tensor>& weight, const at::Tensor& col, const at::Tensor& x) {
   if (!weight.has_value() || !weight->defined()) return at::Tensor();
-  auto w = weight->contiguous();
-  check_edge_weight(w, col, x);
-  return w;
+  check_edge_weight(*weight, col, x);
+  return weight->contiguous();
+}
+
+// The optional transposed CSR the forward ops carry for autograd: not read by the kernels, device-checked only.
+inline void check_transposed_devices(const at::Tensor& x, const std::optional<at::Tensor>& rowptr_t,
+                                     const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
+  MG_CHECK_SAME_DEVICE_OPT(x, rowptr_t);
+  MG_CHECK_SAME_DEVICE_OPT(x, col_t);
+  MG_CHECK_SAME_DEVICE_OPT(x, eid_t);
+}
+
+inline void check_gather_scatter_inputs(const at::Tensor& x, const at::Tensor& rowptr, const at::Tensor& col,
+                                        const std::optional<at::Tensor>& rowptr_t,
+                                        const std::optional<at::Tensor>& col_t,
+                                        const std::optional<at::Tensor>& eid_t) {
+  MG_CHECK_DIM(x, 2);
+  MG_CHECK_FLOATING(x);
+  check_csr(rowptr, col, x);
+  check_transposed_devices(x, rowptr_t, col_t, eid_t);
 }
 
 inline void check_edge_dot_inputs(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr,
-                                  const at::Tensor& col, int64_t heads) {
+                                  const at::Tensor& col, int64_t heads, const std::optional<at::Tensor>& rowptr_t,
+                                  const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
   MG_CHECK_DIM(a, 2);
   MG_CHECK_DIM(b, 2);
-  check_csr(rowptr, col);
+  MG_CHECK_FLOATING(a);
+  MG_CHECK_SAME_DTYPE(a, b);
+  MG_CHECK_SAME_DEVICE(a, b);
+  check_csr(rowptr, col, a);
+  check_transposed_devices(a, rowptr_t, col_t, eid_t);
   TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
-  TORCH_CHECK(a.scalar_type() == b.scalar_type(), "a and b must have the same dtype");
   TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
   TORCH_CHECK(heads >= 1 && a.size(1) % heads == 0, "heads must be >= 1 and divide the number of features");
 }
@@ -95,8 +123,16 @@ inline void check_arg_backward_inputs(const at::Tensor& grad_out, const at::Tens
   MG_CHECK_DIM(grad_out, 2);
   MG_CHECK_DIM(x, 2);
   MG_CHECK_DIM(arg, 2);
-  check_csr(rowptr_t, col_t);
-  TORCH_CHECK(eid_t.scalar_type() == at::kLong, "eid_t must be int64");
+  MG_CHECK_FLOATING(x);
+  MG_CHECK_SAME_DTYPE(grad_out, x);
+  MG_CHECK_SAME_DEVICE(x, grad_out);
+  MG_CHECK_SAME_DEVICE(x, arg);
+  MG_CHECK_SAME_DEVICE(x, eid_t);
+  check_csr(rowptr_t, col_t, x, "rowptr_t");
+  MG_CHECK_DTYPE(arg, at::kLong);
+  MG_CHECK_DTYPE(eid_t, at::kLong);
+  MG_CHECK_DIM(eid_t, 1);
+  TORCH_CHECK(grad_out.size(1) == x.size(1), "grad_out must have the features of x");
   TORCH_CHECK(arg.sizes() == grad_out.sizes(), "arg must have the shape of grad_out");
   TORCH_CHECK(rowptr_t.size(0) - 1 == x.size(0), "rowptr_t must have one row per row of x");
   TORCH_CHECK(eid_t.numel() == col_t.numel(), "eid_t and col_t must have the same length");

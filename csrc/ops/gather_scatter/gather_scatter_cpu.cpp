@@ -156,11 +156,10 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
 std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const at::Tensor& rowptr,
                                                       const at::Tensor& col, const std::optional<at::Tensor>& weight,
                                                       c10::string_view reduce_name,
-                                                      const std::optional<at::Tensor>& /*rowptr_t*/,
-                                                      const std::optional<at::Tensor>& /*col_t*/,
-                                                      const std::optional<at::Tensor>& /*eid_t*/) {
-  MG_CHECK_DIM(x, 2);
-  check_csr(rowptr, col);
+                                                      const std::optional<at::Tensor>& rowptr_t,
+                                                      const std::optional<at::Tensor>& col_t,
+                                                      const std::optional<at::Tensor>& eid_t) {
+  check_gather_scatter_inputs(x, rowptr, col, rowptr_t, col_t, eid_t);
   const Reduce reduce = parse_reduce(std::string_view(reduce_name.data(), reduce_name.size()));
   const at::Tensor w = contiguous_weight(weight, col, x);
   const int64_t V_dst = rowptr.size(0) - 1, F = x.size(1);
@@ -179,9 +178,9 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cpu(const at::Tensor& x, const
 }
 
 at::Tensor edge_dot_cpu(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
-                        int64_t heads, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
-                        const std::optional<at::Tensor>&) {
-  check_edge_dot_inputs(a, b, rowptr, col, heads);
+                        int64_t heads, const std::optional<at::Tensor>& rowptr_t,
+                        const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
+  check_edge_dot_inputs(a, b, rowptr, col, heads, rowptr_t, col_t, eid_t);
   const int64_t E = col.numel(), F = a.size(1), V_dst = a.size(0), V_src = b.size(0), H = heads, C = F / H;
   auto out = heads == 1 ? at::empty({E}, a.options()) : at::empty({E, H}, a.options());
   if (E == 0) return out;

@@ -17,9 +17,12 @@ namespace {
 
 constexpr int kWarp = 32;
 
-// Row of CSR entry k: the last v with rowptr[v] <= k (binary search over num_rows + 1 offsets).
+// Row of CSR entry k: the last v < num_rows with rowptr[v] <= k (binary search over the first num_rows offsets;
+// num_rows >= 1). The answer stays in [0, num_rows - 1] whatever rowptr holds (rowptr[num_rows] < E or an
+// unsorted rowptr included: the values are not checked on CUDA), so rowptr[v + 1] is always in bounds; callers
+// then check rowptr[v] <= k < rowptr[v + 1] and skip the entry otherwise.
 __device__ __forceinline__ int64_t row_of_entry(const int64_t* rowptr, int64_t num_rows, int64_t k) {
-  int64_t lo = 0, hi = num_rows;  // answer in [0, num_rows - 1]
+  int64_t lo = 0, hi = num_rows - 1;
   while (lo < hi) {
     const int64_t mid = (lo + hi + 1) / 2;
     if (rowptr[mid] <= k) lo = mid; else hi = mid - 1;
@@ -155,13 +158,11 @@ unsigned int warp_blocks(int64_t items) { return cuda::num_blocks(items * kWarp)
 
 std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, const at::Tensor& rowptr,
                                                        const at::Tensor& col, const std::optional<at::Tensor>& weight,
-                                                       c10::string_view reduce_name, const std::optional<at::Tensor>&,
-                                                       const std::optional<at::Tensor>&,
-                                                       const std::optional<at::Tensor>&) {
-  MG_CHECK_DIM(x, 2);
-  check_csr(rowptr, col);
-  MG_CHECK_SAME_DEVICE(x, rowptr);
-  MG_CHECK_SAME_DEVICE(x, col);
+                                                       c10::string_view reduce_name,
+                                                       const std::optional<at::Tensor>& rowptr_t,
+                                                       const std::optional<at::Tensor>& col_t,
+                                                       const std::optional<at::Tensor>& eid_t) {
+  check_gather_scatter_inputs(x, rowptr, col, rowptr_t, col_t, eid_t);
   const Reduce reduce = parse_reduce(std::string_view(reduce_name.data(), reduce_name.size()));
   const c10::cuda::CUDAGuard guard(x.device());
   const at::Tensor w = contiguous_weight(weight, col, x);
@@ -188,11 +189,9 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, cons
 }
 
 at::Tensor edge_dot_cuda(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr, const at::Tensor& col,
-                         int64_t heads, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&,
-                         const std::optional<at::Tensor>&) {
-  check_edge_dot_inputs(a, b, rowptr, col, heads);
-  MG_CHECK_SAME_DEVICE(a, b);
-  MG_CHECK_SAME_DEVICE(a, col);
+                         int64_t heads, const std::optional<at::Tensor>& rowptr_t,
+                         const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
+  check_edge_dot_inputs(a, b, rowptr, col, heads, rowptr_t, col_t, eid_t);
   const c10::cuda::CUDAGuard guard(a.device());
   const int64_t E = col.numel(), F = a.size(1);
   auto out = heads == 1 ? at::zeros({E}, a.options()) : at::zeros({E, heads}, a.options());

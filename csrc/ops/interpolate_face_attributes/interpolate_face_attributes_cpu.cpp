@@ -30,6 +30,7 @@ at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary
                            const c10::optional<at::Tensor>& faces) {
   check_inputs(pix_to_face, bary, values, faces);
   const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
+  const int64_t rows = num_value_rows(values);
   auto out = cpu::pooled_empty(out_shape(pix_to_face, D), values.options());  // every element is written
   if (out.numel() == 0) return out;
   const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
@@ -48,10 +49,20 @@ at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary
           std::fill(o, o + D, scalar_t(0));
           continue;
         }
-        const scalar_t* r0 = vp + value_row(fp, f, 0) * D;
-        const scalar_t* r1 = vp + value_row(fp, f, 1) * D;
-        const scalar_t* r2 = vp + value_row(fp, f, 2) * D;
+        const int64_t i0 = value_row(fp, f, 0, rows), i1 = value_row(fp, f, 1, rows), i2 = value_row(fp, f, 2, rows);
         const scalar_t b0 = bp[3 * s], b1 = bp[3 * s + 1], b2 = bp[3 * s + 2];
+        if (i0 < 0 || i1 < 0 || i2 < 0) {  // a corner outside values (unreachable through check_inputs) adds 0
+          std::fill(o, o + D, scalar_t(0));
+          for (int i = 0; i < 3; ++i) {
+            const int64_t r = value_row(fp, f, i, rows);
+            if (r < 0) continue;
+            for (int64_t d = 0; d < D; ++d) o[d] += bp[3 * s + i] * vp[r * D + d];
+          }
+          continue;
+        }
+        const scalar_t* r0 = vp + i0 * D;
+        const scalar_t* r1 = vp + i1 * D;
+        const scalar_t* r2 = vp + i2 * D;
         for (int64_t d = 0; d < D; ++d) o[d] = b0 * r0[d] + b1 * r1[d] + b2 * r2[d];
       }
     });
@@ -63,14 +74,16 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
                                                             const at::Tensor& bary, const at::Tensor& values,
                                                             const c10::optional<at::Tensor>& faces) {
   check_inputs(pix_to_face, bary, values, faces);
+  check_grad(grad, pix_to_face, values);
   const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
-  const int64_t rows = values.numel() / std::max<int64_t>(D, 1);
+  const int64_t rows = num_value_rows(values);
   auto grad_bary = at::zeros(bary.sizes(), bary.options());
   auto grad_values = at::zeros(values.sizes(), values.options());
   if (S == 0 || D == 0) return {grad_bary, grad_values};
   const auto g = grad.to(values.scalar_type()).contiguous();
   const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
   const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
+  const bool deterministic = use_deterministic_path(values);  // MESHGRAPH_DEVICE_PATH=1: the CUDA side's path
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cpu", [&] {
     const scalar_t* gp = g.const_data_ptr<scalar_t>();
     const int64_t* pp = p2f.const_data_ptr<int64_t>();
@@ -84,13 +97,16 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
         const int64_t f = pp[s];
         if (f < 0 || f >= F) continue;
         for (int i = 0; i < 3; ++i) {
-          const scalar_t* r = vp + value_row(fp, f, i) * D;
+          const int64_t row = value_row(fp, f, i, rows);
+          if (row < 0) continue;
+          const scalar_t* r = vp + row * D;
           scalar_t acc = 0;
           for (int64_t d = 0; d < D; ++d) acc += gp[s * D + d] * r[d];
           gbp[3 * s + i] = acc;
         }
       }
     });
+    if (deterministic) return;  // grad_values from the ATen reduction below
     const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), rows));
     at::parallel_for(0, parts, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
@@ -99,8 +115,8 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
           const int64_t f = pp[s];
           if (f < 0 || f >= F) continue;
           for (int i = 0; i < 3; ++i) {
-            const int64_t row = value_row(fp, f, i);
-            if (row < r0 || row >= r1) continue;
+            const int64_t row = value_row(fp, f, i, rows);
+            if (row < r0 || row >= r1) continue;  // -1 (outside values) is in no range
             const scalar_t w = bp[3 * s + i];
             scalar_t* o = gvp + row * D;
             for (int64_t d = 0; d < D; ++d) o[d] += w * gp[s * D + d];
@@ -109,6 +125,7 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
       }
     });
   });
+  if (deterministic) grad_values = grad_values_deterministic(g, p2f, b, v, faces);
   return {grad_bary, grad_values};
 }
 

@@ -1,5 +1,6 @@
 // CUDA kernels for interpolate_face_attributes (contract in interpolate_face_attributes.h): one thread per
-// (slot, feature); the backward adds value gradients with atomicAdd.
+// (slot, feature); the backward adds value gradients with atomicAdd, or (deterministic algorithms) with the
+// ATen reduction grad_values_deterministic.
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
@@ -20,13 +21,16 @@ namespace {
 template <typename scalar_t>
 __global__ void interp_kernel(const int64_t* __restrict__ p2f, const scalar_t* __restrict__ bary,
                               const scalar_t* __restrict__ values, const int64_t* faces, int64_t S, int64_t D,
-                              int64_t F, scalar_t* out) {
+                              int64_t F, int64_t rows, scalar_t* out) {
   MG_CUDA_KERNEL_LOOP(i, S * D) {
     const int64_t s = i / D, d = i - s * D;
     const int64_t f = p2f[s];
     scalar_t acc = 0;
     if (f >= 0 && f < F) {
-      for (int k = 0; k < 3; ++k) acc += bary[3 * s + k] * values[value_row(faces, f, k) * D + d];
+      for (int k = 0; k < 3; ++k) {
+        const int64_t row = value_row(faces, f, k, rows);
+        if (row >= 0) acc += bary[3 * s + k] * values[row * D + d];
+      }
     }
     out[i] = acc;
   }
@@ -35,19 +39,20 @@ __global__ void interp_kernel(const int64_t* __restrict__ p2f, const scalar_t* _
 template <typename scalar_t>
 __global__ void interp_backward_kernel(const scalar_t* __restrict__ grad, const int64_t* __restrict__ p2f,
                                        const scalar_t* __restrict__ bary, const scalar_t* __restrict__ values,
-                                       const int64_t* faces, int64_t S, int64_t D, int64_t F, scalar_t* grad_bary,
-                                       scalar_t* grad_values) {
+                                       const int64_t* faces, int64_t S, int64_t D, int64_t F, int64_t rows,
+                                       scalar_t* grad_bary, scalar_t* grad_values) {
   MG_CUDA_KERNEL_LOOP(s, S) {
     const int64_t f = p2f[s];
     if (f < 0 || f >= F) continue;
     for (int k = 0; k < 3; ++k) {
-      const int64_t row = value_row(faces, f, k);
+      const int64_t row = value_row(faces, f, k, rows);
+      if (row < 0) continue;
       const scalar_t w = bary[3 * s + k];
       scalar_t acc = 0;
       for (int64_t d = 0; d < D; ++d) {
         const scalar_t g = grad[s * D + d];
         acc += g * values[row * D + d];
-        atomicAdd(grad_values + row * D + d, w * g);
+        if (grad_values != nullptr) atomicAdd(grad_values + row * D + d, w * g);
       }
       grad_bary[3 * s + k] = acc;
     }
@@ -68,7 +73,8 @@ at::Tensor interpolate_cuda(const at::Tensor& pix_to_face, const at::Tensor& bar
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cuda", [&] {
     interp_kernel<scalar_t><<<cuda::num_blocks(S * D), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(), v.const_data_ptr<scalar_t>(),
-        fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr, S, D, F, out.mutable_data_ptr<scalar_t>());
+        fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr, S, D, F, num_value_rows(v),
+        out.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return out;
@@ -78,6 +84,7 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cuda(const at::Tensor& g
                                                              const at::Tensor& bary, const at::Tensor& values,
                                                              const c10::optional<at::Tensor>& faces) {
   check_inputs(pix_to_face, bary, values, faces);
+  check_grad(grad, pix_to_face, values);
   const c10::cuda::CUDAGuard guard(values.device());
   const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
   auto grad_bary = at::zeros(bary.sizes(), bary.options());
@@ -86,13 +93,18 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cuda(const at::Tensor& g
   const auto g = grad.to(values.scalar_type()).contiguous();
   const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
   const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
+  // grad_values: atomicAdd in the kernel, or (deterministic algorithms) the ATen reduction after it
+  const bool deterministic = use_deterministic_path(values);
+  if (!deterministic) alert_atomic_reduction("interpolate_face_attributes_backward_cuda");
   AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cuda", [&] {
     interp_backward_kernel<scalar_t><<<cuda::num_blocks(S), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         g.const_data_ptr<scalar_t>(), p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(),
         v.const_data_ptr<scalar_t>(), fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr, S, D, F,
-        grad_bary.mutable_data_ptr<scalar_t>(), grad_values.mutable_data_ptr<scalar_t>());
+        num_value_rows(v), grad_bary.mutable_data_ptr<scalar_t>(),
+        deterministic ? nullptr : grad_values.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
+  if (deterministic) grad_values = grad_values_deterministic(g, p2f, b, v, faces);
   return {grad_bary, grad_values};
 }
 

@@ -24,6 +24,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "../../common/checks.h"
+
 namespace mg {
 namespace knn {
 
@@ -35,11 +37,17 @@ struct Grid {
   at::Tensor params;      // (N, 8) acc_t: origin xyz, cell size, dims xyz (as floats), first cell (as float)
 };
 
-// Checks shared by the CPU and CUDA kernels.
-inline void check_knn_inputs(const at::Tensor& p1, const at::Tensor& p2, int64_t K, int64_t norm) {
+// Checks shared by the CPU and CUDA kernels (knn and ball query): devices, dtypes and shapes of every argument.
+// lengths values are not checked: every kernel clamps them into [0, P] (clamped_lengths).
+inline void check_knn_inputs(const at::Tensor& p1, const at::Tensor& p2, const at::Tensor& lengths1,
+                             const at::Tensor& lengths2, int64_t K, int64_t norm) {
   TORCH_CHECK(p1.dim() == 3 && p2.dim() == 3, "p1 and p2 must be 3-D (N, P, D)");
-  TORCH_CHECK(p1.device() == p2.device(), "p1 and p2 must be on the same device");
+  MG_CHECK_SAME_DEVICE(p1, p2);
+  MG_CHECK_FLOATING(p1);
+  MG_CHECK_SAME_DTYPE(p1, p2);
   TORCH_CHECK(p1.size(0) == p2.size(0) && p1.size(2) == p2.size(2), "p1 and p2 must share N and D");
+  check_lengths(lengths1, p1.size(0), p1, "lengths1");
+  check_lengths(lengths2, p2.size(0), p2, "lengths2");
   TORCH_CHECK(K >= 1, "K must be >= 1");
   TORCH_CHECK(norm == 1 || norm == 2, "norm must be 1 or 2");
 }

@@ -700,7 +700,7 @@ void block_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
 std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, const at::Tensor& p2,
                                                       const at::Tensor& lengths1, const at::Tensor& lengths2, int64_t K,
                                                       int64_t norm) {
-  check_knn_inputs(p1, p2, K, norm);
+  check_knn_inputs(p1, p2, lengths1, lengths2, K, norm);
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
   const auto acc_type = point_acc_type(p1);
   // outputs from the reuse pool (warm pages); entries past min(K, length) stay 0

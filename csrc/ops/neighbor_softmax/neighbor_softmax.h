@@ -21,13 +21,19 @@
 
 namespace mg {
 
-// Checks shared by the CPU and CUDA kernels.
+// Checks shared by the CPU and CUDA kernels: devices, dtypes and shapes on every backend; rowptr[0] == 0,
+// rowptr[-1] == E and a non-decreasing rowptr on CPU only (checks.h; CUDA clamps row bounds into [0, E]).
 inline void check_softmax_inputs(const at::Tensor& scores, const at::Tensor& rowptr) {
   TORCH_CHECK(scores.dim() == 1 || scores.dim() == 2, "scores must be (E,) or (E, H)");
-  MG_CHECK_DIM(rowptr, 1);
-  MG_CHECK_SAME_DEVICE(scores, rowptr);
-  TORCH_CHECK(rowptr.scalar_type() == at::kLong, "rowptr must be int64");
-  TORCH_CHECK(rowptr.size(0) >= 1, "rowptr must have V + 1 >= 1 entries");
+  MG_CHECK_FLOATING(scores);
+  check_rowptr(rowptr, scores.size(0), scores, "rowptr");
+}
+
+// The backward's grad: the shape, dtype and device of out.
+inline void check_softmax_grad(const at::Tensor& grad, const at::Tensor& out) {
+  TORCH_CHECK(grad.sizes() == out.sizes(), "grad must have the shape of out");
+  MG_CHECK_SAME_DTYPE(grad, out);
+  MG_CHECK_SAME_DEVICE(grad, out);
 }
 
 // Pointer to the contiguous edge ids (kept alive by `holder`), or nullptr when absent.

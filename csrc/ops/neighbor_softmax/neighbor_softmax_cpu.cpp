@@ -77,7 +77,7 @@ at::Tensor neighbor_softmax_cpu(const at::Tensor& scores, const at::Tensor& rowp
 at::Tensor neighbor_softmax_backward_cpu(const at::Tensor& grad, const at::Tensor& out, const at::Tensor& rowptr,
                                          const std::optional<at::Tensor>& edge_id) {
   check_softmax_inputs(out, rowptr);
-  TORCH_CHECK(grad.sizes() == out.sizes(), "grad must have the shape of out");
+  check_softmax_grad(grad, out);
   const auto g = grad.contiguous();
   const auto y = out.contiguous();
   const auto rp = rowptr.contiguous();

@@ -84,7 +84,7 @@ at::Tensor neighbor_softmax_cuda(const at::Tensor& scores, const at::Tensor& row
 at::Tensor neighbor_softmax_backward_cuda(const at::Tensor& grad, const at::Tensor& out, const at::Tensor& rowptr,
                                           const std::optional<at::Tensor>& edge_id) {
   check_softmax_inputs(out, rowptr);
-  TORCH_CHECK(grad.sizes() == out.sizes(), "grad must have the shape of out");
+  check_softmax_grad(grad, out);
   const c10::cuda::CUDAGuard guard(out.device());
   const auto g = grad.contiguous();
   const auto y = out.contiguous();

@@ -10,10 +10,12 @@
 // Each is the other's adjoint, so each serves as the other's backward. Any dtype is accepted (the kernels
 // move elements, they do no arithmetic); any trailing shape *D. first_idxs must be non-decreasing with
 // values in [0, F] and num_b <= max_size: the Python wrapper checks that. The kernels clamp every offset,
-// so inconsistent input can give wrong rows but never an out-of-bounds access.
+// so inconsistent input can give wrong rows but never an out-of-bounds access. The raw ops check devices and
+// shapes on every backend, and on CPU also that first_idxs is non-decreasing within [0, F] (checks.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include "../../common/checks.h"
 #include "../../common/index_math.h"
 #include <cstdint>
 #include <vector>
@@ -28,6 +30,20 @@ C10_HOST_DEVICE inline void set_range(const index_t* first, int64_t num_sets, in
   const int64_t e = b + 1 < num_sets ? clamp64(static_cast<int64_t>(first[b + 1]), 0, num_rows) : num_rows;
   *start = s;
   *count = clamp64(e - s, 0, max_count);
+}
+
+inline void check_packed_to_padded_inputs(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t max_size) {
+  MG_CHECK_MIN_DIM(inputs, 1);
+  check_first_idxs(first_idxs, inputs.size(0), inputs, "first_idxs");
+  TORCH_CHECK(max_size >= 0, "max_size must be non-negative, got ", max_size);
+}
+
+inline void check_padded_to_packed_inputs(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t num_inputs) {
+  MG_CHECK_MIN_DIM(inputs, 2);
+  TORCH_CHECK(num_inputs >= 0, "num_inputs must be non-negative, got ", num_inputs);
+  check_first_idxs(first_idxs, num_inputs, inputs, "first_idxs");
+  TORCH_CHECK(first_idxs.size(0) == inputs.size(0), "first_idxs must have one entry per padded set: ",
+              first_idxs.size(0), " vs ", inputs.size(0));
 }
 
 inline std::vector<int64_t> padded_sizes(const at::Tensor& packed, int64_t num_sets, int64_t max_size) {

@@ -33,10 +33,7 @@ inline void copy_row(word_t* dst, const word_t* src, int64_t width, int64_t stri
 }
 
 at::Tensor packed_to_padded_cpu(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t max_size) {
-  MG_CHECK_MIN_DIM(inputs, 1);
-  MG_CHECK_DIM(first_idxs, 1);
-  MG_CHECK_INDEX_DTYPE(first_idxs);
-  TORCH_CHECK(max_size >= 0, "max_size must be non-negative, got ", max_size);
+  check_packed_to_padded_inputs(inputs, first_idxs, max_size);
   const auto first = first_idxs.contiguous();
   const int64_t num_sets = first.size(0), num_rows = inputs.size(0);
   auto out = cpu::pooled_empty(padded_sizes(inputs, num_sets, max_size), inputs.options());
@@ -70,12 +67,7 @@ at::Tensor packed_to_padded_cpu(const at::Tensor& inputs, const at::Tensor& firs
 }
 
 at::Tensor padded_to_packed_cpu(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t num_inputs) {
-  MG_CHECK_MIN_DIM(inputs, 2);
-  MG_CHECK_DIM(first_idxs, 1);
-  MG_CHECK_INDEX_DTYPE(first_idxs);
-  TORCH_CHECK(first_idxs.size(0) == inputs.size(0), "first_idxs must have one entry per padded set: ",
-              first_idxs.size(0), " vs ", inputs.size(0));
-  TORCH_CHECK(num_inputs >= 0, "num_inputs must be non-negative, got ", num_inputs);
+  check_padded_to_packed_inputs(inputs, first_idxs, num_inputs);
   const auto first = first_idxs.contiguous();
   const int64_t num_sets = inputs.size(0), max_size = inputs.size(1);
   auto out = cpu::pooled_empty(packed_sizes(inputs, num_inputs), inputs.options());

@@ -53,11 +53,7 @@ __global__ void padded_to_packed_kernel(const word_t* __restrict__ src, const in
 }
 
 at::Tensor packed_to_padded_cuda(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t max_size) {
-  MG_CHECK_MIN_DIM(inputs, 1);
-  MG_CHECK_DIM(first_idxs, 1);
-  MG_CHECK_INDEX_DTYPE(first_idxs);
-  MG_CHECK_SAME_DEVICE(inputs, first_idxs);
-  TORCH_CHECK(max_size >= 0, "max_size must be non-negative, got ", max_size);
+  check_packed_to_padded_inputs(inputs, first_idxs, max_size);
   const c10::cuda::CUDAGuard guard(inputs.device());
   const auto first = first_idxs.contiguous();
   const int64_t num_sets = first.size(0), num_rows = inputs.size(0);
@@ -78,13 +74,7 @@ at::Tensor packed_to_padded_cuda(const at::Tensor& inputs, const at::Tensor& fir
 }
 
 at::Tensor padded_to_packed_cuda(const at::Tensor& inputs, const at::Tensor& first_idxs, int64_t num_inputs) {
-  MG_CHECK_MIN_DIM(inputs, 2);
-  MG_CHECK_DIM(first_idxs, 1);
-  MG_CHECK_INDEX_DTYPE(first_idxs);
-  MG_CHECK_SAME_DEVICE(inputs, first_idxs);
-  TORCH_CHECK(first_idxs.size(0) == inputs.size(0), "first_idxs must have one entry per padded set: ",
-              first_idxs.size(0), " vs ", inputs.size(0));
-  TORCH_CHECK(num_inputs >= 0, "num_inputs must be non-negative, got ", num_inputs);
+  check_padded_to_packed_inputs(inputs, first_idxs, num_inputs);
   const c10::cuda::CUDAGuard guard(inputs.device());
   const auto first = first_idxs.contiguous();
   const int64_t num_sets = inputs.size(0), max_size = inputs.size(1);

@@ -3,6 +3,8 @@
 
 #include "point_face_distance.h"
 
+#include "../../common/checks.h"
+
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
   m.def(
       "point_face_distance_idx(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor tris, Tensor mesh_first, "
@@ -13,19 +15,19 @@ TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
 namespace mg {
 namespace pfd {
 
+// Devices, dtypes and shapes of every argument; on CPU also every element's [first, first + size) within the
+// packed points / triangles (checks.h). The CUDA kernels clamp each range into [0, P) / [0, F) instead.
 void check_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                   const at::Tensor& tris, const at::Tensor& mesh_first, const at::Tensor& mesh_size) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
   TORCH_CHECK(tris.dim() == 3 && tris.size(1) == 3 && tris.size(2) == 3, "tris must be (F, 3, 3)");
-  TORCH_CHECK(points.scalar_type() == tris.scalar_type(), "points and tris must share a dtype");
-  TORCH_CHECK(points.scalar_type() == at::kFloat || points.scalar_type() == at::kDouble,
-              "points must be float32 or float64");
-  for (const auto* t : {&cloud_first, &cloud_size, &mesh_first, &mesh_size}) {
-    TORCH_CHECK(t->dim() == 1 && t->scalar_type() == at::kLong, "offsets and sizes must be (N,) int64");
-    TORCH_CHECK(t->size(0) == cloud_first.size(0), "offsets and sizes must all have N entries");
-    TORCH_CHECK(t->device() == points.device(), "all inputs must share a device");
-  }
-  TORCH_CHECK(tris.device() == points.device(), "all inputs must share a device");
+  MG_CHECK_SAME_DTYPE(points, tris);
+  MG_CHECK_FLOAT_OR_DOUBLE(points);
+  MG_CHECK_SAME_DEVICE(points, tris);
+  const int64_t N = cloud_first.dim() == 1 ? cloud_first.size(0) : -1;
+  TORCH_CHECK(N >= 0, "cloud_first must be (N,)");
+  check_ranges(cloud_first, cloud_size, N, points.size(0), points, "cloud_first", "cloud_size");
+  check_ranges(mesh_first, mesh_size, N, tris.size(0), points, "mesh_first", "mesh_size");
 }
 
 }  // namespace pfd

@@ -9,16 +9,28 @@
 #include <tuple>
 
 #include "../../common/cuda_utils.cuh"
+#include "../../common/index_math.h"
 #include "point_face_distance.h"
 
 namespace mg {
 namespace pfd {
 namespace {
 
-// Element of packed item i given per-element [first, first + size) ranges (N is small: a linear scan).
-__device__ inline int64_t element_of(int64_t i, const int64_t* first, const int64_t* size, int64_t N) {
-  for (int64_t n = 0; n < N; ++n)
-    if (i >= first[n] && i < first[n] + size[n]) return n;
+// Element n's range [first[n], first[n] + size[n]) clamped into [0, total): the offsets are not checked on CUDA
+// (that would need a device sync), so a negative or oversized range must not reach memory.
+__device__ inline void element_range(const int64_t* first, const int64_t* size, int64_t n, int64_t total,
+                                     int64_t* begin, int64_t* end) {
+  *begin = clamp64(first[n], 0, total);
+  *end = *begin + clamp64(size[n], 0, total - *begin);
+}
+
+// Element of packed item i (in [0, total)) given the per-element ranges (N is small: a linear scan).
+__device__ inline int64_t element_of(int64_t i, const int64_t* first, const int64_t* size, int64_t N, int64_t total) {
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t b, e;
+    element_range(first, size, n, total, &b, &e);
+    if (i >= b && i < e) return n;
+  }
   return -1;
 }
 
@@ -27,12 +39,14 @@ __global__ void point_to_face_kernel(const T* __restrict__ pts, const T* __restr
                                      const int64_t* cs, const int64_t* mf, const int64_t* ms, int64_t N, int64_t P,
                                      int64_t F, int64_t* out) {
   MG_CUDA_KERNEL_LOOP(i, P) {
-    const int64_t n = element_of(i, cf, cs, N);
+    const int64_t n = element_of(i, cf, cs, N, P);
     if (n < 0) continue;
     const T* q = pts + 3 * i;
     T best = 0;
     int64_t best_f = -1;
-    for (int64_t f = mf[n]; f < mf[n] + ms[n] && f < F; ++f) {
+    int64_t f0, f1;
+    element_range(mf, ms, n, F, &f0, &f1);
+    for (int64_t f = f0; f < f1; ++f) {
       const T* t = tris + 9 * f;
       T lo[3], hi[3];
       triangle_box(t, lo, hi);
@@ -52,14 +66,16 @@ __global__ void face_to_point_kernel(const T* __restrict__ pts, const T* __restr
                                      const int64_t* cs, const int64_t* mf, const int64_t* ms, int64_t N, int64_t P,
                                      int64_t F, int64_t* out) {
   MG_CUDA_KERNEL_LOOP(f, F) {
-    const int64_t n = element_of(f, mf, ms, N);
+    const int64_t n = element_of(f, mf, ms, N, F);
     if (n < 0) continue;
     const T* t = tris + 9 * f;
     T lo[3], hi[3];
     triangle_box(t, lo, hi);
     T best = 0;
     int64_t best_i = -1;
-    for (int64_t i = cf[n]; i < cf[n] + cs[n] && i < P; ++i) {
+    int64_t i0, i1;
+    element_range(cf, cs, n, P, &i0, &i1);
+    for (int64_t i = i0; i < i1; ++i) {
       if (best_i >= 0 && point_box_dist2(pts + 3 * i, lo, hi) > best) continue;
       const T d = point_triangle_dist2(pts + 3 * i, t);
       if (best_i < 0 || d < best) {

@@ -12,6 +12,8 @@
 
 #include "rasterize_points.h"
 
+#include "../../common/checks.h"
+
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
   m.def(
       "rasterize_points(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor radius, int image_height, "
@@ -24,21 +26,19 @@ TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
 namespace mg {
 namespace raster {
 
+// Devices, dtypes and shapes of every argument; on CPU also every cloud's [first, first + size) within the packed
+// points (checks.h). On CUDA the binning drops out-of-range items (image_of_items), so no kernel reads past P.
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                         const at::Tensor& radius, int64_t H, int64_t W, int64_t K) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3), got ", points.sizes());
-  TORCH_CHECK(points.scalar_type() == at::kFloat || points.scalar_type() == at::kDouble,
-              "points must be float32 or float64, got ", points.scalar_type());
+  MG_CHECK_FLOAT_OR_DOUBLE(points);
   TORCH_CHECK(radius.dim() == 1 && radius.size(0) == points.size(0), "radius must be (P,)");
   TORCH_CHECK(radius.scalar_type() == points.scalar_type(), "radius must have the dtype of points");
-  TORCH_CHECK(cloud_first.dim() == 1 && cloud_size.dim() == 1 && cloud_first.size(0) == cloud_size.size(0),
-              "cloud_first and cloud_size must be (N,)");
-  TORCH_CHECK(cloud_first.scalar_type() == at::kLong && cloud_size.scalar_type() == at::kLong,
-              "cloud_first and cloud_size must be int64");
+  MG_CHECK_SAME_DEVICE(points, radius);
+  TORCH_CHECK(cloud_first.dim() == 1, "cloud_first must be (N,)");
+  check_ranges(cloud_first, cloud_size, cloud_first.size(0), points.size(0), points, "cloud_first", "cloud_size");
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
-  for (const auto* t : {&cloud_first, &cloud_size, &radius})
-    TORCH_CHECK(t->device() == points.device(), "all inputs must be on the device of points");
 }
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
@@ -145,9 +145,29 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
   return b;
 }
 
-bool device_path_forced() {
-  const char* v = std::getenv("MESHGRAPH_DEVICE_PATH");
-  return v != nullptr && v[0] == '1';
+at::Tensor point_grads_deterministic(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
+                                     const at::Tensor& grad_dists) {
+  const int64_t P = points.size(0), H = idx.size(1), W = idx.size(2);
+  auto grad = at::zeros({P, 3}, points.options());
+  if (P == 0 || idx.numel() == 0) return grad;
+  // Pixel centres exactly as the kernels compute them (pixel_ndc in the points' dtype), built on the host.
+  at::Tensor xf, yf;
+  AT_DISPATCH_FLOATING_TYPES(points.scalar_type(), "rasterize_points_backward_deterministic", [&] {
+    std::vector<scalar_t> xs(W), ys(H);
+    for (int64_t x = 0; x < W; ++x) xs[x] = pixel_ndc<scalar_t>(W - 1 - x, W, H);
+    for (int64_t y = 0; y < H; ++y) ys[y] = pixel_ndc<scalar_t>(H - 1 - y, H, W);
+    const auto host = at::TensorOptions().dtype(points.scalar_type());
+    xf = at::tensor(at::ArrayRef<scalar_t>(xs), host).to(points.device()).view({1, 1, W, 1});
+    yf = at::tensor(at::ArrayRef<scalar_t>(ys), host).to(points.device()).view({1, H, 1, 1});
+  });
+  const auto valid = (idx >= 0).logical_and_(idx < P);
+  const auto p = idx.clamp(0, P - 1);
+  const auto gd = grad_dists.to(points.scalar_type()), gz = grad_zbuf.to(points.scalar_type());
+  const auto px = points.select(1, 0).index({p}), py = points.select(1, 1).index({p});
+  // the kernel's per-slot terms, in its order of operations
+  const auto contrib = at::stack({(px - xf) * 2 * gd, (py - yf) * 2 * gd, gz}, -1);  // (N, H, W, K, 3)
+  grad.index_put_({p.masked_select(valid)}, contrib.index({valid}), /*accumulate=*/true);
+  return grad;
 }
 
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {

@@ -23,6 +23,9 @@
 #include <utility>
 #include <vector>
 
+#include "../../common/checks.h"
+#include "../../common/determinism.h"
+
 namespace mg {
 namespace raster {
 
@@ -65,9 +68,8 @@ void pixel_range_scalar(double c, double r, int64_t S, int64_t S2, int64_t& firs
 Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int64_t>& img,
                          const std::vector<double>& key, int64_t N, int64_t H, int64_t W, int64_t bin_size);
 
-// MESHGRAPH_DEVICE_PATH=1 makes CPU tensors take the CUDA kernels' algorithms: the ATen tile builders and the
-// pixel-major mesh walk with its early exit, so that the CPU test suite also checks the device-side logic.
-bool device_path_forced();
+// device_path_forced() (csrc/common/determinism.h): MESHGRAPH_DEVICE_PATH=1 makes CPU tensors take the CUDA
+// kernels' algorithms (the ATen tile builders, the pixel-major mesh walk with its early exit).
 
 // Tile side for a mean item extent in pixels: a power of two in [lo, hi] about twice the extent.
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi);
@@ -80,16 +82,25 @@ Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, c
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                         const at::Tensor& radius, int64_t H, int64_t W, int64_t K);
 
+// Devices, dtypes and shapes of every argument; idx values are not checked (slots outside [0, P) are skipped).
 inline void check_point_backward_inputs(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                         const at::Tensor& grad_dists) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
+  MG_CHECK_FLOAT_OR_DOUBLE(points);
   TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
   TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
               "grad_zbuf and grad_dists must have the shape of idx");
-  TORCH_CHECK(idx.device() == points.device() && grad_zbuf.device() == points.device() &&
-                  grad_dists.device() == points.device(),
-              "all inputs must be on the device of points");
+  MG_CHECK_FLOATING(grad_zbuf);
+  MG_CHECK_FLOATING(grad_dists);
+  MG_CHECK_SAME_DEVICE(points, idx);
+  MG_CHECK_SAME_DEVICE(points, grad_zbuf);
+  MG_CHECK_SAME_DEVICE(points, grad_dists);
 }
+
+// rasterize_points_backward without atomics (ATen ops, any device): the kernels' per-slot terms summed with
+// index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on (determinism.h).
+at::Tensor point_grads_deterministic(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
+                                     const at::Tensor& grad_dists);
 
 // One pixel: walk a tile's (z, index)-ordered list, keep the first K points covering (xf, yf). Returns count.
 template <typename scalar_t, typename acc_t>

@@ -68,6 +68,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rasterize_points_cpu(const at::Te
 at::Tensor rasterize_points_backward_cpu(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                          const at::Tensor& grad_dists) {
   check_point_backward_inputs(points, idx, grad_zbuf, grad_dists);
+  if (use_deterministic_path(points)) return point_grads_deterministic(points, idx, grad_zbuf, grad_dists);
   const int64_t P = points.size(0), N = idx.size(0), H = idx.size(1), W = idx.size(2), K = idx.size(3);
   auto grad = at::zeros({P, 3}, points.options());
   const int64_t pixels = N * H * W;

@@ -1,6 +1,6 @@
 // CUDA kernels for rasterize_points (contract in rasterize_points.h): the tiles come from the shared ATen
 // binning; one thread per pixel walks its tile's depth-ordered list. Backward: one thread per pixel slot,
-// atomicAdd into the point gradients.
+// atomicAdd into the point gradients, or the deterministic ATen reduction (determinism.h).
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/zeros.h>
@@ -78,6 +78,7 @@ at::Tensor rasterize_points_backward_cuda(const at::Tensor& points, const at::Te
                                           const at::Tensor& grad_zbuf, const at::Tensor& grad_dists) {
   check_point_backward_inputs(points, idx, grad_zbuf, grad_dists);
   const c10::cuda::CUDAGuard guard(points.device());
+  if (use_deterministic_path(points)) return point_grads_deterministic(points, idx, grad_zbuf, grad_dists);
   const int64_t P = points.size(0), N = idx.size(0), H = idx.size(1), W = idx.size(2), K = idx.size(3);
   auto grad = at::zeros({P, 3}, points.options());
   if (P == 0 || idx.numel() == 0) return grad;
@@ -85,6 +86,7 @@ at::Tensor rasterize_points_backward_cuda(const at::Tensor& points, const at::Te
   const auto id = idx.contiguous();
   const auto gz = grad_zbuf.to(points.scalar_type()).contiguous();
   const auto gd = grad_dists.to(points.scalar_type()).contiguous();
+  alert_atomic_reduction("rasterize_points_backward_cuda");
   AT_DISPATCH_FLOATING_TYPES(pts.scalar_type(), "rasterize_points_backward_cuda", [&] {
     rasterize_points_backward_kernel<scalar_t><<<cuda::num_blocks(idx.numel()), cuda::kThreads, 0,
                                                  c10::cuda::getCurrentCUDAStream()>>>(

@@ -17,12 +17,16 @@
 namespace mg {
 namespace fps {
 
+// Devices, dtypes and shapes of every argument. lengths, K and start values are clamped by the kernels.
 inline void check_fps_inputs(const at::Tensor& points, const at::Tensor& lengths, const at::Tensor& K,
                              const at::Tensor& start, int64_t max_K) {
   TORCH_CHECK(points.dim() == 3, "points must be (N, P, D)");
+  MG_CHECK_FLOATING(points);
   TORCH_CHECK(max_K >= 0, "max_K must be non-negative");
   const int64_t N = points.size(0);
-  TORCH_CHECK(lengths.numel() == N && K.numel() == N && start.numel() == N, "lengths, K and start need N entries");
+  check_lengths(lengths, N, points, "lengths");
+  check_lengths(K, N, points, "K");
+  check_lengths(start, N, points, "start");
 }
 
 }  // namespace fps

@@ -1,0 +1,242 @@
+"""Raw ops (torch.ops.meshgraph.*) called directly with malformed arguments raise a clean RuntimeError, never crash
+or read out of bounds: the C++ checks of csrc/common/checks.h, not the Python wrappers' validation.
+
+On the CPU every structural invariant is checked (rowptr[0] == 0, rowptr[-1] == E, sorted first_idxs, ranges within
+the packed tensor, faces within values); on CUDA those values are clamped by the kernels instead (no device sync),
+so there the tests check that a malformed input returns without a fault, and that a CPU tensor passed next to
+CUDA tensors is rejected.
+"""
+
+import pytest
+import torch
+
+import meshgraph  # noqa: F401  (loads the operator library)
+
+ops = torch.ops.meshgraph
+CUDA = torch.cuda.is_available() and torch._C._dispatch_has_kernel_for_dispatch_key("meshgraph::gather_scatter", "CUDA")
+
+
+def raises(fn, *args, match=None):
+    with pytest.raises(RuntimeError, match=match):
+        fn(*args)
+
+
+def csr(device, V=4, E=6, F=3, dtype=torch.float32):
+    x = torch.randn(V, F, dtype=dtype, device=device)
+    rowptr = torch.tensor([0, 2, 3, 5, E], dtype=torch.int64, device=device)
+    col = torch.tensor([1, 2, 0, 3, 1, 2], dtype=torch.int64, device=device)[:E]
+    return x, rowptr, col
+
+
+# ----------------------------------------------------------------------------------------------- gather_scatter
+
+
+def test_gather_scatter_accepts_wellformed(device):
+    x, rowptr, col = csr(device)
+    out, _ = ops.gather_scatter(x, rowptr, col, None, "sum")
+    assert out.shape == (4, 3)
+
+
+def test_gather_scatter_rejects_bad_dtypes_and_shapes():
+    x, rowptr, col = csr("cpu")
+    raises(ops.gather_scatter, x.long(), rowptr, col, None, "sum", match="x must be float16")
+    raises(ops.gather_scatter, x[0], rowptr, col, None, "sum", match="x must be 2-D")
+    raises(ops.gather_scatter, x, rowptr.int(), col, None, "sum", match="rowptr must be int64")
+    raises(ops.gather_scatter, x, rowptr[:, None], col, None, "sum", match="rowptr must be 1-D")
+    raises(ops.gather_scatter, x, rowptr, col.float(), None, "sum", match="col must be int32 or int64")
+    raises(ops.gather_scatter, x, rowptr, col, torch.ones(5), "sum", match="weight must have shape")
+    raises(ops.gather_scatter, x, rowptr, col, torch.ones(6, dtype=torch.float64), "sum", match="dtype of x")
+    raises(ops.gather_scatter, x, rowptr, col, torch.ones(6, 2), "sum", match="heads must divide")
+    raises(ops.gather_scatter, x, rowptr, col, None, "prod", match="reduce must be one of")
+
+
+def test_gather_scatter_rejects_malformed_rowptr_on_cpu():
+    x, rowptr, col = csr("cpu")
+    short = rowptr.clone()
+    short[-1] = 5  # rowptr[-1] < E: on CUDA the row search once ran one row too far
+    raises(ops.gather_scatter, x, short, col, None, "sum", match=r"rowptr\[-1\] must equal")
+    raises(ops.edge_dot, x, x, short, col, match=r"rowptr\[-1\] must equal")
+    unsorted = torch.tensor([0, 3, 2, 5, 6])
+    raises(ops.gather_scatter, x, unsorted, col, None, "max", match="non-decreasing")
+    shifted = torch.tensor([1, 2, 3, 5, 6])
+    raises(ops.neighbor_softmax, torch.randn(6), shifted, match=r"rowptr\[0\] must be 0")
+
+
+def test_gather_scatter_arg_backward_rejects_mismatched_grads():
+    x, rowptr, col = csr("cpu")
+    out, arg = ops.gather_scatter(x, rowptr, col, None, "max")
+    eid = torch.arange(6)
+    g = torch.ones_like(out)
+    ops.gather_scatter_arg_backward(g, x, arg, rowptr, col, eid, None, False)  # well-formed (x square enough)
+    raises(ops.gather_scatter_arg_backward, g.double(), x, arg, rowptr, col, eid, None, False, match="same dtype")
+    raises(ops.gather_scatter_arg_backward, g[:, :2], x, arg, rowptr, col, eid, None, False, match="features of x")
+    raises(ops.gather_scatter_arg_backward, g, x, arg.int(), rowptr, col, eid, None, False, match="arg must be")
+    raises(ops.gather_scatter_arg_backward, g, x, arg, rowptr, col, eid[:5], None, False, match="same length")
+    raises(ops.gather_scatter_arg_backward, g, x, arg, rowptr, col, eid.int(), None, False, match="eid_t must be")
+
+
+# --------------------------------------------------------------------------------------------- neighbor_softmax
+
+
+def test_neighbor_softmax_rejects_bad_grads_and_ids():
+    _, rowptr, _ = csr("cpu")
+    s = torch.randn(6, 2)
+    out = ops.neighbor_softmax(s, rowptr)
+    raises(ops.neighbor_softmax, s.long(), rowptr, match="scores must be float16")
+    raises(ops.neighbor_softmax, s[:5], rowptr, match=r"rowptr\[-1\] must equal")
+    raises(ops.neighbor_softmax, s, rowptr, torch.arange(5), match="one entry per score row")
+    raises(ops.neighbor_softmax_backward, out.double(), out, rowptr, None, match="same dtype")
+    raises(ops.neighbor_softmax_backward, out[:, :1], out, rowptr, None, match="shape of out")
+
+
+# --------------------------------------------------------------------------------------------- packed_to_padded
+
+
+def test_packed_to_padded_rejects_bad_first_idxs_on_cpu():
+    x = torch.randn(5, 2)
+    raises(ops.packed_to_padded, x, torch.tensor([0, 3, 2]), 4, match="non-decreasing")
+    raises(ops.packed_to_padded, x, torch.tensor([-1, 2]), 4, match="non-decreasing with values in")
+    raises(ops.packed_to_padded, x, torch.tensor([0, 6]), 4, match="non-decreasing with values in")
+    raises(ops.packed_to_padded, x, torch.tensor([0.0, 2.0]), 4, match="int32 or int64")
+    raises(ops.packed_to_padded, x, torch.tensor([0, 2]), -1, match="max_size must be non-negative")
+    padded = torch.randn(2, 4, 2)
+    raises(ops.padded_to_packed, padded, torch.tensor([3, 0]), 5, match="non-decreasing")
+    raises(ops.padded_to_packed, padded, torch.tensor([0, 2, 4]), 5, match="one entry per padded set")
+
+
+# ---------------------------------------------------------------------------------------- knn / ball query / fps
+
+
+def test_point_ops_reject_bad_lengths():
+    p1, p2 = torch.randn(2, 5, 3), torch.randn(2, 7, 3)
+    l1, l2 = torch.tensor([5, 4]), torch.tensor([7, 6])
+    ops.knn_points_idx(p1, p2, l1, l2, 2, 2)
+    raises(ops.knn_points_idx, p1, p2, l1[:1], l2, 2, 2, match=r"lengths1 must have shape \(2,\)")
+    raises(ops.knn_points_idx, p1, p2, l1, l2.float(), 2, 2, match="lengths2 must be int32 or int64")
+    raises(ops.knn_points_idx, p1, p2.double(), l1, l2, 2, 2, match="same dtype")
+    raises(ops.knn_points_idx, p1.long(), p2.long(), l1, l2, 2, 2, match="p1 must be float16")
+    raises(ops.ball_query_idx, p1, p2, l1, l2[:, None], 2, 0.5, match="lengths2 must have shape")
+    K, start = torch.tensor([2, 3]), torch.zeros(2, dtype=torch.int64)
+    ops.sample_farthest_points_idx(p1, l1, K, start, 3)
+    raises(ops.sample_farthest_points_idx, p1, l1, K[:1], start, 3, match=r"K must have shape \(2,\)")
+    raises(ops.sample_farthest_points_idx, p1, l1, K, start.float(), 3, match="start must be int32 or int64")
+
+
+# ---------------------------------------------------------------------------------------- point_face_distance
+
+
+def test_point_face_distance_rejects_ranges_outside_the_packed_tensors_on_cpu():
+    pts, tris = torch.randn(6, 3), torch.randn(4, 3, 3)
+    cf, cs = torch.tensor([0, 3]), torch.tensor([3, 3])
+    mf, ms = torch.tensor([0, 2]), torch.tensor([2, 2])
+    ops.point_face_distance_idx(pts, cf, cs, tris, mf, ms)
+    raises(ops.point_face_distance_idx, pts, cf, cs, tris, torch.tensor([-1, 2]), ms, match="outside")
+    raises(ops.point_face_distance_idx, pts, cf, torch.tensor([3, 4]), tris, mf, ms, match="outside")
+    raises(ops.point_face_distance_idx, pts, cf, cs, tris, mf, torch.tensor([2, -1]), match="outside")
+    raises(ops.point_face_distance_idx, pts, cf.int(), cs, tris, mf, ms, match="cloud_first must be int64")
+    raises(ops.point_face_distance_idx, pts, cf, cs, tris, mf[:1], ms[:1], match=r"mesh_first must have shape")
+
+
+# ------------------------------------------------------------------------------ rasterize_points / composite
+
+
+def test_rasterize_points_rejects_bad_ranges_and_grads():
+    pts = torch.rand(5, 3)
+    rad = torch.full((5,), 0.3)
+    first, size = torch.tensor([0, 2]), torch.tensor([2, 3])
+    idx, zbuf, dists = ops.rasterize_points(pts, first, size, rad, 8, 8, 2, 0)
+    raises(ops.rasterize_points, pts, first, torch.tensor([2, 4]), rad, 8, 8, 2, 0, match="outside")
+    raises(ops.rasterize_points, pts, first, size, rad[:4], 8, 8, 2, 0, match=r"radius must be \(P,\)")
+    raises(ops.rasterize_points_backward, pts, idx, zbuf[..., :1], dists, match="shape of idx")
+    raises(ops.rasterize_points_backward, pts, idx, zbuf.long(), dists, match="grad_zbuf must be float16")
+
+
+def test_composite_points_rejects_bad_grads():
+    feats, alphas = torch.rand(5, 3), torch.rand(1, 4, 4, 2)
+    idx = torch.randint(-1, 5, (1, 4, 4, 2))
+    out = ops.composite_points(feats, alphas, idx, 0)
+    g = torch.ones_like(out)
+    ops.composite_points_backward(g, feats, alphas, idx, 0)
+    raises(ops.composite_points_backward, g[:, :2], feats, alphas, idx, 0, match="grad_out must have shape")
+    raises(ops.composite_points_backward, g.long(), feats, alphas, idx, 0, match="grad_out must be float16")
+    raises(ops.composite_points, feats, alphas, idx.int(), 0, match="idx must be Long")
+    raises(ops.composite_points, feats, alphas, idx, 3, match="mode must be")
+
+
+# ------------------------------------------------------------------------------------------------- interpolate
+
+
+def test_interpolate_checks_face_indices_on_cpu():
+    p2f = torch.tensor([[0, 1], [-1, 1]])
+    bary = torch.rand(2, 2, 3)
+    verts = torch.randn(4, 5)
+    faces = torch.tensor([[0, 1, 2], [1, 2, 3]])
+    ops.interpolate_face_attributes(p2f, bary, verts, faces)
+    raises(ops.interpolate_face_attributes, p2f, bary, verts, torch.tensor([[0, 1, 2], [1, 2, 4]]), match="faces")
+    raises(ops.interpolate_face_attributes, p2f, bary, verts, torch.tensor([[0, -1, 2], [1, 2, 3]]), match="faces")
+    g = torch.ones(2, 2, 5)
+    ops.interpolate_face_attributes_backward(g, p2f, bary, verts, faces)
+    raises(ops.interpolate_face_attributes_backward, g[..., :4], p2f, bary, verts, faces, match="grad must have")
+    raises(ops.interpolate_face_attributes_backward, g[0], p2f, bary, verts, faces, match="grad must have")
+    raises(ops.interpolate_face_attributes, p2f.int(), bary, verts, faces, match="pix_to_face must be Long")
+
+
+# --------------------------------------------------------------------------------- CUDA: devices and clamping
+
+
+@pytest.mark.skipif(not CUDA, reason="needs meshgraph's CUDA kernels and a GPU")
+def test_cuda_ops_reject_cpu_tensors():
+    c = torch.device("cuda")
+    x, rowptr, col = csr(c)
+    raises(ops.gather_scatter, x, rowptr.cpu(), col, None, "sum", match="device")
+    raises(ops.gather_scatter, x, rowptr, col, torch.ones(6), "sum", match="same device")
+    out, arg = ops.gather_scatter(x, rowptr, col, None, "max")
+    eid = torch.arange(6, device=c)
+    raises(ops.gather_scatter_arg_backward, out.cpu(), x, arg, rowptr, col, eid, None, False, match="same device")
+    raises(ops.gather_scatter_arg_backward, out, x, arg, rowptr, col, eid.cpu(), None, False, match="same device")
+    s = torch.randn(6, device=c)
+    y = ops.neighbor_softmax(s, rowptr)
+    raises(ops.neighbor_softmax_backward, y.cpu(), y, rowptr, None, match="same device")
+    raises(ops.neighbor_softmax, s, rowptr, torch.arange(6), match="device")
+    p1 = torch.randn(2, 5, 3, device=c)
+    raises(ops.knn_points_idx, p1, p1, torch.tensor([5, 5]), torch.tensor([5, 5], device=c), 2, 2, match="device")
+    raises(ops.sample_farthest_points_idx, p1, torch.tensor([5, 5], device=c), torch.tensor([2, 2]),
+           torch.zeros(2, dtype=torch.int64, device=c), 2, match="device")
+    feats, alphas = torch.rand(5, 3, device=c), torch.rand(1, 4, 4, 2, device=c)
+    idx = torch.randint(-1, 5, (1, 4, 4, 2), device=c)
+    g = torch.ones(1, 3, 4, 4)
+    raises(ops.composite_points_backward, g, feats, alphas, idx, 0, match="same device")
+    p2f, bary, verts = torch.zeros(2, dtype=torch.int64, device=c), torch.rand(2, 3, device=c), torch.rand(4, 2, device=c)
+    faces = torch.tensor([[0, 1, 2]])
+    raises(ops.interpolate_face_attributes, p2f, bary, verts, faces, match="same device")
+    raises(ops.interpolate_face_attributes_backward, torch.ones(2, 2), p2f, bary, verts, faces.to(c), match="device")
+    pts = torch.rand(5, 3, device=c)
+    raises(ops.point_face_distance_idx, pts, torch.tensor([0]), torch.tensor([5]), torch.rand(2, 3, 3, device=c),
+           torch.tensor([0], device=c), torch.tensor([2], device=c), match="device")
+    raises(ops.packed_to_padded, pts, torch.tensor([0, 2]), 3, match="device")
+
+
+@pytest.mark.skipif(not CUDA, reason="needs meshgraph's CUDA kernels and a GPU")
+def test_cuda_kernels_clamp_malformed_structure():
+    """Values the CUDA ops do not check (that would cost a device sync) are clamped: no fault, finite output."""
+    c = torch.device("cuda")
+    x, rowptr, col = csr(c)
+    short = rowptr.clone()
+    short[-1] = 4  # rowptr[V] < E: entry 5 belongs to no row (the search once read rowptr[V + 1] for it)
+    out = ops.edge_dot(x, x, short, col)
+    assert out[5] == 0 and out[4] != 0
+    bad = torch.tensor([0, 9, -3, 5, 6], device=c)
+    for reduce in ("sum", "max"):
+        ops.gather_scatter(x, bad, col, None, reduce)
+    ops.neighbor_softmax(torch.randn(6, device=c), bad)
+    ops.packed_to_padded(torch.randn(5, 2, device=c), torch.tensor([3, -2, 9], device=c), 4)
+    ops.padded_to_packed(torch.randn(3, 4, 2, device=c), torch.tensor([3, -2, 9], device=c), 5)
+    pts, tris = torch.randn(6, 3, device=c), torch.randn(4, 3, 3, device=c)
+    p2f, f2p = ops.point_face_distance_idx(
+        pts, torch.tensor([-4, 3], device=c), torch.tensor([9, 30], device=c), tris,
+        torch.tensor([-2, 2], device=c), torch.tensor([3, 9], device=c))
+    assert int(p2f.max()) < 4 and int(f2p.max()) < 6
+    p2f = torch.tensor([0, 1], device=c)
+    faces = torch.tensor([[0, 1, 7], [-5, 2, 3]], device=c)
+    ops.interpolate_face_attributes(p2f, torch.rand(2, 3, device=c), torch.rand(4, 2, device=c), faces)
+    torch.cuda.synchronize()
