@@ -106,6 +106,7 @@ RESULT["test_acc"] = test_acc
 RESULT["num_train"], RESULT["num_test"] = len(train_loader.dataset), len(test_loader.dataset)
 RESULT["num_classes"] = ModelNet.NUM_CLASSES
 RESULT["loader_class"] = type(train_loader).__module__ + "." + type(train_loader).__name__
+RESULT["mlp_class"] = type(model.mlp).__module__ + "." + type(model.mlp).__name__
 RESULT["conv_class"] = [type(m).__module__ + "." + type(m).__name__ for m in model.modules()
                         if type(m).__name__.endswith("Conv")]
 """
@@ -196,7 +197,7 @@ RESULT["num_points"] = int(verts.shape[0])
         workarounds=[Sub("from meshgraph.compat.pyg.nn import MLP, PointNetConv, fps, global_max_pool, radius",
                          "from torch_geometric.nn import MLP\n"
                          "from meshgraph.compat.pyg.nn import PointNetConv, fps, global_max_pool, radius",
-                         "meshgraph.compat.pyg.nn has no MLP (torch_geometric.nn.models.MLP): PyG's, a plain "
+                         "for a meshgraph.compat.pyg.nn without MLP (before commit ecea6e5): PyG's, a plain "
                          "stack of Linear / BatchNorm / ReLU / Dropout, stands in")],
     ),
     "dgcnn": Example(

@@ -127,22 +127,6 @@ def test_gcn_example_cora_accuracy_matches_pyg_same_run(tool):
 
 
 @pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
-def test_pointnet2_example_trains_on_synthetic_shapes_with_mlp_workaround(tool):
-    """PointNet++ (fps, radius, PointNetConv, global_max_pool, DataLoader from meshgraph.compat) on the synthetic
-    4-shape set. The strict drop-in fails at `from meshgraph.compat.pyg.nn import MLP` (no MLP mirrored); the
-    workaround takes MLP alone from PyG, so everything else runs on meshgraph."""
-    pytest.importorskip("torch_geometric")
-    r = _ok(tool.run_example("pointnet2", meshgraph=True, quick=True, workarounds=True,
-                             env={"PEER_POINTS": "128", "PEER_MODELNET_SIZE": "64,32", "PEER_EPOCHS": "4"}))
-    assert all(c.startswith("meshgraph.") for c in r["conv_class"]) and len(r["conv_class"]) == 2, r["conv_class"]
-    assert r["loader_class"].startswith("meshgraph."), r["loader_class"]
-    losses = r["losses"]
-    assert len(losses) == 8 and all(math.isfinite(v) for v in losses)
-    assert np.mean(losses[-3:]) < 0.75 * losses[0], losses
-    assert 0.0 <= r["test_acc"] <= 1.0
-
-
-@pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
 def test_gat_example_cora_accuracy_matches_pyg_same_run(tool):
     pytest.importorskip("torch_geometric")
     ours = _ok(tool.run_example("gat", meshgraph=True, quick=True, dataset="Cora", env={"PEER_EPOCHS": "30"}))
@@ -151,3 +135,19 @@ def test_gat_example_cora_accuracy_matches_pyg_same_run(tool):
     assert peer["conv_class"].startswith("torch_geometric."), peer["conv_class"]
     assert ours["final"]["test_acc"] >= 0.70, ours["final"]
     assert abs(ours["final"]["test_acc"] - peer["final"]["test_acc"]) <= 0.04, (ours["final"], peer["final"])
+
+
+@pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
+def test_pointnet2_example_trains_on_synthetic_shapes_all_on_meshgraph(tool):
+    """PointNet++ (MLP, fps, radius, PointNetConv, global_max_pool, DataLoader from meshgraph.compat) on the
+    synthetic 4-shape set, strict swap of the mirrored namespaces (no workaround)."""
+    pytest.importorskip("torch_geometric")  # the example's transforms are PyG's (no mirror)
+    r = _ok(tool.run_example("pointnet2", meshgraph=True, quick=True,
+                             env={"PEER_POINTS": "128", "PEER_MODELNET_SIZE": "64,32", "PEER_EPOCHS": "4"}))
+    assert all(c.startswith("meshgraph.") for c in r["conv_class"]) and len(r["conv_class"]) == 2, r["conv_class"]
+    assert r["loader_class"].startswith("meshgraph."), r["loader_class"]
+    assert r["mlp_class"].startswith("meshgraph."), r["mlp_class"]
+    losses = r["losses"]
+    assert len(losses) == 8 and all(math.isfinite(v) for v in losses)
+    assert np.mean(losses[-3:]) < 0.75 * losses[0], losses
+    assert 0.0 <= r["test_acc"] <= 1.0
