@@ -131,7 +131,7 @@ EXAMPLES: dict[str, Example] = {
             Sub("sample_points_from_meshes(new_src_mesh, 5000)",
                 "sample_points_from_meshes(new_src_mesh, int(os.environ['PEER_SAMPLES']))", "as above"),
         ],
-        quick_env={"PEER_ITERS": "150", "PEER_SAMPLES": "1000"},
+        quick_env={"PEER_ITERS": "200", "PEER_SAMPLES": "1000"},
         full_env={"PEER_ITERS": "2000", "PEER_SAMPLES": "5000"},
         epilogue="""
 RESULT["chamfer"] = [chamfer_losses[0], chamfer_losses[-1]]
