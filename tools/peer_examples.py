@@ -468,7 +468,9 @@ def run_example(name: str, meshgraph: bool = True, quick: bool = False, dataset:
         script.write_text(build_script(name, ex, meshgraph, repo, workarounds))
         epochs = env_extra.get("PEER_EPOCHS", "1")
         args = [a.format(dataset=dataset, epochs=epochs, epochs_plus_one=int(epochs) + 1) for a in ex.args]
-        run_env = dict(os.environ, MPLBACKEND="Agg", TQDM_DISABLE="1", PYTHONHASHSEED=str(SEED),
+        # one intra-op thread: on a shared machine, spinning worker threads only burn CPU, and a fixed thread
+        # count keeps reductions (and so the two sides' numbers) reproducible
+        run_env = dict(os.environ, MPLBACKEND="Agg", TQDM_DISABLE="1", PYTHONHASHSEED=str(SEED), OMP_NUM_THREADS="1",
                    PYTHONPATH=os.pathsep.join([str(scratch), os.environ.get("PYTHONPATH", "")]),
                    PEER_DATA_NAMESPACE="meshgraph" if meshgraph else "peer", **env_extra)
         t0, cpu0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
