@@ -5,7 +5,7 @@
     python tools/peer_examples.py --json out.json deform_mesh
 
 What runs is the peer's own code at the release meshgraph targets (PyTorch3D v0.7.9, PyG 2.8.0), read from its git
-repository (`--repo-pytorch3d`, `--repo-pyg`; default the mirrors under /work/.mirror):
+repository (the mirrors under /work/.mirror; `run_example(..., repo=)` takes another git directory):
 
 - a notebook becomes a script of its code cells in order (IPython's `!shell` and `%magic` lines become `pass`,
   which is what they do without a shell or a notebook here); after each cell a recorder notes the cell's
@@ -15,10 +15,11 @@ repository (`--repo-pytorch3d`, `--repo-pyg`; default the mirrors under /work/.m
   meshgraph mirrors). PyG's `datasets`, `transforms`, `logging`, `typing` and its top-level helpers have no
   mirror: `strict_swap_report` lists what a user who also swaps those meets (the import errors), and the run keeps
   them on PyG, which is installed here;
-- then the example's `SUBSTITUTIONS` only: local data instead of downloads, iteration counts read from the
+- then the example's own `subs` only: local data instead of downloads, iteration counts read from the
   environment (`--quick` sets fewer), dropped cells that only plot with libraries outside the mirror. Each is a
   literal replacement that must match exactly as often as stated, so a changed peer file fails loudly;
-- it runs in a scratch folder, in a fresh interpreter, with fixed seeds, matplotlib's Agg backend and tqdm off.
+- it runs in a scratch folder, in a fresh interpreter, with fixed seeds, one intra-op thread, matplotlib's Agg
+  backend and tqdm off.
 
 PyG's examples also run unchanged against PyG itself (same seeds, same local data) where PyG can run them here
 (the point-cloud ones need torch_cluster, which is not installed): the report puts both side by side. PyTorch3D
