@@ -75,9 +75,29 @@ class Linear(nn.Module):
         if self.is_lazy:
             self._materialize(input[0].shape[-1])
 
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        # a lazy weight has no data to detach: it is saved as the uninitialized parameter itself (PyG's Linear)
+        for name in ("weight", "bias"):
+            p = getattr(self, name)
+            if p is not None:
+                destination[prefix + name] = p if keep_vars or isinstance(p, nn.parameter.UninitializedParameter) else p.detach()
+
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
-        weight = state_dict.get(prefix + "weight")
-        if self.is_lazy and isinstance(weight, torch.Tensor) and not isinstance(weight, nn.parameter.UninitializedParameter):
+        key = prefix + "weight"
+        weight = state_dict.get(key)
+        if isinstance(weight, nn.parameter.UninitializedParameter):
+            # A lazy layer's checkpoint: this layer becomes (or stays) lazy, as PyG's Linear does; the uninitialized
+            # weight has no data to copy, so it is left out of the copy and not reported missing.
+            if not self.is_lazy:
+                self.in_channels = -1
+                self.weight = nn.parameter.UninitializedParameter()
+                self._hook = self.register_forward_pre_hook(self.initialize_parameters)
+            rest = {k: v for k, v in state_dict.items() if k != key}
+            super()._load_from_state_dict(rest, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+            if key in missing_keys:
+                missing_keys.remove(key)
+            return
+        if self.is_lazy and isinstance(weight, torch.Tensor):
             self._materialize(weight.shape[-1])
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
 

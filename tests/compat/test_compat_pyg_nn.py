@@ -398,3 +398,19 @@ def test_deep_import_paths():
     torch.testing.assert_close(a[1], b[1])
     with pytest.raises(ImportError):
         from meshgraph.compat.pyg.nn import GCN2Conv  # noqa: F401  (not implemented: absent, not a stub)
+
+
+def test_lazy_linear_state_dicts_load_both_ways_like_pyg():
+    import torch_geometric.nn as pyg_nn
+
+    from meshgraph.compat.pyg.nn import Linear
+
+    for ours_in, theirs_in in ((-1, -1), (16, -1), (-1, 16)):
+        ours, theirs = Linear(ours_in, 8), pyg_nn.Linear(theirs_in, 8)
+        src_ours, src_theirs = Linear(theirs_in, 8), pyg_nn.Linear(theirs_in, 8)
+        ours.load_state_dict(src_ours.state_dict())
+        theirs.load_state_dict(src_theirs.state_dict())
+        assert isinstance(ours.weight, torch.nn.parameter.UninitializedParameter) == isinstance(
+            theirs.weight, torch.nn.parameter.UninitializedParameter)
+        assert hasattr(ours, "_hook") == hasattr(theirs, "_hook")
+        assert ours(torch.randn(2, 16)).shape == (2, 8)
