@@ -86,14 +86,23 @@ def render(peer: str, sigs: dict, results: dict) -> str:
     )
     res = results.get(peer)
     if res:
-        out += ["", "## The peer's own tests, run against meshgraph.compat", "", res.get("how", ""), "",
-                "| test file | passed | failed | errors | skipped |", "|---|---|---|---|---|"]
+        native = res.get("native", {})
+        head = "| test file | passed | failed | errors | skipped (unmirrored names, or by the peer itself) |" + (" the peer itself passes |" if native else "")
+        out += ["", "## The peer's own tests, run against meshgraph.compat", "", res.get("how", ""), "", head,
+                "|---|---|---|---|---|" + ("---|" if native else "")]
         tot = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+        native_total = 0
         for f, c in sorted(res["files"].items()):
-            out.append(f"| `{f}` | {c['passed']} | {c['failed']} | {c['error']} | {c['skipped']} |")
+            row = f"| `{f}` | {c['passed']} | {c['failed']} | {c['error']} | {c['skipped']} |"
+            if native:
+                n = native.get(f, {}).get("passed", 0)
+                native_total += n
+                row += f" {n} |"
+            out.append(row)
             for k in tot:
                 tot[k] += c[k]
-        out.append(f"| **total** | {tot['passed']} | {tot['failed']} | {tot['error']} | {tot['skipped']} |")
+        total_row = f"| **total** | {tot['passed']} | {tot['failed']} | {tot['error']} | {tot['skipped']} |"
+        out.append(total_row + (f" {native_total} |" if native else ""))
         if res.get("failures"):
             out += ["", "Remaining failures and why:", ""]
             out += [f"- {line}" for line in res["failures"]]
