@@ -89,9 +89,23 @@ class Aggregation(nn.Module):
         return _scatter_along(x, index, ptr, dim_size, dim, reduce)
 
     def __call__(self, x, index=None, ptr=None, dim_size=None, dim=-2, **kwargs):
+        # PyG's argument validation and messages
+        if dim >= x.dim() or dim < -x.dim():
+            raise ValueError(f"Encountered invalid dimension '{dim}' of source tensor with {x.dim()} dimensions")
+        if ptr is not None:
+            if dim_size is None:
+                dim_size = ptr.numel() - 1
+            elif dim_size != ptr.numel() - 1:
+                raise ValueError(f"Encountered invalid 'dim_size' (got '{dim_size}' but expected '{ptr.numel() - 1}')")
         if index is not None and index.numel() != x.shape[dim % x.dim()]:
             raise ValueError(f"index has {index.numel()} entries but x has {x.shape[dim % x.dim()]} rows along dim {dim}")
-        return super().__call__(x, index, ptr, dim_size, dim, **kwargs)
+        try:
+            return super().__call__(x, index, ptr, dim_size, dim, **kwargs)
+        except (ValueError, IndexError, RuntimeError) as exc:
+            if index is not None and dim_size is not None and index.numel() and dim_size <= int(index.max()):
+                raise ValueError(f"Encountered invalid 'dim_size' (got '{dim_size}' but expected >= "
+                                 f"'{int(index.max()) + 1}')") from exc
+            raise
 
     def to_dense_batch(self, x, index=None, ptr=None, dim_size=None, dim=-2, fill_value=0.0, max_num_elements=None):
         """(num_groups, max_size, F) rows of each group in order, padded with fill_value, and the (num_groups,
@@ -144,6 +158,10 @@ class MinAggregation(_Basic):
 
 class MulAggregation(_Basic):
     reduce_name = "mul"
+
+    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        self.assert_index_present(index)  # PyG: the product has no segment (ptr) form
+        return super().forward(x, index, None, dim_size, dim)
 
 
 class VarAggregation(Aggregation):

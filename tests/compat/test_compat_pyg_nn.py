@@ -414,3 +414,18 @@ def test_lazy_linear_state_dicts_load_both_ways_like_pyg():
             theirs.weight, torch.nn.parameter.UninitializedParameter)
         assert hasattr(ours, "_hook") == hasattr(theirs, "_hook")
         assert ours(torch.randn(2, 16)).shape == (2, 8)
+
+
+def test_aggregation_argument_errors_are_pygs():
+    from meshgraph.compat.pyg.nn.aggr import MeanAggregation, MulAggregation
+
+    x, index, ptr = torch.randn(6, 4), torch.tensor([0, 0, 1, 1, 1, 2]), torch.tensor([0, 2, 5, 6])
+    with pytest.raises(ValueError, match="invalid dimension"):
+        MeanAggregation()(x, index, dim=-3)
+    with pytest.raises(ValueError, match="invalid 'dim_size'"):
+        MeanAggregation()(x, ptr=ptr, dim_size=2)
+    with pytest.raises(ValueError, match="invalid 'dim_size'"):
+        MeanAggregation()(x, index, dim_size=2)
+    with pytest.raises(RuntimeError, match="requires 'index'"):
+        MulAggregation()(x, ptr=ptr)
+    torch.testing.assert_close(MeanAggregation()(x, ptr=ptr), MeanAggregation()(x, index))
