@@ -23,6 +23,14 @@ def _entries(src) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int,
         n, m = src.sparse_sizes()
         rows = torch.repeat_interleave(torch.arange(n, device=col.device), rowptr.diff(), output_size=col.numel())
         return rows, col, value, int(n), int(m)
+    sizes = getattr(src, "sparse_size", None)
+    if isinstance(src, torch.Tensor) and src.layout == torch.strided and callable(sizes):
+        # PyG's EdgeIndex (duck-typed): a (2, E) index of A[row, col] = 1 with its (N, M) sparse size
+        ei = src.as_subclass(torch.Tensor)
+        n, m = sizes()
+        if ei.dim() != 2 or ei.shape[0] != 2 or n is None or m is None:
+            raise ValueError("an EdgeIndex 'src' needs shape (2, E) and a known sparse_size")
+        return ei[0], ei[1], None, int(n), int(m)
     if isinstance(src, torch.Tensor) and src.layout in (torch.sparse_coo, torch.sparse_csr, torch.sparse_csc):
         if src.dim() != 2:
             raise ValueError(f"'src' must be a 2-D sparse matrix, got shape {tuple(src.shape)}")
@@ -42,8 +50,9 @@ def spmm(src, other: torch.Tensor, reduce: str = "sum") -> torch.Tensor:
     """Sparse-dense product with a reduction.
 
     Args:
-        src: (N, M) torch.sparse COO / CSR / CSC tensor, or a SparseTensor-like object with `csr()` and
-            `sparse_sizes()`; stored values weight the entries (1 when a SparseTensor has none).
+        src: (N, M) torch.sparse COO / CSR / CSC tensor, a SparseTensor-like object with `csr()` and
+            `sparse_sizes()`, or an EdgeIndex-like (2, E) index tensor with `sparse_size()`; stored values weight
+            the entries (1 when there are none).
         other: (M, F) dense features (float16 / bfloat16 / float32 / float64).
         reduce: "sum" (alias "add"), "mean" (sum / number of stored entries of the row), "min" or "max".
 

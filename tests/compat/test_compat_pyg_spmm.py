@@ -34,3 +34,14 @@ def test_gradients_and_errors():
         spmm(a.to_dense(), x)
     with pytest.raises(ValueError, match="rows"):
         spmm(a, x[:4])
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "min", "max"])
+def test_edge_index_subclass_input_matches_its_csr(reduce):
+    from torch_geometric import EdgeIndex
+
+    src = EdgeIndex([[0, 1, 1, 2], [1, 0, 2, 1]], sparse_size=(4, 3), sort_order="row")
+    other = torch.rand(3, 4)  # float32: PyG's to_sparse_csr() values are float32
+    out = spmm(src, other, reduce)
+    assert out.shape == (4, 4)
+    torch.testing.assert_close(out, pyg_utils.spmm(src.to_sparse_csr(), other, reduce))
