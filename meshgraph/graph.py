@@ -24,6 +24,8 @@ import torch.utils._pytree as pytree
 
 from ._utils import check_index_range, check_index_tensor, check_tensor, count_per_index, offsets_from_counts
 from .ops.adjacency import Adjacency, build_adjacency
+from .ops.laplacian import cot_laplacian as cot_laplacian_matrix
+from .ops.laplacian import laplacian as laplacian_matrix
 from .ops.packed_to_padded import packed_to_padded, padded_to_packed
 
 POS = "pos"
@@ -696,20 +698,9 @@ class GraphBatch:
 
         L[i, j] = 1 / deg(i) for each undirected edge (i, j) of `edges_packed()`, L[i, i] = -1.
         """
-        dtype = self.pos.dtype if self.pos is not None else torch.float32
-        return self._cached(("laplacian", None, dtype), lambda: self._uniform_laplacian(dtype))
-
-    def _uniform_laplacian(self, dtype: torch.dtype) -> torch.Tensor:
-        e = self.edges_packed()
-        V = self.num_verts
-        rows = torch.cat([e[:, 0], e[:, 1]])
-        cols = torch.cat([e[:, 1], e[:, 0]])
-        deg = torch.zeros(V, dtype=dtype, device=self.device).index_add_(0, rows, torch.ones_like(rows, dtype=dtype))
-        vals = 1.0 / deg[rows]
-        diag = torch.arange(V, device=self.device)
-        idx = torch.stack([torch.cat([rows, diag]), torch.cat([cols, diag])])
-        vals = torch.cat([vals, -torch.ones(V, dtype=dtype, device=self.device)])
-        return torch.sparse_coo_tensor(idx, vals, (V, V), check_invariants=False).coalesce()
+        # ops.laplacian reads only the vertex count, dtype and device of its verts argument
+        verts = self.pos if self.pos is not None else torch.empty((self.num_verts, 0), device=self.device)
+        return self._cached(("laplacian", None, verts.dtype), lambda: laplacian_matrix(verts, self.edges_packed()))
 
     def cot_laplacian(self, eps: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
         """Cotangent Laplacian (PyTorch3D's `cot_laplacian` semantics), differentiable w.r.t. positions.
@@ -719,26 +710,10 @@ class GraphBatch:
                 (one term on a boundary edge); no diagonal.
             inv_areas: (sum_V, 1) inverse of the summed area of the faces around each vertex (0 where that is 0).
         """
-        fv = self._face_verts()
-        v0, v1, v2 = fv[:, 0], fv[:, 1], fv[:, 2]
-        a = (v1 - v2).norm(dim=1)  # side opposite corner 0
-        b = (v0 - v2).norm(dim=1)
-        c = (v0 - v1).norm(dim=1)
-        s = (a + b + c) / 2
-        area = (s * (s - a) * (s - b) * (s - c)).clamp(min=eps).sqrt()
-        a2, b2, c2 = a * a, b * b, c * c
-        # cot of the angle at each corner = (sum of adjacent sides^2 - opposite side^2) / (4 area)
-        cot = torch.stack([b2 + c2 - a2, a2 + c2 - b2, a2 + b2 - c2], dim=1) / (4 * area[:, None])
-        f = self._faces
-        # The angle at corner k is opposite the edge joining the other two corners.
-        ii = torch.cat([f[:, 1], f[:, 2], f[:, 0]])
-        jj = torch.cat([f[:, 2], f[:, 0], f[:, 1]])
-        vals = torch.cat([cot[:, 0], cot[:, 1], cot[:, 2]])
-        V = self.num_verts
-        L = torch.sparse_coo_tensor(torch.stack([torch.cat([ii, jj]), torch.cat([jj, ii])]), torch.cat([vals, vals]), (V, V), check_invariants=False)
-        areas = torch.zeros(V, dtype=area.dtype, device=self.device).index_add_(0, f.reshape(-1), area.repeat_interleave(3))
-        inv = torch.where(areas > 0, 1.0 / areas.clamp(min=eps), torch.zeros_like(areas))
-        return L.coalesce(), inv[:, None]
+        pos = self.pos
+        if pos is None or pos.shape[1] != 3:
+            raise ValueError("mesh helpers need 3-D vertex positions (pos of shape (V, 3))")
+        return cot_laplacian_matrix(pos, self._faces, eps)
 
     # ------------------------------------------------------------------ PyTorch3D vocabulary
     # The methods PyTorch3D code calls on Meshes / Pointclouds, with PyTorch3D's semantics, on every batch
