@@ -89,6 +89,14 @@ def check_nonnegative_int(v: Any, name: str) -> int:
     return v
 
 
+def check_positive_int(v: Any, name: str) -> int:
+    """v as an int (a 1-element integer tensor is read); TypeError unless an int, ValueError unless > 0."""
+    v = check_nonnegative_int(v, name)
+    if isinstance(v, int) and v == 0:
+        raise ValueError(f"{name} must be a positive int, got 0")
+    return v
+
+
 def check_index_range(idx: torch.Tensor, name: str, upper: int, *, allow: int | None = None) -> None:
     """ValueError unless every value of idx is in [0, upper) (or equals `allow`, e.g. -1 padding). Eager only."""
     if idx.numel() == 0 or not can_inspect_values(idx):
