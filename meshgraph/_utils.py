@@ -91,9 +91,13 @@ def check_nonnegative_int(v: Any, name: str) -> int:
 
 def check_positive_int(v: Any, name: str) -> int:
     """v as an int (a 1-element integer tensor is read); TypeError unless an int, ValueError unless > 0."""
-    v = check_nonnegative_int(v, name)
-    if isinstance(v, int) and v == 0:
-        raise ValueError(f"{name} must be a positive int, got 0")
+    if isinstance(v, bool) or not isinstance(v, (int, torch.SymInt)):
+        if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.dtype.is_floating_point:
+            v = int(v)
+        else:
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    if isinstance(v, int) and v <= 0:
+        raise ValueError(f"{name} must be a positive int, got {v}")
     return v
 
 
