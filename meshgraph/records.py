@@ -39,6 +39,7 @@ from typing import Any, Callable
 import torch
 
 from ._utils import offsets_from_counts
+from .ops.edge_utils import is_edge_index_like
 
 # Attributes that reveal the number of nodes / edges (checked first, in store order), as in PyG.
 N_KEYS = {"x", "feat", "pos", "batch", "node_type", "n_id", "tf"}
@@ -1020,7 +1021,7 @@ class Batch(Data):
         keys: list[str] = []
         for d in data_list:
             keys.extend(k for k in d._store.keys() if k not in keys)  # store order (PyG's keys() is a set)
-        slices, incs = {}, {}
+        slices, incs, meta = {}, {}, {}
         stores = [d._store for d in data_list]
         for key in keys:
             if key in exclude or (add_batch and key == "ptr"):
@@ -1031,6 +1032,9 @@ class Batch(Data):
                 out._store["num_nodes"] = sum(values)
                 continue
             value, slc, inc = _collate(key, values, data_list)
+            if _index_meta(values[0]) is not None:  # index subclasses: batch-level metadata, per-record kept
+                value = _batched_index(value, values, inc is not None)
+                meta[key] = [_index_meta(v) for v in values]
             out._store[key] = value
             slices[key], incs[key] = slc, inc
             if key in follow:
@@ -1044,6 +1048,7 @@ class Batch(Data):
                 out._store["ptr"] = _cumsum(counts, device)
         out.__dict__["_slice_dict"] = slices
         out.__dict__["_inc_dict"] = incs
+        out.__dict__["_index_meta"] = meta
         out.__dict__["_num_graphs"] = len(data_list)
         return out
 
@@ -1085,7 +1090,9 @@ class Batch(Data):
             if key == "num_nodes" and "_num_nodes" in self.__dict__:
                 out._store["num_nodes"] = self._num_nodes[idx]
             elif key in slices:
-                out._store[key] = _separate(self, key, value, idx, slices[key], incs[key])
+                piece = _separate(self, key, value, idx, slices[key], incs[key])
+                meta = self.__dict__.get("_index_meta", {}).get(key)
+                out._store[key] = piece if meta is None else _with_index_meta(piece, meta[idx])
         return out
 
     def index_select(self, idx) -> list[Data]:
@@ -1195,6 +1202,44 @@ def _collate(key: str, values: list, data_list: list[Data]):
         parts = [_collate(key, [v[i] for v in values], data_list) for i in range(len(elem))]
         return [p[0] for p in parts], [p[1] for p in parts], [p[2] for p in parts]
     return list(values), torch.arange(len(values) + 1), None
+
+
+def _is_index_like(t) -> bool:
+    """A 1-D index tensor subclass with its dim size and sortedness (PyG's Index, duck-typed)."""
+    return (isinstance(t, torch.Tensor) and type(t) is not torch.Tensor and hasattr(t, "dim_size")
+            and hasattr(t, "is_sorted") and callable(getattr(t, "get_dim_size", None)))
+
+
+def _index_meta(t):
+    """The metadata an index subclass carries (its constructor's keywords), or None for anything else."""
+    if is_edge_index_like(t):
+        return {"sparse_size": t.sparse_size(), "sort_order": t.sort_order, "is_undirected": t.is_undirected}
+    if _is_index_like(t):
+        return {"dim_size": t.dim_size, "is_sorted": t.is_sorted}
+    return None
+
+
+def _with_index_meta(t: torch.Tensor, meta: dict) -> torch.Tensor:
+    """t's values as the index subclass `type(t)` carrying `meta` (built through its public constructor)."""
+    return type(t)(t.as_subclass(torch.Tensor), **meta)
+
+
+def _batched_index(value: torch.Tensor, values: list, incremented: bool) -> torch.Tensor:
+    """The collated index subclass with PyG's batch-level metadata: sizes as the concatenation gives them, and
+    sorted (by row / by col for edge indices) only when the first record was and the whole concatenation is."""
+    meta = _index_meta(value) if type(value) is type(values[0]) else None
+    if meta is None:
+        return value
+    first, plain = values[0], value.as_subclass(torch.Tensor)
+    if _is_index_like(value):
+        meta["is_sorted"] = bool(incremented and first.is_sorted and (plain.diff() >= 0).all())
+    else:
+        meta["sort_order"] = None
+        if incremented and first.sort_order == "row" and bool((plain[0].diff() >= 0).all()):
+            meta["sort_order"] = "row"
+        elif incremented and first.sort_order == "col" and bool((plain[1].diff() >= 0).all()):
+            meta["sort_order"] = "col"
+    return _with_index_meta(value, meta)
 
 
 def _offsets(step: list):

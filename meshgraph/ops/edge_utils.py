@@ -33,6 +33,8 @@ def maybe_num_nodes(edge_index, num_nodes: int | None = None) -> int:
         return num_nodes
     if isinstance(edge_index, (tuple, list)):
         return max((maybe_num_nodes(t) for t in edge_index), default=0)
+    if is_edge_index_like(edge_index) and callable(getattr(edge_index, "get_sparse_size", None)):
+        return max(edge_index.get_sparse_size())  # its sparse size (inferred from the indices when not set)
     if getattr(edge_index, "layout", torch.strided) != torch.strided:  # torch.sparse adjacency
         return max(edge_index.size(0), edge_index.size(1))
     return int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
@@ -56,6 +58,41 @@ def _check_edge_index(edge_index) -> None:
         raise TypeError(f"edge_index must be a torch.Tensor, got {type(edge_index).__name__}")
     if edge_index.dim() != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
+
+
+def is_edge_index_like(t) -> bool:
+    """An index tensor subclass carrying its sparse size and sort order (PyG's EdgeIndex, duck-typed)."""
+    return (isinstance(t, torch.Tensor) and type(t) is not torch.Tensor and callable(getattr(t, "sparse_size", None))
+            and hasattr(t, "sort_order") and hasattr(t, "is_undirected"))
+
+
+def like_edge_index(template, out, *, sort_order="keep", is_undirected="keep", sparse_size="keep"):
+    """`out` as the subclass of `template` with its metadata ("keep": template's), when template is an
+    EdgeIndex-like tensor; `out` unchanged otherwise. Built through the subclass's public constructor."""
+    if not is_edge_index_like(template):
+        return out
+    return type(template)(
+        out.as_subclass(torch.Tensor),
+        sparse_size=template.sparse_size() if sparse_size == "keep" else sparse_size,
+        sort_order=template.sort_order if sort_order == "keep" else sort_order,
+        is_undirected=template.is_undirected if is_undirected == "keep" else is_undirected,
+    )
+
+
+def _loop_index(edge_index: torch.Tensor, N: int) -> torch.Tensor:
+    """(2, N) loops 0..N-1 in edge_index's dtype; an EdgeIndex (N x N, undirected) when edge_index is one."""
+    loops = torch.arange(N, device=edge_index.device, dtype=edge_index.dtype).view(1, -1).repeat(2, 1)
+    return like_edge_index(edge_index, loops, sort_order=None, is_undirected=True, sparse_size=(N, N))
+
+
+def _cat_edges(edge_index: torch.Tensor, loops: torch.Tensor) -> torch.Tensor:
+    """edge_index then loops. For an EdgeIndex: its sparse size, no sort order, undirected when it was."""
+    out = torch.cat([edge_index.as_subclass(torch.Tensor), loops.as_subclass(torch.Tensor)], dim=1)
+    if not is_edge_index_like(edge_index):
+        return out
+    N = loops.shape[1]
+    size = tuple(None if a is None else max(int(a), N) for a in edge_index.sparse_size())
+    return like_edge_index(edge_index, out, sort_order=None, sparse_size=size)
 
 
 def _select(edge_attr, index):
@@ -92,14 +129,15 @@ def remove_self_loops(edge_index: torch.Tensor, edge_attr: torch.Tensor | None =
         return to_torch_sparse_tensor(ei[:, mask], value[mask], size, True, _layout(adj)), None
     _check_edge_index(edge_index)
     mask = edge_index[0] != edge_index[1]
-    return edge_index[:, mask], _select(edge_attr, mask)
+    return like_edge_index(edge_index, edge_index[:, mask]), _select(edge_attr, mask)
 
 
 def segregate_self_loops(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None):
     """(edge_index, edge_attr, loop_edge_index, loop_edge_attr): the non-loop edges and the loops, each in order."""
     _check_edge_index(edge_index)
     mask = edge_index[0] != edge_index[1]
-    return edge_index[:, mask], _select(edge_attr, mask), edge_index[:, ~mask], _select(edge_attr, ~mask)
+    loops = like_edge_index(edge_index, edge_index[:, ~mask])
+    return like_edge_index(edge_index, edge_index[:, mask]), _select(edge_attr, mask), loops, _select(edge_attr, ~mask)
 
 
 def _loop_attr(edge_index: torch.Tensor, edge_attr: torch.Tensor, num_nodes: int, fill_value) -> torch.Tensor:
@@ -149,10 +187,9 @@ def add_self_loops(
         N = min(num_nodes[0], num_nodes[1])
     else:
         N = maybe_num_nodes(edge_index, num_nodes)
-    loops = torch.arange(N, device=edge_index.device, dtype=edge_index.dtype).view(1, -1).repeat(2, 1)
     if edge_attr is not None:
         edge_attr = torch.cat([edge_attr, _loop_attr(edge_index, edge_attr, N, fill_value)], dim=0)
-    return torch.cat([edge_index, loops], dim=1), edge_attr
+    return _cat_edges(edge_index, _loop_index(edge_index, N)), edge_attr
 
 
 def add_remaining_self_loops(
@@ -171,8 +208,7 @@ def add_remaining_self_loops(
         inv = ~mask
         loop_attr[edge_index[0][inv]] = edge_attr[inv]
         edge_attr = torch.cat([edge_attr[mask], loop_attr], dim=0)
-    loops = torch.arange(N, device=edge_index.device, dtype=edge_index.dtype).view(1, -1).repeat(2, 1)
-    return torch.cat([edge_index[:, mask], loops], dim=1), edge_attr
+    return _cat_edges(like_edge_index(edge_index, edge_index[:, mask]), _loop_index(edge_index, N)), edge_attr
 
 
 def get_self_loop_attr(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, num_nodes: int | None = None):
@@ -212,9 +248,10 @@ def sort_edge_index(
         return (out[0][0], out[0][1]), out[1]
     _check_edge_index(edge_index)
     N = maybe_num_nodes(edge_index, num_nodes)
+    template = edge_index
     perm = torch.argsort(_edge_keys(edge_index, N, sort_by_row), stable=True)
     attr = edge_attr if isinstance(edge_attr, str) else _select(edge_attr, perm)
-    return _result(edge_index[:, perm], attr)
+    return _result(like_edge_index(template, edge_index[:, perm], sort_order="row" if sort_by_row else "col"), attr)
 
 
 def coalesce(
@@ -240,16 +277,18 @@ def coalesce(
     N = maybe_num_nodes(edge_index, num_nodes)
     keys = _edge_keys(edge_index, N, sort_by_row)
     attr = edge_attr
+    template = edge_index
     if not is_sorted:
         keys, perm = torch.sort(keys, stable=True)
         edge_index = edge_index[:, perm]
         if not isinstance(attr, str):
             attr = _select(attr, perm)
+    edge_index = like_edge_index(template, edge_index, sort_order="row" if sort_by_row else "col")
     first = torch.ones_like(keys, dtype=torch.bool)
     first[1:] = keys[1:] > keys[:-1]
     if bool(first.all()):
         return _result(edge_index, attr)
-    edge_index = edge_index[:, first]
+    edge_index = like_edge_index(edge_index, edge_index[:, first])
     if attr is None or isinstance(attr, str):
         return _result(edge_index, attr)
     starts = torch.nonzero(first).view(-1)

@@ -7,6 +7,8 @@ nnz x F temporary), differentiable w.r.t. `other` and the stored values.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from .._utils import FLOAT_DTYPES, check_tensor
@@ -35,6 +37,12 @@ def _entries(src) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int,
         if src.dim() != 2:
             raise ValueError(f"'src' must be a 2-D sparse matrix, got shape {tuple(src.shape)}")
         n, m = src.shape
+        if src.layout != torch.sparse_csr:  # PyG's warning, word for word: the call pays a conversion each time
+            warnings.warn(
+                "Converting sparse tensor to CSR format for more efficient processing. Consider converting your "
+                f"sparse tensor to CSR format beforehand to avoid repeated conversion (got '{src.layout}')",
+                stacklevel=3,
+            )
         if src.layout == torch.sparse_coo:
             a = src if src.is_coalesced() else src.coalesce()
             idx = a.indices()
