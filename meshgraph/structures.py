@@ -645,25 +645,76 @@ def join_pointclouds_as_scene(pointclouds) -> Pointclouds:
 # ---------------------------------------------------------------------- other libraries' structures
 
 
+_FOREIGN_CACHE = "_meshgraph_graph_batch"  # attribute a converted foreign structure keeps its GraphBatch in
+
+
+def _foreign_signature(obj: Any, lists: tuple[str, ...]):
+    """What a conversion of obj read: each list's tensors with their version counters, plus obj.textures. None
+    when the conversion must not be cached: a tensor requires grad (a cached batch would share one autograd graph
+    between calls) or is an inference tensor (its version counter cannot be read)."""
+    sig = [getattr(obj, "textures", None)]
+    for name in lists:
+        items = getattr(obj, name)() if hasattr(obj, name) else None
+        if items is None:
+            sig.append(None)
+            continue
+        for t in items:
+            if not isinstance(t, torch.Tensor) or t.requires_grad or t.is_inference():
+                return None
+            sig.append((t, t._version))
+    return sig
+
+
+def _same_signature(a, b) -> bool:
+    if a is None or b is None or len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if isinstance(x, tuple) and isinstance(y, tuple):
+            if x[0] is not y[0] or x[1] != y[1]:
+                return False
+        elif x is not y:
+            return False
+    return True
+
+
 def as_graph_batch(obj: Any) -> GraphBatch:
     """A GraphBatch for any batch structure: a GraphBatch (ours, Meshes and Pointclouds included) as it is;
     PyTorch3D's own Meshes (duck-typed on `verts_packed` + `faces_list`) as our Meshes (textures carried);
-    PyTorch3D's Pointclouds (`points_packed`) as our Pointclouds (normals, features carried)."""
+    PyTorch3D's Pointclouds (`points_packed`) as our Pointclouds (normals, features carried).
+
+    A foreign structure's conversion is kept on the object itself (attribute `_meshgraph_graph_batch`) and reused
+    while the tensors it was built from are the same objects at the same version (an in-place edit or PyTorch3D's
+    `offset_verts_` makes the next call convert again). Conversions of tensors that require grad are never kept."""
     if isinstance(obj, GraphBatch):
         return obj
     if hasattr(obj, "verts_packed") and hasattr(obj, "faces_list"):
-        return Meshes(
+        lists = ("verts_list", "faces_list")
+    elif hasattr(obj, "points_packed") and hasattr(obj, "points_list"):
+        lists = ("points_list", "normals_list", "features_list")
+    else:
+        raise TypeError(f"expected a GraphBatch, Meshes or Pointclouds, got {type(obj).__name__}")
+    sig = _foreign_signature(obj, lists)
+    cached = getattr(obj, _FOREIGN_CACHE, None)
+    if sig is not None and cached is not None and _same_signature(cached[0], sig):
+        return cached[1]
+    if lists[0] == "verts_list":
+        out = Meshes(
             verts=[_rows(v, 3) for v in obj.verts_list()],
             faces=[_rows(f, 3) for f in obj.faces_list()],
             textures=getattr(obj, "textures", None),
         )
-    if hasattr(obj, "points_packed") and hasattr(obj, "points_list"):
-        return Pointclouds(
+    else:
+        out = Pointclouds(
             points=[_rows(p, 3) for p in obj.points_list()],
             normals=obj.normals_list() if hasattr(obj, "normals_list") else None,
             features=obj.features_list() if hasattr(obj, "features_list") else None,
         )
-    raise TypeError(f"expected a GraphBatch, Meshes or Pointclouds, got {type(obj).__name__}")
+    if sig is not None:
+        try:
+            setattr(obj, _FOREIGN_CACHE, (sig, out))
+        except (AttributeError, TypeError):  # an object that takes no new attributes: convert every call
+            pass
+    return out
 
 
 # ---------------------------------------------------------------------- list / padded / packed tensors

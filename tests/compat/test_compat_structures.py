@@ -339,6 +339,32 @@ def test_as_graph_batch_takes_peer_structures_and_empty_meshes():
         as_graph_batch(object())
 
 
+def test_as_graph_batch_keeps_a_peer_structures_conversion_while_its_tensors_are_unchanged():
+    verts, faces = random_meshes(2, seed=23)
+    peer = _PeerMeshes([v.clone() for v in verts], faces)
+    first = as_graph_batch(peer)
+    adj = first.adjacency()
+    assert as_graph_batch(peer) is first and as_graph_batch(peer).adjacency() is adj  # built once, reused
+    peer._v[0].add_(1.0)  # an in-place edit bumps the version: converted again, with the new values
+    second = as_graph_batch(peer)
+    assert second is not first and torch.equal(second.verts_packed(), torch.cat(peer._v))
+    peer._v = [v * 2 for v in peer._v]  # new tensors (PyTorch3D's offset_verts_ replaces its lists)
+    third = as_graph_batch(peer)
+    assert third is not second and torch.equal(third.verts_packed(), torch.cat(peer._v))
+    clouds = _PeerClouds([torch.rand(5, 3)])
+    assert as_graph_batch(clouds) is as_graph_batch(clouds)
+    # never kept: tensors that require grad (one autograd graph must not serve two calls), inference tensors
+    leaf = _PeerMeshes([v.clone().requires_grad_(True) for v in verts], faces)
+    a, b = as_graph_batch(leaf), as_graph_batch(leaf)
+    assert a is not b
+    a.verts_packed().sum().backward()
+    b.verts_packed().sum().backward()  # each call has its own graph
+    assert torch.equal(leaf._v[0].grad, torch.full_like(verts[0], 2.0))
+    with torch.inference_mode():
+        inf = _PeerMeshes([v.clone() for v in verts], [f.clone() for f in faces])
+    assert as_graph_batch(inf) is not as_graph_batch(inf)
+
+
 def test_struct_utils_conversions():
     x = [torch.rand(2, 3), torch.tensor([]), torch.rand(4, 1)]
     p = list_to_padded(x, pad_value=-1.0)
