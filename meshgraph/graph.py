@@ -978,6 +978,54 @@ class GraphBatch:
     scale_ = scale_verts_
     scale = scale_verts
 
+    def transform(self, t, eps: float | None = None) -> GraphBatch:
+        """A batch like this one with graph i's positions (and NORMALS, if any) mapped by transform i.
+
+        Args:
+            t: a Transform3d (anything with `get_matrix()`) or a matrix tensor, (4, 4) or (N | 1, 4, 4), in the
+                row-vector convention ([p, 1] @ M; PyTorch3D's). A batch of 1 applies to every graph.
+            eps: as `Transform3d.transform_points`: |w| is clamped below at eps (keeping its sign) before the
+                homogeneous division; None divides as it is.
+
+        Positions map as `transform_points`, normals as `transform_normals` (by the inverse transpose of the 3 x 3
+        part, not renormalized). One batched product over all vertices: each vertex reads its graph's matrix
+        through `graph_index`, with no per-graph loop. Topology and its caches (adjacency, edges, faces) are
+        shared with the new batch; gradients flow to the positions, normals and matrices.
+        """
+        M = t.get_matrix() if hasattr(t, "get_matrix") else t
+        if not isinstance(M, torch.Tensor):
+            raise TypeError(f"t must be a Transform3d or a matrix tensor, got {type(t).__name__}")
+        if M.dim() == 2:
+            M = M[None]
+        if M.dim() != 3 or M.shape[1:] != (4, 4) or M.shape[0] not in (1, len(self)):
+            raise ValueError(f"t must hold 1 or {len(self)} (4, 4) matrices, got shape {tuple(M.shape)}")
+        if M.device != self.device:
+            raise ValueError(f"t is on {M.device} but the batch is on {self.device}")
+        pos = self.pos_packed()
+        if pos is None or pos.shape[1] != 3:
+            raise ValueError("transform needs 3-D positions")
+        M = M.to(pos.dtype)
+        per_vertex = M.shape[0] > 1
+        Mv = M[self.graph_index] if per_vertex else M[0]  # (V, 4, 4) or (4, 4)
+
+        def apply(x: torch.Tensor, A: torch.Tensor) -> torch.Tensor:  # rows x (V, 3) times A (V | -, 3, k)
+            return torch.bmm(x[:, None, :], A)[:, 0] if per_vertex else x @ A
+
+        out_pos = apply(pos, Mv[..., :3, :]) + Mv[..., 3, :]
+        w = out_pos[:, 3:]
+        if eps is not None:
+            w = (w.sign() + (w == 0).type_as(w)) * w.abs().clamp(eps)
+        new = {POS: out_pos[:, :3] / w}
+        if NORMALS in self._vfeats:
+            inv_t = torch.linalg.inv(M[:, :3, :3].transpose(1, 2))  # N small matrices, then one gather
+            new[NORMALS] = apply(self._vfeats[NORMALS].to(pos.dtype), inv_t[self.graph_index] if per_vertex else inv_t[0])
+        self.num_verts_per_graph, self.num_faces_per_graph  # built once, shared with the new batch
+        out = self._map(lambda x: x)
+        out._cache = {k: v for k, v in self._cache.items() if k[1] not in new}
+        for k, v in new.items():
+            out._vfeats[k] = v
+        return out
+
     def _padded_as_packed(self, x: torch.Tensor, what: str, channels: int | None) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != len(self):
             raise ValueError("new values must have the same batch dimension.")
