@@ -45,6 +45,12 @@ def _check_width(layer: nn.Module, x: torch.Tensor, width: int, dim: int = -1) -
                          f"{tuple(x.shape)}")
 
 
+def _register_affine(layer: nn.Module, shape: tuple, affine: bool, device) -> None:
+    """`weight` and `bias` parameters of `shape` (None without affine), PyG's names."""
+    for name in ("weight", "bias"):
+        layer.register_parameter(name, nn.Parameter(torch.empty(shape, device=device)) if affine else None)
+
+
 class _Graphs:
     """The graph of each node row and the number of graphs; per-graph sums, means and node counts, and their
     broadcast back to the rows. `ptr` (consecutive graphs, a GraphBatch's verts_ptr) reduces without sorting."""
@@ -176,12 +182,7 @@ class HeteroBatchNorm(_TypeStats):
         self.in_channels, self.num_types = in_channels, num_types
         self.eps, self.momentum, self.affine, self.track_running_stats = eps, momentum, affine, track_running_stats
         shape = (num_types, in_channels)
-        if affine:
-            self.weight = nn.Parameter(torch.empty(shape, device=device))
-            self.bias = nn.Parameter(torch.empty(shape, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, shape, affine, device)
         if track_running_stats:
             self.register_buffer("running_mean", torch.empty(shape, device=device))
             self.register_buffer("running_var", torch.empty(shape, device=device))
@@ -304,12 +305,7 @@ class LayerNorm(nn.Module):
         super().__init__()
         self.in_channels, self.eps, self.affine = in_channels, eps, affine
         self.mode = _check_mode(type(self).__name__, mode)
-        if affine:
-            self.weight = nn.Parameter(torch.empty(in_channels, device=device))
-            self.bias = nn.Parameter(torch.empty(in_channels, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (in_channels,), affine, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -352,12 +348,7 @@ class HeteroLayerNorm(_TypeStats):
         super().__init__()
         _check_mode(type(self).__name__, mode, ("node",))
         self.in_channels, self.num_types, self.eps, self.affine = in_channels, num_types, eps, affine
-        if affine:
-            self.weight = nn.Parameter(torch.empty(num_types, in_channels, device=device))
-            self.bias = nn.Parameter(torch.empty(num_types, in_channels, device=device))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_types, in_channels), affine, device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
