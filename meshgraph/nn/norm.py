@@ -82,7 +82,7 @@ class _Graphs:
             batch_size = int(batch.max()) + 1 if batch.numel() else 0
         return cls(name, batch, check_nonnegative_int(batch_size, size_arg), None, size_arg)
 
-    def _out_of_bounds(self, exc: ValueError) -> BatchIndexError:
+    def _out_of_bounds(self) -> BatchIndexError:
         # The index was validated in `of`: a ValueError of the reductions is about its range.
         return BatchIndexError(f"{self.layer}: the index holds a value out of bounds for {self.size_arg}="
                                f"{self.size} (valid: [0, {self.size}))")
@@ -93,7 +93,7 @@ class _Graphs:
         try:
             return scatter(t, self.index, self.size, reduce)
         except ValueError as exc:
-            raise self._out_of_bounds(exc) from exc
+            raise self._out_of_bounds() from exc
 
     def sum(self, t: torch.Tensor) -> torch.Tensor:
         """(B, *F) sum of t's rows per graph (0 for graphs without nodes)."""
@@ -110,7 +110,7 @@ class _Graphs:
         try:  # the offsets of the index's cached adjacency (the one `scatter` reduces through)
             ptr = _index_adjacency(self.index, self.index.shape[0], self.size).rowptr
         except ValueError as exc:
-            raise self._out_of_bounds(exc) from exc
+            raise self._out_of_bounds() from exc
         return ptr.diff().to(dtype)
 
     def check_range(self) -> None:
@@ -119,7 +119,7 @@ class _Graphs:
             try:
                 check_index_range(self.index, "index", self.size)
             except ValueError as exc:
-                raise self._out_of_bounds(exc) from exc
+                raise self._out_of_bounds() from exc
 
     def rows(self, stat: torch.Tensor) -> torch.Tensor:
         """(N, *F) the per-graph stat of each node row."""
