@@ -10,8 +10,13 @@ from .graph_to_image import GraphToImage
 from .linear import Linear
 from .message_passing import MessagePassing, fused_message
 from .mlp import MLP
+from . import norm
+from .norm import (BatchNorm, DiffGroupNorm, GraphNorm, GraphSizeNorm, HeteroBatchNorm, HeteroLayerNorm, InstanceNorm,
+                   LayerNorm, MeanSubtractionNorm, MessageNorm, PairNorm)
 
 __all__ = [
-    "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
-    "GraphToImage", "Linear", "MLP", "MessagePassing", "MultiAggregation", "PointNetConv", "PyGGraphConv", "SAGEConv",
-    "aggr", "fused_message", "gcn_norm"]
+    "Aggregation", "BatchNorm", "DiffGroupNorm", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv",
+    "GINEConv", "GraphConv", "GraphNorm", "GraphSizeNorm", "GraphToImage", "HeteroBatchNorm", "HeteroLayerNorm",
+    "InstanceNorm", "LayerNorm", "Linear", "MLP", "MeanSubtractionNorm", "MessageNorm", "MessagePassing",
+    "MultiAggregation", "PairNorm", "PointNetConv", "PyGGraphConv", "SAGEConv", "aggr", "fused_message", "gcn_norm",
+    "norm"]

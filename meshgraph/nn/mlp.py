@@ -1,35 +1,20 @@
 """MLP: Linear layers with normalization, activation and dropout between them (PyG's `MLP` constructor, forward
-and state-dict layout: `lins.<k>` Linear layers, `norms.<k>.module` BatchNorm1d)."""
+and state-dict layout: `lins.<k>` Linear layers, `norms.<k>` the norm layers, e.g. `norms.<k>.module` for
+BatchNorm's BatchNorm1d)."""
 
 from __future__ import annotations
+
+import inspect
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .linear import Linear
+from .norm import BatchNorm, normalization_resolver
 
 _ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "tanh": nn.Tanh,
                 "sigmoid": nn.Sigmoid, "silu": nn.SiLU, "swish": nn.SiLU, "prelu": nn.PReLU}
-
-
-class BatchNorm(nn.Module):
-    """Batch normalization over nodes (PyG's BatchNorm layout: a BatchNorm1d under `.module`)."""
-
-    def __init__(self, in_channels: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True):
-        super().__init__()
-        self.in_channels = in_channels
-        self.module = nn.BatchNorm1d(in_channels, eps, momentum, affine, track_running_stats)
-
-    def reset_parameters(self) -> None:
-        self.module.reset_parameters()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.module(x)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels})"
 
 
 def _activation(act, **kwargs):
@@ -51,7 +36,10 @@ class MLP(nn.Module):
         dropout: after each layer (a float: all but the last when plain_last; or one per layer).
         act: "relu" (default), another name of `_ACTIVATIONS`, a module / callable, or None; act_first: before
             the norm; act_kwargs: its arguments.
-        norm: "batch_norm" (default) or None; norm_kwargs: BatchNorm's arguments.
+        norm: a norm layer's name ("batch_norm" (default), "layer_norm", "graph_norm", "instance_norm", ... as
+            `meshgraph.nn.norm.normalization_resolver` reads them), a module (used after every layer, as PyG),
+            or None; norm_kwargs: the norm's arguments. Norms whose forward takes `batch` get forward's batch
+            and batch_size.
         plain_last: no norm / activation / dropout after the last layer; bias: a bool or one per layer.
     """
 
@@ -92,10 +80,11 @@ class MLP(nn.Module):
             raise ValueError(f"Number of bias values provided ({len(bias)}) does not match the number of layers "
                              f"specified ({n})")
         self.lins = nn.ModuleList(Linear(a, b, bias=c) for a, b, c in zip(channel_list[:-1], channel_list[1:], bias))
-        if norm not in ("batch_norm", "batchnorm", None):
-            raise ValueError(f"norm {norm!r} is not supported (meshgraph implements 'batch_norm' and None)")
         widths = channel_list[1:-1] if plain_last else channel_list[1:]
-        self.norms = nn.ModuleList((BatchNorm(c, **(norm_kwargs or {})) if norm else nn.Identity()) for c in widths)
+        self.norms = nn.ModuleList((normalization_resolver(norm, c, **(norm_kwargs or {})) if norm is not None
+                                    else nn.Identity()) for c in widths)
+        self.supports_norm_batch = bool(self.norms) and hasattr(self.norms[0], "forward") and (
+            "batch" in inspect.signature(self.norms[0].forward).parameters)
         self.reset_parameters()
 
     @property
@@ -123,7 +112,7 @@ class MLP(nn.Module):
             x = lin(x)
             if self.act is not None and self.act_first:
                 x = self.act(x)
-            x = norm(x)
+            x = norm(x, batch, batch_size) if self.supports_norm_batch else norm(x)
             if self.act is not None and not self.act_first:
                 x = self.act(x)
             x = F.dropout(x, p=self.dropout[i], training=self.training)

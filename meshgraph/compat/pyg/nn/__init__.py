@@ -1,22 +1,26 @@
-"""`torch_geometric.nn` mirror (PyG 2.8): the layers, MessagePassing, aggregations, pools and point-cloud graph
-builders meshgraph implements, re-exported from `meshgraph.nn` / `meshgraph.ops`.
+"""`torch_geometric.nn` mirror (PyG 2.8): the layers, MessagePassing, aggregations, normalization layers, pools and
+point-cloud graph builders meshgraph implements, re-exported from `meshgraph.nn` / `meshgraph.ops`.
 
 `GraphConv` here is PyG's (meshgraph.nn.PyGGraphConv); `meshgraph.nn.GraphConv` is PyTorch3D's."""
 
-from . import aggr, conv, dense, models, pool, unpool
+from . import aggr, conv, dense, models, norm, pool, unpool
 from .aggr import (Aggregation, LSTMAggregation, MLPAggregation, MaxAggregation, MeanAggregation, MinAggregation, MulAggregation, MultiAggregation,
                    PowerMeanAggregation, SoftmaxAggregation, StdAggregation, SumAggregation, VarAggregation)
 from .conv import (DynamicEdgeConv, EdgeConv, GATConv, GCNConv, GINConv, GINEConv, GraphConv, MessagePassing,
                    PointNetConv, SAGEConv)
 from .dense import Linear
 from .models import MLP
+from .norm import (BatchNorm, DiffGroupNorm, GraphNorm, GraphSizeNorm, HeteroBatchNorm, HeteroLayerNorm, InstanceNorm,
+                   LayerNorm, MeanSubtractionNorm, MessageNorm, PairNorm)
 from .pool import fps, global_add_pool, global_max_pool, global_mean_pool, knn, knn_graph, radius, radius_graph
 from .unpool import knn_interpolate
 
 __all__ = [
-    "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
-    "Linear", "LSTMAggregation", "MLP", "MLPAggregation", "MaxAggregation", "MeanAggregation", "MessagePassing", "MinAggregation", "MulAggregation",
-    "MultiAggregation", "PointNetConv", "PowerMeanAggregation", "SAGEConv", "SoftmaxAggregation", "StdAggregation",
+    "Aggregation", "BatchNorm", "DiffGroupNorm", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv",
+    "GINEConv", "GraphConv", "GraphNorm", "GraphSizeNorm", "HeteroBatchNorm", "HeteroLayerNorm", "InstanceNorm",
+    "LayerNorm", "Linear", "LSTMAggregation", "MLP", "MLPAggregation", "MaxAggregation", "MeanAggregation",
+    "MeanSubtractionNorm", "MessageNorm", "MessagePassing", "MinAggregation", "MulAggregation", "MultiAggregation",
+    "PairNorm", "PointNetConv", "PowerMeanAggregation", "SAGEConv", "SoftmaxAggregation", "StdAggregation",
     "SumAggregation", "VarAggregation", "fps", "global_add_pool", "global_max_pool", "global_mean_pool", "knn",
     "knn_graph", "knn_interpolate", "radius", "radius_graph",
 ]

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.norm.instance_norm` mirror."""
+
+from meshgraph.nn.norm import InstanceNorm
+
+__all__ = ["InstanceNorm"]
