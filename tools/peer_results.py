@@ -1,0 +1,115 @@
+"""Rerun the peers' own test suites against meshgraph.compat and rewrite docs/peer_test_results.json.
+
+    PYTHONPATH=tools python tools/peer_results.py [pytorch3d] [pyg] [--native]
+
+Runs `tools/peer_tests.py` on the files recorded in docs/peer_test_results.json (PyTorch3D with `--cuda-as-cpu`,
+PyG with `--stub-missing`; both with the `peer_absent` plugin, so a test that needs a name meshgraph does not mirror
+yet is reported as skipped). Every failure gets a reason: the one recorded for the same test before, else the first
+matching rule below, else "UNEXPLAINED: <the exception's first line>" — and then the tool exits 1, so a new failure
+cannot slip into the docs unnamed. `--native` also reruns PyG's tests against PyG itself (the comparison column).
+Afterwards run `python tools/gen_migration_docs.py` to refresh the per-file tables in docs/migration_*.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "peer_test_results.json"
+TOOLS = ROOT / "tools"
+
+FLAGS = {"pytorch3d": ["--cuda-as-cpu"], "pyg": ["--stub-missing"]}
+# (peer, regex on "test id<TAB>first line", reason) for failures not seen before
+RULES = [
+    (None, r"torch\.jit|TorchScript|jit\.script|jit_", "TorchScript (torch.jit.script), which torch deprecates: a named "
+     "exception of issue 12"),
+    ("pytorch3d", r"\.cuda\(|torch\.cuda|CUDA", "calls .cuda() / torch.cuda directly (no GPU here)"),
+    (None, r"HeteroData|FeatureStore|GraphStore", "HeteroData / FeatureStore: heterogeneous and distributed graphs "
+     "(issue 15)"),
+    (None, r"[Tt]extures?|TexturesAtlas|TexturesUV", "texture classes / texture atlas (issue 14)"),
+]
+
+
+def _split(line: str) -> tuple[str, str]:
+    """'`id`: reason' -> (id, reason)."""
+    m = re.match(r"`([^`]+)`: (.*)", line)
+    return (m.group(1), m.group(2)) if m else (line, "")
+
+
+def run(peer: str, files: list[str], native: bool) -> tuple[dict, list[tuple[str, str]]]:
+    """(per-file counts, [(test id, first line of the failure)]) of one run."""
+    tree = "tests/" if peer == "pytorch3d" else "test/"
+    rel = [f[len(tree):] if f.startswith(tree) else f for f in files]
+    with tempfile.TemporaryDirectory() as tmp:
+        report, out = Path(tmp) / "failures.tsv", Path(tmp) / "counts.json"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TOOLS), str(ROOT), os.environ.get("PYTHONPATH", "")]),
+                   PEER_ABSENT_REPORT=str(report))
+        flags = [] if native else FLAGS[peer]
+        extra = ["-q"] if native else ["-q", "-p", "peer_absent"]
+        cmd = [sys.executable, str(TOOLS / "peer_tests.py"), peer, *rel, *flags, *(["--native"] if native else []),
+               "--json", str(out), "--", *extra]
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        counts = json.loads(out.read_text())["files"] if out.exists() else {}
+        fails = []
+        if report.exists():
+            for line in report.read_text().splitlines():
+                tid, _, msg = line.partition("\t")
+                fails.append((tid, msg))
+    return counts, fails
+
+
+def reason_for(peer: str, tid: str, msg: str, known: dict[str, str]) -> str:
+    if tid in known:
+        return known[tid]
+    for p, pattern, reason in RULES:
+        if (p is None or p == peer) and re.search(pattern, f"{tid}\t{msg}"):
+            return reason
+    return f"UNEXPLAINED: {msg}"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("peers", nargs="*", default=["pytorch3d", "pyg"])
+    ap.add_argument("--native", action="store_true", help="also rerun PyG's tests against PyG itself")
+    args = ap.parse_args(argv)
+    data = json.loads(RESULTS.read_text())
+    bad = 0
+    for peer in args.peers:
+        entry = data[peer]
+        files = sorted(entry["files"])
+        known = dict(_split(f) for f in entry["failures"])
+        counts, fails = run(peer, files, native=False)
+        missing = [f for f in files if f not in counts]
+        if missing:
+            print(f"{peer}: no result for {missing} (the run broke)", file=sys.stderr)
+            return 1
+        entry["files"] = {f: counts[f] for f in files}
+        entry["failures"] = [f"`{tid}`: {reason_for(peer, tid, msg, known)}" for tid, msg in fails]
+        unexplained = [f for f in entry["failures"] if "UNEXPLAINED" in f]
+        bad += len(unexplained)
+        if peer == "pyg" and args.native:
+            native, _ = run(peer, files, native=True)
+            entry["native"] = {f: native[f] for f in files if f in native}
+        passed = sum(c["passed"] for c in counts.values())
+        failed = sum(c["failed"] + c["error"] for c in counts.values())
+        line = f"{peer}: {passed} passed, {failed} failed ({passed / max(passed + failed, 1):.1%})"
+        if peer == "pyg" and entry.get("native"):
+            nat = sum(c["passed"] for c in entry["native"].values())
+            jit = sum("TorchScript" in f for f in entry["failures"])
+            line += f"; PyG itself {nat}: {passed / nat:.1%}, {passed / (nat - jit):.1%} without its {jit} TorchScript tests"
+        print(line)
+        for f in unexplained:
+            print("  " + f)
+    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
