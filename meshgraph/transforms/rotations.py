@@ -183,9 +183,25 @@ def euler_angles_to_matrix(euler_angles: torch.Tensor, convention: str) -> torch
     return torch.matmul(torch.matmul(r[0], r[1]), r[2])
 
 
+def _eps(dtype: torch.dtype) -> float:
+    """Machine epsilon of a float dtype (TorchScript has no torch.finfo)."""
+    if dtype == torch.float64:
+        return 2.220446049250313e-16
+    if dtype == torch.float32:
+        return 1.1920928955078125e-07
+    if dtype == torch.bfloat16:
+        return 0.0078125
+    return 0.0009765625
+
+
 def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tensor:
     """Euler angles (..., 3) in radians of rotation matrices (..., 3, 3) (inverse of `euler_angles_to_matrix`):
-    the middle angle in [-pi/2, pi/2] (Tait-Bryan) or [0, pi] (proper), the others in (-pi, pi]."""
+    the middle angle in [-pi/2, pi/2] (Tait-Bryan) or [0, pi] (proper), the others in (-pi, pi].
+
+    PyTorch3D's angles, except at gimbal lock (|cos| of the Tait-Bryan middle angle, or |sin| of the proper one,
+    below sqrt(eps)), where only the first angle plus or minus the last is determined and the two atan2 calls
+    would read rounding noise: there the last angle is 0 and the first is read from the middle axis' column, so
+    the angles still give back the matrix (to sqrt(eps))."""
     _check_convention(convention)
     _check_matrix(matrix)
     i, j, k = _index_from_letter(convention[0]), _index_from_letter(convention[1]), _index_from_letter(convention[2])
@@ -193,14 +209,21 @@ def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tenso
     s = 1.0 if (j - i) % 3 == 1 else -1.0  # +1 when (i, j, m) is a cyclic order of (X, Y, Z)
     R = matrix
     if i != k:  # Tait-Bryan
-        first = torch.atan2(-s * R[..., j, k], R[..., k, k])
+        a_y, a_x = -s * R[..., j, k], R[..., k, k]
         middle = torch.asin((s * R[..., i, k]).clamp(-1.0, 1.0))
-        last = torch.atan2(-s * R[..., i, j], R[..., i, i])
+        c_y, c_x = -s * R[..., i, j], R[..., i, i]
     else:  # proper Euler
-        first = torch.atan2(R[..., j, i], -s * R[..., m, i])
+        a_y, a_x = R[..., j, i], -s * R[..., m, i]
         middle = torch.acos(R[..., i, i].clamp(-1.0, 1.0))
-        last = torch.atan2(R[..., i, j], s * R[..., i, m])
-    return torch.stack([first, middle, last], -1)
+        c_y, c_x = R[..., i, j], s * R[..., i, m]
+    # c_x^2 + c_y^2 = (cos or sin of the middle angle)^2; below eps the matrix is (numerically) locked.
+    locked = c_x * c_x + c_y * c_y < _eps(R.dtype)
+    zero, one = torch.zeros_like(c_x), torch.ones_like(c_x)
+    first = torch.atan2(torch.where(locked, zero, a_y), torch.where(locked, one, a_x))
+    last = torch.atan2(torch.where(locked, zero, c_y), torch.where(locked, one, c_x))
+    # Locked, R = R_i(first) R_j(middle) with R_j(middle) e_j = e_j: column j is R_i(first) e_j.
+    first_locked = torch.atan2(torch.where(locked, s * R[..., m, j], zero), torch.where(locked, R[..., j, j], one))
+    return torch.stack([torch.where(locked, first_locked, first), middle, last], -1)
 
 
 def random_quaternions(n: int, dtype: Optional[torch.dtype] = None, device: Optional[Device] = None) -> torch.Tensor:
