@@ -199,9 +199,9 @@ def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tenso
     the middle angle in [-pi/2, pi/2] (Tait-Bryan) or [0, pi] (proper), the others in (-pi, pi].
 
     PyTorch3D's angles, except at gimbal lock (|cos| of the Tait-Bryan middle angle, or |sin| of the proper one,
-    below sqrt(eps)), where only the first angle plus or minus the last is determined and the two atan2 calls
-    would read rounding noise: there the last angle is 0 and the first is read from the middle axis' column, so
-    the angles still give back the matrix (to sqrt(eps))."""
+    below eps), where only the first angle plus or minus the last is determined and PyTorch3D's two atan2 calls
+    read rounding noise (for proper conventions, angles that do not give back the matrix): there the last angle
+    is 0 and the first is read from the middle axis' column."""
     _check_convention(convention)
     _check_matrix(matrix)
     i, j, k = _index_from_letter(convention[0]), _index_from_letter(convention[1]), _index_from_letter(convention[2])
@@ -216,8 +216,11 @@ def matrix_to_euler_angles(matrix: torch.Tensor, convention: str) -> torch.Tenso
         a_y, a_x = R[..., j, i], -s * R[..., m, i]
         middle = torch.acos(R[..., i, i].clamp(-1.0, 1.0))
         c_y, c_x = R[..., i, j], s * R[..., i, m]
-    # c_x^2 + c_y^2 = (cos or sin of the middle angle)^2; below eps the matrix is (numerically) locked.
-    locked = c_x * c_x + c_y * c_y < _eps(R.dtype)
+    # c_x^2 + c_y^2 = (cos or sin of the middle angle)^2: locked below eps^2. Above it the atan2 arguments are
+    # noisy but consistent (the angles give back the matrix); the reconstruction from column j would be off by
+    # |cos| (or |sin|), more than that noise.
+    eps = _eps(R.dtype)
+    locked = c_x * c_x + c_y * c_y < eps * eps
     zero, one = torch.zeros_like(c_x), torch.ones_like(c_x)
     first = torch.atan2(torch.where(locked, zero, a_y), torch.where(locked, one, a_x))
     last = torch.atan2(torch.where(locked, zero, c_y), torch.where(locked, one, c_x))
