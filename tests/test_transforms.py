@@ -198,6 +198,21 @@ def test_round_trips_are_stable_within_1e7_of_angle_0_and_pi(dtype):
     _close(so3_exp_map(so3_log_map(R)), R64, dtype, 10 * tol)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_every_conversion_has_finite_gradients_within_1e7_of_angle_0_and_pi(dtype):
+    assert len(CONVENTIONS) == 12 and len(TAIT_BRYAN) == 6 and len(PROPER) == 6
+    v = _edge_angles(70, dtype).requires_grad_()
+    R = axis_angle_to_matrix(v)
+    q = axis_angle_to_quaternion(v)
+    outs = [R, q, quaternion_to_matrix(q), quaternion_to_axis_angle(q), matrix_to_quaternion(R),
+            matrix_to_axis_angle(R), matrix_to_axis_angle(R, fast=True), matrix_to_rotation_6d(R),
+            rotation_6d_to_matrix(matrix_to_rotation_6d(R)), so3_rotation_angle(R), so3_relative_angle(R, R.detach()),
+            quaternion_apply(q, torch.ones(3, dtype=dtype))]
+    for out in outs:
+        (g,) = torch.autograd.grad(out.sum(), v, retain_graph=True)
+        assert torch.isfinite(g).all()
+
+
 def test_matrix_to_axis_angle_fast_near_pi_about_any_axis():
     # PyTorch3D 0.7.9's fast path reads the axis from the first row of R + I, which vanishes for axes
     # perpendicular to X; this one takes the best-conditioned column.
