@@ -14,7 +14,6 @@ KNOWN_DIFFERENCES: dict[str, str] = {
         "lacks explain_message (PyG's explain module) and jittable (TorchScript, deprecated by torch): outside "
         "issue 12, as the issue names them"
     ),
-    "pytorch3d.transforms.Transform3d": "lacks get_se3_log: the SE(3) log map comes with the 3D scene toolbox (issue 14)",
 }
 
 def _planned(key: str) -> str | None:

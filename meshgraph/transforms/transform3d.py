@@ -4,8 +4,13 @@ class, same methods and broadcasting: a batch of 1 broadcasts against N)."""
 from __future__ import annotations
 
 import math
+import os
+import warnings
 
 import torch
+
+from .rotations import _axis_angle_rotation
+from .se3 import se3_log_map
 
 
 def _device(device, like=None) -> torch.device:
@@ -59,7 +64,7 @@ class Transform3d:
         """The selected transforms (int, slice, list, bool or long tensor), as a plain Transform3d."""
         if isinstance(index, int):
             index = [index]
-        return Transform3d(matrix=self.get_matrix()[index])
+        return self.__class__(matrix=self.get_matrix()[index])
 
     def compose(self, *others: Transform3d) -> Transform3d:
         """self, then each of `others` in turn (points go through self first)."""
@@ -77,6 +82,11 @@ class Transform3d:
         for other in self._transforms:
             m = _bmm(m, other.get_matrix())
         return m
+
+    def get_se3_log(self, eps: float = 1e-4, cos_bound: float = 1e-4) -> torch.Tensor:
+        """(N, 6) SE(3) logs [log_translation | log_rotation] of the composed matrices (`se3_log_map`); a
+        matrix whose last column is not (0, 0, 0, *) is a ValueError."""
+        return se3_log_map(self.get_matrix(), eps, cos_bound)
 
     def _get_matrix_inverse(self) -> torch.Tensor:
         return torch.inverse(self._matrix)
@@ -248,6 +258,8 @@ class Rotate(Transform3d):
         if R.shape[-2:] != (3, 3):
             raise ValueError(f"R must have shape (3, 3) or (N, 3, 3); got {tuple(R.shape)}")
         R = R.to(device=device, dtype=dtype)
+        if os.environ.get("PYTORCH3D_CHECK_ROTATION_MATRICES", "0") == "1":
+            _check_valid_rotation_matrix(R, tol=orthogonal_tol)  # opt-in, as in PyTorch3D: it syncs the device
         m = torch.eye(4, dtype=dtype, device=device).repeat(R.shape[0], 1, 1)
         m[:, :3, :3] = R
         self._matrix = m
@@ -273,7 +285,15 @@ class RotateAxisAngle(Rotate):
             raise ValueError(f"Expected tensor of shape (N,); got {tuple(angle.shape)} (in RotateAxisAngle)")
         a = _coord(angle, dtype, _device(device, angle))
         a = a / 180.0 * math.pi if degrees else a
-        c, s, o, i = a.cos(), a.sin(), torch.zeros_like(a), torch.ones_like(a)
-        rows = {"X": (i, o, o, o, c, -s, o, s, c), "Y": (c, o, s, o, i, o, -s, o, c), "Z": (c, -s, o, s, c, o, o, o, i)}
-        R = torch.stack(rows[axis], -1).reshape(-1, 3, 3)  # column-vector rotation; rows act as R^T
+        R = _axis_angle_rotation(axis, a)  # column-vector rotation; row vectors need R^T
         super().__init__(R.transpose(1, 2), dtype=dtype, device=a.device)
+
+
+@torch.no_grad()
+def _check_valid_rotation_matrix(R: torch.Tensor, tol: float = 1e-7) -> None:
+    """Warn unless every (N, 3, 3) R has R R^T = I (within tol) and det R = 1."""
+    eye = torch.eye(3, dtype=R.dtype, device=R.device).expand_as(R)
+    orthogonal = torch.allclose(R.bmm(R.transpose(1, 2)), eye, atol=tol)
+    det = torch.linalg.det(R.to(torch.promote_types(R.dtype, torch.float32)))  # no half-precision det
+    if not (orthogonal and torch.allclose(det, torch.ones_like(det))):
+        warnings.warn("R is not a valid rotation matrix")
