@@ -39,7 +39,9 @@ from ..ops.edge_utils import (
     is_torch_sparse_tensor,
     maybe_num_nodes,
     remove_self_loops,
+    sort_edge_index,
     to_edge_index,
+    to_torch_coo_tensor,
     to_scipy_sparse_matrix,
     to_torch_csr_tensor,
     to_undirected,
@@ -53,7 +55,7 @@ __all__ = [
     "AddLaplacianEigenvectorPE", "AddRandomWalkPE", "AddSelfLoops", "BaseTransform", "Center", "Compose",
     "ComposeFilters", "FaceToEdge", "GCNNorm", "KNNGraph", "LinearTransformation", "NormalizeFeatures",
     "NormalizeScale", "RadiusGraph", "RandomFlip", "RandomJitter", "RandomLinkSplit", "RandomNodeSplit",
-    "RandomRotate", "RemoveIsolatedNodes", "SamplePoints", "ToUndirected",
+    "RandomRotate", "RemoveIsolatedNodes", "SamplePoints", "ToSparseTensor", "ToUndirected",
 ]
 
 
@@ -273,9 +275,53 @@ class RemoveIsolatedNodes(BaseTransform):
         return data
 
 
+class ToSparseTensor(BaseTransform):
+    """Replace `edge_index` by the transposed sparse adjacency `adj_t` (a torch.sparse CSR tensor, or COO for
+    layout=torch.sparse_coo or multi-dimensional `attr` values), the values of edge attribute `attr` (default
+    "edge_weight") as its entries. Edges are first sorted by column (edge attributes alike; edge_label /
+    edge_label_index left alone). remove_edge_index drops edge_index and `attr`. fill_cache is accepted for
+    PyG's torch_sparse SparseTensor, which meshgraph does not build."""
+
+    def __init__(self, attr: str | None = "edge_weight", remove_edge_index: bool = True, fill_cache: bool = True,
+                 layout: int | None = None) -> None:
+        if layout not in {None, torch.sparse_coo, torch.sparse_csr}:
+            raise ValueError(f"layout must be None, torch.sparse_coo or torch.sparse_csr, got {layout!r}")
+        self.attr = attr
+        self.remove_edge_index = remove_edge_index
+        self.fill_cache = fill_cache
+        self.layout = layout
+
+    def forward(self, data: Any) -> Any:
+        for store in data.edge_stores:
+            if "edge_index" not in store:
+                continue
+            keys, values = [], []
+            for key, value in store.items():
+                if key not in {"edge_index", "edge_label", "edge_label_index"} and store.is_edge_attr(key):
+                    keys.append(key)
+                    values.append(value)
+            store.edge_index, values = sort_edge_index(store.edge_index, values, sort_by_row=False)
+            for key, value in zip(keys, values):
+                store[key] = value
+            size = store.size()[::-1]
+            weight = store[self.attr] if self.attr is not None and self.attr in store else None
+            build = (to_torch_coo_tensor if (weight is not None and weight.dim() > 1) or self.layout == torch.sparse_coo
+                     else to_torch_csr_tensor)
+            store.adj_t = build(store.edge_index.flip([0]), edge_attr=weight, size=size)
+            if self.remove_edge_index:
+                del store["edge_index"]
+                if self.attr is not None and self.attr in store:
+                    del store[self.attr]
+        return data
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(attr={self.attr}, layout={self.layout})"
+
+
 class GCNNorm(BaseTransform):
     """Replace the edges by GCN's normalized adjacency D^-1/2 (A + I) D^-1/2 (`edge_index`, `edge_weight`), or
-    normalize a torch.sparse `adj_t` (meshgraph.nn.conv.gcn_norm)."""
+    normalize a torch.sparse `adj_t` (meshgraph.nn.conv.gcn_norm). For a torch.sparse adj_t the normalized matrix
+    is stored (PyG 2.8 stores gcn_norm's (matrix, None) pair there: it expects torch_sparse's SparseTensor)."""
 
     def __init__(self, add_self_loops: bool = True):
         self.add_self_loops = add_self_loops
@@ -631,6 +677,8 @@ def _replace_pos(batch: GraphBatch, pos: torch.Tensor) -> GraphBatch:
 
 def _batch_pos(batch: GraphBatch) -> torch.Tensor:
     pos = batch.pos
+    if pos is None and len(batch) == 0:
+        return torch.zeros((0, 3), device=batch.device)
     if pos is None:
         raise ValueError("data.pos is required (node positions), but the batch has none")
     return pos

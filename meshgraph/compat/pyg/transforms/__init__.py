@@ -23,6 +23,7 @@ from ....transforms.graph import (
     RandomRotate,
     RemoveIsolatedNodes,
     SamplePoints,
+    ToSparseTensor,
     ToUndirected,
 )
 
@@ -30,5 +31,5 @@ __all__ = [
     "AddLaplacianEigenvectorPE", "AddRandomWalkPE", "AddSelfLoops", "BaseTransform", "Center", "Compose",
     "ComposeFilters", "FaceToEdge", "GCNNorm", "KNNGraph", "LinearTransformation", "NormalizeFeatures",
     "NormalizeScale", "RadiusGraph", "RandomFlip", "RandomJitter", "RandomLinkSplit", "RandomNodeSplit",
-    "RandomRotate", "RemoveIsolatedNodes", "SamplePoints", "ToUndirected",
+    "RandomRotate", "RemoveIsolatedNodes", "SamplePoints", "ToSparseTensor", "ToUndirected",
 ]
