@@ -429,3 +429,31 @@ def test_bad_record_values_raise_value_error():
         T.AddLaplacianEigenvectorPE(3)(Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2))
     with pytest.raises(ValueError, match="Insufficient"):
         T.RandomLinkSplit(num_val=1, num_test=1)(Data(edge_index=torch.tensor([[0, 1], [1, 0]]), num_nodes=2))
+
+
+# ---------------------------------------------------------------------- PyG's own records, PyG's documented outputs
+
+
+@pytest.mark.parametrize("name,args", [("ToUndirected", ()), ("AddSelfLoops", ()), ("RemoveIsolatedNodes", ()),
+                                       ("RandomNodeSplit", ("random", 1, 1, 1, 1)), ("AddRandomWalkPE", (2,)),
+                                       ("GCNNorm", ()), ("FaceToEdge", ()), ("SamplePoints", (4,)),
+                                       ("NormalizeScale", ()), ("RandomRotate", (30,))])
+def test_transforms_take_pyg_records(name, args):
+    kw = dict(x=torch.rand(5, 3), edge_index=torch.tensor([[0, 1, 1, 2, 3], [1, 0, 2, 1, 4]]), pos=torch.randn(5, 3),
+              face=torch.tensor([[0], [1], [2]]), y=torch.arange(5) % 2)
+    a = seeded(lambda: getattr(T, name)(*args)(PygData(**kw)))
+    b = seeded(lambda: getattr(PT, name)(*args)(PygData(**kw)))
+    assert type(a) is PygData
+    assert_same(a, b)
+
+
+def test_knn_and_radius_graph_give_pygs_documented_edges():
+    # PyG's test_knn_graph / test_radius_graph (which need pyg_lib, absent here)
+    pos = torch.tensor([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [-2.0, 0.0], [0.0, -2.0]])
+    out = T.KNNGraph(k=2, force_undirected=True)(Data(pos=pos))
+    assert out.edge_index.tolist() == [[0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5],
+                                       [1, 2, 3, 4, 5, 0, 2, 3, 5, 0, 1, 0, 1, 4, 0, 3, 0, 1]]
+    from meshgraph.ops.edge_utils import coalesce
+    out = T.RadiusGraph(r=1.5)(Data(pos=pos))
+    assert coalesce(out.edge_index).tolist() == [[0, 0, 1, 1, 1, 2, 3, 3], [1, 3, 0, 2, 3, 1, 0, 1]]
+    assert repr(T.KNNGraph()) == "KNNGraph(k=6)" and repr(T.RadiusGraph(r=1)) == "RadiusGraph(r=1)"
