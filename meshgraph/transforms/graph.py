@@ -207,6 +207,15 @@ class NormalizeFeatures(BaseTransform):
         return data
 
 
+def _edit_edges(store, edit: Callable, skip: Sequence[str] = ()) -> None:
+    """store.edge_index and its edge-level attributes (but `skip`) replaced by
+    edit(edge_index, [attribute values]) -> (edge_index, [attribute values])."""
+    keys = [k for k in store.keys() if k != "edge_index" and k not in skip and store.is_edge_attr(k)]
+    store.edge_index, values = edit(store.edge_index, [store[k] for k in keys])
+    for key, value in zip(keys, values):
+        store[key] = value
+
+
 class ToUndirected(BaseTransform):
     """Add the reverse of every edge and coalesce (edges sorted by (row, col)); edge-level attributes follow,
     duplicates merged with `reduce`. `merge` matters for heterogeneous graphs only (not supported here)."""
@@ -219,14 +228,7 @@ class ToUndirected(BaseTransform):
         for store in data.edge_stores:
             if "edge_index" not in store:
                 continue
-            keys, values = [], []
-            for key, value in store.items():
-                if key != "edge_index" and store.is_edge_attr(key):
-                    keys.append(key)
-                    values.append(value)
-            store.edge_index, values = to_undirected(store.edge_index, values, reduce=self.reduce)
-            for key, value in zip(keys, values):
-                store[key] = value
+            _edit_edges(store, lambda ei, values: to_undirected(ei, values, reduce=self.reduce))
         return data
 
 
@@ -295,14 +297,8 @@ class ToSparseTensor(BaseTransform):
         for store in data.edge_stores:
             if "edge_index" not in store:
                 continue
-            keys, values = [], []
-            for key, value in store.items():
-                if key not in {"edge_index", "edge_label", "edge_label_index"} and store.is_edge_attr(key):
-                    keys.append(key)
-                    values.append(value)
-            store.edge_index, values = sort_edge_index(store.edge_index, values, sort_by_row=False)
-            for key, value in zip(keys, values):
-                store[key] = value
+            _edit_edges(store, lambda ei, values: sort_edge_index(ei, values, sort_by_row=False),
+                        skip=("edge_label", "edge_label_index"))
             size = store.size()[::-1]
             weight = store[self.attr] if self.attr is not None and self.attr in store else None
             build = (to_torch_coo_tensor if (weight is not None and weight.dim() > 1) or self.layout == torch.sparse_coo
