@@ -30,7 +30,7 @@ REQUIRED = "<required>"
 
 # The peer modules mirrored (issue 12, plus what later issues add).
 P3D_MODULES = ["common", "structures", "ops", "loss", "renderer", "io", "transforms", "utils"]
-PYG_MODULES = ["data", "loader", "nn", "utils"]
+PYG_MODULES = ["data", "loader", "nn", "transforms", "utils"]
 
 
 # ---------------------------------------------------------------------- PyTorch3D, from source

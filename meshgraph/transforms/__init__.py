@@ -3,8 +3,36 @@
 A point p (row vector) maps to [p, 1] @ M, M a (N, 4, 4) matrix whose last row holds the translation. Cameras
 return these from `get_world_to_view_transform`, `get_projection_transform`, `get_full_projection_transform`.
 Rotation matrices from the conversion functions act on column vectors (R @ v), as in PyTorch3D.
+
+Graph transforms (`transforms.graph`, PyG's `torch_geometric.transforms` vocabulary: Compose, NormalizeFeatures,
+ToUndirected, KNNGraph, RandomNodeSplit, ...) work on records (Data / Batch) and on Graph / GraphBatch.
 """
 
+from .graph import (
+    AddLaplacianEigenvectorPE,
+    AddRandomWalkPE,
+    AddSelfLoops,
+    BaseTransform,
+    Center,
+    Compose,
+    ComposeFilters,
+    FaceToEdge,
+    GCNNorm,
+    KNNGraph,
+    LinearTransformation,
+    NormalizeFeatures,
+    NormalizeScale,
+    RadiusGraph,
+    RandomFlip,
+    RandomJitter,
+    RandomLinkSplit,
+    RandomNodeSplit,
+    RandomRotate,
+    RemoveIsolatedNodes,
+    SamplePoints,
+    ToSparseTensor,
+    ToUndirected,
+)
 from .math import acos_linear_extrapolation
 from .rotations import (
     axis_angle_to_matrix,
@@ -39,6 +67,29 @@ from .so3 import (
 from .transform3d import Rotate, RotateAxisAngle, Scale, Transform3d, Translate
 
 __all__ = [
+    "AddLaplacianEigenvectorPE",
+    "AddRandomWalkPE",
+    "AddSelfLoops",
+    "BaseTransform",
+    "Center",
+    "Compose",
+    "ComposeFilters",
+    "FaceToEdge",
+    "GCNNorm",
+    "KNNGraph",
+    "LinearTransformation",
+    "NormalizeFeatures",
+    "NormalizeScale",
+    "RadiusGraph",
+    "RandomFlip",
+    "RandomJitter",
+    "RandomLinkSplit",
+    "RandomNodeSplit",
+    "RandomRotate",
+    "RemoveIsolatedNodes",
+    "SamplePoints",
+    "ToSparseTensor",
+    "ToUndirected",
     "Rotate",
     "RotateAxisAngle",
     "Scale",
