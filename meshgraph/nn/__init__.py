@@ -15,3 +15,10 @@ __all__ = [
     "Aggregation", "DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv",
     "GraphToImage", "Linear", "MLP", "MessagePassing", "MultiAggregation", "PointNetConv", "PyGGraphConv", "SAGEConv",
     "aggr", "fused_message", "gcn_norm"]
+
+# --- spectral and propagation family (issue 13)
+from .conv_spectral import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, MixHopConv, SGConv,
+                            SSGConv, TAGConv)
+
+__all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
+# --- end spectral and propagation family
