@@ -165,10 +165,7 @@ class _GCNCache:
         nd = node_dim % h.dim()
         if nd:
             h = h.movedim(nd, 0)
-        if h.shape[0] == 0 or self.adj.col.numel() == 0:
-            out = h.new_zeros((self.adj.num_dst, *h.shape[1:]))
-        else:
-            out = aggregate(h, self.adj, self.weight, "sum")
+        out = aggregate(h, self.adj, self.weight, "sum")  # empty graphs included: the output stays attached to h
         if self.diag is not None:
             out = out + self.diag.view(-1, *([1] * (h.dim() - 1))) * h
         return out.movedim(0, nd) if nd else out
