@@ -27,6 +27,14 @@ from _common import bench_args, bunny_batch, report, timeit
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def fwd_bwd(x0: torch.Tensor, fn):
+    """One forward + backward of fn from a fresh leaf copy of x0."""
+    def step():
+        x = x0.detach().requires_grad_(True)
+        fn(x).sum().backward()
+    return step
+
+
 def graphconv(quick: bool):
     import torch_geometric.nn as pyg
 
@@ -40,12 +48,7 @@ def graphconv(quick: bool):
     x0 = torch.randn(b.num_verts, F_in)
     ei = b.edge_index
     torch.testing.assert_close(ours(x0, b), theirs(x0, ei), rtol=1e-4, atol=1e-4)
-
-    def run(fn):
-        def step():
-            x = x0.detach().requires_grad_(True)
-            fn(x).sum().backward()
-        return step
+    run = lambda fn: fwd_bwd(x0, fn)
 
     rows = [("meshgraph GraphConv", timeit(run(lambda x: ours(x, b)), repeat=3)), ("PyG GraphConv", timeit(run(lambda x: theirs(x, ei)), repeat=3))]
     report(f"GraphConv {F_in}->{F_in} fwd+bwd, V={b.num_verts:,} E={b.num_edges:,}", rows, "meshgraph GraphConv")
@@ -83,15 +86,8 @@ def spectral(quick: bool):
     for title, ours, theirs in layers:
         ours.load_state_dict(theirs.state_dict())
         torch.testing.assert_close(ours(x0, b), theirs(x0, ei), rtol=1e-4, atol=1e-4)
-
-        def run(fn):
-            def step():
-                x = x0.detach().requires_grad_(True)
-                fn(x).sum().backward()
-            return step
-
-        rows = [(f"meshgraph {title}", timeit(run(lambda x: ours(x, b)), repeat=3)),
-                (f"PyG {title}", timeit(run(lambda x: theirs(x, ei)), repeat=3))]
+        rows = [(f"meshgraph {title}", timeit(fwd_bwd(x0, lambda x: ours(x, b)), repeat=3)),
+                (f"PyG {title}", timeit(fwd_bwd(x0, lambda x: theirs(x, ei)), repeat=3))]
         report(f"{title} {F_in}->{F_in} fwd+bwd, V={b.num_verts:,} E={b.num_edges:,}", rows, f"meshgraph {title}")
 
 

@@ -186,75 +186,77 @@ class ChebConv(_Propagation):
 # ---------------------------------------------------------------------- SGConv, SSGConv
 
 
-class SGConv(_Propagation):
+class _PropagatedLinear(_Propagation):
+    """lin(S x) for a fixed propagation S of the input features (SGConv, SSGConv); cached=True keeps S x in the
+    attribute named by `_cache` (PyG's names) and later calls reuse it detached."""
+
+    _cache = "_cached_x"
+
+    def __init__(self, in_channels: int, out_channels: int, K: int, cached: bool, add_self_loops: bool, bias: bool,
+                 **kwargs):
+        kwargs.setdefault("aggr", "add")
+        super().__init__(**kwargs)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.K = _check_k(K, type(self).__name__)
+        self.cached, self.add_self_loops = cached, add_self_loops
+        setattr(self, self._cache, None)
+        self.lin = Linear(in_channels, out_channels, bias=bias)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        self.lin.reset_parameters()
+        setattr(self, self._cache, None)
+
+    def _spread(self, x: torch.Tensor, op: _GCNCache) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, edge_index, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
+        _check_width(self, x, self.in_channels)
+        h = getattr(self, self._cache)
+        if h is not None:
+            return self.lin(h.detach())
+        h = self._spread(x, self._gcn(x, edge_index, edge_weight, True, self.add_self_loops))
+        if self.cached:
+            setattr(self, self._cache, h)
+        return self.lin(h)
+
+
+class SGConv(_PropagatedLinear):
     """Simplified graph convolution (Wu et al. 2019), PyG's SGConv: out = lin((D^-1/2 (A + I) D^-1/2)^K x).
     cached=True keeps the propagated features (one fixed graph and input). K hops on the fused kernel."""
 
     def __init__(self, in_channels: int, out_channels: int, K: int = 1, cached: bool = False,
                  add_self_loops: bool = True, bias: bool = True, **kwargs):
-        kwargs.setdefault("aggr", "add")
-        super().__init__(**kwargs)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.K = _check_k(K, type(self).__name__)
-        self.cached, self.add_self_loops = cached, add_self_loops
-        self._cached_x = None
-        self.lin = Linear(in_channels, out_channels, bias=bias)
-        self.reset_parameters()
+        super().__init__(in_channels, out_channels, K, cached, add_self_loops, bias, **kwargs)
 
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        self.lin.reset_parameters()
-        self._cached_x = None
-
-    def forward(self, x: torch.Tensor, edge_index, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        _check_width(self, x, self.in_channels)
-        if self._cached_x is not None:
-            return self.lin(self._cached_x.detach())
-        op = self._gcn(x, edge_index, edge_weight, True, self.add_self_loops)
+    def _spread(self, x: torch.Tensor, op: _GCNCache) -> torch.Tensor:
         for _ in range(self.K):
             x = self._hop(x, op)
-        if self.cached:
-            self._cached_x = x
-        return self.lin(x)
+        return x
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, K={self.K})"
 
 
-class SSGConv(_Propagation):
+class SSGConv(_PropagatedLinear):
     """Simple spectral graph convolution (Zhu & Koniusz 2021), PyG's SSGConv:
     out = lin(alpha x + (1 - alpha) / K * sum_{k=1..K} (D^-1/2 (A + I) D^-1/2)^k x); cached=True keeps the
     propagated sum."""
 
+    _cache = "_cached_h"
+
     def __init__(self, in_channels: int, out_channels: int, alpha: float, K: int = 1, cached: bool = False,
                  add_self_loops: bool = True, bias: bool = True, **kwargs):
-        kwargs.setdefault("aggr", "add")
-        super().__init__(**kwargs)
-        self.in_channels, self.out_channels = in_channels, out_channels
         self.alpha = _check_unit(alpha, "alpha", type(self).__name__)
-        self.K = _check_k(K, type(self).__name__)
-        self.cached, self.add_self_loops = cached, add_self_loops
-        self._cached_h = None
-        self.lin = Linear(in_channels, out_channels, bias=bias)
-        self.reset_parameters()
+        super().__init__(in_channels, out_channels, K, cached, add_self_loops, bias, **kwargs)
 
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        self.lin.reset_parameters()
-        self._cached_h = None
-
-    def forward(self, x: torch.Tensor, edge_index, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        _check_width(self, x, self.in_channels)
-        if self._cached_h is not None:
-            return self.lin(self._cached_h.detach())
-        op = self._gcn(x, edge_index, edge_weight, True, self.add_self_loops)
+    def _spread(self, x: torch.Tensor, op: _GCNCache) -> torch.Tensor:
         h = x * self.alpha
         for _ in range(self.K):
             x = self._hop(x, op)
             h = h + (1 - self.alpha) / self.K * x
-        if self.cached:
-            self._cached_h = h
-        return self.lin(h)
+        return h
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels}, K={self.K}, alpha={self.alpha})"
