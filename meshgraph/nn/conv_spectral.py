@@ -8,9 +8,10 @@ plus a per-node self-loop scale (`_GCNCache`, the operator GCNConv uses), so nei
 per-hop (E, F) message tensor is formed. Features may be (N, F) or, as in PyG's static graphs, (B, N, F) with
 the node axis at `node_dim`.
 
-These layers run their hops directly and never call `propagate`, so MessagePassing hooks and
-`decomposed_layers` do not apply to them; `message` / `message_and_aggregate` exist (PyG's methods) and compute
-what PyG's do when called.
+A subclass that replaces `message` / `aggregate` / `update`, MessagePassing hooks or decomposed_layers > 1
+send the hops of ChebConv, SGConv, APPNP, GCN2Conv, TAGConv, SSGConv, ClusterGCNConv and MixHopConv through
+`propagate` on the looped, weighted edge list instead (messages materialized, as PyG). ARMAConv's stacked hops
+and LEConv's difference messages always run fused. `message_and_aggregate` computes PyG's spmm when called.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from torch import nn
 
 from .._utils import check_positive_int
 from ..ops.gather_scatter import aggregate
-from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, read_edges
-from .conv import _GCNCache, _glorot, _pair, gcn_operator, reset
+from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, ptr_to_index, read_edges
+from .conv import _GCNCache, _glorot, _observed, _pair, gcn_operator
 from .linear import Linear
 from .message_passing import MessagePassing, fused_message
 
@@ -75,7 +76,21 @@ class _Propagation(MessagePassing):
         return op.propagate(x, self.node_dim)
 
     def _hop(self, x: torch.Tensor, op: _GCNCache) -> torch.Tensor:
-        return op.propagate(x, self.node_dim)
+        if getattr(type(self).message, "_fused_weight", None) is not None and not _observed(self, type(self)):
+            return op.propagate(x, self.node_dim)
+        # A subclass's message / aggregate / update, hooks or decomposed_layers: PyG's propagate on the looped,
+        # weighted edge list (rows in CSR order, then one loop per node where the operator has a diagonal).
+        adj = op.adj
+        E, N = adj.col.numel(), adj.num_dst
+        ei = torch.stack([adj.col.long(), ptr_to_index(adj.rowptr, E)])
+        w = op.weight[adj.edge_id] if op.weight is not None else None
+        if op.diag is not None:
+            loops = torch.arange(N, device=ei.device)
+            ei = torch.cat([ei, torch.stack([loops, loops])], 1)
+            w = torch.cat([w if w is not None else x.new_ones(E), op.diag])
+        if self.flow == "target_to_source":
+            ei = ei.flip(0)
+        return self.propagate(ei, x=x, edge_weight=w, norm=w)
 
     def _gcn(self, x, edge_index, edge_weight, normalize=True, add_self_loops=True) -> _GCNCache:
         return gcn_operator(x, edge_index, edge_weight, _num_nodes(self, x), self.flow, normalize, add_self_loops)

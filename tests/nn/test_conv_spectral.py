@@ -289,3 +289,30 @@ def test_bad_k_names_the_argument(make):
 def test_bad_hyperparameters_name_the_argument(make, arg):
     with pytest.raises(ValueError, match=arg):
         make()
+
+
+def _halved_message_subclass(base):
+    """base with PyG's message halved (the names of the message arguments as base's)."""
+    if "norm" in base.message.__code__.co_varnames:
+        def message(self, x_j, norm):
+            return 0.5 * norm.view(-1, 1) * x_j
+    else:
+        def message(self, x_j, edge_weight):
+            return 0.5 * edge_weight.view(-1, 1) * x_j
+    return type(base.__name__, (base,), {"message": message})
+
+
+@pytest.mark.parametrize("name", ["SGConv", "APPNP", "ChebConv", "TAGConv", "MixHopConv", "ClusterGCNConv"])
+def test_overridden_message_and_hooks_take_pyg_propagate(name):
+    ei, x, w = graph()
+    mine, theirs = pair(name)
+    args = (x, ei) if name == "ClusterGCNConv" else (x, ei, w)
+    make = LAYERS[name][0]
+    a = make(type("ns", (), {name: _halved_message_subclass(type(mine))}))
+    b = make(type("ns", (), {name: _halved_message_subclass(type(theirs))}))
+    a.load_state_dict(b.state_dict())
+    torch.testing.assert_close(a(*args), b(*args))
+    seen = []
+    mine.register_message_forward_hook(lambda m, inp, out: seen.append(out.shape[0]))
+    torch.testing.assert_close(mine(*args), theirs(*args))
+    assert seen and min(seen) >= ei.shape[1] - 4  # the messages were materialized (loops as one per node)
