@@ -75,6 +75,14 @@ class _Propagation(MessagePassing):
         op = _GCNCache(edge_adjacency(edges, n_src, n_dst), edges.value, None)
         return op.propagate(x, self.node_dim)
 
+    def _reset_lins_and_bias(self) -> None:
+        """ChebConv / TAGConv / MixHopConv: every Linear in `lins` (MixHop's Identity slots skipped), bias zeroed."""
+        for lin in self.lins:
+            if hasattr(lin, "reset_parameters"):
+                lin.reset_parameters()
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
     def _hop(self, x: torch.Tensor, op: _GCNCache) -> torch.Tensor:
         if getattr(type(self).message, "_fused_weight", None) is not None and not _observed(self, type(self)):
             return op.propagate(x, self.node_dim)
@@ -135,10 +143,7 @@ class ChebConv(_Propagation):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        for lin in self.lins:
-            lin.reset_parameters()
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+        self._reset_lins_and_bias()
 
     def _laplacian(self, x, edge_index, edge_weight, batch, lambda_max) -> _GCNCache:
         N = _num_nodes(self, x)
@@ -390,10 +395,7 @@ class TAGConv(_Propagation):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        for lin in self.lins:
-            lin.reset_parameters()
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+        self._reset_lins_and_bias()
 
     def forward(self, x: torch.Tensor, edge_index, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         _check_width(self, x, self.in_channels)
@@ -428,12 +430,8 @@ class MixHopConv(_Propagation):
         self.bias = nn.Parameter(torch.empty(len(powers) * out_channels)) if bias else None
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        for lin in self.lins:
-            if hasattr(lin, "reset_parameters"):
-                lin.reset_parameters()
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
+    def reset_parameters(self) -> None:  # PyG's MixHopConv leaves the base class alone
+        self._reset_lins_and_bias()
 
     def forward(self, x: torch.Tensor, edge_index, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
         _check_width(self, x, self.in_channels)
