@@ -104,12 +104,13 @@ class _Propagation(MessagePassing):
         return gcn_operator(x, edge_index, edge_weight, _num_nodes(self, x), self.flow, normalize, add_self_loops)
 
     def _cached_operator(self, x, edge_index, edge_weight) -> _GCNCache:
-        """APPNP / GCN2Conv: the normalized operator, kept in PyG's slot for the input form with cached=True."""
+        """APPNP / GCN2Conv: the normalized operator, kept in PyG's slot for the input form with cached=True
+        (PyG caches only the normalization: with normalize=False every call reads its own edge weights)."""
         slot = "_cached_adj_t" if is_sparse_tensor_like(edge_index) else "_cached_edge_index"
-        op = getattr(self, slot)
+        op = getattr(self, slot) if self.normalize else None
         if op is None:
             op = self._gcn(x, edge_index, edge_weight, self.normalize, self.add_self_loops)
-            if self.cached:
+            if self.cached and self.normalize:
                 setattr(self, slot, op.detached())
         return op
 

@@ -125,7 +125,7 @@ def test_cheb_lambda_max_and_batch_match_pyg(name):
     run_both(mine, theirs, name, x, ei, w, batch=batch, lambda_max=torch.tensor([2.0, 3.5]))
 
 
-@pytest.mark.parametrize("name", ["SGConv", "SSGConv", "APPNP", "GCN2Conv"])
+@pytest.mark.parametrize("name", ["SGConv", "SSGConv", "APPNP", "GCN2Conv", "APPNP-raw"])
 def test_cached_matches_pyg_across_two_calls(name):
     ei, x, w = graph()
     mine, theirs = pair(name)
@@ -136,6 +136,7 @@ def test_cached_matches_pyg_across_two_calls(name):
     second = run_both(mine, theirs, name, x2, ei[:, :10], None)
     if name in ("SGConv", "SSGConv"):  # the propagated features are cached: the output does not change
         torch.testing.assert_close(second, first)
+    run_both(mine, theirs, name, x2, ei[:, :10], w[:10], grad_w=False)  # APPNP-raw (normalize=False) reads w
     mine.reset_parameters()
     assert getattr(mine, {"SGConv": "_cached_x", "SSGConv": "_cached_h"}.get(name, "_cached_edge_index")) is None
 
