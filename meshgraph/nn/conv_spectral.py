@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._utils import check_positive_int
-from ..ops.gather_scatter import aggregate
 from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, ptr_to_index, read_edges
 from .conv import _GCNCache, _glorot, _observed, _pair, gcn_operator
 from .linear import Linear
@@ -41,9 +40,10 @@ def _check_width(layer: nn.Module, x: torch.Tensor, expected, what: str = "x") -
                          f"got shape {tuple(x.shape)}")
 
 
-def _check_unit(v, name: str, layer: str, upper_open: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not (0.0 <= v <= 1.0) or (upper_open and v == 1.0):
-        raise ValueError(f"{layer}: {name} must be a number in [0, 1{')' if upper_open else ']'}, got {v!r}")
+def _check_unit(v, name: str, layer: str) -> float:
+    """alpha / dropout: ValueError naming the layer and the argument unless a number in [0, 1]."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0.0 <= v <= 1.0:
+        raise ValueError(f"{layer}: {name} must be a number in [0, 1], got {v!r}")
     return v
 
 
@@ -58,16 +58,12 @@ def _num_nodes(layer: MessagePassing, x: torch.Tensor) -> int:
     return x.size(layer.node_dim)
 
 
-def _weighted_copy(x_j: torch.Tensor, edge_weight: torch.Tensor | None) -> torch.Tensor:
-    return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
-
-
 class _Propagation(MessagePassing):
     """PyG's `message` (a weighted copy) and `message_and_aggregate` (spmm on adj_t) for these layers."""
 
     @fused_message("edge_weight")
     def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor | None = None) -> torch.Tensor:
-        return _weighted_copy(x_j, edge_weight)
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
 
     def message_and_aggregate(self, adj_t, x: torch.Tensor) -> torch.Tensor:
         edges = read_edges(adj_t)
