@@ -20,3 +20,10 @@ __all__ = [
     "InstanceNorm", "LayerNorm", "Linear", "MLP", "MeanSubtractionNorm", "MessageNorm", "MessagePassing",
     "MultiAggregation", "PairNorm", "PointNetConv", "PyGGraphConv", "SAGEConv", "aggr", "fused_message", "gcn_norm",
     "norm"]
+
+# --- spectral and propagation family (issue 13)
+from .conv_spectral import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, MixHopConv, SGConv,
+                            SSGConv, TAGConv)
+
+__all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
+# --- end spectral and propagation family

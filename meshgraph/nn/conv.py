@@ -147,12 +147,71 @@ def gcn_norm(edge_index, edge_weight: torch.Tensor | None = None, num_nodes: int
 
 
 class _GCNCache:
-    """What GCNConv reuses with cached=True: the adjacency, normalized edge weights and self-loop weights."""
+    """A propagation operator on the fused kernel: out = A_w h + diag * h, where A_w is the adjacency `adj` with
+    per-edge weights `weight` (input edge order; None: 1) and `diag` (N,) a per-node self-loop term (None: 0).
+    What GCNConv and the spectral layers keep with cached=True."""
 
     __slots__ = ("adj", "weight", "diag")
 
     def __init__(self, adj, weight, diag):
         self.adj, self.weight, self.diag = adj, weight, diag
+
+    def detached(self) -> "_GCNCache":
+        return _GCNCache(self.adj, None if self.weight is None else self.weight.detach(),
+                         None if self.diag is None else self.diag.detach())
+
+    def propagate(self, h: torch.Tensor, node_dim: int = 0) -> torch.Tensor:
+        """One hop on h, whose node axis is node_dim (PyG's batched (B, N, F) static graphs: node_dim=-2)."""
+        nd = node_dim % h.dim()
+        if nd:
+            h = h.movedim(nd, 0)
+        out = aggregate(h, self.adj, self.weight, "sum")  # empty graphs included: the output stays attached to h
+        if self.diag is not None:
+            out = out + self.diag.view(-1, *([1] * (h.dim() - 1))) * h
+        return out.movedim(0, nd) if nd else out
+
+
+def gcn_operator(ref: torch.Tensor, edge_index, edge_weight: torch.Tensor | None, num_nodes: int,
+                 flow: str = "source_to_target", normalize: bool = True, add_self_loops: bool = True,
+                 improved: bool = False) -> _GCNCache:
+    """The propagation of PyG's `gcn_norm` + weighted sum as a `_GCNCache` on the fused kernel: the adjacency
+    cached on the edge input, (E,) normalized weights (the input's own loops masked to 0) and the self-loop term
+    as a per-node scale, so the looped edge list is never built. `ref` gives dtype and device. Loop rules as PyG:
+    a SparseTensor's diagonal is replaced by the fill value, a torch.sparse matrix gets it added, an edge_index
+    keeps its loops' weights (all weights 1 when edge_weight is None)."""
+    N = num_nodes
+    edges = read_edges(edge_index, flow)
+    adj = edge_adjacency(edges, N, N, flow)
+    w = edges.value if edges.sparse else edge_weight
+    if w is not None and w.dtype != ref.dtype:
+        w = w.to(ref.dtype)
+    diag = None
+    if normalize:
+        j, i = edges.index_j, edges.index_i
+        if w is None:
+            w = ref.new_ones(j.numel())
+        loop_w = None
+        if add_self_loops:
+            is_loop = j == i
+            fill = 2.0 if improved else 1.0
+            if is_sparse_tensor_like(edges.source):  # PyG's fill_diag: loops replaced by fill
+                loop_w = ref.new_full((N,), fill)
+            elif edges.sparse:  # PyG adds the diagonal to a torch.sparse matrix: existing loops are summed
+                loop_w = ref.new_full((N,), fill).index_add_(0, i, torch.where(is_loop, w, 0.0))
+            elif edge_weight is None:  # PyG: without edge weights every edge, loops included, weighs 1
+                loop_w = ref.new_ones(N)
+            else:  # add_remaining_self_loops: a node keeps its loop's weight
+                loop_w = ref.new_full((N,), fill)
+                loop_w[j[is_loop]] = w[is_loop]
+            w = torch.where(is_loop, 0.0, w)
+        deg = ref.new_zeros(N).index_add_(0, i, w)
+        if loop_w is not None:
+            deg = deg + loop_w
+        dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+        w = dinv[j] * w * dinv[i]
+        if loop_w is not None:
+            diag = loop_w * dinv * dinv
+    return _GCNCache(adj, w, diag)
 
 
 class GCNConv(MessagePassing):
@@ -212,45 +271,11 @@ class GCNConv(MessagePassing):
     def _fused(self, h, edge_index, edge_weight):
         cache = self._cached_edge_index
         if not isinstance(cache, _GCNCache):
-            N = h.shape[0]
-            edges = read_edges(edge_index, self.flow)
-            adj = edge_adjacency(edges, N, N, self.flow)
-            w = edges.value if edges.sparse else edge_weight
-            if w is not None and w.dtype != h.dtype:
-                w = w.to(h.dtype)
-            diag = None
-            if self.normalize:
-                j, i = edges.index_j, edges.index_i
-                if w is None:
-                    w = h.new_ones(j.numel())
-                loop_w = None
-                if self.add_self_loops:
-                    is_loop = j == i
-                    fill = 2.0 if self.improved else 1.0
-                    if is_sparse_tensor_like(edges.source):  # PyG's fill_diag: loops replaced by fill
-                        loop_w = h.new_full((N,), fill)
-                    elif edges.sparse:  # PyG adds the diagonal to a torch.sparse matrix: existing loops are summed
-                        loop_w = h.new_full((N,), fill).index_add_(0, i, torch.where(is_loop, w, 0.0))
-                    elif edge_weight is None:  # PyG: without edge weights every edge, loops included, weighs 1
-                        loop_w = h.new_ones(N)
-                    else:  # add_remaining_self_loops: a node keeps its loop's weight
-                        loop_w = h.new_full((N,), fill)
-                        loop_w[j[is_loop]] = w[is_loop]
-                    w = torch.where(is_loop, 0.0, w)
-                deg = h.new_zeros(N).index_add_(0, i, w)
-                if loop_w is not None:
-                    deg = deg + loop_w
-                dinv = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
-                w = dinv[j] * w * dinv[i]
-                if loop_w is not None:
-                    diag = loop_w * dinv * dinv
-            cache = _GCNCache(adj, w, diag)
+            cache = gcn_operator(h, edge_index, edge_weight, h.shape[0], self.flow, self.normalize,
+                                 self.add_self_loops, self.improved)
             if self.cached:
-                self._cached_edge_index = _GCNCache(adj, None if w is None else w.detach(), None if diag is None else diag.detach())
-        if h.shape[0] == 0:
-            return h.new_zeros((0, h.shape[1]))
-        out = aggregate(h, cache.adj, cache.weight, "sum")
-        return out + cache.diag[:, None] * h if cache.diag is not None else out
+                self._cached_edge_index = cache.detached()
+        return cache.propagate(h)
 
     def _propagated(self, x, h, edge_index, edge_weight):
         if self.normalize:

@@ -392,12 +392,16 @@ def test_deep_import_paths():
 
     assert GCNConv is ours.GCNConv and MessagePassing is ours.MessagePassing and knn_graph is ours.knn_graph
     assert knn_interpolate is ours.knn_interpolate
+    from meshgraph.compat.pyg.nn.conv.gcn2_conv import GCN2Conv
+    from meshgraph.compat.pyg.nn.conv.cheb_conv import ChebConv
+
+    assert GCN2Conv is ours.GCN2Conv and ChebConv is ours.ChebConv
     ei, _, w = graph()
     a, b = gcn_norm(ei, w, 12), theirs(ei, w, 12)
     assert torch.equal(a[0], b[0])
     torch.testing.assert_close(a[1], b[1])
     with pytest.raises(ImportError):
-        from meshgraph.compat.pyg.nn import GCN2Conv  # noqa: F401  (not implemented: absent, not a stub)
+        from meshgraph.compat.pyg.nn import HypergraphConv  # noqa: F401  (not implemented: absent, not a stub)
 
 
 def test_lazy_linear_state_dicts_load_both_ways_like_pyg():

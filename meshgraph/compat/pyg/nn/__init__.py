@@ -24,3 +24,10 @@ __all__ = [
     "SumAggregation", "VarAggregation", "fps", "global_add_pool", "global_max_pool", "global_mean_pool", "knn",
     "knn_graph", "knn_interpolate", "radius", "radius_graph",
 ]
+
+# --- spectral and propagation family (issue 13): meshgraph.nn.conv_spectral
+from .conv import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, MixHopConv, SGConv, SSGConv,
+                   TAGConv)
+
+__all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
+# --- end spectral and propagation family

@@ -11,3 +11,18 @@ from .sage_conv import SAGEConv
 
 __all__ = ["DynamicEdgeConv", "EdgeConv", "GATConv", "GCNConv", "GINConv", "GINEConv", "GraphConv", "MessagePassing",
            "PointNetConv", "SAGEConv"]
+
+# --- spectral and propagation family (issue 13): meshgraph.nn.conv_spectral
+from .appnp import APPNP
+from .arma_conv import ARMAConv
+from .cheb_conv import ChebConv
+from .cluster_gcn_conv import ClusterGCNConv
+from .gcn2_conv import GCN2Conv
+from .le_conv import LEConv
+from .mixhop_conv import MixHopConv
+from .sg_conv import SGConv
+from .ssg_conv import SSGConv
+from .tag_conv import TAGConv
+
+__all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
+# --- end spectral and propagation family

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.conv.cheb_conv` mirror."""
+
+from meshgraph.nn.conv_spectral import ChebConv
+
+__all__ = ["ChebConv"]

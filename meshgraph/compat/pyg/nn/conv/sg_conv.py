@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.conv.sg_conv` mirror."""
+
+from meshgraph.nn.conv_spectral import SGConv
+
+__all__ = ["SGConv"]
