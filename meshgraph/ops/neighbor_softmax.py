@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_nonnegative_int, check_tensor
+from .._utils import FLOAT_DTYPES, check_nonnegative_int, check_tensor, flatten_features, index_from_offsets
 from .adjacency import Adjacency
 from .gather_scatter import _resolve
 
@@ -59,7 +59,7 @@ def _fake_backward(grad, out, rowptr, edge_id=None):
 
 
 def _setup(ctx, inputs, output):
-    _, rowptr, edge_id = inputs
+    scores, rowptr, edge_id = inputs
     ctx.save_for_backward(rowptr, edge_id, output)
 
 
@@ -79,10 +79,9 @@ def _backward_backward(ctx, gg):
     grad, out, rowptr, edge_id = ctx.saved_tensors
     d_grad = torch.ops.meshgraph.neighbor_softmax_backward(gg, out, rowptr, edge_id)
     E = out.shape[0]
-    row_in_csr = torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=out.device), rowptr.diff(), output_size=E)
+    row_in_csr = index_from_offsets(rowptr, E)
     row = row_in_csr if edge_id is None else torch.empty_like(row_in_csr).scatter_(0, edge_id, row_in_csr)
-    width = out[0].numel() if E else 1
-    o2, g2, gg2 = out.reshape(E, width), grad.reshape(E, width), gg.reshape(E, width)
+    o2, g2, gg2 = flatten_features(out), flatten_features(grad), flatten_features(gg)
     V = rowptr.numel() - 1
     dot_yg = o2.new_zeros((V, o2.shape[1])).index_add(0, row, o2 * g2)[row]
     dot_ygg = o2.new_zeros((V, o2.shape[1])).index_add(0, row, o2 * gg2)[row]
