@@ -123,11 +123,12 @@ def segment_adjacency(ptr: torch.Tensor, num_rows: int) -> Adjacency:
 _CACHE_ATTR = "_meshgraph_adjacency"
 
 
-def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -> Adjacency:
-    """`build()`, cached on the tensor `owner` under `key` while `owner` is unmodified.
+def cached_value(owner: torch.Tensor, key: tuple, build: Callable[[], object]) -> object:
+    """`build()`, cached on the tensor `owner` under `key` while `owner` is unmodified. The value must be plain
+    data (tensors, ints, tuples of them) so that `owner` still pickles and loads with weights_only=True.
 
     Not cached (built on every call): while tracing (torch.compile / export / fake tensors), and for inference
-    tensors, whose in-place changes are not versioned. Entries built inside `torch.inference_mode()` are made as
+    tensors, whose in-place changes are not versioned. Values built inside `torch.inference_mode()` are made as
     normal tensors, so a later autograd pass outside inference mode can save them for backward.
     """
     if not can_inspect_values(owner) or owner.is_inference():
@@ -138,13 +139,18 @@ def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -
         store = (version, {})
     hit = store[1].get(key)
     if hit is not None:
-        return Adjacency(*hit)
+        return hit
     with torch.inference_mode(False):
-        adj = build()
+        value = build()
     entries = dict(store[1])  # copy-on-write: readers in other threads keep a consistent dict
-    entries[key] = tuple(adj)
+    entries[key] = value
     owner.__dict__[_CACHE_ATTR] = (version, entries)
-    return adj
+    return value
+
+
+def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -> Adjacency:
+    """The Adjacency `build()` gives, cached on the tensor `owner` under `key` (see `cached_value`)."""
+    return Adjacency(*cached_value(owner, key, lambda: tuple(build())))
 
 
 def edge_layout(edges: torch.Tensor, directed: bool | None) -> tuple[bool, bool, str]:

@@ -9,7 +9,7 @@ import torch
 
 from .. import _extension
 from .._utils import FLOAT_DTYPES, check_nonnegative_int, check_tensor, flatten_features, index_from_offsets
-from .adjacency import Adjacency
+from .adjacency import Adjacency, cached_value
 from .gather_scatter import _resolve
 
 _extension.load()
@@ -25,7 +25,8 @@ def neighbor_softmax(
         graph: a GraphBatch, Adjacency or edge tensor, as in `gather_scatter`. directed=False treats every edge
             also in reverse; scores then have 2E rows (the edges, then their reverses).
         num_verts: the number of vertices when `graph` is an edge tensor. Pass it: without it the count is read
-            from the edges (`max + 1`, a device sync and a data-dependent size under torch.compile).
+            from the edges (`max + 1`: a device sync the first time, cached on the edge tensor until it changes
+            in place, and a data-dependent size under torch.compile).
 
     Returns:
         Same shape as scores. Differentiable (fused backward kernel). Numerically stable (row max subtracted).
@@ -37,8 +38,8 @@ def neighbor_softmax(
         num_verts = graph.num_verts
     elif isinstance(graph, Adjacency):
         num_verts = graph.num_src
-    elif isinstance(graph, torch.Tensor) and graph.numel():
-        num_verts = int(graph.max()) + 1
+    elif isinstance(graph, torch.Tensor) and graph.numel():  # one device sync per edge tensor, cached on it
+        num_verts = cached_value(graph, ("num_verts",), lambda: int(graph.max()) + 1)
     else:
         num_verts = 0
     adj, num_edges, _ = _resolve(graph, num_verts, directed, scores.device)
