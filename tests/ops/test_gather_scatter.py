@@ -269,6 +269,31 @@ def test_raw_kernels_skip_out_of_range_columns():
     assert torch.ops.meshgraph.edge_dot(x[:2], x, rowptr, col).shape == (3,)
 
 
+def test_raw_ops_check_the_transposed_csr_they_carry_for_backward(device):
+    # rowptr_t / col_t / eid_t are read by the backward's kernels and index ops: the forward ops check their
+    # devices, dtypes and shapes (the Python wrappers always pass consistent ones).
+    V, E = 6, 20
+    ei = random_graph(V, E, seed=12, device=device)
+    adj = build_adjacency(ei, V)
+    x = torch.randn(V, 3, device=device, requires_grad=True)
+    gs, ed = torch.ops.meshgraph.gather_scatter, torch.ops.meshgraph.edge_dot
+    out, _ = gs(x, adj.rowptr, adj.col, None, "sum", adj.rowptr_t, adj.col_t, adj.eid_t)
+    torch.testing.assert_close(out, oracle(x, ei, None, "sum", V))
+    bad = {
+        "rowptr_t must have shape": (adj.rowptr_t[:-1], adj.col_t, adj.eid_t),
+        "rowptr_t must be int64": (adj.rowptr_t.int(), adj.col_t, adj.eid_t),
+        "col_t must have shape": (adj.rowptr_t, adj.col_t[:-1], adj.eid_t),
+        "col_t must be int32 or int64": (adj.rowptr_t, adj.col_t.float(), adj.eid_t),
+        "eid_t must have shape": (adj.rowptr_t, adj.col_t, adj.eid_t[:, None]),
+        "eid_t must be int64": (adj.rowptr_t, adj.col_t, adj.eid_t.int()),
+    }
+    for match, t in bad.items():
+        with pytest.raises(RuntimeError, match=match):
+            gs(x, adj.rowptr, adj.col, None, "sum", *t)
+        with pytest.raises(RuntimeError, match=match):
+            ed(x, x, adj.rowptr, adj.col, 1, *t)
+
+
 @pytest.mark.parametrize("reduce", REDUCES)
 def test_multi_head_weights_match_per_head_oracle(device, reduce):
     V, E, H, C = 20, 120, 3, 4
