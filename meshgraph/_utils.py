@@ -7,7 +7,8 @@ on their own (they clamp offsets), so tracing skips them rather than breaking th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -102,36 +103,72 @@ def check_positive_int(v: Any, name: str) -> int:
 
 
 def check_index_range(idx: torch.Tensor, name: str, upper: int, *, allow: int | None = None) -> None:
-    """ValueError unless every value of idx is in [0, upper) (or equals `allow`, e.g. -1 padding). Eager only."""
+    """ValueError unless every value of idx is in [0, upper) (or equals `allow`, e.g. -1 padding). Eager only;
+    one device sync."""
     if idx.numel() == 0 or not can_inspect_values(idx):
         return
-    values = idx if allow is None else idx[idx != allow]
-    if values.numel() == 0:
-        return
-    lo, hi = int(values.min()), int(values.max())
+    if allow is None:
+        lo, hi = torch.aminmax(idx)
+    else:  # allowed values count as 0 for the minimum and -1 for the maximum: never out of range
+        skip = idx == allow
+        lo, hi = torch.where(skip, 0, idx).min(), torch.where(skip, -1, idx).max()
+    lo, hi = torch.stack([lo, hi]).tolist()
     if lo < 0 or hi >= upper:
         bad = lo if lo < 0 else hi
         raise ValueError(f"{name} holds index {bad}, outside the valid range [0, {upper})")
 
 
 def check_first_idxs(first_idxs: torch.Tensor, num_rows: int, max_size: int | None, name: str = "first_idxs") -> None:
-    """Offsets of N sets into num_rows packed rows: non-decreasing, in [0, num_rows], each set <= max_size."""
+    """Offsets of N sets into num_rows packed rows: non-decreasing, in [0, num_rows], each set <= max_size.
+    Eager only; one device sync when the offsets are valid."""
     if first_idxs.numel() == 0 or not can_inspect_values(first_idxs):
         return
     f = first_idxs.long()
-    if int(f[0]) < 0:
-        raise ValueError(f"{name} must be non-negative, got {int(f[0])} at position 0")
     ends = torch.cat([f[1:], f.new_tensor([num_rows])])
     counts = ends - f
+    limit = counts.max() if max_size is None else max_size
+    if bool((f[0] >= 0) & (counts.min() >= 0) & (counts.max() <= limit)):
+        return
+    if int(f[0]) < 0:
+        raise ValueError(f"{name} must be non-negative, got {int(f[0])} at position 0")
     if bool((counts < 0).any()):
         b = int(torch.nonzero(counts < 0)[0])
         raise ValueError(
             f"{name} must be non-decreasing with values <= {num_rows} (the number of packed rows); "
             f"set {b} starts at {int(f[b])} and ends at {int(ends[b])}"
         )
-    if max_size is not None and counts.numel() and int(counts.max()) > max_size:
-        b = int(torch.argmax(counts))
-        raise ValueError(f"set {b} has {int(counts[b])} rows but max_size is {max_size}")
+    b = int(torch.argmax(counts))
+    raise ValueError(f"set {b} has {int(counts[b])} rows but max_size is {max_size}")
+
+
+def check_ptr(ptr: torch.Tensor, num_entries: int, rows_of: str, name: str = "ptr") -> None:
+    """CSR / segment offsets over num_entries rows: ptr[0] == 0, ptr[-1] == num_entries, non-decreasing.
+    `rows_of` names what the rows are, for the message. Eager only; one device sync when valid."""
+    if ptr.numel() == 0 or not can_inspect_values(ptr):
+        return
+    p = ptr.long()
+    if bool((p[0] == 0) & (p[-1] == num_entries) & (p.diff() >= 0).all()):
+        return
+    if int(p[0]) != 0 or int(p[-1]) != num_entries:
+        raise ValueError(f"{name} must start at 0 and end at {num_entries} (the rows of {rows_of})")
+    check_first_idxs(p[:-1], num_entries, None, name=name)
+
+
+def check_lengths(lengths: Any, name: str, N: int, P: int, device: torch.device) -> torch.Tensor:
+    """Per-cloud lengths of (N, P, ...) padded clouds -> (N,) int64: P each when None; else an int32/int64 (N,)
+    tensor on `device` with values in [0, P] (values checked in eager mode only: the kernels clamp them)."""
+    if lengths is None:
+        return torch.full((N,), P, dtype=torch.int64, device=device)
+    check_index_tensor(lengths, name, shape=(N,))
+    if lengths.device != device:
+        raise ValueError(f"{name} is on {lengths.device} but the points are on {device}")
+    if can_inspect_values(lengths) and N:
+        lo, hi = int(lengths.min()), int(lengths.max())
+        if lo < 0:
+            raise ValueError(f"{name} must be non-negative, got {lo}")
+        if hi > P:
+            raise ValueError(f"{name} holds {hi}, more than the {P} points per cloud")
+    return lengths.to(torch.int64)
 
 
 def offsets_from_counts(counts: torch.Tensor) -> torch.Tensor:
@@ -141,6 +178,11 @@ def offsets_from_counts(counts: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def first_from_counts(counts: torch.Tensor) -> torch.Tensor:
+    """(N,) counts -> (N,) int64 start of each segment (PyTorch3D's first_idxs): offsets_from_counts without the end."""
+    return offsets_from_counts(counts)[:-1]
+
+
 def count_per_index(index: torch.Tensor, size: int) -> torch.Tensor:
     """(size,) int64 number of occurrences of each value of index in [0, size).
 
@@ -148,3 +190,30 @@ def count_per_index(index: torch.Tensor, size: int) -> torch.Tensor:
     """
     out = torch.zeros(size, dtype=torch.int64, device=index.device)
     return out.index_add_(0, index.long(), torch.ones_like(index, dtype=torch.int64))
+
+
+def index_from_counts(counts: torch.Tensor, total: int | None = None) -> torch.Tensor:
+    """(N,) counts -> (total,) int64 segment index: i repeated counts[i] times (PyG's `batch` from sizes).
+
+    Pass `total` (= counts.sum()) when known: it keeps the output size static (no device sync, traces under
+    torch.compile)."""
+    return torch.repeat_interleave(torch.arange(counts.numel(), device=counts.device), counts, output_size=total)
+
+
+def index_from_offsets(ptr: torch.Tensor, num_entries: int | None = None) -> torch.Tensor:
+    """(N + 1,) offsets (CSR rowptr, PyG's `ptr`) -> (num_entries,) int64: the row of each entry, i for
+    ptr[i] <= k < ptr[i + 1] (PyG's ptr2index). Pass `num_entries` (= ptr[-1]) when known (see index_from_counts)."""
+    return index_from_counts(ptr.diff(), num_entries)
+
+
+def flatten_features(x: torch.Tensor) -> torch.Tensor:
+    """(R, *F) -> (R, prod(F)): the trailing feature dims folded into one (a view when strides allow). Unlike
+    reshape(R, -1) this is defined for R == 0."""
+    return x if x.dim() == 2 else x.reshape(x.shape[0], math.prod(x.shape[1:]))
+
+
+def with_flat_features(x: torch.Tensor, fn: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """fn applied to x with its trailing dims folded into one, its (R', prod(F)) result unfolded to (R', *F):
+    how a row kernel (2-D in, 2-D out) serves features of any trailing shape."""
+    out = fn(flatten_features(x))
+    return out if x.dim() == 2 else out.reshape(out.shape[0], *x.shape[1:])

@@ -22,7 +22,15 @@ from typing import Any, NamedTuple
 import torch
 import torch.utils._pytree as pytree
 
-from ._utils import check_index_range, check_index_tensor, check_tensor, count_per_index, offsets_from_counts
+from ._utils import (
+    check_index_range,
+    check_index_tensor,
+    check_positive_int,
+    check_tensor,
+    count_per_index,
+    index_from_counts,
+    offsets_from_counts,
+)
 from .ops.adjacency import Adjacency, build_adjacency
 from .ops.laplacian import cot_laplacian as cot_laplacian_matrix
 from .ops.laplacian import laplacian as laplacian_matrix
@@ -312,9 +320,7 @@ class GraphBatch:
         device = faces.device
         und = edges_from_faces(faces)
         if und.shape[0]:
-            owner = torch.repeat_interleave(
-                torch.arange(n, device=device), torch.tensor(num_verts, device=device), output_size=sum(num_verts)
-            )[und[:, 0]]
+            owner = index_from_counts(torch.tensor(num_verts, device=device), sum(num_verts))[und[:, 0]]
             per_graph = count_per_index(owner, n).tolist()
             # group the u->v and v->u halves by graph: graph i holds [its u->v edges, its v->u edges]
             order = torch.argsort(torch.cat([owner, owner]), stable=True)
@@ -482,9 +488,7 @@ class GraphBatch:
         """(sum_V,) int64 graph of each packed vertex (PyG's batch vector)."""
         return self._cached(
             ("graph_index", None),
-            lambda: torch.repeat_interleave(
-                torch.arange(len(self), device=self.device), self.num_verts_per_graph, output_size=self.num_verts
-            ),
+            lambda: index_from_counts(self.num_verts_per_graph, self.num_verts),
         )
 
     @property
@@ -492,9 +496,7 @@ class GraphBatch:
         """(sum_E,) int64 graph of each packed edge."""
         return self._cached(
             ("edge_graph_index", None),
-            lambda: torch.repeat_interleave(
-                torch.arange(len(self), device=self.device), self.num_edges_per_graph, output_size=self.num_edges
-            ),
+            lambda: index_from_counts(self.num_edges_per_graph, self.num_edges),
         )
 
     # ------------------------------------------------------------------ features
@@ -751,9 +753,7 @@ class GraphBatch:
         """(sum_F,) int64 graph of each packed face."""
         return self._cached(
             ("face_graph_index", None),
-            lambda: torch.repeat_interleave(
-                torch.arange(len(self), device=self.device), self.num_faces_per_graph, output_size=self.num_faces
-            ),
+            lambda: index_from_counts(self.num_faces_per_graph, self.num_faces),
         )
 
     def verts_padded_to_packed_idx(self) -> torch.Tensor:
@@ -1125,8 +1125,8 @@ class GraphBatch:
         # vertex ids move by (new first vertex - old first vertex) of their graph
         shift = torch.tensor([a - b for a, b in zip(_ptr(nv), (_ptr(self._num_verts)[i] for i in picks))],
                              dtype=torch.int64, device=device)
-        owner_f = torch.repeat_interleave(torch.arange(len(picks), device=device), torch.tensor(nf, device=device), output_size=sum(nf))
-        owner_e = torch.repeat_interleave(torch.arange(len(picks), device=device), torch.tensor(ne, device=device), output_size=sum(ne))
+        owner_f = index_from_counts(torch.tensor(nf, device=device), sum(nf))
+        owner_e = index_from_counts(torch.tensor(ne, device=device), sum(ne))
         # a feature none of the picked graphs carries is left out, as a batch built from their Graphs would
         vpresent = {k: tuple(p[i] for i in picks) for k, p in self._vpresent.items() if any(p[i] for i in picks)}
         epresent = {k: tuple(p[i] for i in picks) for k, p in self._epresent.items() if any(p[i] for i in picks)}
@@ -1161,8 +1161,7 @@ class GraphBatch:
                 out.append(self[start : start + size])
                 start += size
             return out
-        if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
-            raise ValueError(f"chunks must be a positive int, got {chunks!r}")
+        chunks = check_positive_int(chunks, "chunks")
         n = len(self)
         if n == 0:
             return [self]
@@ -1236,7 +1235,7 @@ def _gather_ranges(ptr: Sequence[int], picks: Sequence[int], counts: Sequence[in
         return torch.zeros(0, dtype=torch.int64, device=device)
     new_start = _ptr(counts)
     delta = torch.tensor([ptr[i] - s for i, s in zip(picks, new_start)], dtype=torch.int64, device=device)
-    owner = torch.repeat_interleave(torch.arange(len(picks), device=device), torch.tensor(counts, device=device), output_size=total)
+    owner = index_from_counts(torch.tensor(counts, device=device), total)
     return torch.arange(total, device=device) + delta[owner]
 
 

@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 import torch
 
-from ._utils import offsets_from_counts
+from ._utils import index_from_counts, index_from_offsets, offsets_from_counts
 from .ops.edge_utils import is_edge_index_like
 
 # Attributes that reveal the number of nodes / edges (checked first, in store order), as in PyG.
@@ -1043,8 +1043,7 @@ class Batch(Data):
             counts = [d.num_nodes for d in data_list]
             if all(c is not None for c in counts):
                 device = _first_device(out)
-                out._store["batch"] = torch.repeat_interleave(
-                    torch.arange(len(counts), device=device), torch.tensor(counts, device=device), output_size=sum(counts))
+                out._store["batch"] = index_from_counts(torch.tensor(counts, device=device), sum(counts))
                 out._store["ptr"] = _cumsum(counts, device)
         out.__dict__["_slice_dict"] = slices
         out.__dict__["_inc_dict"] = incs
@@ -1158,8 +1157,7 @@ def _follow(slices, device=None):
         pairs = [_follow(s, device) for s in slices]
         return [p[0] for p in pairs], [p[1] for p in pairs]
     slices = slices.to(device)
-    counts = slices.diff()
-    batch = torch.repeat_interleave(torch.arange(counts.numel(), device=slices.device), counts, output_size=int(slices[-1]))
+    batch = index_from_offsets(slices, int(slices[-1]))
     return batch, slices
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._utils import can_inspect_values
+from ._utils import can_inspect_values, first_from_counts, index_from_counts
 from .graph import FEATURES, NORMALS, POS, GraphBatch
 
 __all__ = [
@@ -61,8 +61,7 @@ def _check_faces(faces_packed: torch.Tensor, first_vert: torch.Tensor, num_verts
     """ValueError naming the mesh when a face indexes outside its mesh's vertices (one pass, eager only)."""
     if faces_packed.numel() == 0 or not can_inspect_values(faces_packed):
         return
-    owner = torch.repeat_interleave(torch.arange(len(num_faces), device=faces_packed.device),
-                                    torch.tensor(num_faces, device=faces_packed.device), output_size=faces_packed.shape[0])
+    owner = index_from_counts(torch.tensor(num_faces, device=faces_packed.device), faces_packed.shape[0])
     local = faces_packed - first_vert[owner][:, None]
     bad = (local < 0) | (local >= torch.tensor(num_verts, device=faces_packed.device)[owner][:, None])
     if bool(bad.any()):
@@ -763,9 +762,8 @@ def list_to_packed(x: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, t
         raise ValueError("Input list is empty")
     device = x[0].device
     sizes = torch.tensor([y.shape[0] for y in x], dtype=torch.int64, device=device)
-    first = torch.zeros_like(sizes)
-    first[1:] = torch.cumsum(sizes[:-1], dim=0)
-    owner = torch.repeat_interleave(torch.arange(len(x), device=device), sizes, output_size=int(sum(y.shape[0] for y in x)))
+    first = first_from_counts(sizes)
+    owner = index_from_counts(sizes, sum(y.shape[0] for y in x))
     return torch.cat(x, dim=0), sizes, first, owner
 
 

@@ -12,8 +12,8 @@ import meshgraph
 from meshgraph.ops.reference import REFERENCES
 
 ROOT = Path(__file__).resolve().parents[1]
-# Utility ops take no tensors (memory-pool inspection): no reference, fake kernel or autograd applies.
-UTILITY_OPS = {"cpu_pool_free_bytes", "cpu_pool_clear"}
+# Utility ops take no tensors (memory-pool settings and inspection): no reference, fake kernel or autograd applies.
+UTILITY_OPS = {"cpu_pool_free_bytes", "cpu_pool_clear", "cpu_pool_limit_bytes", "cpu_pool_set_limit_mb"}
 OPS = sorted(
     n.split("::", 1)[1]
     for n in torch._C._dispatch_get_all_op_names()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._utils import first_from_counts
 from ..graph import GraphBatch
 from ..ops.laplacian import cot_laplacian
 
@@ -113,7 +114,7 @@ def _face_pairs(meshes: GraphBatch):
     order = torch.argsort(key, stable=True)
     key_s, e_s, opp_s = key[order], e_sorted[order], opp[order]
     _, counts = torch.unique_consecutive(key_s, return_counts=True)
-    starts = torch.cumsum(counts, 0) - counts
+    starts = first_from_counts(counts)
     pairs_i, pairs_j = [], []
     max_c = int(counts.max()) if counts.numel() else 0
     for a in range(max_c):  # all pairs (a < b) within each group of faces sharing an edge

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .._utils import check_lengths, first_from_counts, index_from_counts
 
 
 def point_triangle_distance_sq(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -47,12 +48,12 @@ def _as_segments(tris: torch.Tensor, fsizes: torch.Tensor, min_triangle_area: fl
     if not bool(small.any()):
         return tris, fsizes, None
     reps = torch.where(small, 3, 1)
-    owner = torch.repeat_interleave(torch.arange(tris.shape[0], device=tris.device), reps)
-    k = torch.arange(owner.shape[0], device=tris.device) - (torch.cumsum(reps, 0) - reps)[owner]
+    owner = index_from_counts(reps)
+    k = torch.arange(owner.shape[0], device=tris.device) - first_from_counts(reps)[owner]
     corners = torch.where(small[owner, None], torch.stack([k, (k + 1) % 3, (k + 1) % 3], 1),
                           torch.arange(3, device=tris.device)[None])
     expanded = tris[owner[:, None], corners]
-    face_mesh = torch.repeat_interleave(torch.arange(fsizes.shape[0], device=tris.device), fsizes)
+    face_mesh = index_from_counts(fsizes, tris.shape[0])
     return expanded, torch.bincount(face_mesh[owner], minlength=fsizes.shape[0]), owner
 
 
@@ -79,12 +80,9 @@ def _batches(meshes, points, lengths):
     else:
         if points.dim() != 3 or points.shape[2] != 3:
             raise ValueError("points must be (N, P, 3) or a batch of point clouds")
-        if lengths is None:
-            lengths = torch.full((points.shape[0],), points.shape[1], dtype=torch.int64, device=points.device)
-        elif lengths.shape != (points.shape[0],) or int(lengths.min()) < 0 or int(lengths.max()) > points.shape[1]:
-            raise ValueError(f"lengths must be ({points.shape[0]},) with entries in [0, {points.shape[1]}]")
-        mask = torch.arange(points.shape[1], device=points.device)[None, :] < lengths.to(points.device)[:, None]
-        pts, sizes = points[mask], lengths.to(torch.int64).to(points.device)
+        lengths = check_lengths(lengths, "lengths", points.shape[0], points.shape[1], points.device)
+        mask = torch.arange(points.shape[1], device=points.device)[None, :] < lengths[:, None]
+        pts, sizes = points[mask], lengths
     if sizes.shape[0] != N:
         raise ValueError(f"meshes has {N} graphs but points has {sizes.shape[0]} clouds")
     if pts.dtype != meshes.pos.dtype:
@@ -109,8 +107,7 @@ def _both_ways(pts, sizes, tris, fsizes, what: str, elements: str, min_triangle_
     d_f = point_triangle_distance_sq(pts[f2p], tx[:, 0], tx[:, 1], tx[:, 2])
     if owner is not None:  # a small triangle's distance is the least of its sides'
         d_f = d_f.new_full((tris.shape[0],), float("inf")).scatter_reduce(0, owner, d_f, "amin")
-    gp = torch.repeat_interleave(torch.arange(N, device=pts.device), sizes, output_size=pts.shape[0])
-    gf = torch.repeat_interleave(torch.arange(N, device=pts.device), fsizes, output_size=tris.shape[0])
+    gp, gf = index_from_counts(sizes, pts.shape[0]), index_from_counts(fsizes, tris.shape[0])
     per_p = torch.zeros(N, dtype=d_p.dtype, device=pts.device).index_add(0, gp, d_p) / sizes
     per_f = torch.zeros(N, dtype=d_f.dtype, device=pts.device).index_add(0, gf, d_f) / fsizes
     return (per_p + per_f).sum() / N

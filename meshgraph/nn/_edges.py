@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import torch
 
-from .._utils import check_index_range, count_per_index, offsets_from_counts
-from ..ops.adjacency import Adjacency, build_adjacency, transpose_csr
+from .._utils import check_index_range, count_per_index, index_from_offsets, offsets_from_counts
+from ..ops.adjacency import Adjacency, build_adjacency, edge_endpoints, transpose_csr
 from ..ops.gather_scatter import _resolve
 
 FLOWS = ("source_to_target", "target_to_source")
@@ -66,10 +66,6 @@ def plain(t: torch.Tensor) -> torch.Tensor:
     return t if type(t) is torch.Tensor or not callable(getattr(t, "sparse_size", None)) else t.as_subclass(torch.Tensor)
 
 
-def ptr_to_index(ptr: torch.Tensor, num_entries: int) -> torch.Tensor:
-    return torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff(), output_size=num_entries)
-
-
 def read_edges(edge_index, flow: str = "source_to_target", size=None) -> Edges:
     """Read any edge form (PyG's `_check_input` rules and messages for bad input)."""
     from ..graph import GraphBatch
@@ -88,15 +84,15 @@ def read_edges(edge_index, flow: str = "source_to_target", size=None) -> Edges:
         if is_sparse_tensor_like(edge_index):
             rowptr, col, value = edge_index.csr()
             n_dst, n_src = edge_index.sparse_sizes()
-            return Edges(col, ptr_to_index(rowptr, col.numel()), value, [n_src, n_dst], True, None, rowptr, edge_index)
+            return Edges(col, index_from_offsets(rowptr, col.numel()), value, [n_src, n_dst], True, None, rowptr, edge_index)
         n_dst, n_src = edge_index.shape[0], edge_index.shape[1]
         if edge_index.layout == torch.sparse_csr:
             rowptr, col = edge_index.crow_indices(), edge_index.col_indices()
-            return Edges(col, ptr_to_index(rowptr, col.numel()), edge_index.values(), [n_src, n_dst], True, None,
+            return Edges(col, index_from_offsets(rowptr, col.numel()), edge_index.values(), [n_src, n_dst], True, None,
                          rowptr, edge_index)
         if edge_index.layout == torch.sparse_csc:
             colptr, row = edge_index.ccol_indices(), edge_index.row_indices()
-            return Edges(ptr_to_index(colptr, row.numel()), row, edge_index.values(), [n_src, n_dst], True, None, None,
+            return Edges(index_from_offsets(colptr, row.numel()), row, edge_index.values(), [n_src, n_dst], True, None, None,
                          edge_index)
         a = edge_index if edge_index.is_coalesced() else edge_index.coalesce()
         idx = a._indices()
@@ -158,7 +154,7 @@ def message_adjacency(edges: Edges, num_src: int, num_dst: int, flow: str = "sou
         return None
     adj = _resolve(edges.edge_index, num_dst, None, edges.index_i.device)[0]
     E = adj.edge_id.numel()
-    rows = ptr_to_index(adj.rowptr, E).to(adj.col.dtype)
+    rows = edge_endpoints(adj)[1].to(adj.col.dtype)
     col_t = torch.empty_like(rows).index_copy_(0, adj.edge_id, rows)  # message m's destination
     eid_t = torch.empty_like(adj.edge_id).index_copy_(0, adj.edge_id, torch.arange(E, device=rows.device))
     arange = torch.arange(E + 1, device=rows.device)

@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from .._utils import count_per_index, offsets_from_counts
+from .._utils import count_per_index, index_from_offsets, offsets_from_counts
 from ..ops.scatter import scatter, segment_reduce
 from .mlp import MLP
 
@@ -112,7 +112,7 @@ class Aggregation(nn.Module):
         max_size) mask of real rows; groups longer than max_num_elements keep their first rows. Needs 2-D x and
         index sorted by group."""
         if index is None and ptr is not None:
-            index = torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff(), output_size=x.shape[0])
+            index = index_from_offsets(ptr, x.shape[0])
         self.assert_index_present(index)
         self.assert_sorted_index(index)
         self.assert_two_dimensional_input(x, dim)

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._utils import check_nonnegative_int, check_positive_int
-from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, ptr_to_index, read_edges
+from .._utils import check_nonnegative_int, check_positive_int, index_from_offsets
+from ._edges import edge_adjacency, is_sparse, is_sparse_tensor_like, read_edges
 from .conv import _GCNCache, _glorot, _observed, _pair, gcn_operator
 from .linear import Linear
 from .message_passing import MessagePassing, fused_message
@@ -88,7 +88,7 @@ class _Propagation(MessagePassing):
         # weighted edge list (rows in CSR order, then one loop per node where the operator has a diagonal).
         adj = op.adj
         E, N = adj.col.numel(), adj.num_dst
-        ei = torch.stack([adj.col.long(), ptr_to_index(adj.rowptr, E)])
+        ei = torch.stack([adj.col.long(), index_from_offsets(adj.rowptr, E)])
         w = op.weight[adj.edge_id] if op.weight is not None else None
         if op.diag is not None:
             loops = torch.arange(N, device=ei.device)

@@ -28,7 +28,7 @@ from collections import OrderedDict
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from .._utils import FLOAT_DTYPES
+from .._utils import FLOAT_DTYPES, check_positive_int
 from ..ops.gather_scatter import aggregate as _fused_aggregate
 from ._edges import FLOWS, Edges, edge_adjacency, is_sparse, is_sparse_tensor_like, message_adjacency, read_edges
 from .aggr import Aggregation, MaxAggregation, MeanAggregation, MinAggregation, SumAggregation, aggregation_resolver
@@ -117,8 +117,7 @@ class MessagePassing(torch.nn.Module):
         for kind in ("propagate", "message", "aggregate", "message_and_aggregate", "edge_update"):
             setattr(self, f"_{kind}_forward_pre_hooks", OrderedDict())
             setattr(self, f"_{kind}_forward_hooks", OrderedDict())
-        if decomposed_layers < 1:
-            raise ValueError(f"decomposed_layers must be >= 1, got {decomposed_layers}")
+        decomposed_layers = check_positive_int(decomposed_layers, "decomposed_layers")
         self.decomposed_layers = decomposed_layers
 
     def _implements(self, name: str) -> bool:

@@ -10,7 +10,14 @@ from typing import NamedTuple
 
 import torch
 
-from .._utils import can_inspect_values, check_index_range, check_index_tensor, count_per_index, offsets_from_counts
+from .._utils import (
+    can_inspect_values,
+    check_index_range,
+    check_index_tensor,
+    count_per_index,
+    index_from_offsets,
+    offsets_from_counts,
+)
 
 
 class Adjacency(NamedTuple):
@@ -40,12 +47,21 @@ class Adjacency(NamedTuple):
         return self.rowptr_t.shape[0] - 1
 
 
+def entry_endpoints(rowptr: torch.Tensor, col: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(src, dst) of every entry of a CSR by destination, in CSR order: src = col, dst = the entry's row (int64
+    both). No sorting and no device sync (the entry count is col's length)."""
+    return col.long(), index_from_offsets(rowptr, col.shape[0])
+
+
+def edge_endpoints(adj: Adjacency) -> tuple[torch.Tensor, torch.Tensor]:
+    """(src, dst) int64 of every CSR entry of an Adjacency, in CSR order (entry k is input edge adj.edge_id[k];
+    `src[inverse]` with inverse the inverse permutation of edge_id gives them in input edge order)."""
+    return entry_endpoints(adj.rowptr, adj.col)
+
+
 def transpose_csr(rowptr: torch.Tensor, col: torch.Tensor, num_src: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """CSR by destination -> (rowptr_t, col_t, eid_t), the CSR by source and each entry's original position."""
-    num_dst = rowptr.shape[0] - 1
-    rows = torch.repeat_interleave(
-        torch.arange(num_dst, device=rowptr.device, dtype=torch.int64), rowptr.diff(), output_size=col.shape[0]
-    )
+    _, rows = entry_endpoints(rowptr, col)
     eid_t = torch.argsort(col, stable=True)
     return offsets_from_counts(count_per_index(col, num_src)), rows[eid_t].to(col.dtype), eid_t
 
@@ -93,7 +109,7 @@ def build_adjacency(
 def segment_adjacency(ptr: torch.Tensor, num_rows: int) -> Adjacency:
     """Adjacency that reduces consecutive row segments: output i gathers rows ptr[i]:ptr[i+1] (no sorting)."""
     rows = torch.arange(num_rows, device=ptr.device)
-    seg = torch.repeat_interleave(torch.arange(ptr.shape[0] - 1, device=ptr.device), ptr.diff(), output_size=num_rows)
+    seg = index_from_offsets(ptr, num_rows)
     col = rows.to(torch.int32 if num_rows < 2**31 else torch.int64)
     return Adjacency(ptr.long(), col, rows, torch.arange(num_rows + 1, device=ptr.device), seg.to(col.dtype), rows)
 
@@ -107,11 +123,12 @@ def segment_adjacency(ptr: torch.Tensor, num_rows: int) -> Adjacency:
 _CACHE_ATTR = "_meshgraph_adjacency"
 
 
-def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -> Adjacency:
-    """`build()`, cached on the tensor `owner` under `key` while `owner` is unmodified.
+def cached_value(owner: torch.Tensor, key: tuple, build: Callable[[], object]) -> object:
+    """`build()`, cached on the tensor `owner` under `key` while `owner` is unmodified. The value must be plain
+    data (tensors, ints, tuples of them) so that `owner` still pickles and loads with weights_only=True.
 
     Not cached (built on every call): while tracing (torch.compile / export / fake tensors), and for inference
-    tensors, whose in-place changes are not versioned. Entries built inside `torch.inference_mode()` are made as
+    tensors, whose in-place changes are not versioned. Values built inside `torch.inference_mode()` are made as
     normal tensors, so a later autograd pass outside inference mode can save them for backward.
     """
     if not can_inspect_values(owner) or owner.is_inference():
@@ -122,13 +139,18 @@ def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -
         store = (version, {})
     hit = store[1].get(key)
     if hit is not None:
-        return Adjacency(*hit)
+        return hit
     with torch.inference_mode(False):
-        adj = build()
+        value = build()
     entries = dict(store[1])  # copy-on-write: readers in other threads keep a consistent dict
-    entries[key] = tuple(adj)
+    entries[key] = value
     owner.__dict__[_CACHE_ATTR] = (version, entries)
-    return adj
+    return value
+
+
+def cached_on(owner: torch.Tensor, key: tuple, build: Callable[[], Adjacency]) -> Adjacency:
+    """The Adjacency `build()` gives, cached on the tensor `owner` under `key` (see `cached_value`)."""
+    return Adjacency(*cached_value(owner, key, lambda: tuple(build())))
 
 
 def edge_layout(edges: torch.Tensor, directed: bool | None) -> tuple[bool, bool, str]:

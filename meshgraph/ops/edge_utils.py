@@ -21,7 +21,7 @@ from typing import Sequence
 
 import torch
 
-from .._utils import count_per_index, offsets_from_counts
+from .._utils import count_per_index, index_from_offsets, offsets_from_counts
 from .scatter import REDUCE_NAMES, scatter, segment_reduce
 
 MISSING = "???"  # PyG's sentinel: edge_attr not passed at all (then only the edge index is returned)
@@ -539,11 +539,11 @@ def to_edge_index(adj) -> tuple[torch.Tensor, torch.Tensor]:
         return adj.indices().detach().long(), adj.values()
     if adj.layout == torch.sparse_csr:
         rowptr, col = adj.crow_indices().detach(), adj.col_indices().detach()
-        row = torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr.diff())
+        row = index_from_offsets(rowptr, col.numel())
         return torch.stack([row, col]).long(), adj.values()
     if adj.layout == torch.sparse_csc:
         colptr, row = adj.ccol_indices().detach(), adj.row_indices().detach()
-        col = torch.repeat_interleave(torch.arange(colptr.numel() - 1, device=colptr.device), colptr.diff())
+        col = index_from_offsets(colptr, row.numel())
         return torch.stack([row, col]).long(), adj.values()
     raise ValueError(f"Expected a sparse adjacency (got layout '{adj.layout}')")
 

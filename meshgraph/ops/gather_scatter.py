@@ -13,7 +13,7 @@ import math
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, flatten_features, index_from_offsets, with_flat_features
 from .adjacency import Adjacency, resolve_graph, transpose_csr
 
 _extension.load()
@@ -72,18 +72,21 @@ def gather_scatter(
             raise TypeError(f"edge_weight must have the dtype of x ({x.dtype}), got {edge_weight.dtype}")
         check_same_device(x=x, edge_weight=edge_weight)
         w = (edge_weight if adj.edge_id.shape[0] == num_edges else torch.cat([edge_weight, edge_weight]))[adj.edge_id]
-    x2 = x.reshape(x.shape[0], math.prod(x.shape[1:])) if x.dim() != 2 else x  # -1 is ambiguous for 0 rows
-    out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
-    return out.reshape(adj.num_dst, *x.shape[1:])
+    return _fused(x, adj, w, reduce)
+
+
+def _fused(x: torch.Tensor, adj: Adjacency, w: torch.Tensor | None, reduce: str) -> torch.Tensor:
+    """The gather_scatter kernel on (V, *F) features: (num_dst, *F). w is in CSR order."""
+    return with_flat_features(
+        x, lambda x2: torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)[0]
+    )
 
 
 def aggregate(x: torch.Tensor, adj: Adjacency, weight: torch.Tensor | None = None, reduce: str = "sum") -> torch.Tensor:
     """gather_scatter on a resolved Adjacency, weights indexed by the adjacency's edge ids (layers use this
     after adding self loops: weight then has E + V rows). No validation: callers pass consistent tensors."""
     w = weight[adj.edge_id] if weight is not None else None
-    x2 = x.reshape(x.shape[0], math.prod(x.shape[1:])) if x.dim() != 2 else x  # -1 is ambiguous for 0 rows
-    out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
-    return out.reshape(adj.num_dst, *x.shape[1:])
+    return _fused(x, adj, w, reduce)
 
 
 def edge_dot(a: torch.Tensor, b: torch.Tensor, graph, directed: bool | None = None) -> torch.Tensor:
@@ -107,8 +110,7 @@ def edge_dot(a: torch.Tensor, b: torch.Tensor, graph, directed: bool | None = No
     check_same_device(a=a, b=b)
     adj, num_edges, _ = _resolve(graph, a.shape[0], directed, a.device)
     heads = a.shape[1] if a.dim() == 3 else 1
-    if a.dim() == 3:
-        a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+    a, b = flatten_features(a), flatten_features(b)
     per_entry = torch.ops.meshgraph.edge_dot(a, b, adj.rowptr, adj.col, heads, adj.rowptr_t, adj.col_t, adj.eid_t)
     # CSR order -> input edge order: entry k belongs to edge edge_id[k].
     inverse = torch.empty_like(adj.edge_id).scatter_(0, adj.edge_id, torch.arange(adj.edge_id.shape[0], device=a.device))
@@ -150,12 +152,6 @@ def _transposed(rowptr, col, num_src, rowptr_t, col_t, eid_t):
     return rowptr_t, col_t, eid_t
 
 
-def _row_of_entry(rowptr: torch.Tensor, num_entries: int) -> torch.Tensor:
-    return torch.repeat_interleave(
-        torch.arange(rowptr.shape[0] - 1, device=rowptr.device), rowptr.diff(), output_size=num_entries
-    )
-
-
 def _setup_gather_scatter(ctx, inputs, output):
     x, rowptr, col, weight, reduce, rowptr_t, col_t, eid_t = inputs
     _, arg = output
@@ -166,7 +162,8 @@ def _setup_gather_scatter(ctx, inputs, output):
 
 def _backward_gather_scatter(ctx, grad_out, _grad_arg):
     x, rowptr, col, weight, rowptr_t, col_t, eid_t, arg = ctx.saved_tensors
-    need_x, need_w = ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[3]
+    need_x, _, _, need_w = ctx.needs_input_grad[:4]  # the schema's x, rowptr, col, weight
+    need_w = weight is not None and need_w
     rowptr_t, col_t, eid_t = _transposed(rowptr, col, ctx.num_src, rowptr_t, col_t, eid_t)
     grad_x = grad_w = None
     if ctx.reduce in ("max", "min"):
@@ -192,7 +189,7 @@ def _backward_gather_scatter(ctx, grad_out, _grad_arg):
         if weight.dim() == 2 and heads == 1:
             grad_w = grad_w[:, None]
         if inv_deg is not None:
-            scale = inv_deg[_row_of_entry(rowptr, E)]
+            scale = inv_deg[index_from_offsets(rowptr, E)]
             grad_w = grad_w * (scale[:, None] if grad_w.dim() == 2 else scale)
     return grad_x, None, None, grad_w, None, None, None, None
 
@@ -207,9 +204,10 @@ def _backward_edge_dot(ctx, grad):
     a, b, rowptr, col, rowptr_t, col_t, eid_t = ctx.saved_tensors
     rowptr_t, col_t, eid_t = _transposed(rowptr, col, ctx.num_src, rowptr_t, col_t, eid_t)
     grad_a = grad_b = None
-    if ctx.needs_input_grad[0]:  # grad_a[v] = sum_k in row v of g[k] * b[col[k]]
+    need_a, need_b = ctx.needs_input_grad[:2]  # the schema's a, b
+    if need_a:  # grad_a[v] = sum_k in row v of g[k] * b[col[k]]
         grad_a = torch.ops.meshgraph.gather_scatter(b, rowptr, col, grad, "sum", rowptr_t, col_t, eid_t)[0]
-    if ctx.needs_input_grad[1]:  # grad_b[u] = sum over entries u -> v of g[k] * a[v]
+    if need_b:  # grad_b[u] = sum over entries u -> v of g[k] * a[v]
         grad_b = torch.ops.meshgraph.gather_scatter(a, rowptr_t, col_t, grad[eid_t], "sum", rowptr, col, None)[0]
     return grad_a, grad_b, None, None, None, None, None, None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_index_tensor, check_tensor
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_index_tensor, check_positive_int, check_tensor, first_from_counts
 from .ball_query import ball_query
 from .knn import knn_points
 from .packed_to_padded import packed_to_padded
@@ -30,7 +30,7 @@ def _padded(x: torch.Tensor, batch: torch.Tensor | None, num_graphs: int | None 
         raise ValueError("batch must be non-negative")
     B = num_graphs if num_graphs is not None else (int(batch.max()) + 1 if V else 0)
     lengths = torch.zeros(B, dtype=torch.int64, device=x.device).index_add_(0, batch.long(), torch.ones_like(batch, dtype=torch.int64))
-    first = torch.cumsum(lengths, 0) - lengths
+    first = first_from_counts(lengths)
     vmax = int(lengths.max()) if B else 0
     return packed_to_padded(x, first, vmax), lengths, first
 
@@ -56,11 +56,6 @@ def _without_self(idx: torch.Tensor, valid: torch.Tensor, limit: int) -> torch.T
 def _check_flow(flow: str) -> None:
     if flow not in ("source_to_target", "target_to_source"):
         raise ValueError(f"flow must be 'source_to_target' or 'target_to_source', got {flow!r}")
-
-
-def _check_k(k) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
 
 
 def _num_graphs(batch_size, *batches) -> int | None:
@@ -102,7 +97,7 @@ def knn(x: torch.Tensor, y: torch.Tensor, k: int, batch_x: torch.Tensor | None =
         (2, E) int64: row 0 indexes y, row 1 indexes x; grouped by query, nearest first. Graphs with fewer than k
         points give fewer neighbours.
     """
-    _check_k(k)
+    k = check_positive_int(k, "k")
     if cosine:
         x, y = torch.nn.functional.normalize(x, dim=-1), torch.nn.functional.normalize(y, dim=-1)
     padded = _padded_pair(x, y, batch_x, batch_y, batch_size)
@@ -124,8 +119,7 @@ def radius(x: torch.Tensor, y: torch.Tensor, r: float, batch_x: torch.Tensor | N
     Returns:
         (2, E) int64: row 0 indexes y, row 1 indexes x; grouped by query, x indices ascending.
     """
-    if isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int) or max_num_neighbors < 1:
-        raise ValueError(f"max_num_neighbors must be a positive int, got {max_num_neighbors!r}")
+    max_num_neighbors = check_positive_int(max_num_neighbors, "max_num_neighbors")
     padded = _padded_pair(x, y, batch_x, batch_y, batch_size)
     if padded is None:
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)
@@ -175,7 +169,7 @@ def knn_graph(x: torch.Tensor, k: int, batch: torch.Tensor | None = None, loop: 
         (2, E) int64 edge_index, grouped by centre point, neighbours nearest first.
     """
     _check_flow(flow)
-    _check_k(k)
+    k = check_positive_int(k, "k")
     if cosine:
         x = torch.nn.functional.normalize(x, dim=-1)
     padded, lengths, first = _padded(x, batch, batch_size)
@@ -195,8 +189,7 @@ def radius_graph(x: torch.Tensor, r: float, batch: torch.Tensor | None = None, l
     """Edges between points closer than r within each graph (PyG's radius_graph call shape); at most
     max_num_neighbors per point, the ones with the smallest indices (ball_query's rule)."""
     _check_flow(flow)
-    if isinstance(max_num_neighbors, bool) or not isinstance(max_num_neighbors, int) or max_num_neighbors < 1:
-        raise ValueError(f"max_num_neighbors must be a positive int, got {max_num_neighbors!r}")
+    max_num_neighbors = check_positive_int(max_num_neighbors, "max_num_neighbors")
     padded, lengths, first = _padded(x, batch, batch_size)
     if padded.shape[0] == 0:
         return torch.zeros((2, 0), dtype=torch.int64, device=x.device)

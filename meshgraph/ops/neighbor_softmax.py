@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_nonnegative_int, check_tensor
-from .adjacency import Adjacency
+from .._utils import FLOAT_DTYPES, check_nonnegative_int, check_tensor, flatten_features, index_from_offsets
+from .adjacency import Adjacency, cached_value
 from .gather_scatter import _resolve
 
 _extension.load()
@@ -25,7 +25,8 @@ def neighbor_softmax(
         graph: a GraphBatch, Adjacency or edge tensor, as in `gather_scatter`. directed=False treats every edge
             also in reverse; scores then have 2E rows (the edges, then their reverses).
         num_verts: the number of vertices when `graph` is an edge tensor. Pass it: without it the count is read
-            from the edges (`max + 1`, a device sync and a data-dependent size under torch.compile).
+            from the edges (`max + 1`: a device sync the first time, cached on the edge tensor until it changes
+            in place, and a data-dependent size under torch.compile).
 
     Returns:
         Same shape as scores. Differentiable (fused backward kernel). Numerically stable (row max subtracted).
@@ -37,8 +38,8 @@ def neighbor_softmax(
         num_verts = graph.num_verts
     elif isinstance(graph, Adjacency):
         num_verts = graph.num_src
-    elif isinstance(graph, torch.Tensor) and graph.numel():
-        num_verts = int(graph.max()) + 1
+    elif isinstance(graph, torch.Tensor) and graph.numel():  # one device sync per edge tensor, cached on it
+        num_verts = cached_value(graph, ("num_verts",), lambda: int(graph.max()) + 1)
     else:
         num_verts = 0
     adj, num_edges, _ = _resolve(graph, num_verts, directed, scores.device)
@@ -59,7 +60,7 @@ def _fake_backward(grad, out, rowptr, edge_id=None):
 
 
 def _setup(ctx, inputs, output):
-    _, rowptr, edge_id = inputs
+    scores, rowptr, edge_id = inputs
     ctx.save_for_backward(rowptr, edge_id, output)
 
 
@@ -79,10 +80,9 @@ def _backward_backward(ctx, gg):
     grad, out, rowptr, edge_id = ctx.saved_tensors
     d_grad = torch.ops.meshgraph.neighbor_softmax_backward(gg, out, rowptr, edge_id)
     E = out.shape[0]
-    row_in_csr = torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=out.device), rowptr.diff(), output_size=E)
+    row_in_csr = index_from_offsets(rowptr, E)
     row = row_in_csr if edge_id is None else torch.empty_like(row_in_csr).scatter_(0, edge_id, row_in_csr)
-    width = out[0].numel() if E else 1
-    o2, g2, gg2 = out.reshape(E, width), grad.reshape(E, width), gg.reshape(E, width)
+    o2, g2, gg2 = flatten_features(out), flatten_features(grad), flatten_features(gg)
     V = rowptr.numel() - 1
     dot_yg = o2.new_zeros((V, o2.shape[1])).index_add(0, row, o2 * g2)[row]
     dot_ygg = o2.new_zeros((V, o2.shape[1])).index_add(0, row, o2 * gg2)[row]

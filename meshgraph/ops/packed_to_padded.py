@@ -82,9 +82,9 @@ def _padded_to_packed_fake(inputs, first_idxs, num_inputs):
 
 
 def _setup_packed_to_padded(ctx, inputs, output):
-    x, first_idxs, _ = inputs
+    packed, first_idxs, max_size = inputs  # the schema's (inputs, first_idxs, max_size)
     ctx.save_for_backward(first_idxs)
-    ctx.num_rows = x.shape[0]
+    ctx.num_rows = packed.shape[0]
 
 
 def _backward_packed_to_padded(ctx, grad):
@@ -93,9 +93,9 @@ def _backward_packed_to_padded(ctx, grad):
 
 
 def _setup_padded_to_packed(ctx, inputs, output):
-    x, first_idxs, _ = inputs
+    padded, first_idxs, num_inputs = inputs  # the schema's (inputs, first_idxs, num_inputs)
     ctx.save_for_backward(first_idxs)
-    ctx.max_size = x.shape[1]
+    ctx.max_size = padded.shape[1]
 
 
 def _backward_padded_to_packed(ctx, grad):

@@ -8,22 +8,25 @@ reduces them without index_add's atomics or extra copies. Integer inputs and the
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .._utils import (
-    FLOAT_DTYPES,
     can_inspect_values,
     check_index_range,
     check_index_tensor,
     check_nonnegative_int,
+    check_ptr,
     check_tensor,
     count_per_index,
+    first_from_counts,
+    flatten_features,
+    FLOAT_DTYPES,
+    index_from_offsets,
     offsets_from_counts,
+    with_flat_features,
 )
 from .adjacency import Adjacency, cached_on, segment_adjacency
-from .gather_scatter import REDUCTIONS
+from .gather_scatter import REDUCTIONS, _fused
 
 # Names accepted by scatter / segment_reduce (PyG's and torch_scatter's): aliases map onto the kernel's four.
 _ALIASES = {"add": "sum", "amax": "max", "amin": "min"}
@@ -33,9 +36,7 @@ REDUCE_NAMES = (*REDUCTIONS, *_ALIASES, "mul", "any")
 def _reduce(src: torch.Tensor, adj, reduce: str) -> torch.Tensor:
     if reduce not in REDUCTIONS:
         raise ValueError(f"reduce must be one of {REDUCTIONS}, got {reduce!r}")
-    x2 = src.reshape(src.shape[0], math.prod(src.shape[1:])) if src.dim() != 2 else src
-    out, _ = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, None, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)
-    return out.reshape(adj.num_dst, *src.shape[1:])
+    return _fused(src, adj, None, reduce)
 
 
 def _check_reduce(reduce: str) -> str:
@@ -140,8 +141,6 @@ def segment_reduce(src: torch.Tensor, ptr: torch.Tensor, reduce: str = "sum") ->
     """out[i] = reduce of src[ptr[i]:ptr[i+1]] (consecutive segments; ptr is (N + 1,) non-decreasing offsets).
 
     reduce as in `scatter`; empty segments give 0."""
-    from .._utils import can_inspect_values, check_first_idxs
-
     reduce = _check_reduce(reduce)
     check_tensor(src, "src", min_dim=1)
     check_index_tensor(ptr, "ptr", dim=1)
@@ -149,12 +148,9 @@ def segment_reduce(src: torch.Tensor, ptr: torch.Tensor, reduce: str = "sum") ->
         raise ValueError("ptr must have at least one entry")
     if ptr.device != src.device:
         raise ValueError(f"ptr is on {ptr.device} but src is on {src.device}")
-    if can_inspect_values(ptr) and ptr.numel():
-        if int(ptr[0]) != 0 or int(ptr[-1]) != src.shape[0]:
-            raise ValueError(f"ptr must start at 0 and end at {src.shape[0]} (the rows of src)")
-        check_first_idxs(ptr[:-1], src.shape[0], None, name="ptr")
+    check_ptr(ptr, src.shape[0], "src")
     if not _on_kernel(src, reduce):
-        seg = torch.repeat_interleave(torch.arange(ptr.shape[0] - 1, device=ptr.device), ptr.diff(), output_size=src.shape[0])
+        seg = index_from_offsets(ptr, src.shape[0])
         return _torch_scatter(src, seg, ptr.shape[0] - 1, reduce)
     return _reduce(src, segment_adjacency(ptr, src.shape[0]), reduce)
 
@@ -212,9 +208,8 @@ def global_max_pool(x: torch.Tensor, batch, size: int | None = None) -> torch.Te
 
 def _softmax_rows(src: torch.Tensor, adj, dim: int) -> torch.Tensor:
     moved = src.movedim(dim, 0)
-    rows = moved.reshape(moved.shape[0], math.prod(moved.shape[1:])) if moved.dim() != 2 else moved
-    out = torch.ops.meshgraph.neighbor_softmax(rows.contiguous(), adj.rowptr, adj.edge_id)
-    return out.reshape(moved.shape).movedim(0, dim)
+    out = with_flat_features(moved, lambda rows: torch.ops.meshgraph.neighbor_softmax(rows.contiguous(), adj.rowptr, adj.edge_id))
+    return out.movedim(0, dim)
 
 
 def _check_dim(src: torch.Tensor, dim: int) -> int:
@@ -237,18 +232,13 @@ def scatter_softmax(src: torch.Tensor, index: torch.Tensor, dim_size: int | None
 
 def segment_softmax(src: torch.Tensor, ptr: torch.Tensor, *, dim: int = 0) -> torch.Tensor:
     """Softmax of src over consecutive row segments ptr[i]:ptr[i+1] along `dim` (fused kernel, no sorting)."""
-    from .._utils import can_inspect_values, check_first_idxs
-
     check_tensor(src, "src", min_dim=1, dtypes=FLOAT_DTYPES)
     dim = _check_dim(src, dim)
     check_index_tensor(ptr, "ptr", dim=1)
     E = src.shape[dim]
     if ptr.shape[0] < 1:
         raise ValueError("ptr must have at least one entry")
-    if can_inspect_values(ptr) and ptr.numel():
-        if int(ptr[0]) != 0 or int(ptr[-1]) != E:
-            raise ValueError(f"ptr must start at 0 and end at {E} (the rows of src along dim {dim})")
-        check_first_idxs(ptr[:-1], E, None, name="ptr")
+    check_ptr(ptr, E, f"src along dim {dim}")
     return _softmax_rows(src, segment_adjacency(ptr.to(src.device), E), dim)
 
 
@@ -263,11 +253,11 @@ def scatter_argmax(src: torch.Tensor, index: torch.Tensor, dim_size: int | None 
     rest = moved.shape[1:]
     if moved.dtype in FLOAT_DTYPES:
         adj = _index_adjacency(index, E, dim_size)
-        x2 = moved.reshape(E, math.prod(rest))
+        x2 = flatten_features(moved)
         _, arg = torch.ops.meshgraph.gather_scatter(x2.contiguous(), adj.rowptr, adj.col, None, "max", adj.rowptr_t, adj.col_t, adj.eid_t)
         rows = torch.where(arg >= 0, adj.edge_id[arg.clamp(min=0)], E)
     else:  # integers: the rows equal to their group's max, the smallest of them per group
-        x2 = moved.reshape(E, math.prod(rest))
+        x2 = flatten_features(moved)
         best = _torch_scatter(x2, index, dim_size, "max")
         hit = x2 == best[index.long()]
         rows_e = torch.arange(E, device=src.device).view(-1, 1).expand_as(x2)
@@ -300,8 +290,7 @@ def group_argsort(src: torch.Tensor, index: torch.Tensor, dim: int = 0, num_grou
     if return_consecutive:
         return out
     size = int(index.max()) + 1 if num_groups is None else num_groups
-    counts = torch.zeros(size, dtype=index.dtype, device=index.device).index_add_(0, index, torch.ones_like(index))
-    return out - (torch.cumsum(counts, 0) - counts)[index]
+    return out - first_from_counts(count_per_index(index, size)).to(index.dtype)[index]
 
 
 def segment_logsumexp(src: torch.Tensor, ptr: torch.Tensor, dim: int) -> torch.Tensor:
@@ -309,6 +298,6 @@ def segment_logsumexp(src: torch.Tensor, ptr: torch.Tensor, dim: int) -> torch.T
     subtracted first, on the fused kernels); empty segments give 0."""
     moved = src.movedim(dim, 0)
     top = segment_reduce(moved.detach(), ptr, "max")
-    seg = torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff(), output_size=moved.shape[0])
+    seg = index_from_offsets(ptr, moved.shape[0])
     total = segment_reduce((moved - top[seg]).exp(), ptr, "sum")
     return (total.log().nan_to_num(neginf=0.0) + top).movedim(0, dim)

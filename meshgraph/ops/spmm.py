@@ -11,7 +11,7 @@ import warnings
 
 import torch
 
-from .._utils import FLOAT_DTYPES, check_tensor
+from .._utils import FLOAT_DTYPES, check_tensor, index_from_offsets
 from .adjacency import build_adjacency
 from .gather_scatter import aggregate
 
@@ -23,7 +23,7 @@ def _entries(src) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int,
     if not isinstance(src, torch.Tensor) and callable(getattr(src, "csr", None)):
         rowptr, col, value = src.csr()
         n, m = src.sparse_sizes()
-        rows = torch.repeat_interleave(torch.arange(n, device=col.device), rowptr.diff(), output_size=col.numel())
+        rows = index_from_offsets(rowptr, col.numel())
         return rows, col, value, int(n), int(m)
     sizes = getattr(src, "sparse_size", None)
     if isinstance(src, torch.Tensor) and src.layout == torch.strided and callable(sizes):
@@ -49,7 +49,7 @@ def _entries(src) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, int,
             return idx[0], idx[1], a.values(), n, m
         a = src if src.layout == torch.sparse_csr else src.to_sparse_csr()
         rowptr, col = a.crow_indices(), a.col_indices()
-        rows = torch.repeat_interleave(torch.arange(n, device=col.device), rowptr.diff(), output_size=col.numel())
+        rows = index_from_offsets(rowptr, col.numel())
         return rows, col, a.values(), n, m
     raise ValueError("'src' must be a 'torch_sparse.SparseTensor' or a 'torch.sparse.Tensor'")
 

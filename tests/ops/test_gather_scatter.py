@@ -218,8 +218,12 @@ def test_compile_fullgraph_matches_eager(device):
         h = gather_scatter(feat, batch, edge_weight=weight, reduce="mean").relu()
         return gather_scatter(h, batch, reduce="max") + edge_dot(h, feat, batch).sum()
 
+    ei, V = b.edge_index, b.num_verts
+    h = oracle(x, ei, w, "mean", V).relu()
+    expect = oracle(h, ei, None, "max", V) + (h[ei[1]] * x[ei[0]]).sum()  # torch_scatter, not our kernels
     compiled = torch.compile(f, fullgraph=True)
-    torch.testing.assert_close(compiled(x, b, w), f(x, b, w))
+    torch.testing.assert_close(compiled(x, b, w), expect)
+    torch.testing.assert_close(f(x, b, w), expect)
     torch._dynamo.reset()
 
 
@@ -265,6 +269,31 @@ def test_raw_kernels_skip_out_of_range_columns():
     assert torch.ops.meshgraph.edge_dot(x[:2], x, rowptr, col).shape == (3,)
 
 
+def test_raw_ops_check_the_transposed_csr_they_carry_for_backward(device):
+    # rowptr_t / col_t / eid_t are read by the backward's kernels and index ops: the forward ops check their
+    # devices, dtypes and shapes (the Python wrappers always pass consistent ones).
+    V, E = 6, 20
+    ei = random_graph(V, E, seed=12, device=device)
+    adj = build_adjacency(ei, V)
+    x = torch.randn(V, 3, device=device, requires_grad=True)
+    gs, ed = torch.ops.meshgraph.gather_scatter, torch.ops.meshgraph.edge_dot
+    out, _ = gs(x, adj.rowptr, adj.col, None, "sum", adj.rowptr_t, adj.col_t, adj.eid_t)
+    torch.testing.assert_close(out, oracle(x, ei, None, "sum", V))
+    bad = {
+        "rowptr_t must have shape": (adj.rowptr_t[:-1], adj.col_t, adj.eid_t),
+        "rowptr_t must be int64": (adj.rowptr_t.int(), adj.col_t, adj.eid_t),
+        "col_t must have shape": (adj.rowptr_t, adj.col_t[:-1], adj.eid_t),
+        "col_t must be int32 or int64": (adj.rowptr_t, adj.col_t.float(), adj.eid_t),
+        "eid_t must have shape": (adj.rowptr_t, adj.col_t, adj.eid_t[:, None]),
+        "eid_t must be int64": (adj.rowptr_t, adj.col_t, adj.eid_t.int()),
+    }
+    for match, t in bad.items():
+        with pytest.raises(RuntimeError, match=match):
+            gs(x, adj.rowptr, adj.col, None, "sum", *t)
+        with pytest.raises(RuntimeError, match=match):
+            ed(x, x, adj.rowptr, adj.col, 1, *t)
+
+
 @pytest.mark.parametrize("reduce", REDUCES)
 def test_multi_head_weights_match_per_head_oracle(device, reduce):
     V, E, H, C = 20, 120, 3, 4
@@ -306,28 +335,84 @@ def test_edge_dot_per_head(device):
     )
 
 
-def test_large_cpu_outputs_reuse_pooled_memory_and_stay_correct():
-    # Outputs >= 1 MiB come from a reuse pool (no page faults for the next same-size output): a freed output's
-    # block is handed to the next one, and results are unaffected.
-    V, F = 5000, 64  # 1.2 MiB output
+@pytest.mark.parametrize("env, limit", [(None, 0), ("0", 0), ("junk", 0), ("64", 64 << 20)])
+def test_cpu_pool_is_off_unless_opted_in_by_environment(env, limit):
+    # A fresh process: MESHGRAPH_CPU_POOL_MB is read at first use; unset (the default), 0 or junk mean off, and
+    # then a large freed output leaves nothing behind in the pool (it was torch.empty's).
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import torch, meshgraph\n"
+        "from meshgraph.ops import gather_scatter\n"
+        "from meshgraph.ops.memory import cpu_pool_enabled, cpu_pool_free_bytes, cpu_pool_limit\n"
+        "ei = torch.stack([torch.arange(5000), torch.arange(5000).roll(1)])\n"
+        "out = gather_scatter(torch.randn(5000, 64), ei)\n"
+        "del out\n"
+        "print(cpu_pool_limit(), int(cpu_pool_enabled()), cpu_pool_free_bytes())\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k != "MESHGRAPH_CPU_POOL_MB"}
+    if env is not None:
+        environ["MESHGRAPH_CPU_POOL_MB"] = env
+    res = subprocess.run([sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    got_limit, enabled, free = map(int, res.stdout.split())
+    assert (got_limit, enabled) == (limit, int(limit > 0))
+    assert (free > 0) == (limit > 0)  # 1.2 MiB freed output: kept only by an enabled pool
+
+
+def test_cpu_pool_opt_in_reuses_blocks_and_turning_it_off_returns_them():
+    from meshgraph.ops.memory import (
+        cpu_pool_enabled,
+        cpu_pool_free_bytes,
+        cpu_pool_limit,
+        empty_cpu_pool,
+        set_cpu_pool_limit,
+    )
+
+    V, F = 5000, 64  # 1.2 MiB output, above the pool's 1 MiB threshold
     ei = random_graph(V, 20000, seed=11)
     x = torch.randn(V, F)
-    first = gather_scatter(x, ei)
-    ptr, expect = first.data_ptr(), first.clone()
-    del first
-    again = gather_scatter(x, ei)
-    assert again.data_ptr() == ptr
-    torch.testing.assert_close(again, expect)
-    kept = gather_scatter(x, ei)  # `again` still alive: a different block
-    assert kept.data_ptr() != again.data_ptr()
-    again += 1  # pooled tensors behave like any tensor
-    torch.testing.assert_close(again, expect + 1)
-    from meshgraph.ops.memory import cpu_pool_free_bytes, empty_cpu_pool
+    adj = build_adjacency(ei, V)
+    expect = ref.gather_scatter(x, adj.rowptr, adj.col, None, "sum")[0]
+    previous = cpu_pool_limit() >> 20
+    try:
+        set_cpu_pool_limit(0)  # off: a large freed output is not kept
+        assert not cpu_pool_enabled()
+        off = gather_scatter(x, ei)
+        torch.testing.assert_close(off, expect)
+        del off
+        assert cpu_pool_free_bytes() == 0
 
-    del again, kept
-    assert cpu_pool_free_bytes() >= 2 * V * F * 4
-    empty_cpu_pool()
-    assert cpu_pool_free_bytes() == 0
+        set_cpu_pool_limit(64)  # opt in: a freed output's block is handed to the next output of its size
+        assert cpu_pool_enabled() and cpu_pool_limit() == 64 << 20
+        first = gather_scatter(x, ei)
+        ptr = first.data_ptr()
+        del first
+        assert cpu_pool_free_bytes() >= V * F * 4
+        again = gather_scatter(x, ei)
+        assert again.data_ptr() == ptr
+        torch.testing.assert_close(again, expect)
+        kept = gather_scatter(x, ei)  # `again` still alive: a different block
+        assert kept.data_ptr() != again.data_ptr()
+        again += 1  # pooled tensors behave like any tensor
+        torch.testing.assert_close(again, expect + 1)
+        del kept
+        assert cpu_pool_free_bytes() >= V * F * 4
+
+        set_cpu_pool_limit(0)  # off at run time: free blocks go back; a live pooled tensor still frees correctly
+        assert cpu_pool_free_bytes() == 0 and not cpu_pool_enabled()
+        torch.testing.assert_close(again, expect + 1)
+        del again
+        assert cpu_pool_free_bytes() == 0
+        with pytest.raises(ValueError, match="mb"):
+            set_cpu_pool_limit(-1)
+        with pytest.raises(TypeError, match="mb"):
+            set_cpu_pool_limit(1.5)
+    finally:
+        set_cpu_pool_limit(previous)
+        empty_cpu_pool()
 
 
 # ---------------------------------------------------------------------- the adjacency cached on the edge tensor

@@ -67,8 +67,31 @@ def test_compile_fullgraph(device):
     _, b = graph(10, 40, 4, device)
     s = torch.randn(40, 2, device=device)
     f = lambda a, g: neighbor_softmax(a, g) * 2  # noqa: E731
-    torch.testing.assert_close(torch.compile(f, fullgraph=True)(s, b), f(s, b))
+    expect = scatter_softmax(s, b.edge_index[1], dim=0, dim_size=10) * 2  # torch_scatter's, not our kernel
+    torch.testing.assert_close(torch.compile(f, fullgraph=True)(s, b), expect)
+    torch.testing.assert_close(f(s, b), expect)
     torch._dynamo.reset()
+
+
+def test_vertex_count_of_a_bare_edge_tensor_is_read_once(monkeypatch):
+    # Without num_verts the count is max + 1 of the edges: one device sync per edge tensor, cached on it (dropped
+    # by an in-place change), so a training loop passing the same edge_index syncs once.
+    ei, _ = graph(12, 60, 6, "cpu")
+    s = torch.randn(60, 2, dtype=torch.float64)
+    reads = []
+    real_max = torch.Tensor.max
+    monkeypatch.setattr(torch.Tensor, "max", lambda t, *a, **k: reads.append(1) or real_max(t, *a, **k))
+    first = neighbor_softmax(s, ei)
+    for _ in range(3):
+        torch.testing.assert_close(neighbor_softmax(s, ei), first)
+    n = len(reads)
+    neighbor_softmax(s, ei)
+    assert len(reads) == n  # cached: no more reads of the edges
+    monkeypatch.undo()
+    V = int(ei.max()) + 1
+    torch.testing.assert_close(first, scatter_softmax(s, ei[1], dim=0, dim_size=V))
+    ei[1, 0] = V  # one more vertex after an in-place change: re-read
+    torch.testing.assert_close(neighbor_softmax(s, ei), scatter_softmax(s, ei[1], dim=0, dim_size=V + 1))
 
 
 def test_bad_inputs():

@@ -85,12 +85,32 @@ inline at::Tensor contiguous_weight(const std::optional<at::Tensor>& weight, con
   return weight->contiguous();
 }
 
-// The optional transposed CSR the forward ops carry for autograd: not read by the kernels, device-checked only.
-inline void check_transposed_devices(const at::Tensor& x, const std::optional<at::Tensor>& rowptr_t,
-                                     const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
+// The optional transposed CSR the forward ops carry for autograd (the backward's kernels and index ops read it):
+// not read by the forward kernels, so only its devices, dtypes and shapes are checked here: rowptr_t
+// (num_src + 1,) int64, col_t (E,) int32|int64, eid_t (E,) int64, each when given. Its values are checked by the
+// backward's own ops (check_csr on CPU; clamped on CUDA).
+inline void check_transposed(const at::Tensor& x, int64_t num_src, int64_t num_entries,
+                             const std::optional<at::Tensor>& rowptr_t, const std::optional<at::Tensor>& col_t,
+                             const std::optional<at::Tensor>& eid_t) {
   MG_CHECK_SAME_DEVICE_OPT(x, rowptr_t);
   MG_CHECK_SAME_DEVICE_OPT(x, col_t);
   MG_CHECK_SAME_DEVICE_OPT(x, eid_t);
+  if (rowptr_t.has_value() && rowptr_t->defined()) {
+    TORCH_CHECK(rowptr_t->dim() == 1 && rowptr_t->size(0) == num_src + 1, "rowptr_t must have shape (",
+                num_src + 1, ",) (one row per source, plus one), got ", rowptr_t->sizes());
+    TORCH_CHECK(rowptr_t->scalar_type() == at::kLong, "rowptr_t must be int64, got ", rowptr_t->scalar_type());
+  }
+  if (col_t.has_value() && col_t->defined()) {
+    TORCH_CHECK(col_t->dim() == 1 && col_t->size(0) == num_entries, "col_t must have shape (", num_entries,
+                ",), got ", col_t->sizes());
+    TORCH_CHECK(col_t->scalar_type() == at::kLong || col_t->scalar_type() == at::kInt,
+                "col_t must be int32 or int64, got ", col_t->scalar_type());
+  }
+  if (eid_t.has_value() && eid_t->defined()) {
+    TORCH_CHECK(eid_t->dim() == 1 && eid_t->size(0) == num_entries, "eid_t must have shape (", num_entries,
+                ",), got ", eid_t->sizes());
+    TORCH_CHECK(eid_t->scalar_type() == at::kLong, "eid_t must be int64, got ", eid_t->scalar_type());
+  }
 }
 
 inline void check_gather_scatter_inputs(const at::Tensor& x, const at::Tensor& rowptr, const at::Tensor& col,
@@ -100,7 +120,7 @@ inline void check_gather_scatter_inputs(const at::Tensor& x, const at::Tensor& r
   MG_CHECK_DIM(x, 2);
   MG_CHECK_FLOATING(x);
   check_csr(rowptr, col, x);
-  check_transposed_devices(x, rowptr_t, col_t, eid_t);
+  check_transposed(x, x.size(0), col.size(0), rowptr_t, col_t, eid_t);
 }
 
 inline void check_edge_dot_inputs(const at::Tensor& a, const at::Tensor& b, const at::Tensor& rowptr,
@@ -112,7 +132,7 @@ inline void check_edge_dot_inputs(const at::Tensor& a, const at::Tensor& b, cons
   MG_CHECK_SAME_DTYPE(a, b);
   MG_CHECK_SAME_DEVICE(a, b);
   check_csr(rowptr, col, a);
-  check_transposed_devices(a, rowptr_t, col_t, eid_t);
+  check_transposed(a, b.size(0), col.size(0), rowptr_t, col_t, eid_t);
   TORCH_CHECK(a.size(1) == b.size(1), "a and b must have the same number of features");
   TORCH_CHECK(rowptr.size(0) - 1 == a.size(0), "a must have one row per CSR row");
   TORCH_CHECK(heads >= 1 && a.size(1) % heads == 0, "heads must be >= 1 and divide the number of features");

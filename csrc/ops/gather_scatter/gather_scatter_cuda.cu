@@ -17,19 +17,6 @@ namespace {
 
 constexpr int kWarp = 32;
 
-// Row of CSR entry k: the last v < num_rows with rowptr[v] <= k (binary search over the first num_rows offsets;
-// num_rows >= 1). The answer stays in [0, num_rows - 1] whatever rowptr holds (rowptr[num_rows] < E or an
-// unsorted rowptr included: the values are not checked on CUDA), so rowptr[v + 1] is always in bounds; callers
-// then check rowptr[v] <= k < rowptr[v + 1] and skip the entry otherwise.
-__device__ __forceinline__ int64_t row_of_entry(const int64_t* rowptr, int64_t num_rows, int64_t k) {
-  int64_t lo = 0, hi = num_rows - 1;
-  while (lo < hi) {
-    const int64_t mid = (lo + hi + 1) / 2;
-    if (rowptr[mid] <= k) lo = mid; else hi = mid - 1;
-  }
-  return lo;
-}
-
 template <typename acc_t>
 __device__ __forceinline__ acc_t warp_sum(acc_t v) {
   for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_down_sync(0xffffffffu, v, o);
@@ -88,9 +75,10 @@ __global__ void edge_dot_kernel(const scalar_t* __restrict__ a, int64_t ars, int
   const int lane = threadIdx.x % kWarp;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
   for (int64_t k = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; k < E; k += warps) {
+    // Search rowptr[0, V_dst) only (index_math.h): v + 1 <= V_dst, so rowptr[v + 1] is in bounds for any rowptr.
     const int64_t v = row_of_entry(rowptr, V_dst, k);
     const int64_t u = col[k];
-    const bool ok = u >= 0 && u < V_src && rowptr[v] <= k && k < rowptr[v + 1];
+    const bool ok = v >= 0 && u >= 0 && u < V_src && rowptr[v] <= k && k < rowptr[v + 1];
     const int64_t C = F / H;
     for (int64_t h = 0; h < H; ++h) {
       acc_t s = 0;
@@ -140,7 +128,7 @@ __global__ void arg_backward_w_kernel(const scalar_t* __restrict__ g, int64_t gr
   for (int64_t t = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; t < E; t += warps) {
     const int64_t u = row_of_entry(rowptr_t, V_src, t);
     const int64_t v = col_t[t], e = eid_t[t];
-    const bool ok = v >= 0 && v < V_dst && e >= 0 && e < E && rowptr_t[u] <= t && t < rowptr_t[u + 1];
+    const bool ok = u >= 0 && v >= 0 && v < V_dst && e >= 0 && e < E && rowptr_t[u] <= t && t < rowptr_t[u + 1];
     const int64_t C = F / H;
     for (int64_t h = 0; h < H; ++h) {
       acc_t s = 0;

@@ -80,8 +80,7 @@ at::Tensor padded_to_packed_cpu(const at::Tensor& inputs, const at::Tensor& firs
       const auto* src = static_cast<const word_t*>(x.const_data_ptr());
       auto* dst = static_cast<word_t*>(out.mutable_data_ptr());
       at::parallel_for(0, num_inputs, row_grain(width * x.element_size()), [&](int64_t begin, int64_t end) {
-        // Last set whose first index is <= begin (sets are sorted by first index); -1 if none.
-        int64_t b = std::upper_bound(f, f + num_sets, begin, [](int64_t v, index_t e) { return v < e; }) - f - 1;
+        int64_t b = row_of_entry(f, num_sets, begin);  // the set of packed row `begin`, -1 if none
         for (int64_t i = begin; i < end; ++i) {
           while (b + 1 < num_sets && f[b + 1] <= i) ++b;
           word_t* o = dst + i * width;

@@ -34,13 +34,7 @@ __global__ void padded_to_packed_kernel(const word_t* __restrict__ src, const in
   const int64_t total = num_rows * width;
   MG_CUDA_KERNEL_LOOP(e, total) {
     const int64_t i = e / width, d = e - i * width;
-    // Last set whose first index is <= i (binary search; sets are sorted by first index).
-    int64_t lo = 0, hi = num_sets;
-    while (lo < hi) {
-      const int64_t mid = (lo + hi) / 2;
-      if (static_cast<int64_t>(first[mid]) <= i) lo = mid + 1; else hi = mid;
-    }
-    const int64_t b = lo - 1;
+    const int64_t b = row_of_entry(first, num_sets, i);  // the set of packed row i, -1 if none (index_math.h)
     word_t v(0);
     if (b >= 0) {
       int64_t start, count;
