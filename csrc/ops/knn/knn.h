@@ -13,8 +13,8 @@
 // gathered once for all its queries, each keeps the block points closer than the nearest block face (nothing
 // outside can be closer) and selects the K smallest; a query with fewer than K such points falls back to
 // grid_search. On CPU, D > 3 with norm 2 (float, double) runs blocked distance GEMMs with per-query candidate
-// buffers whose exact distances decide (knn_cpu.cpp); other D > 3 cases scan every point of the cloud. No P1 x P2 matrix ever
-// exists and K may be in the thousands. Parallel over queries of all clouds together. Distances accumulate in
+// buffers whose exact distances decide (knn_cpu_gemm*.cpp); other D > 3 cases scan every point of the cloud (the
+// CPU's algorithms: knn_cpu.h). No P1 x P2 matrix ever exists and K may be in the thousands. Parallel over queries of all clouds together. Distances accumulate in
 // float32 (float64 for float64 input).
 #pragma once
 
