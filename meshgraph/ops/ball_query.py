@@ -48,7 +48,8 @@ def ball_query(
     if not inclusive:
         idx = _strictly_inside(p1.detach(), p2.detach(), l1, l2, K, float(radius), idx)
     nn = knn_gather(p2, idx, l2)
-    dists = (p1[:, :, None, :] - nn).square().sum(-1) * (idx >= 0)
+    acc = torch.float64 if p1.dtype == torch.float64 else torch.float32  # half types accumulate in float32
+    dists = ((p1.to(acc)[:, :, None, :] - nn.to(acc)).square().sum(-1) * (idx >= 0)).to(p1.dtype)
     return KNN(dists, idx, nn if return_nn else None)
 
 

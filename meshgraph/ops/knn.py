@@ -18,13 +18,20 @@ _extension.load()
 KNN = namedtuple("KNN", "dists idx knn")
 
 
+def _values_are_free(t: torch.Tensor) -> bool:
+    """True where reading t's values costs no device sync: eager CPU tensors. The value checks of these wrappers
+    (lengths in range, finite points, gather indices) run there only; on CUDA the kernels clamp lengths and indices
+    instead (csrc/common/checks.h), so a hot call never waits for the device."""
+    return t.device.type == "cpu" and can_inspect_values(t)
+
+
 def _check_lengths(lengths, name: str, N: int, P: int, device) -> torch.Tensor:
     if lengths is None:
         return torch.full((N,), P, dtype=torch.int64, device=device)
     check_index_tensor(lengths, name, shape=(N,))
     if lengths.device != device:
         raise ValueError(f"{name} is on {lengths.device} but the points are on {device}")
-    if can_inspect_values(lengths) and N:
+    if N and _values_are_free(lengths):
         lo, hi = int(lengths.min()), int(lengths.max())
         if lo < 0:
             raise ValueError(f"{name} must be non-negative, got {lo}")
@@ -53,8 +60,8 @@ def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> None:
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:
-    """ValueError when point coordinates hold NaN or infinity (eager only; one pass over the points)."""
-    if t.numel() and can_inspect_values(t) and not bool(torch.isfinite(t).all()):
+    """ValueError when point coordinates hold NaN or infinity (eager CPU tensors only; one pass over the points)."""
+    if t.numel() and _values_are_free(t) and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} holds NaN or infinite coordinates")
 
 
@@ -107,14 +114,16 @@ def _valid_mask(idx: torch.Tensor, l1: torch.Tensor, l2: torch.Tensor) -> torch.
 
 
 def _differentiable_dists(p1, p2, idx, l1, l2, norm):
-    """dists recomputed from idx with plain ops (exactly the kernel's values, in float32/64), so autograd gives
-    grad_p1 = sum_k d(dist)/d(p1) and grad_p2 through a deterministic fused scatter (no atomics)."""
+    """dists recomputed from idx with plain ops (the kernel's values up to summation order, accumulated in float32
+    for half types as the kernel does, then in p1's dtype), so autograd gives grad_p1 = sum_k d(dist)/d(p1) and
+    grad_p2 through a deterministic fused scatter (no atomics)."""
     N, P1, K = idx.shape
     mask = _valid_mask(idx, l1, l2)
-    nbr = knn_gather(p2, idx, l2)  # (N, P1, K, D), zeros where padded
-    diff = p1[:, :, None, :] - nbr
+    acc = torch.float64 if p1.dtype == torch.float64 else torch.float32
+    nbr = knn_gather(p2, idx, l2).to(acc)  # (N, P1, K, D), zeros where padded
+    diff = p1.to(acc)[:, :, None, :] - nbr
     d = diff.square().sum(-1) if norm == 2 else diff.abs().sum(-1)
-    return d * mask
+    return (d * mask).to(p1.dtype)
 
 
 def knn_gather(x: torch.Tensor, idx: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -124,16 +133,20 @@ def knn_gather(x: torch.Tensor, idx: torch.Tensor, lengths: torch.Tensor | None 
     check_index_tensor(idx, "idx", dim=3)
     if x.shape[0] != idx.shape[0]:
         raise ValueError(f"x and idx must have the same batch size, got {x.shape[0]} and {idx.shape[0]}")
-    check_same_device(x=x, idx=idx)
+    check_same_device(x=x, idx=idx, lengths=lengths)
     N, M, U = x.shape
     _, L, K = idx.shape
+    if M == 0:  # nothing to gather: every entry is padding (differentiable zeros)
+        return x.new_zeros((N, L, K, U)) + x.sum() * 0
     valid = idx >= 0
     if lengths is not None:
         check_index_tensor(lengths, "lengths", shape=(N,))
         valid = valid & (idx < lengths[:, None, None]) & (torch.arange(K, device=idx.device)[None, None, :] < lengths[:, None, None])
-    if can_inspect_values(idx) and idx.numel() and int(idx.max()) >= M:
+    if idx.numel() and _values_are_free(idx) and int(idx.max()) >= M:
         raise ValueError(f"idx holds {int(idx.max())}, outside the {M} rows of x")
-    flat = (idx.clamp(min=0) + (torch.arange(N, device=idx.device) * M)[:, None, None]).reshape(-1)
+    # indices past the rows (unchecked on CUDA) read row M - 1 and are masked to zero: never out of bounds
+    valid = valid & (idx < M)
+    flat = (idx.clamp(0, max(M - 1, 0)) + (torch.arange(N, device=idx.device) * M)[:, None, None]).reshape(-1)
     out = _GatherRows.apply(x.reshape(N * M, U), flat, N * M)
     return out.view(N, L, K, U) * valid[..., None].to(x.dtype)
 

@@ -89,7 +89,8 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
     const auto org = params.narrow(1, 0, 3).unsqueeze(1);          // (N, 1, 3)
     const auto sz = params.narrow(1, 3, 1).unsqueeze(1);           // (N, 1, 1)
     const auto dimsf = params.narrow(1, 4, 3).unsqueeze(1);        // (N, 1, 3)
-    auto cell3 = at::floor((pts - org) / sz).clamp_min(0);
+    // NaN coordinates (unchecked on CUDA) go to cell 0, infinite ones to the edge: every cell index is in range
+    auto cell3 = at::nan_to_num(at::floor((pts - org) / sz), 0.0).clamp_min(0);
     cell3 = at::minimum(cell3, dimsf - 1).to(at::kLong);            // (N, P2, 3)
     const auto dl = dimsf.to(at::kLong);
     cell = (cell3.select(2, 0) * dl.select(2, 1) + cell3.select(2, 1)) * dl.select(2, 2) + cell3.select(2, 2);
