@@ -38,7 +38,7 @@ def ball_query(
         padding, knn (N, P1, K, D) with zeros at padding (or None). Gradients flow to p1 and p2 through dists and
         knn.
     """
-    check_point_pair(p1, p2, K)
+    K = check_point_pair(p1, p2, K)
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0:
         raise ValueError(f"radius must be a positive number, got {radius!r}")
     N = p1.shape[0]
@@ -85,4 +85,6 @@ def _strictly_inside(p1, p2, l1, l2, K, radius, idx):
 
 @torch.library.register_fake("meshgraph::ball_query_idx")
 def _fake(p1, p2, lengths1, lengths2, K, radius):
+    torch._check(K >= 1, lambda: "K must be >= 1")
+    torch._check(radius > 0, lambda: "radius must be positive")
     return p1.new_empty((p1.shape[0], p1.shape[1], K), dtype=torch.int64)

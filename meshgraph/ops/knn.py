@@ -10,7 +10,14 @@ from collections import namedtuple
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_index_tensor, check_same_device, check_tensor
+from .._utils import (
+    FLOAT_DTYPES,
+    can_inspect_values,
+    check_index_tensor,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+)
 from .scatter import scatter
 
 _extension.load()
@@ -40,8 +47,9 @@ def _check_lengths(lengths, name: str, N: int, P: int, device) -> torch.Tensor:
     return lengths.to(torch.int64)
 
 
-def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> None:
-    """The checks knn_points and ball_query share: (N, P, D) float clouds on one device, a positive int K."""
+def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> int:
+    """The checks knn_points and ball_query share: (N, P, D) float clouds on one device, a positive int K
+    (returned: an int, or a SymInt under torch.compile)."""
     check_tensor(p1, "p1", dim=3, dtypes=FLOAT_DTYPES)
     check_tensor(p2, "p2", dim=3, dtypes=FLOAT_DTYPES)
     if p1.shape[0] != p2.shape[0]:
@@ -51,12 +59,10 @@ def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> None:
     if p1.dtype != p2.dtype:
         raise TypeError(f"p1 and p2 must have the same dtype, got {p1.dtype} and {p2.dtype}")
     check_same_device(p1=p1, p2=p2)
-    if isinstance(K, bool) or not isinstance(K, int):
-        raise TypeError(f"K must be an int, got {type(K).__name__}")
-    if K < 1:
-        raise ValueError(f"K must be positive, got {K}")
+    K = check_positive_int(K, "K")
     check_finite(p1, "p1")
     check_finite(p2, "p2")
+    return K
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:
@@ -92,7 +98,7 @@ def knn_points(
         p2[n]; both zero where a query is padding or its cloud in p2 has fewer than K points. Gradients flow
         to p1 and p2 through dists (and through knn when returned).
     """
-    check_point_pair(p1, p2, K)
+    K = check_point_pair(p1, p2, K)
     if norm not in (1, 2):
         raise ValueError(f"Support for 1 or 2 norm. (norm must be 1 or 2, got {norm})")
     N = p1.shape[0]
@@ -170,5 +176,8 @@ class _GatherRows(torch.autograd.Function):
 
 @torch.library.register_fake("meshgraph::knn_points_idx")
 def _knn_fake(p1, p2, lengths1, lengths2, K, norm):
+    # the C++ checks that decide shapes or would reject the call (check_knn_inputs)
+    torch._check(K >= 1, lambda: "K must be >= 1")
+    torch._check(norm in (1, 2), lambda: "norm must be 1 or 2")
     N, P1 = p1.shape[0], p1.shape[1]
     return p1.new_empty((N, P1, K)), p1.new_empty((N, P1, K), dtype=torch.int64)

@@ -78,4 +78,5 @@ def sample_farthest_points(
 
 @torch.library.register_fake("meshgraph::sample_farthest_points_idx")
 def _fake(points, lengths, K, start, max_K):
+    torch._check(max_K >= 0, lambda: "max_K must be non-negative")
     return points.new_empty((points.shape[0], max_K), dtype=torch.int64)

@@ -183,6 +183,12 @@ def test_opcheck_and_compile(device):
     f = lambda a, b: knn_points(a, b, K=3).dists.sum(-1)  # noqa: E731
     torch.testing.assert_close(torch.compile(f, fullgraph=True)(p1, p2), f(p1, p2))
     torch._dynamo.reset()
+    # K is a SymInt output size: one dynamic graph serves every K (and every cloud size)
+    g = lambda a, b, k: knn_points(a, b, K=k).dists  # noqa: E731
+    cg = torch.compile(g, fullgraph=True, dynamic=True)
+    for k, m in ((2, 25), (5, 20), (7, 25)):
+        torch.testing.assert_close(cg(p1, p2[:, :m], k), g(p1, p2[:, :m], k))
+    torch._dynamo.reset()
 
 
 def test_bad_inputs():

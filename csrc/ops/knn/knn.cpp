@@ -9,8 +9,10 @@
 #include "knn.h"
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
-  m.def("knn_points_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, int K, int norm) -> (Tensor, Tensor)",
-        {at::Tag::pt2_compliant_tag});
+  // K is the outputs' last dim (SymInt); norm is the exponent of the distance, 1 or 2 (a number, checked)
+  m.def(
+      "knn_points_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, SymInt K, int norm) -> (Tensor, Tensor)",
+      {at::Tag::pt2_compliant_tag});
 }
 
 namespace mg {
