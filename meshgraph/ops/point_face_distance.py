@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, offsets_from_counts
 
 _extension.load()
 
@@ -24,7 +24,7 @@ def closest_point_face_pairs(points: torch.Tensor, cloud_sizes: torch.Tensor, tr
     check_tensor(cloud_sizes, "cloud_sizes", dim=1, dtypes=(torch.int64,))
     check_tensor(mesh_sizes, "mesh_sizes", shape=tuple(cloud_sizes.shape), dtypes=(torch.int64,))
     check_same_device(points=points, tris=tris, cloud_sizes=cloud_sizes, mesh_sizes=mesh_sizes)
-    first, ffirst = cloud_sizes.cumsum(0) - cloud_sizes, mesh_sizes.cumsum(0) - mesh_sizes
+    first, ffirst = offsets_from_counts(cloud_sizes)[:-1], offsets_from_counts(mesh_sizes)[:-1]
     return torch.ops.meshgraph.point_face_distance_idx(points.detach(), first, cloud_sizes, tris.detach(), ffirst,
                                                        mesh_sizes)
 

@@ -268,3 +268,32 @@ def test_exact_distances_are_contraction_free():
     for u in range(1, 16):
         expect = expect + lanes[u]
     assert torch.equal(out.dists, expect)
+
+
+def test_empty_reference_clouds_give_padding(device):
+    """P2 = 0 (no points to search, e.g. an empty batch of references): all padding, gradients zero, on the grid
+    (D <= 3) and scan (D > 3) paths of knn and ball_query; knn_gather of zero rows gives zeros."""
+    from meshgraph.ops import ball_query
+
+    for D in (3, 5):
+        p1 = torch.rand(2, 4, D, device=device, requires_grad=True)
+        p2 = torch.rand(2, 0, D, device=device, requires_grad=True)
+        out = knn_points(p1, p2, K=3, return_nn=True)
+        assert (out.dists == 0).all() and (out.idx == 0).all() and out.knn.shape == (2, 4, 3, D)
+        b = ball_query(p1, p2, K=3, radius=0.5)
+        assert (b.idx == -1).all() and (b.dists == 0).all() and (b.knn == 0).all()
+        (out.dists.sum() + b.dists.sum() + out.knn.sum()).backward()
+        assert (p1.grad == 0).all()
+
+
+def test_knn_gather_never_reads_past_the_rows(device):
+    """Indices past the rows raise on CPU (values are read there for free); on any device they are clamped and
+    masked, so a kernel never reads out of bounds."""
+    x = torch.rand(1, 4, 2, device=device)
+    idx = torch.tensor([[[1, 7]]], device=device)
+    if device.type == "cpu":
+        with pytest.raises(ValueError, match="idx holds 7"):
+            knn_gather(x, idx)
+    else:
+        out = knn_gather(x, idx)
+        assert torch.equal(out[0, 0, 0], x[0, 1]) and (out[0, 0, 1] == 0).all()

@@ -21,6 +21,7 @@ namespace knn {
 Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type, double per_cell) {
   const int64_t N = p2.size(0), P2 = p2.size(1), D = p2.size(2);
   TORCH_CHECK(D <= 3, "build_grid: D must be <= 3");
+  TORCH_CHECK(P2 > 0, "build_grid: p2 must hold points (callers return early for P2 = 0)");
   auto opts = p2.options().dtype(acc_type);
   // Pad to 3 coordinates (missing ones are 0 for every point: a flat axis of one cell).
   at::Tensor pts = p2.to(acc_type);

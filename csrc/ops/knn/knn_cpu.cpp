@@ -28,7 +28,7 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cpu(const at::Tensor& p1, cons
   // outputs from the reuse pool (warm pages); entries past min(K, length) stay 0
   auto dists = cpu::pooled_empty({N, P1, K}, p1.options().dtype(acc_type)).zero_();
   auto idx = cpu::pooled_empty({N, P1, K}, p1.options().dtype(at::kLong)).zero_();
-  if (N == 0 || P1 == 0) return {dists.to(p1.scalar_type()), idx};
+  if (N == 0 || P1 == 0 || P2 == 0) return {dists.to(p1.scalar_type()), idx};  // nothing to search
   const auto l1 = clamped_lengths(lengths1, P1);
   const auto l2 = clamped_lengths(lengths2, P2);
   const int64_t* l1p = l1.const_data_ptr<int64_t>();

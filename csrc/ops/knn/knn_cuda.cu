@@ -97,7 +97,7 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cuda(const at::Tensor& p1, con
   const auto acc_type = point_acc_type(p1);
   auto dists = at::zeros({N, P1, K}, p1.options().dtype(acc_type));
   auto idx = at::zeros({N, P1, K}, p1.options().dtype(at::kLong));
-  if (N == 0 || P1 == 0) return {dists.to(p1.scalar_type()), idx};
+  if (N == 0 || P1 == 0 || P2 == 0) return {dists.to(p1.scalar_type()), idx};  // nothing to search
   const auto l1 = clamped_lengths(lengths1, P1);
   const auto l2 = clamped_lengths(lengths2, P2);
   const auto stream = c10::cuda::getCurrentCUDAStream();
