@@ -17,8 +17,9 @@ def closest_point_face_pairs(points: torch.Tensor, cloud_sizes: torch.Tensor, tr
     """For packed points (P, 3) in N clouds of `cloud_sizes` and packed triangles (F, 3, 3) in N meshes of
     `mesh_sizes`: (point_to_face (P,), face_to_point (F,)) packed indices of the closest triangle of each point and
     the closest point of each triangle within the same element (exact squared distances, ties to the smaller
-    index; -1 where the element's other set is empty). float16 / bfloat16 compare in float32. Not differentiable
-    (indices)."""
+    index; -1 where the element's other set is empty). Not differentiable (indices).
+
+    Any float dtype; float16 / bfloat16 distances are compared in float32."""
     check_tensor(points, "points", dim=2, dtypes=FLOAT_DTYPES, shape=(None, 3))
     check_tensor(tris, "tris", dim=3, dtypes=(points.dtype,), shape=(None, 3, 3))
     check_tensor(cloud_sizes, "cloud_sizes", dim=1, dtypes=(torch.int64,))
