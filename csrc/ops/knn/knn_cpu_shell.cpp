@@ -1,9 +1,7 @@
-// knn_points_idx on CPU, D <= 3, K beyond the block search: every query runs the shell-by-shell grid_search of
-// knn.h (the code the CUDA kernel runs) over its cloud's grid (knn_cpu.h).
+// knn_points_idx on CPU, D <= 3, K beyond the block search: every query runs the shell-by-shell grid search of
+// knn.h (grid_knn_row, the code the CUDA kernel runs) over its cloud's grid (knn_cpu.h).
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
-
-#include <algorithm>
 
 #include "knn_cpu.h"
 
@@ -18,16 +16,7 @@ void shell_knn(const Grid& g, const acc_t* qp, int64_t D, const int64_t* l1p, co
   const int64_t* cs = g.cell_start.const_data_ptr<int64_t>();
   const acc_t* params = g.params.const_data_ptr<acc_t>();
   at::parallel_for(0, N * P1, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t n = t / P1, i = t - n * P1;
-      const int64_t Keff = std::min<int64_t>(K, l2p[n]);
-      if (i >= l1p[n] || Keff == 0) continue;
-      acc_t q[3] = {0, 0, 0};
-      for (int64_t a = 0; a < D; ++a) q[a] = qp[t * D + a];
-      int64_t size = 0;
-      grid_search(q, params + 8 * n, pts, pidx, cs, Keff, norm, dp + t * K, ip + t * K, size);
-      heap_sort(dp + t * K, ip + t * K, size);
-    }
+    for (int64_t t = begin; t < end; ++t) grid_knn_row(t, qp, P1, D, l1p, l2p, params, pts, pidx, cs, K, norm, dp, ip);
   });
 }
 

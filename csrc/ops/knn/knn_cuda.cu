@@ -21,14 +21,7 @@ __global__ void grid_knn_kernel(const acc_t* __restrict__ q1, int64_t N, int64_t
                                 const acc_t* pts, const int64_t* point_idx, const int64_t* cell_start, int64_t K,
                                 int norm, acc_t* dists, int64_t* idx) {
   MG_CUDA_KERNEL_LOOP(t, N * P1) {
-    const int64_t n = t / P1, i = t - n * P1;
-    const int64_t Keff = K < l2[n] ? K : l2[n];
-    if (i >= l1[n] || Keff == 0) continue;
-    acc_t q[3] = {0, 0, 0};
-    for (int64_t a = 0; a < D; ++a) q[a] = q1[t * D + a];
-    int64_t size = 0;
-    grid_search(q, params + 8 * n, pts, point_idx, cell_start, Keff, norm, dists + t * K, idx + t * K, size);
-    heap_sort(dists + t * K, idx + t * K, size);
+    grid_knn_row(t, q1, P1, D, l1, l2, params, pts, point_idx, cell_start, K, norm, dists, idx);
   }
 }
 
