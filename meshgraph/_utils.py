@@ -156,13 +156,14 @@ def check_ptr(ptr: torch.Tensor, num_entries: int, rows_of: str, name: str = "pt
 
 def check_lengths(lengths: Any, name: str, N: int, P: int, device: torch.device) -> torch.Tensor:
     """Per-cloud lengths of (N, P, ...) padded clouds -> (N,) int64: P each when None; else an int32/int64 (N,)
-    tensor on `device` with values in [0, P] (values checked in eager mode only: the kernels clamp them)."""
+    tensor on `device` with values in [0, P]. The values are read on CPU tensors in eager mode only: reading
+    them from a CUDA tensor would wait for the device on every call, and the kernels clamp lengths there."""
     if lengths is None:
         return torch.full((N,), P, dtype=torch.int64, device=device)
     check_index_tensor(lengths, name, shape=(N,))
     if lengths.device != device:
         raise ValueError(f"{name} is on {lengths.device} but the points are on {device}")
-    if can_inspect_values(lengths) and N:
+    if N and lengths.device.type == "cpu" and can_inspect_values(lengths):
         lo, hi = int(lengths.min()), int(lengths.max())
         if lo < 0:
             raise ValueError(f"{name} must be non-negative, got {lo}")

@@ -122,6 +122,18 @@ def test_point_ops_reject_bad_lengths():
     raises(ops.sample_farthest_points_idx, p1, l1, K, start.float(), 3, match="start must be int32 or int64")
 
 
+def test_point_ops_check_their_numbers():
+    """knn's norm is the distance's exponent (1 or 2, checked), K an output size (>= 1), radius > 0, max_K >= 0."""
+    p1, p2 = torch.randn(2, 5, 3), torch.randn(2, 7, 3)
+    l1, l2 = torch.tensor([5, 4]), torch.tensor([7, 6])
+    raises(ops.knn_points_idx, p1, p2, l1, l2, 2, 3, match="norm must be 1 or 2")
+    raises(ops.knn_points_idx, p1, p2, l1, l2, 0, 2, match="K must be >= 1")
+    raises(ops.ball_query_idx, p1, p2, l1, l2, 0, 0.5, match="K must be >= 1")
+    raises(ops.ball_query_idx, p1, p2, l1, l2, 2, 0.0, match="radius must be positive")
+    raises(ops.sample_farthest_points_idx, p1, l1, torch.tensor([2, 3]), torch.zeros(2, dtype=torch.int64), -1,
+           match="max_K must be non-negative")
+
+
 # ---------------------------------------------------------------------------------------- point_face_distance
 
 

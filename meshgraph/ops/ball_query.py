@@ -7,7 +7,8 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .knn import KNN, _check_lengths, check_point_pair, knn_gather
+from .._utils import check_lengths
+from .knn import KNN, check_point_pair, knn_gather
 
 _extension.load()
 
@@ -38,17 +39,18 @@ def ball_query(
         padding, knn (N, P1, K, D) with zeros at padding (or None). Gradients flow to p1 and p2 through dists and
         knn.
     """
-    check_point_pair(p1, p2, K)
+    K = check_point_pair(p1, p2, K)
     if not isinstance(radius, (int, float)) or isinstance(radius, bool) or not radius > 0:
         raise ValueError(f"radius must be a positive number, got {radius!r}")
     N = p1.shape[0]
-    l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
-    l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)
+    l1 = check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
+    l2 = check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)
     idx = torch.ops.meshgraph.ball_query_idx(p1.detach(), p2.detach(), l1, l2, K, float(radius))
     if not inclusive:
         idx = _strictly_inside(p1.detach(), p2.detach(), l1, l2, K, float(radius), idx)
     nn = knn_gather(p2, idx, l2)
-    dists = (p1[:, :, None, :] - nn).square().sum(-1) * (idx >= 0)
+    acc = torch.float64 if p1.dtype == torch.float64 else torch.float32  # half types accumulate in float32
+    dists = ((p1.to(acc)[:, :, None, :] - nn.to(acc)).square().sum(-1) * (idx >= 0)).to(p1.dtype)
     return KNN(dists, idx, nn if return_nn else None)
 
 
@@ -84,4 +86,6 @@ def _strictly_inside(p1, p2, l1, l2, K, radius, idx):
 
 @torch.library.register_fake("meshgraph::ball_query_idx")
 def _fake(p1, p2, lengths1, lengths2, K, radius):
+    torch._check(K >= 1, lambda: "K must be >= 1")
+    torch._check(radius > 0, lambda: "radius must be positive")
     return p1.new_empty((p1.shape[0], p1.shape[1], K), dtype=torch.int64)

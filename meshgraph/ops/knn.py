@@ -10,7 +10,15 @@ from collections import namedtuple
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_index_tensor, check_same_device, check_tensor
+from .._utils import (
+    FLOAT_DTYPES,
+    can_inspect_values,
+    check_index_tensor,
+    check_lengths,
+    check_positive_int,
+    check_same_device,
+    check_tensor,
+)
 from .scatter import scatter
 
 _extension.load()
@@ -18,23 +26,16 @@ _extension.load()
 KNN = namedtuple("KNN", "dists idx knn")
 
 
-def _check_lengths(lengths, name: str, N: int, P: int, device) -> torch.Tensor:
-    if lengths is None:
-        return torch.full((N,), P, dtype=torch.int64, device=device)
-    check_index_tensor(lengths, name, shape=(N,))
-    if lengths.device != device:
-        raise ValueError(f"{name} is on {lengths.device} but the points are on {device}")
-    if can_inspect_values(lengths) and N:
-        lo, hi = int(lengths.min()), int(lengths.max())
-        if lo < 0:
-            raise ValueError(f"{name} must be non-negative, got {lo}")
-        if hi > P:
-            raise ValueError(f"{name} holds {hi}, more than the {P} points per cloud")
-    return lengths.to(torch.int64)
+def _values_are_free(t: torch.Tensor) -> bool:
+    """True where reading t's values costs no device sync: eager CPU tensors. The value checks of these wrappers
+    (lengths in range, finite points, gather indices) run there only; on CUDA the kernels clamp lengths and indices
+    instead (csrc/common/checks.h), so a hot call never waits for the device."""
+    return t.device.type == "cpu" and can_inspect_values(t)
 
 
-def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> None:
-    """The checks knn_points and ball_query share: (N, P, D) float clouds on one device, a positive int K."""
+def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> int:
+    """The checks knn_points and ball_query share: (N, P, D) float clouds on one device, a positive int K
+    (returned: an int, or a SymInt under torch.compile)."""
     check_tensor(p1, "p1", dim=3, dtypes=FLOAT_DTYPES)
     check_tensor(p2, "p2", dim=3, dtypes=FLOAT_DTYPES)
     if p1.shape[0] != p2.shape[0]:
@@ -44,17 +45,15 @@ def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> None:
     if p1.dtype != p2.dtype:
         raise TypeError(f"p1 and p2 must have the same dtype, got {p1.dtype} and {p2.dtype}")
     check_same_device(p1=p1, p2=p2)
-    if isinstance(K, bool) or not isinstance(K, int):
-        raise TypeError(f"K must be an int, got {type(K).__name__}")
-    if K < 1:
-        raise ValueError(f"K must be positive, got {K}")
+    K = check_positive_int(K, "K")
     check_finite(p1, "p1")
     check_finite(p2, "p2")
+    return K
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:
-    """ValueError when point coordinates hold NaN or infinity (eager only; one pass over the points)."""
-    if t.numel() and can_inspect_values(t) and not bool(torch.isfinite(t).all()):
+    """ValueError when point coordinates hold NaN or infinity (eager CPU tensors only; one pass over the points)."""
+    if t.numel() and _values_are_free(t) and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} holds NaN or infinite coordinates")
 
 
@@ -85,12 +84,12 @@ def knn_points(
         p2[n]; both zero where a query is padding or its cloud in p2 has fewer than K points. Gradients flow
         to p1 and p2 through dists (and through knn when returned).
     """
-    check_point_pair(p1, p2, K)
+    K = check_point_pair(p1, p2, K)
     if norm not in (1, 2):
         raise ValueError(f"Support for 1 or 2 norm. (norm must be 1 or 2, got {norm})")
     N = p1.shape[0]
-    l1 = _check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
-    l2 = _check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)
+    l1 = check_lengths(lengths1, "lengths1", N, p1.shape[1], p1.device)
+    l2 = check_lengths(lengths2, "lengths2", N, p2.shape[1], p1.device)
     dists, idx = torch.ops.meshgraph.knn_points_idx(p1.detach(), p2.detach(), l1, l2, K, norm)
     if torch.is_grad_enabled() and (p1.requires_grad or p2.requires_grad):
         # the same distances, recomputed from idx with differentiable ops
@@ -107,14 +106,16 @@ def _valid_mask(idx: torch.Tensor, l1: torch.Tensor, l2: torch.Tensor) -> torch.
 
 
 def _differentiable_dists(p1, p2, idx, l1, l2, norm):
-    """dists recomputed from idx with plain ops (exactly the kernel's values, in float32/64), so autograd gives
-    grad_p1 = sum_k d(dist)/d(p1) and grad_p2 through a deterministic fused scatter (no atomics)."""
+    """dists recomputed from idx with plain ops (the kernel's values up to summation order, accumulated in float32
+    for half types as the kernel does, then in p1's dtype), so autograd gives grad_p1 = sum_k d(dist)/d(p1) and
+    grad_p2 through a deterministic fused scatter (no atomics)."""
     N, P1, K = idx.shape
     mask = _valid_mask(idx, l1, l2)
-    nbr = knn_gather(p2, idx, l2)  # (N, P1, K, D), zeros where padded
-    diff = p1[:, :, None, :] - nbr
+    acc = torch.float64 if p1.dtype == torch.float64 else torch.float32
+    nbr = knn_gather(p2, idx, l2).to(acc)  # (N, P1, K, D), zeros where padded
+    diff = p1.to(acc)[:, :, None, :] - nbr
     d = diff.square().sum(-1) if norm == 2 else diff.abs().sum(-1)
-    return d * mask
+    return (d * mask).to(p1.dtype)
 
 
 def knn_gather(x: torch.Tensor, idx: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -124,16 +125,20 @@ def knn_gather(x: torch.Tensor, idx: torch.Tensor, lengths: torch.Tensor | None 
     check_index_tensor(idx, "idx", dim=3)
     if x.shape[0] != idx.shape[0]:
         raise ValueError(f"x and idx must have the same batch size, got {x.shape[0]} and {idx.shape[0]}")
-    check_same_device(x=x, idx=idx)
+    check_same_device(x=x, idx=idx, lengths=lengths)
     N, M, U = x.shape
     _, L, K = idx.shape
+    if M == 0:  # nothing to gather: every entry is padding (differentiable zeros)
+        return x.new_zeros((N, L, K, U)) + x.sum() * 0
     valid = idx >= 0
     if lengths is not None:
         check_index_tensor(lengths, "lengths", shape=(N,))
         valid = valid & (idx < lengths[:, None, None]) & (torch.arange(K, device=idx.device)[None, None, :] < lengths[:, None, None])
-    if can_inspect_values(idx) and idx.numel() and int(idx.max()) >= M:
+    if idx.numel() and _values_are_free(idx) and int(idx.max()) >= M:
         raise ValueError(f"idx holds {int(idx.max())}, outside the {M} rows of x")
-    flat = (idx.clamp(min=0) + (torch.arange(N, device=idx.device) * M)[:, None, None]).reshape(-1)
+    # indices past the rows (unchecked on CUDA) read row M - 1 and are masked to zero: never out of bounds
+    valid = valid & (idx < M)
+    flat = (idx.clamp(0, max(M - 1, 0)) + (torch.arange(N, device=idx.device) * M)[:, None, None]).reshape(-1)
     out = _GatherRows.apply(x.reshape(N * M, U), flat, N * M)
     return out.view(N, L, K, U) * valid[..., None].to(x.dtype)
 
@@ -157,5 +162,8 @@ class _GatherRows(torch.autograd.Function):
 
 @torch.library.register_fake("meshgraph::knn_points_idx")
 def _knn_fake(p1, p2, lengths1, lengths2, K, norm):
+    # the C++ checks that decide shapes or would reject the call (check_knn_inputs)
+    torch._check(K >= 1, lambda: "K must be >= 1")
+    torch._check(norm in (1, 2), lambda: "norm must be 1 or 2")
     N, P1 = p1.shape[0], p1.shape[1]
     return p1.new_empty((N, P1, K)), p1.new_empty((N, P1, K), dtype=torch.int64)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, offsets_from_counts
 
 _extension.load()
 
@@ -17,13 +17,15 @@ def closest_point_face_pairs(points: torch.Tensor, cloud_sizes: torch.Tensor, tr
     """For packed points (P, 3) in N clouds of `cloud_sizes` and packed triangles (F, 3, 3) in N meshes of
     `mesh_sizes`: (point_to_face (P,), face_to_point (F,)) packed indices of the closest triangle of each point and
     the closest point of each triangle within the same element (exact squared distances, ties to the smaller
-    index; -1 where the element's other set is empty). Not differentiable (indices)."""
-    check_tensor(points, "points", dim=2, dtypes=(torch.float32, torch.float64), shape=(None, 3))
+    index; -1 where the element's other set is empty). Not differentiable (indices).
+
+    Any float dtype; float16 / bfloat16 distances are compared in float32."""
+    check_tensor(points, "points", dim=2, dtypes=FLOAT_DTYPES, shape=(None, 3))
     check_tensor(tris, "tris", dim=3, dtypes=(points.dtype,), shape=(None, 3, 3))
     check_tensor(cloud_sizes, "cloud_sizes", dim=1, dtypes=(torch.int64,))
     check_tensor(mesh_sizes, "mesh_sizes", shape=tuple(cloud_sizes.shape), dtypes=(torch.int64,))
     check_same_device(points=points, tris=tris, cloud_sizes=cloud_sizes, mesh_sizes=mesh_sizes)
-    first, ffirst = cloud_sizes.cumsum(0) - cloud_sizes, mesh_sizes.cumsum(0) - mesh_sizes
+    first, ffirst = offsets_from_counts(cloud_sizes)[:-1], offsets_from_counts(mesh_sizes)[:-1]
     return torch.ops.meshgraph.point_face_distance_idx(points.detach(), first, cloud_sizes, tris.detach(), ffirst,
                                                        mesh_sizes)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_tensor
-from .knn import _check_lengths, check_finite
+from .._utils import FLOAT_DTYPES, check_lengths, check_nonnegative_int, check_tensor
+from .knn import check_finite
 
 _extension.load()
 
@@ -42,25 +42,24 @@ def sample_farthest_points(
     N, P, _ = points.shape
     if lengths is not None and (not torch.is_tensor(lengths) or lengths.shape != (N,)):
         raise ValueError(f"points and lengths must have same batch dimension (lengths must be ({N},))")
-    lengths = _check_lengths(lengths, "lengths", N, P, points.device)
+    lengths = check_lengths(lengths, "lengths", N, P, points.device)
     if isinstance(K, bool):
         raise TypeError("K must be an int, a list of ints or an int tensor")
-    if isinstance(K, int):
-        if K < 0:
-            raise ValueError(f"K must be non-negative, got {K}")
+    if isinstance(K, (int, torch.SymInt)):
+        max_K = check_nonnegative_int(K, "K")
         k = torch.full((N,), K, dtype=torch.int64, device=points.device)
-        max_K = K
     else:
-        k = torch.as_tensor(K, device=points.device)
+        # a list is read on the host; a tensor's largest entry is the output size (one read, as in PyTorch3D)
+        k = torch.as_tensor(K) if not torch.is_tensor(K) else K
         if k.dim() != 1 or k.shape[0] != N:
             raise ValueError(f"K and points must have the same batch dimension (K must be an int or have one entry "
                              f"per cloud ({N}), got {K!r})")
-        if k.dtype.is_floating_point:
+        if k.dtype.is_floating_point or k.dtype == torch.bool:
             raise ValueError(f"K must be an int or have one integer entry per cloud ({N}), got {K!r}")
-        if can_inspect_values(k) and N and int(k.min()) < 0:
+        lo, max_K = torch.stack(torch.aminmax(k.to(torch.int64))).tolist() if N else (0, 0)
+        if lo < 0:
             raise ValueError("K must be non-negative")
-        k = k.to(torch.int64)
-        max_K = int(k.max()) if N else 0
+        k = k.to(device=points.device, dtype=torch.int64)
     if random_start_point:
         r = torch.rand(N, generator=generator, device=points.device if generator is None else generator.device)
         start = (r.to(points.device) * lengths.clamp(min=1)).long().clamp(max=P - 1 if P else 0)
@@ -78,4 +77,5 @@ def sample_farthest_points(
 
 @torch.library.register_fake("meshgraph::sample_farthest_points_idx")
 def _fake(points, lengths, K, start, max_K):
+    torch._check(max_K >= 0, lambda: "max_K must be non-negative")
     return points.new_empty((points.shape[0], max_K), dtype=torch.int64)

@@ -93,5 +93,62 @@ def test_strict_radius_drops_boundary_points_and_refills_their_slots(device):
         inside = [j for j in full[0, i].tolist() if j >= 0 and d2[i, j] < r * r]
         expected[i, : min(3, len(inside))] = torch.tensor(inside[:3])
     got = ball_query(lat, lat, K=3, radius=r, inclusive=False)
-    assert torch.equal(got.idx[0].cpu(), expected)
+    assert torch.equal(got.idx[0], expected.to(got.idx.device))
     assert (got.dists[got.idx >= 0] < r * r).all()
+
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+
+
+def assert_ball_tie_aware(p1, p2, l1, l2, K, radius, idx, tol):
+    """idx for inputs of any float dtype against float64 distances of the same values, tie-aware: points within
+    `tol` of the sphere may fall either side (float32 accumulation), every other point must be decided as in
+    float64. Each row holds distinct ascending hits, all within radius (+ tol), and misses no point surely inside
+    except after a full row's last hit (the first K in index order); padded queries hold -1 only."""
+    q, p = p1.double(), p2.double()
+    N, P1, _ = q.shape
+    P2 = p.shape[1]
+    dev = idx.device
+    d2 = (q[:, :, None, :] - p[:, None, :, :]).square().sum(-1)  # (N, P1, P2)
+    j = torch.arange(P2, device=dev)
+    in_cloud = j[None, None, :] < l2.to(dev)[:, None, None]
+    q_ok = torch.arange(P1, device=dev)[None, :] < l1.to(dev)[:, None]
+    assert (idx[~q_ok] == -1).all()
+    hit = idx >= 0
+    # hits first, ascending and distinct, -1 after them
+    assert (hit[..., 1:] <= hit[..., :-1]).all()
+    assert ((idx[..., 1:] > idx[..., :-1]) | ~hit[..., 1:]).all()
+    assert (idx < l2.to(dev)[:, None, None]).all()
+    H = torch.zeros(N, P1, P2 + 1, dtype=torch.bool, device=dev)
+    H.scatter_(2, torch.where(hit, idx, P2), True)
+    H = H[..., :P2]
+    r2 = radius * radius
+    assert (d2[H] <= r2 + tol).all(), "a hit outside the ball"
+    sure = (d2 < r2 - tol) & in_cloud & q_ok[..., None]
+    full = hit.all(-1, keepdim=True)
+    last = idx.max(-1, keepdim=True).values
+    missed = sure & ~H & ~(full & (j[None, None, :] > last))
+    assert not missed.any(), "a point surely inside the ball is missing"
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("D", [2, 3, 6])
+@pytest.mark.parametrize("K,radius", [(5, 0.15), (64, 0.3), (8, 3.0)])
+def test_all_float_dtypes_against_float64_reference(device, dtype, D, K, radius):
+    """Every float dtype on the grid (D <= 3) and scan paths (D > 3, and balls wider than the cloud), distances
+    accumulated in float32 or wider; dists keep the input dtype."""
+    g = torch.Generator().manual_seed(D * 7 + K)
+    p1 = torch.rand(2, 100, D, generator=g, dtype=torch.float64).to(dtype).to(device)
+    p2 = torch.rand(2, 300, D, generator=g, dtype=torch.float64).to(dtype).to(device)
+    l1, l2 = torch.tensor([100, 23], device=device), torch.tensor([300, 41], device=device)
+    idx = torch.ops.meshgraph.ball_query_idx(p1, p2, l1, l2, K, radius)
+    tol = 0.0 if dtype == torch.float64 else 1e-5
+    assert_ball_tie_aware(p1, p2, l1, l2, K, radius, idx, tol)
+    if dtype == torch.float64:
+        assert torch.equal(idx, ref.ball_query_idx(p1, p2, l1, l2, K, radius))
+    out = ball_query(p1, p2, l1, l2, K=K, radius=radius)
+    assert torch.equal(out.idx, idx) and out.dists.dtype == dtype and out.knn.dtype == dtype
+    nn = torch.stack([p2[n].double()[idx[n].clamp(min=0)] for n in range(2)])
+    expect = (p1.double()[:, :, None] - nn).square().sum(-1) * (idx >= 0)
+    rtol = {torch.float16: 2e-3, torch.bfloat16: 1e-2, torch.float32: 1e-5, torch.float64: 1e-12}[dtype]
+    torch.testing.assert_close(out.dists.double(), expect, rtol=rtol, atol=rtol * 1e-2)

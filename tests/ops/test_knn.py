@@ -88,14 +88,71 @@ def test_k_larger_than_cloud_pads_with_zeros(device):
     assert (out.dists[0, :, :4] > 0).all() and (out.dists[0, :, 4:] == 0).all()
 
 
-@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
-def test_dtypes(device, dtype):
-    p1, p2 = clouds(1, 60, 70, 3, dtype=dtype, device=device)
-    out = knn_points(p1, p2, K=4)
-    assert out.dists.dtype == dtype
-    l1, l2 = torch.tensor([60], device=device), torch.tensor([70], device=device)
-    rd, ri = ref.knn_points_idx(p1.double(), p2.double(), l1, l2, 4, 2)
-    torch.testing.assert_close(out.dists.double(), rd.to(out.dists.device), rtol=2e-2, atol=2e-3)
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+# dists are float32 distances of the input values rounded to the input dtype: (rtol, atol) against float64
+DIST_TOL = {torch.float16: (2e-3, 1e-4), torch.bfloat16: (1e-2, 1e-3), torch.float32: (1e-5, 1e-6),
+            torch.float64: (1e-12, 1e-14)}
+
+
+def assert_knn_tie_aware(p1, p2, l1, l2, K, norm, d, i):
+    """The kernel's (d, i) for inputs of any float dtype against the float64 reference of the same values, tie-aware:
+    half precision makes many near-ties, which float32 accumulation may order differently from float64, so the
+    chosen neighbours' float64 distances must equal the reference's K smallest (up to float32 rounding) rather
+    than the indices being equal. Also: indices valid and distinct, padding zero, dists those distances in the
+    input dtype."""
+    q, p = p1.double(), p2.double()
+    rd, _ = ref.knn_points_idx(q, p, l1, l2, K, norm)
+    N, P1, D = q.shape
+    q_ok = torch.arange(P1, device=d.device)[None, :, None] < l1.to(d.device)[:, None, None]
+    k_ok = torch.arange(K, device=d.device)[None, None, :] < l2.to(d.device)[:, None, None]
+    valid = q_ok & k_ok
+    assert (i[~valid] == 0).all() and (d[~valid] == 0).all()
+    assert (i >= 0).all() and (i < l2.to(d.device)[:, None, None].clamp(min=1)).all()
+    srt = torch.where(valid, i, -1 - torch.arange(K, device=d.device)).sort(-1).values
+    assert (srt[..., 1:] != srt[..., :-1]).all(), "a neighbour is listed twice"
+    nbr = torch.gather(p, 1, i.reshape(N, -1, 1).expand(-1, -1, D)).reshape(N, P1, K, D)
+    diff = q[:, :, None, :] - nbr
+    dk = diff.square().sum(-1) if norm == 2 else diff.abs().sum(-1)
+    dk = torch.where(valid, dk, torch.inf).sort(-1).values.nan_to_num(posinf=0.0)  # padding sorts last, as 0
+    exact = p1.dtype == torch.float64
+    torch.testing.assert_close(dk, rd, rtol=1e-12 if exact else 1e-5, atol=1e-14 if exact else 1e-6)
+    assert d.dtype == p1.dtype
+    rtol, atol = DIST_TOL[p1.dtype]
+    torch.testing.assert_close(d.double(), rd, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("D,K", [(3, 5), (3, 300), (2, 1), (7, 12), (7, 600)])
+@pytest.mark.parametrize("norm", [1, 2])
+def test_all_float_dtypes_against_float64_reference(device, dtype, D, K, norm):
+    """Every float dtype on every path (D <= 3: cell blocks for K = 5, shells for K = 300; D > 3: GEMM candidates
+    for float32/64 norm 2, the scan otherwise; K beyond the cloud), distances accumulated in float32 or wider."""
+    p1, p2 = clouds(2, 120, 500, D, seed=D + K, device=device, dtype=dtype)
+    l1, l2 = torch.tensor([120, 31], device=device), torch.tensor([500, 77], device=device)
+    d, i = torch.ops.meshgraph.knn_points_idx(p1, p2, l1, l2, K, norm)
+    assert_knn_tie_aware(p1, p2, l1, l2, K, norm, d, i)
+    out = knn_points(p1, p2, l1, l2, norm=norm, K=K)
+    assert out.dists.dtype == dtype and torch.equal(out.idx, i) and torch.equal(out.dists, d)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_all_float_dtypes_gradients_and_gather(device, dtype):
+    """knn_points' differentiable dists and knn_gather in every float dtype: the gradient of the dists (through
+    the float32 recomputation for half types) equals the float64 one of the same neighbours, and knn_gather picks
+    the rows exactly."""
+    p1, p2 = clouds(2, 40, 50, 3, seed=4, device=device, dtype=dtype)
+    a, b = p1.clone().requires_grad_(True), p2.clone().requires_grad_(True)
+    out = knn_points(a, b, K=4, return_nn=True)
+    assert out.dists.dtype == dtype and out.knn.dtype == dtype
+    assert torch.equal(out.knn, torch.stack([p2[n][out.idx[n]] for n in range(2)]))
+    (out.dists.float().sum() + out.knn.float().sum()).backward()
+    a64, b64 = p1.double().requires_grad_(True), p2.double().requires_grad_(True)
+    nbr = torch.stack([b64[n][out.idx[n]] for n in range(2)])
+    ((a64[:, :, None] - nbr).square().sum(-1).sum() + nbr.sum()).backward()
+    rtol, atol = DIST_TOL[dtype]
+    assert a.grad.dtype == dtype and b.grad.dtype == dtype
+    torch.testing.assert_close(a.grad.double(), a64.grad, rtol=rtol, atol=atol * 10)
+    torch.testing.assert_close(b.grad.double(), b64.grad, rtol=rtol, atol=atol * 10)
 
 
 def test_gradients_float64(device):
@@ -125,6 +182,12 @@ def test_opcheck_and_compile(device):
     torch.library.opcheck(torch.ops.meshgraph.knn_points_idx, (p1[..., :2].contiguous().repeat(1, 1, 3), p2[..., :2].contiguous().repeat(1, 1, 3), l1, l2, 2, 1))
     f = lambda a, b: knn_points(a, b, K=3).dists.sum(-1)  # noqa: E731
     torch.testing.assert_close(torch.compile(f, fullgraph=True)(p1, p2), f(p1, p2))
+    torch._dynamo.reset()
+    # K is a SymInt output size: one dynamic graph serves every K (and every cloud size)
+    g = lambda a, b, k: knn_points(a, b, K=k).dists  # noqa: E731
+    cg = torch.compile(g, fullgraph=True, dynamic=True)
+    for k, m in ((2, 25), (5, 20), (7, 25)):
+        torch.testing.assert_close(cg(p1, p2[:, :m], k), g(p1, p2[:, :m], k))
     torch._dynamo.reset()
 
 
@@ -205,3 +268,32 @@ def test_exact_distances_are_contraction_free():
     for u in range(1, 16):
         expect = expect + lanes[u]
     assert torch.equal(out.dists, expect)
+
+
+def test_empty_reference_clouds_give_padding(device):
+    """P2 = 0 (no points to search, e.g. an empty batch of references): all padding, gradients zero, on the grid
+    (D <= 3) and scan (D > 3) paths of knn and ball_query; knn_gather of zero rows gives zeros."""
+    from meshgraph.ops import ball_query
+
+    for D in (3, 5):
+        p1 = torch.rand(2, 4, D, device=device, requires_grad=True)
+        p2 = torch.rand(2, 0, D, device=device, requires_grad=True)
+        out = knn_points(p1, p2, K=3, return_nn=True)
+        assert (out.dists == 0).all() and (out.idx == 0).all() and out.knn.shape == (2, 4, 3, D)
+        b = ball_query(p1, p2, K=3, radius=0.5)
+        assert (b.idx == -1).all() and (b.dists == 0).all() and (b.knn == 0).all()
+        (out.dists.sum() + b.dists.sum() + out.knn.sum()).backward()
+        assert (p1.grad == 0).all()
+
+
+def test_knn_gather_never_reads_past_the_rows(device):
+    """Indices past the rows raise on CPU (values are read there for free); on any device they are clamped and
+    masked, so a kernel never reads out of bounds."""
+    x = torch.rand(1, 4, 2, device=device)
+    idx = torch.tensor([[[1, 7]]], device=device)
+    if device.type == "cpu":
+        with pytest.raises(ValueError, match="idx holds 7"):
+            knn_gather(x, idx)
+    else:
+        out = knn_gather(x, idx)
+        assert torch.equal(out[0, 0, 0], x[0, 1]) and (out[0, 0, 1] == 0).all()

@@ -50,6 +50,29 @@ def test_matches_reference(device):
     assert (f2p[:80] < 300).all() and (f2p[80:] >= 300).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_all_float_dtypes_against_float64_reference(device, dtype):
+    """Every float dtype (half types compared in float32): the chosen pairs' float64 distances (of the input
+    values) equal the float64 minima up to float32 rounding, tie-aware (equally near triangles share vertices)."""
+    pts, cf, cs, tris, mf, ms = _args(device)
+    pts, tris = pts.to(dtype), tris.to(dtype)
+    p2f, f2p = torch.ops.meshgraph.point_face_distance_idx(pts, cf, cs, tris, mf, ms)
+    p64, t64 = pts.double(), tris.double()
+    rp, rf = ref.point_face_distance_idx(p64, cf, cs, t64, mf, ms)
+    assert (p2f[:300] < 80).all() and (p2f[300:] >= 80).all() and (f2p[:80] < 300).all() and (f2p[80:] >= 300).all()
+    tol = dict(rtol=1e-12, atol=1e-14) if dtype == torch.float64 else dict(rtol=1e-5, atol=1e-5)
+    dk = point_triangle_distance_sq(p64, t64[p2f, 0], t64[p2f, 1], t64[p2f, 2])
+    dr = point_triangle_distance_sq(p64, t64[rp, 0], t64[rp, 1], t64[rp, 2])
+    torch.testing.assert_close(dk, dr, **tol)
+    ek = point_triangle_distance_sq(p64[f2p], t64[:, 0], t64[:, 1], t64[:, 2])
+    er = point_triangle_distance_sq(p64[rf], t64[:, 0], t64[:, 1], t64[:, 2])
+    torch.testing.assert_close(ek, er, **tol)
+    from meshgraph.ops import closest_point_face_pairs
+
+    w2f, w2p = closest_point_face_pairs(pts, cs, tris, ms)
+    assert torch.equal(w2f, p2f) and torch.equal(w2p, f2p)
+
+
 def test_empty_elements_and_opcheck(device):
     pts, tris, _, _ = _batch(device)
     l = lambda *v: torch.tensor(v, device=device)  # noqa: E731
@@ -112,8 +135,12 @@ def test_public_wrapper_and_bad_inputs():
     sizes, fsizes = torch.tensor([300, 120]), torch.tensor([80, 25])
     p2f, f2p = closest_point_face_pairs(pts, sizes, tris, fsizes)
     first, ffirst = torch.tensor([0, 300]), torch.tensor([0, 80])
-    e2f, e2p = torch.ops.meshgraph.point_face_distance_idx(pts, first, sizes, tris, ffirst, fsizes)
-    assert torch.equal(p2f, e2f) and torch.equal(f2p, e2p)
+    rp, rf = ref.point_face_distance_idx(pts, first, sizes, tris, ffirst, fsizes)  # the offsets the wrapper derives
+    torch.testing.assert_close(point_triangle_distance_sq(pts, *tris[p2f].unbind(1)),
+                               point_triangle_distance_sq(pts, *tris[rp].unbind(1)), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(point_triangle_distance_sq(pts[f2p], *tris.unbind(1)),
+                               point_triangle_distance_sq(pts[rf], *tris.unbind(1)), rtol=1e-12, atol=1e-14)
+    assert (p2f[:300] < 80).all() and (p2f[300:] >= 80).all()
     with pytest.raises(TypeError, match="tris"):
         closest_point_face_pairs(pts, sizes, tris.float(), fsizes)
     with pytest.raises(ValueError, match="mesh_sizes"):

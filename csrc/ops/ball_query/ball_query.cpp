@@ -2,6 +2,7 @@
 #include <torch/library.h>
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
-  m.def("ball_query_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, int K, float radius) -> Tensor",
+  // K is the output's last dim (SymInt)
+  m.def("ball_query_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, SymInt K, float radius) -> Tensor",
         {at::Tag::pt2_compliant_tag});
 }

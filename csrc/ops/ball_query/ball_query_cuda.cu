@@ -56,7 +56,7 @@ at::Tensor ball_query_idx_cuda(const at::Tensor& p1, const at::Tensor& p2, const
   const c10::cuda::CUDAGuard guard(p1.device());
   const int64_t N = p1.size(0), P1 = p1.size(1), P2 = p2.size(1), D = p1.size(2);
   auto idx = at::full({N, P1, K}, -1, p1.options().dtype(at::kLong));
-  if (N == 0 || P1 == 0) return idx;
+  if (N == 0 || P1 == 0 || P2 == 0) return idx;  // nothing to search
   const auto acc_type = knn::point_acc_type(p1);
   const auto l1 = knn::clamped_lengths(lengths1, P1);
   const auto l2 = knn::clamped_lengths(lengths2, P2);

@@ -9,8 +9,10 @@
 #include "knn.h"
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
-  m.def("knn_points_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, int K, int norm) -> (Tensor, Tensor)",
-        {at::Tag::pt2_compliant_tag});
+  // K is the outputs' last dim (SymInt); norm is the exponent of the distance, 1 or 2 (a number, checked)
+  m.def(
+      "knn_points_idx(Tensor p1, Tensor p2, Tensor lengths1, Tensor lengths2, SymInt K, int norm) -> (Tensor, Tensor)",
+      {at::Tag::pt2_compliant_tag});
 }
 
 namespace mg {
@@ -19,6 +21,7 @@ namespace knn {
 Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType acc_type, double per_cell) {
   const int64_t N = p2.size(0), P2 = p2.size(1), D = p2.size(2);
   TORCH_CHECK(D <= 3, "build_grid: D must be <= 3");
+  TORCH_CHECK(P2 > 0, "build_grid: p2 must hold points (callers return early for P2 = 0)");
   auto opts = p2.options().dtype(acc_type);
   // Pad to 3 coordinates (missing ones are 0 for every point: a flat axis of one cell).
   at::Tensor pts = p2.to(acc_type);
@@ -89,7 +92,8 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
     const auto org = params.narrow(1, 0, 3).unsqueeze(1);          // (N, 1, 3)
     const auto sz = params.narrow(1, 3, 1).unsqueeze(1);           // (N, 1, 1)
     const auto dimsf = params.narrow(1, 4, 3).unsqueeze(1);        // (N, 1, 3)
-    auto cell3 = at::floor((pts - org) / sz).clamp_min(0);
+    // NaN coordinates (unchecked on CUDA) go to cell 0, infinite ones to the edge: every cell index is in range
+    auto cell3 = at::nan_to_num(at::floor((pts - org) / sz), 0.0).clamp_min(0);
     cell3 = at::minimum(cell3, dimsf - 1).to(at::kLong);            // (N, P2, 3)
     const auto dl = dimsf.to(at::kLong);
     cell = (cell3.select(2, 0) * dl.select(2, 1) + cell3.select(2, 1)) * dl.select(2, 2) + cell3.select(2, 2);

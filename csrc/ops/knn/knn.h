@@ -13,8 +13,8 @@
 // gathered once for all its queries, each keeps the block points closer than the nearest block face (nothing
 // outside can be closer) and selects the K smallest; a query with fewer than K such points falls back to
 // grid_search. On CPU, D > 3 with norm 2 (float, double) runs blocked distance GEMMs with per-query candidate
-// buffers whose exact distances decide (knn_cpu.cpp); other D > 3 cases scan every point of the cloud. No P1 x P2 matrix ever
-// exists and K may be in the thousands. Parallel over queries of all clouds together. Distances accumulate in
+// buffers whose exact distances decide (knn_cpu_gemm*.cpp); other D > 3 cases scan every point of the cloud (the
+// CPU's algorithms: knn_cpu.h). No P1 x P2 matrix ever exists and K may be in the thousands. Parallel over queries of all clouds together. Distances accumulate in
 // float32 (float64 for float64 input).
 #pragma once
 
@@ -259,6 +259,24 @@ C10_HOST_DEVICE inline void grid_search(const acc_t* q, const acc_t* params, con
       if (hd[0] < bound) break;  // strict: a point at exactly `bound` could still win a tie
     }
   }
+}
+
+// Query row t = n * P1 + i of the grid path (both backends' per-query shell search): q1 holds the queries as
+// (N, P1, D) acc_t, params / pts / point_idx / cell_start the Grid. Writes the row's min(K, l2[n]) neighbours
+// ascending into dists / idx + t * K; padded queries are left alone.
+template <typename acc_t>
+C10_HOST_DEVICE inline void grid_knn_row(int64_t t, const acc_t* q1, int64_t P1, int64_t D, const int64_t* l1,
+                                         const int64_t* l2, const acc_t* params, const acc_t* pts,
+                                         const int64_t* point_idx, const int64_t* cell_start, int64_t K, int norm,
+                                         acc_t* dists, int64_t* idx) {
+  const int64_t n = t / P1, i = t - n * P1;
+  const int64_t Keff = K < l2[n] ? K : l2[n];
+  if (i >= l1[n] || Keff == 0) return;
+  acc_t q[3] = {0, 0, 0};
+  for (int64_t a = 0; a < D; ++a) q[a] = q1[t * D + a];
+  int64_t size = 0;
+  grid_search(q, params + 8 * n, pts, point_idx, cell_start, Keff, norm, dists + t * K, idx + t * K, size);
+  heap_sort(dists + t * K, idx + t * K, size);
 }
 
 }  // namespace knn

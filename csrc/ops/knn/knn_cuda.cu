@@ -21,14 +21,7 @@ __global__ void grid_knn_kernel(const acc_t* __restrict__ q1, int64_t N, int64_t
                                 const acc_t* pts, const int64_t* point_idx, const int64_t* cell_start, int64_t K,
                                 int norm, acc_t* dists, int64_t* idx) {
   MG_CUDA_KERNEL_LOOP(t, N * P1) {
-    const int64_t n = t / P1, i = t - n * P1;
-    const int64_t Keff = K < l2[n] ? K : l2[n];
-    if (i >= l1[n] || Keff == 0) continue;
-    acc_t q[3] = {0, 0, 0};
-    for (int64_t a = 0; a < D; ++a) q[a] = q1[t * D + a];
-    int64_t size = 0;
-    grid_search(q, params + 8 * n, pts, point_idx, cell_start, Keff, norm, dists + t * K, idx + t * K, size);
-    heap_sort(dists + t * K, idx + t * K, size);
+    grid_knn_row(t, q1, P1, D, l1, l2, params, pts, point_idx, cell_start, K, norm, dists, idx);
   }
 }
 
@@ -97,7 +90,7 @@ std::tuple<at::Tensor, at::Tensor> knn_points_idx_cuda(const at::Tensor& p1, con
   const auto acc_type = point_acc_type(p1);
   auto dists = at::zeros({N, P1, K}, p1.options().dtype(acc_type));
   auto idx = at::zeros({N, P1, K}, p1.options().dtype(at::kLong));
-  if (N == 0 || P1 == 0) return {dists.to(p1.scalar_type()), idx};
+  if (N == 0 || P1 == 0 || P2 == 0) return {dists.to(p1.scalar_type()), idx};  // nothing to search
   const auto l1 = clamped_lengths(lengths1, P1);
   const auto l2 = clamped_lengths(lengths2, P2);
   const auto stream = c10::cuda::getCurrentCUDAStream();

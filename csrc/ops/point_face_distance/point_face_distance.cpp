@@ -22,7 +22,7 @@ void check_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
   TORCH_CHECK(tris.dim() == 3 && tris.size(1) == 3 && tris.size(2) == 3, "tris must be (F, 3, 3)");
   MG_CHECK_SAME_DTYPE(points, tris);
-  MG_CHECK_FLOAT_OR_DOUBLE(points);
+  MG_CHECK_FLOATING(points);
   MG_CHECK_SAME_DEVICE(points, tris);
   const int64_t N = cloud_first.dim() == 1 ? cloud_first.size(0) : -1;
   TORCH_CHECK(N >= 0, "cloud_first must be (N,)");

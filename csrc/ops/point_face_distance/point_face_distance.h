@@ -8,6 +8,8 @@
 //     belongs to no element). Distances follow Ericson's closest-point-on-triangle (Real-Time Collision Detection
 //     5.1.5); degenerate triangles use their closest edge.
 //
+// float16 / bfloat16 points and triangles are compared in float32 (float64 input: float64).
+//
 // CPU: a uniform grid per element over the targets (triangle boxes or points); each query searches growing
 // shells of cells around itself and stops once everything outside the searched cube is provably farther than the
 // best so far (exact). CUDA: every query scans its element's targets with a bounding-box lower bound.

@@ -98,8 +98,10 @@ std::tuple<at::Tensor, at::Tensor> point_face_distance_idx_cuda(const at::Tensor
   auto p2f = at::full({P}, -1, points.options().dtype(at::kLong));
   auto f2p = at::full({F}, -1, points.options().dtype(at::kLong));
   if (N == 0) return {p2f, f2p};
-  const auto pts = points.contiguous();
-  const auto tri = tris.contiguous();
+  // half types compute in float32 (the indices are the only outputs)
+  const auto acc_type = points.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto pts = points.to(acc_type).contiguous();
+  const auto tri = tris.to(acc_type).contiguous();
   const auto cf = cloud_first.contiguous(), cs = cloud_size.contiguous();
   const auto mf = mesh_first.contiguous(), ms = mesh_size.contiguous();
   AT_DISPATCH_FLOATING_TYPES(pts.scalar_type(), "point_face_distance_idx_cuda", [&] {
