@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../../common/index_math.h"
 #include "knn_cpu_candidates.h"
 
 namespace mg {
@@ -75,7 +76,7 @@ bool gemm_knn_self(const at::Tensor& p, const int64_t* lp, int64_t K, acc_t* dp,
     }
   });
   at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
-    int64_t n = std::upper_bound(row0.begin(), row0.end(), lo) - row0.begin() - 1;
+    int64_t n = mg::row_of_entry(row0.data(), static_cast<int64_t>(row0.size()) - 1, lo);
     for (int64_t r = lo; r < hi; ++r) {
       while (r >= row0[n + 1]) ++n;
       const int64_t m = lp[n], i = r - row0[n], t = n * P + i;
