@@ -151,6 +151,41 @@ def test_rasterize_points_rejects_bad_ranges_and_grads():
     raises(ops.rasterize_points_backward, pts, idx, zbuf.long(), dists, match="grad_zbuf must be float16")
 
 
+def test_rasterize_meshes_rejects_bad_ranges_dtypes_and_grads():
+    fv = torch.rand(4, 3, 3)
+    fv[..., 2] += 1
+    first, size = torch.tensor([0, 2]), torch.tensor([2, 2])
+    p2f, zbuf, bary, dists = ops.rasterize_meshes(fv, first, size, 8, 8, 0.0, 2, 0, False, False, False)
+    bad = lambda *a, match: raises(ops.rasterize_meshes, *a, 8, 8, 0.0, 2, 0, False, False, False, match=match)  # noqa: E731
+    bad(fv, first, torch.tensor([2, 3]), match="outside")  # past the packed faces
+    bad(fv, torch.tensor([-1, 2]), size, match="outside")
+    bad(fv, first, torch.tensor([2, -1]), match="outside")
+    bad(fv, first.int(), size, match="mesh_first must be int64")
+    bad(fv, first, size.float(), match="mesh_size must be int64")
+    bad(fv, first, size[:1], match=r"mesh_size must have shape \(2,\)")
+    bad(fv, first[:, None], size, match="mesh_first must be 1-D")
+    bad(fv[:, :2], first, size, match=r"face_verts must be \(F, 3, 3\)")
+    bad(fv.long(), first, size, match="face_verts must be float")
+    raises(ops.rasterize_meshes, fv, first, size, 8, 8, -1.0, 2, 0, False, False, False, match="blur_radius")
+    raises(ops.rasterize_meshes, fv, first, size, 8, 8, 0.0, 0, 0, False, False, False, match="K must be positive")
+    back = lambda *a, match: raises(ops.rasterize_meshes_backward, *a, False, False, match=match)  # noqa: E731
+    ops.rasterize_meshes_backward(fv, p2f, zbuf, bary, dists, False, False)
+    back(fv, p2f, zbuf[..., :1], bary, dists, match="grad_zbuf must have shape")
+    back(fv, p2f, zbuf, bary[..., :2], dists, match="grad_bary must have shape")
+    back(fv, p2f, zbuf, bary, dists[0], match="grad_dists must have shape")
+    back(fv, p2f, zbuf.long(), bary, dists, match="grad_zbuf must be float16")
+    back(fv, p2f, zbuf, bary.long(), dists, match="grad_bary must be float16")
+    back(fv, p2f, zbuf, bary, dists.long(), match="grad_dists must be float16")
+    back(fv, p2f.int(), zbuf, bary, dists, match="pix_to_face must be Long")
+    back(fv, p2f[0], zbuf[0], bary[0], dists[0], match="pix_to_face must be 4-D")
+    back(fv[:, :2], p2f, zbuf, bary, dists, match=r"face_verts must be \(F, 3, 3\)")
+    # slots naming faces outside [0, F) are skipped, never read
+    wild = p2f.clone()
+    wild[0, 0, 0] = torch.tensor([4, -5])
+    g = ops.rasterize_meshes_backward(fv, wild, zbuf, bary, dists, False, False)
+    assert g.shape == fv.shape and torch.isfinite(g).all()
+
+
 def test_composite_points_rejects_bad_grads():
     feats, alphas = torch.rand(5, 3), torch.rand(1, 4, 4, 2)
     idx = torch.randint(-1, 5, (1, 4, 4, 2))
@@ -210,6 +245,15 @@ def test_cuda_ops_reject_cpu_tensors():
     faces = torch.tensor([[0, 1, 2]])
     raises(ops.interpolate_face_attributes, p2f, bary, verts, faces, match="same device")
     raises(ops.interpolate_face_attributes_backward, torch.ones(2, 2), p2f, bary, verts, faces.to(c), match="device")
+    fv = torch.rand(4, 3, 3, device=c)
+    first, size = torch.tensor([0, 2], device=c), torch.tensor([2, 2], device=c)
+    raises(ops.rasterize_meshes, fv, first.cpu(), size, 8, 8, 0.0, 2, 0, False, False, False, match="device")
+    raises(ops.rasterize_meshes, fv, first, size.cpu(), 8, 8, 0.0, 2, 0, False, False, False, match="device")
+    p2f4, z4, b4, d4 = ops.rasterize_meshes(fv, first, size, 8, 8, 0.0, 2, 0, False, False, False)
+    for i in range(4):
+        args = [p2f4, z4, b4, d4]
+        args[i] = args[i].cpu()
+        raises(ops.rasterize_meshes_backward, fv, *args, False, False, match="same device")
     pts = torch.rand(5, 3, device=c)
     raises(ops.point_face_distance_idx, pts, torch.tensor([0]), torch.tensor([5]), torch.rand(2, 3, 3, device=c),
            torch.tensor([0], device=c), torch.tensor([2], device=c), match="device")
@@ -239,4 +283,13 @@ def test_cuda_kernels_clamp_malformed_structure():
     p2f = torch.tensor([0, 1], device=c)
     faces = torch.tensor([[0, 1, 7], [-5, 2, 3]], device=c)
     ops.interpolate_face_attributes(p2f, torch.rand(2, 3, device=c), torch.rand(4, 2, device=c), faces)
+    fv = torch.rand(4, 3, 3, device=c)
+    fv[..., 2] += 1
+    for first, size in (([-3, 2], [9, 5]), ([7, -1], [2, 30]), ([0, 2], [-4, 2])):
+        out = ops.rasterize_meshes(fv, torch.tensor(first, device=c), torch.tensor(size, device=c), 8, 8, 0.0, 2, 0,
+                                   False, False, False)
+        assert int(out[0].max()) < 4
+    p2f = torch.full((1, 2, 2, 2), 9, dtype=torch.int64, device=c)
+    g = torch.ones(1, 2, 2, 2, device=c)
+    ops.rasterize_meshes_backward(fv, p2f, g, torch.ones(1, 2, 2, 2, 3, device=c), g, False, False)
     torch.cuda.synchronize()

@@ -30,17 +30,12 @@ void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_firs
                        int64_t H, int64_t W, int64_t K, double blur_radius) {
   TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
               "face_verts must be (F, 3, 3), got ", face_verts.sizes());
-  TORCH_CHECK(face_verts.scalar_type() == at::kFloat || face_verts.scalar_type() == at::kDouble,
-              "face_verts must be float32 or float64");
-  TORCH_CHECK(mesh_first.dim() == 1 && mesh_size.dim() == 1 && mesh_first.size(0) == mesh_size.size(0),
-              "mesh_first and mesh_size must be (N,)");
-  TORCH_CHECK(mesh_first.scalar_type() == at::kLong && mesh_size.scalar_type() == at::kLong,
-              "mesh_first and mesh_size must be int64");
-  TORCH_CHECK(mesh_first.device() == face_verts.device() && mesh_size.device() == face_verts.device(),
-              "all inputs must be on the device of face_verts");
+  MG_CHECK_FLOAT_OR_DOUBLE(face_verts);
+  MG_CHECK_DIM(mesh_first, 1);
+  check_ranges(mesh_first, mesh_size, mesh_first.size(0), face_verts.size(0), face_verts, "mesh_first", "mesh_size");
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
-  TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0");
+  TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0, got ", blur_radius);
 }
 
 // CPU: the same tiles, built with plain loops.

@@ -274,21 +274,34 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
                      int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
                      bool perspective_correct);
 
+// Devices, dtypes and shapes of every argument; on CPU also every mesh's [first, first + size) within the packed
+// faces (checks.h). On CUDA the binning drops faces outside [0, F) (image_of_items clamps every range), so no kernel
+// reads past F.
+void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
+                       int64_t H, int64_t W, int64_t K, double blur_radius);
+
+// Devices, dtypes and shapes of every argument of the backward; pix_to_face values are not checked (slots outside
+// [0, F) are skipped by every kernel).
 inline void check_mesh_backward_inputs(const at::Tensor& face_verts, const at::Tensor& pix_to_face,
                                        const at::Tensor& grad_zbuf, const at::Tensor& grad_bary,
                                        const at::Tensor& grad_dists) {
-  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3, "face_verts must be (F, 3, 3)");
-  TORCH_CHECK(pix_to_face.dim() == 4 && pix_to_face.scalar_type() == at::kLong, "pix_to_face must be (N, H, W, K) int64");
-  TORCH_CHECK(grad_zbuf.sizes() == pix_to_face.sizes() && grad_dists.sizes() == pix_to_face.sizes(),
-              "grad_zbuf and grad_dists must have the shape of pix_to_face");
-  TORCH_CHECK(grad_bary.dim() == 5 && grad_bary.size(4) == 3 && grad_bary.sizes().slice(0, 4) == pix_to_face.sizes(),
-              "grad_bary must be (N, H, W, K, 3)");
-  for (const auto* t : {&pix_to_face, &grad_zbuf, &grad_bary, &grad_dists})
-    TORCH_CHECK(t->device() == face_verts.device(), "all inputs must be on the device of face_verts");
+  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
+              "face_verts must be (F, 3, 3), got ", face_verts.sizes());
+  MG_CHECK_FLOAT_OR_DOUBLE(face_verts);
+  MG_CHECK_DIM(pix_to_face, 4);
+  MG_CHECK_DTYPE(pix_to_face, at::kLong);
+  const auto s = pix_to_face.sizes();
+  MG_CHECK_SHAPE(grad_zbuf, s);
+  MG_CHECK_SHAPE(grad_dists, s);
+  MG_CHECK_SHAPE(grad_bary, {s[0], s[1], s[2], s[3], 3});
+  MG_CHECK_FLOATING(grad_zbuf);
+  MG_CHECK_FLOATING(grad_bary);
+  MG_CHECK_FLOATING(grad_dists);
+  MG_CHECK_SAME_DEVICE(face_verts, pix_to_face);
+  MG_CHECK_SAME_DEVICE(face_verts, grad_zbuf);
+  MG_CHECK_SAME_DEVICE(face_verts, grad_bary);
+  MG_CHECK_SAME_DEVICE(face_verts, grad_dists);
 }
-
-void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                       int64_t H, int64_t W, int64_t K, double blur_radius);
 
 }  // namespace raster
 }  // namespace mg

@@ -42,18 +42,21 @@ void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first,
 }
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
+// Each range is clamped into [0, num_items) first (the CUDA side of the raw-op checks: a malformed first / size
+// gives unspecified images, never an index outside the items, nor more than N * num_items entries).
 at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items) {
   auto img = at::full({num_items}, -1, first.options());
   const int64_t N = first.size(0);
   if (N == 0 || num_items == 0) return img;
-  const auto sizes = size.clamp_min(0);
+  const auto lo = first.clamp(0, num_items);
+  const auto hi = at::maximum(first.clamp(-num_items, num_items) + size.clamp(0, num_items), lo).clamp_max_(num_items);
+  const auto sizes = hi - lo;
   const int64_t total = sizes.sum().item<int64_t>();
   if (total == 0) return img;
   const auto ids = at::repeat_interleave(at::arange(N, first.options()), sizes, 0, total);
   const auto start = sizes.cumsum(0) - sizes;
-  const auto pos = at::arange(total, first.options()) - start.index_select(0, ids) + first.index_select(0, ids);
-  const auto ok = (pos >= 0).logical_and_(pos < num_items);
-  img.index_put_({pos.masked_select(ok)}, ids.masked_select(ok));
+  const auto pos = at::arange(total, first.options()) - start.index_select(0, ids) + lo.index_select(0, ids);
+  img.index_put_({pos}, ids);
   return img;
 }
 
