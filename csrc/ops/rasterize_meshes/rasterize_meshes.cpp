@@ -38,6 +38,14 @@ void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_firs
   TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0, got ", blur_radius);
 }
 
+at::Tensor mesh_grads_from_slots(const at::Tensor& pix_to_face, const at::Tensor& contrib, int64_t F,
+                                 at::ScalarType dtype) {
+  auto grad = at::zeros({F, 9}, contrib.options());
+  if (F > 0 && contrib.size(0) > 0)
+    grad.index_put_({pix_to_face.reshape({-1}).clamp(0, F - 1)}, contrib, /*accumulate=*/true);
+  return grad.view({F, 3, 3}).to(dtype);
+}
+
 // CPU: the same tiles, built with plain loops.
 static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
                                 int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,

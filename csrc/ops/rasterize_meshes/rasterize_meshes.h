@@ -280,6 +280,14 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
 void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
                        int64_t H, int64_t W, int64_t K, double blur_radius);
 
+// rasterize_meshes_backward's reduction without atomics (ATen ops, any device): contrib (S, 9) holds every slot's
+// 9 terms (raster_face_backward; zero rows for skipped slots) in row order of pix_to_face's S slots. They are summed
+// per face with index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on
+// (determinism.h); skipped slots add their zero row to face 0, so no mask (and no device sync) is needed.
+// Returns (F, 3, 3) in `dtype`.
+at::Tensor mesh_grads_from_slots(const at::Tensor& pix_to_face, const at::Tensor& contrib, int64_t F,
+                                 at::ScalarType dtype);
+
 // Devices, dtypes and shapes of every argument of the backward; pix_to_face values are not checked (slots outside
 // [0, F) are skipped by every kernel).
 inline void check_mesh_backward_inputs(const at::Tensor& face_verts, const at::Tensor& pix_to_face,

@@ -2,6 +2,7 @@
 // images; each pixel walks its tile's faces in order of their nearest vertex. Backward: per-chunk gradient
 // buffers (at most ~64 MiB of them), summed.
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/full.h>
@@ -119,6 +120,9 @@ at::Tensor rasterize_meshes_backward_cpu(const at::Tensor& face_verts, const at:
   const auto gz = grad_zbuf.to(fv.scalar_type()).contiguous();
   const auto gb = grad_bary.to(fv.scalar_type()).contiguous();
   const auto gd = grad_dists.to(fv.scalar_type()).contiguous();
+  const bool deterministic = use_deterministic_path(face_verts);
+  const at::Tensor contrib =
+      deterministic ? at::zeros({pixels * K, 9}, fv.options().dtype(at::toOpMathType(fv.scalar_type()))) : at::Tensor();
   AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rasterize_meshes_backward_cpu", [&] {
     using acc_t = scalar_t;
     const scalar_t* fp = fv.const_data_ptr<scalar_t>();
@@ -126,6 +130,21 @@ at::Tensor rasterize_meshes_backward_cpu(const at::Tensor& face_verts, const at:
     const scalar_t* gzp = gz.const_data_ptr<scalar_t>();
     const scalar_t* gbp = gb.const_data_ptr<scalar_t>();
     const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
+    if (deterministic) {  // MESHGRAPH_DEVICE_PATH=1: the CUDA side's per-slot terms and ATen reduction
+      acc_t* cp = contrib.mutable_data_ptr<acc_t>();
+      at::parallel_for(0, pixels * K, 1024, [&](int64_t lo, int64_t hi) {
+        for (int64_t s = lo; s < hi; ++s) {
+          const int64_t f = pp[s];
+          if (f < 0 || f >= F) continue;
+          const int64_t pix = s / K, x = pix % W, y = (pix / W) % H;
+          const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
+          const acc_t gbary[3] = {gbp[3 * s], gbp[3 * s + 1], gbp[3 * s + 2]};
+          raster_face_backward<scalar_t, acc_t>(fp + 9 * f, xf, yf, perspective_correct, clip_barycentric_coords,
+                                                gzp[s], gbary, gdp[s], cp + 9 * s);
+        }
+      });
+      return;
+    }
     chunked_scatter_add<acc_t>(pixels, F, 9, grad.mutable_data_ptr<scalar_t>(), [&](int64_t pix, acc_t* g) {
       const int64_t x = pix % W, y = (pix / W) % H;
       const acc_t xf = pixel_ndc<acc_t>(W - 1 - x, W, H), yf = pixel_ndc<acc_t>(H - 1 - y, H, W);
@@ -139,6 +158,7 @@ at::Tensor rasterize_meshes_backward_cpu(const at::Tensor& face_verts, const at:
       }
     });
   });
+  if (deterministic) return mesh_grads_from_slots(p2f, contrib, F, fv.scalar_type());
   return grad;
 }
 

@@ -1,6 +1,6 @@
 // CUDA kernels for rasterize_meshes (contract in rasterize_meshes.h): the tiles come from the shared ATen
 // binning; one thread per pixel walks its tile's faces. Backward: one thread per pixel slot, atomicAdd into the
-// face-vertex gradients.
+// face-vertex gradients, or (deterministic algorithms) one row per slot summed by mesh_grads_from_slots.
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/full.h>
@@ -36,7 +36,8 @@ template <typename scalar_t>
 __global__ void rasterize_meshes_backward_kernel(const scalar_t* __restrict__ fv, const int64_t* __restrict__ p2f,
                                                  const scalar_t* __restrict__ gz, const scalar_t* __restrict__ gb,
                                                  const scalar_t* __restrict__ gd, int64_t F, int64_t N, int64_t H,
-                                                 int64_t W, int64_t K, bool persp, bool clip, scalar_t* grad) {
+                                                 int64_t W, int64_t K, bool persp, bool clip, scalar_t* grad,
+                                                 scalar_t* contrib) {
   MG_CUDA_KERNEL_LOOP(s, N * H * W * K) {
     const int64_t f = p2f[s];
     if (f < 0 || f >= F) continue;
@@ -46,7 +47,11 @@ __global__ void rasterize_meshes_backward_kernel(const scalar_t* __restrict__ fv
     scalar_t g[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     const scalar_t gbary[3] = {gb[3 * s], gb[3 * s + 1], gb[3 * s + 2]};
     raster_face_backward<scalar_t, scalar_t>(fv + 9 * f, xf, yf, persp, clip, gz[s], gbary, gd[s], g);
-    for (int i = 0; i < 9; ++i) atomicAdd(grad + 9 * f + i, g[i]);
+    if (contrib != nullptr) {  // deterministic: the slot's row, reduced by mesh_grads_from_slots
+      for (int i = 0; i < 9; ++i) contrib[9 * s + i] = g[i];
+    } else {
+      for (int i = 0; i < 9; ++i) atomicAdd(grad + 9 * f + i, g[i]);
+    }
   }
 }
 
@@ -93,14 +98,20 @@ at::Tensor rasterize_meshes_backward_cuda(const at::Tensor& face_verts, const at
   const auto gz = grad_zbuf.to(fv.scalar_type()).contiguous();
   const auto gb = grad_bary.to(fv.scalar_type()).contiguous();
   const auto gd = grad_dists.to(fv.scalar_type()).contiguous();
+  // atomicAdd into grad, or (deterministic algorithms) per-slot rows summed by the ATen reduction after the kernel
+  const bool deterministic = use_deterministic_path(face_verts);
+  const at::Tensor contrib = deterministic ? at::zeros({p2f.numel(), 9}, fv.options()) : at::Tensor();
+  if (!deterministic) alert_atomic_reduction("rasterize_meshes_backward_cuda");
   AT_DISPATCH_FLOATING_TYPES(fv.scalar_type(), "rasterize_meshes_backward_cuda", [&] {
     rasterize_meshes_backward_kernel<scalar_t><<<cuda::num_blocks(p2f.numel()), cuda::kThreads, 0,
                                                  c10::cuda::getCurrentCUDAStream()>>>(
         fv.const_data_ptr<scalar_t>(), p2f.const_data_ptr<int64_t>(), gz.const_data_ptr<scalar_t>(),
         gb.const_data_ptr<scalar_t>(), gd.const_data_ptr<scalar_t>(), F, N, H, W, K, perspective_correct,
-        clip_barycentric_coords, grad.mutable_data_ptr<scalar_t>());
+        clip_barycentric_coords, grad.mutable_data_ptr<scalar_t>(),
+        deterministic ? contrib.mutable_data_ptr<scalar_t>() : nullptr);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
+  if (deterministic) return mesh_grads_from_slots(p2f, contrib, F, fv.scalar_type());
   return grad;
 }
 
