@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import can_inspect_values, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_same_device, check_tensor
 
 _extension.load()
 
@@ -27,7 +27,8 @@ def composite_points(
     """Blend per-point features into an image.
 
     Args:
-        features: (P, C) features of the packed points (float32/float64; any C).
+        features: (P, C) features of the packed points (float16/bfloat16/float32/float64, summed in float32 or
+            wider; any C).
         alphas: (N, H, W, K) opacity of each pixel's k-th point (the rasterizer's layout).
         idx: (N, H, W, K) int64 packed point indices, -1 for empty slots (as `rasterize_points` returns).
         mode: "alpha" (front-to-back over: w_k = a_k prod_{j<k} (1 - a_j)), "norm_weighted"
@@ -39,8 +40,8 @@ def composite_points(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
-    check_tensor(features, "features", dim=2, dtypes=(torch.float32, torch.float64))
-    check_tensor(alphas, "alphas", dim=4, dtypes=(torch.float32, torch.float64))
+    check_tensor(features, "features", dim=2, dtypes=FLOAT_DTYPES)
+    check_tensor(alphas, "alphas", dim=4, dtypes=FLOAT_DTYPES)
     check_tensor(idx, "idx", dim=4, dtypes=(torch.int64,))
     if alphas.shape != idx.shape:
         raise ValueError(f"alphas and idx must have the same (N, H, W, K) shape, got {tuple(alphas.shape)} and {tuple(idx.shape)}")

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import torch
 
 from .. import _extension
-from .._utils import can_inspect_values, check_tensor
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_tensor
 
 _extension.load()
 
-RASTER_DTYPES = (torch.float32, torch.float64)
+RASTER_DTYPES = FLOAT_DTYPES  # float16 / bfloat16 computed in float32, outputs in the input dtype
 
 
 def image_hw(image_size) -> tuple[int, int]:
@@ -93,7 +93,7 @@ def rasterize_points(
     Args:
         pointclouds: a GraphBatch (its `pos`), a Pointclouds (PyTorch3D's or meshgraph's: anything with
             points_packed), a list of (P_i, 3) tensors or an (N, P, 3) tensor (with optional
-            `lengths` (N,)), float32/float64, in NDC: +x left, +y up, the shorter image side spans [-1, 1], z the
+            `lengths` (N,)), float16/bfloat16/float32/float64, in NDC: +x left, +y up, the shorter image side spans [-1, 1], z the
             view depth. Points with z < 0 or non-finite coordinates are not drawn.
         image_size: S or (H, W) (non-square images allowed).
         radius: disk radius in NDC, a float, a (P,) tensor (or list) over the packed points, or (N, P) padded

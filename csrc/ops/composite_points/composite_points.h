@@ -15,6 +15,8 @@
 //       alpha:        dL/da_k = T_k (G_k - R_k), T_k = prod_{j<k}(1 - a_j), R_k = sum_{m>k} a_m G_m prod_{k<j<m}(1 - a_j)
 //     (no division by 1 - a_k: an opaque point has well-defined gradients), dL/dfeatures[p] = sum over the
 //     slots holding p of w_k grad_out[pixel].
+//   features (and alphas) are float16, bfloat16, float32 or float64, read in their dtype; weights, sums and
+//   gradients are in acc_t<scalar_t> (float32 for the half types), outputs in the features' dtype.
 #pragma once
 
 #include <c10/macros/Macros.h>
@@ -66,10 +68,11 @@ C10_HOST_DEVICE inline acc_t pixel_weights(const PixelSlots<scalar_t>& s, int mo
   return total;
 }
 
-// grad_alphas of one pixel from G (G_k stored in ga[k * ga_stride] on entry; replaced by dL/da_k).
+// grad_alphas of one pixel from G (G_k stored in ga[k * ga_stride] on entry; replaced by dL/da_k). ga is in the
+// accumulation type (the op converts the finished grad_alphas to the alphas' dtype).
 template <typename scalar_t, typename acc_t>
 C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int mode, acc_t total, const acc_t* w,
-                                              int64_t w_stride, scalar_t* ga, int64_t ga_stride) {
+                                              int64_t w_stride, acc_t* ga, int64_t ga_stride) {
   if (mode == 2) return;  // dL/da_k = G_k already
   if (mode == 1) {
     const acc_t d = total > acc_t(kNormEps) ? total : acc_t(kNormEps);
@@ -77,9 +80,7 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
     for (int64_t k = 0; k < s.K; ++k)
       if (s.point(k) >= 0) wg += w[k * w_stride] * static_cast<acc_t>(ga[k * ga_stride]);
     const acc_t sub = total > acc_t(kNormEps) ? wg : acc_t(0);
-    for (int64_t k = 0; k < s.K; ++k)
-      ga[k * ga_stride] = s.point(k) >= 0 ? static_cast<scalar_t>((static_cast<acc_t>(ga[k * ga_stride]) - sub) / d)
-                                          : scalar_t(0);
+    for (int64_t k = 0; k < s.K; ++k) ga[k * ga_stride] = s.point(k) >= 0 ? (ga[k * ga_stride] - sub) / d : acc_t(0);
     return;
   }
   // alpha: reverse pass for R_k, then the forward transmittance T_k
@@ -90,14 +91,14 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
       continue;
     }
     const acc_t a = static_cast<acc_t>(s.alpha(k));
-    const acc_t G = static_cast<acc_t>(ga[k * ga_stride]);
-    ga[k * ga_stride] = static_cast<scalar_t>(G - R);
+    const acc_t G = ga[k * ga_stride];
+    ga[k * ga_stride] = G - R;
     R = a * G + (acc_t(1) - a) * R;
   }
   acc_t trans = 1;
   for (int64_t k = 0; k < s.K; ++k) {
     if (s.point(k) < 0) continue;
-    ga[k * ga_stride] = static_cast<scalar_t>(static_cast<acc_t>(ga[k * ga_stride]) * trans);
+    ga[k * ga_stride] = ga[k * ga_stride] * trans;
     trans *= acc_t(1) - static_cast<acc_t>(s.alpha(k));
   }
 }
@@ -117,7 +118,7 @@ namespace composite {
 // index is outside [0, P) are skipped by every kernel.
 inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx, int64_t mode) {
   TORCH_CHECK(features.dim() == 2, "features must be (P, C), got ", features.sizes());
-  MG_CHECK_FLOAT_OR_DOUBLE(features);
+  MG_CHECK_FLOATING(features);
   TORCH_CHECK(alphas.dim() == 4 && idx.dim() == 4 && alphas.sizes() == idx.sizes(),
               "alphas and idx must both be (N, H, W, K)");
   TORCH_CHECK(alphas.scalar_type() == features.scalar_type(), "alphas must have the dtype of features");
@@ -137,6 +138,7 @@ inline void check_grad_out(const at::Tensor& grad_out, const at::Tensor& feature
 // grad_features of the backward without atomics (ATen ops, any device): weights (N * H * W * K,) are the slots'
 // blending weights w_k (pixel_weights, 0 for invalid slots); the terms w_k grad_out[pixel] are summed with
 // index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on (determinism.h).
+// Computed and returned in the weights' dtype (the accumulation dtype).
 at::Tensor grad_features_deterministic(const at::Tensor& grad_out, const at::Tensor& idx, const at::Tensor& weights,
                                        int64_t P);
 

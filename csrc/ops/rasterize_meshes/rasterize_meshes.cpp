@@ -1,6 +1,7 @@
 // Schemas for rasterize_meshes and its backward, and the face tiles both backends walk (contract in
 // rasterize_meshes.h; the tiling itself is shared with rasterize_points).
 #include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
@@ -30,7 +31,7 @@ void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_firs
                        int64_t H, int64_t W, int64_t K, double blur_radius) {
   TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
               "face_verts must be (F, 3, 3), got ", face_verts.sizes());
-  MG_CHECK_FLOAT_OR_DOUBLE(face_verts);
+  MG_CHECK_FLOATING(face_verts);
   MG_CHECK_DIM(mesh_first, 1);
   check_ranges(mesh_first, mesh_size, mesh_first.size(0), face_verts.size(0), face_verts, "mesh_first", "mesh_size");
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
@@ -92,7 +93,9 @@ static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& 
   }
   Bins b = bins_from_boxes_cpu(box, img, key, N, H, W, T);
   b.box = at::from_blob(box.data(), {F, 4}, at::TensorOptions().dtype(at::kLong)).clone();
-  b.key = at::from_blob(key.data(), {F}, at::TensorOptions().dtype(at::kDouble)).to(face_verts.scalar_type()).clone();
+  b.key = at::from_blob(key.data(), {F}, at::TensorOptions().dtype(at::kDouble))
+              .to(at::toOpMathType(face_verts.scalar_type()))
+              .clone();
   return b;
 }
 
@@ -135,7 +138,7 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
   const auto order = std::get<1>(at::sort(key, /*stable=*/true, /*dim=*/0, /*descending=*/false));
   Bins b = bins_from_boxes(box, img, order, N, H, W, T);
   b.box = box.contiguous();
-  b.key = key.to(face_verts.scalar_type()).contiguous();
+  b.key = key.to(at::toOpMathType(face_verts.scalar_type())).contiguous();  // in the kernels' accumulation type
   return b;
 }
 

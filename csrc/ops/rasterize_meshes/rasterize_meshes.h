@@ -15,7 +15,9 @@
 //       !inside and d >= blur_radius (blur_radius compares with a *squared* distance, as in PyTorch3D);
 //     - dists = inside ? -d : d.
 //   The K hits with the smallest (pz, face index) fill the pixel's row in that order; -1 pads pix_to_face, zbuf,
-//   dists and bary.
+//   dists and bary. face_verts is float16, bfloat16, float32 or float64: the kernels compute in
+//   acc_t<scalar_t> (float32 for the half types) and zbuf, bary, dists come back in face_verts' dtype; the
+//   backward's gradients are summed in acc_t too.
 //   rasterize_meshes_backward(face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists, perspective_correct,
 //     clip_barycentric_coords) -> grad_face_verts (F, 3, 3): exact reverse mode of the chain above (the
 //     distance through its closest edge; the clamped parameter of a segment projection is stationary).
@@ -224,17 +226,19 @@ C10_HOST_DEVICE inline void raster_face_backward(const scalar_t* fv, T px, T py,
   g[3 * eb[best] + 1] += gbv[1];
 }
 
-// Insert a hit into a pixel row kept sorted by (pz, face); returns the new count (<= K).
-template <typename scalar_t, typename T>
+// Insert a hit into a pixel row kept sorted by (pz, face); returns the new count (<= K). The rows are held in the
+// accumulation type T (float32 for float16 / bfloat16 inputs: depths are compared unrounded; the op converts the
+// finished outputs to the input's dtype).
+template <typename T>
 C10_HOST_DEVICE inline int64_t insert_hit(int64_t count, int64_t K, int64_t f, const FaceHit<T>& h, int64_t* p2f,
-                                          scalar_t* zbuf, scalar_t* bary, scalar_t* dists) {
+                                          T* zbuf, T* bary, T* dists) {
   int64_t pos = count < K ? count : K - 1;
   if (count == K) {
-    const T wz = static_cast<T>(zbuf[K - 1]);
+    const T wz = zbuf[K - 1];
     if (h.pz > wz || (h.pz == wz && f > p2f[K - 1])) return count;
   }
   while (pos > 0) {
-    const T z = static_cast<T>(zbuf[pos - 1]);
+    const T z = zbuf[pos - 1];
     if (z < h.pz || (z == h.pz && p2f[pos - 1] < f)) break;
     p2f[pos] = p2f[pos - 1];
     zbuf[pos] = zbuf[pos - 1];
@@ -243,9 +247,9 @@ C10_HOST_DEVICE inline int64_t insert_hit(int64_t count, int64_t K, int64_t f, c
     --pos;
   }
   p2f[pos] = f;
-  zbuf[pos] = static_cast<scalar_t>(h.pz);
-  dists[pos] = static_cast<scalar_t>(h.dist);
-  for (int i = 0; i < 3; ++i) bary[3 * pos + i] = static_cast<scalar_t>(h.b[i]);
+  zbuf[pos] = h.pz;
+  dists[pos] = h.dist;
+  for (int i = 0; i < 3; ++i) bary[3 * pos + i] = h.b[i];
   return count < K ? count + 1 : K;
 }
 
@@ -254,19 +258,18 @@ C10_HOST_DEVICE inline int64_t insert_hit(int64_t count, int64_t K, int64_t f, c
 // depth is >= its face's key up to rounding, so the walk stops once K hits are held and the next key lies
 // (with a 1e-5 relative margin) behind the K-th depth. Otherwise it walks the whole tile.
 template <typename scalar_t, typename T>
-C10_HOST_DEVICE inline void raster_mesh_pixel(const scalar_t* fv, const scalar_t* zkey, const int64_t* items,
+C10_HOST_DEVICE inline void raster_mesh_pixel(const scalar_t* fv, const T* zkey, const int64_t* items,
                                               int64_t begin, int64_t end, T px, T py, T blur, bool persp, bool clip,
-                                              bool cull, int64_t K, int64_t* p2f, scalar_t* zbuf, scalar_t* bary,
-                                              scalar_t* dists) {
+                                              bool cull, int64_t K, int64_t* p2f, T* zbuf, T* bary, T* dists) {
   const bool early = blur <= T(0) || (clip && !persp);
   const T margin = sqrt(blur);
   int64_t count = 0;
   FaceHit<T> h;
   for (int64_t t = begin; t < end; ++t) {
     const int64_t f = items[t];
-    if (early && count == K && static_cast<T>(zkey[f]) * T(1 - 1e-5) > static_cast<T>(zbuf[K - 1])) break;
+    if (early && count == K && zkey[f] * T(1 - 1e-5) > zbuf[K - 1]) break;
     if (!raster_face<scalar_t, T>(fv + 9 * f, px, py, blur, margin, persp, clip, cull, h)) continue;
-    count = insert_hit<scalar_t, T>(count, K, f, h, p2f, zbuf, bary, dists);
+    count = insert_hit<T>(count, K, f, h, p2f, zbuf, bary, dists);
   }
 }
 
@@ -295,7 +298,7 @@ inline void check_mesh_backward_inputs(const at::Tensor& face_verts, const at::T
                                        const at::Tensor& grad_dists) {
   TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
               "face_verts must be (F, 3, 3), got ", face_verts.sizes());
-  MG_CHECK_FLOAT_OR_DOUBLE(face_verts);
+  MG_CHECK_FLOATING(face_verts);
   MG_CHECK_DIM(pix_to_face, 4);
   MG_CHECK_DTYPE(pix_to_face, at::kLong);
   const auto s = pix_to_face.sizes();

@@ -1,6 +1,7 @@
 // Schemas for rasterize_points and its backward, and the pixel tiles both backends walk (contract in
 // rasterize_points.h). The binning is written with ATen ops so that CPU and CUDA share it.
 #include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
 #include <torch/library.h>
 
 #include <ATen/Parallel.h>
@@ -31,7 +32,7 @@ namespace raster {
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
                         const at::Tensor& radius, int64_t H, int64_t W, int64_t K) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3), got ", points.sizes());
-  MG_CHECK_FLOAT_OR_DOUBLE(points);
+  MG_CHECK_FLOATING(points);
   TORCH_CHECK(radius.dim() == 1 && radius.size(0) == points.size(0), "radius must be (P,)");
   TORCH_CHECK(radius.scalar_type() == points.scalar_type(), "radius must have the dtype of points");
   MG_CHECK_SAME_DEVICE(points, radius);
@@ -151,26 +152,31 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
 at::Tensor point_grads_deterministic(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                      const at::Tensor& grad_dists) {
   const int64_t P = points.size(0), H = idx.size(1), W = idx.size(2);
-  auto grad = at::zeros({P, 3}, points.options());
-  if (P == 0 || idx.numel() == 0) return grad;
-  // Pixel centres exactly as the kernels compute them (pixel_ndc in the points' dtype), built on the host.
+  if (P == 0 || idx.numel() == 0) return at::zeros({P, 3}, points.options());
+  // everything in the kernels' accumulation dtype (float32 for the half types), converted at the end
+  const auto acc = at::toOpMathType(points.scalar_type());
+  auto grad = at::zeros({P, 3}, points.options().dtype(acc));
+  // Pixel centres exactly as the kernels compute them (pixel_ndc in the accumulation dtype), built on the host.
   at::Tensor xf, yf;
-  AT_DISPATCH_FLOATING_TYPES(points.scalar_type(), "rasterize_points_backward_deterministic", [&] {
+  AT_DISPATCH_FLOATING_TYPES(acc, "rasterize_points_backward_deterministic", [&] {
     std::vector<scalar_t> xs(W), ys(H);
     for (int64_t x = 0; x < W; ++x) xs[x] = pixel_ndc<scalar_t>(W - 1 - x, W, H);
     for (int64_t y = 0; y < H; ++y) ys[y] = pixel_ndc<scalar_t>(H - 1 - y, H, W);
-    const auto host = at::TensorOptions().dtype(points.scalar_type());
+    const auto host = at::TensorOptions().dtype(acc);
     xf = at::tensor(at::ArrayRef<scalar_t>(xs), host).to(points.device()).view({1, 1, W, 1});
     yf = at::tensor(at::ArrayRef<scalar_t>(ys), host).to(points.device()).view({1, H, 1, 1});
   });
+  // Invalid slots (idx outside [0, P)) add a zero row to point 0: no mask, no device sync.
   const auto valid = (idx >= 0).logical_and_(idx < P);
   const auto p = idx.clamp(0, P - 1);
-  const auto gd = grad_dists.to(points.scalar_type()), gz = grad_zbuf.to(points.scalar_type());
-  const auto px = points.select(1, 0).index({p}), py = points.select(1, 1).index({p});
-  // the kernel's per-slot terms, in its order of operations
-  const auto contrib = at::stack({(px - xf) * 2 * gd, (py - yf) * 2 * gd, gz}, -1);  // (N, H, W, K, 3)
-  grad.index_put_({p.masked_select(valid)}, contrib.index({valid}), /*accumulate=*/true);
-  return grad;
+  const auto gd = grad_dists.to(acc), gz = grad_zbuf.to(acc);
+  const auto pts = points.to(acc);
+  const auto px = pts.select(1, 0).index({p}), py = pts.select(1, 1).index({p});
+  // the kernel's per-slot terms, in its order of operations; exact zeros for invalid slots (point 0 may be NaN)
+  const auto contrib =
+      at::where(valid.unsqueeze(-1), at::stack({(px - xf) * 2 * gd, (py - yf) * 2 * gd, gz}, -1), 0);  // (N, H, W, K, 3)
+  grad.index_put_({p.reshape({-1})}, contrib.reshape({-1, 3}), /*accumulate=*/true);
+  return grad.to(points.scalar_type());
 }
 
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {

@@ -9,6 +9,8 @@
 //     their z, dists the squared NDC distance; -1 pads all three.
 //   rasterize_points_backward(points, idx, grad_zbuf, grad_dists) -> grad_points (P, 3)
 //     d zbuf / d pz = 1, d dists / d (px, py) = 2 (p - pixel centre).
+//   points (and radius) are float16, bfloat16, float32 or float64: the kernels compute in acc_t<scalar_t> (float32
+//   for the half types), zbuf and dists come back in the points' dtype, gradients are summed in acc_t.
 //
 // Both backends bin first (build_point_bins, ATen code shared by CPU and CUDA): the image is cut into square
 // tiles of `bin_size` pixels, every drawable point is listed in each tile its disk's pixel box touches, and
@@ -86,7 +88,7 @@ void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first,
 inline void check_point_backward_inputs(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                         const at::Tensor& grad_dists) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
-  MG_CHECK_FLOAT_OR_DOUBLE(points);
+  MG_CHECK_FLOATING(points);
   TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
   TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
               "grad_zbuf and grad_dists must have the shape of idx");
@@ -103,10 +105,11 @@ at::Tensor point_grads_deterministic(const at::Tensor& points, const at::Tensor&
                                      const at::Tensor& grad_dists);
 
 // One pixel: walk a tile's (z, index)-ordered list, keep the first K points covering (xf, yf). Returns count.
+// Points and radii are read in their dtype; the test and the outputs are in acc_t (the op converts them).
 template <typename scalar_t, typename acc_t>
 C10_HOST_DEVICE inline int64_t raster_point_pixel(const scalar_t* pts, const scalar_t* radius, const int64_t* items,
                                                   int64_t begin, int64_t end, acc_t xf, acc_t yf, int64_t K,
-                                                  int64_t* idx, scalar_t* zbuf, scalar_t* dists) {
+                                                  int64_t* idx, acc_t* zbuf, acc_t* dists) {
   int64_t found = 0;
   for (int64_t t = begin; t < end && found < K; ++t) {
     const int64_t p = items[t];
@@ -116,8 +119,8 @@ C10_HOST_DEVICE inline int64_t raster_point_pixel(const scalar_t* pts, const sca
     const acc_t r = static_cast<acc_t>(radius[p]);
     if (d2 < r * r) {
       idx[found] = p;
-      zbuf[found] = pts[3 * p + 2];
-      dists[found] = static_cast<scalar_t>(d2);
+      zbuf[found] = static_cast<acc_t>(pts[3 * p + 2]);
+      dists[found] = d2;
       ++found;
     }
   }
