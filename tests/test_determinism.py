@@ -71,7 +71,7 @@ def test_rasterize_points_backward_deterministic_path_matches(monkeypatch, devic
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("mode", ["alpha", "norm_weighted", "weighted_sum"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_composite_points_backward_deterministic_path_matches(monkeypatch, device, mode, dtype):
     g = torch.Generator().manual_seed(2)
@@ -158,7 +158,7 @@ def test_deterministic_mode_takes_the_aten_reduction(monkeypatch, device):
     fv = torch.rand(2, 3, 3, device=device) + 0.5
     calls = {
         "rasterize_points_backward": lambda: ops.rasterize_points_backward(points, idx, gz, gd),
-        "composite_points_backward": lambda: ops.composite_points_backward(grad, feats, alphas, idx, 0),
+        "composite_points_backward": lambda: ops.composite_points_backward(grad, feats, alphas, idx, "alpha"),
         "interpolate_face_attributes_backward": lambda: ops.interpolate_face_attributes_backward(
             torch.ones(*p2f.shape, 2, device=device), p2f, bary, values, faces),
         "rasterize_meshes_backward": lambda: ops.rasterize_meshes_backward(

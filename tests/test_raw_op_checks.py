@@ -149,6 +149,9 @@ def test_rasterize_points_rejects_bad_ranges_and_grads():
     raises(ops.rasterize_points, pts, first, size, rad[:4], 8, 8, 2, 0, match=r"radius must be \(P,\)")
     raises(ops.rasterize_points_backward, pts, idx, zbuf[..., :1], dists, match="shape of idx")
     raises(ops.rasterize_points_backward, pts, idx, zbuf.long(), dists, match="grad_zbuf must be float16")
+    raises(ops.rasterize_points, pts, first, size, rad, 8, 8, 2, -1, match="bin_size must be None or >= 0")
+    for bin_size in (None, 0, 3, 1 << 62):  # None: chosen; 0: one tile; a tile larger than the image: one tile
+        assert torch.equal(ops.rasterize_points(pts, first, size, rad, 8, 8, 2, bin_size)[0], idx)
 
 
 def test_rasterize_meshes_rejects_bad_ranges_dtypes_and_grads():
@@ -168,6 +171,10 @@ def test_rasterize_meshes_rejects_bad_ranges_dtypes_and_grads():
     bad(fv.long(), first, size, match="face_verts must be float")
     raises(ops.rasterize_meshes, fv, first, size, 8, 8, -1.0, 2, 0, False, False, False, match="blur_radius")
     raises(ops.rasterize_meshes, fv, first, size, 8, 8, 0.0, 0, 0, False, False, False, match="K must be positive")
+    raises(ops.rasterize_meshes, fv, first, size, 8, 8, 0.0, 2, -1, False, False, False, match="bin_size must be None")
+    for bin_size in (None, 3, 1 << 62):
+        out = ops.rasterize_meshes(fv, first, size, 8, 8, 0.0, 2, bin_size, False, False, False)
+        assert torch.equal(out[0], p2f)
     back = lambda *a, match: raises(ops.rasterize_meshes_backward, *a, False, False, match=match)  # noqa: E731
     ops.rasterize_meshes_backward(fv, p2f, zbuf, bary, dists, False, False)
     back(fv, p2f, zbuf[..., :1], bary, dists, match="grad_zbuf must have shape")
@@ -189,13 +196,16 @@ def test_rasterize_meshes_rejects_bad_ranges_dtypes_and_grads():
 def test_composite_points_rejects_bad_grads():
     feats, alphas = torch.rand(5, 3), torch.rand(1, 4, 4, 2)
     idx = torch.randint(-1, 5, (1, 4, 4, 2))
-    out = ops.composite_points(feats, alphas, idx, 0)
+    out = ops.composite_points(feats, alphas, idx, "alpha")
     g = torch.ones_like(out)
-    ops.composite_points_backward(g, feats, alphas, idx, 0)
-    raises(ops.composite_points_backward, g[:, :2], feats, alphas, idx, 0, match="grad_out must have shape")
-    raises(ops.composite_points_backward, g.long(), feats, alphas, idx, 0, match="grad_out must be float16")
-    raises(ops.composite_points, feats, alphas, idx.int(), 0, match="idx must be Long")
-    raises(ops.composite_points, feats, alphas, idx, 3, match="mode must be")
+    ops.composite_points_backward(g, feats, alphas, idx, "alpha")
+    raises(ops.composite_points_backward, g[:, :2], feats, alphas, idx, "alpha", match="grad_out must have shape")
+    raises(ops.composite_points_backward, g.long(), feats, alphas, idx, "alpha", match="grad_out must be float16")
+    raises(ops.composite_points, feats, alphas, idx.int(), "alpha", match="idx must be Long")
+    raises(ops.composite_points, feats.long(), alphas, idx, "alpha", match="features must be float16")
+    raises(ops.composite_points, feats, alphas.double(), idx, "alpha", match="dtype of features")
+    raises(ops.composite_points, feats, alphas, idx, "over", match="mode must be")
+    raises(ops.composite_points_backward, g, feats, alphas, idx, "norm", match="mode must be")
 
 
 # ------------------------------------------------------------------------------------------------- interpolate
@@ -240,7 +250,7 @@ def test_cuda_ops_reject_cpu_tensors():
     feats, alphas = torch.rand(5, 3, device=c), torch.rand(1, 4, 4, 2, device=c)
     idx = torch.randint(-1, 5, (1, 4, 4, 2), device=c)
     g = torch.ones(1, 3, 4, 4)
-    raises(ops.composite_points_backward, g, feats, alphas, idx, 0, match="same device")
+    raises(ops.composite_points_backward, g, feats, alphas, idx, "alpha", match="same device")
     p2f, bary, verts = torch.zeros(2, dtype=torch.int64, device=c), torch.rand(2, 3, device=c), torch.rand(4, 2, device=c)
     faces = torch.tensor([[0, 1, 2]])
     raises(ops.interpolate_face_attributes, p2f, bary, verts, faces, match="same device")

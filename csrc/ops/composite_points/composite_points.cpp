@@ -5,10 +5,10 @@
 #include "composite_points.h"
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
-  m.def("composite_points(Tensor features, Tensor alphas, Tensor idx, int mode) -> Tensor",
+  m.def("composite_points(Tensor features, Tensor alphas, Tensor idx, str mode) -> Tensor",
         {at::Tag::pt2_compliant_tag});
   m.def(
-      "composite_points_backward(Tensor grad_out, Tensor features, Tensor alphas, Tensor idx, int mode) -> "
+      "composite_points_backward(Tensor grad_out, Tensor features, Tensor alphas, Tensor idx, str mode) -> "
       "(Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
 }

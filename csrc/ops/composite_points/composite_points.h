@@ -1,10 +1,10 @@
 // composite_points: blend the features of each pixel's K rasterized points (PyTorch3D's compositors).
 //
-//   composite_points(features: (P, C), alphas: (N, H, W, K), idx: (N, H, W, K) int64, mode) -> out (N, C, H, W)
+//   composite_points(features: (P, C), alphas: (N, H, W, K), idx: (N, H, W, K) int64, str mode) -> out (N, C, H, W)
 //     out[n, :, y, x] = sum_k w_k features[idx_k], over the valid entries (idx_k in [0, P)), with
-//       mode 0 (alpha):         w_k = a_k prod_{j<k valid} (1 - a_j)        (front to back "over")
-//       mode 1 (norm_weighted): w_k = a_k / max(sum_j a_j, 1e-4)
-//       mode 2 (weighted_sum):  w_k = a_k
+//       "alpha":         w_k = a_k prod_{j<k valid} (1 - a_j)        (front to back "over"; code 0 in the kernels)
+//       "norm_weighted": w_k = a_k / max(sum_j a_j, 1e-4)           (code 1)
+//       "weighted_sum":  w_k = a_k                                  (code 2)
 //     Inputs are read through their strides (PyTorch3D's (C, P) features and (N, K, H, W) alphas/idx are
 //     transposed views: no copies).
 //   composite_points_backward(grad_out (N, C, H, W), features, alphas, idx, mode) -> (grad_features (P, C),
@@ -107,6 +107,7 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
 }  // namespace mg
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/string_view.h>
 
 #include "../../common/checks.h"
 #include "../../common/determinism.h"
@@ -114,9 +115,17 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
 namespace mg {
 namespace composite {
 
+// The schema's mode string as the kernels' code (0 alpha, 1 norm_weighted, 2 weighted_sum).
+inline int mode_code(c10::string_view mode) {
+  if (mode == "alpha") return 0;
+  if (mode == "norm_weighted") return 1;
+  TORCH_CHECK(mode == "weighted_sum", "mode must be \"alpha\", \"norm_weighted\" or \"weighted_sum\", got \"", mode, "\"");
+  return 2;
+}
+
 // Devices, dtypes and shapes of every argument (on every backend). idx values are not checked: slots whose
 // index is outside [0, P) are skipped by every kernel.
-inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx, int64_t mode) {
+inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx) {
   TORCH_CHECK(features.dim() == 2, "features must be (P, C), got ", features.sizes());
   MG_CHECK_FLOATING(features);
   TORCH_CHECK(alphas.dim() == 4 && idx.dim() == 4 && alphas.sizes() == idx.sizes(),
@@ -125,7 +134,6 @@ inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, c
   MG_CHECK_DTYPE(idx, at::kLong);
   MG_CHECK_SAME_DEVICE(features, alphas);
   MG_CHECK_SAME_DEVICE(features, idx);
-  TORCH_CHECK(mode >= 0 && mode <= 2, "mode must be 0 (alpha), 1 (norm_weighted) or 2 (weighted_sum)");
 }
 
 // The backward's grad_out: (N, C, H, W), floating, on the device of features (it is cast to their dtype).

@@ -24,8 +24,9 @@ namespace composite {
 namespace {
 
 at::Tensor composite_points_cpu(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx,
-                                int64_t mode) {
-  check_inputs(features, alphas, idx, mode);
+                                c10::string_view mode_name) {
+  check_inputs(features, alphas, idx);
+  const int mode = mode_code(mode_name);
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
   auto out = cpu::pooled_empty({N, C, H, W}, features.options());  // warm pages from the reuse pool
@@ -44,7 +45,7 @@ at::Tensor composite_points_cpu(const at::Tensor& features, const at::Tensor& al
         const int64_t n = pix / HW, y = (pix / W) % H, x = pix % W;
         const PixelSlots<scalar_t> s{ap + n * sa[0] + y * sa[1] + x * sa[2], sa[3], ip + n * si[0] + y * si[1] + x * si[2],
                                      si[3], K, P};
-        pixel_weights<scalar_t, acc_t>(s, static_cast<int>(mode), w.data(), 1);
+        pixel_weights<scalar_t, acc_t>(s, mode, w.data(), 1);
         std::fill(acc.begin(), acc.end(), acc_t(0));
         for (int64_t k = 0; k < K; ++k) {
           const int64_t p = s.point(k);
@@ -67,8 +68,9 @@ at::Tensor composite_points_cpu(const at::Tensor& features, const at::Tensor& al
 
 std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tensor& grad_out, const at::Tensor& features,
                                                                  const at::Tensor& alphas, const at::Tensor& idx,
-                                                                 int64_t mode) {
-  check_inputs(features, alphas, idx, mode);
+                                                                 c10::string_view mode_name) {
+  check_inputs(features, alphas, idx);
+  const int mode = mode_code(mode_name);
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
   check_grad_out(grad_out, features, alphas);
@@ -104,7 +106,7 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
         const PixelSlots<scalar_t> s{ap + n * sa[0] + y * sa[1] + x * sa[2], sa[3], ip + n * si[0] + y * si[1] + x * si[2],
                                      si[3], K, P};
         acc_t* w = wbuf.data() + pix * K;
-        const acc_t total = pixel_weights<scalar_t, acc_t>(s, static_cast<int>(mode), w, 1);
+        const acc_t total = pixel_weights<scalar_t, acc_t>(s, mode, w, 1);
         bool any = false;
         for (int64_t k = 0; k < K && !any; ++k) any = s.point(k) >= 0;
         if (any) load_grad(pix, g);
@@ -118,7 +120,7 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cpu(const at::Tenso
           }
           ga[k] = G;
         }
-        pixel_alpha_grads<scalar_t, acc_t>(s, static_cast<int>(mode), total, w, 1, ga, 1);
+        pixel_alpha_grads<scalar_t, acc_t>(s, mode, total, w, 1, ga, 1);
       }
     });
     if (use_deterministic_path(features)) {  // MESHGRAPH_DEVICE_PATH=1: the CUDA side's path

@@ -80,8 +80,9 @@ __global__ void composite_backward_kernel(const scalar_t* __restrict__ go, const
 }
 
 at::Tensor composite_points_cuda(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx,
-                                 int64_t mode) {
-  check_inputs(features, alphas, idx, mode);
+                                 c10::string_view mode_name) {
+  check_inputs(features, alphas, idx);
+  const int mode = mode_code(mode_name);
   const c10::cuda::CUDAGuard guard(features.device());
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
@@ -93,7 +94,7 @@ at::Tensor composite_points_cuda(const at::Tensor& features, const at::Tensor& a
     composite_kernel<scalar_t, acc_t><<<cuda::num_blocks(N * H * W), cuda::kThreads, 0,
                                         c10::cuda::getCurrentCUDAStream()>>>(
         features.const_data_ptr<scalar_t>(), features.stride(0), features.stride(1), alphas.const_data_ptr<scalar_t>(),
-        strides4(alphas), idx.const_data_ptr<int64_t>(), strides4(idx), N, H, W, K, P, C, static_cast<int>(mode),
+        strides4(alphas), idx.const_data_ptr<int64_t>(), strides4(idx), N, H, W, K, P, C, mode,
         wbuf.mutable_data_ptr<acc_t>(), out.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
@@ -102,8 +103,9 @@ at::Tensor composite_points_cuda(const at::Tensor& features, const at::Tensor& a
 
 std::tuple<at::Tensor, at::Tensor> composite_points_backward_cuda(const at::Tensor& grad_out,
                                                                   const at::Tensor& features, const at::Tensor& alphas,
-                                                                  const at::Tensor& idx, int64_t mode) {
-  check_inputs(features, alphas, idx, mode);
+                                                                  const at::Tensor& idx, c10::string_view mode_name) {
+  check_inputs(features, alphas, idx);
+  const int mode = mode_code(mode_name);
   const c10::cuda::CUDAGuard guard(features.device());
   const int64_t N = alphas.size(0), H = alphas.size(1), W = alphas.size(2), K = alphas.size(3);
   const int64_t P = features.size(0), C = features.size(1);
@@ -126,7 +128,7 @@ std::tuple<at::Tensor, at::Tensor> composite_points_backward_cuda(const at::Tens
                                                  c10::cuda::getCurrentCUDAStream()>>>(
         go.const_data_ptr<scalar_t>(), features.const_data_ptr<scalar_t>(), features.stride(0), features.stride(1),
         alphas.const_data_ptr<scalar_t>(), strides4(alphas), idx.const_data_ptr<int64_t>(), strides4(idx), N, H, W, K,
-        P, C, static_cast<int>(mode), wbuf.mutable_data_ptr<acc_t>(),
+        P, C, mode, wbuf.mutable_data_ptr<acc_t>(),
         deterministic ? nullptr : grad_f.mutable_data_ptr<acc_t>(), grad_a.mutable_data_ptr<acc_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });

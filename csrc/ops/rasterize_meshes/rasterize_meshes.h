@@ -2,7 +2,8 @@
 // signed 2D distances, binned like rasterize_points (data-sized tiles: no overflow, brute-force result).
 //
 //   rasterize_meshes(face_verts: (F, 3, 3) packed, mesh_first, mesh_size: (N,) int64, H, W, blur_radius, K,
-//                    bin_size, perspective_correct, clip_barycentric_coords, cull_backfaces)
+//                    bin_size: int? (None: chosen from the data; 0: one tile per image; > 0: the tile side),
+//                    perspective_correct, clip_barycentric_coords, cull_backfaces)
 //     -> pix_to_face (N, H, W, K) int64, zbuf (N, H, W, K), bary (N, H, W, K, 3), dists (N, H, W, K)
 //   Vertices are in raster space (NDC x, y; view depth z). For the pixel centre p of image n and face f of mesh
 //   n with area A = E(v2, v0, v1) (E(p, a, b) = (p.x - a.x)(b.y - a.y) - (p.y - a.y)(b.x - a.x)):
@@ -274,14 +275,14 @@ C10_HOST_DEVICE inline void raster_mesh_pixel(const scalar_t* fv, const T* zkey,
 }
 
 Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                     int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
+                     int64_t H, int64_t W, double blur_radius, std::optional<int64_t> bin_size, bool cull_backfaces,
                      bool perspective_correct);
 
 // Devices, dtypes and shapes of every argument; on CPU also every mesh's [first, first + size) within the packed
 // faces (checks.h). On CUDA the binning drops faces outside [0, F) (image_of_items clamps every range), so no kernel
 // reads past F.
 void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                       int64_t H, int64_t W, int64_t K, double blur_radius);
+                       int64_t H, int64_t W, int64_t K, double blur_radius, std::optional<int64_t> bin_size);
 
 // rasterize_meshes_backward's reduction without atomics (ATen ops, any device): contrib (S, 9) holds every slot's
 // 9 terms (raster_face_backward; zero rows for skipped slots) in row order of pix_to_face's S slots. They are summed

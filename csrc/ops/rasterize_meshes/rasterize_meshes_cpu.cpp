@@ -26,9 +26,9 @@ namespace {
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cpu(
     const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size, int64_t H, int64_t W,
-    double blur_radius, int64_t K, int64_t bin_size, bool perspective_correct, bool clip_barycentric_coords,
+    double blur_radius, int64_t K, std::optional<int64_t> bin_size, bool perspective_correct, bool clip_barycentric_coords,
     bool cull_backfaces) {
-  check_mesh_inputs(face_verts, mesh_first, mesh_size, H, W, K, blur_radius);
+  check_mesh_inputs(face_verts, mesh_first, mesh_size, H, W, K, blur_radius, bin_size);
   const int64_t N = mesh_first.size(0);
   // The rows are built in the accumulation dtype (float32 for float16 / bfloat16) and converted at the end; large
   // outputs come warm from the reuse pool (csrc/common/cpu_pool.h).

@@ -60,9 +60,9 @@ __global__ void rasterize_meshes_backward_kernel(const scalar_t* __restrict__ fv
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> rasterize_meshes_cuda(
     const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size, int64_t H, int64_t W,
-    double blur_radius, int64_t K, int64_t bin_size, bool perspective_correct, bool clip_barycentric_coords,
+    double blur_radius, int64_t K, std::optional<int64_t> bin_size, bool perspective_correct, bool clip_barycentric_coords,
     bool cull_backfaces) {
-  check_mesh_inputs(face_verts, mesh_first, mesh_size, H, W, K, blur_radius);
+  check_mesh_inputs(face_verts, mesh_first, mesh_size, H, W, K, blur_radius, bin_size);
   const c10::cuda::CUDAGuard guard(face_verts.device());
   const int64_t N = mesh_first.size(0);
   // rows built in the accumulation dtype (float32 for float16 / bfloat16), converted at the end

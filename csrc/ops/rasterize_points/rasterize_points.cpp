@@ -17,8 +17,8 @@
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
   m.def(
-      "rasterize_points(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor radius, int image_height, "
-      "int image_width, int K, int bin_size) -> (Tensor, Tensor, Tensor)",
+      "rasterize_points(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor radius, SymInt image_height, "
+      "SymInt image_width, SymInt K, int? bin_size) -> (Tensor, Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
   m.def("rasterize_points_backward(Tensor points, Tensor idx, Tensor grad_zbuf, Tensor grad_dists) -> Tensor",
         {at::Tag::pt2_compliant_tag});
@@ -30,7 +30,7 @@ namespace raster {
 // Devices, dtypes and shapes of every argument; on CPU also every cloud's [first, first + size) within the packed
 // points (checks.h). On CUDA the binning drops out-of-range items (image_of_items), so no kernel reads past P.
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K) {
+                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K, std::optional<int64_t> bin_size) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3), got ", points.sizes());
   MG_CHECK_FLOATING(points);
   TORCH_CHECK(radius.dim() == 1 && radius.size(0) == points.size(0), "radius must be (P,)");
@@ -40,6 +40,7 @@ void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first,
   check_ranges(cloud_first, cloud_size, cloud_first.size(0), points.size(0), points, "cloud_first", "cloud_size");
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
+  check_bin_size(bin_size);
 }
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
@@ -64,7 +65,7 @@ at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64
 Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
                      int64_t H, int64_t W, int64_t bin_size) {
   Bins b;
-  const int64_t T = bin_size <= 0 ? std::max(H, W) : bin_size;  // <= 0: one tile per image
+  const int64_t T = bin_size <= 0 || bin_size > std::max(H, W) ? std::max(H, W) : bin_size;  // 0: one tile per image
   b.bin_size = T;
   b.tiles_x = (W + T - 1) / T;
   b.tiles_y = (H + T - 1) / T;
@@ -121,7 +122,7 @@ void pixel_range_scalar(double c, double r, int64_t S, int64_t S2, int64_t& firs
 Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int64_t>& img,
                          const std::vector<double>& key, int64_t N, int64_t H, int64_t W, int64_t bin_size) {
   Bins b;
-  const int64_t T = bin_size <= 0 ? std::max(H, W) : bin_size;
+  const int64_t T = bin_size <= 0 || bin_size > std::max(H, W) ? std::max(H, W) : bin_size;
   b.bin_size = T;
   b.tiles_x = (W + T - 1) / T;
   b.tiles_y = (H + T - 1) / T;
@@ -187,7 +188,7 @@ int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {
 
 // CPU: the same tiles as below, built with plain loops (no ATen temporaries over the points).
 static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                                 const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+                                 const at::Tensor& radius, int64_t H, int64_t W, std::optional<int64_t> bin_size) {
   const int64_t P = points.size(0), N = cloud_first.size(0);
   const auto pts = points.to(at::kDouble).contiguous();
   const auto rad = radius.to(at::kDouble).contiguous();
@@ -209,8 +210,8 @@ static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& clo
       pixel_range_scalar(y, r, H, W, box[4 * p + 2], box[4 * p + 3]);
     }
   });
-  int64_t T = bin_size;
-  if (T == 0) {
+  int64_t T = bin_size.value_or(0);
+  if (!bin_size.has_value()) {
     double sum = 0;
     int64_t nd = 0;
     for (int64_t p = 0; p < P; ++p)
@@ -224,7 +225,7 @@ static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& clo
 }
 
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                      const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+                      const at::Tensor& radius, int64_t H, int64_t W, std::optional<int64_t> bin_size) {
   if (points.device().is_cpu() && !device_path_forced())
     return build_point_bins_cpu(points, cloud_first, cloud_size, radius, H, W, bin_size);
   const int64_t P = points.size(0), N = cloud_first.size(0);
@@ -239,9 +240,9 @@ Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, c
   const auto [x0, x1] = pixel_range(at::where(ok, x, 0.0), safe_r, W, H);
   const auto [y0, y1] = pixel_range(at::where(ok, y, 0.0), safe_r, H, W);
   const auto box = at::stack({x0, x1, y0, y1}, 1);
-  // bin_size > 0: tile side in pixels; 0: chosen from the data; < 0: one tile per image (brute force)
-  int64_t T = bin_size;
-  if (T == 0) {
+  // bin_size > 0: tile side in pixels; None: chosen from the data; 0: one tile per image (brute force)
+  int64_t T = bin_size.value_or(0);
+  if (!bin_size.has_value()) {
     // auto: tiles about twice the mean disk diameter in pixels (a power of two in [4, 256])
     const double S = static_cast<double>(std::min(H, W));
     const auto drawn = img >= 0;

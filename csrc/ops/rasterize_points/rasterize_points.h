@@ -1,7 +1,8 @@
 // rasterize_points: each pixel's K nearest (in depth) points whose disk covers it (PyTorch3D semantics).
 //
 //   rasterize_points(points: (P, 3) packed, cloud_first: (N,) int64, cloud_size: (N,) int64, radius: (P,),
-//                    H, W, K, bin_size) -> idx (N, H, W, K) int64, zbuf (N, H, W, K), dists (N, H, W, K)
+//                    H, W, K, bin_size: int? (None: chosen from the data; 0: one tile per image; > 0: the tile side))
+//     -> idx (N, H, W, K) int64, zbuf (N, H, W, K), dists (N, H, W, K)
 //     points are in NDC space (x left, y up; the shorter image side spans [-1, 1]) with z the view depth.
 //     Pixel (y, x) has NDC centre (pixel_ndc(W - 1 - x, W, H), pixel_ndc(H - 1 - y, H, W)). Point p of cloud n
 //     covers the pixel when (px - xf)^2 + (py - yf)^2 < radius[p]^2 and 0 <= pz (finite coordinates only).
@@ -22,6 +23,7 @@
 #include <c10/macros/Macros.h>
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -51,7 +53,8 @@ struct Bins {
 
 // Tiles from per-item pixel boxes [x0, x1] x [y0, y1] (inclusive pixel indices, x counted in the image's
 // column order; x0 > x1 marks an item that is not drawn), the image each item belongs to, and the order items
-// must take inside a tile (a permutation of all items: stable, so equal keys keep index order).
+// must take inside a tile (a permutation of all items: stable, so equal keys keep index order). bin_size is the
+// tile side; 0 (or more than the image) gives one tile per image.
 Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
                      int64_t H, int64_t W, int64_t bin_size);
 
@@ -76,13 +79,18 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
 // Tile side for a mean item extent in pixels: a power of two in [lo, hi] about twice the extent.
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi);
 
-// The point tiles for rasterize_points (bin_size > 0: tile side in pixels; 0: chosen from the mean radius;
-// < 0: one tile per image, the brute-force walk).
+// The point tiles for rasterize_points (bin_size > 0: tile side in pixels; None: chosen from the mean radius;
+// 0: one tile per image, the brute-force walk).
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                      const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size);
+                      const at::Tensor& radius, int64_t H, int64_t W, std::optional<int64_t> bin_size);
+
+// The schemas' `int? bin_size`: None, or a tile side >= 0 (0: one tile per image).
+inline void check_bin_size(std::optional<int64_t> bin_size) {
+  TORCH_CHECK(!bin_size.has_value() || *bin_size >= 0, "bin_size must be None or >= 0, got ", *bin_size);
+}
 
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K);
+                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K, std::optional<int64_t> bin_size);
 
 // Devices, dtypes and shapes of every argument; idx values are not checked (slots outside [0, P) are skipped).
 inline void check_point_backward_inputs(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,

@@ -54,8 +54,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> rasterize_points_cuda(const at::T
                                                                      const at::Tensor& cloud_first,
                                                                      const at::Tensor& cloud_size,
                                                                      const at::Tensor& radius, int64_t H, int64_t W,
-                                                                     int64_t K, int64_t bin_size) {
-  check_point_inputs(points, cloud_first, cloud_size, radius, H, W, K);
+                                                                     int64_t K, std::optional<int64_t> bin_size) {
+  check_point_inputs(points, cloud_first, cloud_size, radius, H, W, K, bin_size);
   const c10::cuda::CUDAGuard guard(points.device());
   const int64_t N = cloud_first.size(0);
   // outputs written in the accumulation dtype (float32 for float16 / bfloat16), converted at the end
