@@ -14,7 +14,7 @@ from .._utils import FLOAT_DTYPES, can_inspect_values, check_same_device, check_
 
 _extension.load()
 
-MODES = {"alpha": 0, "norm_weighted": 1, "weighted_sum": 2}
+MODES = {"alpha": 0, "norm_weighted": 1, "weighted_sum": 2}  # the op's `str mode` values (codes: the reference's)
 
 
 def composite_points(
@@ -50,7 +50,13 @@ def composite_points(
         lo, hi = int(idx.min()), int(idx.max())
         if lo < -1 or hi >= features.shape[0]:
             raise ValueError(f"idx must hold -1 or packed point indices in [0, {features.shape[0]}), got [{lo}, {hi}]")
-    out = torch.ops.meshgraph.composite_points(features, alphas.to(features.dtype), idx, MODES[mode])
+    return composite_validated(features, alphas.to(features.dtype), idx, mode, background)
+
+
+def composite_validated(features, alphas, idx, mode: str, background=None) -> torch.Tensor:
+    """composite_points without the data checks (no device sync), for callers whose idx comes from a rasterizer
+    (GraphToImage): alphas in the features' dtype; idx entries outside [0, P) are skipped by the kernels."""
+    out = torch.ops.meshgraph.composite_points(features, alphas, idx, mode)
     if background is not None:
         bg = torch.as_tensor(background, dtype=out.dtype, device=out.device).reshape(-1)
         if bg.numel() not in (1, out.shape[1]):
@@ -143,7 +149,7 @@ def _fake_backward(grad_out, features, alphas, idx, mode):
 
 
 def _setup(ctx, inputs, output):
-    features, alphas, idx, mode = inputs
+    features, alphas, idx, mode = inputs  # the schema's names
     ctx.mode = mode
     ctx.save_for_backward(features, alphas, idx)
 
