@@ -71,7 +71,7 @@ def test_rasterize_points_backward_deterministic_path_matches(monkeypatch, devic
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("mode", [0, 1, 2])
+@pytest.mark.parametrize("mode", ["alpha", "norm_weighted", "weighted_sum"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_composite_points_backward_deterministic_path_matches(monkeypatch, device, mode, dtype):
     g = torch.Generator().manual_seed(2)
@@ -106,6 +106,27 @@ def test_interpolate_backward_deterministic_path_matches(monkeypatch, device, wi
     assert default[1].abs().sum() > 0
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("persp,clip", [(False, False), (True, True)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_rasterize_meshes_backward_deterministic_path_matches(monkeypatch, device, persp, clip, dtype):
+    g = torch.Generator().manual_seed(4)
+    F = 12
+    fv = torch.rand(F, 3, 3, generator=g, dtype=dtype) * 2 - 1
+    fv[..., 2] = fv[..., 2].abs() + 0.5
+    fv = fv.to(device)
+    size = torch.tensor([7, 5], device=device)
+    p2f = ops.rasterize_meshes(fv, size.cumsum(0) - size, size, 9, 8, 0.05, 3, 0, persp, clip, False)[0]
+    p2f[0, 0, 0] = torch.tensor([F + 3, -7, 2], device=device)  # out-of-range slots are skipped by every path
+    gz, gd = (torch.randn(p2f.shape, generator=g, dtype=dtype).to(device) for _ in range(2))
+    gb = torch.randn(*p2f.shape, 3, generator=g, dtype=dtype).to(device)
+    default, det, again = both_paths(
+        monkeypatch, lambda: ops.rasterize_meshes_backward(fv, p2f, gz, gb, gd, persp, clip))
+    torch.testing.assert_close(det, default, **tol(dtype))
+    assert torch.equal(det, again)
+    assert (p2f >= 0).sum() > 20 and default.abs().sum() > 0
+
+
 def test_cpu_kernels_ignore_the_mode_without_the_device_path(monkeypatch):
     """Deterministic mode alone keeps the CPU kernels (already deterministic): no error, no warning, same result."""
     points = torch.rand(7, 3, dtype=torch.float64)
@@ -134,11 +155,14 @@ def test_deterministic_mode_takes_the_aten_reduction(monkeypatch, device):
     p2f = idx[..., 0].clamp_max(1)
     bary, values = torch.rand(*p2f.shape, 3, device=device), torch.rand(4, 2, device=device)
     faces = torch.tensor([[0, 1, 2], [1, 2, 3]], device=device)
+    fv = torch.rand(2, 3, 3, device=device) + 0.5
     calls = {
         "rasterize_points_backward": lambda: ops.rasterize_points_backward(points, idx, gz, gd),
-        "composite_points_backward": lambda: ops.composite_points_backward(grad, feats, alphas, idx, 0),
+        "composite_points_backward": lambda: ops.composite_points_backward(grad, feats, alphas, idx, "alpha"),
         "interpolate_face_attributes_backward": lambda: ops.interpolate_face_attributes_backward(
             torch.ones(*p2f.shape, 2, device=device), p2f, bary, values, faces),
+        "rasterize_meshes_backward": lambda: ops.rasterize_meshes_backward(
+            fv, idx.clamp_max(1), gz, torch.ones(*idx.shape, 3, device=device), gd, True, False),
     }
     for name, call in calls.items():
         for on in (False, True):

@@ -161,18 +161,63 @@ def test_rasterize_points_rejects_bad_ranges_and_grads():
     raises(ops.rasterize_points, pts, first, size, rad[:4], 8, 8, 2, 0, match=r"radius must be \(P,\)")
     raises(ops.rasterize_points_backward, pts, idx, zbuf[..., :1], dists, match="shape of idx")
     raises(ops.rasterize_points_backward, pts, idx, zbuf.long(), dists, match="grad_zbuf must be float16")
+    raises(ops.rasterize_points, pts, first, size, rad, 8, 8, 2, -1, match="bin_size must be None or >= 0")
+    for bin_size in (None, 0, 3, 1 << 62):  # None: chosen; 0: one tile; a tile larger than the image: one tile
+        assert torch.equal(ops.rasterize_points(pts, first, size, rad, 8, 8, 2, bin_size)[0], idx)
+
+
+def test_rasterize_meshes_rejects_bad_ranges_dtypes_and_grads():
+    fv = torch.rand(4, 3, 3)
+    fv[..., 2] += 1
+    first, size = torch.tensor([0, 2]), torch.tensor([2, 2])
+    p2f, zbuf, bary, dists = ops.rasterize_meshes(fv, first, size, 8, 8, 0.0, 2, 0, False, False, False)
+    bad = lambda *a, match: raises(ops.rasterize_meshes, *a, 8, 8, 0.0, 2, 0, False, False, False, match=match)  # noqa: E731
+    bad(fv, first, torch.tensor([2, 3]), match="outside")  # past the packed faces
+    bad(fv, torch.tensor([-1, 2]), size, match="outside")
+    bad(fv, first, torch.tensor([2, -1]), match="outside")
+    bad(fv, first.int(), size, match="mesh_first must be int64")
+    bad(fv, first, size.float(), match="mesh_size must be int64")
+    bad(fv, first, size[:1], match=r"mesh_size must have shape \(2,\)")
+    bad(fv, first[:, None], size, match="mesh_first must be 1-D")
+    bad(fv[:, :2], first, size, match=r"face_verts must be \(F, 3, 3\)")
+    bad(fv.long(), first, size, match="face_verts must be float")
+    raises(ops.rasterize_meshes, fv, first, size, 8, 8, -1.0, 2, 0, False, False, False, match="blur_radius")
+    raises(ops.rasterize_meshes, fv, first, size, 8, 8, 0.0, 0, 0, False, False, False, match="K must be positive")
+    raises(ops.rasterize_meshes, fv, first, size, 8, 8, 0.0, 2, -1, False, False, False, match="bin_size must be None")
+    for bin_size in (None, 3, 1 << 62):
+        out = ops.rasterize_meshes(fv, first, size, 8, 8, 0.0, 2, bin_size, False, False, False)
+        assert torch.equal(out[0], p2f)
+    back = lambda *a, match: raises(ops.rasterize_meshes_backward, *a, False, False, match=match)  # noqa: E731
+    ops.rasterize_meshes_backward(fv, p2f, zbuf, bary, dists, False, False)
+    back(fv, p2f, zbuf[..., :1], bary, dists, match="grad_zbuf must have shape")
+    back(fv, p2f, zbuf, bary[..., :2], dists, match="grad_bary must have shape")
+    back(fv, p2f, zbuf, bary, dists[0], match="grad_dists must have shape")
+    back(fv, p2f, zbuf.long(), bary, dists, match="grad_zbuf must be float16")
+    back(fv, p2f, zbuf, bary.long(), dists, match="grad_bary must be float16")
+    back(fv, p2f, zbuf, bary, dists.long(), match="grad_dists must be float16")
+    back(fv, p2f.int(), zbuf, bary, dists, match="pix_to_face must be Long")
+    back(fv, p2f[0], zbuf[0], bary[0], dists[0], match="pix_to_face must be 4-D")
+    back(fv[:, :2], p2f, zbuf, bary, dists, match=r"face_verts must be \(F, 3, 3\)")
+    # slots naming faces outside [0, F) are skipped, never read
+    wild = p2f.clone()
+    wild[0, 0, 0] = torch.tensor([4, -5])
+    g = ops.rasterize_meshes_backward(fv, wild, zbuf, bary, dists, False, False)
+    assert g.shape == fv.shape and torch.isfinite(g).all()
 
 
 def test_composite_points_rejects_bad_grads():
     feats, alphas = torch.rand(5, 3), torch.rand(1, 4, 4, 2)
     idx = torch.randint(-1, 5, (1, 4, 4, 2))
-    out = ops.composite_points(feats, alphas, idx, 0)
+    out = ops.composite_points(feats, alphas, idx, "alpha")
     g = torch.ones_like(out)
-    ops.composite_points_backward(g, feats, alphas, idx, 0)
-    raises(ops.composite_points_backward, g[:, :2], feats, alphas, idx, 0, match="grad_out must have shape")
-    raises(ops.composite_points_backward, g.long(), feats, alphas, idx, 0, match="grad_out must be float16")
-    raises(ops.composite_points, feats, alphas, idx.int(), 0, match="idx must be Long")
-    raises(ops.composite_points, feats, alphas, idx, 3, match="mode must be")
+    ops.composite_points_backward(g, feats, alphas, idx, "alpha")
+    raises(ops.composite_points_backward, g[:, :2], feats, alphas, idx, "alpha", match="grad_out must have shape")
+    raises(ops.composite_points_backward, g.long(), feats, alphas, idx, "alpha", match="grad_out must be float16")
+    raises(ops.composite_points, feats, alphas, idx.int(), "alpha", match="idx must be Long")
+    raises(ops.composite_points, feats.long(), alphas, idx, "alpha", match="features must be float16")
+    raises(ops.composite_points, feats, alphas.double(), idx, "alpha", match="dtype of features")
+    raises(ops.composite_points, feats, alphas, idx, "over", match="mode must be")
+    raises(ops.composite_points_backward, g, feats, alphas, idx, "norm", match="mode must be")
 
 
 # ------------------------------------------------------------------------------------------------- interpolate
@@ -217,11 +262,20 @@ def test_cuda_ops_reject_cpu_tensors():
     feats, alphas = torch.rand(5, 3, device=c), torch.rand(1, 4, 4, 2, device=c)
     idx = torch.randint(-1, 5, (1, 4, 4, 2), device=c)
     g = torch.ones(1, 3, 4, 4)
-    raises(ops.composite_points_backward, g, feats, alphas, idx, 0, match="same device")
+    raises(ops.composite_points_backward, g, feats, alphas, idx, "alpha", match="same device")
     p2f, bary, verts = torch.zeros(2, dtype=torch.int64, device=c), torch.rand(2, 3, device=c), torch.rand(4, 2, device=c)
     faces = torch.tensor([[0, 1, 2]])
     raises(ops.interpolate_face_attributes, p2f, bary, verts, faces, match="same device")
     raises(ops.interpolate_face_attributes_backward, torch.ones(2, 2), p2f, bary, verts, faces.to(c), match="device")
+    fv = torch.rand(4, 3, 3, device=c)
+    first, size = torch.tensor([0, 2], device=c), torch.tensor([2, 2], device=c)
+    raises(ops.rasterize_meshes, fv, first.cpu(), size, 8, 8, 0.0, 2, 0, False, False, False, match="device")
+    raises(ops.rasterize_meshes, fv, first, size.cpu(), 8, 8, 0.0, 2, 0, False, False, False, match="device")
+    p2f4, z4, b4, d4 = ops.rasterize_meshes(fv, first, size, 8, 8, 0.0, 2, 0, False, False, False)
+    for i in range(4):
+        args = [p2f4, z4, b4, d4]
+        args[i] = args[i].cpu()
+        raises(ops.rasterize_meshes_backward, fv, *args, False, False, match="same device")
     pts = torch.rand(5, 3, device=c)
     raises(ops.point_face_distance_idx, pts, torch.tensor([0]), torch.tensor([5]), torch.rand(2, 3, 3, device=c),
            torch.tensor([0], device=c), torch.tensor([2], device=c), match="device")
@@ -251,4 +305,13 @@ def test_cuda_kernels_clamp_malformed_structure():
     p2f = torch.tensor([0, 1], device=c)
     faces = torch.tensor([[0, 1, 7], [-5, 2, 3]], device=c)
     ops.interpolate_face_attributes(p2f, torch.rand(2, 3, device=c), torch.rand(4, 2, device=c), faces)
+    fv = torch.rand(4, 3, 3, device=c)
+    fv[..., 2] += 1
+    for first, size in (([-3, 2], [9, 5]), ([7, -1], [2, 30]), ([0, 2], [-4, 2])):
+        out = ops.rasterize_meshes(fv, torch.tensor(first, device=c), torch.tensor(size, device=c), 8, 8, 0.0, 2, 0,
+                                   False, False, False)
+        assert int(out[0].max()) < 4
+    p2f = torch.full((1, 2, 2, 2), 9, dtype=torch.int64, device=c)
+    g = torch.ones(1, 2, 2, 2, device=c)
+    ops.rasterize_meshes_backward(fv, p2f, g, torch.ones(1, 2, 2, 2, 3, device=c), g, False, False)
     torch.cuda.synchronize()

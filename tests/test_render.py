@@ -59,19 +59,33 @@ def test_projections_follow_pytorch3d_formulas():
     torch.testing.assert_close(s.transform_points_ndc(p), n.transform_points_ndc(p))
 
 
-def test_screen_transform_agrees_with_the_rasterizer():
-    R, T = look_at_view_transform(2.0, 10.0, 40.0)
-    cam = FoVPerspectiveCameras(R=R, T=T)
-    pts = torch.rand(1, 30, 3) - 0.5
-    H, W = 24, 40
-    screen = cam.transform_points_screen(pts, image_size=(H, W))[0]
-    raster = cam.transform_points_raster(pts)[0]
-    idx = rasterize_points(raster[None], (H, W), radius=1e-3, points_per_pixel=1)[0][0, ..., 0]
-    for p in range(30):
-        x, y = int(screen[p, 0]), int(screen[p, 1])
-        frac = screen[p, :2] - screen[p, :2].floor()
-        if 0 <= x < W and 0 <= y < H and ((frac - 0.5).abs() < 0.02).all():
-            assert idx[y, x] in (p, -1) or raster[idx[y, x], 2] <= raster[p, 2]
+@pytest.mark.parametrize("H,W", [(32, 32), (24, 40), (40, 24)])
+def test_projection_puts_each_point_on_its_pixel(H, W):
+    """Seeded points built, with the pinhole formulas written out here (not the library's), to project onto chosen
+    pixel centres: the screen transform must return those centres and the depth, and the rasterizer must draw each
+    point at exactly its pixel (radius below half a pixel, so no other pixel centre is covered)."""
+    g = torch.Generator().manual_seed(0)
+    R, T = look_at_view_transform(2.5, 20.0, -35.0)
+    fov = 50.0
+    cam = FoVPerspectiveCameras(R=R, T=T, fov=fov)
+    P, S = 40, min(H, W)
+    pix = torch.randperm(H * W, generator=g)[:P]
+    i, j = pix // W, pix % W  # row (top = 0), column (left = 0)
+    z = torch.rand(P, generator=g, dtype=torch.float64) * 2 + 1.5
+    # NDC +x left, +y up, the shorter side spanning [-1, 1]: the centre of pixel (i, j) is at
+    ndc_x, ndc_y = (W - 2 * j - 1) / S, (H - 2 * i - 1) / S
+    t = math.tan(math.radians(fov) / 2)
+    view = torch.stack([ndc_x * z * t, ndc_y * z * t, z], 1)  # view = world @ R + T
+    world = ((view - T[0].double()) @ R[0].double().T).float()
+    screen = cam.transform_points_screen(world[None], image_size=(H, W))[0]
+    torch.testing.assert_close(screen[:, 0], (j + 0.5).float(), atol=2e-3, rtol=0)
+    torch.testing.assert_close(screen[:, 1], (i + 0.5).float(), atol=2e-3, rtol=0)
+    raster = cam.transform_points_raster(world[None])[0]
+    torch.testing.assert_close(raster[:, 2], z.float(), atol=1e-4, rtol=1e-5)
+    idx = rasterize_points(raster[None], (H, W), radius=0.4 / S, points_per_pixel=1)[0][0, ..., 0]
+    expect = torch.full((H, W), -1, dtype=torch.int64)
+    expect[i, j] = torch.arange(P)
+    assert torch.equal(idx, expect)
 
 
 def test_clip_faces_near_keeps_the_front_part():

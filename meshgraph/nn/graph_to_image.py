@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
+from .._utils import check_nonnegative_int, check_positive_int
 from ..graph import GraphBatch
-from ..ops.composite_points import MODES as COMPOSITORS, composite_points
-from ..ops.interpolate_face_attributes import interpolate_vertex_features
+from ..ops.composite_points import MODES as COMPOSITORS, composite_validated
 from ..ops.packed_to_padded import packed_to_padded, padded_to_packed
 from ..ops.rasterize_points import image_hw
 from ..render.blend import hard_blend, softmax_blend
@@ -65,9 +65,10 @@ class GraphToImage(torch.nn.Module):
             radius = float(radius)
         elif not isinstance(radius, (str, torch.Tensor)):
             raise TypeError(f"radius must be a float, a vertex-feature name or a (V,) tensor, got {type(radius).__name__}")
-        for name, v in (("points_per_pixel", points_per_pixel), ("faces_per_pixel", faces_per_pixel)):
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        points_per_pixel = check_positive_int(points_per_pixel, "points_per_pixel")
+        faces_per_pixel = check_positive_int(faces_per_pixel, "faces_per_pixel")
+        if bin_size is not None:
+            bin_size = check_nonnegative_int(bin_size, "bin_size")
         if not blur_radius >= 0:
             raise ValueError(f"blur_radius must be >= 0, got {blur_radius!r}")
         self.mode, self.feature, self.radius = mode, feature, radius
@@ -123,10 +124,11 @@ class GraphToImage(torch.nn.Module):
                 raise ValueError("radius must be positive for every vertex")
         idx, _, dists = torch.ops.meshgraph.rasterize_points(
             raster, first, graph.num_verts_per_graph.to(pos.device), radius, H, W, self.points_per_pixel,
-            0 if self.bin_size is None else (-1 if self.bin_size == 0 else self.bin_size))
+            self.bin_size)
         r2 = radius.square()[idx.clamp_min(0)]
         alphas = torch.where(idx >= 0, 1 - dists / r2, 0)
-        return composite_points(feats, alphas, idx, self.compositor, self.background)
+        # idx comes from the rasterizer: no per-call data checks (each would be a device sync)
+        return composite_validated(feats, alphas.to(feats.dtype), idx, self.compositor, self.background)
 
     def _mesh(self, graph, cams, feats):
         H, W = self.image_size
@@ -157,9 +159,11 @@ class GraphToImage(torch.nn.Module):
             fv = fv_view
         p2f, zbuf, bary, dists = torch.ops.meshgraph.rasterize_meshes(
             fv, ffirst, counts, H, W, self.blur_radius, self.faces_per_pixel,
-            0 if self.bin_size is None else (-1 if self.bin_size == 0 else self.bin_size), bool(persp),
+            self.bin_size, bool(persp),
             self.blend == "softmax" and self.blur_radius > 0, bool(self.cull_backfaces))
-        slots = interpolate_vertex_features(p2f, bary, faces, feats)
+        # p2f comes from the rasterizer, faces from the GraphBatch (checked when it was built): the raw op directly,
+        # without the wrapper's per-call min / max reads (device syncs)
+        slots = torch.ops.meshgraph.interpolate_face_attributes(p2f, bary.to(feats.dtype), feats, faces)
         if self.blend == "hard":
             return hard_blend(slots, p2f, self.background)
         # depth range of the soft blend: the FoV cameras' clipping planes, PyTorch3D's defaults otherwise

@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import can_inspect_values, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_same_device, check_tensor
 
 _extension.load()
 
-MODES = {"alpha": 0, "norm_weighted": 1, "weighted_sum": 2}
+MODES = {"alpha": 0, "norm_weighted": 1, "weighted_sum": 2}  # the op's `str mode` values (codes: the reference's)
 
 
 def composite_points(
@@ -27,7 +27,8 @@ def composite_points(
     """Blend per-point features into an image.
 
     Args:
-        features: (P, C) features of the packed points (float32/float64; any C).
+        features: (P, C) features of the packed points (float16/bfloat16/float32/float64, summed in float32 or
+            wider; any C).
         alphas: (N, H, W, K) opacity of each pixel's k-th point (the rasterizer's layout).
         idx: (N, H, W, K) int64 packed point indices, -1 for empty slots (as `rasterize_points` returns).
         mode: "alpha" (front-to-back over: w_k = a_k prod_{j<k} (1 - a_j)), "norm_weighted"
@@ -39,8 +40,8 @@ def composite_points(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
-    check_tensor(features, "features", dim=2, dtypes=(torch.float32, torch.float64))
-    check_tensor(alphas, "alphas", dim=4, dtypes=(torch.float32, torch.float64))
+    check_tensor(features, "features", dim=2, dtypes=FLOAT_DTYPES)
+    check_tensor(alphas, "alphas", dim=4, dtypes=FLOAT_DTYPES)
     check_tensor(idx, "idx", dim=4, dtypes=(torch.int64,))
     if alphas.shape != idx.shape:
         raise ValueError(f"alphas and idx must have the same (N, H, W, K) shape, got {tuple(alphas.shape)} and {tuple(idx.shape)}")
@@ -49,7 +50,13 @@ def composite_points(
         lo, hi = int(idx.min()), int(idx.max())
         if lo < -1 or hi >= features.shape[0]:
             raise ValueError(f"idx must hold -1 or packed point indices in [0, {features.shape[0]}), got [{lo}, {hi}]")
-    out = torch.ops.meshgraph.composite_points(features, alphas.to(features.dtype), idx, MODES[mode])
+    return composite_validated(features, alphas.to(features.dtype), idx, mode, background)
+
+
+def composite_validated(features, alphas, idx, mode: str, background=None) -> torch.Tensor:
+    """composite_points without the data checks (no device sync), for callers whose idx comes from a rasterizer
+    (GraphToImage): alphas in the features' dtype; idx entries outside [0, P) are skipped by the kernels."""
+    out = torch.ops.meshgraph.composite_points(features, alphas, idx, mode)
     if background is not None:
         bg = torch.as_tensor(background, dtype=out.dtype, device=out.device).reshape(-1)
         if bg.numel() not in (1, out.shape[1]):
@@ -142,7 +149,7 @@ def _fake_backward(grad_out, features, alphas, idx, mode):
 
 
 def _setup(ctx, inputs, output):
-    features, alphas, idx, mode = inputs
+    features, alphas, idx, mode = inputs  # the schema's names
     ctx.mode = mode
     ctx.save_for_backward(features, alphas, idx)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import can_inspect_values, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_same_device, check_tensor
 
 _extension.load()
 
-_FLOATS = (torch.float32, torch.float64)
+_FLOATS = FLOAT_DTYPES  # float16 / bfloat16 summed in float32
 
 
 def _check_slots(pix_to_face, barycentric_coords, num_faces: int):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import check_index_tensor, check_tensor
+from .._utils import check_index_tensor, check_nonnegative_int, check_positive_int, check_tensor
 from .interpolate_face_attributes import interpolate_face_attributes, interpolate_vertex_features  # noqa: F401
 from .rasterize_points import RASTER_DTYPES, image_hw
 
@@ -240,12 +240,11 @@ def rasterize_face_verts(face_verts, first, size, image_size=256, blur_radius: f
 def _rasterize(kernel, face_verts, first, size, image_size, blur_radius, faces_per_pixel, bin_size,
                perspective_correct, clip_barycentric_coords, cull_backfaces, z_clip_value, cull_to_frustum):
     H, W = image_hw(image_size)
-    if isinstance(faces_per_pixel, bool) or not isinstance(faces_per_pixel, int) or faces_per_pixel <= 0:
-        raise ValueError(f"faces_per_pixel must be a positive int, got {faces_per_pixel!r}")
+    faces_per_pixel = check_positive_int(faces_per_pixel, "faces_per_pixel")
     if isinstance(blur_radius, bool) or not isinstance(blur_radius, (int, float)) or not (0 <= blur_radius < float("inf")):
         raise ValueError(f"blur_radius must be a finite number >= 0, got {blur_radius!r}")
-    if bin_size is not None and (isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0):
-        raise ValueError(f"bin_size must be None or a non-negative int, got {bin_size!r}")
+    if bin_size is not None:
+        bin_size = check_nonnegative_int(bin_size, "bin_size")
     if z_clip_value is not None and not (isinstance(z_clip_value, (int, float)) and not isinstance(z_clip_value, bool)):
         raise ValueError(f"z_clip_value must be None or a number, got {z_clip_value!r}")
     clipped = None
@@ -259,9 +258,8 @@ def _rasterize(kernel, face_verts, first, size, image_size, blur_radius, faces_p
             K = 2 * faces_per_pixel  # room for both halves of split quads; merged below
     drawn = face_verts[:, :, 2].detach().amin(1) >= Z_MIN
     face_verts = torch.where(drawn[:, None, None], face_verts, float("nan"))
-    code = -1 if bin_size == 0 else (0 if bin_size is None else int(bin_size))
     p2f, zbuf, bary, dists = kernel(
-        face_verts, first, size, H, W, float(blur_radius), K, code, bool(perspective_correct),
+        face_verts, first, size, H, W, float(blur_radius), K, bin_size, bool(perspective_correct),
         bool(clip_barycentric_coords), bool(cull_backfaces),
     )
     if clipped is None:
@@ -288,8 +286,11 @@ def _fake_backward(face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists, pe
 
 
 def _setup(ctx, inputs, output):
-    ctx.flags = (inputs[8], inputs[9])
-    ctx.save_for_backward(inputs[0], output[0])
+    (face_verts, mesh_first, mesh_size, image_height, image_width, blur_radius, K, bin_size, perspective_correct,
+     clip_barycentric_coords, cull_backfaces) = inputs
+    pix_to_face = output[0]
+    ctx.flags = (perspective_correct, clip_barycentric_coords)
+    ctx.save_for_backward(face_verts, pix_to_face)
 
 
 def _backward(ctx, grad_p2f, grad_zbuf, grad_bary, grad_dists):
@@ -305,8 +306,9 @@ def _backward(ctx, grad_p2f, grad_zbuf, grad_bary, grad_dists):
 
 
 def _setup_backward(ctx, inputs, output):
-    ctx.flags = (inputs[5], inputs[6])
-    ctx.save_for_backward(*inputs[:5])
+    face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists, perspective_correct, clip_barycentric_coords = inputs
+    ctx.flags = (perspective_correct, clip_barycentric_coords)
+    ctx.save_for_backward(face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists)
 
 
 def _backward_backward(ctx, gg):

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import torch
 
 from .. import _extension
-from .._utils import can_inspect_values, check_tensor
+from .._utils import FLOAT_DTYPES, can_inspect_values, check_nonnegative_int, check_positive_int, check_tensor
 
 _extension.load()
 
-RASTER_DTYPES = (torch.float32, torch.float64)
+RASTER_DTYPES = FLOAT_DTYPES  # float16 / bfloat16 computed in float32, outputs in the input dtype
 
 
 def image_hw(image_size) -> tuple[int, int]:
@@ -93,7 +93,7 @@ def rasterize_points(
     Args:
         pointclouds: a GraphBatch (its `pos`), a Pointclouds (PyTorch3D's or meshgraph's: anything with
             points_packed), a list of (P_i, 3) tensors or an (N, P, 3) tensor (with optional
-            `lengths` (N,)), float32/float64, in NDC: +x left, +y up, the shorter image side spans [-1, 1], z the
+            `lengths` (N,)), float16/bfloat16/float32/float64, in NDC: +x left, +y up, the shorter image side spans [-1, 1], z the
             view depth. Points with z < 0 or non-finite coordinates are not drawn.
         image_size: S or (H, W) (non-square images allowed).
         radius: disk radius in NDC, a float, a (P,) tensor (or list) over the packed points, or (N, P) padded
@@ -156,12 +156,10 @@ def rasterize_points_python(pointclouds, image_size=256, radius=0.01, points_per
 def rasterize_packed_points(packed, first, size, radius, image_size=256, points_per_pixel: int = 8, bin_size=None):
     """rasterize_points on packed NDC points (P, 3), clouds given by first / size (N,), radii (P,)."""
     H, W = image_hw(image_size)
-    if isinstance(points_per_pixel, bool) or not isinstance(points_per_pixel, int) or points_per_pixel <= 0:
-        raise ValueError(f"points_per_pixel must be a positive int, got {points_per_pixel!r}")
-    if bin_size is not None and (isinstance(bin_size, bool) or not isinstance(bin_size, int) or bin_size < 0):
-        raise ValueError(f"bin_size must be None or a non-negative int, got {bin_size!r}")
-    code = -1 if bin_size == 0 else (0 if bin_size is None else int(bin_size))
-    return torch.ops.meshgraph.rasterize_points(packed, first, size, radius, H, W, points_per_pixel, code)
+    points_per_pixel = check_positive_int(points_per_pixel, "points_per_pixel")
+    if bin_size is not None:
+        bin_size = check_nonnegative_int(bin_size, "bin_size")
+    return torch.ops.meshgraph.rasterize_points(packed, first, size, radius, H, W, points_per_pixel, bin_size)
 
 
 @torch.library.register_fake("meshgraph::rasterize_points")
@@ -176,7 +174,9 @@ def _fake_backward(points, idx, grad_zbuf, grad_dists):
 
 
 def _setup(ctx, inputs, output):
-    ctx.save_for_backward(inputs[0], output[0])
+    points, cloud_first, cloud_size, radius, image_height, image_width, K, bin_size = inputs
+    idx, _, _ = output
+    ctx.save_for_backward(points, idx)
 
 
 def _backward(ctx, grad_idx, grad_zbuf, grad_dists):
@@ -190,7 +190,8 @@ def _backward(ctx, grad_idx, grad_zbuf, grad_dists):
 
 
 def _setup_backward(ctx, inputs, output):
-    ctx.save_for_backward(inputs[0], inputs[1], inputs[3])
+    points, idx, grad_zbuf, grad_dists = inputs
+    ctx.save_for_backward(points, idx, grad_dists)
 
 
 def _backward_backward(ctx, gg):

@@ -35,9 +35,30 @@ def test_matches_reference(device, mode, dtype):
     out = composite_points(f, a, idx, mode)
     torch.testing.assert_close(out, ref.composite_points(f, a, idx, MODES[mode]))
     go = torch.randn_like(out)
-    got = torch.ops.meshgraph.composite_points_backward(go, f, a, idx, MODES[mode])
+    got = torch.ops.meshgraph.composite_points_backward(go, f, a, idx, mode)
     for x, y in zip(got, ref.composite_points_backward(go, f, a, idx, MODES[mode])):
         torch.testing.assert_close(x, y)
+
+
+TOL = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float32: 1e-5, torch.float64: 1e-10}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("dtype", list(TOL))
+def test_every_float_dtype_against_the_float64_reference(device, mode, dtype):
+    """Inputs rounded to the dtype, the kernels summing in float32 (float64): forward and both gradients agree with
+    the float64 definition on the same rounded inputs to one rounding of the output (relative to its scale)."""
+    f, a, idx = _inputs(device, torch.float64, K=6)
+    f, a = f.to(dtype), a.to(dtype)
+    g = torch.Generator().manual_seed(1)
+    go = torch.randn(2, 7, 5, 6, generator=g).to(dtype).to(device)
+    out = composite_points(f, a, idx, mode)
+    gf, ga = torch.ops.meshgraph.composite_points_backward(go, f, a, idx, mode)
+    expect = ref.composite_points(f.double(), a.double(), idx, MODES[mode])
+    egf, ega = ref.composite_points_backward(go.double(), f.double(), a.double(), idx, MODES[mode])
+    for got, exp in ((out, expect), (gf, egf), (ga, ega)):
+        assert got.dtype == dtype
+        torch.testing.assert_close(got.double(), exp, rtol=TOL[dtype], atol=TOL[dtype] * exp.abs().max())
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -82,7 +103,7 @@ def test_gradients(device, mode):
 
 def test_opcheck_and_compile(device):
     f, a, idx = _inputs(device)
-    for m in MODES.values():
+    for m in MODES:
         torch.library.opcheck(torch.ops.meshgraph.composite_points, (f, a, idx, m))
         go = torch.randn(2, 7, 5, 6, device=device)
         torch.library.opcheck(torch.ops.meshgraph.composite_points_backward, (go, f, a, idx, m))
@@ -100,7 +121,7 @@ def test_bad_inputs():
     with pytest.raises(TypeError, match="idx"):
         composite_points(f, a, idx.int(), "alpha")
     with pytest.raises(TypeError, match="features"):
-        composite_points(f.half(), a, idx, "alpha")
+        composite_points(f.long(), a, idx, "alpha")
     with pytest.raises(ValueError, match="idx"):
         composite_points(f, a, idx.clamp_max(40).index_fill(0, torch.tensor([0]), 40), "alpha")
     with pytest.raises(ValueError, match="background"):

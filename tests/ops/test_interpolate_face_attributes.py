@@ -34,6 +34,26 @@ def test_matches_reference(device, dtype):
             torch.testing.assert_close(a, b)
 
 
+TOL = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float32: 1e-5, torch.float64: 1e-10}
+
+
+@pytest.mark.parametrize("dtype", list(TOL))
+def test_every_float_dtype_against_the_float64_reference(device, dtype):
+    """Both value layouts, forward and backward, in every float dtype (sums in float32 or float64) against the
+    float64 definition on the same rounded inputs, to one rounding of the output (relative to its scale)."""
+    p2f, bary, faces, feats, attrs = _slots(device, torch.float64)
+    bary, feats, attrs = bary.to(dtype), feats.to(dtype), attrs.to(dtype)
+    g = torch.randn(*p2f.shape, 6, generator=torch.Generator().manual_seed(1)).to(dtype).to(device)
+    for values, f in ((attrs, None), (feats, faces)):
+        out = torch.ops.meshgraph.interpolate_face_attributes(p2f, bary, values, f)
+        gb, gv = torch.ops.meshgraph.interpolate_face_attributes_backward(g, p2f, bary, values, f)
+        expect = ref.interpolate_face_attributes(p2f, bary.double(), values.double(), f)
+        egb, egv = ref.interpolate_face_attributes_backward(g.double(), p2f, bary.double(), values.double(), f)
+        for got, exp in ((out, expect), (gb, egb), (gv, egv)):
+            assert got.dtype == dtype
+            torch.testing.assert_close(got.double(), exp, rtol=TOL[dtype], atol=TOL[dtype] * exp.abs().max())
+
+
 def test_gradients_opcheck_compile(device):
     p2f, bary, faces, feats, attrs = _slots(device, torch.float64, shape=(1, 3, 2, 2))
     b, v, a = bary.requires_grad_(True), feats.requires_grad_(True), attrs.requires_grad_(True)

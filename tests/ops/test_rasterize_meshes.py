@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from _raster_ties import FLOAT_DTYPES, TOL, assert_tie_aware_selection, decision_eps
 
 from meshgraph import GraphBatch
 from meshgraph.ops import reference as ref
-from meshgraph.ops.rasterize_meshes import interpolate_face_attributes, rasterize_meshes
+from meshgraph.ops.rasterize_meshes import interpolate_face_attributes, rasterize_face_verts, rasterize_meshes
+from meshgraph.ops.reference.render import face_fragments, mesh_slot_fragments, pixel_centers
 from meshgraph.render import FoVPerspectiveCameras, look_at_view_transform
 
 
@@ -89,6 +91,67 @@ def test_matches_reference(device, hw, blur, persp, clip, cull):
         assert torch.equal(out[0], expect[0])
         for a, b in zip(out[1:], expect[1:]):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _candidates(fv, first, size, H, W, blur, persp, clip, eps):
+    """Per (image, pixel, face), float64: depth key, and hits by more than eps (strict) / up to eps (loose) of every
+    threshold the kernel decides on (bounding box, inside, blur distance, depth >= 0)."""
+    ys, xs = pixel_centers(H, W, torch.float64, fv.device)
+    px, py = xs[None, :, None], ys[:, None, None]
+    A, _, pz, d, inside = face_fragments(fv[None, None], px, py, persp, clip)  # (H, W, F)
+    w = face_fragments(fv[None, None], px, py, persp, False)[1]  # unclipped barycentrics: the inside test
+    finite = fv.isfinite().flatten(1).all(1)
+    m = blur**0.5
+    lo, hi = fv[..., :2].amin(1), fv[..., :2].amax(1)
+    gap = torch.stack(torch.broadcast_tensors(px - lo[:, 0] + m, hi[:, 0] + m - px, py - lo[:, 1] + m,
+                                              hi[:, 1] + m - py), -1).amin(-1)
+    face_ok = finite & (A.abs() > 1e-8)
+    inside_margin = w.amin(-1)  # > 0: inside
+    blur_margin = blur - d if blur > 0 else torch.full_like(d, -torch.inf)  # > 0: within the blur radius
+
+    def hit(e):  # every signed margin beyond e (e > 0: clearly a hit; e < 0: a hit up to rounding)
+        return face_ok & (gap >= e) & (pz >= e) & ((inside_margin > e) | (blur_margin > e))
+
+    fid = torch.arange(fv.shape[0], device=fv.device)
+    member = ((fid >= first[:, None]) & (fid < (first + size)[:, None]))[:, None, None]  # (N, 1, 1, F)
+    assert torch.equal(member & hit(0.0), member & face_ok & (gap >= 0) & (pz >= 0) & (inside | (d < blur)))
+    strict, loose = member & hit(eps), member & hit(-eps)
+    return pz.nan_to_num(0.0, 0.0, 0.0).expand_as(strict), strict, loose
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("blur,persp,clip", [(0.0, False, False), (0.0, True, False), (0.01, True, True), (0.01, False, False)])
+def test_every_float_dtype_against_the_float64_reference(device, dtype, blur, persp, clip):
+    """float16 / bfloat16 / float32 / float64 face vertices (computed in float32 or float64, outputs in their dtype)
+    against the float64 definition on the same rounded inputs: pix_to_face is the reference's up to genuine near-ties
+    (tie-aware: see _raster_ties), zbuf / bary / dists at the chosen faces and the gradients agree to the dtype's
+    rounding."""
+    verts, faces = _scene(device, front=persp)
+    fv = torch.cat([v[f] for v, f in zip(verts, faces)]).to(dtype)
+    size = torch.tensor([f.shape[0] for f in faces], device=device)
+    first = size.cumsum(0) - size
+    N, F, H, W, K = 3, fv.shape[0], 16, 13, 4
+    fv64 = fv.double()
+    fv64 = torch.where(fv64[:, :, 2].amin(1)[:, None, None] >= 1e-8, fv64, float("nan"))  # the wrapper's rule
+    eps = decision_eps(dtype)
+    key, strict, loose = _candidates(fv64, first, size, H, W, blur, persp, clip, eps)
+    for bin_size in (None, 0, 3):
+        p2f, zbuf, bary, dists = rasterize_face_verts(fv, first, size, (H, W), blur, K, bin_size, persp, clip)
+        assert p2f.dtype == torch.int64 and zbuf.dtype == bary.dtype == dists.dtype == dtype
+        assert_tie_aware_selection(p2f.reshape(-1, K), key.reshape(-1, F), strict.reshape(-1, F), loose.reshape(-1, F), eps)
+        valid = p2f >= 0
+        z, b, d = mesh_slot_fragments(fv64, p2f, persp, clip)
+        torch.testing.assert_close(zbuf.double(), torch.where(valid, z, -1), **TOL[dtype])
+        torch.testing.assert_close(bary.double(), torch.where(valid[..., None], b, -1), **TOL[dtype])
+        torch.testing.assert_close(dists.double(), torch.where(valid, d, -1), **TOL[dtype])
+        assert valid.sum() > 100
+    g = torch.Generator().manual_seed(7)
+    gz, gd = (torch.randn(p2f.shape, generator=g).to(dtype).to(device) for _ in range(2))
+    gb = torch.randn(*p2f.shape, 3, generator=g).to(dtype).to(device)
+    got = torch.ops.meshgraph.rasterize_meshes_backward(fv, p2f, gz, gb, gd, persp, clip)
+    expect = ref.rasterize_meshes_backward(fv64.nan_to_num(0.0), p2f, gz.double(), gb.double(), gd.double(), persp, clip)
+    assert got.dtype == dtype
+    torch.testing.assert_close(got.double(), expect, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * expect.abs().max())
 
 
 def test_large_k_and_single_face(device):

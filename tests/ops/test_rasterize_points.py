@@ -3,9 +3,11 @@ never overflow), PyTorch3D conventions, padded/list/GraphBatch inputs, gradients
 
 import pytest
 import torch
+from _raster_ties import FLOAT_DTYPES, TOL, assert_tie_aware_selection, decision_eps
 
 from meshgraph import GraphBatch
 from meshgraph.ops import reference as ref
+from meshgraph.ops.reference.render import pixel_centers
 from meshgraph.render import rasterize_points
 
 
@@ -42,6 +44,42 @@ def test_matches_reference(device, hw, K, bin_size):
     idx, zbuf, dists = out
     assert torch.equal(idx < 0, zbuf == -1) and torch.equal(idx < 0, dists == -1)
     assert (zbuf[..., 1:][idx[..., 1:] >= 0] >= zbuf[..., :-1][idx[..., 1:] >= 0]).all()
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_every_float_dtype_against_the_float64_reference(device, dtype):
+    """float16 / bfloat16 / float32 / float64 points (computed in float32 or float64, outputs in their dtype) against
+    the float64 definition on the same rounded inputs: the selection is the reference's up to genuine near-ties
+    (tie-aware), zbuf / dists at the chosen points and the gradients agree to the dtype's rounding."""
+    clouds = [c.to(dtype) for c in _scene(device)]
+    packed = torch.cat(clouds).double()
+    P, N, H, W, K = packed.shape[0], len(clouds), 16, 19, 4
+    size = torch.tensor([c.shape[0] for c in clouds], device=device)
+    first = size.cumsum(0) - size
+    r2 = torch.tensor(0.3, dtype=dtype).double().square()  # the wrapper rounds the radius to the points' dtype
+    ys, xs = pixel_centers(H, W, torch.float64, device)
+    d2 = (packed[:, 0] - xs[None, :, None]).square() + (packed[:, 1] - ys[:, None, None]).square()  # (H, W, P)
+    pid = torch.arange(P, device=device)
+    member = (pid >= first[:, None]) & (pid < (first + size)[:, None])  # (N, P)
+    drawable = member[:, None, None] & (packed[:, 2] >= 0) & packed.isfinite().all(1)  # (N, 1, 1, P)
+    eps = decision_eps(dtype)
+    strict, loose = drawable & (d2 < r2 - eps), drawable & (d2 < r2 + eps)  # (N, H, W, P)
+    key = packed[:, 2].nan_to_num(0.0, 0.0, 0.0).expand(N, H, W, P)
+    for bin_size in (None, 0, 3):
+        idx, zbuf, dists = rasterize_points(clouds, (H, W), radius=0.3, points_per_pixel=K, bin_size=bin_size)
+        assert idx.dtype == torch.int64 and zbuf.dtype == dtype and dists.dtype == dtype
+        assert_tie_aware_selection(idx.reshape(-1, K), key.reshape(-1, P), strict.reshape(-1, P), loose.reshape(-1, P), eps)
+        valid, safe = idx >= 0, idx.clamp_min(0)
+        torch.testing.assert_close(zbuf.double(), torch.where(valid, key.gather(-1, safe), -1), **TOL[dtype])
+        d_at = d2.expand(N, H, W, P).gather(-1, safe)
+        torch.testing.assert_close(dists.double(), torch.where(valid, d_at, -1), **TOL[dtype])
+        assert valid.sum() > 100
+    g = torch.Generator().manual_seed(3)
+    gz, gd = (torch.randn(idx.shape, generator=g).to(dtype).to(device) for _ in range(2))
+    got = torch.ops.meshgraph.rasterize_points_backward(torch.cat(clouds), idx, gz, gd)
+    expect = ref.rasterize_points_backward(packed.nan_to_num(0.0, 0.0, 0.0), idx, gz.double(), gd.double())
+    assert got.dtype == dtype
+    torch.testing.assert_close(got.double(), expect, rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] * expect.abs().max())
 
 
 def test_per_point_radius_and_dense_overlap(device):
@@ -144,7 +182,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="bin_size"):
         rasterize_points(p, 8, bin_size=-3)
     with pytest.raises(TypeError, match="points"):
-        rasterize_points(p.half(), 8)
+        rasterize_points(p.long(), 8)
     with pytest.raises(ValueError, match="points"):
         rasterize_points(torch.rand(1, 5, 2), 8)
     with pytest.raises(ValueError, match="lengths"):

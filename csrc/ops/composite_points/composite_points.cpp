@@ -5,10 +5,10 @@
 #include "composite_points.h"
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
-  m.def("composite_points(Tensor features, Tensor alphas, Tensor idx, int mode) -> Tensor",
+  m.def("composite_points(Tensor features, Tensor alphas, Tensor idx, str mode) -> Tensor",
         {at::Tag::pt2_compliant_tag});
   m.def(
-      "composite_points_backward(Tensor grad_out, Tensor features, Tensor alphas, Tensor idx, int mode) -> "
+      "composite_points_backward(Tensor grad_out, Tensor features, Tensor alphas, Tensor idx, str mode) -> "
       "(Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
 }
@@ -23,8 +23,9 @@ at::Tensor grad_features_deterministic(const at::Tensor& grad_out, const at::Ten
   if (P == 0 || C == 0 || idx.numel() == 0) return grad_f;
   const auto valid = (idx >= 0).logical_and_(idx < P);                                  // (N, H, W, K)
   const auto go = grad_out.to(weights.scalar_type()).permute({0, 2, 3, 1}).unsqueeze(3);  // (N, H, W, 1, C)
-  const auto contrib = weights.view(idx.sizes()).unsqueeze(-1) * go;                     // the kernels' w_k * g
-  grad_f.index_put_({idx.masked_select(valid)}, contrib.index({valid}), /*accumulate=*/true);
+  // the kernels' w_k * g; invalid slots add exact zeros to point 0 (no mask, no device sync)
+  const auto contrib = at::where(valid.unsqueeze(-1), weights.view(idx.sizes()).unsqueeze(-1) * go, 0);
+  grad_f.index_put_({idx.clamp(0, P - 1).reshape({-1})}, contrib.reshape({-1, C}), /*accumulate=*/true);
   return grad_f;
 }
 

@@ -1,10 +1,10 @@
 // composite_points: blend the features of each pixel's K rasterized points (PyTorch3D's compositors).
 //
-//   composite_points(features: (P, C), alphas: (N, H, W, K), idx: (N, H, W, K) int64, mode) -> out (N, C, H, W)
+//   composite_points(features: (P, C), alphas: (N, H, W, K), idx: (N, H, W, K) int64, str mode) -> out (N, C, H, W)
 //     out[n, :, y, x] = sum_k w_k features[idx_k], over the valid entries (idx_k in [0, P)), with
-//       mode 0 (alpha):         w_k = a_k prod_{j<k valid} (1 - a_j)        (front to back "over")
-//       mode 1 (norm_weighted): w_k = a_k / max(sum_j a_j, 1e-4)
-//       mode 2 (weighted_sum):  w_k = a_k
+//       "alpha":         w_k = a_k prod_{j<k valid} (1 - a_j)        (front to back "over"; code 0 in the kernels)
+//       "norm_weighted": w_k = a_k / max(sum_j a_j, 1e-4)           (code 1)
+//       "weighted_sum":  w_k = a_k                                  (code 2)
 //     Inputs are read through their strides (PyTorch3D's (C, P) features and (N, K, H, W) alphas/idx are
 //     transposed views: no copies).
 //   composite_points_backward(grad_out (N, C, H, W), features, alphas, idx, mode) -> (grad_features (P, C),
@@ -15,6 +15,8 @@
 //       alpha:        dL/da_k = T_k (G_k - R_k), T_k = prod_{j<k}(1 - a_j), R_k = sum_{m>k} a_m G_m prod_{k<j<m}(1 - a_j)
 //     (no division by 1 - a_k: an opaque point has well-defined gradients), dL/dfeatures[p] = sum over the
 //     slots holding p of w_k grad_out[pixel].
+//   features (and alphas) are float16, bfloat16, float32 or float64, read in their dtype; weights, sums and
+//   gradients are in acc_t<scalar_t> (float32 for the half types), outputs in the features' dtype.
 #pragma once
 
 #include <c10/macros/Macros.h>
@@ -66,10 +68,11 @@ C10_HOST_DEVICE inline acc_t pixel_weights(const PixelSlots<scalar_t>& s, int mo
   return total;
 }
 
-// grad_alphas of one pixel from G (G_k stored in ga[k * ga_stride] on entry; replaced by dL/da_k).
+// grad_alphas of one pixel from G (G_k stored in ga[k * ga_stride] on entry; replaced by dL/da_k). ga is in the
+// accumulation type (the op converts the finished grad_alphas to the alphas' dtype).
 template <typename scalar_t, typename acc_t>
 C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int mode, acc_t total, const acc_t* w,
-                                              int64_t w_stride, scalar_t* ga, int64_t ga_stride) {
+                                              int64_t w_stride, acc_t* ga, int64_t ga_stride) {
   if (mode == 2) return;  // dL/da_k = G_k already
   if (mode == 1) {
     const acc_t d = total > acc_t(kNormEps) ? total : acc_t(kNormEps);
@@ -77,9 +80,7 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
     for (int64_t k = 0; k < s.K; ++k)
       if (s.point(k) >= 0) wg += w[k * w_stride] * static_cast<acc_t>(ga[k * ga_stride]);
     const acc_t sub = total > acc_t(kNormEps) ? wg : acc_t(0);
-    for (int64_t k = 0; k < s.K; ++k)
-      ga[k * ga_stride] = s.point(k) >= 0 ? static_cast<scalar_t>((static_cast<acc_t>(ga[k * ga_stride]) - sub) / d)
-                                          : scalar_t(0);
+    for (int64_t k = 0; k < s.K; ++k) ga[k * ga_stride] = s.point(k) >= 0 ? (ga[k * ga_stride] - sub) / d : acc_t(0);
     return;
   }
   // alpha: reverse pass for R_k, then the forward transmittance T_k
@@ -90,14 +91,14 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
       continue;
     }
     const acc_t a = static_cast<acc_t>(s.alpha(k));
-    const acc_t G = static_cast<acc_t>(ga[k * ga_stride]);
-    ga[k * ga_stride] = static_cast<scalar_t>(G - R);
+    const acc_t G = ga[k * ga_stride];
+    ga[k * ga_stride] = G - R;
     R = a * G + (acc_t(1) - a) * R;
   }
   acc_t trans = 1;
   for (int64_t k = 0; k < s.K; ++k) {
     if (s.point(k) < 0) continue;
-    ga[k * ga_stride] = static_cast<scalar_t>(static_cast<acc_t>(ga[k * ga_stride]) * trans);
+    ga[k * ga_stride] = ga[k * ga_stride] * trans;
     trans *= acc_t(1) - static_cast<acc_t>(s.alpha(k));
   }
 }
@@ -106,6 +107,7 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
 }  // namespace mg
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/string_view.h>
 
 #include "../../common/checks.h"
 #include "../../common/determinism.h"
@@ -113,18 +115,25 @@ C10_HOST_DEVICE inline void pixel_alpha_grads(const PixelSlots<scalar_t>& s, int
 namespace mg {
 namespace composite {
 
+// The schema's mode string as the kernels' code (0 alpha, 1 norm_weighted, 2 weighted_sum).
+inline int mode_code(c10::string_view mode) {
+  if (mode == "alpha") return 0;
+  if (mode == "norm_weighted") return 1;
+  TORCH_CHECK(mode == "weighted_sum", "mode must be \"alpha\", \"norm_weighted\" or \"weighted_sum\", got \"", mode, "\"");
+  return 2;
+}
+
 // Devices, dtypes and shapes of every argument (on every backend). idx values are not checked: slots whose
 // index is outside [0, P) are skipped by every kernel.
-inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx, int64_t mode) {
+inline void check_inputs(const at::Tensor& features, const at::Tensor& alphas, const at::Tensor& idx) {
   TORCH_CHECK(features.dim() == 2, "features must be (P, C), got ", features.sizes());
-  MG_CHECK_FLOAT_OR_DOUBLE(features);
+  MG_CHECK_FLOATING(features);
   TORCH_CHECK(alphas.dim() == 4 && idx.dim() == 4 && alphas.sizes() == idx.sizes(),
               "alphas and idx must both be (N, H, W, K)");
   TORCH_CHECK(alphas.scalar_type() == features.scalar_type(), "alphas must have the dtype of features");
   MG_CHECK_DTYPE(idx, at::kLong);
   MG_CHECK_SAME_DEVICE(features, alphas);
   MG_CHECK_SAME_DEVICE(features, idx);
-  TORCH_CHECK(mode >= 0 && mode <= 2, "mode must be 0 (alpha), 1 (norm_weighted) or 2 (weighted_sum)");
 }
 
 // The backward's grad_out: (N, C, H, W), floating, on the device of features (it is cast to their dtype).
@@ -137,6 +146,7 @@ inline void check_grad_out(const at::Tensor& grad_out, const at::Tensor& feature
 // grad_features of the backward without atomics (ATen ops, any device): weights (N * H * W * K,) are the slots'
 // blending weights w_k (pixel_weights, 0 for invalid slots); the terms w_k grad_out[pixel] are summed with
 // index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on (determinism.h).
+// Computed and returned in the weights' dtype (the accumulation dtype).
 at::Tensor grad_features_deterministic(const at::Tensor& grad_out, const at::Tensor& idx, const at::Tensor& weights,
                                        int64_t P);
 

@@ -9,6 +9,8 @@
 //   interpolate_face_attributes_backward(grad (S..., D), pix_to_face, bary, values, faces?) ->
 //     (grad_bary (S..., 3), grad_values like values): grad_bary[s, i] = <grad[s], values[row]>,
 //     grad_values[row] += bary[s, i] grad[s].
+//   values (and bary) are float16, bfloat16, float32 or float64, read in their dtype; every sum is formed in
+//   acc_t<scalar_t> (float32 for the half types), outputs come back in the values' dtype.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -40,7 +42,7 @@ inline void check_inputs(const at::Tensor& pix_to_face, const at::Tensor& bary, 
                   bary.sizes().slice(0, pix_to_face.dim()) == pix_to_face.sizes(),
               "bary must have the shape of pix_to_face plus a trailing 3");
   TORCH_CHECK(bary.scalar_type() == values.scalar_type(), "bary and values must share a dtype");
-  MG_CHECK_FLOAT_OR_DOUBLE(values);
+  MG_CHECK_FLOATING(values);
   MG_CHECK_SAME_DEVICE(values, bary);
   MG_CHECK_SAME_DEVICE(values, pix_to_face);
   if (faces.has_value()) {
@@ -88,7 +90,8 @@ inline int64_t num_faces(const at::Tensor& values, const c10::optional<at::Tenso
 }
 
 // grad_values of the backward without atomics (ATen ops, any device): the kernels' per-corner terms summed with
-// index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on (determinism.h).
+// index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on (determinism.h);
+// formed and summed in the accumulation dtype, returned in the values' dtype.
 at::Tensor grad_values_deterministic(const at::Tensor& grad, const at::Tensor& pix_to_face, const at::Tensor& bary,
                                      const at::Tensor& values, const c10::optional<at::Tensor>& faces);
 

@@ -2,6 +2,7 @@
 // grad_bary: parallel over slots. grad_values: each thread owns a range of value rows and scans all slots
 // (no atomics, no per-thread copies of values).
 #include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
@@ -14,6 +15,7 @@
 #include <tuple>
 #include <vector>
 
+#include "../../common/dispatch.h"
 #include "interpolate_face_attributes.h"
 
 namespace mg {
@@ -35,7 +37,8 @@ at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary
   if (out.numel() == 0) return out;
   const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
   const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
-  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cpu", [&] {
+  MG_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_cpu", [&] {
+    using acc_t = mg::acc_t<scalar_t>;
     const int64_t* pp = p2f.const_data_ptr<int64_t>();
     const scalar_t* bp = b.const_data_ptr<scalar_t>();
     const scalar_t* vp = v.const_data_ptr<scalar_t>();
@@ -50,20 +53,25 @@ at::Tensor interpolate_cpu(const at::Tensor& pix_to_face, const at::Tensor& bary
           continue;
         }
         const int64_t i0 = value_row(fp, f, 0, rows), i1 = value_row(fp, f, 1, rows), i2 = value_row(fp, f, 2, rows);
-        const scalar_t b0 = bp[3 * s], b1 = bp[3 * s + 1], b2 = bp[3 * s + 2];
+        const acc_t b0 = static_cast<acc_t>(bp[3 * s]), b1 = static_cast<acc_t>(bp[3 * s + 1]),
+                    b2 = static_cast<acc_t>(bp[3 * s + 2]);
         if (i0 < 0 || i1 < 0 || i2 < 0) {  // a corner outside values (unreachable through check_inputs) adds 0
-          std::fill(o, o + D, scalar_t(0));
-          for (int i = 0; i < 3; ++i) {
-            const int64_t r = value_row(fp, f, i, rows);
-            if (r < 0) continue;
-            for (int64_t d = 0; d < D; ++d) o[d] += bp[3 * s + i] * vp[r * D + d];
+          for (int64_t d = 0; d < D; ++d) {
+            acc_t acc = 0;
+            for (int i = 0; i < 3; ++i) {
+              const int64_t r = value_row(fp, f, i, rows);
+              if (r >= 0) acc += static_cast<acc_t>(bp[3 * s + i]) * static_cast<acc_t>(vp[r * D + d]);
+            }
+            o[d] = static_cast<scalar_t>(acc);
           }
           continue;
         }
         const scalar_t* r0 = vp + i0 * D;
         const scalar_t* r1 = vp + i1 * D;
         const scalar_t* r2 = vp + i2 * D;
-        for (int64_t d = 0; d < D; ++d) o[d] = b0 * r0[d] + b1 * r1[d] + b2 * r2[d];
+        for (int64_t d = 0; d < D; ++d)
+          o[d] = static_cast<scalar_t>(b0 * static_cast<acc_t>(r0[d]) + b1 * static_cast<acc_t>(r1[d]) +
+                                       b2 * static_cast<acc_t>(r2[d]));
       }
     });
   });
@@ -77,21 +85,24 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
   check_grad(grad, pix_to_face, values);
   const int64_t D = values.size(-1), F = num_faces(values, faces), S = pix_to_face.numel();
   const int64_t rows = num_value_rows(values);
+  const auto dt = values.scalar_type();
   auto grad_bary = at::zeros(bary.sizes(), bary.options());
-  auto grad_values = at::zeros(values.sizes(), values.options());
-  if (S == 0 || D == 0) return {grad_bary, grad_values};
-  const auto g = grad.to(values.scalar_type()).contiguous();
+  // grad_values summed in the accumulation dtype (float32 for float16 / bfloat16), converted at the end
+  auto grad_values = at::zeros(values.sizes(), values.options().dtype(at::toOpMathType(dt)));
+  if (S == 0 || D == 0) return {grad_bary, grad_values.to(dt)};
+  const auto g = grad.to(dt).contiguous();
   const Contiguous in = contiguous_inputs(pix_to_face, bary, values, faces);
   const at::Tensor &p2f = in.p2f, &b = in.bary, &v = in.values, &fc = in.faces;
   const bool deterministic = use_deterministic_path(values);  // MESHGRAPH_DEVICE_PATH=1: the CUDA side's path
-  AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cpu", [&] {
+  MG_DISPATCH_FLOATING_TYPES(v.scalar_type(), "interpolate_face_attributes_backward_cpu", [&] {
+    using acc_t = mg::acc_t<scalar_t>;
     const scalar_t* gp = g.const_data_ptr<scalar_t>();
     const int64_t* pp = p2f.const_data_ptr<int64_t>();
     const scalar_t* bp = b.const_data_ptr<scalar_t>();
     const scalar_t* vp = v.const_data_ptr<scalar_t>();
     const int64_t* fp = fc.defined() ? fc.const_data_ptr<int64_t>() : nullptr;
     scalar_t* gbp = grad_bary.mutable_data_ptr<scalar_t>();
-    scalar_t* gvp = grad_values.mutable_data_ptr<scalar_t>();
+    acc_t* gvp = grad_values.mutable_data_ptr<acc_t>();
     at::parallel_for(0, S, 1024, [&](int64_t lo, int64_t hi) {
       for (int64_t s = lo; s < hi; ++s) {
         const int64_t f = pp[s];
@@ -100,9 +111,9 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
           const int64_t row = value_row(fp, f, i, rows);
           if (row < 0) continue;
           const scalar_t* r = vp + row * D;
-          scalar_t acc = 0;
-          for (int64_t d = 0; d < D; ++d) acc += gp[s * D + d] * r[d];
-          gbp[3 * s + i] = acc;
+          acc_t acc = 0;
+          for (int64_t d = 0; d < D; ++d) acc += static_cast<acc_t>(gp[s * D + d]) * static_cast<acc_t>(r[d]);
+          gbp[3 * s + i] = static_cast<scalar_t>(acc);
         }
       }
     });
@@ -117,16 +128,16 @@ std::tuple<at::Tensor, at::Tensor> interpolate_backward_cpu(const at::Tensor& gr
           for (int i = 0; i < 3; ++i) {
             const int64_t row = value_row(fp, f, i, rows);
             if (row < r0 || row >= r1) continue;  // -1 (outside values) is in no range
-            const scalar_t w = bp[3 * s + i];
-            scalar_t* o = gvp + row * D;
-            for (int64_t d = 0; d < D; ++d) o[d] += w * gp[s * D + d];
+            const acc_t w = static_cast<acc_t>(bp[3 * s + i]);
+            acc_t* o = gvp + row * D;
+            for (int64_t d = 0; d < D; ++d) o[d] += w * static_cast<acc_t>(gp[s * D + d]);
           }
         }
       }
     });
   });
-  if (deterministic) grad_values = grad_values_deterministic(g, p2f, b, v, faces);
-  return {grad_bary, grad_values};
+  if (deterministic) return {grad_bary, grad_values_deterministic(g, p2f, b, v, faces)};
+  return {grad_bary, grad_values.to(dt)};  // no copy for float32 / float64
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Schemas for rasterize_meshes and its backward, and the face tiles both backends walk (contract in
 // rasterize_meshes.h; the tiling itself is shared with rasterize_points).
 #include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
@@ -13,8 +14,9 @@
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
   m.def(
-      "rasterize_meshes(Tensor face_verts, Tensor mesh_first, Tensor mesh_size, int image_height, int image_width, "
-      "float blur_radius, int K, int bin_size, bool perspective_correct, bool clip_barycentric_coords, "
+      "rasterize_meshes(Tensor face_verts, Tensor mesh_first, Tensor mesh_size, SymInt image_height, "
+      "SymInt image_width, float blur_radius, SymInt K, int? bin_size, bool perspective_correct, "
+      "bool clip_barycentric_coords, "
       "bool cull_backfaces) -> (Tensor, Tensor, Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
   m.def(
@@ -27,25 +29,30 @@ namespace mg {
 namespace raster {
 
 void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                       int64_t H, int64_t W, int64_t K, double blur_radius) {
+                       int64_t H, int64_t W, int64_t K, double blur_radius, std::optional<int64_t> bin_size) {
   TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
               "face_verts must be (F, 3, 3), got ", face_verts.sizes());
-  TORCH_CHECK(face_verts.scalar_type() == at::kFloat || face_verts.scalar_type() == at::kDouble,
-              "face_verts must be float32 or float64");
-  TORCH_CHECK(mesh_first.dim() == 1 && mesh_size.dim() == 1 && mesh_first.size(0) == mesh_size.size(0),
-              "mesh_first and mesh_size must be (N,)");
-  TORCH_CHECK(mesh_first.scalar_type() == at::kLong && mesh_size.scalar_type() == at::kLong,
-              "mesh_first and mesh_size must be int64");
-  TORCH_CHECK(mesh_first.device() == face_verts.device() && mesh_size.device() == face_verts.device(),
-              "all inputs must be on the device of face_verts");
+  MG_CHECK_FLOATING(face_verts);
+  MG_CHECK_DIM(mesh_first, 1);
+  check_ranges(mesh_first, mesh_size, mesh_first.size(0), face_verts.size(0), face_verts, "mesh_first", "mesh_size");
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
-  TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0");
+  TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0, got ", blur_radius);
+  check_bin_size(bin_size);
+}
+
+at::Tensor mesh_grads_from_slots(const at::Tensor& pix_to_face, const at::Tensor& contrib, int64_t F,
+                                 at::ScalarType dtype) {
+  auto grad = at::zeros({F, 9}, contrib.options());
+  if (F > 0 && contrib.size(0) > 0)
+    grad.index_put_({pix_to_face.reshape({-1}).clamp(0, F - 1)}, contrib, /*accumulate=*/true);
+  return grad.view({F, 3, 3}).to(dtype);
 }
 
 // CPU: the same tiles, built with plain loops.
 static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                                int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
+                                int64_t H, int64_t W, double blur_radius, std::optional<int64_t> bin_size,
+                                bool cull_backfaces,
                                 bool perspective_correct) {
   const int64_t F = face_verts.size(0), N = mesh_first.size(0);
   const auto fv = face_verts.to(at::kDouble).contiguous();
@@ -75,8 +82,8 @@ static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& 
       ext[f] = std::max(xmax - xmin, ymax - ymin) + 2 * margin;
     }
   });
-  int64_t T = bin_size;
-  if (T == 0) {
+  int64_t T = bin_size.value_or(0);
+  if (!bin_size.has_value()) {
     double sum = 0;
     int64_t nd = 0;
     for (int64_t f = 0; f < F; ++f)
@@ -89,12 +96,14 @@ static Bins build_face_bins_cpu(const at::Tensor& face_verts, const at::Tensor& 
   }
   Bins b = bins_from_boxes_cpu(box, img, key, N, H, W, T);
   b.box = at::from_blob(box.data(), {F, 4}, at::TensorOptions().dtype(at::kLong)).clone();
-  b.key = at::from_blob(key.data(), {F}, at::TensorOptions().dtype(at::kDouble)).to(face_verts.scalar_type()).clone();
+  b.key = at::from_blob(key.data(), {F}, at::TensorOptions().dtype(at::kDouble))
+              .to(at::toOpMathType(face_verts.scalar_type()))
+              .clone();
   return b;
 }
 
 Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                     int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
+                     int64_t H, int64_t W, double blur_radius, std::optional<int64_t> bin_size, bool cull_backfaces,
                      bool perspective_correct) {
   if (face_verts.device().is_cpu() && !device_path_forced())
     return build_face_bins_cpu(face_verts, mesh_first, mesh_size, H, W, blur_radius, bin_size, cull_backfaces,
@@ -114,8 +123,8 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
   const auto [c0, c1] = pixel_range((xmin + xmax) / 2, (xmax - xmin) / 2 + margin, W, H);
   const auto [r0, r1] = pixel_range((ymin + ymax) / 2, (ymax - ymin) / 2 + margin, H, W);
   const auto box = at::stack({c0, c1, r0, r1}, 1);
-  int64_t T = bin_size;
-  if (T == 0) {
+  int64_t T = bin_size.value_or(0);  // 0: one tile per image
+  if (!bin_size.has_value()) {
     // auto: tiles about twice the mean face extent in pixels (a power of two in [8, 128])
     const double S = static_cast<double>(std::min(H, W));
     const auto drawn = img >= 0;
@@ -132,7 +141,7 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
   const auto order = std::get<1>(at::sort(key, /*stable=*/true, /*dim=*/0, /*descending=*/false));
   Bins b = bins_from_boxes(box, img, order, N, H, W, T);
   b.box = box.contiguous();
-  b.key = key.to(face_verts.scalar_type()).contiguous();
+  b.key = key.to(at::toOpMathType(face_verts.scalar_type())).contiguous();  // in the kernels' accumulation type
   return b;
 }
 

@@ -2,7 +2,8 @@
 // signed 2D distances, binned like rasterize_points (data-sized tiles: no overflow, brute-force result).
 //
 //   rasterize_meshes(face_verts: (F, 3, 3) packed, mesh_first, mesh_size: (N,) int64, H, W, blur_radius, K,
-//                    bin_size, perspective_correct, clip_barycentric_coords, cull_backfaces)
+//                    bin_size: int? (None: chosen from the data; 0: one tile per image; > 0: the tile side),
+//                    perspective_correct, clip_barycentric_coords, cull_backfaces)
 //     -> pix_to_face (N, H, W, K) int64, zbuf (N, H, W, K), bary (N, H, W, K, 3), dists (N, H, W, K)
 //   Vertices are in raster space (NDC x, y; view depth z). For the pixel centre p of image n and face f of mesh
 //   n with area A = E(v2, v0, v1) (E(p, a, b) = (p.x - a.x)(b.y - a.y) - (p.y - a.y)(b.x - a.x)):
@@ -15,7 +16,9 @@
 //       !inside and d >= blur_radius (blur_radius compares with a *squared* distance, as in PyTorch3D);
 //     - dists = inside ? -d : d.
 //   The K hits with the smallest (pz, face index) fill the pixel's row in that order; -1 pads pix_to_face, zbuf,
-//   dists and bary.
+//   dists and bary. face_verts is float16, bfloat16, float32 or float64: the kernels compute in
+//   acc_t<scalar_t> (float32 for the half types) and zbuf, bary, dists come back in face_verts' dtype; the
+//   backward's gradients are summed in acc_t too.
 //   rasterize_meshes_backward(face_verts, pix_to_face, grad_zbuf, grad_bary, grad_dists, perspective_correct,
 //     clip_barycentric_coords) -> grad_face_verts (F, 3, 3): exact reverse mode of the chain above (the
 //     distance through its closest edge; the clamped parameter of a segment projection is stationary).
@@ -224,17 +227,19 @@ C10_HOST_DEVICE inline void raster_face_backward(const scalar_t* fv, T px, T py,
   g[3 * eb[best] + 1] += gbv[1];
 }
 
-// Insert a hit into a pixel row kept sorted by (pz, face); returns the new count (<= K).
-template <typename scalar_t, typename T>
+// Insert a hit into a pixel row kept sorted by (pz, face); returns the new count (<= K). The rows are held in the
+// accumulation type T (float32 for float16 / bfloat16 inputs: depths are compared unrounded; the op converts the
+// finished outputs to the input's dtype).
+template <typename T>
 C10_HOST_DEVICE inline int64_t insert_hit(int64_t count, int64_t K, int64_t f, const FaceHit<T>& h, int64_t* p2f,
-                                          scalar_t* zbuf, scalar_t* bary, scalar_t* dists) {
+                                          T* zbuf, T* bary, T* dists) {
   int64_t pos = count < K ? count : K - 1;
   if (count == K) {
-    const T wz = static_cast<T>(zbuf[K - 1]);
+    const T wz = zbuf[K - 1];
     if (h.pz > wz || (h.pz == wz && f > p2f[K - 1])) return count;
   }
   while (pos > 0) {
-    const T z = static_cast<T>(zbuf[pos - 1]);
+    const T z = zbuf[pos - 1];
     if (z < h.pz || (z == h.pz && p2f[pos - 1] < f)) break;
     p2f[pos] = p2f[pos - 1];
     zbuf[pos] = zbuf[pos - 1];
@@ -243,9 +248,9 @@ C10_HOST_DEVICE inline int64_t insert_hit(int64_t count, int64_t K, int64_t f, c
     --pos;
   }
   p2f[pos] = f;
-  zbuf[pos] = static_cast<scalar_t>(h.pz);
-  dists[pos] = static_cast<scalar_t>(h.dist);
-  for (int i = 0; i < 3; ++i) bary[3 * pos + i] = static_cast<scalar_t>(h.b[i]);
+  zbuf[pos] = h.pz;
+  dists[pos] = h.dist;
+  for (int i = 0; i < 3; ++i) bary[3 * pos + i] = h.b[i];
   return count < K ? count + 1 : K;
 }
 
@@ -254,41 +259,61 @@ C10_HOST_DEVICE inline int64_t insert_hit(int64_t count, int64_t K, int64_t f, c
 // depth is >= its face's key up to rounding, so the walk stops once K hits are held and the next key lies
 // (with a 1e-5 relative margin) behind the K-th depth. Otherwise it walks the whole tile.
 template <typename scalar_t, typename T>
-C10_HOST_DEVICE inline void raster_mesh_pixel(const scalar_t* fv, const scalar_t* zkey, const int64_t* items,
+C10_HOST_DEVICE inline void raster_mesh_pixel(const scalar_t* fv, const T* zkey, const int64_t* items,
                                               int64_t begin, int64_t end, T px, T py, T blur, bool persp, bool clip,
-                                              bool cull, int64_t K, int64_t* p2f, scalar_t* zbuf, scalar_t* bary,
-                                              scalar_t* dists) {
+                                              bool cull, int64_t K, int64_t* p2f, T* zbuf, T* bary, T* dists) {
   const bool early = blur <= T(0) || (clip && !persp);
   const T margin = sqrt(blur);
   int64_t count = 0;
   FaceHit<T> h;
   for (int64_t t = begin; t < end; ++t) {
     const int64_t f = items[t];
-    if (early && count == K && static_cast<T>(zkey[f]) * T(1 - 1e-5) > static_cast<T>(zbuf[K - 1])) break;
+    if (early && count == K && zkey[f] * T(1 - 1e-5) > zbuf[K - 1]) break;
     if (!raster_face<scalar_t, T>(fv + 9 * f, px, py, blur, margin, persp, clip, cull, h)) continue;
-    count = insert_hit<scalar_t, T>(count, K, f, h, p2f, zbuf, bary, dists);
+    count = insert_hit<T>(count, K, f, h, p2f, zbuf, bary, dists);
   }
 }
 
 Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                     int64_t H, int64_t W, double blur_radius, int64_t bin_size, bool cull_backfaces,
+                     int64_t H, int64_t W, double blur_radius, std::optional<int64_t> bin_size, bool cull_backfaces,
                      bool perspective_correct);
 
+// Devices, dtypes and shapes of every argument; on CPU also every mesh's [first, first + size) within the packed
+// faces (checks.h). On CUDA the binning drops faces outside [0, F) (image_of_items clamps every range), so no kernel
+// reads past F.
+void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
+                       int64_t H, int64_t W, int64_t K, double blur_radius, std::optional<int64_t> bin_size);
+
+// rasterize_meshes_backward's reduction without atomics (ATen ops, any device): contrib (S, 9) holds every slot's
+// 9 terms (raster_face_backward; zero rows for skipped slots) in row order of pix_to_face's S slots. They are summed
+// per face with index_put_(accumulate=true), deterministic when PyTorch's deterministic algorithms are on
+// (determinism.h); skipped slots add their zero row to face 0, so no mask (and no device sync) is needed.
+// Returns (F, 3, 3) in `dtype`.
+at::Tensor mesh_grads_from_slots(const at::Tensor& pix_to_face, const at::Tensor& contrib, int64_t F,
+                                 at::ScalarType dtype);
+
+// Devices, dtypes and shapes of every argument of the backward; pix_to_face values are not checked (slots outside
+// [0, F) are skipped by every kernel).
 inline void check_mesh_backward_inputs(const at::Tensor& face_verts, const at::Tensor& pix_to_face,
                                        const at::Tensor& grad_zbuf, const at::Tensor& grad_bary,
                                        const at::Tensor& grad_dists) {
-  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3, "face_verts must be (F, 3, 3)");
-  TORCH_CHECK(pix_to_face.dim() == 4 && pix_to_face.scalar_type() == at::kLong, "pix_to_face must be (N, H, W, K) int64");
-  TORCH_CHECK(grad_zbuf.sizes() == pix_to_face.sizes() && grad_dists.sizes() == pix_to_face.sizes(),
-              "grad_zbuf and grad_dists must have the shape of pix_to_face");
-  TORCH_CHECK(grad_bary.dim() == 5 && grad_bary.size(4) == 3 && grad_bary.sizes().slice(0, 4) == pix_to_face.sizes(),
-              "grad_bary must be (N, H, W, K, 3)");
-  for (const auto* t : {&pix_to_face, &grad_zbuf, &grad_bary, &grad_dists})
-    TORCH_CHECK(t->device() == face_verts.device(), "all inputs must be on the device of face_verts");
+  TORCH_CHECK(face_verts.dim() == 3 && face_verts.size(1) == 3 && face_verts.size(2) == 3,
+              "face_verts must be (F, 3, 3), got ", face_verts.sizes());
+  MG_CHECK_FLOATING(face_verts);
+  MG_CHECK_DIM(pix_to_face, 4);
+  MG_CHECK_DTYPE(pix_to_face, at::kLong);
+  const auto s = pix_to_face.sizes();
+  MG_CHECK_SHAPE(grad_zbuf, s);
+  MG_CHECK_SHAPE(grad_dists, s);
+  MG_CHECK_SHAPE(grad_bary, {s[0], s[1], s[2], s[3], 3});
+  MG_CHECK_FLOATING(grad_zbuf);
+  MG_CHECK_FLOATING(grad_bary);
+  MG_CHECK_FLOATING(grad_dists);
+  MG_CHECK_SAME_DEVICE(face_verts, pix_to_face);
+  MG_CHECK_SAME_DEVICE(face_verts, grad_zbuf);
+  MG_CHECK_SAME_DEVICE(face_verts, grad_bary);
+  MG_CHECK_SAME_DEVICE(face_verts, grad_dists);
 }
-
-void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_first, const at::Tensor& mesh_size,
-                       int64_t H, int64_t W, int64_t K, double blur_radius);
 
 }  // namespace raster
 }  // namespace mg

@@ -1,6 +1,7 @@
 // Schemas for rasterize_points and its backward, and the pixel tiles both backends walk (contract in
 // rasterize_points.h). The binning is written with ATen ops so that CPU and CUDA share it.
 #include <ATen/ATen.h>
+#include <ATen/OpMathType.h>
 #include <torch/library.h>
 
 #include <ATen/Parallel.h>
@@ -16,8 +17,8 @@
 
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
   m.def(
-      "rasterize_points(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor radius, int image_height, "
-      "int image_width, int K, int bin_size) -> (Tensor, Tensor, Tensor)",
+      "rasterize_points(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor radius, SymInt image_height, "
+      "SymInt image_width, SymInt K, int? bin_size) -> (Tensor, Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
   m.def("rasterize_points_backward(Tensor points, Tensor idx, Tensor grad_zbuf, Tensor grad_dists) -> Tensor",
         {at::Tag::pt2_compliant_tag});
@@ -29,9 +30,9 @@ namespace raster {
 // Devices, dtypes and shapes of every argument; on CPU also every cloud's [first, first + size) within the packed
 // points (checks.h). On CUDA the binning drops out-of-range items (image_of_items), so no kernel reads past P.
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K) {
+                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K, std::optional<int64_t> bin_size) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3), got ", points.sizes());
-  MG_CHECK_FLOAT_OR_DOUBLE(points);
+  MG_CHECK_FLOATING(points);
   TORCH_CHECK(radius.dim() == 1 && radius.size(0) == points.size(0), "radius must be (P,)");
   TORCH_CHECK(radius.scalar_type() == points.scalar_type(), "radius must have the dtype of points");
   MG_CHECK_SAME_DEVICE(points, radius);
@@ -39,28 +40,32 @@ void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first,
   check_ranges(cloud_first, cloud_size, cloud_first.size(0), points.size(0), points, "cloud_first", "cloud_size");
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
+  check_bin_size(bin_size);
 }
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
+// Each range is clamped into [0, num_items) first (the CUDA side of the raw-op checks: a malformed first / size
+// gives unspecified images, never an index outside the items, nor more than N * num_items entries).
 at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items) {
   auto img = at::full({num_items}, -1, first.options());
   const int64_t N = first.size(0);
   if (N == 0 || num_items == 0) return img;
-  const auto sizes = size.clamp_min(0);
+  const auto lo = first.clamp(0, num_items);
+  const auto hi = at::maximum(first.clamp(-num_items, num_items) + size.clamp(0, num_items), lo).clamp_max_(num_items);
+  const auto sizes = hi - lo;
   const int64_t total = sizes.sum().item<int64_t>();
   if (total == 0) return img;
   const auto ids = at::repeat_interleave(at::arange(N, first.options()), sizes, 0, total);
   const auto start = sizes.cumsum(0) - sizes;
-  const auto pos = at::arange(total, first.options()) - start.index_select(0, ids) + first.index_select(0, ids);
-  const auto ok = (pos >= 0).logical_and_(pos < num_items);
-  img.index_put_({pos.masked_select(ok)}, ids.masked_select(ok));
+  const auto pos = at::arange(total, first.options()) - start.index_select(0, ids) + lo.index_select(0, ids);
+  img.index_put_({pos}, ids);
   return img;
 }
 
 Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
                      int64_t H, int64_t W, int64_t bin_size) {
   Bins b;
-  const int64_t T = bin_size <= 0 ? std::max(H, W) : bin_size;  // <= 0: one tile per image
+  const int64_t T = bin_size <= 0 || bin_size > std::max(H, W) ? std::max(H, W) : bin_size;  // 0: one tile per image
   b.bin_size = T;
   b.tiles_x = (W + T - 1) / T;
   b.tiles_y = (H + T - 1) / T;
@@ -117,7 +122,7 @@ void pixel_range_scalar(double c, double r, int64_t S, int64_t S2, int64_t& firs
 Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int64_t>& img,
                          const std::vector<double>& key, int64_t N, int64_t H, int64_t W, int64_t bin_size) {
   Bins b;
-  const int64_t T = bin_size <= 0 ? std::max(H, W) : bin_size;
+  const int64_t T = bin_size <= 0 || bin_size > std::max(H, W) ? std::max(H, W) : bin_size;
   b.bin_size = T;
   b.tiles_x = (W + T - 1) / T;
   b.tiles_y = (H + T - 1) / T;
@@ -148,26 +153,31 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
 at::Tensor point_grads_deterministic(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                      const at::Tensor& grad_dists) {
   const int64_t P = points.size(0), H = idx.size(1), W = idx.size(2);
-  auto grad = at::zeros({P, 3}, points.options());
-  if (P == 0 || idx.numel() == 0) return grad;
-  // Pixel centres exactly as the kernels compute them (pixel_ndc in the points' dtype), built on the host.
+  if (P == 0 || idx.numel() == 0) return at::zeros({P, 3}, points.options());
+  // everything in the kernels' accumulation dtype (float32 for the half types), converted at the end
+  const auto acc = at::toOpMathType(points.scalar_type());
+  auto grad = at::zeros({P, 3}, points.options().dtype(acc));
+  // Pixel centres exactly as the kernels compute them (pixel_ndc in the accumulation dtype), built on the host.
   at::Tensor xf, yf;
-  AT_DISPATCH_FLOATING_TYPES(points.scalar_type(), "rasterize_points_backward_deterministic", [&] {
+  AT_DISPATCH_FLOATING_TYPES(acc, "rasterize_points_backward_deterministic", [&] {
     std::vector<scalar_t> xs(W), ys(H);
     for (int64_t x = 0; x < W; ++x) xs[x] = pixel_ndc<scalar_t>(W - 1 - x, W, H);
     for (int64_t y = 0; y < H; ++y) ys[y] = pixel_ndc<scalar_t>(H - 1 - y, H, W);
-    const auto host = at::TensorOptions().dtype(points.scalar_type());
+    const auto host = at::TensorOptions().dtype(acc);
     xf = at::tensor(at::ArrayRef<scalar_t>(xs), host).to(points.device()).view({1, 1, W, 1});
     yf = at::tensor(at::ArrayRef<scalar_t>(ys), host).to(points.device()).view({1, H, 1, 1});
   });
+  // Invalid slots (idx outside [0, P)) add a zero row to point 0: no mask, no device sync.
   const auto valid = (idx >= 0).logical_and_(idx < P);
   const auto p = idx.clamp(0, P - 1);
-  const auto gd = grad_dists.to(points.scalar_type()), gz = grad_zbuf.to(points.scalar_type());
-  const auto px = points.select(1, 0).index({p}), py = points.select(1, 1).index({p});
-  // the kernel's per-slot terms, in its order of operations
-  const auto contrib = at::stack({(px - xf) * 2 * gd, (py - yf) * 2 * gd, gz}, -1);  // (N, H, W, K, 3)
-  grad.index_put_({p.masked_select(valid)}, contrib.index({valid}), /*accumulate=*/true);
-  return grad;
+  const auto gd = grad_dists.to(acc), gz = grad_zbuf.to(acc);
+  const auto pts = points.to(acc);
+  const auto px = pts.select(1, 0).index({p}), py = pts.select(1, 1).index({p});
+  // the kernel's per-slot terms, in its order of operations; exact zeros for invalid slots (point 0 may be NaN)
+  const auto contrib =
+      at::where(valid.unsqueeze(-1), at::stack({(px - xf) * 2 * gd, (py - yf) * 2 * gd, gz}, -1), 0);  // (N, H, W, K, 3)
+  grad.index_put_({p.reshape({-1})}, contrib.reshape({-1, 3}), /*accumulate=*/true);
+  return grad.to(points.scalar_type());
 }
 
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {
@@ -178,7 +188,7 @@ int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi) {
 
 // CPU: the same tiles as below, built with plain loops (no ATen temporaries over the points).
 static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                                 const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+                                 const at::Tensor& radius, int64_t H, int64_t W, std::optional<int64_t> bin_size) {
   const int64_t P = points.size(0), N = cloud_first.size(0);
   const auto pts = points.to(at::kDouble).contiguous();
   const auto rad = radius.to(at::kDouble).contiguous();
@@ -200,8 +210,8 @@ static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& clo
       pixel_range_scalar(y, r, H, W, box[4 * p + 2], box[4 * p + 3]);
     }
   });
-  int64_t T = bin_size;
-  if (T == 0) {
+  int64_t T = bin_size.value_or(0);
+  if (!bin_size.has_value()) {
     double sum = 0;
     int64_t nd = 0;
     for (int64_t p = 0; p < P; ++p)
@@ -215,7 +225,7 @@ static Bins build_point_bins_cpu(const at::Tensor& points, const at::Tensor& clo
 }
 
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                      const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size) {
+                      const at::Tensor& radius, int64_t H, int64_t W, std::optional<int64_t> bin_size) {
   if (points.device().is_cpu() && !device_path_forced())
     return build_point_bins_cpu(points, cloud_first, cloud_size, radius, H, W, bin_size);
   const int64_t P = points.size(0), N = cloud_first.size(0);
@@ -230,9 +240,9 @@ Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, c
   const auto [x0, x1] = pixel_range(at::where(ok, x, 0.0), safe_r, W, H);
   const auto [y0, y1] = pixel_range(at::where(ok, y, 0.0), safe_r, H, W);
   const auto box = at::stack({x0, x1, y0, y1}, 1);
-  // bin_size > 0: tile side in pixels; 0: chosen from the data; < 0: one tile per image (brute force)
-  int64_t T = bin_size;
-  if (T == 0) {
+  // bin_size > 0: tile side in pixels; None: chosen from the data; 0: one tile per image (brute force)
+  int64_t T = bin_size.value_or(0);
+  if (!bin_size.has_value()) {
     // auto: tiles about twice the mean disk diameter in pixels (a power of two in [4, 256])
     const double S = static_cast<double>(std::min(H, W));
     const auto drawn = img >= 0;

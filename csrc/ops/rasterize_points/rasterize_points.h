@@ -1,7 +1,8 @@
 // rasterize_points: each pixel's K nearest (in depth) points whose disk covers it (PyTorch3D semantics).
 //
 //   rasterize_points(points: (P, 3) packed, cloud_first: (N,) int64, cloud_size: (N,) int64, radius: (P,),
-//                    H, W, K, bin_size) -> idx (N, H, W, K) int64, zbuf (N, H, W, K), dists (N, H, W, K)
+//                    H, W, K, bin_size: int? (None: chosen from the data; 0: one tile per image; > 0: the tile side))
+//     -> idx (N, H, W, K) int64, zbuf (N, H, W, K), dists (N, H, W, K)
 //     points are in NDC space (x left, y up; the shorter image side spans [-1, 1]) with z the view depth.
 //     Pixel (y, x) has NDC centre (pixel_ndc(W - 1 - x, W, H), pixel_ndc(H - 1 - y, H, W)). Point p of cloud n
 //     covers the pixel when (px - xf)^2 + (py - yf)^2 < radius[p]^2 and 0 <= pz (finite coordinates only).
@@ -9,6 +10,8 @@
 //     their z, dists the squared NDC distance; -1 pads all three.
 //   rasterize_points_backward(points, idx, grad_zbuf, grad_dists) -> grad_points (P, 3)
 //     d zbuf / d pz = 1, d dists / d (px, py) = 2 (p - pixel centre).
+//   points (and radius) are float16, bfloat16, float32 or float64: the kernels compute in acc_t<scalar_t> (float32
+//   for the half types), zbuf and dists come back in the points' dtype, gradients are summed in acc_t.
 //
 // Both backends bin first (build_point_bins, ATen code shared by CPU and CUDA): the image is cut into square
 // tiles of `bin_size` pixels, every drawable point is listed in each tile its disk's pixel box touches, and
@@ -20,6 +23,7 @@
 #include <c10/macros/Macros.h>
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -49,7 +53,8 @@ struct Bins {
 
 // Tiles from per-item pixel boxes [x0, x1] x [y0, y1] (inclusive pixel indices, x counted in the image's
 // column order; x0 > x1 marks an item that is not drawn), the image each item belongs to, and the order items
-// must take inside a tile (a permutation of all items: stable, so equal keys keep index order).
+// must take inside a tile (a permutation of all items: stable, so equal keys keep index order). bin_size is the
+// tile side; 0 (or more than the image) gives one tile per image.
 Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
                      int64_t H, int64_t W, int64_t bin_size);
 
@@ -74,19 +79,24 @@ Bins bins_from_boxes_cpu(const std::vector<int64_t>& box, const std::vector<int6
 // Tile side for a mean item extent in pixels: a power of two in [lo, hi] about twice the extent.
 int64_t auto_bin_size(double mean_extent_px, int64_t lo, int64_t hi);
 
-// The point tiles for rasterize_points (bin_size > 0: tile side in pixels; 0: chosen from the mean radius;
-// < 0: one tile per image, the brute-force walk).
+// The point tiles for rasterize_points (bin_size > 0: tile side in pixels; None: chosen from the mean radius;
+// 0: one tile per image, the brute-force walk).
 Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                      const at::Tensor& radius, int64_t H, int64_t W, int64_t bin_size);
+                      const at::Tensor& radius, int64_t H, int64_t W, std::optional<int64_t> bin_size);
+
+// The schemas' `int? bin_size`: None, or a tile side >= 0 (0: one tile per image).
+inline void check_bin_size(std::optional<int64_t> bin_size) {
+  TORCH_CHECK(!bin_size.has_value() || *bin_size >= 0, "bin_size must be None or >= 0, got ", *bin_size);
+}
 
 void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K);
+                        const at::Tensor& radius, int64_t H, int64_t W, int64_t K, std::optional<int64_t> bin_size);
 
 // Devices, dtypes and shapes of every argument; idx values are not checked (slots outside [0, P) are skipped).
 inline void check_point_backward_inputs(const at::Tensor& points, const at::Tensor& idx, const at::Tensor& grad_zbuf,
                                         const at::Tensor& grad_dists) {
   TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
-  MG_CHECK_FLOAT_OR_DOUBLE(points);
+  MG_CHECK_FLOATING(points);
   TORCH_CHECK(idx.dim() == 4 && idx.scalar_type() == at::kLong, "idx must be (N, H, W, K) int64");
   TORCH_CHECK(grad_zbuf.sizes() == idx.sizes() && grad_dists.sizes() == idx.sizes(),
               "grad_zbuf and grad_dists must have the shape of idx");
@@ -103,10 +113,11 @@ at::Tensor point_grads_deterministic(const at::Tensor& points, const at::Tensor&
                                      const at::Tensor& grad_dists);
 
 // One pixel: walk a tile's (z, index)-ordered list, keep the first K points covering (xf, yf). Returns count.
+// Points and radii are read in their dtype; the test and the outputs are in acc_t (the op converts them).
 template <typename scalar_t, typename acc_t>
 C10_HOST_DEVICE inline int64_t raster_point_pixel(const scalar_t* pts, const scalar_t* radius, const int64_t* items,
                                                   int64_t begin, int64_t end, acc_t xf, acc_t yf, int64_t K,
-                                                  int64_t* idx, scalar_t* zbuf, scalar_t* dists) {
+                                                  int64_t* idx, acc_t* zbuf, acc_t* dists) {
   int64_t found = 0;
   for (int64_t t = begin; t < end && found < K; ++t) {
     const int64_t p = items[t];
@@ -116,8 +127,8 @@ C10_HOST_DEVICE inline int64_t raster_point_pixel(const scalar_t* pts, const sca
     const acc_t r = static_cast<acc_t>(radius[p]);
     if (d2 < r * r) {
       idx[found] = p;
-      zbuf[found] = pts[3 * p + 2];
-      dists[found] = static_cast<scalar_t>(d2);
+      zbuf[found] = static_cast<acc_t>(pts[3 * p + 2]);
+      dists[found] = d2;
       ++found;
     }
   }

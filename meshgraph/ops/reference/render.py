@@ -65,9 +65,14 @@ def rasterize_points_backward(points, idx, grad_zbuf, grad_dists):
     return torch.zeros_like(points).index_add_(0, idx.clamp_min(0).reshape(-1), g.reshape(-1, 3).to(points.dtype))
 
 
+_COMPOSITE_MODES = {"alpha": 0, "norm_weighted": 1, "weighted_sum": 2}
+
+
 def composite_points(features, alphas, idx, mode):
-    """(N, C, H, W) = sum_k w_k features[idx_k]; w per mode 0 alpha (front-to-back over), 1 normalized (by
-    max(sum alpha, 1e-4)), 2 weighted sum. features (P, C); alphas, idx (N, H, W, K); idx outside [0, P) skipped."""
+    """(N, C, H, W) = sum_k w_k features[idx_k]; w per mode "alpha" (0: front-to-back over), "norm_weighted" (1:
+    normalized by max(sum alpha, 1e-4)), "weighted_sum" (2). features (P, C); alphas, idx (N, H, W, K); idx
+    outside [0, P) skipped. mode: the op's string or its code."""
+    mode = _COMPOSITE_MODES.get(mode, mode)
     P = features.shape[0]
     valid = (idx >= 0) & (idx < P)
     a = torch.where(valid, alphas, 0).to(features.dtype)
