@@ -34,10 +34,13 @@ def test_matches_reference(device, mode, dtype):
     f, a, idx = _inputs(device, dtype)
     out = composite_points(f, a, idx, mode)
     torch.testing.assert_close(out, ref.composite_points(f, a, idx, MODES[mode]))
-    go = torch.randn_like(out)
+    go = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=dtype).to(device)
     got = torch.ops.meshgraph.composite_points_backward(go, f, a, idx, mode)
+    # the all-transparent pixel's alpha gradients are ~1e3 (norm_weighted divides by its epsilon): float32 rounds
+    # those relative to their size, so the float32 bound is relative 1e-5
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {}
     for x, y in zip(got, ref.composite_points_backward(go, f, a, idx, MODES[mode])):
-        torch.testing.assert_close(x, y)
+        torch.testing.assert_close(x, y, **tol)
 
 
 TOL = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float32: 1e-5, torch.float64: 1e-10}
