@@ -117,3 +117,38 @@ def test_tensor_level_modules_do_not_import_the_container(rel):
                 names = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
                 bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names if n.startswith(above)]
     assert not bad, bad
+
+
+def _package_imports(path: Path, package: str | None = None) -> list[str]:
+    """Every meshgraph module `path` imports, anywhere in the file (function bodies included), as dotted names;
+    `package` is the file's package (by default read from its place in the tree)."""
+    package = package or ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = parts[: len(parts) - (node.level - 1)]
+                target = ".".join([*base, node.module] if node.module else base)
+                out += [target] if node.module else [f"{target}.{a.name}" for a in node.names]
+            elif (node.module or "").startswith("meshgraph"):
+                out.append(node.module)
+        elif isinstance(node, ast.Import):
+            out += [a.name for a in node.names if a.name.startswith("meshgraph")]
+    return out
+
+
+def test_references_import_nothing_else_from_the_package():
+    """ops/reference/ is the independent oracle of the kernels: it may import torch, the standard library and its own
+    modules, never another part of meshgraph (a shared helper would make a kernel bug and its reference agree)."""
+    bad = []
+    for path in sorted((PKG / "ops" / "reference").glob("*.py")):
+        bad += [f"{path.name} imports {n}" for n in _package_imports(path) if not n.startswith("meshgraph.ops.reference")]
+    assert not bad, bad
+
+
+def test_the_reference_check_sees_imports_in_function_bodies(tmp_path):
+    f = tmp_path / "probe.py"
+    f.write_text("import torch\n\ndef g():\n    from ...losses import chamfer\n    from . import knn\n    import meshgraph.nn\n")
+    found = _package_imports(f, "meshgraph.ops.reference")
+    assert found == ["meshgraph.losses", "meshgraph.ops.reference.knn", "meshgraph.nn"]
