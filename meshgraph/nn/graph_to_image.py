@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from .._utils import check_nonnegative_int, check_positive_int
+from .._utils import check_nonnegative_int, check_positive_int, first_from_counts, index_from_counts
 from ..graph import GraphBatch
 from ..ops.composite_points import MODES as COMPOSITORS, composite_validated
 from ..ops.packed_to_padded import packed_to_padded, padded_to_packed
@@ -138,8 +138,7 @@ class GraphToImage(torch.nn.Module):
         first, V = graph.first_idxs, pos.shape[0]
         view = _apply_padded(cams.transform_points_view, pos, first, graph.max_verts, V)
         faces = graph.faces_packed().long()
-        face_graph = torch.repeat_interleave(torch.arange(graph.num_graphs, device=pos.device),
-                                             graph.num_faces_per_graph.to(pos.device), output_size=faces.shape[0])
+        face_graph = index_from_counts(graph.num_faces_per_graph.to(pos.device), faces.shape[0])
         persp = cams.is_perspective() if self.perspective_correct is None else self.perspective_correct
         if self.z_clip_value is not None and cams.is_perspective() and bool((view[:, 2] < self.z_clip_value).any()):
             view, faces, feats, origin = clip_faces_near(view, faces, self.z_clip_value, feats)
@@ -147,7 +146,7 @@ class GraphToImage(torch.nn.Module):
             order = torch.sort(face_graph, stable=True).indices
             faces, face_graph = faces[order], face_graph[order]
         counts = torch.bincount(face_graph, minlength=graph.num_graphs)
-        ffirst = counts.cumsum(0) - counts
+        ffirst = first_from_counts(counts)
         F = faces.shape[0]
         fv_view = view[faces]  # (F, 3, 3)
         fmax = int(counts.max()) if F else 0

@@ -10,7 +10,14 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import check_index_tensor, check_nonnegative_int, check_positive_int, check_tensor
+from .._utils import (
+    check_index_tensor,
+    check_nonnegative_int,
+    check_positive_int,
+    check_tensor,
+    first_from_counts,
+    offsets_from_counts,
+)
 from .interpolate_face_attributes import interpolate_face_attributes, interpolate_vertex_features  # noqa: F401
 from .rasterize_points import RASTER_DTYPES, image_hw
 
@@ -27,7 +34,7 @@ def mesh_arrays(meshes):
             raise ValueError("meshes: this GraphBatch has no faces (use rasterize_points for point clouds)")
         pos, faces = meshes.pos_packed(), meshes.faces_packed()
         size = meshes.num_faces_per_graph.to(pos.device)
-        first = size.cumsum(0) - size
+        first = first_from_counts(size)
     elif hasattr(meshes, "verts_packed") and hasattr(meshes, "faces_packed"):
         pos, faces = meshes.verts_packed(), meshes.faces_packed()
         size = meshes.num_faces_per_mesh().to(pos.device)
@@ -51,7 +58,7 @@ def mesh_arrays(meshes):
         pos = torch.cat(list(verts), 0)
         faces = torch.cat(chunks, 0).to(pos.device)
         size = torch.tensor([f.shape[0] for f in faces_list], dtype=torch.int64, device=pos.device)
-        first = size.cumsum(0) - size
+        first = first_from_counts(size)
     else:
         raise TypeError("meshes must be a GraphBatch with faces, a Meshes (verts_packed / faces_packed) or a pair "
                         "(list of (V_i, 3) verts, list of (F_i, 3) faces)")
@@ -101,7 +108,7 @@ def clip_face_verts(face_verts, mesh_first, mesh_size, z_clip_value=None, cull_t
     tri = (n_behind == 2) & ~culled
     quad = (n_behind == 1) & ~culled
     count = one.long() + tri.long() + 2 * quad.long()
-    start = torch.cat([torch.zeros(1, dtype=torch.long, device=device), count.cumsum(0)])
+    start = offsets_from_counts(count)
     F2 = int(start[-1])
     first2 = start[mesh_first]
     size2 = start[mesh_first + mesh_size] - first2

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_nonnegative_int, check_positive_int, check_tensor
+from .._utils import (
+    FLOAT_DTYPES,
+    can_inspect_values,
+    check_nonnegative_int,
+    check_lengths,
+    check_positive_int,
+    check_tensor,
+    first_from_counts,
+)
 
 _extension.load()
 
@@ -56,7 +64,7 @@ def pack_clouds(points, lengths=None, name: str = "points"):
             raise ValueError(f"{name} is an empty list: give at least one cloud (it may have 0 points)")
         packed = torch.cat(list(points), 0)
         size = torch.tensor([p.shape[0] for p in points], dtype=torch.int64, device=packed.device)
-        first = size.cumsum(0) - size
+        first = first_from_counts(size)
         mask = None
     else:
         check_tensor(points, name, dim=3, dtypes=RASTER_DTYPES)
@@ -68,13 +76,10 @@ def pack_clouds(points, lengths=None, name: str = "points"):
             size = torch.full((N,), P, dtype=torch.int64, device=points.device)
             mask = None
         else:
-            check_tensor(lengths, "lengths", shape=(N,), dtypes=(torch.int32, torch.int64))
-            if can_inspect_values(lengths) and N and (int(lengths.min()) < 0 or int(lengths.max()) > P):
-                raise ValueError(f"lengths must lie in [0, {P}], got {lengths.tolist()}")
-            mask = torch.arange(P, device=points.device)[None, :] < lengths.to(points.device)[:, None]
+            size = check_lengths(lengths, "lengths", N, P, points.device)
+            mask = torch.arange(P, device=points.device)[None, :] < size[:, None]
             packed = points[mask]
-            size = lengths.to(torch.int64).to(points.device)
-        first = size.cumsum(0) - size
+        first = first_from_counts(size)
     check_tensor(packed, name, dtypes=RASTER_DTYPES)
     return packed, first, size, mask
 

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import torch
 
+from .._utils import first_from_counts, index_from_counts
 from ..ops.rasterize_meshes import mesh_arrays, rasterize_face_verts
 from ..ops.rasterize_points import pack_clouds, packed_radius, rasterize_packed_points
 from .cameras import try_get_projection_transform
@@ -84,7 +85,7 @@ def to_raster_space(cams, points: torch.Tensor, item: torch.Tensor, n_items: int
         raise ValueError(f"Wrong number ({n_cameras!r}) of cameras for {n_items!r} meshes")
     eps = kwargs.get("eps", None)
     counts = torch.bincount(item, minlength=n_items)
-    slot = torch.arange(points.shape[0], device=points.device) - (counts.cumsum(0) - counts)[item]
+    slot = torch.arange(points.shape[0], device=points.device) - first_from_counts(counts)[item]
     width = int(counts.max()) if points.shape[0] else 0
     padded = points.new_zeros(n_items, width, 3).index_put((item, slot), points)
     view = cams.get_world_to_view_transform(**kwargs).transform_points(padded, eps=eps)
@@ -99,7 +100,7 @@ def to_raster_space(cams, points: torch.Tensor, item: torch.Tensor, n_items: int
 
 
 def _item_index(sizes: torch.Tensor, total: int) -> torch.Tensor:
-    return torch.repeat_interleave(torch.arange(sizes.shape[0], device=sizes.device), sizes, output_size=total)
+    return index_from_counts(sizes, total)
 
 
 def _mesh_vertex_counts(meshes, V: int, device) -> torch.Tensor:
@@ -159,7 +160,7 @@ class MeshRasterizer(_Rasterizer):
             counts = _mesh_vertex_counts(meshes_world, raster.shape[0], raster.device)
             padded = meshes_world.verts_padded().clone()
             item = _item_index(counts, raster.shape[0])
-            slot = torch.arange(raster.shape[0], device=raster.device) - (counts.cumsum(0) - counts)[item]
+            slot = torch.arange(raster.shape[0], device=raster.device) - first_from_counts(counts)[item]
             padded[item, slot] = raster.to(padded.dtype)
             return meshes_world.update_padded(padded)
         return meshes_world.update_features("pos", raster)
