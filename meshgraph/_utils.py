@@ -79,12 +79,18 @@ def check_same_device(**named: torch.Tensor) -> None:
             raise ValueError(f"{k} is on {v.device} but {first_name} is on {first.device}: they must share a device")
 
 
-def check_nonnegative_int(v: Any, name: str) -> int:
+def _as_int(v: Any, name: str):
+    """v as an int or SymInt (a 1-element integer tensor is read); TypeError for anything else (bools included)."""
     if isinstance(v, bool) or not isinstance(v, (int, torch.SymInt)):
         if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.dtype.is_floating_point:
-            v = int(v)
-        else:
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+            return int(v)
+        raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    return v
+
+
+def check_nonnegative_int(v: Any, name: str) -> int:
+    """v as an int; TypeError unless an int, ValueError when negative."""
+    v = _as_int(v, name)
     if isinstance(v, int) and v < 0:
         raise ValueError(f"{name} must be non-negative, got {v}")
     return v
@@ -92,11 +98,7 @@ def check_nonnegative_int(v: Any, name: str) -> int:
 
 def check_positive_int(v: Any, name: str) -> int:
     """v as an int (a 1-element integer tensor is read); TypeError unless an int, ValueError unless > 0."""
-    if isinstance(v, bool) or not isinstance(v, (int, torch.SymInt)):
-        if isinstance(v, torch.Tensor) and v.numel() == 1 and not v.dtype.is_floating_point:
-            v = int(v)
-        else:
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    v = _as_int(v, name)
     if isinstance(v, int) and v <= 0:
         raise ValueError(f"{name} must be a positive int, got {v}")
     return v
