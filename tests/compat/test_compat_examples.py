@@ -116,25 +116,15 @@ def test_render_points_tutorial_matches_native_render_and_projection(tool, tmp_p
 # ---------------------------------------------------------------------------------------------- PyG
 
 @pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
-def test_gcn_example_cora_accuracy_matches_pyg_same_run(tool):
+@pytest.mark.parametrize("example,epochs,min_acc,tol", [("gcn", "50", 0.75, 0.03), ("gat", "30", 0.70, 0.04)])
+def test_planetoid_example_cora_accuracy_matches_pyg_same_run(tool, example, epochs, min_acc, tol):
     pytest.importorskip("torch_geometric")
-    ours = _ok(tool.run_example("gcn", meshgraph=True, quick=True, dataset="Cora", env={"PEER_EPOCHS": "50"}))
-    peer = _ok(tool.run_example("gcn", meshgraph=False, quick=True, dataset="Cora", env={"PEER_EPOCHS": "50"}))
+    ours = _ok(tool.run_example(example, meshgraph=True, quick=True, dataset="Cora", env={"PEER_EPOCHS": epochs}))
+    peer = _ok(tool.run_example(example, meshgraph=False, quick=True, dataset="Cora", env={"PEER_EPOCHS": epochs}))
     assert ours["conv_class"].startswith("meshgraph."), ours["conv_class"]
     assert peer["conv_class"].startswith("torch_geometric."), peer["conv_class"]
-    assert ours["final"]["test_acc"] >= 0.75, ours["final"]
-    assert abs(ours["final"]["test_acc"] - peer["final"]["test_acc"]) <= 0.03, (ours["final"], peer["final"])
-
-
-@pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
-def test_gat_example_cora_accuracy_matches_pyg_same_run(tool):
-    pytest.importorskip("torch_geometric")
-    ours = _ok(tool.run_example("gat", meshgraph=True, quick=True, dataset="Cora", env={"PEER_EPOCHS": "30"}))
-    peer = _ok(tool.run_example("gat", meshgraph=False, quick=True, dataset="Cora", env={"PEER_EPOCHS": "30"}))
-    assert ours["conv_class"].startswith("meshgraph."), ours["conv_class"]
-    assert peer["conv_class"].startswith("torch_geometric."), peer["conv_class"]
-    assert ours["final"]["test_acc"] >= 0.70, ours["final"]
-    assert abs(ours["final"]["test_acc"] - peer["final"]["test_acc"]) <= 0.04, (ours["final"], peer["final"])
+    assert ours["final"]["test_acc"] >= min_acc, ours["final"]
+    assert abs(ours["final"]["test_acc"] - peer["final"]["test_acc"]) <= tol, (ours["final"], peer["final"])
 
 
 @pytest.mark.skipif(not _mirror_available("pyg"), reason="PyG's repository mirror is absent")
