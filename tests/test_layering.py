@@ -107,24 +107,18 @@ def test_tensor_level_modules_do_not_import_the_container(rel):
     paths = [PKG / rel] if rel.endswith(".py") else sorted((PKG / rel).glob("*.py"))
     above = ("meshgraph.graph", "meshgraph.structures", "meshgraph.losses", "meshgraph.nn", "meshgraph.render",
              "meshgraph.compat")
-    bad = []
-    for path in paths:
-        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-        for node in ast.parse(path.read_text()).body:  # module level only
-            if isinstance(node, ast.ImportFrom):
-                base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if node.level else []
-                target = ".".join([*base, node.module] if node.module else base) if node.level else (node.module or "")
-                names = [target] if node.module else [f"{target}.{a.name}" for a in node.names]
-                bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names if n.startswith(above)]
+    bad = [f"{path.relative_to(ROOT)} imports {n}" for path in paths
+           for n in _package_imports(path, module_level_only=True) if n.startswith(above)]
     assert not bad, bad
 
 
-def _package_imports(path: Path, package: str | None = None) -> list[str]:
-    """Every meshgraph module `path` imports, anywhere in the file (function bodies included), as dotted names;
-    `package` is the file's package (by default read from its place in the tree)."""
+def _package_imports(path: Path, package: str | None = None, module_level_only: bool = False) -> list[str]:
+    """Every meshgraph module `path` imports, anywhere in the file (function bodies included) or at module level
+    only, as dotted names; `package` is the file's package (by default read from its place in the tree)."""
     package = package or ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    tree = ast.parse(path.read_text())
     out = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in (tree.body if module_level_only else ast.walk(tree)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".")
