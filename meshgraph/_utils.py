@@ -3,11 +3,21 @@
 Wrappers validate; kernels assume validated input. Checks that need data (index ranges, sortedness) run in
 eager mode only: under torch.compile / export tracing the values are symbolic, and the kernels are memory-safe
 on their own (they clamp offsets), so tracing skips them rather than breaking the graph.
+
+Where they run (docs/concepts.md, "Device syncs"):
+- checks made once, when an object is built (a Graph / GraphBatch, a cached Adjacency, a Data's edge_index), run on
+  every device (`once=True`): one sync, at construction;
+- checks made on every call of an op run only where reading the values is free (`values_are_free`: eager CPU
+  tensors). On CUDA a per-call check would wait for the device on every call; the kernels clamp instead, so a bad
+  index gives unspecified values, never an out-of-bounds read. `MESHGRAPH_CHECK_VALUES=1` runs the per-call checks
+  on every device too (debugging; one sync each). `MESHGRAPH_DEVICE_PATH=1` makes CPU tensors behave as CUDA ones
+  (the kernels' device paths and no per-call value checks), so the CPU tests cover the CUDA side's rules.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,6 +34,25 @@ def can_inspect_values(*tensors: torch.Tensor) -> bool:
     from torch._subclasses.fake_tensor import is_fake
 
     return not any(is_fake(t) for t in tensors)
+
+
+def device_path_forced() -> bool:
+    """MESHGRAPH_DEVICE_PATH=1: CPU tensors take the kernels' device paths and skip per-call value checks."""
+    return os.environ.get("MESHGRAPH_DEVICE_PATH", "0") not in ("", "0")
+
+
+def values_are_free(*tensors: torch.Tensor) -> bool:
+    """True where a per-call check may read the tensors' values: eager, real tensors that are all on the CPU (no
+    device sync), unless MESHGRAPH_DEVICE_PATH=1; on any device with MESHGRAPH_CHECK_VALUES=1."""
+    if not can_inspect_values(*tensors):
+        return False
+    if os.environ.get("MESHGRAPH_CHECK_VALUES", "0") not in ("", "0"):
+        return True
+    return all(t.device.type == "cpu" for t in tensors) and not device_path_forced()
+
+
+def _may_read(t: torch.Tensor, once: bool) -> bool:
+    return can_inspect_values(t) if once else values_are_free(t)
 
 
 def check_tensor(
@@ -104,10 +133,12 @@ def check_positive_int(v: Any, name: str) -> int:
     return v
 
 
-def check_index_range(idx: torch.Tensor, name: str, upper: int, *, allow: int | None = None) -> None:
+def check_index_range(idx: torch.Tensor, name: str, upper: int, *, allow: int | None = None,
+                      once: bool = False) -> None:
     """ValueError unless every value of idx is in [0, upper) (or equals `allow`, e.g. -1 padding). Eager only;
-    one device sync."""
-    if idx.numel() == 0 or not can_inspect_values(idx):
+    per call (default) only where `values_are_free`, on every device with once=True (a check made when an object
+    is built; one device sync)."""
+    if idx.numel() == 0 or not _may_read(idx, once):
         return
     if allow is None:
         lo, hi = torch.aminmax(idx)
@@ -120,10 +151,11 @@ def check_index_range(idx: torch.Tensor, name: str, upper: int, *, allow: int | 
         raise ValueError(f"{name} holds index {bad}, outside the valid range [0, {upper})")
 
 
-def check_first_idxs(first_idxs: torch.Tensor, num_rows: int, max_size: int | None, name: str = "first_idxs") -> None:
+def check_first_idxs(first_idxs: torch.Tensor, num_rows: int, max_size: int | None, name: str = "first_idxs",
+                     *, once: bool = False) -> None:
     """Offsets of N sets into num_rows packed rows: non-decreasing, in [0, num_rows], each set <= max_size.
-    Eager only; one device sync when the offsets are valid."""
-    if first_idxs.numel() == 0 or not can_inspect_values(first_idxs):
+    Eager only, where `check_index_range` runs; one device sync when the offsets are valid."""
+    if first_idxs.numel() == 0 or not _may_read(first_idxs, once):
         return
     f = first_idxs.long()
     ends = torch.cat([f[1:], f.new_tensor([num_rows])])
@@ -143,17 +175,18 @@ def check_first_idxs(first_idxs: torch.Tensor, num_rows: int, max_size: int | No
     raise ValueError(f"set {b} has {int(counts[b])} rows but max_size is {max_size}")
 
 
-def check_ptr(ptr: torch.Tensor, num_entries: int, rows_of: str, name: str = "ptr") -> None:
+def check_ptr(ptr: torch.Tensor, num_entries: int, rows_of: str, name: str = "ptr", *, once: bool = False) -> None:
     """CSR / segment offsets over num_entries rows: ptr[0] == 0, ptr[-1] == num_entries, non-decreasing.
-    `rows_of` names what the rows are, for the message. Eager only; one device sync when valid."""
-    if ptr.numel() == 0 or not can_inspect_values(ptr):
+    `rows_of` names what the rows are, for the message. Eager only, where `check_index_range` runs; one device
+    sync when valid."""
+    if ptr.numel() == 0 or not _may_read(ptr, once):
         return
     p = ptr.long()
     if bool((p[0] == 0) & (p[-1] == num_entries) & (p.diff() >= 0).all()):
         return
     if int(p[0]) != 0 or int(p[-1]) != num_entries:
         raise ValueError(f"{name} must start at 0 and end at {num_entries} (the rows of {rows_of})")
-    check_first_idxs(p[:-1], num_entries, None, name=name)
+    check_first_idxs(p[:-1], num_entries, None, name=name, once=once)
 
 
 def check_lengths(lengths: Any, name: str, N: int, P: int, device: torch.device) -> torch.Tensor:
@@ -165,7 +198,7 @@ def check_lengths(lengths: Any, name: str, N: int, P: int, device: torch.device)
     check_index_tensor(lengths, name, shape=(N,))
     if lengths.device != device:
         raise ValueError(f"{name} is on {lengths.device} but the points are on {device}")
-    if N and lengths.device.type == "cpu" and can_inspect_values(lengths):
+    if N and values_are_free(lengths):
         lo, hi = int(lengths.min()), int(lengths.max())
         if lo < 0:
             raise ValueError(f"{name} must be non-negative, got {lo}")

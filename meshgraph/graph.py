@@ -144,14 +144,14 @@ class Graph:
             check_index_tensor(faces, "faces", dim=2)
             if faces.shape[1] != 3:
                 raise ValueError(f"faces must have shape (F, 3), got {tuple(faces.shape)}")
-            check_index_range(faces, "faces", num_verts)
+            check_index_range(faces, "faces", num_verts, once=True)
             faces = faces.to(torch.int64)
         from_faces = edge_index is None and faces is not None
         if edge_index is not None:
             check_index_tensor(edge_index, "edge_index", dim=2)
             if edge_index.shape[0] != 2:
                 raise ValueError(f"edge_index must have shape (2, E), got {tuple(edge_index.shape)}")
-            check_index_range(edge_index, "edge_index", num_verts)
+            check_index_range(edge_index, "edge_index", num_verts, once=True)
             edge_index = edge_index.to(torch.int64)
         elif faces is not None:
             edge_index = _both_directions(edges_from_faces(faces))
@@ -442,6 +442,13 @@ class GraphBatch:
     @property
     def max_verts(self) -> int:
         return max(self._num_verts, default=0)
+
+    def sizes(self, which: str = "verts") -> tuple[int, ...]:
+        """Per-graph counts of "verts", "faces" or "edges" as Python ints, kept on the host: shapes and loops
+        built from them never read device memory (no sync), unlike `num_*_per_graph` tensors."""
+        if which not in ("verts", "faces", "edges"):
+            raise ValueError(f"which must be 'verts', 'faces' or 'edges', got {which!r}")
+        return {"verts": self._num_verts, "faces": self._num_faces, "edges": self._num_edges}[which]
 
     def _cached(self, key: tuple, build):
         if key not in self._cache:

@@ -924,7 +924,7 @@ class Data(_TensorMethods):
         N = self.num_nodes or 0
 
         def build():
-            check_index_range(ei, "edge_index", N)
+            check_index_range(ei, "edge_index", N, once=True)
             return build_adjacency(ei, N, directed=directed, index_dtype=index_dtype, self_loops=self_loops)
 
         return cached_on(ei, ("record", N, directed, index_dtype, self_loops), build)

@@ -118,10 +118,12 @@ inline void check_first_idxs(const at::Tensor& first, int64_t total, const at::T
 }
 
 // Per-element [first, first + size) ranges into a packed tensor of `total` rows: (N,) int64 each, on the device
-// of `ref`; on CPU also first >= 0, size >= 0 and first + size <= total. CUDA kernels clamp each range into
-// [0, total].
+// of `ref`; on CPU also first >= 0, size >= 0 and first + size <= total, and with `disjoint` the ranges in order
+// without overlap (first[n] >= first[n - 1] + size[n - 1]: each row belongs to at most one element, as the
+// rasterizers' images need). CUDA kernels clamp each range into [0, total] instead (no device sync).
 inline void check_ranges(const at::Tensor& first, const at::Tensor& size, int64_t N, int64_t total,
-                         const at::Tensor& ref, const char* first_name, const char* size_name) {
+                         const at::Tensor& ref, const char* first_name, const char* size_name,
+                         bool disjoint = false) {
   for (const auto& [t, name] : {std::pair<const at::Tensor*, const char*>{&first, first_name}, {&size, size_name}}) {
     TORCH_CHECK(t->dim() == 1 && t->size(0) == N, name, " must have shape (", N, ",), got ", t->sizes());
     TORCH_CHECK(t->scalar_type() == at::kLong, name, " must be int64, got ", t->scalar_type());
@@ -135,6 +137,9 @@ inline void check_ranges(const at::Tensor& first, const at::Tensor& size, int64_
   for (int64_t n = 0; n < N; ++n) {
     TORCH_CHECK(fp[n] >= 0 && sp[n] >= 0 && sp[n] <= total - fp[n], first_name, " / ", size_name, " of element ", n,
                 " give rows [", fp[n], ", ", fp[n], " + ", sp[n], ") outside [0, ", total, ")");
+    TORCH_CHECK(!disjoint || n == 0 || fp[n] >= fp[n - 1] + sp[n - 1], first_name, " / ", size_name,
+                " must give ordered, disjoint ranges: element ", n, " starts at ", fp[n], " inside element ", n - 1,
+                "'s rows [", fp[n - 1], ", ", fp[n - 1] + sp[n - 1], ")");
   }
 }
 

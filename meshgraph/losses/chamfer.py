@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._utils import FLOAT_DTYPES, check_tensor
+from .._utils import FLOAT_DTYPES, check_tensor, values_are_free
 from ..ops.knn import knn_gather, knn_points
 
 
@@ -31,7 +31,7 @@ def _as_padded(points, lengths, normals):
     if lengths is not None:
         if lengths.ndim != 1 or lengths.shape[0] != points.shape[0]:
             raise ValueError("Expected lengths to be of shape (N,)")
-        if lengths.numel() and int(lengths.max()) > points.shape[1]:
+        if lengths.numel() and values_are_free(lengths) and int(lengths.max()) > points.shape[1]:
             raise ValueError("A length value was too long")
         lengths = lengths.to(torch.int64)
     else:
@@ -51,7 +51,7 @@ def _one_direction(x, y, x_lengths, y_lengths, x_normals, y_normals, weights, po
     if weights is not None:
         if weights.dim() != 1 or weights.size(0) != N:
             raise ValueError("weights must be of shape (N,).")
-        if not bool((weights >= 0).all()):
+        if values_are_free(weights) and not bool((weights >= 0).all()):
             raise ValueError("weights cannot be negative.")
         if N and float(weights.sum()) == 0.0:
             # all weights zero: PyTorch3D returns zeros of shape (N, N) (x.sum((1, 2)) * weights[:, None]) that

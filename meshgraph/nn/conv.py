@@ -407,7 +407,8 @@ class GATConv(MessagePassing):
                  and type(self).edge_update is GATConv.edge_update and not _observed(self, GATConv)
                  and not self._edge_update_forward_pre_hooks and not self._edge_update_forward_hooks)
         if fused:
-            out, used, alpha = self._fused(x_src, alpha_src, alpha_dst, edge_index, edge_attr)
+            out, used, alpha = self._fused(x_src, alpha_src, alpha_dst, edge_index, edge_attr,
+                                           bool(return_attention_weights))
         else:
             out, used, alpha = self._propagated(x_src, x_dst, alpha_src, alpha_dst, edge_index, edge_attr, size)
         out = out.reshape(-1, self.heads * self.out_channels) if self.concat else out.mean(dim=1)
@@ -419,7 +420,9 @@ class GATConv(MessagePassing):
             return out, (used, alpha)
         return out
 
-    def _fused(self, x_src, alpha_src, alpha_dst, edge_index, edge_attr):
+    def _fused(self, x_src, alpha_src, alpha_dst, edge_index, edge_attr, want_weights: bool = True):
+        """Scores, softmax and aggregation on the fused ops. The edge list and weights returned are built only when
+        wanted (dropping the replaced self loops is a data-dependent mask: a device sync)."""
         N, H = x_src.shape[0], self.heads
         edges = read_edges(edge_index, self.flow)
         j, i = edges.index_j.long(), edges.index_i.long()
@@ -446,6 +449,8 @@ class GATConv(MessagePassing):
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         values = F.dropout(x_src, p=self.feature_dropout, training=self.training) if self.feature_dropout else x_src
         out = aggregate(values, adj, alpha, "sum") if N and j.numel() else values.new_zeros((N, H, self.out_channels))
+        if not want_weights:
+            return out, None, None
         used = torch.stack([j, i])
         if keep is not None:
             used, alpha = used[:, keep], alpha[keep]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import torch
 
-from .._utils import check_nonnegative_int, check_positive_int, first_from_counts, index_from_counts
+from .._utils import check_nonnegative_int, check_positive_int, first_from_counts, values_are_free
 from ..graph import GraphBatch
 from ..ops.composite_points import MODES as COMPOSITORS, composite_validated
 from ..ops.packed_to_padded import packed_to_padded, padded_to_packed
 from ..ops.rasterize_points import image_hw
 from ..render.blend import hard_blend, softmax_blend
 from ..render.cameras import CamerasBase
-from ..render.clip import clip_faces_near
+from ..render.clip import split_faces_near
 
 
 def _per_graph(cameras: CamerasBase, n: int) -> CamerasBase:
@@ -120,7 +120,8 @@ class GraphToImage(torch.nn.Module):
             radius = radius.detach().reshape(-1).to(pos.dtype)
             if radius.shape[0] != V:
                 raise ValueError(f"radius has {radius.shape[0]} entries but the graph batch has {V} vertices")
-            if not bool((radius > 0).all()):
+            # read only where free (CPU); on CUDA a vertex with radius <= 0 is simply not drawn (no device sync)
+            if values_are_free(radius) and not bool((radius > 0).all()):
                 raise ValueError("radius must be positive for every vertex")
         idx, _, dists = torch.ops.meshgraph.rasterize_points(
             raster, first, graph.num_verts_per_graph.to(pos.device), radius, H, W, self.points_per_pixel,
@@ -138,34 +139,40 @@ class GraphToImage(torch.nn.Module):
         first, V = graph.first_idxs, pos.shape[0]
         view = _apply_padded(cams.transform_points_view, pos, first, graph.max_verts, V)
         faces = graph.faces_packed().long()
-        face_graph = index_from_counts(graph.num_faces_per_graph.to(pos.device), faces.shape[0])
         persp = cams.is_perspective() if self.perspective_correct is None else self.perspective_correct
-        if self.z_clip_value is not None and cams.is_perspective() and bool((view[:, 2] < self.z_clip_value).any()):
-            view, faces, feats, origin = clip_faces_near(view, faces, self.z_clip_value, feats)
-            face_graph = face_graph[origin]
-            order = torch.sort(face_graph, stable=True).indices
-            faces, face_graph = faces[order], face_graph[order]
-        counts = torch.bincount(face_graph, minlength=graph.num_graphs)
-        ffirst = first_from_counts(counts)
-        F = faces.shape[0]
-        fv_view = view[faces]  # (F, 3, 3)
-        fmax = int(counts.max()) if F else 0
-        if F:
-            padded = packed_to_padded(fv_view.reshape(F, 9), ffirst, fmax).reshape(graph.num_graphs, fmax * 3, 3)
-            raster = cams.view_to_raster(padded).reshape(graph.num_graphs, fmax, 9)
-            fv = padded_to_packed(raster, ffirst, F).reshape(F, 3, 3)
+        # Face counts are the GraphBatch's (host ints): no device sync. Near-plane clipping uses the fixed-size
+        # split (2 output faces per face, barycentrics mapped back to the input face), also sync-free.
+        clip = self.z_clip_value is not None and cams.is_perspective()
+        per_face = 2 if clip else 1
+        counts_host = [per_face * n for n in graph._num_faces]
+        if clip:
+            verts, rfaces, weights = split_faces_near(view, faces, float(self.z_clip_value))
         else:
-            fv = fv_view
+            verts, rfaces, weights = view, faces, None
+        counts = torch.tensor(counts_host, dtype=torch.int64, device=pos.device)
+        ffirst = first_from_counts(counts)
+        F = rfaces.shape[0]
+        fv_view = verts[rfaces]  # (F, 3, 3)
+        fmax = max(counts_host, default=0)
+        padded = packed_to_padded(fv_view.reshape(F, 9), ffirst, fmax).reshape(graph.num_graphs, fmax * 3, 3)
+        raster = cams.view_to_raster(padded).reshape(graph.num_graphs, fmax, 9)
+        fv = padded_to_packed(raster, ffirst, F).reshape(F, 3, 3)
         p2f, zbuf, bary, dists = torch.ops.meshgraph.rasterize_meshes(
             fv, ffirst, counts, H, W, self.blur_radius, self.faces_per_pixel,
             self.bin_size, bool(persp),
             self.blend == "softmax" and self.blur_radius > 0, bool(self.cull_backfaces))
+        if clip:  # back to the input faces: face g // 2, barycentrics b @ weights[g]
+            hit = p2f >= 0
+            g = p2f.clamp_min(0)
+            bary = torch.where(hit[..., None], (bary[..., None, :] @ weights[g].to(bary.dtype)).squeeze(-2), bary)
+            p2f = torch.where(hit, torch.div(p2f, 2, rounding_mode="floor"), p2f)
         # p2f comes from the rasterizer, faces from the GraphBatch (checked when it was built): the raw op directly,
         # without the wrapper's per-call min / max reads (device syncs)
         slots = torch.ops.meshgraph.interpolate_face_attributes(p2f, bary.to(feats.dtype), feats, faces)
         if self.blend == "hard":
             return hard_blend(slots, p2f, self.background)
-        # depth range of the soft blend: the FoV cameras' clipping planes, PyTorch3D's defaults otherwise
-        znear = float(cams.znear.min()) if hasattr(cams, "znear") else 1.0
-        zfar = float(cams.zfar.max()) if hasattr(cams, "zfar") else 100.0
+        # depth range of the soft blend, per camera (PyTorch3D's softmax_rgb_blend): the FoV cameras' clipping
+        # planes, PyTorch3D's defaults otherwise; kept as tensors (no device sync)
+        znear = cams.znear if hasattr(cams, "znear") else 1.0
+        zfar = cams.zfar if hasattr(cams, "zfar") else 100.0
         return softmax_blend(slots, p2f, zbuf, dists, self.sigma, self.gamma, self.background, znear, zfar)

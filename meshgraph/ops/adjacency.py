@@ -198,8 +198,8 @@ def resolve_graph(
 
         def build() -> Adjacency:
             edge_index = as_edge_index(graph, pyg)
-            check_index_range(edge_index[0], name if pyg else "edges[:, 1]", num_src)
-            check_index_range(edge_index[1], name if pyg else "edges[:, 0]", num_dst)
+            check_index_range(edge_index[0], name if pyg else "edges[:, 1]", num_src, once=True)
+            check_index_range(edge_index[1], name if pyg else "edges[:, 0]", num_dst, once=True)
             return build_adjacency(edge_index, num_dst, num_src, directed=directed, self_loops=self_loops)
 
         adj = cached_on(graph, ("adjacency", num_src, num_dst, directed, self_loops, pyg), build)

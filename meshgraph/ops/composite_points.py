@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, values_are_free
 
 _extension.load()
 
@@ -46,7 +46,7 @@ def composite_points(
     if alphas.shape != idx.shape:
         raise ValueError(f"alphas and idx must have the same (N, H, W, K) shape, got {tuple(alphas.shape)} and {tuple(idx.shape)}")
     check_same_device(features=features, alphas=alphas, idx=idx)
-    if can_inspect_values(idx) and idx.numel():
+    if values_are_free(idx) and idx.numel():
         lo, hi = int(idx.min()), int(idx.max())
         if lo < -1 or hi >= features.shape[0]:
             raise ValueError(f"idx must hold -1 or packed point indices in [0, {features.shape[0]}), got [{lo}, {hi}]")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_index_tensor, check_positive_int, check_tensor, first_from_counts
+from .._utils import FLOAT_DTYPES, check_index_tensor, check_positive_int, check_tensor, first_from_counts, values_are_free
 from .ball_query import ball_query
 from .knn import knn_points
 from .packed_to_padded import packed_to_padded
@@ -24,9 +24,9 @@ def _padded(x: torch.Tensor, batch: torch.Tensor | None, num_graphs: int | None 
     check_index_tensor(batch, "batch", shape=(V,))
     if batch.device != x.device:
         raise ValueError(f"batch is on {batch.device} but x is on {x.device}")
-    if can_inspect_values(batch) and V > 1 and bool((batch[1:] < batch[:-1]).any()):
+    if values_are_free(batch) and V > 1 and bool((batch[1:] < batch[:-1]).any()):
         raise ValueError("batch must be sorted (as PyG requires): graphs' points must be contiguous")
-    if can_inspect_values(batch) and V and int(batch.min()) < 0:
+    if values_are_free(batch) and V and int(batch.min()) < 0:
         raise ValueError("batch must be non-negative")
     B = num_graphs if num_graphs is not None else (int(batch.max()) + 1 if V else 0)
     lengths = torch.zeros(B, dtype=torch.int64, device=x.device).index_add_(0, batch.long(), torch.ones_like(batch, dtype=torch.int64))

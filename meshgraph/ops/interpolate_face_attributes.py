@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, can_inspect_values, check_same_device, check_tensor
+from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, values_are_free
 
 _extension.load()
 
@@ -22,7 +22,7 @@ def _check_slots(pix_to_face, barycentric_coords, num_faces: int):
     check_tensor(barycentric_coords, "barycentric_coords", dtypes=_FLOATS)
     if barycentric_coords.shape != (*pix_to_face.shape, 3):
         raise ValueError(f"barycentric_coords must be {(*pix_to_face.shape, 3)}, got {tuple(barycentric_coords.shape)}")
-    if can_inspect_values(pix_to_face) and pix_to_face.numel():
+    if values_are_free(pix_to_face) and pix_to_face.numel():
         lo, hi = int(pix_to_face.min()), int(pix_to_face.max())
         if lo < -1 or hi >= num_faces:
             raise ValueError(f"pix_to_face must hold -1 or face indices in [0, {num_faces}), got [{lo}, {hi}]")
@@ -53,7 +53,7 @@ def interpolate_vertex_features(pix_to_face: torch.Tensor, barycentric_coords: t
     check_tensor(faces, "faces", dim=2, dtypes=(torch.int64, torch.int32))
     if faces.shape[1] != 3:
         raise ValueError(f"faces must be (F, 3), got {tuple(faces.shape)}")
-    if can_inspect_values(faces) and faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= features.shape[0]):
+    if values_are_free(faces) and faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= features.shape[0]):
         raise ValueError(f"faces must index the {features.shape[0]} rows of features")
     _check_slots(pix_to_face, barycentric_coords, faces.shape[0])
     check_same_device(features=features, faces=faces, pix_to_face=pix_to_face)

@@ -12,25 +12,18 @@ import torch
 from .. import _extension
 from .._utils import (
     FLOAT_DTYPES,
-    can_inspect_values,
     check_index_tensor,
     check_lengths,
     check_positive_int,
     check_same_device,
     check_tensor,
+    values_are_free,
 )
 from .scatter import scatter
 
 _extension.load()
 
 KNN = namedtuple("KNN", "dists idx knn")
-
-
-def _values_are_free(t: torch.Tensor) -> bool:
-    """True where reading t's values costs no device sync: eager CPU tensors. The value checks of these wrappers
-    (lengths in range, finite points, gather indices) run there only; on CUDA the kernels clamp lengths and indices
-    instead (csrc/common/checks.h), so a hot call never waits for the device."""
-    return t.device.type == "cpu" and can_inspect_values(t)
 
 
 def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> int:
@@ -53,7 +46,7 @@ def check_point_pair(p1: torch.Tensor, p2: torch.Tensor, K: int) -> int:
 
 def check_finite(t: torch.Tensor, name: str) -> None:
     """ValueError when point coordinates hold NaN or infinity (eager CPU tensors only; one pass over the points)."""
-    if t.numel() and _values_are_free(t) and not bool(torch.isfinite(t).all()):
+    if t.numel() and values_are_free(t) and not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} holds NaN or infinite coordinates")
 
 
@@ -134,7 +127,7 @@ def knn_gather(x: torch.Tensor, idx: torch.Tensor, lengths: torch.Tensor | None 
     if lengths is not None:
         check_index_tensor(lengths, "lengths", shape=(N,))
         valid = valid & (idx < lengths[:, None, None]) & (torch.arange(K, device=idx.device)[None, None, :] < lengths[:, None, None])
-    if idx.numel() and _values_are_free(idx) and int(idx.max()) >= M:
+    if idx.numel() and values_are_free(idx) and int(idx.max()) >= M:
         raise ValueError(f"idx holds {int(idx.max())}, outside the {M} rows of x")
     # indices past the rows (unchecked on CUDA) read row M - 1 and are masked to zero: never out of bounds
     valid = valid & (idx < M)

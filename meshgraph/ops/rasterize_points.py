@@ -13,12 +13,12 @@ import torch
 from .. import _extension
 from .._utils import (
     FLOAT_DTYPES,
-    can_inspect_values,
     check_nonnegative_int,
     check_lengths,
     check_positive_int,
     check_tensor,
     first_from_counts,
+    values_are_free,
 )
 
 _extension.load()
@@ -138,7 +138,7 @@ def packed_radius(radius, pointclouds, packed: torch.Tensor, size: torch.Tensor,
         if radius.device != packed.device:
             raise ValueError(f"radius is on {radius.device} but the points are on {packed.device}")
         radius = radius.to(packed.dtype).detach()
-        if can_inspect_values(radius) and radius.numel() and not bool((radius >= 0).all() and (radius > 0).any()):
+        if values_are_free(radius) and radius.numel() and not bool((radius >= 0).all() and (radius > 0).any()):
             raise ValueError("radius must be >= 0 for every point (0: the point is never drawn) and > 0 for one")
         return radius
     if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:

@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from .._utils import can_inspect_values
+from .._utils import values_are_free
 from .packed_to_padded import packed_to_padded
 
 
@@ -58,7 +58,7 @@ def sample_points_from_meshes(
     if len(meshes) == 0 or meshes.num_faces == 0:
         raise ValueError("Meshes are empty.")
     pos, faces = meshes.pos, meshes.faces_packed()
-    if pos.numel() and can_inspect_values(pos) and not bool(torch.isfinite(pos).all()):
+    if pos.numel() and values_are_free(pos) and not bool(torch.isfinite(pos).all()):
         raise ValueError("Meshes contain nan or inf.")
     if return_textures and getattr(meshes, "textures", None) is None:
         raise ValueError("Meshes do not contain textures.")
@@ -68,18 +68,20 @@ def sample_points_from_meshes(
             raise KeyError(f"no vertex feature {n!r}; this batch has {meshes.vertex_feature_names}")
     N, S = len(meshes), num_samples
     device, dtype = pos.device, pos.dtype
-    valid = meshes.num_faces_per_graph.to(device) > 0
-    nv = int(valid.sum())
+    # which meshes have faces, from the batch's host-side counts: no device read
+    sizes = meshes.sizes("faces")
+    valid_host = [i for i, n in enumerate(sizes) if n > 0]
+    nv = len(valid_host)
+    valid = torch.tensor(valid_host, dtype=torch.int64, device=device)
     first = meshes.faces_ptr[:-1].to(device)[valid]
     with torch.no_grad():
         areas = meshes.face_areas()
-        max_faces = int(meshes.num_faces_per_graph.max())
+        max_faces = max(sizes)
         areas_padded = packed_to_padded(areas, first, max_faces)  # (N valid, F)
         # a mesh whose faces all have zero area has no distribution: draw uniformly, its samples are zeroed below
         flat = areas_padded.sum(1) <= 0
-        if bool(flat.any()):
-            areas_padded[flat] = (torch.arange(max_faces, device=device)[None] < meshes.num_faces_per_graph.to(
-                device)[valid][flat, None]).to(areas_padded.dtype)
+        own = torch.arange(max_faces, device=device)[None] < meshes.num_faces_per_graph.to(device)[valid][:, None]
+        areas_padded = torch.where(flat[:, None], own.to(areas_padded.dtype), areas_padded)
         if S:
             choice = areas_padded.multinomial(S, replacement=True, generator=generator) + first[:, None]  # (Nv, S)
         else:  # torch.multinomial refuses 0 samples

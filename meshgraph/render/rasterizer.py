@@ -75,18 +75,21 @@ class PointsRasterizationSettings:
     max_points_per_bin: int | None = None
 
 
-def to_raster_space(cams, points: torch.Tensor, item: torch.Tensor, n_items: int, **kwargs) -> torch.Tensor:
+def to_raster_space(cams, points: torch.Tensor, item: torch.Tensor, n_items: int, width: int | None = None,
+                    **kwargs) -> torch.Tensor:
     """Packed world points (P, 3) of items (P,) (mesh / cloud of each point) -> raster space: NDC x, y and the view
     depth z, through `cams` (one camera or one per item), as PyTorch3D's rasterizers do it (on the padded
     batch: world -> view, then projection and the camera's NDC transform; kwargs go to the camera methods, eps
-    from them too)."""
+    from them too). width: the largest item's point count when the caller knows it on the host (a GraphBatch's
+    `max_verts`); read from the data otherwise (a device sync)."""
     n_cameras = len(cams)
     if n_cameras not in (1, n_items):
         raise ValueError(f"Wrong number ({n_cameras!r}) of cameras for {n_items!r} meshes")
     eps = kwargs.get("eps", None)
     counts = torch.bincount(item, minlength=n_items)
     slot = torch.arange(points.shape[0], device=points.device) - first_from_counts(counts)[item]
-    width = int(counts.max()) if points.shape[0] else 0
+    if width is None:
+        width = int(counts.max()) if points.shape[0] else 0
     padded = points.new_zeros(n_items, width, 3).index_put((item, slot), points)
     view = cams.get_world_to_view_transform(**kwargs).transform_points(padded, eps=eps)
     to_ndc = cams.get_ndc_camera_transform(**kwargs)
@@ -112,6 +115,13 @@ def _mesh_vertex_counts(meshes, V: int, device) -> torch.Tensor:
         return meshes.num_verts_per_mesh().to(device)
     verts = meshes[0]
     return torch.tensor([v.shape[0] for v in verts], dtype=torch.int64, device=device)
+
+
+def _host_width(batch) -> int | None:
+    """The largest graph's vertex count of a GraphBatch (a host int); None for other inputs."""
+    from ..graph import GraphBatch
+
+    return batch.max_verts if isinstance(batch, GraphBatch) else None
 
 
 class _Rasterizer(torch.nn.Module):
@@ -149,7 +159,8 @@ class MeshRasterizer(_Rasterizer):
         cameras = _cameras(self, kwargs)
         verts, faces, first, size = mesh_arrays(meshes_world)
         counts = _mesh_vertex_counts(meshes_world, verts.shape[0], verts.device)
-        raster = to_raster_space(cameras, verts, _item_index(counts, verts.shape[0]), counts.shape[0], **kwargs)
+        raster = to_raster_space(cameras, verts, _item_index(counts, verts.shape[0]), counts.shape[0],
+                                 _host_width(meshes_world), **kwargs)
         return cameras, raster, faces, first, size
 
     def transform(self, meshes_world, **kwargs):
@@ -200,7 +211,8 @@ class PointsRasterizer(_Rasterizer):
     def _raster_points(self, point_clouds, **kwargs):
         cameras = _cameras(self, kwargs)
         packed, first, size, mask = pack_clouds(point_clouds)
-        raster = to_raster_space(cameras, packed, _item_index(size, packed.shape[0]), size.shape[0], **kwargs)
+        raster = to_raster_space(cameras, packed, _item_index(size, packed.shape[0]), size.shape[0],
+                                 _host_width(point_clouds), **kwargs)
         return raster, packed, first, size, mask
 
     def transform(self, point_clouds, **kwargs):

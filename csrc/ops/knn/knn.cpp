@@ -31,11 +31,22 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
   const auto inf = std::numeric_limits<double>::infinity();
   const auto lo = at::where(valid.unsqueeze(2), pts, inf).amin(1);   // (N, 3)
   const auto hi = at::where(valid.unsqueeze(2), pts, -inf).amax(1);
-  // Per-cloud parameters are tiny (N x 3): compute them on the host.
-  const auto lo_c = lo.to(at::kDouble).cpu(), hi_c = hi.to(at::kDouble).cpu(), n_c = lengths.cpu();
-  const double* lop = lo_c.const_data_ptr<double>();
-  const double* hip = hi_c.const_data_ptr<double>();
-  const int64_t* np = n_c.const_data_ptr<int64_t>();
+  // Per-cloud parameters are tiny (N x 7): computed on the host, from one read (a device sync on CUDA; the grid's
+  // size depends on them). The second and last read is the occupancy check below.
+  const auto host = at::cat({lo.to(at::kDouble), hi.to(at::kDouble), lengths.to(at::kDouble).unsqueeze(1)}, 1).cpu();
+  const double* hp = host.const_data_ptr<double>();
+  std::vector<double> lo_h(3 * N), hi_h(3 * N);
+  std::vector<int64_t> n_h(N);
+  for (int64_t b = 0; b < N; ++b) {
+    for (int a = 0; a < 3; ++a) {
+      lo_h[3 * b + a] = hp[7 * b + a];
+      hi_h[3 * b + a] = hp[7 * b + 3 + a];
+    }
+    n_h[b] = static_cast<int64_t>(hp[7 * b + 6]);
+  }
+  const double* lop = lo_h.data();
+  const double* hip = hi_h.data();
+  const int64_t* np = n_h.data();
   const auto bounded = [&](int64_t b, int a) {
     return np[b] > 0 && std::isfinite(lop[3 * b + a]) && std::isfinite(hip[3 * b + a]);
   };
@@ -123,7 +134,8 @@ Grid build_grid(const at::Tensor& p2, const at::Tensor& lengths2, at::ScalarType
   }
   const int64_t C = first[N];
   const auto order = at::argsort(cell, /*stable=*/true);
-  const auto total_valid = lengths.sum().item<int64_t>();
+  int64_t total_valid = 0;  // the valid points sort first (the invalid ones have the sentinel cell C)
+  for (int64_t b = 0; b < N; ++b) total_valid += np[b];
   const auto sorted_order = order.narrow(0, 0, total_valid);
   Grid g;
   g.pts = pts.reshape({-1, 3}).index_select(0, sorted_order).contiguous();

@@ -34,7 +34,8 @@ void check_mesh_inputs(const at::Tensor& face_verts, const at::Tensor& mesh_firs
               "face_verts must be (F, 3, 3), got ", face_verts.sizes());
   MG_CHECK_FLOATING(face_verts);
   MG_CHECK_DIM(mesh_first, 1);
-  check_ranges(mesh_first, mesh_size, mesh_first.size(0), face_verts.size(0), face_verts, "mesh_first", "mesh_size");
+  check_ranges(mesh_first, mesh_size, mesh_first.size(0), face_verts.size(0), face_verts, "mesh_first", "mesh_size",
+               /*disjoint=*/true);
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
   TORCH_CHECK(blur_radius >= 0 && std::isfinite(blur_radius), "blur_radius must be finite and >= 0, got ", blur_radius);
@@ -123,23 +124,16 @@ Bins build_face_bins(const at::Tensor& face_verts, const at::Tensor& mesh_first,
   const auto [c0, c1] = pixel_range((xmin + xmax) / 2, (xmax - xmin) / 2 + margin, W, H);
   const auto [r0, r1] = pixel_range((ymin + ymax) / 2, (ymax - ymin) / 2 + margin, H, W);
   const auto box = at::stack({c0, c1, r0, r1}, 1);
-  int64_t T = bin_size.value_or(0);  // 0: one tile per image
-  if (!bin_size.has_value()) {
-    // auto: tiles about twice the mean face extent in pixels (a power of two in [8, 128])
-    const double S = static_cast<double>(std::min(H, W));
-    const auto drawn = img >= 0;
-    const int64_t nd = drawn.sum().item<int64_t>();
-    const auto ext = at::maximum(xmax - xmin, ymax - ymin) + 2 * margin;
-    const double mean_ext = nd > 0 ? ext.masked_select(drawn).sum().item<double>() / static_cast<double>(nd) : 0.0;
-    T = auto_bin_size(mean_ext * S / 2, 8, 128);
-  }
+  // bin_size None: tiles about twice the mean face extent in pixels (a power of two in [8, 128])
+  const AutoBin autobin{at::maximum(xmax - xmin, ymax - ymin) + 2 * margin, static_cast<double>(std::min(H, W)) / 2,
+                        8, 128};
   // Order key: the nearest vertex depth, a lower bound of every hit's depth when barycentrics are convex. With
   // perspective correction a face touching z <= 1e-4 can produce unnormalized barycentrics: it goes first
   // (key -inf) so that no early exit can skip it.
   auto key = at::where(ok, std::get<0>(z.min(1)), 0.0);
   if (perspective_correct) key = at::where(key <= 1e-4, -std::numeric_limits<double>::infinity(), key);
   const auto order = std::get<1>(at::sort(key, /*stable=*/true, /*dim=*/0, /*descending=*/false));
-  Bins b = bins_from_boxes(box, img, order, N, H, W, T);
+  Bins b = bins_from_boxes(box, img, order, N, H, W, bin_size, autobin);
   b.box = box.contiguous();
   b.key = key.to(at::toOpMathType(face_verts.scalar_type())).contiguous();  // in the kernels' accumulation type
   return b;

@@ -37,62 +37,114 @@ void check_point_inputs(const at::Tensor& points, const at::Tensor& cloud_first,
   TORCH_CHECK(radius.scalar_type() == points.scalar_type(), "radius must have the dtype of points");
   MG_CHECK_SAME_DEVICE(points, radius);
   TORCH_CHECK(cloud_first.dim() == 1, "cloud_first must be (N,)");
-  check_ranges(cloud_first, cloud_size, cloud_first.size(0), points.size(0), points, "cloud_first", "cloud_size");
+  check_ranges(cloud_first, cloud_size, cloud_first.size(0), points.size(0), points, "cloud_first", "cloud_size",
+               /*disjoint=*/true);
   TORCH_CHECK(H > 0 && W > 0, "image size must be positive, got ", H, " x ", W);
   TORCH_CHECK(K > 0, "K must be positive, got ", K);
   check_bin_size(bin_size);
 }
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
-// Each range is clamped into [0, num_items) first (the CUDA side of the raw-op checks: a malformed first / size
-// gives unspecified images, never an index outside the items, nor more than N * num_items entries).
+// The ranges are ordered and disjoint (checks.h, check_ranges(disjoint=true), on CPU tensors), so the image of
+// item p is the last one starting at or before p, if p lies inside it: a binary search, with no device sync.
+// Each range is clamped into [0, num_items) first and the hit is tested against both ends: a malformed first /
+// size on CUDA gives unspecified images, never an index outside [0, N).
 at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items) {
-  auto img = at::full({num_items}, -1, first.options());
   const int64_t N = first.size(0);
-  if (N == 0 || num_items == 0) return img;
-  const auto lo = first.clamp(0, num_items);
-  const auto hi = at::maximum(first.clamp(-num_items, num_items) + size.clamp(0, num_items), lo).clamp_max_(num_items);
-  const auto sizes = hi - lo;
-  const int64_t total = sizes.sum().item<int64_t>();
-  if (total == 0) return img;
-  const auto ids = at::repeat_interleave(at::arange(N, first.options()), sizes, 0, total);
-  const auto start = sizes.cumsum(0) - sizes;
-  const auto pos = at::arange(total, first.options()) - start.index_select(0, ids) + lo.index_select(0, ids);
-  img.index_put_({pos}, ids);
-  return img;
+  if (N == 0 || num_items == 0) return at::full({num_items}, -1, first.options());
+  const auto lo = first.clamp(0, num_items).contiguous();
+  const auto hi = at::minimum(lo + size.clamp(0, num_items), at::full_like(lo, num_items));
+  const auto items = at::arange(num_items, first.options());
+  const auto cand = (at::searchsorted(lo, items, /*out_int32=*/false, /*right=*/true) - 1).clamp_(0, N - 1);
+  const auto inside = (items >= lo.index_select(0, cand)).logical_and_(items < hi.index_select(0, cand));
+  return at::where(inside, cand, -1);
 }
 
-Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
-                     int64_t H, int64_t W, int64_t bin_size) {
+namespace {
+
+// Tile side from the bin_size argument: 0 (or more than the image) is one tile per image.
+int64_t tile_side(int64_t bin_size, int64_t H, int64_t W) {
+  return bin_size <= 0 || bin_size > std::max(H, W) ? std::max(H, W) : bin_size;
+}
+
+struct Footprint {  // each item's first tile and its extent in tiles (0 x 0 for items not drawn)
+  at::Tensor tx0, ty0, tw, th;
+};
+
+Footprint footprint(const at::Tensor& box, const at::Tensor& drawn, int64_t T) {
+  const auto x0 = box.select(1, 0), x1 = box.select(1, 1), y0 = box.select(1, 2), y1 = box.select(1, 3);
+  Footprint fp;
+  fp.tx0 = at::div(x0, T, "floor");
+  fp.ty0 = at::div(y0, T, "floor");
+  fp.tw = at::where(drawn, at::div(x1, T, "floor") - fp.tx0 + 1, 0);
+  fp.th = at::where(drawn, at::div(y1, T, "floor") - fp.ty0 + 1, 0);
+  return fp;
+}
+
+Bins bins_with_total(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
+                     int64_t H, int64_t W, int64_t T, const Footprint& fp, int64_t total) {
   Bins b;
-  const int64_t T = bin_size <= 0 || bin_size > std::max(H, W) ? std::max(H, W) : bin_size;  // 0: one tile per image
   b.bin_size = T;
   b.tiles_x = (W + T - 1) / T;
   b.tiles_y = (H + T - 1) / T;
   const int64_t tiles = b.tiles_x * b.tiles_y;
   const auto opts = box.options().dtype(at::kLong);
-  const auto x0 = box.select(1, 0), x1 = box.select(1, 1), y0 = box.select(1, 2), y1 = box.select(1, 3);
-  const auto drawn = (x0 <= x1).logical_and_(y0 <= y1).logical_and_(image_of_item >= 0);
-  const auto tx0 = at::div(x0, T, "floor"), ty0 = at::div(y0, T, "floor");
-  const auto tw = at::where(drawn, at::div(x1, T, "floor") - tx0 + 1, 0);
-  const auto th = at::where(drawn, at::div(y1, T, "floor") - ty0 + 1, 0);
-  const auto count = (tw * th).index_select(0, order);
-  const int64_t total = box.size(0) == 0 ? 0 : count.sum().item<int64_t>();
   b.bin_start = at::zeros({N * tiles + 1}, opts);
   if (total == 0) {
     b.bin_items = at::empty({0}, opts);
     return b;
   }
+  const auto count = (fp.tw * fp.th).index_select(0, order);
   const auto rep = at::repeat_interleave(order, count, 0, total);          // item of each (item, tile) pair
   const auto seg = at::repeat_interleave(count.cumsum(0) - count, count, 0, total);
   const auto j = at::arange(total, opts) - seg;                           // pair's rank among its item's tiles
-  const auto w = tw.index_select(0, rep);
-  const auto bin = image_of_item.index_select(0, rep) * tiles + (ty0.index_select(0, rep) + at::div(j, w, "floor")) *
-                   b.tiles_x + tx0.index_select(0, rep) + at::remainder(j, w);
+  const auto w = fp.tw.index_select(0, rep);
+  const auto bin = image_of_item.index_select(0, rep) * tiles +
+                   (fp.ty0.index_select(0, rep) + at::div(j, w, "floor")) * b.tiles_x + fp.tx0.index_select(0, rep) +
+                   at::remainder(j, w);
   const auto sorted = at::sort(bin, /*stable=*/true, /*dim=*/0, /*descending=*/false);
   b.bin_items = rep.index_select(0, std::get<1>(sorted));
   b.bin_start.narrow(0, 1, N * tiles).copy_(at::bincount(bin, {}, N * tiles).cumsum(0));
   return b;
+}
+
+}  // namespace
+
+Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
+                     int64_t H, int64_t W, std::optional<int64_t> bin_size, const AutoBin& autobin) {
+  const auto drawn = (box.select(1, 0) <= box.select(1, 1))
+                         .logical_and_(box.select(1, 2) <= box.select(1, 3))
+                         .logical_and_(image_of_item >= 0);
+  // The candidate tile sides: the given one, or every power of two the auto choice may make. Their pair counts,
+  // and for the auto choice the drawn items' count and summed extent, come to the host in ONE read: the only
+  // device sync of the binning (the pair count sizes the tile lists).
+  std::vector<int64_t> sides;
+  if (bin_size.has_value()) {
+    sides.push_back(tile_side(*bin_size, H, W));
+  } else {
+    for (int64_t T = autobin.lo; T <= autobin.hi; T *= 2) sides.push_back(T);
+  }
+  std::vector<Footprint> fps;
+  std::vector<at::Tensor> stats;
+  const auto dopts = box.options().dtype(at::kDouble);
+  if (!bin_size.has_value()) {
+    stats.push_back(drawn.sum().to(at::kDouble));
+    stats.push_back(at::where(drawn, autobin.extent.to(at::kDouble), 0.0).sum());
+  }
+  for (const int64_t T : sides) {
+    fps.push_back(footprint(box, drawn, T));
+    stats.push_back(box.size(0) == 0 ? at::zeros({}, dopts) : (fps.back().tw * fps.back().th).sum().to(at::kDouble));
+  }
+  const auto host = at::stack(stats).cpu();
+  const double* hp = host.const_data_ptr<double>();
+  size_t pick = 0;
+  if (!bin_size.has_value()) {
+    const double nd = hp[0], mean = nd > 0 ? hp[1] / nd : 0.0;
+    const int64_t T = auto_bin_size(mean * autobin.scale, autobin.lo, autobin.hi);
+    while (pick + 1 < sides.size() && sides[pick] < T) ++pick;
+  }
+  const double total = hp[(bin_size.has_value() ? 0 : 2) + pick];
+  return bins_with_total(box, image_of_item, order, N, H, W, sides[pick], fps[pick], static_cast<int64_t>(total));
 }
 
 // Inclusive pixel-index range along an axis of S pixels (other axis S2) whose centres may lie within
@@ -240,18 +292,11 @@ Bins build_point_bins(const at::Tensor& points, const at::Tensor& cloud_first, c
   const auto [x0, x1] = pixel_range(at::where(ok, x, 0.0), safe_r, W, H);
   const auto [y0, y1] = pixel_range(at::where(ok, y, 0.0), safe_r, H, W);
   const auto box = at::stack({x0, x1, y0, y1}, 1);
-  // bin_size > 0: tile side in pixels; None: chosen from the data; 0: one tile per image (brute force)
-  int64_t T = bin_size.value_or(0);
-  if (!bin_size.has_value()) {
-    // auto: tiles about twice the mean disk diameter in pixels (a power of two in [4, 256])
-    const double S = static_cast<double>(std::min(H, W));
-    const auto drawn = img >= 0;
-    const int64_t nd = drawn.sum().item<int64_t>();
-    const double mean_r = nd > 0 ? (rad.masked_select(drawn).sum().item<double>() / static_cast<double>(nd)) : 0.0;
-    T = auto_bin_size(mean_r * S, 4, 256);
-  }
+  // bin_size > 0: tile side in pixels; None: tiles about twice the mean disk diameter in pixels (a power of two in
+  // [4, 256]); 0: one tile per image (brute force)
+  AutoBin autobin{rad, static_cast<double>(std::min(H, W)), 4, 256};
   const auto order = std::get<1>(at::sort(z, /*stable=*/true, /*dim=*/0, /*descending=*/false));
-  return bins_from_boxes(box, img, order, N, H, W, T);
+  return bins_from_boxes(box, img, order, N, H, W, bin_size, autobin);
 }
 
 }  // namespace raster

@@ -51,12 +51,21 @@ struct Bins {
   at::Tensor box;        // (items, 4) int64 pixel boxes x0 x1 y0 y1 the tiles were built from (faces), if kept
 };
 
+// How bin_size = None picks the tile side: auto_bin_size(mean of `extent` over the drawn items * scale, lo, hi)
+// (lo and hi powers of two).
+struct AutoBin {
+  at::Tensor extent;  // (items,) per-item extent (NDC), read for drawn items only
+  double scale = 1.0;
+  int64_t lo = 8, hi = 128;
+};
+
 // Tiles from per-item pixel boxes [x0, x1] x [y0, y1] (inclusive pixel indices, x counted in the image's
 // column order; x0 > x1 marks an item that is not drawn), the image each item belongs to, and the order items
 // must take inside a tile (a permutation of all items: stable, so equal keys keep index order). bin_size is the
-// tile side; 0 (or more than the image) gives one tile per image.
+// tile side (0, or more than the image, gives one tile per image); None picks it from the data (`autobin`). One
+// device sync: the (item, tile) pair count, read together with the auto choice's statistics.
 Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, const at::Tensor& order, int64_t N,
-                     int64_t H, int64_t W, int64_t bin_size);
+                     int64_t H, int64_t W, std::optional<int64_t> bin_size, const AutoBin& autobin);
 
 // Image index of every packed item (-1 for items in no image), from each image's [first, first + size) range.
 at::Tensor image_of_items(const at::Tensor& first, const at::Tensor& size, int64_t num_items);
