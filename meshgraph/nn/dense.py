@@ -37,7 +37,7 @@ def _batched(x: torch.Tensor, adj: torch.Tensor, where: str, width: int | None =
         raise ValueError(f"{where}: adj must be (B, N, N) matching x (B={B}, N={N}), got shape {tuple(adj.shape)}")
     if mask is not None:
         check_tensor(mask, "mask")
-        if mask.numel() != B * N:
+        if mask.numel() not in (B * N, adj.shape[0] * N):  # (N,) broadcasts with an unbatched adj, as in PyG
             raise ValueError(f"{where}: mask must be (B, N) = ({B}, {N}), got shape {tuple(mask.shape)}")
     if s is not None:
         check_tensor(s, "s", dim=(2, 3))
@@ -48,7 +48,7 @@ def _batched(x: torch.Tensor, adj: torch.Tensor, where: str, width: int | None =
 
 
 def _masked(out: torch.Tensor, mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
-    return out if mask is None else out * mask.view(out.shape[0], out.shape[1], 1).to(dtype)
+    return out if mask is None else out * mask.view(-1, out.shape[1], 1).to(dtype)
 
 
 class DenseGCNConv(nn.Module):

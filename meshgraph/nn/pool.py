@@ -350,8 +350,7 @@ class SAGPooling(nn.Module):
 
     def __repr__(self) -> str:
         ratio = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
-        gnn = repr(self.gnn).split("(", 1)[0]  # the GNN's PyG name (PyGGraphConv prints as GraphConv)
-        return (f"{type(self).__name__}({gnn}, {self.in_channels}, {ratio}, "
+        return (f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {ratio}, "
                 f"multiplier={self.multiplier})")
 
 

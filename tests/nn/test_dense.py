@@ -78,8 +78,9 @@ def test_dense_convs_match_pyg(name, dtype, weighted):
                 assert other is None or not other.any()
                 continue
             assert_same(u, v, atol=1e-4)
-    # unbatched inputs; add_loop=False where the layer has it
+    # unbatched inputs; an unbatched adj (and (N,) mask) broadcast over a batch of x; add_loop=False
     assert_same(mine(x[1], adj[1]), theirs(x[1], adj[1]))
+    assert_same(mine(x, adj[1], mask[1]), theirs(x, adj[1], mask[1]))
     if name.startswith(("gcn", "gin")):
         assert_same(mine(x, adj, mask, add_loop=False), theirs(x, adj, mask, add_loop=False))
     assert repr(mine) == repr(theirs)
