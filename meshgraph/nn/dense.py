@@ -88,20 +88,31 @@ class DenseGCNConv(nn.Module):
         return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
 
 
-class DenseSAGEConv(nn.Module):
-    """GraphSAGE (mean) on a dense adjacency: lin_rel(A X / deg) + lin_root(X), optionally L2-normalised
-    (PyG's DenseSAGEConv)."""
+class _RelRoot(nn.Module):
+    """lin_rel (on the aggregated neighbours) and lin_root (on the node itself), torch.nn.Linear each."""
 
-    def __init__(self, in_channels: int, out_channels: int, normalize: bool = False, bias: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, rel_bias: bool, root_bias: bool):
         super().__init__()
-        self.in_channels, self.out_channels, self.normalize = in_channels, out_channels, normalize
-        self.lin_rel = nn.Linear(in_channels, out_channels, bias=False)
-        self.lin_root = nn.Linear(in_channels, out_channels, bias=bias)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.lin_rel = nn.Linear(in_channels, out_channels, bias=rel_bias)
+        self.lin_root = nn.Linear(in_channels, out_channels, bias=root_bias)
         self.reset_parameters()
 
     def reset_parameters(self):
         self.lin_rel.reset_parameters()
         self.lin_root.reset_parameters()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
+
+
+class DenseSAGEConv(_RelRoot):
+    """GraphSAGE (mean) on a dense adjacency: lin_rel(A X / deg) + lin_root(X), optionally L2-normalised
+    (PyG's DenseSAGEConv)."""
+
+    def __init__(self, in_channels: int, out_channels: int, normalize: bool = False, bias: bool = True):
+        self.normalize = normalize
+        super().__init__(in_channels, out_channels, rel_bias=False, root_bias=bias)
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x, adj, _ = _batched(x, adj, type(self).__name__, self.in_channels, mask)
@@ -110,9 +121,6 @@ class DenseSAGEConv(nn.Module):
         if self.normalize:
             out = F.normalize(out, p=2.0, dim=-1)
         return _masked(out, mask, x.dtype)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
 
 
 class DenseGINConv(nn.Module):
@@ -144,22 +152,15 @@ class DenseGINConv(nn.Module):
         return f"{type(self).__name__}(nn={self.nn})"
 
 
-class DenseGraphConv(nn.Module):
+class DenseGraphConv(_RelRoot):
     """GraphConv (Morris et al.) on a dense adjacency: lin_rel(aggr of neighbours) + lin_root(X), aggr "add"
     (A X), "mean" (A X / deg) or "max" (over the nodes j with A[j, i] != 0, as PyG; 0 when there is none)."""
 
     def __init__(self, in_channels: int, out_channels: int, aggr: str = "add", bias: bool = True):
         if aggr not in ("add", "mean", "max"):
             raise ValueError(f"DenseGraphConv: aggr must be 'add', 'mean' or 'max', got {aggr!r}")
-        super().__init__()
-        self.in_channels, self.out_channels, self.aggr = in_channels, out_channels, aggr
-        self.lin_rel = nn.Linear(in_channels, out_channels, bias=bias)
-        self.lin_root = nn.Linear(in_channels, out_channels, bias=False)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        self.lin_rel.reset_parameters()
-        self.lin_root.reset_parameters()
+        self.aggr = aggr
+        super().__init__(in_channels, out_channels, rel_bias=bias, root_bias=False)
 
     def forward(self, x: torch.Tensor, adj: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         x, adj, _ = _batched(x, adj, type(self).__name__, self.in_channels, mask)
@@ -182,9 +183,6 @@ class DenseGraphConv(nn.Module):
                 out = out / adj.sum(dim=-1, keepdim=True).clamp(min=1)
         out = self.lin_rel(out) + self.lin_root(x)
         return _masked(out, mask, x.dtype)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.in_channels}, {self.out_channels})"
 
 
 def _rank3_trace(x: torch.Tensor) -> torch.Tensor:

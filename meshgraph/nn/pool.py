@@ -182,8 +182,7 @@ class SelectTopK(Select):
                             num_clusters=node_index.size(0), weight=score[node_index])
 
     def __repr__(self) -> str:
-        arg = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
-        return f"{type(self).__name__}({self.in_channels}, {arg})"
+        return f"{type(self).__name__}({self.in_channels}, {_ratio_repr(self)})"
 
 
 @dataclass(init=False)
@@ -277,6 +276,21 @@ def _topk_inputs(layer: nn.Module, x, edge_index, edge_attr, batch):
     return _check_batch(batch, x.size(0), x.device)
 
 
+def _select_and_connect(layer: nn.Module, x, attn, edge_index, edge_attr, batch):
+    """The top-k layers' common tail: select on attn, scale the kept rows of x by their score (times the
+    multiplier), keep the edges between them. Returns PyG's (x, edge_index, edge_attr, batch, perm, score)."""
+    select_out = layer.select(attn, batch)
+    perm, score = select_out.node_index, select_out.weight
+    x = x[perm] * score.view(-1, 1)
+    x = layer.multiplier * x if layer.multiplier != 1 else x
+    connect_out = layer.connect(select_out, edge_index, edge_attr, batch)
+    return x, connect_out.edge_index, connect_out.edge_attr, connect_out.batch, perm, score
+
+
+def _ratio_repr(layer: nn.Module) -> str:
+    return f"ratio={layer.ratio}" if layer.min_score is None else f"min_score={layer.min_score}"
+
+
 class TopKPooling(nn.Module):
     """Graph U-Net top-k pooling: keeps the ratio (or k) best-scoring nodes of each graph, scales them by their
     score and keeps the edges between them (PyG's TopKPooling).
@@ -301,17 +315,10 @@ class TopKPooling(nn.Module):
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None,
                 batch: torch.Tensor | None = None, attn: torch.Tensor | None = None):
         batch = _topk_inputs(self, x, edge_index, edge_attr, batch)
-        attn = x if attn is None else attn
-        select_out = self.select(attn, batch)
-        perm, score = select_out.node_index, select_out.weight
-        x = x[perm] * score.view(-1, 1)
-        x = self.multiplier * x if self.multiplier != 1 else x
-        connect_out = self.connect(select_out, edge_index, edge_attr, batch)
-        return x, connect_out.edge_index, connect_out.edge_attr, connect_out.batch, perm, score
+        return _select_and_connect(self, x, x if attn is None else attn, edge_index, edge_attr, batch)
 
     def __repr__(self) -> str:
-        ratio = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
-        return f"{type(self).__name__}({self.in_channels}, {ratio}, multiplier={self.multiplier})"
+        return f"{type(self).__name__}({self.in_channels}, {_ratio_repr(self)}, multiplier={self.multiplier})"
 
 
 class SAGPooling(nn.Module):
@@ -339,18 +346,11 @@ class SAGPooling(nn.Module):
                 batch: torch.Tensor | None = None, attn: torch.Tensor | None = None):
         batch = _topk_inputs(self, x, edge_index, edge_attr, batch)
         attn = x if attn is None else attn
-        attn = attn.view(-1, 1) if attn.dim() == 1 else attn
-        attn = self.gnn(attn, edge_index)
-        select_out = self.select(attn, batch)
-        perm, score = select_out.node_index, select_out.weight
-        x = x[perm] * score.view(-1, 1)
-        x = self.multiplier * x if self.multiplier != 1 else x
-        connect_out = self.connect(select_out, edge_index, edge_attr, batch)
-        return x, connect_out.edge_index, connect_out.edge_attr, connect_out.batch, perm, score
+        attn = self.gnn(attn.view(-1, 1) if attn.dim() == 1 else attn, edge_index)
+        return _select_and_connect(self, x, attn, edge_index, edge_attr, batch)
 
     def __repr__(self) -> str:
-        ratio = f"ratio={self.ratio}" if self.min_score is None else f"min_score={self.min_score}"
-        return (f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {ratio}, "
+        return (f"{type(self).__name__}({type(self.gnn).__name__}, {self.in_channels}, {_ratio_repr(self)}, "
                 f"multiplier={self.multiplier})")
 
 

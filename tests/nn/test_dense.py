@@ -95,39 +95,24 @@ def test_dense_convs_without_edges(name):
 
 
 @pytest.mark.parametrize("masked", [False, True])
-@pytest.mark.parametrize("normalize", [True, False])
-def test_dense_diff_pool_matches_pyg(masked, normalize):
+@pytest.mark.parametrize("fn,extra", [("dense_diff_pool", True), ("dense_diff_pool", False),
+                                      ("dense_mincut_pool", 1.0), ("dense_mincut_pool", 0.5)])
+def test_dense_pools_match_pyg(masked, fn, extra):
+    """dense_diff_pool (extra: normalize) and dense_mincut_pool (extra: temp): all four outputs and gradients."""
     x, adj, mask = dense_batch(weighted=True)
     s = torch.randn(x.shape[0], x.shape[1], 3, generator=torch.Generator().manual_seed(2))
     m = mask if masked else None
     ins_a = [t.clone().requires_grad_() for t in (x, adj, s)]
     ins_b = [t.clone().requires_grad_() for t in (x, adj, s)]
-    a = ours.dense_diff_pool(*ins_a, m, normalize)
-    b = pyg.dense_diff_pool(*ins_b, m, normalize)
+    a = getattr(compat, fn)(*ins_a, m, extra)
+    b = getattr(pyg, fn)(*ins_b, m, extra)
     assert len(a) == len(b) == 4
     for u, v in zip(a, b):
         assert_same(u, v)
     for u, v in zip(grads(a, ins_a), grads(b, ins_b)):
         assert_same(u, v, atol=1e-4)
-    for u, v in zip(ours.dense_diff_pool(x[0], adj[0], s[0]), pyg.dense_diff_pool(x[0], adj[0], s[0])):
+    for u, v in zip(getattr(compat, fn)(x[0], adj[0], s[0]), getattr(pyg, fn)(x[0], adj[0], s[0])):
         assert_same(u, v)
-
-
-@pytest.mark.parametrize("masked", [False, True])
-@pytest.mark.parametrize("temp", [1.0, 0.5])
-def test_dense_mincut_pool_matches_pyg(masked, temp):
-    x, adj, mask = dense_batch(weighted=True)
-    s = torch.randn(x.shape[0], x.shape[1], 3, generator=torch.Generator().manual_seed(2))
-    m = mask if masked else None
-    ins_a = [t.clone().requires_grad_() for t in (x, adj, s)]
-    ins_b = [t.clone().requires_grad_() for t in (x, adj, s)]
-    a = ours.dense_mincut_pool(*ins_a, m, temp)
-    b = pyg.dense_mincut_pool(*ins_b, m, temp)
-    assert len(a) == len(b) == 4
-    for u, v in zip(a, b):
-        assert_same(u, v)
-    for u, v in zip(grads(a, ins_a), grads(b, ins_b)):
-        assert_same(u, v, atol=1e-4)
 
 
 @pytest.mark.parametrize("masked", [False, True])
