@@ -205,19 +205,22 @@ def _normalised_pooled_adj(out_adj: torch.Tensor) -> torch.Tensor:
     return out_adj / d / d.transpose(1, 2)
 
 
+def _soft_assign(x: torch.Tensor, adj: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor | None):
+    """S = softmax(logits) (rows of padded nodes zeroed with x's) -> (S, S^T, S^T X, S^T A S)."""
+    s = torch.softmax(logits, dim=-1)
+    if mask is not None:
+        m = mask.view(x.shape[0], x.shape[1], 1).to(x.dtype)
+        x, s = x * m, s * m
+    st = s.transpose(1, 2)
+    return s, st, torch.matmul(st, x), torch.matmul(torch.matmul(st, adj), s)
+
+
 def dense_diff_pool(x: torch.Tensor, adj: torch.Tensor, s: torch.Tensor, mask: torch.Tensor | None = None,
                     normalize: bool = True):
     """DiffPool (Ying et al. 2018): S = softmax(s); returns (S^T X, S^T A S, link loss ||A - S S^T||_F (divided
     by adj.numel() when normalize), entropy loss), PyG's dense_diff_pool."""
     x, adj, s = _batched(x, adj, "dense_diff_pool", None, mask, s)
-    B, N = x.shape[:2]
-    s = torch.softmax(s, dim=-1)
-    if mask is not None:
-        m = mask.view(B, N, 1).to(x.dtype)
-        x, s = x * m, s * m
-    st = s.transpose(1, 2)
-    out = torch.matmul(st, x)
-    out_adj = torch.matmul(torch.matmul(st, adj), s)
+    s, st, out, out_adj = _soft_assign(x, adj, s, mask)
     link_loss = torch.norm(adj - torch.matmul(s, st), p=2)
     if normalize is True:
         link_loss = link_loss / adj.numel()
@@ -230,14 +233,7 @@ def dense_mincut_pool(x: torch.Tensor, adj: torch.Tensor, s: torch.Tensor, mask:
     """MinCutPool (Bianchi et al. 2020): S = softmax(s / temp); returns (S^T X, normalised S^T A S with a zero
     diagonal, mincut loss, orthogonality loss), PyG's dense_mincut_pool."""
     x, adj, s = _batched(x, adj, "dense_mincut_pool", None, mask, s)
-    B, N = x.shape[:2]
-    s = torch.softmax(s / temp if temp != 1.0 else s, dim=-1)
-    if mask is not None:
-        m = mask.view(B, N, 1).to(x.dtype)
-        x, s = x * m, s * m
-    st = s.transpose(1, 2)
-    out = torch.matmul(st, x)
-    out_adj = torch.matmul(torch.matmul(st, adj), s)
+    s, st, out, out_adj = _soft_assign(x, adj, s / temp if temp != 1.0 else s, mask)
     num = _rank3_trace(out_adj)
     deg = adj.sum(dim=-1)  # (B, N): S^T D S without building D
     den = _rank3_trace(torch.matmul(st * deg.unsqueeze(1), s))
