@@ -22,7 +22,9 @@ OPS = sorted(
 # Ops with no gradient by nature (index outputs); everything else must register autograd.
 # knn_points_idx: its outputs are neighbour indices (the wrapper recomputes differentiable distances from them).
 # ball_query_idx, sample_farthest_points_idx and point_face_distance_idx likewise return indices only.
-NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx", "point_face_distance_idx"}
+# graclus: its output is an integer cluster assignment (greedy matching), no gradient exists.
+NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx", "point_face_distance_idx",
+                                "graclus"}
 
 
 def _impls(pattern: str, key: str) -> set[str]:

@@ -27,3 +27,15 @@ from .conv_spectral import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv,
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- pooling (issue 13)
+from . import dense, pool
+from .dense import (DMoNPooling, DenseGCNConv, DenseGINConv, DenseGraphConv, DenseSAGEConv, dense_diff_pool,
+                    dense_mincut_pool)
+from .pool import (ASAPooling, EdgePooling, SAGPooling, TopKPooling, avg_pool, avg_pool_neighbor_x, avg_pool_x,
+                   global_sort_pool, graclus, max_pool, max_pool_neighbor_x, max_pool_x)
+
+__all__ += ["ASAPooling", "DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseGraphConv", "DenseSAGEConv", "EdgePooling",
+            "SAGPooling", "TopKPooling", "avg_pool", "avg_pool_neighbor_x", "avg_pool_x", "dense", "dense_diff_pool",
+            "dense_mincut_pool", "global_sort_pool", "graclus", "max_pool", "max_pool_neighbor_x", "max_pool_x", "pool"]
+# --- end pooling

@@ -6,6 +6,7 @@ fails if an op has none.
 
 from .ball_query import ball_query_idx
 from .gather_scatter import edge_dot, gather_scatter, gather_scatter_arg_backward
+from .graclus import graclus
 from .knn import knn_points_idx
 from .packed import packed_to_padded, padded_to_packed
 from .render import (
@@ -42,6 +43,7 @@ REFERENCES = {
     "composite_points": composite_points,
     "composite_points_backward": composite_points_backward,
     "rasterize_points_backward": rasterize_points_backward,
+    "graclus": graclus,
 }
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "edge_dot",
     "gather_scatter",
     "gather_scatter_arg_backward",
+    "graclus",
     "interpolate_face_attributes",
     "interpolate_face_attributes_backward",
     "knn_points_idx",

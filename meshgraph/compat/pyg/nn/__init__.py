@@ -31,3 +31,16 @@ from .conv import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, 
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- pooling (issue 13): meshgraph.nn.pool, meshgraph.nn.dense
+from . import glob
+from .dense import (DMoNPooling, DenseGCNConv, DenseGINConv, DenseGraphConv, DenseSAGEConv, dense_diff_pool,
+                    dense_mincut_pool)
+from .glob import global_sort_pool
+from .pool import (ASAPooling, EdgePooling, SAGPooling, TopKPooling, avg_pool, avg_pool_neighbor_x, avg_pool_x, graclus,
+                   max_pool, max_pool_neighbor_x, max_pool_x)
+
+__all__ += ["ASAPooling", "DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseGraphConv", "DenseSAGEConv", "EdgePooling",
+            "SAGPooling", "TopKPooling", "avg_pool", "avg_pool_neighbor_x", "avg_pool_x", "dense_diff_pool",
+            "dense_mincut_pool", "global_sort_pool", "graclus", "max_pool", "max_pool_neighbor_x", "max_pool_x"]
+# --- end pooling

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.pool.consecutive` mirror."""
+
+from meshgraph.nn.pool import consecutive_cluster
+
+__all__ = ["consecutive_cluster"]

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.pool.sag_pool` mirror."""
+
+from meshgraph.nn.pool import SAGPooling
+
+__all__ = ["SAGPooling"]

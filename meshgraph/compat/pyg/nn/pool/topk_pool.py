@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.pool.topk_pool` mirror."""
+
+from meshgraph.nn.pool import TopKPooling
+
+__all__ = ["TopKPooling"]
