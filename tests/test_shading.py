@@ -279,3 +279,16 @@ def test_gouraud_shaders_render_vertex_colours(shared_data):
     soft = MeshRenderer(raster, SoftGouraudShader(cameras=cams))(mesh)
     assert hard.shape == soft.shape == (1, 32, 32, 4)
     assert torch.isfinite(soft).all() and (hard[..., 3] > 0).any()
+
+
+def test_feature_shader_blends_a_wide_uv_texture(shared_data):
+    from meshgraph.render import VertexFeatureShader
+
+    mesh, cams, raster = _cow_scene(shared_data, size=24)
+    tex = mesh.textures
+    mesh.textures = TexturesUV(torch.rand(1, 8, 8, 6), tex.faces_uvs_padded(), tex.verts_uvs_padded())  # C = 6
+    images, frags = MeshRendererWithFragments(raster, VertexFeatureShader(blend_params=BlendParams(background_color=0.0)))(mesh)
+    assert images.shape == (1, 24, 24, 7)
+    covered = frags.pix_to_face[..., 0] >= 0
+    torch.testing.assert_close(images[..., :6][covered], mesh.sample_textures(frags)[..., 0, :][covered])
+    assert (images[..., :6][~covered] == 0).all()
