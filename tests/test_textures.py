@@ -257,8 +257,11 @@ def test_meshes_index_extend_clone_detach_carry_textures():
     leaf = torch.rand(3, 4, 4, 3, requires_grad=True)
     g = Meshes(m.verts_list(), m.faces_list(), textures=TexturesUV(leaf * 2, m.faces_padded(), torch.rand(3, 4, 2)))
     assert g.textures.maps_padded().requires_grad and not g.detach().textures.maps_padded().requires_grad
-    moved = m.to(torch.float64)
-    assert moved.textures is not m.textures or moved is m
+    before = m.textures
+    maps_before = before.maps_padded()
+    moved = m.to("cpu", copy=True)  # a copy moves a clone of the textures: the original keeps its own
+    assert moved.textures is not before and m.textures is before and before.maps_padded() is maps_before
+    torch.testing.assert_close(moved.textures.maps_padded(), maps_before)
 
 
 def test_meshes_reject_textures_of_other_dimensions():
@@ -303,3 +306,19 @@ def test_pack_rectangles_places_boxes_without_overlap():
     packed = pack_unique_rectangles([Rectangle(3, 4, 0), Rectangle(5, 2, 1), Rectangle(3, 4, 0)])
     assert [p.is_first for p in packed.locations] == [True, True, False]
     assert packed.locations[0][:3] == packed.locations[2][:3]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_sampling_in_every_float_dtype_matches_float32(dtype):
+    maps, uvs, feats = torch.rand(1, 5, 6, 3), torch.rand(1, 3, 2), torch.rand(1, 3, 4)
+    faces = torch.tensor([[[0, 1, 2]]])
+    bary = torch.distributions.Dirichlet(torch.ones(3)).sample((1, 2, 3, 1))
+    p2f = torch.zeros(1, 2, 3, 1, dtype=torch.int64)
+    ref_uv = TexturesUV(maps, faces, uvs).sample_textures(_fragments(p2f, bary))
+    ref_v = TexturesVertex(feats).sample_textures(_fragments(p2f, bary), faces_packed=faces[0])
+    got_uv = TexturesUV(maps.to(dtype), faces, uvs.to(dtype)).sample_textures(_fragments(p2f, bary.to(dtype)))
+    got_v = TexturesVertex(feats.to(dtype)).sample_textures(_fragments(p2f, bary.to(dtype)), faces_packed=faces[0])
+    assert got_uv.dtype == got_v.dtype == dtype
+    tol = {torch.float16: 1e-2, torch.bfloat16: 5e-2, torch.float64: 1e-6}[dtype]
+    torch.testing.assert_close(got_uv.float(), ref_uv, atol=tol, rtol=tol)
+    torch.testing.assert_close(got_v.float(), ref_v, atol=tol, rtol=tol)
