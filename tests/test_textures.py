@@ -245,6 +245,8 @@ def _uv_meshes(n=3):
 
 def test_meshes_index_extend_clone_detach_carry_textures():
     m = _uv_meshes()
+    none = m[torch.zeros(3, dtype=torch.bool)]  # an empty selection: no meshes, an empty texture batch
+    assert len(none) == 0 and none.textures._N == 0
     sub = m[[2, 0]]
     torch.testing.assert_close(sub.textures.maps_padded(), m.textures.maps_padded()[[2, 0]])
     assert sub.textures._num_faces_per_mesh == [2, 2]
