@@ -1132,8 +1132,8 @@ class GraphBatch:
         # vertex ids move by (new first vertex - old first vertex) of their graph
         shift = torch.tensor([a - b for a, b in zip(_ptr(nv), (_ptr(self._num_verts)[i] for i in picks))],
                              dtype=torch.int64, device=device)
-        owner_f = index_from_counts(torch.tensor(nf, device=device), sum(nf))
-        owner_e = index_from_counts(torch.tensor(ne, device=device), sum(ne))
+        owner_f = index_from_counts(torch.tensor(nf, dtype=torch.int64, device=device), sum(nf))
+        owner_e = index_from_counts(torch.tensor(ne, dtype=torch.int64, device=device), sum(ne))
         # a feature none of the picked graphs carries is left out, as a batch built from their Graphs would
         vpresent = {k: tuple(p[i] for i in picks) for k, p in self._vpresent.items() if any(p[i] for i in picks)}
         epresent = {k: tuple(p[i] for i in picks) for k, p in self._epresent.items() if any(p[i] for i in picks)}

@@ -7,8 +7,8 @@ PyTorch3D method (views, counts, geometry, editing) is a GraphBatch method; the 
 what is specific to the structure (a mesh is valid only with faces; a mesh's assigned vertex normals; textures)
 and keep their class through `to`, `clone`, `detach`, indexing, `extend`, `split` and pytree flattening.
 
-Textures: meshgraph has no texture classes yet. A `textures` object (PyTorch3D's, or anything with its
-`sample_textures` protocol) is carried as data: indexed, extended, cloned and moved with the meshes.
+Textures: `meshgraph.render.textures` (TexturesVertex, TexturesUV, TexturesAtlas), or any object with PyTorch3D's
+texture protocol, is carried with the meshes: indexed, extended, cloned, detached, moved, submeshed and joined.
 
 `as_graph_batch(obj)` turns any batch object (ours, PyTorch3D's own Meshes / Pointclouds, duck-typed on
 `verts_packed` / `points_packed`) into a GraphBatch, for the functions that take PyTorch3D structures.
@@ -348,14 +348,19 @@ class Meshes(_PeerNames, GraphBatch):
     def to(self, *args, copy: bool = False, **kwargs) -> Meshes:
         out = super().to(*args, copy=copy, **kwargs)
         if out is not self and self.textures is not None and hasattr(self.textures, "to"):
-            out.textures = self.textures.to(out.device)
+            # a copy of the textures moves (a texture's `to` moves in place): self keeps its own, as in PyTorch3D
+            tex = self.textures.clone() if hasattr(self.textures, "clone") else self.textures
+            out.textures = tex.to(out.device)
         return out
 
     def sample_textures(self, fragments):
         """The textures' `sample_textures(fragments, faces_packed=...)` (PyTorch3D's texture protocol)."""
         if self.textures is None:
             raise ValueError("Meshes does not have textures")
-        return self.textures.sample_textures(fragments, faces_packed=self.faces_packed())
+        tex = self.textures
+        if hasattr(tex, "check_shapes") and not tex.check_shapes(len(self), self.max_verts, max(self._num_faces, default=0)):
+            raise ValueError("Textures do not match the dimensions of Meshes.")
+        return tex.sample_textures(fragments, faces_packed=self.faces_packed())
 
     def __repr__(self) -> str:
         return f"Meshes(num_meshes={len(self)}, num_verts={self.num_verts}, num_faces={self.num_faces}, device={self.device})"

@@ -88,3 +88,28 @@ __all__ = [
     "rasterize_meshes",
     "rasterize_points",
 ]
+
+# --- textures, lights, shading (issue 14)
+from .lighting import AmbientLights, DirectionalLights, Materials, PointLights, diffuse, specular  # noqa: E402
+from .shader import (  # noqa: E402
+    HardDepthShader,
+    HardFlatShader,
+    HardGouraudShader,
+    HardPhongShader,
+    ShaderBase,
+    SoftDepthShader,
+    SoftGouraudShader,
+    SoftPhongShader,
+    TexturedSoftPhongShader,
+)
+from .shading import flat_shading, gouraud_shading, phong_shading  # noqa: E402
+from .textures import Textures, TexturesAtlas, TexturesBase, TexturesUV, TexturesVertex  # noqa: E402
+
+__all__ += [
+    "AmbientLights", "DirectionalLights", "Materials", "PointLights", "diffuse", "specular",
+    "HardDepthShader", "HardFlatShader", "HardGouraudShader", "HardPhongShader", "ShaderBase", "SoftDepthShader",
+    "SoftGouraudShader", "SoftPhongShader", "TexturedSoftPhongShader",
+    "flat_shading", "gouraud_shading", "phong_shading",
+    "Textures", "TexturesAtlas", "TexturesBase", "TexturesUV", "TexturesVertex",
+]
+# --- end textures, lights, shading

@@ -72,8 +72,9 @@ class VertexFeatureShader(torch.nn.Module):
     blends the K slots, hard (the nearest face; background where empty) or soft (`softmax_rgb_blend`, for blurred
     rasterization). -> (N, H, W, C + 1), the last channel the alpha.
 
-    feature: a (V, C) packed tensor, a GraphBatch vertex-feature name or None (the mesh's vertex texture, else
-    ones); forward(fragments, meshes, feature=...) overrides it, blend_params too. blend_params.background_color
+    feature: a (V, C) packed tensor, a GraphBatch vertex-feature name or None (the mesh's texture: a
+    TexturesVertex's features, a TexturesUV / TexturesAtlas sampled at the fragments; else ones);
+    forward(fragments, meshes, feature=...) overrides it, blend_params too. blend_params.background_color
     must be a float or have C entries.
     """
 
@@ -85,9 +86,14 @@ class VertexFeatureShader(torch.nn.Module):
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
         blend_params = kwargs.get("blend_params", self.blend_params)
-        feats = _vertex_features(meshes, kwargs.get("feature", self.feature))
-        faces = meshes.faces_packed()
-        slots = interpolate_vertex_features(fragments.pix_to_face, fragments.bary_coords.to(feats.dtype), faces, feats)
+        feature = kwargs.get("feature", self.feature)
+        textures = getattr(meshes, "textures", None)
+        if feature is None and textures is not None and not hasattr(textures, "verts_features_packed"):
+            slots = meshes.sample_textures(fragments)  # a UV map / atlas of any width C
+        else:
+            feats = _vertex_features(meshes, feature)
+            slots = interpolate_vertex_features(fragments.pix_to_face, fragments.bary_coords.to(feats.dtype),
+                                                meshes.faces_packed(), feats)
         if self.soft:
             return softmax_rgb_blend(slots, fragments, blend_params, kwargs.get("znear", self.znear),
                                      kwargs.get("zfar", self.zfar))

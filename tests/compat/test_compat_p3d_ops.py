@@ -138,15 +138,23 @@ def test_subdivide_meshes_module_precomputed_and_per_batch_agree_and_carry_featu
     assert isinstance(plain, Meshes)
 
 
-def test_cubify_returns_meshes_and_refuses_texture_feats():
+def test_cubify_returns_meshes_and_texture_feats_as_an_atlas():
     vox = torch.zeros(2, 2, 2, 2)
     vox[0, 0, 0, 0] = 1
     out = cubify(vox, 0.5)
     assert isinstance(out, Meshes)
     assert out.num_verts_per_mesh().tolist() == [8, 0] and out.num_faces_per_mesh().tolist() == [12, 0]
     assert cubify(torch.zeros(0, 2, 2, 2), 0.5).isempty()
-    with pytest.raises(NotImplementedError, match="TexturesAtlas"):
-        cubify(vox, 0.5, feats=torch.zeros(2, 3, 2, 2, 2), align="center")
+    # align="center": one 1 x 1 texel per face, the features of the face's voxel
+    vox2 = vox.clone()
+    vox2[1, 1, 0, 1] = 1  # mesh 1: one voxel at d=1, h=0, w=1
+    feats = torch.rand(2, 3, 2, 2, 2)
+    tex = cubify(vox2, 0.5, feats=feats, align="center").textures
+    atlas = tex.atlas_list()
+    assert [a.shape for a in atlas] == [(12, 1, 1, 3)] * 2
+    torch.testing.assert_close(atlas[0][:, 0, 0], feats[0, :, 0, 0, 0].expand(12, 3))
+    torch.testing.assert_close(atlas[1][:, 0, 0], feats[1, :, 1, 0, 1].expand(12, 3))
+    assert cubify(vox2, 0.5, feats=feats).textures is None  # other alignments ignore feats (PyTorch3D's rule)
     with pytest.raises(ValueError, match="Align mode must be one of"):
         cubify(vox, 0.5, align="topright")
 

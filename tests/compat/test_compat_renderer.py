@@ -32,7 +32,7 @@ from meshgraph.render import VertexFeatureShader
 def test_missing_names_are_absent():
     import meshgraph.compat.pytorch3d.renderer as r
 
-    for name in ("HardPhongShader", "TexturesVertex", "PointLights", "PulsarPointsRenderer", "FishEyeCameras"):
+    for name in ("SplatterPhongShader", "PulsarPointsRenderer", "FishEyeCameras"):
         assert not hasattr(r, name)
 
 

@@ -1,6 +1,6 @@
-"""`pytorch3d.renderer` mirror: cameras, mesh and point rasterizers, renderers, compositors, the silhouette
-shader and the blending functions. Lit shaders, lights, materials, textures, implicit and pulsar rendering are
-not implemented (their names are absent)."""
+"""`pytorch3d.renderer` mirror: cameras, mesh and point rasterizers, renderers, compositors, the shaders, lights,
+materials and textures, and the blending functions. Implicit, splatting and pulsar rendering are not implemented
+(their names are absent)."""
 
 from .blending import BlendParams, hard_rgb_blend, sigmoid_alpha_blend, softmax_rgb_blend
 from .camera_utils import join_cameras_as_batch, rotate_on_spot
@@ -37,5 +37,24 @@ from .points import (
 )
 from .utils import TensorProperties, convert_to_tensors_and_broadcast, ndc_grid_sample, ndc_to_grid_sample_coords
 
+# --- textures, lights, shading (issue 14)
+from .lighting import AmbientLights, DirectionalLights, PointLights, diffuse, specular  # noqa: E402
+from .materials import Materials  # noqa: E402
+from .mesh import (  # noqa: E402
+    HardFlatShader,
+    HardGouraudShader,
+    HardPhongShader,
+    SoftGouraudShader,
+    SoftPhongShader,
+    Textures,
+    TexturesAtlas,
+    TexturesUV,
+    TexturesVertex,
+    gouraud_shading,
+    phong_shading,
+)
+# --- end textures, lights, shading
+
 __all__ = [k for k in globals() if not k.startswith("_") and k not in ("blending", "camera_utils", "cameras",
-                                                                       "mesh", "points", "utils")]
+                                                                       "mesh", "points", "utils", "lighting",
+                                                                       "materials")]
