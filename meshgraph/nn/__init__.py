@@ -27,3 +27,9 @@ from .conv_spectral import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv,
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- aggregations and hetero linear (issues 13, 15)
+from .linear import HeteroDictLinear, HeteroLinear
+
+__all__ += ["HeteroDictLinear", "HeteroLinear"]
+# --- end aggregations and hetero linear

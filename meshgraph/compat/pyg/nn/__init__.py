@@ -31,3 +31,12 @@ from .conv import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, 
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- aggregations and hetero linear (issues 13, 15)
+from .aggr import (AttentionalAggregation, DeepSetsAggregation, GRUAggregation, MedianAggregation,
+                   QuantileAggregation, Set2Set, SetTransformerAggregation, SortAggregation)
+from .dense import HeteroDictLinear, HeteroLinear
+
+__all__ += ["AttentionalAggregation", "DeepSetsAggregation", "GRUAggregation", "HeteroDictLinear", "HeteroLinear",
+            "MedianAggregation", "QuantileAggregation", "Set2Set", "SetTransformerAggregation", "SortAggregation"]
+# --- end aggregations and hetero linear

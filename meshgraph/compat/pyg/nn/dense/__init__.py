@@ -3,3 +3,9 @@
 from .linear import Linear
 
 __all__ = ["Linear"]
+
+# --- hetero linear (issue 15)
+from .linear import HeteroDictLinear, HeteroLinear
+
+__all__ += ["HeteroDictLinear", "HeteroLinear"]
+# --- end hetero linear
