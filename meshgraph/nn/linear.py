@@ -8,11 +8,12 @@ dict) are PyG's `torch_geometric.nn.dense.linear` classes, with its parameter na
 from __future__ import annotations
 
 import math
+from typing import Dict, List, Optional
 
 import torch
 from torch import nn
 
-from .._utils import check_index_range, check_index_tensor, check_same_device, check_tensor, count_per_index, offsets_from_counts
+from .._utils import check_index_range, check_index_tensor, check_same_device, check_tensor
 from .functional import linear
 
 
@@ -183,9 +184,12 @@ class HeteroLinear(nn.Module):
 
     def forward_naive(self, x: torch.Tensor, type_ptr: torch.Tensor) -> torch.Tensor:
         """x sorted by type, type_ptr (num_types + 1,) offsets: one GEMM per type block (no bias)."""
-        sizes = type_ptr.diff().tolist()  # one device sync for the block sizes
-        blocks = [xb @ self.weight[t] for t, xb in enumerate(torch.split(x, sizes)) if xb.shape[0]]
-        if not blocks:
+        sizes: List[int] = type_ptr.diff().tolist()  # one device sync for the block sizes
+        blocks: List[torch.Tensor] = []
+        for t, xb in enumerate(torch.split(x, sizes)):
+            if xb.shape[0] > 0:
+                blocks.append(xb @ self.weight[t])
+        if len(blocks) == 0:
             return x.new_empty(x.shape[0], self.out_channels)
         return torch.cat(blocks) if len(blocks) > 1 else blocks[0]
 
@@ -194,7 +198,28 @@ class HeteroLinear(nn.Module):
         return self.forward_naive(x, type_ptr)
 
     def forward(self, x: torch.Tensor, type_vec: torch.Tensor) -> torch.Tensor:
-        """x: (N, in_channels), type_vec: (N,) int -> (N, out_channels)."""
+        """x: (N, in_channels), type_vec: (N,) int -> (N, out_channels). TorchScript-compatible (the input
+        checks are skipped when scripted)."""
+        if not torch.jit.is_scripting():
+            self._check_input(x, type_vec)
+        type_vec = type_vec.long()
+        perm: Optional[torch.Tensor] = None
+        if not self.is_sorted and type_vec.numel() > 1 and bool((type_vec[1:] < type_vec[:-1]).any()):
+            perm = torch.argsort(type_vec, stable=True)
+            type_vec = type_vec[perm]
+            x = x[perm]
+        counts = torch.zeros(self.num_types, dtype=torch.long, device=x.device)
+        counts = counts.index_add_(0, type_vec, torch.ones_like(type_vec))
+        type_ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        out = self.forward_segmm(x, type_ptr)
+        if self.bias is not None:
+            out = out + self.bias[type_vec]
+        if perm is not None:  # back to the input order
+            out = torch.empty_like(out).index_copy_(0, perm, out)
+        return out
+
+    @torch.jit.unused
+    def _check_input(self, x: torch.Tensor, type_vec: torch.Tensor) -> None:
         check_tensor(x, "x", dim=2)
         check_index_tensor(type_vec, "type_vec", dim=1)
         check_same_device(x=x, type_vec=type_vec)
@@ -204,18 +229,6 @@ class HeteroLinear(nn.Module):
         if type_vec.shape[0] != x.shape[0]:
             raise ValueError(f"type_vec must have one entry per row of x ({x.shape[0]}), got {type_vec.shape[0]}")
         check_index_range(type_vec, "type_vec", self.num_types)
-        type_vec = type_vec.long()
-        perm = None
-        if not self.is_sorted and type_vec.numel() > 1 and bool((type_vec[1:] < type_vec[:-1]).any()):
-            perm = torch.argsort(type_vec, stable=True)
-            type_vec, x = type_vec[perm], x[perm]
-        type_ptr = offsets_from_counts(count_per_index(type_vec, self.num_types))
-        out = self.forward_segmm(x, type_ptr)
-        if self.bias is not None:
-            out = out + self.bias[type_vec]
-        if perm is not None:  # back to the input order
-            out = torch.empty_like(out).index_copy_(0, perm, out)
-        return out
 
     @torch.no_grad()
     def initialize_parameters(self, module, input) -> None:
@@ -230,6 +243,12 @@ class HeteroLinear(nn.Module):
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, num_types={self.num_types}, "
                 f"bias={self.kwargs.get('bias', True)})")
+
+
+@torch.jit.unused
+def _check_dict(x_dict: Dict[str, torch.Tensor]) -> None:
+    if not isinstance(x_dict, dict):
+        raise TypeError(f"HeteroDictLinear takes a dict of feature tensors (x_dict), got {type(x_dict).__name__}")
 
 
 class HeteroDictLinear(nn.Module):
@@ -261,10 +280,16 @@ class HeteroDictLinear(nn.Module):
         for lin in self.lins.values():
             lin.reset_parameters()
 
-    def forward(self, x_dict: dict) -> dict:
-        if not isinstance(x_dict, dict):
-            raise TypeError(f"HeteroDictLinear takes a dict of feature tensors (x_dict), got {type(x_dict).__name__}")
-        return {key: lin(x_dict[key]) for key, lin in self.lins.items() if key in x_dict}
+    def forward(self, x_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """{type: (N_type, in_channels[type])} -> {type: (N_type, out_channels)} for the types present.
+        TorchScript-compatible."""
+        if not torch.jit.is_scripting():
+            _check_dict(x_dict)
+        out_dict: Dict[str, torch.Tensor] = {}
+        for key, lin in self.lins.items():
+            if key in x_dict:
+                out_dict[key] = lin(x_dict[key])
+        return out_dict
 
     @torch.no_grad()
     def initialize_parameters(self, module, input) -> None:

@@ -117,3 +117,15 @@ def test_hetero_dict_linear_int_channels_lazy_and_bad_input():
         HeteroDictLinear({"a": 4}, 3, types=["b"])
     with pytest.raises(TypeError, match="x_dict"):
         HeteroDictLinear({"a": 4}, 3)(torch.randn(2, 4))
+
+
+def test_hetero_linears_script():
+    lin = HeteroLinear(3, 2, num_types=3)
+    x, t = torch.randn(6, 3), torch.tensor([2, 0, 1, 0, 2, 2])
+    torch.testing.assert_close(torch.jit.script(lin)(x, t), lin(x, t))
+    d = HeteroDictLinear({"a": 3, "b": 2}, 4)
+    xd = {"a": x, "b": torch.randn(2, 2)}
+    got, want = torch.jit.script(d)(xd), d(xd)
+    assert got.keys() == want.keys()
+    for k in want:
+        torch.testing.assert_close(got[k], want[k])
