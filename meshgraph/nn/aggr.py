@@ -11,7 +11,7 @@ reductions are `meshgraph.ops.scatter` / `segment_reduce`: the fused segment ker
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import List, Optional
 
 import torch
 from torch import nn
@@ -179,10 +179,48 @@ class Aggregation(nn.Module):
         return f"{type(self).__name__}()"
 
 
+def _script_reduce(x: torch.Tensor, index: Optional[torch.Tensor], ptr: Optional[torch.Tensor],
+                   dim_size: Optional[int], dim: int, reduce: str) -> torch.Tensor:
+    """The basic reductions in plain torch ops, for torch.jit.script (TorchScript cannot compile the fused path's
+    wrappers); the same conventions: empty groups 0 (1 for "mul")."""
+    dim = dim % x.dim()
+    if index is None:
+        if ptr is not None:
+            index = torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=x.device), ptr.diff())
+            if dim_size is None:
+                dim_size = ptr.numel() - 1
+        else:
+            index = torch.zeros(x.size(dim), dtype=torch.long, device=x.device)
+    if dim_size is None:
+        dim_size = int(index.max()) + 1 if index.numel() > 0 else 0
+    shape = list(x.shape)
+    shape[dim] = dim_size
+    view = [1] * x.dim()
+    view[dim] = -1
+    idx = index.long().view(view).expand_as(x)
+    if reduce == "mul":
+        return x.new_ones(shape).scatter_reduce_(dim, idx, x, "prod", include_self=True)
+    if reduce in ("max", "min"):
+        return x.new_zeros(shape).scatter_reduce_(dim, idx, x, "a" + reduce, include_self=False)
+    out = x.new_zeros(shape).scatter_add_(dim, idx, x)
+    if reduce == "mean":
+        count = x.new_zeros(dim_size).index_add_(0, index.long(), x.new_ones(index.numel()))
+        view[dim] = dim_size
+        out = out / count.clamp(min=1).view(view)
+    return out
+
+
 class _Basic(Aggregation):
     reduce_name = "sum"
 
-    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reduce_name = type(self).reduce_name  # an instance attribute, so TorchScript sees it
+
+    def forward(self, x: torch.Tensor, index: Optional[torch.Tensor] = None, ptr: Optional[torch.Tensor] = None,
+                dim_size: Optional[int] = None, dim: int = -2) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return _script_reduce(x, index, ptr, dim_size, dim, self.reduce_name)
         return self.reduce(x, index, ptr, dim_size, dim, self.reduce_name)
 
 
@@ -205,9 +243,12 @@ class MinAggregation(_Basic):
 class MulAggregation(_Basic):
     reduce_name = "mul"
 
-    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+    def forward(self, x: torch.Tensor, index: Optional[torch.Tensor] = None, ptr: Optional[torch.Tensor] = None,
+                dim_size: Optional[int] = None, dim: int = -2) -> torch.Tensor:
+        if torch.jit.is_scripting():
+            return _script_reduce(x, index, None, dim_size, dim, "mul")
         self.assert_index_present(index)  # PyG: the product has no segment (ptr) form
-        return super().forward(x, index, None, dim_size, dim)
+        return self.reduce(x, index, None, dim_size, dim, "mul")
 
 
 class VarAggregation(Aggregation):
@@ -847,21 +888,45 @@ class MultiAggregation(Aggregation):
             return self.out_channels
         return in_channels * len(self.aggrs) if self.mode == "cat" else in_channels
 
-    def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
-        return self.combine([a(x, index, ptr, dim_size, dim) for a in self.aggrs])
+    def forward(self, x: torch.Tensor, index: Optional[torch.Tensor] = None, ptr: Optional[torch.Tensor] = None,
+                dim_size: Optional[int] = None, dim: int = -2) -> torch.Tensor:
+        outs: List[torch.Tensor] = []
+        for a in self.aggrs:
+            outs.append(a(x, index, ptr, dim_size, dim))
+        return self.combine(outs)
 
-    def combine(self, inputs):
+    def combine(self, inputs: List[torch.Tensor]) -> torch.Tensor:
+        """The aggregations' results combined by `mode` (TorchScript-compatible)."""
         if len(inputs) == 1:
             return inputs[0]
         if self.mode == "cat":
             return torch.cat(inputs, dim=-1)
-        if self.mode == "proj":
+        if hasattr(self, "lin"):  # mode "proj"
             return self.lin(torch.cat(inputs, dim=-1))
-        if self.mode == "attn":
-            x = torch.stack([lin(v) for lin, v in zip(self.lin_heads.lins.values(), inputs)], dim=0)
+        if hasattr(self, "multihead_attn"):  # mode "attn"
+            heads: List[torch.Tensor] = []
+            i = 0
+            for lin in self.lin_heads.lins.values():
+                heads.append(lin(inputs[i]))
+                i += 1
+            x = torch.stack(heads, dim=0)
             return self.multihead_attn(x, x, x)[0].mean(dim=0)
-        out = getattr(torch, self.mode)(torch.stack(inputs, dim=0), dim=0)
-        return out if isinstance(out, torch.Tensor) else out[0]
+        stacked = torch.stack(inputs, dim=0)
+        if self.mode == "sum":
+            return stacked.sum(dim=0)
+        if self.mode == "mean":
+            return stacked.mean(dim=0)
+        if self.mode == "max":
+            return stacked.max(dim=0)[0]
+        if self.mode == "min":
+            return stacked.min(dim=0)[0]
+        if self.mode == "logsumexp":
+            return torch.logsumexp(stacked, dim=0)
+        if self.mode == "std":
+            return stacked.std(dim=0)
+        if self.mode == "var":
+            return stacked.var(dim=0)
+        raise ValueError(f"Combine mode '{self.mode}' is not supported.")
 
     def __repr__(self) -> str:
         inner = ",\n".join(f"  {a}" for a in self.aggrs) + ",\n"

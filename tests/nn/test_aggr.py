@@ -301,3 +301,16 @@ def test_var_std_softmax_match_pyg_in_csr_order_and_not(cls, kw, dtype):
         g2 = torch.autograd.grad((o2 * w).sum(), [xr, *theirs.parameters()])
         for a, b in zip(g1, g2):
             torch.testing.assert_close(a.to(ref_dtype), b, **tol)
+
+
+@pytest.mark.parametrize("mode", ["cat", "proj", "attn", "sum", "logsumexp", "std"])
+def test_basic_and_multi_aggregations_script(mode):
+    x = _x().detach()
+    mode_kwargs = {"in_channels": 5, "out_channels": 5, **({"num_heads": 1} if mode == "attn" else {})}
+    multi = ours.MultiAggregation(["mean", "sum", "max", "min"], mode=mode,
+                                  mode_kwargs=mode_kwargs if mode in ("proj", "attn") else None).double()
+    scripted = torch.jit.script(multi)
+    for args, kw in (((x, INDEX), {}), ((x, INDEX), {"dim_size": 8}), ((x,), {"ptr": PTR}), ((x,), {})):
+        _close(scripted(*args, **kw), multi(*args, **kw))
+    mul = torch.jit.script(ours.MulAggregation())
+    _close(mul(x, INDEX, dim_size=7), pyg.MulAggregation()(x, INDEX, dim_size=7))
