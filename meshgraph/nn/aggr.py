@@ -40,24 +40,16 @@ def _scatter_along(x: torch.Tensor, index, ptr, dim_size, dim: int, reduce: str)
 
 def segment_softmax(src: torch.Tensor, index: torch.Tensor | None, ptr: torch.Tensor | None, dim_size: int | None,
                     dim: int = 0) -> torch.Tensor:
-    """Softmax of src's rows along `dim` within each group (PyG's `utils.softmax` arguments)."""
-    from ..ops.adjacency import build_adjacency, segment_adjacency
-    from ..ops.neighbor_softmax import neighbor_softmax
+    """Softmax of src's rows along `dim` within each group (PyG's `utils.softmax` arguments): by index, else
+    by the ptr segments, else all rows one group. meshgraph.ops' scatter_softmax / segment_softmax (the fused
+    neighbor_softmax kernel on the group CSR cached on the index tensor: no sorted copy per call)."""
+    from ..ops.scatter import scatter_softmax, segment_softmax as ptr_softmax
 
-    dim = dim % src.dim()
-    s = src.movedim(dim, 0) if dim else src
-    E = s.shape[0]
-    if index is None and ptr is None:
-        ptr = torch.tensor([0, E], device=src.device)
-    if index is None:
-        adj = segment_adjacency(ptr.long(), E)
-    else:
-        if dim_size is None:
-            dim_size = int(index.max()) + 1 if index.numel() else 0
-        adj = build_adjacency(torch.stack([torch.arange(E, device=src.device), index.long()]), dim_size, num_src=E)
-    flat = s.reshape(E, -1) if s.dim() != 2 else s
-    out = neighbor_softmax(flat, adj).reshape(s.shape) if E else s.clone()
-    return out.movedim(0, dim) if dim else out
+    if index is not None:
+        return scatter_softmax(src, index, dim_size, dim=dim)
+    if ptr is None:
+        ptr = torch.tensor([0, src.shape[dim]], device=src.device)
+    return ptr_softmax(src, ptr, dim=dim)
 
 
 def _in_order_weighted(x, weight, index, ptr, dim_size, dim, reduce: str):
