@@ -153,6 +153,14 @@ class Aggregation(nn.Module):
         return out, mask
 
     @staticmethod
+    def _at_least_one_slot(dense, mask):
+        """A padded batch with 0 slots (no group has rows) widened to one empty slot, so the sequence / attention
+        modules run: each group then gets what an empty group gets in any batch whose longest group has 1 row."""
+        if dense.shape[1] > 0:
+            return dense, mask
+        return dense.new_zeros(dense.shape[0], 1, dense.shape[2]), mask.new_zeros(mask.shape[0], 1)
+
+    @staticmethod
     def _group_index(x, index, ptr, dim: int = -2):
         """The group index of x's rows along dim: index, or the segment of each row for ptr, or all rows one
         group (PyG's default when neither is given)."""
@@ -345,7 +353,8 @@ class LSTMAggregation(Aggregation):
         self.lstm.reset_parameters()
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2, max_num_elements=None):
-        dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim, max_num_elements=max_num_elements)
+        dense, _ = self._at_least_one_slot(*self.to_dense_batch(x, index, ptr, dim_size, dim,
+                                                                  max_num_elements=max_num_elements))
         return self.lstm(dense)[0][:, -1]
 
     def __repr__(self) -> str:
@@ -387,7 +396,8 @@ class GRUAggregation(Aggregation):
         self.gru.reset_parameters()
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2, max_num_elements=None):
-        dense, _ = self.to_dense_batch(x, index, ptr, dim_size, dim, max_num_elements=max_num_elements)
+        dense, _ = self._at_least_one_slot(*self.to_dense_batch(x, index, ptr, dim_size, dim,
+                                                                  max_num_elements=max_num_elements))
         return self.gru(dense)[0][:, -1]
 
     def __repr__(self) -> str:
@@ -797,7 +807,8 @@ class SetTransformerAggregation(Aggregation):
             block.reset_parameters()
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2, max_num_elements=None):
-        dense, mask = self.to_dense_batch(x, index, ptr, dim_size, dim, max_num_elements=max_num_elements)
+        dense, mask = self._at_least_one_slot(*self.to_dense_batch(x, index, ptr, dim_size, dim,
+                                                                     max_num_elements=max_num_elements))
         for encoder in self.encoders:
             dense = encoder(dense, mask)
         dense = self.pma(dense, mask)

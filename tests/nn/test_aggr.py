@@ -314,3 +314,20 @@ def test_basic_and_multi_aggregations_script(mode):
         _close(scripted(*args, **kw), multi(*args, **kw))
     mul = torch.jit.script(ours.MulAggregation())
     _close(mul(x, INDEX, dim_size=7), pyg.MulAggregation()(x, INDEX, dim_size=7))
+
+
+@pytest.mark.parametrize("name,args", [("GRUAggregation", (4, 3)), ("LSTMAggregation", (4, 3)),
+                                       ("SetTransformerAggregation", (4,)), ("Set2Set", (4, 2)),
+                                       ("SortAggregation", (3,)), ("DeepSetsAggregation", ()),
+                                       ("MedianAggregation", ()), ("QuantileAggregation", (0.3,)),
+                                       ("AttentionalAggregation", ("gate",))])
+def test_no_rows_at_all(name, args):
+    # every group empty: each gets what an empty group gets next to a one-row group (PyG's padded semantics),
+    # where PyG itself raises for several of these
+    args = tuple(torch.nn.Linear(4, 1) if a == "gate" else a for a in args)
+    mine = getattr(ours, name)(*args).eval()
+    out = mine(torch.randn(0, 4), torch.zeros(0, dtype=torch.long), dim_size=2)
+    one_row = mine(torch.randn(1, 4), torch.tensor([1]), dim_size=2)
+    assert out.shape == one_row.shape
+    _close(out[0], one_row[0])
+    assert not out.isnan().any()
