@@ -10,6 +10,7 @@ reductions are `meshgraph.ops.scatter` / `segment_reduce`: the fused segment ker
 
 from __future__ import annotations
 
+import contextvars
 import math
 from typing import List, Optional
 
@@ -36,6 +37,10 @@ def _scatter_along(x: torch.Tensor, index, ptr, dim_size, dim: int, reduce: str)
         ptr = torch.tensor([0, src.shape[0]], device=x.device)
     out = segment_reduce(src, ptr, reduce=reduce)
     return out.movedim(0, dim) if dim else out
+
+
+# The reductions computed so far within one MultiAggregation.forward (None outside one): see Aggregation.reduce.
+_SHARED_REDUCTIONS: contextvars.ContextVar = contextvars.ContextVar("meshgraph_shared_reductions", default=None)
 
 
 def segment_softmax(src: torch.Tensor, index: torch.Tensor | None, ptr: torch.Tensor | None, dim_size: int | None,
@@ -110,7 +115,14 @@ class Aggregation(nn.Module):
             raise ValueError(f"Aggregation needs to perform aggregation in first dimension (got '{dim}')")
 
     def reduce(self, x, index=None, ptr=None, dim_size=None, dim=-2, reduce="sum") -> torch.Tensor:
-        return _scatter_along(x, index, ptr, dim_size, dim, reduce)
+        memo = _SHARED_REDUCTIONS.get()
+        if memo is None:
+            return _scatter_along(x, index, ptr, dim_size, dim, reduce)
+        # inside MultiAggregation: one pass per distinct reduction of the same rows (mean and std share the mean)
+        key = (id(x), id(index), id(ptr), dim_size, dim, reduce)
+        if key not in memo:
+            memo[key] = (x, index, ptr, _scatter_along(x, index, ptr, dim_size, dim, reduce))  # keeps the ids alive
+        return memo[key][3]
 
     def __call__(self, x, index=None, ptr=None, dim_size=None, dim=-2, **kwargs):
         # PyG's argument validation and messages
@@ -893,10 +905,22 @@ class MultiAggregation(Aggregation):
 
     def forward(self, x: torch.Tensor, index: Optional[torch.Tensor] = None, ptr: Optional[torch.Tensor] = None,
                 dim_size: Optional[int] = None, dim: int = -2) -> torch.Tensor:
+        if not torch.jit.is_scripting():
+            return self.combine(self._shared_outputs(x, index, ptr, dim_size, dim))
         outs: List[torch.Tensor] = []
         for a in self.aggrs:
             outs.append(a(x, index, ptr, dim_size, dim))
         return self.combine(outs)
+
+    @torch.jit.unused
+    def _shared_outputs(self, x: torch.Tensor, index: Optional[torch.Tensor], ptr: Optional[torch.Tensor],
+                        dim_size: Optional[int], dim: int) -> List[torch.Tensor]:
+        """Each aggregation's result, the reductions they have in common computed once (Aggregation.reduce)."""
+        token = _SHARED_REDUCTIONS.set({})
+        try:
+            return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
+        finally:
+            _SHARED_REDUCTIONS.reset(token)
 
     def combine(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """The aggregations' results combined by `mode` (TorchScript-compatible)."""

@@ -331,3 +331,24 @@ def test_no_rows_at_all(name, args):
     assert out.shape == one_row.shape
     _close(out[0], one_row[0])
     assert not out.isnan().any()
+
+
+def test_multi_aggregation_reduces_each_statistic_once(monkeypatch):
+    x, calls = _x(), []
+    real = ours._scatter_along
+
+    def counting(*args):
+        calls.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(ours, "_scatter_along", counting)
+    names = ["mean", "max", "std", "var", "sum"]
+    o1 = ours.MultiAggregation(names)(x, INDEX, dim_size=7)
+    assert sorted(calls) == ["max", "mean", "sum"]  # std and var reuse the mean
+    o2 = pyg.MultiAggregation(names)(x, INDEX, dim_size=7)
+    _close(o1, o2)
+    _same_grad(o1, o2, [x], [x])
+    calls.clear()
+    ours.MeanAggregation()(x, INDEX)
+    ours.MeanAggregation()(x, INDEX)
+    assert calls == ["mean", "mean"]  # nothing is kept outside a MultiAggregation call
