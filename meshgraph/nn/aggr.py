@@ -17,8 +17,7 @@ from typing import List, Optional
 import torch
 from torch import nn
 
-from .._utils import (FLOAT_DTYPES, can_inspect_values, check_index_range, check_ptr, count_per_index, flatten_features,
-                      index_from_offsets, offsets_from_counts)
+from .._utils import FLOAT_DTYPES, check_index_range, count_per_index, index_from_offsets, offsets_from_counts
 from ..ops.gather_scatter import aggregate
 from ..ops.scatter import scatter, segment_reduce
 from .mlp import MLP
@@ -43,6 +42,18 @@ def _scatter_along(x: torch.Tensor, index, ptr, dim_size, dim: int, reduce: str)
 _SHARED_REDUCTIONS: contextvars.ContextVar = contextvars.ContextVar("meshgraph_shared_reductions", default=None)
 
 
+def _shared(compute, x, index, ptr, *key):
+    """compute(), or inside a MultiAggregation call the result it already gave for the same rows (x, index, ptr
+    by identity) and key: one pass per distinct statistic (mean, var and std share the mean and the variance)."""
+    memo = _SHARED_REDUCTIONS.get()
+    if memo is None:
+        return compute()
+    k = (id(x), id(index), id(ptr), *key)
+    if k not in memo:
+        memo[k] = (x, index, ptr, compute())  # holding the tensors keeps their ids unique while the entry lives
+    return memo[k][3]
+
+
 def segment_softmax(src: torch.Tensor, index: torch.Tensor | None, ptr: torch.Tensor | None, dim_size: int | None,
                     dim: int = 0) -> torch.Tensor:
     """Softmax of src's rows along `dim` within each group (PyG's `utils.softmax` arguments): by index, else
@@ -56,34 +67,6 @@ def segment_softmax(src: torch.Tensor, index: torch.Tensor | None, ptr: torch.Te
         ptr = torch.tensor([0, src.shape[dim]], device=src.device)
     return ptr_softmax(src, ptr, dim=dim)
 
-
-def _in_order_weighted(x, weight, index, ptr, dim_size, dim, reduce: str):
-    """reduce of weight * x per group on the fused kernel, with weight (x's shape) as per-feature edge weights,
-    so no (E, F) product is formed. Only where the group CSR lists the rows in input order (ptr segments, an
-    index sorted by group: then the weights need no permuted copy) and x is float with rows along dim 0;
-    None otherwise (the caller forms the product)."""
-    from ..ops.adjacency import cached_value, segment_adjacency
-    from ..ops.scatter import _check_index, _index_adjacency
-
-    if x.dtype not in FLOAT_DTYPES or weight.dtype != x.dtype or weight.shape != x.shape or x.dim() < 2 \
-            or dim % x.dim() != 0 or not can_inspect_values(x):
-        return None
-    rows = x.shape[0]
-    if index is not None:
-        B = _check_index(index, rows, x.device, dim_size)
-        adj = _index_adjacency(index, rows, B)
-        in_order = cached_value(index, ("rows_in_csr_order", rows, B),
-                                lambda: rows < 2 or bool((index[1:] >= index[:-1]).all()))
-        if not in_order:
-            return None
-    else:
-        if ptr is None:
-            ptr = torch.tensor([0, rows], device=x.device)
-        check_ptr(ptr, rows, "x")
-        adj = segment_adjacency(ptr.long(), rows)
-    x2, w2 = flatten_features(x), flatten_features(weight)
-    out = torch.ops.meshgraph.gather_scatter(x2, adj.rowptr, adj.col, w2, reduce, adj.rowptr_t, adj.col_t, adj.eid_t)[0]
-    return out.reshape(out.shape[0], *x.shape[1:])
 
 
 class Aggregation(nn.Module):
@@ -115,14 +98,8 @@ class Aggregation(nn.Module):
             raise ValueError(f"Aggregation needs to perform aggregation in first dimension (got '{dim}')")
 
     def reduce(self, x, index=None, ptr=None, dim_size=None, dim=-2, reduce="sum") -> torch.Tensor:
-        memo = _SHARED_REDUCTIONS.get()
-        if memo is None:
-            return _scatter_along(x, index, ptr, dim_size, dim, reduce)
-        # inside MultiAggregation: one pass per distinct reduction of the same rows (mean and std share the mean)
-        key = (id(x), id(index), id(ptr), dim_size, dim, reduce)
-        if key not in memo:
-            memo[key] = (x, index, ptr, _scatter_along(x, index, ptr, dim_size, dim, reduce))  # keeps the ids alive
-        return memo[key][3]
+        return _shared(lambda: _scatter_along(x, index, ptr, dim_size, dim, reduce), x, index, ptr, dim_size, dim,
+                       reduce)
 
     def __call__(self, x, index=None, ptr=None, dim_size=None, dim=-2, **kwargs):
         # PyG's argument validation and messages
@@ -271,11 +248,13 @@ class VarAggregation(Aggregation):
         self.semi_grad = semi_grad
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        return _shared(lambda: self._var(x, index, ptr, dim_size, dim), x, index, ptr, dim_size, dim, "var",
+                       self.semi_grad)
+
+    def _var(self, x, index, ptr, dim_size, dim):
         mean = self.reduce(x, index, ptr, dim_size, dim, "mean")
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.semi_grad):
-            mean2 = _in_order_weighted(x, x, index, ptr, dim_size, dim, "mean")  # mean(x * x), no x * x rows
-            if mean2 is None:
-                mean2 = self.reduce(x * x, index, ptr, dim_size, dim, "mean")
+            mean2 = self.reduce(x * x, index, ptr, dim_size, dim, "mean")
         return mean2 - mean * mean
 
 
@@ -313,8 +292,7 @@ class SoftmaxAggregation(Aggregation):
         alpha = x if isinstance(t, (int, float)) and t == 1 else x * t
         with torch.set_grad_enabled(torch.is_grad_enabled() and not (self.semi_grad and not self.learn)):
             alpha = segment_softmax(alpha, index, ptr, dim_size, dim)
-        out = _in_order_weighted(x, alpha, index, ptr, dim_size, dim, "sum")  # sum(alpha * x), no product rows
-        return out if out is not None else self.reduce(x * alpha, index, ptr, dim_size, dim, "sum")
+        return self.reduce(x * alpha, index, ptr, dim_size, dim, "sum")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learn={self.learn})"
