@@ -1,6 +1,7 @@
 """Aggregation modules (meshgraph.nn.aggr) vs PyG's torch_geometric.nn.aggr in the same run: var, std, softmax
-(learnable t), powermean (learnable p), multi ([mean, max, std], cat), median and quantile, forward + backward on
-(E, F) messages grouped by a destination index (sorted, as MessagePassing gives them after a CSR sort).
+(learnable t), powermean (learnable p), multi ([mean, max, std], cat), median, quantile, Set2Set and
+AttentionalAggregation, forward + backward on (E, F) messages grouped by a destination index (sorted, as
+MessagePassing gives them after a CSR sort).
 
 Workload: E rows over V groups with heavy-tailed sizes (fixed seed); default E = 1,000,000, V = 50,000, F = 64
 (--quick: E = 2,000, V = 100, F = 8). Results (outputs and input gradients) are checked against PyG's before timing.
@@ -14,15 +15,19 @@ from meshgraph.nn import aggr as ours
 
 from _common import bench_args, report, timeit
 
-CASES = {  # name -> (class name, in both libraries; constructor kwargs)
-    "var": ("VarAggregation", {}),
-    "std": ("StdAggregation", {}),
-    "softmax": ("SoftmaxAggregation", {"learn": True}),
-    "powermean": ("PowerMeanAggregation", {"learn": True}),
-    "multi": ("MultiAggregation", {"aggrs": ["mean", "max", "std"]}),
-    "median": ("MedianAggregation", {}),
-    "quantile": ("QuantileAggregation", {"q": [0.25, 0.75]}),
-}
+def cases(F: int) -> dict:
+    """name -> (class name, in both libraries; constructor kwargs) for F input channels."""
+    return {
+        "var": ("VarAggregation", {}),
+        "std": ("StdAggregation", {}),
+        "softmax": ("SoftmaxAggregation", {"learn": True}),
+        "powermean": ("PowerMeanAggregation", {"learn": True}),
+        "multi": ("MultiAggregation", {"aggrs": ["mean", "max", "std"]}),
+        "median": ("MedianAggregation", {}),
+        "quantile": ("QuantileAggregation", {"q": [0.25, 0.75]}),
+        "set2set": ("Set2Set", {"in_channels": F, "processing_steps": 3}),
+        "attentional": ("AttentionalAggregation", {"gate_nn": torch.nn.Linear(F, 1), "nn": torch.nn.Linear(F, F)}),
+    }
 
 
 def workload(E: int, V: int, F: int, seed: int = 0):
@@ -42,7 +47,7 @@ def main(argv=None):
         import torch_geometric.nn.aggr as pyg
     except ImportError:
         pyg = None
-    for name, (cls, kw) in CASES.items():
+    for name, (cls, kw) in cases(F).items():
         mine = getattr(ours, cls)(**kw)
         g_out = None
 
