@@ -39,3 +39,8 @@ __all__ += ["ASAPooling", "DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseG
             "SAGPooling", "TopKPooling", "avg_pool", "avg_pool_neighbor_x", "avg_pool_x", "dense", "dense_diff_pool",
             "dense_mincut_pool", "global_sort_pool", "graclus", "max_pool", "max_pool_neighbor_x", "max_pool_x", "pool"]
 # --- end pooling
+# --- aggregations and hetero linear (issues 13, 15)
+from .linear import HeteroDictLinear, HeteroLinear
+
+__all__ += ["HeteroDictLinear", "HeteroLinear"]
+# --- end aggregations and hetero linear

@@ -44,3 +44,11 @@ __all__ += ["ASAPooling", "DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseG
             "SAGPooling", "TopKPooling", "avg_pool", "avg_pool_neighbor_x", "avg_pool_x", "dense_diff_pool",
             "dense_mincut_pool", "global_sort_pool", "graclus", "max_pool", "max_pool_neighbor_x", "max_pool_x"]
 # --- end pooling
+# --- aggregations and hetero linear (issues 13, 15)
+from .aggr import (AttentionalAggregation, DeepSetsAggregation, GRUAggregation, MedianAggregation,
+                   QuantileAggregation, Set2Set, SetTransformerAggregation, SortAggregation)
+from .dense import HeteroDictLinear, HeteroLinear
+
+__all__ += ["AttentionalAggregation", "DeepSetsAggregation", "GRUAggregation", "HeteroDictLinear", "HeteroLinear",
+            "MedianAggregation", "QuantileAggregation", "Set2Set", "SetTransformerAggregation", "SortAggregation"]
+# --- end aggregations and hetero linear

@@ -16,3 +16,8 @@ from .mincut_pool import dense_mincut_pool
 __all__ += ["DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseGraphConv", "DenseSAGEConv", "dense_diff_pool",
             "dense_mincut_pool"]
 # --- end pooling
+# --- hetero linear (issue 15)
+from .linear import HeteroDictLinear, HeteroLinear
+
+__all__ += ["HeteroDictLinear", "HeteroLinear"]
+# --- end hetero linear

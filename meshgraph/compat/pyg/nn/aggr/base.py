@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.aggr.base` mirror."""
+
+from meshgraph.nn.aggr import Aggregation
+
+__all__ = ["Aggregation"]

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.aggr.gru` mirror."""
+
+from meshgraph.nn.aggr import GRUAggregation
+
+__all__ = ["GRUAggregation"]

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.aggr.multi` mirror."""
+
+from meshgraph.nn.aggr import MultiAggregation
+
+__all__ = ["MultiAggregation"]
