@@ -31,3 +31,12 @@ from .conv import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, 
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- edge-feature and relational family (issue 13): meshgraph.nn.conv_edge, meshgraph.nn.conv_relational
+from .aggr import DegreeScalerAggregation
+from .conv import (CGConv, FastRGCNConv, FiLMConv, GatedGraphConv, GENConv, GeneralConv, NNConv, PNAConv, RGCNConv,
+                   ResGatedGraphConv)
+
+__all__ += ["CGConv", "DegreeScalerAggregation", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv",
+            "NNConv", "PNAConv", "RGCNConv", "ResGatedGraphConv"]
+# --- end edge-feature and relational family
