@@ -86,6 +86,13 @@ def _copy_aggregate(layer: MessagePassing, x_src: torch.Tensor, edge_index, size
     return _fused_aggregate(x_src, adj, None, reduce)
 
 
+def _in_features(module) -> int | None:
+    """The input width of a module (its first layer's in_features / in_channels), None when unknown or lazy."""
+    first = module[0] if isinstance(module, nn.Sequential) and len(module) else module
+    width = getattr(first, "in_features", getattr(first, "in_channels", None))
+    return width if isinstance(width, int) and width > 0 else None
+
+
 def _split_linear(lin, widths):
     """A Linear's weight split by input columns into the blocks of a concatenated input of these widths."""
     return lin.weight.split(list(widths), dim=1)
@@ -140,7 +147,7 @@ class NNConv(MessagePassing):
         _check_x(self, x, self.in_channels)
         if edge_attr is None:
             raise ValueError(f"{type(self).__name__} needs edge_attr (the input of nn)")
-        _check_edge_tensor(self, edge_index, edge_attr)
+        _check_edge_tensor(self, edge_index, edge_attr, width=_in_features(self.nn))
         out = self.propagate(edge_index, x=x, edge_attr=edge_attr, size=size)
         if x[1] is not None and self.root_weight:
             out = out + self.lin(x[1])

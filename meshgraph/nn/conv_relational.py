@@ -86,6 +86,8 @@ class RGCNConv(MessagePassing):
     adj_t whose values are the edge types.
     """
 
+    _rows_by_node_id = False  # featureless rows: W[t, x[j]] (FastRGCNConv, as PyG: W[t, j])
+
     def __init__(self, in_channels, out_channels: int, num_relations: int, num_bases: int | None = None,
                  num_blocks: int | None = None, aggr: str = "mean", root_weight: bool = True, is_sorted: bool = False,
                  bias: bool = True, **kwargs):
@@ -164,7 +166,7 @@ class RGCNConv(MessagePassing):
         slots = i * R + t  # (destination, relation) slot of every edge
         weight = self._relation_weight()
         if featureless:  # aggregate rows of the weight itself: W[t_e, x_l[j_e]] into each slot
-            rows = t * self.in_channels_l + x_l.long().index_select(0, j)
+            rows = t * self.in_channels_l + (j if self._rows_by_node_id else x_l.long().index_select(0, j))
             h = _slot_reduce(self, weight.reshape(R * self.in_channels_l, out_c), rows, slots, n_dst * R)
             out = h.view(n_dst, R, out_c).sum(dim=1)
         else:
@@ -197,7 +199,10 @@ class RGCNConv(MessagePassing):
 
 class FastRGCNConv(RGCNConv):
     """PyG's FastRGCNConv: RGCNConv's math for aggr "add" / "sum" / "mean" (PyG gathers one weight matrix per
-    edge; here it is RGCNConv's fused per-relation aggregation, with no per-edge weight copies)."""
+    edge; here it is RGCNConv's fused per-relation aggregation, with no per-edge weight copies). Featureless input
+    rows are W[edge_type, j] for source node j whatever x holds, as PyG's FastRGCNConv."""
+
+    _rows_by_node_id = True
 
     def forward(self, x, edge_index, edge_type: torch.Tensor | None = None) -> torch.Tensor:
         self.fuse = False

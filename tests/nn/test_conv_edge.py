@@ -63,7 +63,7 @@ LAYERS = {
 def graph(n=V, e=E, seed=0, dtype=torch.float32):
     """Random directed graph with duplicate edges and self loops; node n-1 receives no edges (isolated target)."""
     g = torch.Generator().manual_seed(seed)
-    ei = torch.stack([torch.randint(0, n, (e,), generator=g), torch.randint(0, max(n - 1, 1), (e,), generator=g)])
+    ei = torch.stack([torch.randint(0, max(n, 1), (e,), generator=g), torch.randint(0, max(n - 1, 1), (e,), generator=g)])
     if e >= 2:
         ei[:, :2] = torch.tensor([[3, 3], [3, 3]])  # a duplicated self loop
     x = torch.randn(n, 8, generator=g, dtype=dtype)
