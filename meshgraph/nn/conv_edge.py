@@ -145,7 +145,7 @@ class NNConv(MessagePassing):
         if isinstance(x, torch.Tensor):
             x = (x, x)
         _check_x(self, x, self.in_channels)
-        if edge_attr is None:
+        if edge_attr is None and not is_sparse(edge_index):
             raise ValueError(f"{type(self).__name__} needs edge_attr (the input of nn)")
         _check_edge_tensor(self, edge_index, edge_attr, width=_in_features(self.nn))
         out = self.propagate(edge_index, x=x, edge_attr=edge_attr, size=size)
@@ -156,6 +156,8 @@ class NNConv(MessagePassing):
         return out
 
     def message(self, x_j: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        if edge_attr is None:
+            raise ValueError(f"{type(self).__name__} needs edge_attr (the input of nn), or a sparse adj_t holding it")
         weight = self.nn(edge_attr)
         if weight.numel() != x_j.shape[0] * self.in_channels_l * self.out_channels:
             raise ValueError(f"{type(self).__name__}: nn must map edge_attr to {self.in_channels_l} * "
@@ -351,9 +353,6 @@ class DegreeScalerAggregation(Aggregation):
             else:
                 raise ValueError(f"Unknown scaler '{scaler}'")
         return torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.aggr}, scaler={self.scaler})"
 
 
 class PNAConv(MessagePassing):
