@@ -19,10 +19,11 @@ import torch
 from torch import nn
 
 from .._utils import check_index_range, check_positive_int
-from ..ops.adjacency import build_adjacency
+from ..ops.adjacency import Adjacency, build_adjacency, cached_value
 from ..ops.gather_scatter import aggregate as _fused_aggregate
-from ._edges import edge_adjacency, is_sparse, read_edges
+from ._edges import edge_adjacency, is_graph_batch, is_sparse, read_edges
 from .conv import _glorot, _observed, _pair, reset
+from .conv_edge import _num_edges
 from .conv_spectral import _check_width
 from .linear import Linear
 from .message_passing import _FUSED_REDUCE, MessagePassing
@@ -55,15 +56,71 @@ def _relations(layer: MessagePassing, edge_index, edge_type, n_src: int, n_dst: 
     return edges.index_j.long(), edges.index_i.long(), edge_type.long()
 
 
-def _slot_reduce(layer: MessagePassing, src: torch.Tensor, index_src: torch.Tensor, slots: torch.Tensor,
-                 num_slots: int) -> torch.Tensor:
-    """out[s] = aggr over edges e with slots[e] == s of src[index_src[e]]: the fused kernel for sum / mean / max /
-    min (no (E, F) rows), else the aggregation module on the gathered rows."""
+class _Slots:
+    """The edges of one call read into (destination, relation) slots: j (E,) sources, i (E,) destinations,
+    t (E,) relations (int64), slots = i * R + t; `adj` (built on first use) the Adjacency from the source nodes
+    into the N_dst * R slots."""
+
+    __slots__ = ("j", "i", "t", "slots", "num_src", "num_slots", "_adj", "_holder")
+
+    def __init__(self, j, i, t, R, n_src, n_dst, slots=None, adj=None, holder=None):
+        self.j, self.i, self.t = j, i, t
+        self.slots = slots if slots is not None else (i * R + t if R > 1 else i)
+        self.num_src, self.num_slots = n_src, n_dst * R
+        self._adj, self._holder = adj, holder
+
+    def adjacency(self) -> Adjacency:
+        if self._adj is None:
+            self._adj = build_adjacency(torch.stack([self.j, self.slots]), self.num_slots, num_src=self.num_src)
+            cached = self._holder[2] if self._holder is not None else None
+            if cached is not None and cached[3] is self.slots:  # keep it with the cached edges
+                self._holder[2] = (*cached[:4], tuple(self._adj))
+        return self._adj
+
+
+def _edge_slots(layer: MessagePassing, edge_index, edge_type, n_src: int, n_dst: int, relational: bool) -> _Slots:
+    """The validated edges of a call as `_Slots`. For a (2, E) edge_index (or a GraphBatch) and an edge_type tensor,
+    they are cached on edge_type (one entry per layout, tied to that edge_index tensor and both tensors' versions):
+    a fixed graph is read, validated and sorted once, not on every call."""
+    R = layer.num_relations if relational else 1
+    ref = edge_index.edge_index if is_graph_batch(edge_index) else edge_index
+    cacheable = (relational and isinstance(edge_type, torch.Tensor) and isinstance(ref, torch.Tensor)
+                 and not is_sparse(ref) and edge_type.dim() == 1 and edge_type.numel() == _num_edges(edge_index))
+
+    def read():
+        if relational:
+            j, i, t = _relations(layer, edge_index, edge_type, n_src, n_dst, (n_src, n_dst))
+        else:
+            edges = read_edges(edge_index, layer.flow, None if is_sparse(edge_index) else (n_src, n_dst))
+            check_index_range(edges.index_j, "edge_index", n_src)
+            check_index_range(edges.index_i, "edge_index", n_dst)
+            j, i = edges.index_j.long(), edges.index_i.long()
+            t = torch.zeros_like(j)
+        return j, i, t
+
+    if not cacheable:
+        return _Slots(*read(), R, n_src, n_dst)
+    key = ("relational_slots", layer.flow, R, n_src, n_dst)
+    holder = cached_value(edge_type, key, lambda: [None, -1, None])
+    if holder[0] is not ref or holder[1] != ref._version or holder[2] is None:
+        j, i, t = read()
+        holder[:] = [ref, ref._version, (j, i, t, i * R + t, None)]
+    j, i, t, slots, adj = holder[2]
+    return _Slots(j, i, t, R, n_src, n_dst, slots, None if adj is None else Adjacency(*adj), holder)
+
+
+def _slot_reduce(layer: MessagePassing, src: torch.Tensor, slots: _Slots, rows: torch.Tensor | None = None) -> torch.Tensor:
+    """out[s] = aggr over the edges e in slot s of src[j_e] (or of src[rows[e]]): the fused kernel for sum / mean /
+    max / min (no (E, F) rows), else the aggregation module on the gathered rows."""
     reduce = _FUSED_REDUCE.get(type(layer.aggr_module))
     if reduce is not None and src.is_floating_point():
-        adj = build_adjacency(torch.stack([index_src, slots]), num_slots, num_src=src.shape[0])
+        if rows is None:
+            adj = slots.adjacency()
+        else:
+            adj = build_adjacency(torch.stack([rows, slots.slots]), slots.num_slots, num_src=src.shape[0])
         return _fused_aggregate(src, adj, None, reduce)
-    return layer.aggr_module(src.index_select(0, index_src), slots, dim_size=num_slots, dim=0)
+    index = slots.j if rows is None else rows
+    return layer.aggr_module(src.index_select(0, index), slots.slots, dim_size=slots.num_slots, dim=0)
 
 
 # ---------------------------------------------------------------------- RGCN
@@ -162,15 +219,15 @@ class RGCNConv(MessagePassing):
         elif self.root is not None:
             check_index_range(x_r, "x", self.root.shape[0])
         n_src, n_dst = x_l.size(0), x_r.size(0)
-        j, i, t = _relations(self, edge_index, edge_type, n_src, n_dst, (n_src, n_dst))
-        slots = i * R + t  # (destination, relation) slot of every edge
+        slots = _edge_slots(self, edge_index, edge_type, n_src, n_dst, True)
         weight = self._relation_weight()
         if featureless:  # aggregate rows of the weight itself: W[t_e, x_l[j_e]] into each slot
-            rows = t * self.in_channels_l + (j if self._rows_by_node_id else x_l.long().index_select(0, j))
-            h = _slot_reduce(self, weight.reshape(R * self.in_channels_l, out_c), rows, slots, n_dst * R)
+            j = slots.j
+            rows = slots.t * self.in_channels_l + (j if self._rows_by_node_id else x_l.long().index_select(0, j))
+            h = _slot_reduce(self, weight.reshape(R * self.in_channels_l, out_c), slots, rows)
             out = h.view(n_dst, R, out_c).sum(dim=1)
         else:
-            h = _slot_reduce(self, x_l, j, slots, n_dst * R)  # (n_dst * R, in)
+            h = _slot_reduce(self, x_l, slots)  # (n_dst * R, in)
             if self.num_blocks is not None:
                 nb = self.num_blocks
                 h = h.view(n_dst, R, nb, self.in_channels_l // nb)
@@ -290,14 +347,8 @@ class FiLMConv(MessagePassing):
         n_src, n_dst = x[0].size(0), x[1].size(0)
         if _observed(self, FiLMConv):
             return out + self._propagated(x, edge_index, edge_type, n_src, n_dst)
-        if R <= 1:
-            edges = read_edges(edge_index, self.flow, None if is_sparse(edge_index) else (n_src, n_dst))
-            check_index_range(edges.index_j, "edge_index", n_src)
-            check_index_range(edges.index_i, "edge_index", n_dst)
-            j, i = edges.index_j.long(), edges.index_i.long()
-            t = torch.zeros_like(j)
-        else:
-            j, i, t = _relations(self, edge_index, edge_type, n_src, n_dst, (n_src, n_dst))
+        slots = _edge_slots(self, edge_index, edge_type, n_src, n_dst, R > 1)
+        j, i, t = slots.j, slots.i, slots.t
         h = torch.stack([lin(x[0]) for lin in self.lins]).view(R * n_src, C)
         bg = torch.stack([self._film(film, x[1]) for film in self.films]).view(R * n_dst, 2 * C)
         x_j = h.index_select(0, t * n_src + j)
@@ -305,7 +356,7 @@ class FiLMConv(MessagePassing):
         msg = g_i * x_j + b_i
         if self.act is not None:
             msg = self.act(msg)
-        agg = self.aggr_module(msg, i * R + t, dim_size=n_dst * R, dim=0)
+        agg = self.aggr_module(msg, slots.slots, dim_size=slots.num_slots, dim=0)  # a cached slots tensor: sorted once
         return out + agg.view(n_dst, R, C).sum(dim=1)
 
     def _propagated(self, x, edge_index, edge_type, n_src, n_dst):

@@ -322,3 +322,36 @@ def test_bad_hyperparameters_name_the_argument():
         ours.RGCNConv(8, 4, R, num_blocks=2)(None, graph(n=8)[0], graph(n=8)[2]["type"])
     with pytest.raises(ValueError, match="FastRGCNConv.*aggr"):
         ours.FastRGCNConv(8, 5, R, aggr="max")(graph()[1], graph()[0], graph()[2]["type"])
+
+
+@pytest.mark.parametrize("name", ["RGCNConv", "FiLMConv-rel"])
+def test_relational_edges_cached_and_refreshed_after_in_place_changes(name):
+    """A fixed graph is read once (cached on edge_type); changing edge_type or edge_index in place is seen, and
+    an out-of-range relation written in place is still rejected."""
+    ei, x, extras = graph()
+    t = extras["type"].clone()
+    mine, theirs = pair(name)
+    first = mine(x, ei, t)
+    cached = [k for k in t.__dict__["_meshgraph_adjacency"][1] if k[0] == "relational_slots"]
+    assert cached, "the edges were not cached on edge_type"
+    torch.testing.assert_close(mine(x, ei, t), first)
+    t[:10] = (t[:10] + 1) % R
+    torch.testing.assert_close(mine(x, ei, t), theirs(x, ei, t))
+    ei[0, :5] = ei[0, 5:10]
+    torch.testing.assert_close(mine(x, ei, t), theirs(x, ei, t))
+    other = ei.clone()
+    other[1, :7] = 0
+    torch.testing.assert_close(mine(x, other, t), theirs(x, other, t))  # same edge_type, another edge_index
+    t[0] = R
+    with pytest.raises(ValueError, match="edge_type"):
+        mine(x, ei, t)
+
+
+def test_rgcn_graphbatch_input_matches_edge_index():
+    import meshgraph as mg
+
+    ei, x, extras = graph()
+    b = mg.GraphBatch([mg.Graph(edge_index=ei, num_verts=V)])
+    assert torch.equal(b.edge_index, ei)
+    mine, theirs = pair("RGCNConv")
+    torch.testing.assert_close(mine(x, b, extras["type"]), theirs(x, ei, extras["type"]))
