@@ -26,7 +26,8 @@ from .._utils import check_positive_int, count_per_index
 from ..ops.gather_scatter import aggregate as _fused_aggregate
 from ..ops.spmm import spmm
 from ._edges import edge_adjacency, is_graph_batch, is_sparse, read_edges
-from .aggr import Aggregation, MultiAggregation, aggregation_resolver, segment_softmax
+from .aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation, MultiAggregation, StdAggregation,
+                   SumAggregation, VarAggregation, aggregation_resolver, segment_softmax)
 from .conv import _glorot, _observed, _pair, reset
 from .conv_spectral import _check_width
 from .linear import Linear
@@ -333,8 +334,11 @@ class DegreeScalerAggregation(Aggregation):
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
         self.assert_index_present(index)
         out = self.aggr(x, index, ptr, dim_size, dim)
-        n = out.shape[dim]
-        deg = count_per_index(index, n).to(out.dtype)
+        return self.scale(out, count_per_index(index, out.shape[dim]), dim)
+
+    def scale(self, out: torch.Tensor, deg: torch.Tensor, dim: int = -2) -> torch.Tensor:
+        """The scalers applied to an aggregated `out` given each group's (N,) in-degree, concatenated."""
+        deg = deg.to(out.dtype)
         shape = [1] * out.dim()
         shape[dim] = -1
         deg = deg.view(shape)
@@ -353,6 +357,27 @@ class DegreeScalerAggregation(Aggregation):
             else:
                 raise ValueError(f"Unknown scaler '{scaler}'")
         return torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
+
+
+# The aggregations of messages m_e = a_i + b_j that reduce to per-node gather-scatters of b (a_i is constant per
+# destination: sum adds deg * a_i, mean / max / min add a_i, var and std ignore it).
+_NODE_REDUCIBLE = {SumAggregation: "sum", MeanAggregation: "mean", MaxAggregation: "max", MinAggregation: "min",
+                   VarAggregation: "var", StdAggregation: "std"}
+
+
+def _node_reducible(aggr: Aggregation) -> list | None:
+    """The reductions of a (Multi)Aggregation when every one is node-reducible (see _NODE_REDUCIBLE), else None."""
+    aggrs = aggr.aggrs if isinstance(aggr, MultiAggregation) else [aggr]
+    if isinstance(aggr, MultiAggregation) and aggr.mode != "cat":
+        return None
+    kinds = []
+    for a in aggrs:
+        kind = _NODE_REDUCIBLE.get(type(a))
+        semi = getattr(a, "semi_grad", False) or getattr(getattr(a, "var_aggr", None), "semi_grad", False)
+        if kind is None or semi:
+            return None
+        kinds.append(kind)
+    return kinds
 
 
 class PNAConv(MessagePassing):
@@ -422,12 +447,59 @@ class PNAConv(MessagePassing):
             x = x.view(-1, 1, self.F_in).repeat(1, self.towers, 1)
         out = None
         if len(self.pre_nns[0]) == 1 and not _observed(self, PNAConv):
-            out = self._projected(x, edge_index, edge_attr)
+            if edge_attr is None:
+                out = self._node_level(x, edge_index)
+            if out is None:
+                out = self._projected(x, edge_index, edge_attr)
         if out is None:
             out = self.propagate(edge_index, x=x, edge_attr=edge_attr)
         out = torch.cat([x, out], dim=-1)
         outs = [m(out[:, k]) for k, m in enumerate(self.post_nns)]
         return self.lin(torch.cat(outs, dim=1))
+
+    def _node_level(self, x, edge_index):
+        """Without edge features the message pre_nn([x_i, x_j]) is a_i + b_j (a = x W_i^T + bias, b = x W_j^T),
+        and sum / mean / max / min / var / std of it are per-node gather-scatters of b (and b^2) on the fused
+        kernel: no (E, F) tensor at all. None when an aggregation has no such form."""
+        kinds = _node_reducible(self.aggr_module.aggr)
+        if kinds is None:
+            return None
+        edges = read_edges(edge_index, self.flow)
+        N, T, Fi = x.shape[0], self.towers, self.F_in
+        if any(n is not None and n != N for n in edges.size):
+            return None
+        adj = edge_adjacency(edges, N, N, self.flow)
+        a, b = [], []
+        for k, seq in enumerate(self.pre_nns):
+            w_i, w_j = _split_linear(seq[0], [Fi, Fi])
+            a.append(x[:, k] @ w_i.t() + seq[0].bias if seq[0].bias is not None else x[:, k] @ w_i.t())
+            b.append(x[:, k] @ w_j.t())
+        a, b = torch.stack(a, dim=1), torch.stack(b, dim=1).reshape(N, T * Fi)
+        count = adj.rowptr[1:] - adj.rowptr[:-1]
+        deg = count.to(x.dtype).view(N, 1, 1)
+        has = deg > 0
+        done = {}
+
+        def gs(reduce, src=b, key=None):
+            key = key or reduce
+            if key not in done:
+                done[key] = _fused_aggregate(src, adj, None, reduce).view(N, T, Fi)
+            return done[key]
+
+        outs = []
+        for kind in kinds:
+            if kind == "sum":
+                outs.append(deg * a + gs("sum"))
+            elif kind in ("mean", "max", "min"):
+                outs.append(torch.where(has, a + gs(kind), 0.0))
+            else:
+                var = gs("mean", b * b, "mean2") - gs("mean") * gs("mean")
+                if kind == "std":  # StdAggregation's clamp and cut-off
+                    var = var.clamp(min=1e-5).sqrt()
+                    var = var.masked_fill(var <= math.sqrt(1e-5), 0.0)
+                outs.append(var)
+        out = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
+        return self.aggr_module.scale(out, count, dim=0)
 
     def _projected(self, x, edge_index, edge_attr):
         edges = read_edges(edge_index, self.flow)
@@ -604,6 +676,50 @@ class CGConv(MessagePassing):
             out = self.propagate(edge_index, x=x, edge_attr=edge_attr)
         out = out if self.bn is None else self.bn(out)
         return out + x[1]
+
+    def _node_level(self, x, edge_index):
+        """Without edge features the message pre_nn([x_i, x_j]) is a_i + b_j (a = x W_i^T + bias, b = x W_j^T),
+        and sum / mean / max / min / var / std of it are per-node gather-scatters of b (and b^2) on the fused
+        kernel: no (E, F) tensor at all. None when an aggregation has no such form."""
+        kinds = _node_reducible(self.aggr_module.aggr)
+        if kinds is None:
+            return None
+        edges = read_edges(edge_index, self.flow)
+        N, T, Fi = x.shape[0], self.towers, self.F_in
+        if any(n is not None and n != N for n in edges.size):
+            return None
+        adj = edge_adjacency(edges, N, N, self.flow)
+        a, b = [], []
+        for k, seq in enumerate(self.pre_nns):
+            w_i, w_j = _split_linear(seq[0], [Fi, Fi])
+            a.append(x[:, k] @ w_i.t() + seq[0].bias if seq[0].bias is not None else x[:, k] @ w_i.t())
+            b.append(x[:, k] @ w_j.t())
+        a, b = torch.stack(a, dim=1), torch.stack(b, dim=1).reshape(N, T * Fi)
+        count = adj.rowptr[1:] - adj.rowptr[:-1]
+        deg = count.to(x.dtype).view(N, 1, 1)
+        has = deg > 0
+        done = {}
+
+        def gs(reduce, src=b, key=None):
+            key = key or reduce
+            if key not in done:
+                done[key] = _fused_aggregate(src, adj, None, reduce).view(N, T, Fi)
+            return done[key]
+
+        outs = []
+        for kind in kinds:
+            if kind == "sum":
+                outs.append(deg * a + gs("sum"))
+            elif kind in ("mean", "max", "min"):
+                outs.append(torch.where(has, a + gs(kind), 0.0))
+            else:
+                var = gs("mean", b * b, "mean2") - gs("mean") * gs("mean")
+                if kind == "std":  # StdAggregation's clamp and cut-off
+                    var = var.clamp(min=1e-5).sqrt()
+                    var = var.masked_fill(var <= math.sqrt(1e-5), 0.0)
+                outs.append(var)
+        out = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
+        return self.aggr_module.scale(out, count, dim=0)
 
     def _projected(self, x, edge_index, edge_attr):
         edges = read_edges(edge_index, self.flow)

@@ -355,3 +355,19 @@ def test_rgcn_graphbatch_input_matches_edge_index():
     assert torch.equal(b.edge_index, ei)
     mine, theirs = pair("RGCNConv")
     torch.testing.assert_close(mine(x, b, extras["type"]), theirs(x, ei, extras["type"]))
+
+
+@pytest.mark.parametrize("name", ["PNAConv", "CGConv", "GENConv-sum", "GatedGraphConv", "RGCNConv", "FiLMConv-rel"])
+def test_fused_paths_do_not_materialize_propagate_messages(name):
+    """PNAConv without edge features (node-level gather-scatters of the projected sources), CGConv (per-node
+    projections), GENConv with a sum aggregation, GatedGraphConv (weighted copies), RGCNConv and FiLMConv
+    (relation slots) never take MessagePassing's materialized message path."""
+    ei, x, extras = graph()
+    mine, theirs = pair(name)
+
+    def fail(*args, **kwargs):
+        raise AssertionError(f"{name} materialized per-edge messages through propagate")
+
+    mine._materialized_propagate = fail
+    args = [extras[LAYERS[name][1]]] if LAYERS[name][1] else []
+    torch.testing.assert_close(mine(x, ei, *args), theirs(x, ei, *args))
