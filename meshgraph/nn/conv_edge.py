@@ -24,6 +24,7 @@ from torch import nn
 
 from .._utils import check_positive_int, count_per_index
 from ..ops.gather_scatter import aggregate as _fused_aggregate
+from ..ops.scatter import scatter
 from ..ops.spmm import spmm
 from ._edges import edge_adjacency, is_graph_batch, is_sparse, read_edges
 from .aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation, MultiAggregation, StdAggregation,
@@ -75,7 +76,7 @@ def _copy_aggregate(layer: MessagePassing, x_src: torch.Tensor, edge_index, size
     """sum / mean / max / min of x_src[j] over each destination's in-edges on the fused kernel (no (E, F)
     messages); None when the layer's aggregation has no fused form."""
     reduce = _FUSED_REDUCE.get(type(layer.aggr_module))
-    if reduce is None or x_src.dim() != 2:
+    if reduce is None or x_src.dim() != 2 or is_sparse(edge_index):  # a sparse adj_t's values are edge_attr
         return None
     edges = read_edges(edge_index, layer.flow, None if is_sparse(edge_index) else size)
     i, j = (1, 0) if layer.flow == "source_to_target" else (0, 1)
@@ -437,7 +438,8 @@ class PNAConv(MessagePassing):
         _check_width(self, x, self.in_channels)
         if x.dim() != 2:
             raise ValueError(f"PNAConv expects x of shape (N, {self.in_channels}), got {tuple(x.shape)}")
-        if (edge_attr is not None) != (self.edge_dim is not None):
+        from_adj = edge_attr is None and is_sparse(edge_index)  # a sparse adj_t's values are edge_attr
+        if (edge_attr is not None) != (self.edge_dim is not None) and not from_adj:
             raise ValueError(f"PNAConv: edge_attr must be given exactly when the layer has edge_dim "
                              f"(edge_dim={self.edge_dim}, edge_attr {'given' if edge_attr is not None else 'None'})")
         _check_edge_tensor(self, edge_index, edge_attr, width=self.edge_dim)
@@ -462,7 +464,7 @@ class PNAConv(MessagePassing):
         and sum / mean / max / min / var / std of it are per-node gather-scatters of b (and b^2) on the fused
         kernel: no (E, F) tensor at all. None when an aggregation has no such form."""
         kinds = _node_reducible(self.aggr_module.aggr)
-        if kinds is None:
+        if kinds is None or is_sparse(edge_index):  # a sparse adj_t's values are edge_attr (PyG)
             return None
         edges = read_edges(edge_index, self.flow)
         N, T, Fi = x.shape[0], self.towers, self.F_in
@@ -502,6 +504,8 @@ class PNAConv(MessagePassing):
         return self.aggr_module.scale(out, count, dim=0)
 
     def _projected(self, x, edge_index, edge_attr):
+        if is_sparse(edge_index):  # a sparse adj_t's values are edge_attr (PyG): propagate reads them
+            return None
         edges = read_edges(edge_index, self.flow)
         i, j = (1, 0) if self.flow == "source_to_target" else (0, 1)
         N = x.shape[0]
@@ -606,9 +610,35 @@ class GeneralConv(MessagePassing):
         if edge_attr is not None and self.in_edge_channels is None:
             raise ValueError("GeneralConv: edge_attr was given but the layer was built without in_edge_channels")
         _check_edge_tensor(self, edge_index, edge_attr, width=self.in_edge_channels)
-        out = self.propagate(edge_index, x=x, size=size, edge_attr=edge_attr)
+        out = None
+        if not self.attention and self.directed_msg and not _observed(self, GeneralConv):
+            out = self._fused(x, edge_index, edge_attr, size)
+        if out is None:
+            out = self.propagate(edge_index, x=x, size=size, edge_attr=edge_attr)
         out = out.mean(dim=1) + self.lin_self(x[1])
         return F.normalize(out, p=2, dim=-1) if self.normalize_l2 else out
+
+    def _fused(self, x, edge_index, edge_attr, size):
+        """Without attention the messages lin_msg(x_j) + lin_edge(e) are linear: lin_msg is applied per node and
+        aggregated on the fused kernel (sum / mean / max / min); the edge term (sum / mean only) is lin_edge of the
+        aggregated edge features. No (E, heads * C) tensor."""
+        reduce = _FUSED_REDUCE.get(type(self.aggr_module))
+        if edge_attr is not None and reduce not in ("sum", "mean"):
+            return None
+        n_dst = x[1].shape[0] if x[1] is not None else None
+        out = _copy_aggregate(self, self.lin_msg(x[0]), edge_index, size, n_dst)
+        if out is None:
+            return None
+        if edge_attr is not None:
+            index_i = read_edges(edge_index, self.flow, size).index_i
+            n = out.shape[0]
+            e = scatter(edge_attr, index_i, dim_size=n, reduce=reduce)
+            lin = self.lin_edge
+            out = out + e @ lin.weight.t()
+            if lin.bias is not None:  # once per edge: deg times for sum, once where there are edges for mean
+                deg = count_per_index(index_i, n).to(out.dtype).view(-1, 1)
+                out = out + (deg if reduce == "sum" else (deg > 0).to(out.dtype)) * lin.bias
+        return out.view(-1, self.heads, self.out_channels)
 
     def message_basic(self, x_i: torch.Tensor, x_j: torch.Tensor, edge_attr: torch.Tensor | None):
         out = self.lin_msg(x_j) if self.directed_msg else self.lin_msg(x_j) + self.lin_msg_i(x_i)
@@ -663,7 +693,7 @@ class CGConv(MessagePassing):
         if isinstance(x, torch.Tensor):
             x = (x, x)
         _check_x(self, x, self.channels)
-        if edge_attr is None and self.dim:
+        if edge_attr is None and self.dim and not is_sparse(edge_index):
             raise ValueError(f"CGConv: edge_attr with {self.dim} channels is required (dim={self.dim})")
         if edge_attr is not None:
             if edge_attr.dim() == 1:
@@ -677,51 +707,9 @@ class CGConv(MessagePassing):
         out = out if self.bn is None else self.bn(out)
         return out + x[1]
 
-    def _node_level(self, x, edge_index):
-        """Without edge features the message pre_nn([x_i, x_j]) is a_i + b_j (a = x W_i^T + bias, b = x W_j^T),
-        and sum / mean / max / min / var / std of it are per-node gather-scatters of b (and b^2) on the fused
-        kernel: no (E, F) tensor at all. None when an aggregation has no such form."""
-        kinds = _node_reducible(self.aggr_module.aggr)
-        if kinds is None:
-            return None
-        edges = read_edges(edge_index, self.flow)
-        N, T, Fi = x.shape[0], self.towers, self.F_in
-        if any(n is not None and n != N for n in edges.size):
-            return None
-        adj = edge_adjacency(edges, N, N, self.flow)
-        a, b = [], []
-        for k, seq in enumerate(self.pre_nns):
-            w_i, w_j = _split_linear(seq[0], [Fi, Fi])
-            a.append(x[:, k] @ w_i.t() + seq[0].bias if seq[0].bias is not None else x[:, k] @ w_i.t())
-            b.append(x[:, k] @ w_j.t())
-        a, b = torch.stack(a, dim=1), torch.stack(b, dim=1).reshape(N, T * Fi)
-        count = adj.rowptr[1:] - adj.rowptr[:-1]
-        deg = count.to(x.dtype).view(N, 1, 1)
-        has = deg > 0
-        done = {}
-
-        def gs(reduce, src=b, key=None):
-            key = key or reduce
-            if key not in done:
-                done[key] = _fused_aggregate(src, adj, None, reduce).view(N, T, Fi)
-            return done[key]
-
-        outs = []
-        for kind in kinds:
-            if kind == "sum":
-                outs.append(deg * a + gs("sum"))
-            elif kind in ("mean", "max", "min"):
-                outs.append(torch.where(has, a + gs(kind), 0.0))
-            else:
-                var = gs("mean", b * b, "mean2") - gs("mean") * gs("mean")
-                if kind == "std":  # StdAggregation's clamp and cut-off
-                    var = var.clamp(min=1e-5).sqrt()
-                    var = var.masked_fill(var <= math.sqrt(1e-5), 0.0)
-                outs.append(var)
-        out = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-        return self.aggr_module.scale(out, count, dim=0)
-
     def _projected(self, x, edge_index, edge_attr):
+        if is_sparse(edge_index):  # a sparse adj_t's values are edge_attr (PyG): propagate reads them
+            return None
         edges = read_edges(edge_index, self.flow)
         i, j = (1, 0) if self.flow == "source_to_target" else (0, 1)
         n_src, n_dst = x[j].shape[0], x[i].shape[0]
@@ -842,7 +830,8 @@ class ResGatedGraphConv(MessagePassing):
         if isinstance(x, torch.Tensor):
             x = (x, x)
         _check_x(self, x, self.in_channels)
-        if (edge_attr is not None) != (self.edge_dim is not None):
+        from_adj = edge_attr is None and is_sparse(edge_index)  # a sparse adj_t's values are edge_attr
+        if (edge_attr is not None) != (self.edge_dim is not None) and not from_adj:
             raise ValueError(f"ResGatedGraphConv: edge_attr must be given exactly when the layer has edge_dim "
                              f"(edge_dim={self.edge_dim}, edge_attr {'given' if edge_attr is not None else 'None'})")
         _check_edge_tensor(self, edge_index, edge_attr, width=self.edge_dim)

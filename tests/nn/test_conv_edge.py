@@ -38,6 +38,9 @@ LAYERS = {
                                          pre_layers=2, post_layers=2, train_norm=True), "attr"),
     "GeneralConv": (lambda m: m.GeneralConv(8, 5), None),
     "GeneralConv-edge-att": (lambda m: m.GeneralConv(8, 5, D, heads=2, attention=True, skip_linear=True), "attr"),
+    "GeneralConv-edge-mean": (lambda m: m.GeneralConv(8, 5, D, aggr="mean", heads=2), "attr"),
+    "GeneralConv-max": (lambda m: m.GeneralConv(8, 5, aggr="max", heads=2, bias=False), None),
+    "GeneralConv-edge-max": (lambda m: m.GeneralConv(8, 5, D, aggr="max"), "attr"),
     "GeneralConv-dot": (lambda m: m.GeneralConv(8, 8, D, directed_msg=False, heads=3, attention=True,
                                                 attention_type="dot_product", l2_normalize=True), "attr"),
     "CGConv": (lambda m: m.CGConv(8, D), "attr"),
@@ -357,7 +360,8 @@ def test_rgcn_graphbatch_input_matches_edge_index():
     torch.testing.assert_close(mine(x, b, extras["type"]), theirs(x, ei, extras["type"]))
 
 
-@pytest.mark.parametrize("name", ["PNAConv", "CGConv", "GENConv-sum", "GatedGraphConv", "RGCNConv", "FiLMConv-rel"])
+@pytest.mark.parametrize("name", ["PNAConv", "CGConv", "GENConv-sum", "GatedGraphConv", "RGCNConv", "FiLMConv-rel",
+                                  "GeneralConv", "GeneralConv-edge-mean", "GeneralConv-max"])
 def test_fused_paths_do_not_materialize_propagate_messages(name):
     """PNAConv without edge features (node-level gather-scatters of the projected sources), CGConv (per-node
     projections), GENConv with a sum aggregation, GatedGraphConv (weighted copies), RGCNConv and FiLMConv
@@ -371,3 +375,22 @@ def test_fused_paths_do_not_materialize_propagate_messages(name):
     mine._materialized_propagate = fail
     args = [extras[LAYERS[name][1]]] if LAYERS[name][1] else []
     torch.testing.assert_close(mine(x, ei, *args), theirs(x, ei, *args))
+
+
+SPARSE_CASES = ["NNConv", "GENConv-edge", "GENConv-sum", "PNAConv", "PNAConv-edge-towers", "CGConv",
+                "GeneralConv-edge-mean", "GeneralConv", "GatedGraphConv", "ResGatedGraphConv-edge"]
+
+
+@pytest.mark.parametrize("name,layout", [(n, torch.sparse_coo) for n in SPARSE_CASES]
+                         + [(n, torch.sparse_csr) for n in SPARSE_CASES if LAYERS[n][1] != "attr"])
+def test_sparse_adj_t_inputs_match_pyg(name, layout):
+    """A torch.sparse adj_t (rows = destinations) whose values are the edge features (hybrid, (N, N, D)) or the edge
+    weights ((N, N)): PyG reads them as edge_attr / edge_weight, and so do we."""
+    ei, x, extras = graph()
+    kind = LAYERS[name][1]
+    values = extras["attr"] if kind == "attr" else extras["weight"]
+    adj = torch.sparse_coo_tensor(ei.flip(0), values, (V, V, *values.shape[1:])).coalesce()
+    if layout == torch.sparse_csr:
+        adj = adj.to_sparse_csr()
+    mine, theirs = pair(name)
+    torch.testing.assert_close(mine(x, adj), theirs(x, adj))
