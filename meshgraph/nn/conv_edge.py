@@ -316,7 +316,8 @@ class DegreeScalerAggregation(Aggregation):
         deg = deg.to(torch.float)
         N = int(deg.sum())
         if N <= 0:
-            raise ValueError(f"{type(self).__name__}: deg must count at least one node (got a histogram summing to {N})")
+            raise ValueError(f"{type(self).__name__}: deg must count at least one node (got a histogram summing to "
+                             f"{N})")
         bins = torch.arange(deg.numel(), device=deg.device)
         self.init_avg_deg_lin = float((bins * deg).sum()) / N
         self.init_avg_deg_log = float(((bins + 1).log() * deg).sum()) / N

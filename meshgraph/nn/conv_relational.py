@@ -46,7 +46,8 @@ def _relations(layer: MessagePassing, edge_index, edge_type, n_src: int, n_dst: 
         raise ValueError(f"{name}: edge_type must be an integer tensor, got "
                          f"{edge_type.dtype if isinstance(edge_type, torch.Tensor) else type(edge_type).__name__}")
     if edge_type.dim() != 1 or edge_type.numel() != E:
-        raise ValueError(f"{name}: edge_type must have shape ({E},) (one relation per edge), got {tuple(edge_type.shape)}")
+        raise ValueError(f"{name}: edge_type must have shape ({E},) (one relation per edge), got "
+                         f"{tuple(edge_type.shape)}")
     try:
         check_index_range(edge_type, "edge_type", layer.num_relations)
     except ValueError as e:
@@ -109,7 +110,8 @@ def _edge_slots(layer: MessagePassing, edge_index, edge_type, n_src: int, n_dst:
     return _Slots(j, i, t, R, n_src, n_dst, slots, None if adj is None else Adjacency(*adj), holder)
 
 
-def _slot_reduce(layer: MessagePassing, src: torch.Tensor, slots: _Slots, rows: torch.Tensor | None = None) -> torch.Tensor:
+def _slot_reduce(layer: MessagePassing, src: torch.Tensor, slots: _Slots,
+                 rows: torch.Tensor | None = None) -> torch.Tensor:
     """out[s] = aggr over the edges e in slot s of src[j_e] (or of src[rows[e]]): the fused kernel for sum / mean /
     max / min (no (E, F) rows), else the aggregation module on the gathered rows."""
     reduce = _FUSED_REDUCE.get(type(layer.aggr_module))
@@ -151,7 +153,8 @@ class RGCNConv(MessagePassing):
         kwargs.setdefault("aggr", aggr)
         super().__init__(node_dim=0, **kwargs)
         if num_bases is not None and num_blocks is not None:
-            raise ValueError("Can not apply both basis-decomposition and block-diagonal-decomposition at the same time.")
+            raise ValueError("Can not apply both basis-decomposition and block-diagonal-decomposition at the same "
+                             "time.")
         num_relations = check_positive_int(num_relations, "num_relations")
         if num_bases is not None:
             num_bases = check_positive_int(num_bases, "num_bases")

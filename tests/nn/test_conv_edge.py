@@ -66,7 +66,8 @@ LAYERS = {
 def graph(n=V, e=E, seed=0, dtype=torch.float32):
     """Random directed graph with duplicate edges and self loops; node n-1 receives no edges (isolated target)."""
     g = torch.Generator().manual_seed(seed)
-    ei = torch.stack([torch.randint(0, max(n, 1), (e,), generator=g), torch.randint(0, max(n - 1, 1), (e,), generator=g)])
+    src = torch.randint(0, max(n, 1), (e,), generator=g)
+    ei = torch.stack([src, torch.randint(0, max(n - 1, 1), (e,), generator=g)])
     if e >= 2:
         ei[:, :2] = torch.tensor([[3, 3], [3, 3]])  # a duplicated self loop
     x = torch.randn(n, 8, generator=g, dtype=dtype)
@@ -145,7 +146,8 @@ def test_rgcn_featureless_inputs_match_pyg(name, form):
     """x=None (one embedding per node), a node-index tensor, and an (index, index) bipartite pair."""
     ei, _, extras = graph(n=8)  # in_channels 8 = number of nodes for x=None
     mine, theirs = pair(name)
-    x = {"none": None, "index": torch.randperm(8), "bipartite-index": (torch.randperm(8), torch.arange(8).flip(0))}[form]
+    x = {"none": None, "index": torch.randperm(8),
+         "bipartite-index": (torch.randperm(8), torch.arange(8).flip(0))}[form]
     outs = [layer(x, ei, extras["type"]) for layer in (mine, theirs)]
     torch.testing.assert_close(*outs)
     outs[0].sum().backward()
@@ -394,3 +396,21 @@ def test_sparse_adj_t_inputs_match_pyg(name, layout):
         adj = adj.to_sparse_csr()
     mine, theirs = pair(name)
     torch.testing.assert_close(mine(x, adj), theirs(x, adj))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", ["NNConv", "GENConv", "GENConv-sum", "PNAConv", "PNAConv-edge-towers", "GeneralConv",
+                                  "GeneralConv-edge-att", "CGConv", "GatedGraphConv", "ResGatedGraphConv", "FiLMConv-rel",
+                                  "RGCNConv", "RGCNConv-blocks", "RGCNConv-max"])
+def test_half_precision_matches_float64(name, dtype):
+    """The layers run in float16 / bfloat16 (kernels accumulate in float32) and agree with their float64 result."""
+    ei, x, extras = graph(dtype=torch.float64)
+    mine, _ = pair(name, torch.float64)
+    extra = extras[LAYERS[name][1]]
+    args = [extra] if extra is not None else []
+    ref = mine(x, ei, *args)
+    half = mine.to(dtype)
+    out = half(x.to(dtype), ei, *[a.to(dtype) if a.is_floating_point() else a for a in args])
+    assert out.dtype == dtype
+    scale = ref.abs().max().clamp(min=1.0)
+    torch.testing.assert_close(out.double() / scale, ref / scale, rtol=0, atol=0.05)
