@@ -26,7 +26,7 @@ from .._utils import check_positive_int, count_per_index
 from ..ops.gather_scatter import aggregate as _fused_aggregate
 from ..ops.scatter import scatter
 from ..ops.spmm import spmm
-from ._edges import edge_adjacency, is_graph_batch, is_sparse, read_edges
+from ._edges import edge_adjacency, is_graph_batch, is_sparse, message_adjacency, read_edges
 from .aggr import (Aggregation, MaxAggregation, MeanAggregation, MinAggregation, MultiAggregation, StdAggregation,
                    SumAggregation, VarAggregation, aggregation_resolver, segment_softmax)
 from .conv import _glorot, _observed, _pair, reset
@@ -86,6 +86,17 @@ def _copy_aggregate(layer: MessagePassing, x_src: torch.Tensor, edge_index, size
         return None
     adj = edge_adjacency(edges, n_src, n_dst, layer.flow)
     return _fused_aggregate(x_src, adj, None, reduce)
+
+
+def _reduce_messages(layer: MessagePassing, msg: torch.Tensor, edges, n_src: int, n_dst: int) -> torch.Tensor:
+    """(E, F) messages in edge order reduced into their destinations: through the CSR cached on a square
+    edge_index / GraphBatch when the aggregation is sum / mean / max / min (no sort), else the aggregation module."""
+    reduce = _FUSED_REDUCE.get(type(layer.aggr_module))
+    if reduce is not None and msg.shape[0]:
+        madj = message_adjacency(edges, n_src, n_dst, layer.flow)
+        if madj is not None:
+            return _fused_aggregate(msg, madj, None, reduce)
+    return layer.aggr_module(msg, edges.index_i, dim_size=n_dst, dim=0)
 
 
 def _in_features(module) -> int | None:
@@ -729,7 +740,7 @@ class CGConv(MessagePassing):
         h = _edge_affine(parts, b)
         f, s = h.split(pair[1], dim=-1)
         msg = f.sigmoid() * F.softplus(s)
-        return self.aggr_module(msg, edges.index_i, dim_size=n_dst, dim=0)
+        return _reduce_messages(self, msg, edges, n_src, n_dst)
 
     def message(self, x_i, x_j, edge_attr: torch.Tensor | None) -> torch.Tensor:
         z = torch.cat([x_i, x_j], dim=-1) if edge_attr is None else torch.cat([x_i, x_j, edge_attr], dim=-1)
@@ -836,16 +847,39 @@ class ResGatedGraphConv(MessagePassing):
             raise ValueError(f"ResGatedGraphConv: edge_attr must be given exactly when the layer has edge_dim "
                              f"(edge_dim={self.edge_dim}, edge_attr {'given' if edge_attr is not None else 'None'})")
         _check_edge_tensor(self, edge_index, edge_attr, width=self.edge_dim)
+        out = None
         if self.edge_dim is None:
             k, q, v = self.lin_key(x[1]), self.lin_query(x[0]), self.lin_value(x[0])
         else:
             k, q, v = x[1], x[0], x[0]
-        out = self.propagate(edge_index, k=k, q=q, v=v, edge_attr=edge_attr)
+            if edge_attr is not None and not is_sparse(edge_index) and not _observed(self, ResGatedGraphConv):
+                out = self._projected(x, edge_index, edge_attr)
+        if out is None:
+            out = self.propagate(edge_index, k=k, q=q, v=v, edge_attr=edge_attr)
         if self.root_weight:
             out = out + self.lin_skip(x[1])
         if self.bias is not None:
             out = out + self.bias
         return out
+
+    def _projected(self, x, edge_index, edge_attr):
+        """With edge_dim, lin_key / lin_query / lin_value of [x, e] per edge are per-node projections of x gathered
+        per edge plus projections of e: the (E, F + D) concatenations and their GEMMs are never formed."""
+        edges = read_edges(edge_index, self.flow)
+        i, j = (1, 0) if self.flow == "source_to_target" else (0, 1)
+        n_src, n_dst = x[j].shape[0], x[i].shape[0]
+        if edges.size[j] not in (None, n_src) or edges.size[i] not in (None, n_dst) or x[0].dim() != 2:
+            return None
+        ed = self.edge_dim
+
+        def lin_of(lin, node, index):
+            w_x, w_e = lin.weight.split([lin.weight.shape[1] - ed, ed], dim=1)
+            return _edge_affine([(node, w_x, index), (edge_attr, w_e, None)], lin.bias)
+
+        k = lin_of(self.lin_key, x[i], edges.index_i)
+        q = lin_of(self.lin_query, x[j], edges.index_j)
+        v = lin_of(self.lin_value, x[j], edges.index_j)
+        return _reduce_messages(self, self.act(k + q) * v, edges, n_src, n_dst)
 
     def message(self, k_i: torch.Tensor, q_j: torch.Tensor, v_j: torch.Tensor,
                 edge_attr: torch.Tensor | None) -> torch.Tensor:

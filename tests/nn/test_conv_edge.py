@@ -363,7 +363,8 @@ def test_rgcn_graphbatch_input_matches_edge_index():
 
 
 @pytest.mark.parametrize("name", ["PNAConv", "CGConv", "GENConv-sum", "GatedGraphConv", "RGCNConv", "FiLMConv-rel",
-                                  "GeneralConv", "GeneralConv-edge-mean", "GeneralConv-max"])
+                                  "GeneralConv", "GeneralConv-edge-mean", "GeneralConv-max", "ResGatedGraphConv-edge",
+                                  "CGConv-bn-mean", "CGConv-noedge"])
 def test_fused_paths_do_not_materialize_propagate_messages(name):
     """PNAConv without edge features (node-level gather-scatters of the projected sources), CGConv (per-node
     projections), GENConv with a sum aggregation, GatedGraphConv (weighted copies), RGCNConv and FiLMConv
