@@ -3,15 +3,21 @@ state dicts load) and semantics: NNConv, GENConv, PNAConv (with DegreeScalerAggr
 GatedGraphConv, ResGatedGraphConv. The relational layers (RGCNConv, FastRGCNConv, FiLMConv) are in
 `conv_relational`.
 
-Messages that are a plain or weighted copy of a node's features run on the fused gather-scatter kernel
-(GatedGraphConv; GENConv without edge features and a sum / mean / max / min aggregation). Messages that depend on
-the edge by definition (an MLP of the edge features, a gate of both endpoints) are formed once per edge and
-reduced by the aggregation module's segment kernels. Where the first layer of a per-edge MLP is linear in the
-concatenation [x_i, x_j, e] (PNAConv with pre_layers=1, CGConv), it is applied as per-node projections gathered
-per edge, so the (E, 2F + D) concatenation and its (E x (2F + D)) GEMM are never formed.
+Where the messages allow it, no (E, F) tensor is formed:
+- weighted / plain copies of node features run on the fused gather-scatter kernel: GatedGraphConv; GENConv
+  without edge features and a sum / mean / max / min aggregation; GeneralConv without attention (lin_msg applied
+  per node, the edge term as lin_edge of the aggregated edge features for sum / mean);
+- PNAConv without edge features: the message pre_nn([x_i, x_j]) (pre_layers=1) is a_i + b_j, so its sum / mean /
+  max / min / var / std are per-node gather-scatters of b and b^2.
+Messages that depend on the edge by definition (an MLP of the edge features, a gate of both endpoints, softmax
+aggregations) are formed once per edge and reduced by the segment kernels (through the CSR cached on the edge
+tensor where there is one). Where the first layer applied to the concatenation [x_i, x_j, e] is linear (PNAConv
+with pre_layers=1, CGConv, ResGatedGraphConv with edge_dim) it runs as per-node projections gathered per edge, so
+the (E, 2F + D) concatenation and its GEMM are never formed.
 
-A subclass that replaces `message` / `aggregate` / `update`, MessagePassing hooks or decomposed_layers > 1 send
-these layers through `propagate` with PyG's own message (materialized, as PyG).
+A subclass that replaces `message` / `aggregate` / `update`, MessagePassing hooks, decomposed_layers > 1 or a sparse
+adj_t whose values are the edge features send these layers through `propagate` with PyG's own message
+(materialized, as PyG). Not implemented: TorchScript (`jittable`).
 """
 
 from __future__ import annotations

@@ -415,3 +415,13 @@ def test_half_precision_matches_float64(name, dtype):
     assert out.dtype == dtype
     scale = ref.abs().max().clamp(min=1.0)
     torch.testing.assert_close(out.double() / scale, ref / scale, rtol=0, atol=0.05)
+
+
+@pytest.mark.parametrize("name", ["RGCNConv", "PNAConv", "FiLMConv-rel"])
+def test_compile_fullgraph(name):
+    """The fused relational slots and PNA's node-level path trace without graph breaks (no cache while tracing)."""
+    ei, x, extras = graph()
+    mine, _ = pair(name)
+    extra = extras[LAYERS[name][1]]
+    args = [extra] if extra is not None else []
+    torch.testing.assert_close(torch.compile(mine, fullgraph=True)(x, ei, *args), mine(x, ei, *args))
