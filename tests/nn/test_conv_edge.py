@@ -60,6 +60,8 @@ LAYERS = {
     "RGCNConv-blocks": (lambda m: m.RGCNConv(8, 4, R, num_blocks=2, root_weight=False), "type"),
     "FastRGCNConv": (lambda m: m.FastRGCNConv(8, 5, R), "type"),
     "FastRGCNConv-bases-add": (lambda m: m.FastRGCNConv(8, 5, R, num_bases=2, aggr="add"), "type"),
+    "FastRGCNConv-blocks": (lambda m: m.FastRGCNConv(8, 4, R, num_blocks=4), "type"),
+    "RGCNConv-min-blocks": (lambda m: m.RGCNConv(8, 4, R, num_blocks=4, aggr="min"), "type"),
 }
 
 
