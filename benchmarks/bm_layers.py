@@ -9,6 +9,8 @@
 - Spectral / propagation convs 128 -> 128 on W1, forward + backward: SGConv (K=2), APPNP (K=10, alpha=0.1) and
   ChebConv (K=3) vs PyG's same layer (PyG's state dict loaded into ours, outputs checked first). Every hop is one
   fused gather-scatter on the cached adjacency; PyG materializes (E, F) messages per hop.
+- Edge-feature / relational convs 128 -> 128 on W1, forward + backward (issue 13): PNAConv, RGCNConv (8 random
+  relations), GENConv, GatedGraphConv vs PyG's same layer (`edge_relational`).
 """
 
 from __future__ import annotations
@@ -143,11 +145,48 @@ def cora(quick: bool):
     report("Cora GCN training step (fwd + bwd + Adam)", rows, "meshgraph GCN (sparse features)")
 
 
+def edge_relational(quick: bool):
+    """Edge-feature / relational convs (issue 13) on W1, fwd + bwd, vs PyG's same layer (PyG's state dict loaded into
+    ours, outputs checked first): PNAConv (4 aggregators x 3 scalers, projected first layer), RGCNConv (8 relations,
+    mean: fused (destination, relation) slots vs PyG's per-relation masked propagate), GENConv (softmax) and
+    GatedGraphConv (fused weighted copy)."""
+    import torch_geometric.nn as pyg
+
+    from meshgraph.nn import GatedGraphConv, GENConv, PNAConv, RGCNConv
+
+    b = bunny_batch(1)[0:1] if quick else bunny_batch(8)
+    F_in = 16 if quick else 128
+    ei = b.edge_index
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(b.num_verts, F_in, generator=g)
+    edge_type = torch.randint(0, 8, (b.num_edges,), generator=g)
+    deg = torch.bincount(torch.bincount(ei[1], minlength=b.num_verts))
+    aggrs, scalers = ["mean", "min", "max", "std"], ["identity", "amplification", "attenuation"]
+    layers = [
+        ("PNAConv", lambda m: m.PNAConv(F_in, F_in, aggrs, scalers, deg), ()),
+        ("RGCNConv R=8", lambda m: m.RGCNConv(F_in, F_in, 8), (edge_type,)),
+        ("GENConv softmax", lambda m: m.GENConv(F_in, F_in), ()),
+        ("GatedGraphConv L=2", lambda m: m.GatedGraphConv(F_in, 2), ()),
+    ]
+    import meshgraph.nn as mine
+
+    for title, make, extra in layers:
+        torch.manual_seed(0)
+        theirs = make(pyg)
+        ours = make(mine)
+        ours.load_state_dict(theirs.state_dict())
+        torch.testing.assert_close(ours(x0, ei, *extra), theirs(x0, ei, *extra), rtol=1e-4, atol=1e-4)
+        rows = [(f"meshgraph {title}", timeit(fwd_bwd(x0, lambda x: ours(x, ei, *extra)), repeat=3)),
+                (f"PyG {title}", timeit(fwd_bwd(x0, lambda x: theirs(x, ei, *extra)), repeat=3))]
+        report(f"{title} {F_in}->{F_in} fwd+bwd, V={b.num_verts:,} E={b.num_edges:,}", rows, f"meshgraph {title}")
+
+
 def main(argv=None):
     args = bench_args(argv)
     cora(args.quick)
     graphconv(args.quick)
     spectral(args.quick)
+    edge_relational(args.quick)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,14 @@ from .linear import HeteroDictLinear, HeteroLinear
 
 __all__ += ["HeteroDictLinear", "HeteroLinear"]
 # --- end aggregations and hetero linear
+# --- edge-feature and relational family (issue 13)
+from .conv_edge import (CGConv, DegreeScalerAggregation, GatedGraphConv, GENConv, GeneralConv, NNConv, PNAConv,
+                        ResGatedGraphConv)
+from .conv_relational import FastRGCNConv, FiLMConv, RGCNConv
+
+aggr.DegreeScalerAggregation = DegreeScalerAggregation  # PyG's home of the name: torch_geometric.nn.aggr
+if "DegreeScalerAggregation" not in aggr.__all__:
+    aggr.__all__ = [*aggr.__all__, "DegreeScalerAggregation"]
+__all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv", "NNConv", "PNAConv",
+            "RGCNConv", "ResGatedGraphConv"]
+# --- end edge-feature and relational family

@@ -52,3 +52,11 @@ from .dense import HeteroDictLinear, HeteroLinear
 __all__ += ["AttentionalAggregation", "DeepSetsAggregation", "GRUAggregation", "HeteroDictLinear", "HeteroLinear",
             "MedianAggregation", "QuantileAggregation", "Set2Set", "SetTransformerAggregation", "SortAggregation"]
 # --- end aggregations and hetero linear
+# --- edge-feature and relational family (issue 13): meshgraph.nn.conv_edge, meshgraph.nn.conv_relational
+from .aggr import DegreeScalerAggregation
+from .conv import (CGConv, FastRGCNConv, FiLMConv, GatedGraphConv, GENConv, GeneralConv, NNConv, PNAConv, RGCNConv,
+                   ResGatedGraphConv)
+
+__all__ += ["CGConv", "DegreeScalerAggregation", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv",
+            "NNConv", "PNAConv", "RGCNConv", "ResGatedGraphConv"]
+# --- end edge-feature and relational family

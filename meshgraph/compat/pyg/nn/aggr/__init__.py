@@ -20,3 +20,8 @@ from .sort import SortAggregation
 __all__ += ["AttentionalAggregation", "DeepSetsAggregation", "GRUAggregation", "MedianAggregation",
             "QuantileAggregation", "Set2Set", "SetTransformerAggregation", "SortAggregation"]
 # --- end aggregations
+# --- edge-feature and relational family (issue 13): PNA's aggregation lives in meshgraph.nn.conv_edge
+from .scaler import DegreeScalerAggregation
+
+__all__ += ["DegreeScalerAggregation"]
+# --- end edge-feature and relational family

@@ -26,3 +26,18 @@ from .tag_conv import TAGConv
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- edge-feature and relational family (issue 13): meshgraph.nn.conv_edge, meshgraph.nn.conv_relational
+from .cg_conv import CGConv
+from .film_conv import FiLMConv
+from .gated_graph_conv import GatedGraphConv
+from .gen_conv import GENConv
+from .general_conv import GeneralConv
+from .nn_conv import NNConv
+from .pna_conv import PNAConv
+from .res_gated_graph_conv import ResGatedGraphConv
+from .rgcn_conv import FastRGCNConv, RGCNConv
+
+__all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv", "NNConv", "PNAConv",
+            "RGCNConv", "ResGatedGraphConv"]
+# --- end edge-feature and relational family

@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.conv.gated_graph_conv` mirror."""
+
+from meshgraph.nn.conv_edge import GatedGraphConv
+
+__all__ = ["GatedGraphConv"]
