@@ -27,3 +27,12 @@ from .conv_spectral import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv,
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- models (issue 13)
+from . import models
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+                     InnerProductDecoder, JumpingKnowledge, LabelPropagation)
+
+__all__ += ["ARGA", "ARGVA", "BasicGNN", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE", "models"]
+# --- end models

@@ -31,3 +31,11 @@ from .conv import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, 
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- models (issue 13): meshgraph.nn.models
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+                     InnerProductDecoder, JumpingKnowledge, LabelPropagation)
+
+__all__ += ["ARGA", "ARGVA", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE"]
+# --- end models
