@@ -324,3 +324,13 @@ def test_random_link_split_negatives_come_from_negative_sampling():
     assert torch.equal(val.edge_label_index[:, num_val:], neg[:, :num_val])
     assert torch.equal(test.edge_label_index[:, num_test:], neg[:, num_val:num_val + num_test])
     assert torch.equal(train.edge_label_index[:, E - num_val - num_test:], neg[:, num_val + num_test:])
+
+
+def test_meshgraph_utils_namespace_exports_the_graph_utilities():
+    import meshgraph.utils as mu
+    from meshgraph.ops import edge_utils
+
+    for name in ("negative_sampling", "k_hop_subgraph", "dropout_edge", "homophily", "one_hot", "grid"):
+        assert getattr(mu, name) is getattr(mg, name)
+    for name in ("to_undirected", "coalesce", "subgraph", "get_self_loop_attr", "to_dense_batch"):
+        assert getattr(mu, name) is getattr(edge_utils, name)
