@@ -28,3 +28,9 @@ __all__ += ["losses", "utils"]
 from . import render  # noqa: E402
 
 __all__ += ["render"]
+
+# --- utils and transforms (issue 13)
+from . import utils_graph  # noqa: E402
+
+__all__ += ["utils_graph"]
+# --- end utils and transforms

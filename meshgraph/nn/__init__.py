@@ -55,3 +55,11 @@ if "DegreeScalerAggregation" not in aggr.__all__:
 __all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv", "NNConv", "PNAConv",
             "RGCNConv", "ResGatedGraphConv"]
 # --- end edge-feature and relational family
+# --- models (issue 13)
+from . import models
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+                     InnerProductDecoder, JumpingKnowledge, LabelPropagation)
+
+__all__ += ["ARGA", "ARGVA", "BasicGNN", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE", "models"]
+# --- end models

@@ -584,7 +584,8 @@ def dense_to_sparse(adj: torch.Tensor, mask: torch.Tensor | None = None) -> tupl
 def subgraph(subset, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, relabel_nodes: bool = False,
              num_nodes: int | None = None, *, return_edge_mask: bool = False):
     """The edges with both ends in `subset` (node positions, a list, or a bool mask), in order:
-    (edge_index, edge_attr[, edge_mask]). relabel_nodes=True renumbers the kept nodes 0.. in increasing order."""
+    (edge_index, edge_attr[, edge_mask]). relabel_nodes=True numbers the kept nodes by their position in `subset`
+    (increasing node order for a mask), as PyG."""
     device = edge_index.device
     if isinstance(subset, (list, tuple)):
         subset = torch.tensor(subset, dtype=torch.long, device=device)
@@ -600,7 +601,8 @@ def subgraph(subset, edge_index: torch.Tensor, edge_attr: torch.Tensor | None = 
     edge_attr = edge_attr[edge_mask] if edge_attr is not None else None
     if relabel_nodes:
         new_id = torch.full((N,), -1, dtype=torch.long, device=device)
-        new_id[node_mask] = torch.arange(int(node_mask.sum()), device=device)
+        kept = node_mask.nonzero().view(-1) if subset.dtype == torch.bool else subset
+        new_id[kept] = torch.arange(kept.numel(), device=device)
         edge_index = new_id[edge_index]
     return (edge_index, edge_attr, edge_mask) if return_edge_mask else (edge_index, edge_attr)
 

@@ -48,6 +48,7 @@ from ..ops.edge_utils import (
 )
 from ..ops.graph_builders import knn_graph, radius_graph
 from ..ops.scatter import scatter
+from ..utils_graph import negative_sampling
 
 REDUCES = ("add", "sum", "mean", "min", "max", "mul")
 
@@ -399,47 +400,6 @@ class RandomNodeSplit(BaseTransform):
         return f"{self.__class__.__name__}(split={self.split})"
 
 
-def _edges_to_ids(edge_index: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, int]:
-    """Non-loop edges (i, j) -> ids in [0, N(N-1)) (row-major, the diagonal skipped), and that population."""
-    row, col = edge_index[0], edge_index[1]
-    keep = row != col
-    row, col = row[keep], col[keep]
-    col = col - (row < col).to(col.dtype)
-    return row * (num_nodes - 1) + col, num_nodes * num_nodes - num_nodes
-
-
-def _ids_to_edges(ids: torch.Tensor, num_nodes: int) -> torch.Tensor:
-    row = ids.div(num_nodes - 1, rounding_mode="floor")
-    col = ids % (num_nodes - 1)
-    col = col + (row <= col).to(col.dtype)
-    return torch.stack([row, col], dim=0)
-
-
-def _negative_edges(edge_index: torch.Tensor, num_nodes: int, num_neg: int) -> torch.Tensor:
-    """Up to num_neg random node pairs (i != j) that are not edges, distinct: PyG's sparse negative sampling
-    (up to 3 rounds of Python's `random.sample` over the pair ids, drawn with an 10 % surplus)."""
-    ids, population = _edges_to_ids(edge_index, num_nodes)
-    if ids.numel() >= population:
-        return edge_index.new_empty((2, 0))
-    sample_size = int(1.1 * num_neg / (1.0 - ids.numel() / population))
-    known = ids.cpu()
-    found = None
-    for _ in range(3):
-        if population <= sample_size:
-            rnd = torch.arange(population)
-        else:
-            rnd = torch.tensor(random.sample(range(population), sample_size), dtype=torch.long)
-        taken = torch.isin(rnd, known)
-        if found is not None:
-            taken |= torch.isin(rnd, found)
-        rnd = rnd[~taken]
-        found = rnd if found is None else torch.cat([found, rnd])
-        if found.numel() >= num_neg:
-            found = found[:num_neg]
-            break
-    return _ids_to_edges(found.to(edge_index.device), num_nodes)
-
-
 class RandomLinkSplit(BaseTransform):
     """Split the edges into (train_data, val_data, test_data) for link prediction, as PyG's RandomLinkSplit.
 
@@ -502,7 +462,7 @@ class RandomLinkSplit(BaseTransform):
         num_neg_val = int(num_val * self.neg_sampling_ratio)
         num_neg_test = int(num_test * self.neg_sampling_ratio)
         num_neg = num_neg_train + num_neg_val + num_neg_test
-        neg = _negative_edges(edge_index, store.size(0), num_neg)
+        neg = negative_sampling(edge_index, store.size(0), num_neg, method="sparse")
         if neg.size(1) < num_neg:
             found = neg.size(1)
             warnings.warn(f"There are not enough negative edges to satisfy the provided sampling ratio. The ratio "

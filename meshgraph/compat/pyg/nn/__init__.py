@@ -60,3 +60,10 @@ from .conv import (CGConv, FastRGCNConv, FiLMConv, GatedGraphConv, GENConv, Gene
 __all__ += ["CGConv", "DegreeScalerAggregation", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv",
             "NNConv", "PNAConv", "RGCNConv", "ResGatedGraphConv"]
 # --- end edge-feature and relational family
+# --- models (issue 13): meshgraph.nn.models
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+                     InnerProductDecoder, JumpingKnowledge, LabelPropagation)
+
+__all__ += ["ARGA", "ARGVA", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE"]
+# --- end models

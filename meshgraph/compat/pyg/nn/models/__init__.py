@@ -3,3 +3,13 @@
 from .mlp import MLP
 
 __all__ = ["MLP"]
+
+# --- models (issue 13): meshgraph.nn.models
+from .autoencoder import ARGA, ARGVA, GAE, VGAE, InnerProductDecoder
+from .basic_gnn import GAT, GCN, GIN, EdgeCNN, GraphSAGE
+from .jumping_knowledge import HeteroJumpingKnowledge, JumpingKnowledge
+from .label_prop import LabelPropagation
+
+__all__ += ["ARGA", "ARGVA", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE"]
+# --- end models
