@@ -23,6 +23,8 @@ OPS = sorted(
 # knn_points_idx: its outputs are neighbour indices (the wrapper recomputes differentiable distances from them).
 # ball_query_idx, sample_farthest_points_idx and point_face_distance_idx likewise return indices only.
 NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx", "point_face_distance_idx"}
+# neighbor_sample and random_walk (issue 15) return sampled node / edge ids and counts.
+NON_DIFFERENTIABLE |= {"neighbor_sample", "random_walk"}
 
 
 def _impls(pattern: str, key: str) -> set[str]:
