@@ -325,3 +325,29 @@ def test_raw_op_checks_its_arguments():
     with pytest.raises(RuntimeError, match="disjoint"):
         op(rowptr, col, torch.tensor([1]), [2], False, True, False, None, torch.zeros(10, dtype=torch.long),
            torch.zeros(1, dtype=torch.long), 0)
+
+
+def test_kernels_clamp_what_they_do_not_check(device):
+    """col values are never checked by the raw op (one pass over E per call): out-of-range ones are clamped into
+    [0, N) on both backends. On CUDA, seeds and rowptr are clamped too (no device sync)."""
+    rowptr, col = random_csr(20, 100, seed=1, device=device)
+    bad_col = col.clone()
+    bad_col[::5] = 1000
+    bad_col[1::5] = -7
+    op = torch.ops.meshgraph.neighbor_sample
+    for directed in (True, False):
+        node, *_ = op(rowptr, bad_col, torch.tensor([0, 3], device=device), [4, -1], False, directed, False, None, None,
+                      None, 1)
+        assert int(node.min()) >= 0 and int(node.max()) < 20
+    if device.type == "cuda":
+        bad_rowptr = torch.tensor([0, 150, -4, 30] + [100] * 17, device=device)
+        node, row, c, edge, *_ = op(bad_rowptr, col, torch.tensor([1, 99, -5], device=device), [3, -1], True, False,
+                                    True, torch.rand(100, device=device), None, None, 2)
+        assert int(node.max()) < 20 and (edge.numel() == 0 or int(edge.max()) < 100)
+        with pytest.raises(RuntimeError, match="device"):
+            op(rowptr, col.cpu(), torch.tensor([1], device=device), [2], False, True, False, None, None, None, 0)
+        with pytest.raises(RuntimeError, match="device"):
+            op(rowptr, col, torch.tensor([1]), [2], False, True, False, None, None, None, 0)
+        with pytest.raises(RuntimeError, match="device"):
+            op(rowptr, col, torch.tensor([1], device=device), [2], False, True, False, torch.rand(100), None, None, 0)
+        torch.cuda.synchronize()

@@ -157,3 +157,20 @@ def test_bad_input_names_the_argument():
         op(rowptr, col, start, 3, 0.0, 1.0, 0)
     with pytest.raises(RuntimeError, match="walk_length"):
         op(rowptr, col, start, -2, 1.0, 1.0, 0)
+
+
+def test_kernels_clamp_what_they_do_not_check(device):
+    rowptr, col = random_csr(20, 100, seed=1, device=device)
+    bad_col = col.clone()
+    bad_col[::3] = 500
+    op = torch.ops.meshgraph.random_walk
+    for p, q in ((1.0, 1.0), (0.5, 2.0)):
+        nodes, edges = op(rowptr, bad_col, torch.arange(20, device=device), 8, p, q, 1)
+        assert int(nodes.min()) >= 0 and int(nodes.max()) < 20 and int(edges.max()) < 100
+    if device.type == "cuda":
+        bad_rowptr = torch.tensor([0, 150, -4, 30] + [100] * 17, device=device)
+        nodes, edges = op(bad_rowptr, col, torch.tensor([1, 99, -5], device=device), 8, 0.5, 2.0, 1)
+        assert int(nodes.max()) < 20 and int(edges.max()) < 100
+        with pytest.raises(RuntimeError, match="device"):
+            op(rowptr, col, torch.tensor([1]), 3, 1.0, 1.0, 0)
+        torch.cuda.synchronize()

@@ -1,6 +1,6 @@
 // CPU kernel for neighbor_sample (contract in neighbor_sample.h). Each hop samples its frontier nodes in
 // parallel (at::parallel_for; the draws are counter-based, so the thread count never changes them), each into its
-// own slice of one buffer; one ordered pass then relabels the picks (an array map over the N nodes, or a hash map
+// own slice of one buffer; one ordered pass then relabels the picks (an array map over the N nodes, or a hash table
 // over (seed slot, node) when disjoint). The induced edges (directed=False) are counted and written in parallel.
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "../../common/dispatch.h"
@@ -30,19 +29,23 @@ at::Tensor from_vector(const std::vector<int64_t>& v, const at::TensorOptions& o
   return t;
 }
 
-// Local ids of the sampled nodes: keyed by node (an array over N) or by (seed slot, node) when disjoint.
+// Local ids of the sampled nodes: keyed by node (an array over N) or by (seed slot, node) when disjoint (an
+// open-addressing table with linear probing: one allocation, no per-entry nodes).
 class LocalIds {
  public:
-  LocalIds(int64_t N, bool disjoint, int64_t reserve) : N_(N), disjoint_(disjoint) {
+  LocalIds(int64_t N, bool disjoint, int64_t expected) : N_(N), disjoint_(disjoint) {
     if (disjoint)
-      hash_.reserve(static_cast<size_t>(reserve));
+      resize(std::max<int64_t>(64, 2 * expected));
     else
       array_.assign(static_cast<size_t>(N), -1);
   }
   int64_t find(int64_t b, int64_t w) const {
     if (!disjoint_) return array_[w];
-    const auto it = hash_.find(b * N_ + w);
-    return it == hash_.end() ? -1 : it->second;
+    const int64_t key = b * N_ + w;
+    for (uint64_t at = slot(key);; at = (at + 1) & mask_) {
+      if (keys_[at] == key) return vals_[at];
+      if (keys_[at] < 0) return -1;
+    }
   }
   // Inserts (b, w) -> id unless present; returns the id it maps to.
   int64_t insert(int64_t b, int64_t w, int64_t id) {
@@ -50,14 +53,43 @@ class LocalIds {
       if (array_[w] < 0) array_[w] = id;
       return array_[w];
     }
-    return hash_.emplace(b * N_ + w, id).first->second;
+    if (2 * (size_ + 1) > static_cast<int64_t>(keys_.size())) resize(2 * static_cast<int64_t>(keys_.size()));
+    const int64_t key = b * N_ + w;
+    uint64_t at = slot(key);
+    for (; keys_[at] >= 0; at = (at + 1) & mask_)
+      if (keys_[at] == key) return vals_[at];
+    keys_[at] = key;
+    vals_[at] = id;
+    ++size_;
+    return id;
   }
 
  private:
+  uint64_t slot(int64_t key) const { return (static_cast<uint64_t>(key) * 0x9E3779B97F4A7C15ull) >> shift_; }
+  void resize(int64_t want) {
+    int64_t cap = 64;
+    while (cap < want) cap *= 2;
+    std::vector<int64_t> old_keys(static_cast<size_t>(cap), -1), old_vals(static_cast<size_t>(cap));
+    old_keys.swap(keys_);
+    old_vals.swap(vals_);
+    mask_ = static_cast<uint64_t>(cap - 1);
+    shift_ = 64;
+    for (int64_t c = cap; c > 1; c /= 2) --shift_;
+    for (size_t i = 0; i < old_keys.size(); ++i) {
+      if (old_keys[i] < 0) continue;
+      uint64_t at = slot(old_keys[i]);
+      while (keys_[at] >= 0) at = (at + 1) & mask_;
+      keys_[at] = old_keys[i];
+      vals_[at] = old_vals[i];
+    }
+  }
+
   int64_t N_;
   bool disjoint_;
-  std::vector<int64_t> array_;
-  std::unordered_map<int64_t, int64_t> hash_;
+  std::vector<int64_t> array_, keys_, vals_;
+  int64_t size_ = 0;
+  uint64_t mask_ = 0;
+  int shift_ = 64;
 };
 
 // Samples F frontier nodes in parallel: node i's picks are buf[offs[i], offs[i] + cnt[i]).
@@ -133,7 +165,9 @@ Outputs sample_cpu(const NodeSampler<weight_t, stamp_t>& s, const int64_t* seeds
   std::vector<int64_t> nodes(seeds, seeds + B), batch, rows, cols, edges, n_nodes{B}, n_edges;
   if (disjoint)
     for (int64_t i = 0; i < B; ++i) batch.push_back(i);
-  LocalIds ids(N, disjoint, 4 * B);
+  int64_t expected = B;  // nodes a full sample reaches at most (capped): sizes the disjoint table once
+  for (const auto k : num_neighbors) expected = std::min<int64_t>(expected * (1 + std::max<int64_t>(k, 16)), int64_t{1} << 15);
+  LocalIds ids(N, disjoint, expected);
   for (int64_t i = 0; i < B; ++i) ids.insert(disjoint ? i : 0, seeds[i], i);
   int64_t begin = 0, end = B;
   for (int64_t h = 0; h < L; ++h) {
