@@ -351,3 +351,14 @@ def test_kernels_clamp_what_they_do_not_check(device):
         with pytest.raises(RuntimeError, match="device"):
             op(rowptr, col, torch.tensor([1], device=device), [2], False, True, False, torch.rand(100), None, None, 0)
         torch.cuda.synchronize()
+
+
+def test_inference_mode_and_no_grad_give_the_same_sample():
+    rowptr, col = random_csr(50, 300, seed=2)
+    seeds = torch.tensor([1, 4, 9])
+    expect = neighbor_sample(rowptr, col, seeds, [3, 2], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert_same(neighbor_sample(rowptr, col, seeds, [3, 2], generator=torch.Generator().manual_seed(0)), expect)
+    with torch.inference_mode():
+        inf = (rowptr.clone(), col.clone(), seeds.clone())
+        assert_same(neighbor_sample(*inf, [3, 2], generator=torch.Generator().manual_seed(0)), expect)

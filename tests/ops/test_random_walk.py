@@ -174,3 +174,12 @@ def test_kernels_clamp_what_they_do_not_check(device):
         with pytest.raises(RuntimeError, match="device"):
             op(rowptr, col, torch.tensor([1]), 3, 1.0, 1.0, 0)
         torch.cuda.synchronize()
+
+
+def test_inference_mode_gives_the_same_walks():
+    rowptr, col = random_csr(50, 300, seed=2)
+    start = torch.arange(50)
+    expect = random_walk(rowptr, col, start, 5, 0.5, 2.0, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        got = random_walk(rowptr.clone(), col.clone(), start.clone(), 5, 0.5, 2.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(got, expect)

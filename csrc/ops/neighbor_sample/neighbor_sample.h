@@ -88,6 +88,12 @@ C10_HOST_DEVICE inline int64_t pick_bound(int64_t deg, int64_t k, bool replace) 
 
 C10_HOST_DEVICE inline int64_t clamp_node(int64_t w, int64_t N) { return w < 0 ? 0 : (w >= N ? N - 1 : w); }
 
+// Edge range [rs, re) of node v, clamped into [0, E] (CUDA does not check rowptr).
+C10_HOST_DEVICE inline void row_range(const int64_t* rowptr, int64_t E, int64_t v, int64_t& rs, int64_t& re) {
+  rs = rowptr[v] < 0 ? 0 : (rowptr[v] > E ? E : rowptr[v]);
+  re = rowptr[v + 1] < rs ? rs : (rowptr[v + 1] > E ? E : rowptr[v + 1]);
+}
+
 // The graph and sampling parameters one node's draws need. weight_t: the weight dtype (unused when weight is
 // null); stamp_t: int64_t or double (unused when time is null).
 template <typename weight_t, typename stamp_t>
@@ -100,11 +106,7 @@ struct NodeSampler {
   bool replace;
   uint64_t seed;
 
-  // Edge range of node v, clamped into [0, E] (CUDA does not check rowptr).
-  C10_HOST_DEVICE void range(int64_t v, int64_t& rs, int64_t& re) const {
-    rs = rowptr[v] < 0 ? 0 : (rowptr[v] > E ? E : rowptr[v]);
-    re = rowptr[v + 1] < rs ? rs : (rowptr[v + 1] > E ? E : rowptr[v + 1]);
-  }
+  C10_HOST_DEVICE void range(int64_t v, int64_t& rs, int64_t& re) const { row_range(rowptr, E, v, rs, re); }
 
   C10_HOST_DEVICE int64_t bound(int64_t v, int64_t k) const {
     int64_t rs, re;

@@ -59,12 +59,6 @@ inline WalkParams walk_params(double p, double q) {
   return {p != 1.0 || q != 1.0, a / top, 1.0 / top, c / top};
 }
 
-// Edge range of node v clamped into [0, E] (CUDA does not check rowptr).
-C10_HOST_DEVICE inline void walk_range(const int64_t* rowptr, int64_t E, int64_t v, int64_t& rs, int64_t& re) {
-  rs = rowptr[v] < 0 ? 0 : (rowptr[v] > E ? E : rowptr[v]);
-  re = rowptr[v + 1] < rs ? rs : (rowptr[v + 1] > E ? E : rowptr[v + 1]);
-}
-
 // Walk n: writes walk_length + 1 nodes to nodes and walk_length edge ids to edges.
 C10_HOST_DEVICE inline void walk_one(const int64_t* rowptr, const int64_t* col, int64_t N, int64_t E, int64_t start,
                                      int64_t n, int64_t walk_length, const WalkParams& wp, uint64_t seed,
@@ -74,7 +68,7 @@ C10_HOST_DEVICE inline void walk_one(const int64_t* rowptr, const int64_t* col, 
   const uint64_t un = static_cast<uint64_t>(n);
   for (int64_t l = 0; l < walk_length; ++l) {
     int64_t rs, re;
-    walk_range(rowptr, E, cur, rs, re);
+    row_range(rowptr, E, cur, rs, re);
     const int64_t d = re - rs;
     const uint64_t ul = static_cast<uint64_t>(l);
     int64_t e = -1;
@@ -94,7 +88,7 @@ C10_HOST_DEVICE inline void walk_one(const int64_t* rowptr, const int64_t* col, 
           accept = wp.accept_return;
         } else {
           int64_t xs, xe;
-          walk_range(rowptr, E, x, xs, xe);
+          row_range(rowptr, E, x, xs, xe);
           for (int64_t f = xs; f < xe; ++f)
             if (col[f] == prev) {
               accept = wp.accept_near;
