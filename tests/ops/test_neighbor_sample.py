@@ -362,3 +362,31 @@ def test_inference_mode_and_no_grad_give_the_same_sample():
     with torch.inference_mode():
         inf = (rowptr.clone(), col.clone(), seeds.clone())
         assert_same(neighbor_sample(*inf, [3, 2], generator=torch.Generator().manual_seed(0)), expect)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_weights_of_every_float_dtype_match_reference(device, dtype):
+    rowptr, col = random_csr(40, 300, seed=21, device=device)
+    w = torch.rand(300, generator=torch.Generator().manual_seed(1)).to(dtype).to(device)
+    seeds = torch.tensor([0, 5, 11], device=device)
+    for replace in (False, True):
+        kw = dict(replace=replace, weight=w, generator=torch.Generator().manual_seed(2))
+        out = neighbor_sample(rowptr, col, seeds, [4, 3], **kw)
+        kw["generator"] = torch.Generator().manual_seed(2)
+        assert_same(out, neighbor_sample(rowptr, col, seeds, [4, 3], reference=True, **kw))
+
+
+def test_device_algorithm_on_empty_inputs(monkeypatch):
+    rowptr, col = random_csr(10, 30, seed=0)
+    none = torch.empty(0, dtype=torch.long)
+    cases = [(rowptr, col, none, [3, 2]), (rowptr, col, torch.tensor([1, 1]), []),
+             (torch.zeros(5, dtype=torch.long), none, torch.tensor([2, 0]), [2, -1])]
+    for directed, disjoint in itertools.product([True, False], [False, True]):
+        for rp, cl, sd, fan in cases:
+            args = (rp, cl, sd, fan, False, directed, disjoint, None, None, None, 4)
+            expected = torch.ops.meshgraph.neighbor_sample(*args)
+            monkeypatch.setenv("MESHGRAPH_DEVICE_PATH", "1")
+            got = torch.ops.meshgraph.neighbor_sample(*args)
+            monkeypatch.delenv("MESHGRAPH_DEVICE_PATH")
+            for name, a, b in zip(OUT, got, expected):
+                assert torch.equal(a, b), name
