@@ -25,6 +25,8 @@ OPS = sorted(
 # graclus: its output is an integer cluster assignment (greedy matching), no gradient exists.
 NON_DIFFERENTIABLE: set[str] = {"knn_points_idx", "ball_query_idx", "sample_farthest_points_idx", "point_face_distance_idx",
                                 "graclus"}
+# neighbor_sample and random_walk (issue 15) return sampled node / edge ids and counts.
+NON_DIFFERENTIABLE |= {"neighbor_sample", "random_walk"}
 
 
 def _impls(pattern: str, key: str) -> set[str]:

@@ -52,3 +52,10 @@ __all__ = [
     "vert_align",
     "voxel_grid_pool",
 ]
+
+# --- sampling (issue 15)
+from .neighbor_sample import NeighborSample, neighbor_sample  # noqa: E402
+from .random_walk import random_walk  # noqa: E402
+
+__all__ += ["NeighborSample", "neighbor_sample", "random_walk"]
+# --- end sampling

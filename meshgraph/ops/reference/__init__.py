@@ -21,6 +21,7 @@ from .render import (
 )
 from .point_face import point_face_distance_idx
 from .sample_farthest_points import sample_farthest_points_idx
+from .sampling import neighbor_sample, random_walk
 from .softmax import neighbor_softmax, neighbor_softmax_backward
 
 REFERENCES = {
@@ -44,6 +45,8 @@ REFERENCES = {
     "composite_points_backward": composite_points_backward,
     "rasterize_points_backward": rasterize_points_backward,
     "graclus": graclus,
+    "neighbor_sample": neighbor_sample,
+    "random_walk": random_walk,
 }
 
 __all__ = [
@@ -58,11 +61,13 @@ __all__ = [
     "interpolate_face_attributes",
     "interpolate_face_attributes_backward",
     "knn_points_idx",
+    "neighbor_sample",
     "neighbor_softmax",
     "neighbor_softmax_backward",
     "packed_to_padded",
     "padded_to_packed",
     "point_face_distance_idx",
+    "random_walk",
     "rasterize_meshes",
     "rasterize_meshes_backward",
     "rasterize_points",
