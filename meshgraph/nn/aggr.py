@@ -45,6 +45,8 @@ _SHARED_REDUCTIONS: contextvars.ContextVar = contextvars.ContextVar("meshgraph_s
 def _shared(compute, x, index, ptr, *key):
     """compute(), or inside a MultiAggregation call the result it already gave for the same rows (x, index, ptr
     by identity) and key: one pass per distinct statistic (mean, var and std share the mean and the variance)."""
+    if torch.compiler.is_compiling():  # dynamo cannot trace ContextVar.get; the compiler dedups the ops itself
+        return compute()
     memo = _SHARED_REDUCTIONS.get()
     if memo is None:
         return compute()
@@ -894,6 +896,8 @@ class MultiAggregation(Aggregation):
     def _shared_outputs(self, x: torch.Tensor, index: Optional[torch.Tensor], ptr: Optional[torch.Tensor],
                         dim_size: Optional[int], dim: int) -> List[torch.Tensor]:
         """Each aggregation's result, the reductions they have in common computed once (Aggregation.reduce)."""
+        if torch.compiler.is_compiling():
+            return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
         token = _SHARED_REDUCTIONS.set({})
         try:
             return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
