@@ -52,3 +52,10 @@ __all__ = [
     "vert_align",
     "voxel_grid_pool",
 ]
+
+# --- geometry (issue 16)
+from .points_normals import estimate_pointcloud_local_coord_frames, estimate_pointcloud_normals  # noqa: E402
+from .symeig3x3 import symeig3x3  # noqa: E402
+
+__all__ += ["estimate_pointcloud_local_coord_frames", "estimate_pointcloud_normals", "symeig3x3"]
+# --- end geometry
