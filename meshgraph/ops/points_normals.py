@@ -67,7 +67,8 @@ def estimate_pointcloud_local_coord_frames(
         neighborhood_size: neighbours per point (itself included) whose covariance is decomposed; every cloud
             must hold more points than this.
         disambiguate_directions: orient the first (normal) and third axes to where most neighbours lie (Tombari,
-            Salti, Di Stefano: SHOT, ECCV 2010), and make the middle axis their cross product.
+            Salti, Di Stefano: SHOT, ECCV 2010), and make the middle axis their cross product n x z (so the
+            frame (n, n x z, z) is orthonormal with determinant -1, as in PyTorch3D).
         use_symeig_workaround: True: meshgraph's fused `symeig3x3` kernel; False: torch.linalg.eigh (float32 for
             the half types). Both give the same eigenvalues and axes up to sign.
 
