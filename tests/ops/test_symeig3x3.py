@@ -4,6 +4,8 @@ gradgradcheck, eigh's autograd, the gap-safe degenerate case), opcheck, compile,
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshgraph.ops import reference as ref
 from meshgraph.ops.symeig3x3 import symeig3x3
@@ -278,6 +280,34 @@ def test_cpu_and_device_results_are_bit_identical(device):
     w, v = symeig3x3(a.to(device))
     we, ve = symeig3x3(a)
     assert torch.equal(w, we.to(device)) and torch.equal(v, ve.to(device))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=0, max_size=3), st.integers(0, 2**31 - 1),
+       st.sampled_from(["random", "low_rank", "repeated", "diagonal"]))
+def test_random_batch_shapes_and_spectra_against_the_reference(batch, seed, kind):
+    """Any batch shape (empty included) and spectrum kind: the reference's eigenvalues, and a decomposition."""
+    g = torch.Generator().manual_seed(seed)
+    n = 1
+    for b in batch:
+        n *= b
+    if kind == "random":
+        a = _sym(n, seed=seed % 1000)
+    else:
+        L = torch.randn(n, 3, generator=g, dtype=torch.float64)
+        if kind == "low_rank":
+            L[:, :2] = 0
+        elif kind == "repeated":
+            L[:, 2] = L[:, 1]
+        a = torch.diag_embed(L) if kind == "diagonal" else _from_spectrum(L, seed=seed % 1000)
+    a = a.reshape(*batch, 3, 3)
+    w, v = symeig3x3(a)
+    we, _ = ref.symeig3x3(a)
+    assert w.shape == (*batch, 3) and v.shape == (*batch, 3, 3)
+    scale = a.flatten(-2).abs().amax(-1, keepdim=True).clamp_min(1e-300)
+    assert ((w - we).abs() / scale).max() <= 1e-13 if n else w.numel() == 0
+    if n:
+        _check_decomposition(a, w, v, 1e-13)
 
 
 def test_bad_inputs():
