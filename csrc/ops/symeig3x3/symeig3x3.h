@@ -120,7 +120,9 @@ C10_HOST_DEVICE inline void solve(const T* m, T* w, T v[3][3]) {
       const int p = pair == 2 ? 1 : 0, q = pair == 0 ? 1 : 2, r = 3 - p - q;
       const T apq = abs_(a[p][q]);
       if (apq == T(0)) continue;
-      if (apq <= tiny || apq <= eps * sqrt(abs_(a[p][p])) * sqrt(abs_(a[q][q]))) {
+      // apq^2 <= eps^2 |app aqq| (no square roots; apq > eps^2 keeps apq^2 normal, an underflowing product only
+      // means one more rotation)
+      if (apq <= tiny || apq * apq <= eps * eps * abs_(a[p][p] * a[q][q])) {
         a[p][q] = a[q][p] = T(0);  // negligible: dropping it moves the eigenvalues by O(eps) of their size
         continue;
       }
