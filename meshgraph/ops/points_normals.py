@@ -17,24 +17,31 @@ from .knn import knn_points
 from .symeig3x3 import symeig3x3
 
 
-def _padded_points(pointclouds: Any) -> tuple[torch.Tensor, torch.Tensor, bool]:
-    """(points (N, P, D), lengths (N,) int64, padded?) as PyTorch3D's convert_pointclouds_to_tensor reads them."""
-    if hasattr(pointclouds, "points_padded") and hasattr(pointclouds, "num_points_per_cloud"):
-        return pointclouds.points_padded(), pointclouds.num_points_per_cloud(), True
-    if torch.is_tensor(pointclouds):
-        if pointclouds.dim() != 3:
-            raise ValueError("The pointclouds argument has to be of shape (minibatch, N, 3)")
-        lengths = torch.full((pointclouds.shape[0],), pointclouds.shape[1], dtype=torch.int64,
-                             device=pointclouds.device)
-        return pointclouds, lengths, False
+def is_pointclouds(pcl: Any) -> bool:
+    """Whether pcl is a point-cloud batch: it has `points_padded` and `num_points_per_cloud` (PyTorch3D's test;
+    our Pointclouds and every GraphBatch pass it)."""
+    return hasattr(pcl, "points_padded") and hasattr(pcl, "num_points_per_cloud")
+
+
+def convert_pointclouds_to_tensor(pcl: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """(points (N, P, D) padded, num_points (N,) int64) of a point-cloud batch, or of a tensor (every row valid)
+    (PyTorch3D's function, same error for anything else)."""
+    if is_pointclouds(pcl):
+        return pcl.points_padded(), pcl.num_points_per_cloud()
+    if torch.is_tensor(pcl):
+        return pcl, torch.full((pcl.shape[0],), pcl.shape[1], dtype=torch.int64, device=pcl.device)
     raise ValueError("The inputs X, Y should be either Pointclouds objects or tensors.")
 
 
-def _covariances(points: torch.Tensor, lengths: torch.Tensor, K: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(cov (N, P, 3, 3), knn (N, P, K, 3)): the covariance of each point's K nearest neighbours (itself
-    included) about their mean, divided by K (PyTorch3D's get_point_covariances). Formed as one batched
-    (3, K) @ (K, 3) product per point: no (N, P, K, 3, 3) temporary."""
-    nn = knn_points(points, points, lengths1=lengths, lengths2=lengths, K=K, return_nn=True).knn
+def get_point_covariances(
+    points_padded: torch.Tensor, num_points_per_cloud: torch.Tensor, neighborhood_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(covariances (N, P, D, D), k_nearest_neighbors (N, P, K, D)): the covariance of each point's
+    neighborhood_size nearest neighbours (itself included) about their mean, divided by K (PyTorch3D's
+    function). Formed as one batched (D, K) @ (K, D) product per point: no (N, P, K, D, D) temporary."""
+    K = neighborhood_size
+    nn = knn_points(points_padded, points_padded, lengths1=num_points_per_cloud, lengths2=num_points_per_cloud,
+                    K=K, return_nn=True).knn
     diff = nn - nn.mean(2, keepdim=True)
     cov = diff.transpose(-1, -2) @ diff / K
     return cov, nn
@@ -78,7 +85,7 @@ def estimate_pointcloud_local_coord_frames(
         cloud's length are zero (PyTorch3D leaves there whatever the padding produced). Differentiable w.r.t.
         the points (the neighbour choice and the sign decisions are piecewise constant).
     """
-    points, lengths, _ = _padded_points(pointclouds)
+    points, lengths = convert_pointclouds_to_tensor(pointclouds)
     if points.dim() != 3 or points.shape[2] != 3:
         raise ValueError("The pointclouds argument has to be of shape (minibatch, N, 3)")
     if points.dtype not in FLOAT_DTYPES:
@@ -91,7 +98,7 @@ def estimate_pointcloud_local_coord_frames(
     # undo the global mean for stability (over each cloud's own points)
     mean = (points * valid[..., None]).sum(1) / lengths.clamp_min(1)[:, None].to(points.dtype)
     centered = points - mean[:, None, :]
-    cov, nn = _covariances(centered, lengths, K)
+    cov, nn = get_point_covariances(centered, lengths, K)
     if use_symeig_workaround:
         curvatures, frames = symeig3x3(cov)
     elif cov.dtype in (torch.float16, torch.bfloat16):
@@ -124,4 +131,10 @@ def estimate_pointcloud_normals(
     return frames[..., 0]
 
 
-__all__ = ["estimate_pointcloud_local_coord_frames", "estimate_pointcloud_normals"]
+__all__ = [
+    "convert_pointclouds_to_tensor",
+    "estimate_pointcloud_local_coord_frames",
+    "estimate_pointcloud_normals",
+    "get_point_covariances",
+    "is_pointclouds",
+]

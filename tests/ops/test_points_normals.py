@@ -184,3 +184,27 @@ def test_bad_inputs():
         estimate_pointcloud_normals([[0.0, 0.0, 0.0]], 5)
     with pytest.raises(TypeError, match="floating"):
         estimate_pointcloud_normals(torch.randint(0, 5, (1, 30, 3)), 5)
+
+
+def test_point_covariances_and_conversion_helpers(device):
+    from meshgraph.ops.points_normals import convert_pointclouds_to_tensor, get_point_covariances, is_pointclouds
+
+    g = torch.Generator().manual_seed(4)
+    pts = torch.randn(2, 50, 3, generator=g, dtype=torch.float64).to(device)
+    lengths = torch.tensor([50, 31], device=device)
+    cov, nn = get_point_covariances(pts, lengths, 7)
+    assert cov.shape == (2, 50, 3, 3) and nn.shape == (2, 50, 7, 3)
+    for i, n in enumerate(lengths.tolist()):
+        p = pts[i, :n]
+        idx = torch.cdist(p, p).topk(7, largest=False).indices
+        diff = p[idx] - p[idx].mean(1, keepdim=True)
+        expect = (diff.unsqueeze(3) * diff.unsqueeze(2)).mean(1)  # (n, 3, 3) outer products
+        torch.testing.assert_close(cov[i, :n], expect)
+    clouds = Pointclouds([pts[0], pts[1, :31]])
+    assert is_pointclouds(clouds) and not is_pointclouds(pts)
+    x, num = convert_pointclouds_to_tensor(clouds)
+    assert x.shape == (2, 50, 3) and num.tolist() == [50, 31]
+    x, num = convert_pointclouds_to_tensor(pts)
+    assert x is pts and num.tolist() == [50, 50] and num.dtype == torch.int64
+    with pytest.raises(ValueError, match="Pointclouds objects or tensors"):
+        convert_pointclouds_to_tensor(None)
