@@ -30,6 +30,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "../../common/checks.h"
 
@@ -180,6 +181,67 @@ C10_HOST_DEVICE inline void backward(const T* gw, const T* gv, const T* w, const
     for (int b = 0; b < 3; ++b) g[a][b] = tmp[a][0] * v[3 * b] + tmp[a][1] * v[3 * b + 1] + tmp[a][2] * v[3 * b + 2];
   for (int a = 0; a < 3; ++a)
     for (int b = 0; b < 3; ++b) ga[3 * a + b] = T(0.5) * (g[a][b] + g[b][a]);
+}
+
+// Matrix b of a contiguous batch, as both backends run it: read in scalar_t, solved in acc_t, written in scalar_t.
+// a: (B, 9), w: (B, 3), v: (B, 9).
+template <typename scalar_t, typename acc_t>
+C10_HOST_DEVICE inline void solve_matrix(const scalar_t* a, scalar_t* w, scalar_t* v, int64_t b) {
+  acc_t m[9], ww[3], vv[3][3];
+  for (int i = 0; i < 9; ++i) m[i] = static_cast<acc_t>(a[9 * b + i]);
+  solve<acc_t>(m, ww, vv);
+  for (int i = 0; i < 3; ++i) {
+    w[3 * b + i] = static_cast<scalar_t>(ww[i]);
+    for (int j = 0; j < 3; ++j) v[9 * b + 3 * i + j] = static_cast<scalar_t>(vv[i][j]);
+  }
+}
+
+// The backward of matrix b (gw (B, 3) and gv (B, 9) may be null), read and written in scalar_t, in acc_t inside.
+template <typename scalar_t, typename acc_t>
+C10_HOST_DEVICE inline void backward_matrix(const scalar_t* gw, const scalar_t* gv, const scalar_t* w,
+                                            const scalar_t* v, acc_t gap_eps, scalar_t* ga, int64_t b) {
+  acc_t ww[3], vv[9], gww[3], gvv[9], out[9];
+  for (int i = 0; i < 3; ++i) {
+    ww[i] = static_cast<acc_t>(w[3 * b + i]);
+    gww[i] = gw != nullptr ? static_cast<acc_t>(gw[3 * b + i]) : acc_t(0);
+  }
+  for (int i = 0; i < 9; ++i) {
+    vv[i] = static_cast<acc_t>(v[9 * b + i]);
+    gvv[i] = gv != nullptr ? static_cast<acc_t>(gv[9 * b + i]) : acc_t(0);
+  }
+  backward<acc_t>(gw != nullptr ? gww : nullptr, gv != nullptr ? gvv : nullptr, ww, vv, gap_eps, out);
+  for (int i = 0; i < 9; ++i) ga[9 * b + i] = static_cast<scalar_t>(out[i]);
+}
+
+// The gap threshold factor of the backward for scalar_t: kGapFactor * eps of the outputs' dtype.
+template <typename scalar_t, typename acc_t>
+inline acc_t gap_eps() {
+  return static_cast<acc_t>(kGapFactor * static_cast<double>(std::numeric_limits<scalar_t>::epsilon()));
+}
+
+// The backward's operands as the kernels read them: contiguous (B, 3) / (B, 9) in the eigenvectors' dtype; the
+// grads undefined when absent.
+struct BackwardOperands {
+  int64_t B;
+  at::Tensor w, v, gw, gv;
+};
+
+inline BackwardOperands backward_operands(const c10::optional<at::Tensor>& grad_w,
+                                          const c10::optional<at::Tensor>& grad_v, const at::Tensor& w,
+                                          const at::Tensor& v) {
+  const int64_t B = v.numel() / 9;
+  const auto dt = v.scalar_type();
+  const bool has_gw = grad_w.has_value() && grad_w->defined(), has_gv = grad_v.has_value() && grad_v->defined();
+  return {B, w.reshape({B, 3}).contiguous(), v.reshape({B, 9}).contiguous(),
+          has_gw ? grad_w->to(dt).reshape({B, 3}).contiguous() : at::Tensor(),
+          has_gv ? grad_v->to(dt).reshape({B, 9}).contiguous() : at::Tensor()};
+}
+
+// Output shapes of the forward: (batch..., 3) and (batch..., 3, 3) for input (batch..., 3, 3).
+inline std::vector<int64_t> output_shape(const at::Tensor& input, int trailing_threes) {
+  std::vector<int64_t> shape(input.sizes().begin(), input.sizes().end() - 2);
+  for (int i = 0; i < trailing_threes; ++i) shape.push_back(3);
+  return shape;
 }
 
 // input (..., 3, 3) floating, on any device.
