@@ -24,6 +24,7 @@ import torch
 
 from ._utils import can_inspect_values, first_from_counts, index_from_counts
 from .graph import FEATURES, NORMALS, POS, GraphBatch
+from .ops.points_normals import estimate_pointcloud_local_coord_frames, estimate_pointcloud_normals
 
 __all__ = [
     "Meshes",
@@ -515,59 +516,6 @@ class Pointclouds(_PeerNames, GraphBatch):
 
     def __repr__(self) -> str:
         return f"Pointclouds(num_clouds={len(self)}, num_points={self.num_verts}, device={self.device})"
-
-
-# ---------------------------------------------------------------------- normals from neighbourhoods
-
-
-def estimate_pointcloud_local_coord_frames(
-    pointclouds, neighborhood_size: int = 50, disambiguate_directions: bool = True, *, use_symeig_workaround: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per point, the eigen-decomposition of the covariance of its `neighborhood_size` nearest neighbours
-    (itself included): (curvatures (N, P, 3) ascending, frames (N, P, 3, 3) with the eigenvectors as columns).
-
-    pointclouds: a padded (N, P, 3) tensor or any Pointclouds (ours or PyTorch3D's). With disambiguate_directions
-    the first (normal) and last axes point to where most neighbours are (Tombari et al., ECCV 2010) and the middle
-    one is their cross product. Rows past a cloud's number of points are zero. use_symeig_workaround is accepted for PyTorch3D's signature; both settings use
-    torch.linalg.eigh (PyTorch3D's closed-form 3x3 solver gives the same axes up to sign, which the
-    disambiguation fixes).
-    """
-    from .ops.knn import knn_points
-
-    if torch.is_tensor(pointclouds):
-        points = pointclouds
-        lengths = torch.full((points.shape[0],), points.shape[1], dtype=torch.int64, device=points.device)
-    else:
-        clouds = as_graph_batch(pointclouds)
-        points, lengths = clouds.points_padded(), clouds.num_points_per_cloud()
-    if points.dim() != 3 or points.shape[2] != 3:
-        raise ValueError("The pointclouds argument has to be of shape (minibatch, N, 3)")
-    if (lengths <= neighborhood_size).any():
-        raise ValueError("The neighborhood_size argument has to be >= size of each of the point clouds.")
-    centered = points - (points.sum(1) / lengths[:, None].to(points.dtype))[:, None, :]
-    nn = knn_points(centered, centered, lengths1=lengths, lengths2=lengths, K=neighborhood_size, return_nn=True).knn
-    diff = nn - nn.mean(2, keepdim=True)
-    cov = (diff.unsqueeze(4) * diff.unsqueeze(3)).mean(2)
-    curvatures, frames = torch.linalg.eigh(cov)
-    if disambiguate_directions:
-        def orient(v):
-            ahead = ((v[:, :, None] * (nn - centered[:, :, None])).sum(3) > 0).to(nn.dtype).sum(2, keepdim=True)
-            return torch.where(ahead < 0.5 * nn.shape[2], -v, v)
-        n, z = orient(frames[..., 0]), orient(frames[..., 2])
-        frames = torch.stack((n, torch.linalg.cross(n, z, dim=2), z), dim=3)
-    # rows past a cloud's length are padding: zero there (PyTorch3D leaves whatever the padding produced)
-    valid = (torch.arange(points.shape[1], device=points.device)[None, :] < lengths[:, None]).to(points.dtype)
-    return curvatures * valid[..., None], frames * valid[..., None, None]
-
-
-def estimate_pointcloud_normals(
-    pointclouds, neighborhood_size: int = 50, disambiguate_directions: bool = True, *, use_symeig_workaround: bool = True
-) -> torch.Tensor:
-    """(N, P, 3) unit normals: the least-variance axis of each point's neighbourhood
-    (see `estimate_pointcloud_local_coord_frames`)."""
-    return estimate_pointcloud_local_coord_frames(
-        pointclouds, neighborhood_size, disambiguate_directions, use_symeig_workaround=use_symeig_workaround
-    )[1][..., 0]
 
 
 # ---------------------------------------------------------------------- joining

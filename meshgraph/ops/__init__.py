@@ -59,3 +59,10 @@ from .random_walk import random_walk  # noqa: E402
 
 __all__ += ["NeighborSample", "neighbor_sample", "random_walk"]
 # --- end sampling
+
+# --- geometry (issue 16)
+from .points_normals import estimate_pointcloud_local_coord_frames, estimate_pointcloud_normals  # noqa: E402
+from .symeig3x3 import symeig3x3  # noqa: E402
+
+__all__ += ["estimate_pointcloud_local_coord_frames", "estimate_pointcloud_normals", "symeig3x3"]
+# --- end geometry

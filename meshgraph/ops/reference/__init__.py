@@ -74,3 +74,10 @@ __all__ = [
     "rasterize_points_backward",
     "sample_farthest_points_idx",
 ]
+
+# --- geometry (issue 16)
+from .symeig3x3 import symeig3x3, symeig3x3_backward  # noqa: E402
+
+REFERENCES.update({"symeig3x3": symeig3x3, "symeig3x3_backward": symeig3x3_backward})
+__all__ += ["symeig3x3", "symeig3x3_backward"]
+# --- end geometry

@@ -1,5 +1,5 @@
 """`pytorch3d.ops.points_normals` mirror."""
 
-from ....structures import estimate_pointcloud_local_coord_frames, estimate_pointcloud_normals
+from ....ops.points_normals import estimate_pointcloud_local_coord_frames, estimate_pointcloud_normals
 
 __all__ = ["estimate_pointcloud_local_coord_frames", "estimate_pointcloud_normals"]

@@ -17,3 +17,10 @@ def masked_gather(points: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     if idx.dim() == 3:
         return knn_gather(points, idx)
     raise ValueError("format of idx not recognized")
+
+
+# --- geometry (issue 16)
+from ....ops.points_normals import convert_pointclouds_to_tensor, get_point_covariances, is_pointclouds  # noqa: E402
+
+__all__ += ["convert_pointclouds_to_tensor", "get_point_covariances", "is_pointclouds"]
+# --- end geometry
