@@ -52,3 +52,9 @@ __all__ = [
     "vert_align",
     "voxel_grid_pool",
 ]
+
+# --- attention family (issue 13)
+from .gatv2_edge_score import gatv2_edge_score
+
+__all__ += ["gatv2_edge_score"]
+# --- end attention family

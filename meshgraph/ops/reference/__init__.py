@@ -66,3 +66,10 @@ __all__ = [
     "rasterize_points_backward",
     "sample_farthest_points_idx",
 ]
+
+# --- attention family (issue 13)
+from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
+
+REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
+__all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
+# --- end attention family
