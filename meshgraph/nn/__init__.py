@@ -27,3 +27,9 @@ from .conv_spectral import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv,
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- attention family (issue 13)
+from .conv_attention import AGNNConv, GATv2Conv, SuperGATConv, TransformerConv
+
+__all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
+# --- end attention family
