@@ -31,3 +31,9 @@ from .conv import (APPNP, ARMAConv, ChebConv, ClusterGCNConv, GCN2Conv, LEConv, 
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- attention family (issue 13): meshgraph.nn.conv_attention
+from .conv import AGNNConv, GATv2Conv, SuperGATConv, TransformerConv
+
+__all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
+# --- end attention family

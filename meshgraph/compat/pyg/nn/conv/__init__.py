@@ -26,3 +26,12 @@ from .tag_conv import TAGConv
 
 __all__ += ["APPNP", "ARMAConv", "ChebConv", "ClusterGCNConv", "GCN2Conv", "LEConv", "MixHopConv", "SGConv", "SSGConv", "TAGConv"]
 # --- end spectral and propagation family
+
+# --- attention family (issue 13): meshgraph.nn.conv_attention
+from .agnn_conv import AGNNConv
+from .gatv2_conv import GATv2Conv
+from .supergat_conv import SuperGATConv
+from .transformer_conv import TransformerConv
+
+__all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
+# --- end attention family
