@@ -31,7 +31,7 @@ from ..ops.gather_scatter import _resolve, edge_dot
 from ..ops.gatv2_edge_score import csr_order_csr
 from ._edges import edge_adjacency, is_graph_batch, is_sparse, is_sparse_tensor_like, read_edges
 from .aggr import segment_softmax
-from .conv import _glorot, _observed, _pair
+from .conv import _glorot, _observed, _pair, attention_edge_list
 from .conv_spectral import _check_width
 from .linear import Linear
 from .message_passing import MessagePassing, fused_message
@@ -280,21 +280,8 @@ class GATv2Conv(MessagePassing):
 
     def _propagated(self, x_l, x_r, edge_index, edge_attr):
         sparse = is_sparse(edge_index)
-        size = None
         source = edge_index
-        if sparse:
-            if is_sparse_tensor_like(edge_index) and self.add_self_loops and self.edge_dim is not None:
-                raise NotImplementedError("The usage of 'edge_attr' and 'add_self_loops' simultaneously is currently "
-                                          "not yet supported for 'edge_index' in a 'SparseTensor' form")
-            e = read_edges(edge_index, self.flow)
-            size = tuple(e.size)
-            edge_index = torch.stack([e.index_j, e.index_i])
-        elif is_graph_batch(edge_index):
-            edge_index = edge_index.edge_index
-        if self.add_self_loops:
-            num_nodes = min(x_l.size(0), x_r.size(0))
-            edge_index, edge_attr = remove_self_loops(edge_index, edge_attr)
-            edge_index, edge_attr = add_self_loops(edge_index, edge_attr, fill_value=self.fill_value, num_nodes=num_nodes)
+        edge_index, edge_attr, size = attention_edge_list(self, edge_index, edge_attr, x_l, x_r, None)
         alpha = self.edge_updater(edge_index, x=(x_l, x_r), edge_attr=edge_attr, size=size)
         out = self.propagate(edge_index, x=(x_l, x_r), alpha=alpha, size=size)
         used = edge_index
