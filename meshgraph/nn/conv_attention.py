@@ -11,7 +11,9 @@ per-edge tensors are made; attention weights are returned in PyG's edge order.
 
 A subclass that replaces `message` / `edge_update`, MessagePassing hooks, sparse adjacency inputs of the looped
 layers and bipartite inputs with self loops go through PyG's `edge_updater` / `propagate` path instead (per-edge
-tensors materialized, as PyG does).
+tensors materialized, as PyG does). With flow="target_to_source" the fused paths read x[0] at edge_index[1] and
+aggregate at edge_index[0], as PyG's generated collect code does for these layers (the looped adjacency is then
+built per call, not cached).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._utils import index_from_offsets
-from ..ops.adjacency import Adjacency
+from ..ops.adjacency import Adjacency, build_adjacency
 from ..ops.edge_utils import add_self_loops, is_undirected, remove_self_loops, to_undirected
 from ..ops.gather_scatter import _fused as _gather_scatter
 from ..ops.gather_scatter import _resolve, edge_dot
@@ -59,7 +61,10 @@ def _csr_edges(edge_index, flow: str, num_src: int, num_dst: int, loops: bool, d
     `loops` (a square graph then)."""
     edges = read_edges(edge_index, flow)
     E = edges.index_j.numel()
-    if loops:
+    if loops and flow != "source_to_target":  # not cached: the reversed edge list is built per call
+        adj = build_adjacency(torch.stack([edges.index_j.long(), edges.index_i.long()]), num_dst, num_src,
+                              self_loops=True)
+    elif loops:
         if is_graph_batch(edges.source):
             adj = edges.source.adjacency(directed=True, self_loops=True)
         else:
@@ -76,22 +81,27 @@ def _edge_order(ce: _CsrEdges, t: torch.Tensor) -> torch.Tensor:
     return t.new_empty(t.shape).index_copy(0, ce.adj.edge_id, t)
 
 
-def _looped_edge_list(edge_index, flow: str, N: int):
-    """PyG's remove_self_loops + add_self_loops on the input edges: (2, E_kept + N) in PyG's order, and the
-    boolean mask of the kept input edges."""
-    e = read_edges(edge_index, flow)
-    j, i = e.index_j.long(), e.index_i.long()
-    keep = j != i
-    loops = torch.arange(N, device=j.device)
-    return torch.stack([torch.cat([j[keep], loops]), torch.cat([i[keep], loops])]), keep
+def _raw_edge_list(edge_index) -> torch.Tensor:
+    """The (2, E) edge tensor as given (a GraphBatch's edge_index), rows in the input's own orientation."""
+    e = read_edges(edge_index)
+    return (e.edge_index if e.edge_index is not None else torch.stack([e.index_j, e.index_i])).long()
 
 
-def _loop_edge_attr(edge_index, flow: str, edge_attr: torch.Tensor, N: int, fill_value) -> torch.Tensor:
-    """The input's edge_attr with the new loops' attributes appended (PyG's fill_value over the non-loop edges)."""
-    e = read_edges(edge_index, flow)
-    j, i = e.index_j.long(), e.index_i.long()
-    keep = j != i
-    _, with_loops = add_self_loops(torch.stack([j, i])[:, keep], edge_attr[keep], fill_value, N)
+def _looped_edge_list(edge_index, N: int):
+    """PyG's remove_self_loops + add_self_loops on the input edges (in the input's orientation): (2, E_kept + N)
+    in PyG's order, and the boolean mask of the kept input edges."""
+    raw = _raw_edge_list(edge_index)
+    keep = raw[0] != raw[1]
+    loops = torch.arange(N, device=raw.device)
+    return torch.cat([raw[:, keep], torch.stack([loops, loops])], dim=1), keep
+
+
+def _loop_edge_attr(edge_index, edge_attr: torch.Tensor, N: int, fill_value) -> torch.Tensor:
+    """The input's edge_attr with the new loops' attributes appended (PyG's add_self_loops fill_value over the
+    non-loop edges, reduced by edge_index[1] whatever the flow, as PyG does)."""
+    raw = _raw_edge_list(edge_index)
+    keep = raw[0] != raw[1]
+    _, with_loops = add_self_loops(raw[:, keep], edge_attr[keep], fill_value, N)
     return torch.cat([edge_attr, with_loops[with_loops.shape[0] - N:]])
 
 
@@ -239,8 +249,8 @@ class GATv2Conv(MessagePassing):
             edge_attr = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr
             _check_edge_attr(self, edge_attr, _num_edges(edge_index, self.flow))
         square = x_l.shape[0] == x_r.shape[0]
-        fused = (_unobserved(self, GATv2Conv) and not is_sparse(edge_index) and self.flow == "source_to_target"
-                 and (square or not self.add_self_loops))
+        # Any flow: PyG's generated collect reads x_j from x[0] at edge_index_j whatever the flow, as this does.
+        fused = _unobserved(self, GATv2Conv) and not is_sparse(edge_index) and (square or not self.add_self_loops)
         if fused:
             out, used, alpha = self._fused(x_l, x_r, edge_index, edge_attr, bool(return_attention_weights))
         else:
@@ -261,7 +271,7 @@ class GATv2Conv(MessagePassing):
         x_e = None
         if edge_attr is not None:
             if self.add_self_loops:
-                edge_attr = _loop_edge_attr(edge_index, self.flow, edge_attr, N_dst, self.fill_value)
+                edge_attr = _loop_edge_attr(edge_index, edge_attr, N_dst, self.fill_value)
             x_e = self.lin_edge(edge_attr[ce.adj.edge_id]).view(-1, H, C)  # raw attributes permuted, then projected
         scores = _ops.gatv2_edge_score(x_l, x_r, x_e, self.att.view(H, C), ce.src, ce.dst, float(self.negative_slope),
                                        *csr_order_csr(ce.adj))
@@ -272,7 +282,7 @@ class GATv2Conv(MessagePassing):
         if want_alpha:
             alpha = _edge_order(ce, alpha)
             if self.add_self_loops:
-                used, kept = _looped_edge_list(edge_index, self.flow, N_dst)
+                used, kept = _looped_edge_list(edge_index, N_dst)
                 alpha = alpha[torch.cat([kept, kept.new_ones(N_dst)])]
             else:
                 used = edge_index.edge_index if is_graph_batch(edge_index) else edge_index
@@ -464,8 +474,7 @@ class AGNNConv(MessagePassing):
             raise TypeError(f"AGNNConv: x must be a tensor, got {type(x).__name__}")
         N = x.size(self.node_dim)
         x_norm = F.normalize(x, p=2.0, dim=-1)
-        if (_unobserved(self, AGNNConv) and x.dim() == 2 and not is_sparse(edge_index)
-                and self.flow == "source_to_target"):
+        if _unobserved(self, AGNNConv) and x.dim() == 2 and not is_sparse(edge_index):
             ce = _csr_edges(edge_index, self.flow, N, N, self.add_self_loops, x.device)
             alpha = _softmax(self.beta * _entry_dot(x_norm, x_norm, ce.adj, 1).view(-1), ce)
             return _gather_scatter(x, ce.adj, alpha, "sum")
@@ -476,9 +485,7 @@ class AGNNConv(MessagePassing):
                 else:
                     edge_index, _ = add_self_loops(remove_self_loops(edge_index)[0], num_nodes=N)
             else:
-                edge_index, _ = _looped_edge_list(edge_index, self.flow, N)
-                if self.flow != "source_to_target":
-                    edge_index = edge_index.flip(0)
+                edge_index, _ = _looped_edge_list(edge_index, N)
         return self.propagate(edge_index, x=x, x_norm=x_norm)
 
     def message(self, x_j: torch.Tensor, x_norm_i: torch.Tensor, x_norm_j: torch.Tensor, index: torch.Tensor,
@@ -575,27 +582,19 @@ class SuperGATConv(MessagePassing):
         N, H, C = x.size(0), self.heads, self.out_channels
         x = self.lin(x).view(-1, H, C)
         looped = None
-        if _unobserved(self, SuperGATConv) and not is_sparse(edge_index) and self.flow == "source_to_target":
+        if _unobserved(self, SuperGATConv) and not is_sparse(edge_index):
             out = self._fused(x, edge_index)
         else:
             if self.add_self_loops:
                 if is_sparse_tensor_like(edge_index) and callable(getattr(edge_index, "fill_diag", None)):
                     edge_index = edge_index.fill_diag(1.0)
-                elif is_sparse(edge_index):
-                    e = read_edges(edge_index, self.flow)
-                    looped, _ = _looped_edge_list(torch.stack([e.index_j, e.index_i]), "source_to_target", N)
-                    edge_index = looped
                 else:
-                    looped, _ = _looped_edge_list(edge_index, self.flow, N)
-                    edge_index = looped if self.flow == "source_to_target" else looped.flip(0)
+                    looped, _ = _looped_edge_list(edge_index, N)
+                    edge_index = looped
             out = self.propagate(edge_index, x=x)
         if self.training:
             if looped is None:
-                if self.add_self_loops:
-                    looped, _ = _looped_edge_list(edge_index, self.flow, N)
-                else:
-                    e = read_edges(edge_index, self.flow)
-                    looped = torch.stack([e.index_j, e.index_i])
+                looped = _looped_edge_list(edge_index, N)[0] if self.add_self_loops else _raw_edge_list(edge_index)
             pos_edge_index = self.positive_sampling(looped)
             pos_att = self._logits(x, pos_edge_index)
             if neg_edge_index is None:

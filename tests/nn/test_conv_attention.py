@@ -301,3 +301,20 @@ def test_gatv2_fused_path_forms_no_edge_by_feature_tensor():
     with Sizes():
         conv(x, ei).sum().backward()
     assert max(biggest)[0] < limit, max(biggest)
+
+
+@pytest.mark.parametrize("name", ["GATv2Conv", "GATv2Conv-edge", "GATv2Conv-noloops-nobias", "TransformerConv",
+                                  "TransformerConv-edge-beta", "SuperGATConv-MX", "AGNNConv"])
+def test_target_to_source_flow_matches_pyg(name):
+    ei, x, ea = graph()
+    make = LAYERS[name][0]
+    ns = lambda m: type("ns", (), {n: (lambda *a, _c=getattr(m, n), **k: _c(*a, flow="target_to_source", **k))  # noqa: E731
+                                  for n in ("GATv2Conv", "TransformerConv", "SuperGATConv", "AGNNConv")})
+    theirs, mine = make(ns(pyg)).eval(), make(ns(ours)).eval()
+    mine.load_state_dict(theirs.state_dict())
+    run_both(mine, theirs, x, ei, ea if LAYERS[name][1] else None)
+    if name.startswith("GATv2"):
+        extra = (ea,) if LAYERS[name][1] else ()
+        (_, (ea_, aa)), (_, (eb, ab)) = (m(x, ei, *extra, return_attention_weights=True) for m in (mine, theirs))
+        assert torch.equal(ea_, eb)
+        torch.testing.assert_close(aa, ab)
