@@ -57,13 +57,16 @@ class _CsrEdges(NamedTuple):
 
 
 def _csr_edges(edge_index, flow: str, num_src: int, num_dst: int, loops: bool, device) -> _CsrEdges:
-    """Adjacency (cached on the edge tensor / GraphBatch) of the input edges, with one loop per node appended when
-    `loops` (a square graph then)."""
+    """Adjacency of the input edges (cached on the edge tensor / GraphBatch for square graphs with the default
+    flow), with one loop for each of the first min(num_src, num_dst) nodes appended when `loops`."""
     edges = read_edges(edge_index, flow)
     E = edges.index_j.numel()
-    if loops and flow != "source_to_target":  # not cached: the reversed edge list is built per call
-        adj = build_adjacency(torch.stack([edges.index_j.long(), edges.index_i.long()]), num_dst, num_src,
-                              self_loops=True)
+    if loops and (flow != "source_to_target" or num_src != num_dst):
+        # not cached (the reversed or bipartite looped edge list is built per call): loops for the first
+        # min(num_src, num_dst) nodes, as PyG's add_self_loops
+        ar = torch.arange(min(num_src, num_dst), device=edges.index_j.device)
+        adj = build_adjacency(torch.stack([torch.cat([edges.index_j.long(), ar]), torch.cat([edges.index_i.long(), ar])]),
+                              num_dst, num_src)
     elif loops:
         if is_graph_batch(edges.source):
             adj = edges.source.adjacency(directed=True, self_loops=True)
@@ -248,9 +251,8 @@ class GATv2Conv(MessagePassing):
                 raise ValueError("GATv2Conv received edge_attr but was built without edge_dim")
             edge_attr = edge_attr.view(-1, 1) if edge_attr.dim() == 1 else edge_attr
             _check_edge_attr(self, edge_attr, _num_edges(edge_index, self.flow))
-        square = x_l.shape[0] == x_r.shape[0]
         # Any flow: PyG's generated collect reads x_j from x[0] at edge_index_j whatever the flow, as this does.
-        fused = _unobserved(self, GATv2Conv) and not is_sparse(edge_index) and (square or not self.add_self_loops)
+        fused = _unobserved(self, GATv2Conv) and not is_sparse(edge_index)
         if fused:
             out, used, alpha = self._fused(x_l, x_r, edge_index, edge_attr, bool(return_attention_weights))
         else:
@@ -268,10 +270,11 @@ class GATv2Conv(MessagePassing):
         H, C = self.heads, self.out_channels
         N_src, N_dst = x_l.shape[0], x_r.shape[0]
         ce = _csr_edges(edge_index, self.flow, N_src, N_dst, self.add_self_loops, x_l.device)
+        M = min(N_src, N_dst)  # nodes that get a loop
         x_e = None
         if edge_attr is not None:
             if self.add_self_loops:
-                edge_attr = _loop_edge_attr(edge_index, edge_attr, N_dst, self.fill_value)
+                edge_attr = _loop_edge_attr(edge_index, edge_attr, M, self.fill_value)
             x_e = self.lin_edge(edge_attr[ce.adj.edge_id]).view(-1, H, C)  # raw attributes permuted, then projected
         scores = _ops.gatv2_edge_score(x_l, x_r, x_e, self.att.view(H, C), ce.src, ce.dst, float(self.negative_slope),
                                        *csr_order_csr(ce.adj))
@@ -282,8 +285,8 @@ class GATv2Conv(MessagePassing):
         if want_alpha:
             alpha = _edge_order(ce, alpha)
             if self.add_self_loops:
-                used, kept = _looped_edge_list(edge_index, N_dst)
-                alpha = alpha[torch.cat([kept, kept.new_ones(N_dst)])]
+                used, kept = _looped_edge_list(edge_index, M)
+                alpha = alpha[torch.cat([kept, kept.new_ones(M)])]
             else:
                 used = edge_index.edge_index if is_graph_batch(edge_index) else edge_index
         return out, used, alpha

@@ -118,14 +118,28 @@ def test_attention_weights_match_pyg(name):
         assert isinstance(mine(x, ei, *extra, return_attention_weights=False), tuple)
 
 
-@pytest.mark.parametrize("name", ["GATv2Conv", "GATv2Conv-noloops-nobias", "TransformerConv", "TransformerConv-edge-beta"])
-def test_bipartite_matches_pyg(name):
+# PyG's GATv2Conv with flow="target_to_source" on a bipartite pair sizes its output by x[0] (its generated collect
+# reads sources from x[0] but takes size[0] as the output size), a quirk not mirrored: ours has x[1]'s rows.
+@pytest.mark.parametrize("name,flow", [(n, f) for n in ["GATv2Conv", "GATv2Conv-edge", "GATv2Conv-noloops-nobias",
+                                                        "TransformerConv", "TransformerConv-edge-beta"]
+                                       for f in ("source_to_target", "target_to_source")
+                                       if f == "source_to_target" or not n.startswith("GATv2")])
+def test_bipartite_matches_pyg(name, flow):
     g = torch.Generator().manual_seed(1)
     x_src, x_dst = torch.randn(10, 8, generator=g), torch.randn(4, 8, generator=g)
     ei = torch.stack([torch.randint(0, 10, (30,), generator=g), torch.randint(0, 4, (30,), generator=g)])
     ea = torch.randn(30, 3, generator=g)
+    if flow == "target_to_source":  # edge_index[0] holds the destinations
+        ei = ei.flip(0)
     mine, theirs = pair(name)
-    run_both(mine, theirs, (x_src, x_dst), ei, ea if LAYERS[name][1] else None)
+    mine.flow = theirs.flow = flow
+    a, _ = run_both(mine, theirs, (x_src, x_dst), ei, ea if LAYERS[name][1] else None)
+    assert a.shape[0] == 4
+    if name.startswith("GATv2"):  # loops for the first min(10, 4) nodes, attention weights in PyG's order
+        extra = (ea,) if LAYERS[name][1] else ()
+        (_, (ea_, aa)), (_, (eb, ab)) = (m((x_src, x_dst), ei, *extra, return_attention_weights=True) for m in (mine, theirs))
+        assert torch.equal(ea_, eb)
+        torch.testing.assert_close(aa, ab)
 
 
 def test_graphbatch_and_sparse_inputs_match_pyg():
