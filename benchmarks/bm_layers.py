@@ -11,6 +11,9 @@
   fused gather-scatter on the cached adjacency; PyG materializes (E, F) messages per hop.
 - Edge-feature / relational convs 128 -> 128 on W1, forward + backward (issue 13): PNAConv, RGCNConv (8 random
   relations), GENConv, GatedGraphConv vs PyG's same layer (`edge_relational`).
+- Attention convs on W1, forward + backward, 4 heads of 32 channels (128 -> 4 x 32): GATv2Conv (the fused
+  gatv2_edge_score kernel, self loops added) and TransformerConv (fused edge_dot scores) vs PyG's same layer
+  (PyG's state dict loaded into ours, outputs checked first), with each side's peak extra memory.
 """
 
 from __future__ import annotations
@@ -181,12 +184,35 @@ def edge_relational(quick: bool):
         report(f"{title} {F_in}->{F_in} fwd+bwd, V={b.num_verts:,} E={b.num_edges:,}", rows, f"meshgraph {title}")
 
 
+def attention(quick: bool):
+    import torch_geometric.nn as pyg
+
+    from _common import peak_extra_memory_mb
+    import meshgraph.nn as mgnn
+
+    b = bunny_batch(1)[0:1] if quick else bunny_batch(8)
+    F_in, H, C = (16, 2, 4) if quick else (128, 4, 32)
+    ei = b.edge_index
+    x0 = torch.randn(b.num_verts, F_in)
+    for title, make in (("GATv2Conv", lambda m: m.GATv2Conv(F_in, C, heads=H)),
+                        ("TransformerConv", lambda m: m.TransformerConv(F_in, C, heads=H))):
+        theirs, ours = make(pyg), make(mgnn)
+        ours.load_state_dict(theirs.state_dict())
+        torch.testing.assert_close(ours(x0, ei), theirs(x0, ei), rtol=1e-4, atol=1e-4)
+        mine, peer = fwd_bwd(x0, lambda x: ours(x, ei)), fwd_bwd(x0, lambda x: theirs(x, ei))
+        rows = [(f"meshgraph {title}", timeit(mine, repeat=3)), (f"PyG {title}", timeit(peer, repeat=3))]
+        report(f"{title} {F_in}->{H}x{C} fwd+bwd, V={b.num_verts:,} E={b.num_edges:,}", rows, f"meshgraph {title}")
+        print(f"  peak extra memory fwd+bwd: meshgraph {peak_extra_memory_mb(mine):.1f} MB, "
+              f"PyG {peak_extra_memory_mb(peer):.1f} MB")
+
+
 def main(argv=None):
     args = bench_args(argv)
     cora(args.quick)
     graphconv(args.quick)
     spectral(args.quick)
     edge_relational(args.quick)
+    attention(args.quick)
 
 
 if __name__ == "__main__":

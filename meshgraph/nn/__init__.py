@@ -39,11 +39,13 @@ __all__ += ["ASAPooling", "DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseG
             "SAGPooling", "TopKPooling", "avg_pool", "avg_pool_neighbor_x", "avg_pool_x", "dense", "dense_diff_pool",
             "dense_mincut_pool", "global_sort_pool", "graclus", "max_pool", "max_pool_neighbor_x", "max_pool_x", "pool"]
 # --- end pooling
+
 # --- aggregations and hetero linear (issues 13, 15)
 from .linear import HeteroDictLinear, HeteroLinear
 
 __all__ += ["HeteroDictLinear", "HeteroLinear"]
 # --- end aggregations and hetero linear
+
 # --- edge-feature and relational family (issue 13)
 from .conv_edge import (CGConv, DegreeScalerAggregation, GatedGraphConv, GENConv, GeneralConv, NNConv, PNAConv,
                         ResGatedGraphConv)
@@ -55,6 +57,7 @@ if "DegreeScalerAggregation" not in aggr.__all__:
 __all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv", "NNConv", "PNAConv",
             "RGCNConv", "ResGatedGraphConv"]
 # --- end edge-feature and relational family
+
 # --- models (issue 13)
 from . import models
 from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
@@ -63,3 +66,9 @@ from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, BasicGNN, EdgeCNN, G
 __all__ += ["ARGA", "ARGVA", "BasicGNN", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
             "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE", "models"]
 # --- end models
+
+# --- attention family (issue 13)
+from .conv_attention import AGNNConv, GATv2Conv, SuperGATConv, TransformerConv
+
+__all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
+# --- end attention family

@@ -310,6 +310,28 @@ class GCNConv(MessagePassing):
 # ---------------------------------------------------------------------- GAT
 
 
+def attention_edge_list(layer: MessagePassing, edge_index, edge_attr, x_src: torch.Tensor, x_dst, size):
+    """The propagate path of the GAT-style layers (GATConv, GATv2Conv): the edge argument as a (2, E) edge_index
+    (a sparse input read in its value order, `size` taken from it; a GraphBatch's edge_index), with PyG's
+    remove_self_loops + add_self_loops (fill_value for the loops' edge_attr) when layer.add_self_loops.
+    Returns (edge_index, edge_attr, size)."""
+    if is_sparse(edge_index):
+        if is_sparse_tensor_like(edge_index) and layer.add_self_loops and layer.edge_dim is not None:
+            raise NotImplementedError("The usage of 'edge_attr' and 'add_self_loops' simultaneously is currently "
+                                      "not yet supported for 'edge_index' in a 'SparseTensor' form")
+        e = read_edges(edge_index, layer.flow)
+        size = tuple(e.size)
+        edge_index = torch.stack([e.index_j, e.index_i])
+    elif is_graph_batch(edge_index):
+        edge_index = edge_index.edge_index
+    if layer.add_self_loops:
+        num_nodes = x_src.size(0) if x_dst is None else min(x_src.size(0), x_dst.size(0))
+        num_nodes = min(size) if size is not None else num_nodes
+        edge_index, edge_attr = remove_self_loops(edge_index, edge_attr)
+        edge_index, edge_attr = add_self_loops(edge_index, edge_attr, fill_value=layer.fill_value, num_nodes=num_nodes)
+    return edge_index, edge_attr, size
+
+
 class GATConv(MessagePassing):
     """Graph attention (Velickovic et al. 2018), PyG's GATConv: per-edge scores (E, heads), softmax over each
     node's in-edges, dropout on the coefficients, then one multi-head weighted gather-scatter (memory O(E * heads),
@@ -458,20 +480,7 @@ class GATConv(MessagePassing):
 
     def _propagated(self, x_src, x_dst, alpha_src, alpha_dst, edge_index, edge_attr, size):
         sparse = is_sparse(edge_index)
-        if sparse:
-            if is_sparse_tensor_like(edge_index) and self.add_self_loops and self.edge_dim is not None:
-                raise NotImplementedError("The usage of 'edge_attr' and 'add_self_loops' simultaneously is currently "
-                                          "not yet supported for 'edge_index' in a 'SparseTensor' form")
-            e = read_edges(edge_index, self.flow)
-            size = tuple(e.size)
-            edge_index = torch.stack([e.index_j, e.index_i])
-        elif is_graph_batch(edge_index):
-            edge_index = edge_index.edge_index
-        if self.add_self_loops:
-            num_nodes = x_src.size(0) if x_dst is None else min(x_src.size(0), x_dst.size(0))
-            num_nodes = min(size) if size is not None else num_nodes
-            edge_index, edge_attr = remove_self_loops(edge_index, edge_attr)
-            edge_index, edge_attr = add_self_loops(edge_index, edge_attr, fill_value=self.fill_value, num_nodes=num_nodes)
+        edge_index, edge_attr, size = attention_edge_list(self, edge_index, edge_attr, x_src, x_dst, size)
         alpha = self.edge_updater(edge_index, alpha=(alpha_src, alpha_dst), edge_attr=edge_attr, size=size)
         values = F.dropout(x_src, p=self.feature_dropout, training=self.training) if self.feature_dropout else x_src
         out = self.propagate(edge_index, x=(values, x_dst), alpha=alpha, size=size)

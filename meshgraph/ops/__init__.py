@@ -66,3 +66,9 @@ from .symeig3x3 import symeig3x3  # noqa: E402
 
 __all__ += ["estimate_pointcloud_local_coord_frames", "estimate_pointcloud_normals", "symeig3x3"]
 # --- end geometry
+
+# --- attention family (issue 13)
+from .gatv2_edge_score import gatv2_edge_score
+
+__all__ += ["gatv2_edge_score"]
+# --- end attention family

@@ -81,3 +81,10 @@ from .symeig3x3 import symeig3x3, symeig3x3_backward  # noqa: E402
 REFERENCES.update({"symeig3x3": symeig3x3, "symeig3x3_backward": symeig3x3_backward})
 __all__ += ["symeig3x3", "symeig3x3_backward"]
 # --- end geometry
+
+# --- attention family (issue 13)
+from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
+
+REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
+__all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
+# --- end attention family

@@ -44,6 +44,7 @@ __all__ += ["ASAPooling", "DMoNPooling", "DenseGCNConv", "DenseGINConv", "DenseG
             "SAGPooling", "TopKPooling", "avg_pool", "avg_pool_neighbor_x", "avg_pool_x", "dense_diff_pool",
             "dense_mincut_pool", "global_sort_pool", "graclus", "max_pool", "max_pool_neighbor_x", "max_pool_x"]
 # --- end pooling
+
 # --- aggregations and hetero linear (issues 13, 15)
 from .aggr import (AttentionalAggregation, DeepSetsAggregation, GRUAggregation, MedianAggregation,
                    QuantileAggregation, Set2Set, SetTransformerAggregation, SortAggregation)
@@ -52,6 +53,7 @@ from .dense import HeteroDictLinear, HeteroLinear
 __all__ += ["AttentionalAggregation", "DeepSetsAggregation", "GRUAggregation", "HeteroDictLinear", "HeteroLinear",
             "MedianAggregation", "QuantileAggregation", "Set2Set", "SetTransformerAggregation", "SortAggregation"]
 # --- end aggregations and hetero linear
+
 # --- edge-feature and relational family (issue 13): meshgraph.nn.conv_edge, meshgraph.nn.conv_relational
 from .aggr import DegreeScalerAggregation
 from .conv import (CGConv, FastRGCNConv, FiLMConv, GatedGraphConv, GENConv, GeneralConv, NNConv, PNAConv, RGCNConv,
@@ -60,6 +62,7 @@ from .conv import (CGConv, FastRGCNConv, FiLMConv, GatedGraphConv, GENConv, Gene
 __all__ += ["CGConv", "DegreeScalerAggregation", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv",
             "NNConv", "PNAConv", "RGCNConv", "ResGatedGraphConv"]
 # --- end edge-feature and relational family
+
 # --- models (issue 13): meshgraph.nn.models
 from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
                      InnerProductDecoder, JumpingKnowledge, LabelPropagation)
@@ -67,3 +70,9 @@ from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, EdgeCNN, GraphSAGE, 
 __all__ += ["ARGA", "ARGVA", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
             "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE"]
 # --- end models
+
+# --- attention family (issue 13): meshgraph.nn.conv_attention
+from .conv import AGNNConv, GATv2Conv, SuperGATConv, TransformerConv
+
+__all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
+# --- end attention family

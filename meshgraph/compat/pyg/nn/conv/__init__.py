@@ -41,3 +41,12 @@ from .rgcn_conv import FastRGCNConv, RGCNConv
 __all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "GeneralConv", "NNConv", "PNAConv",
             "RGCNConv", "ResGatedGraphConv"]
 # --- end edge-feature and relational family
+
+# --- attention family (issue 13): meshgraph.nn.conv_attention
+from .agnn_conv import AGNNConv
+from .gatv2_conv import GATv2Conv
+from .supergat_conv import SuperGATConv
+from .transformer_conv import TransformerConv
+
+__all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
+# --- end attention family
