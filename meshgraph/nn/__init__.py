@@ -60,11 +60,11 @@ __all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "
 
 # --- models (issue 13)
 from . import models
-from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, VGAE, BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, PNA, VGAE, BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
                      InnerProductDecoder, JumpingKnowledge, LabelPropagation)
 
 __all__ += ["ARGA", "ARGVA", "BasicGNN", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
-            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE", "models"]
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "PNA", "VGAE", "models"]
 # --- end models
 
 # --- attention family (issue 13)

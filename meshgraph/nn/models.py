@@ -1,16 +1,16 @@
 """Ready models with PyG 2.8's constructors, forwards and state-dict layout (`torch_geometric.nn.models`), on
 meshgraph's layers:
 
-- `BasicGNN` and its stacks `GCN`, `GraphSAGE`, `GIN`, `GAT` (`v2=True`: GATv2Conv, when meshgraph has it) and
+- `BasicGNN` and its stacks `GCN`, `GraphSAGE`, `GIN`, `GAT` (`v2=True`: GATv2Conv), `PNA` and
   `EdgeCNN`: `num_layers` convs with norm / activation / dropout between them and optional jumping knowledge
   (`jk`: "last", "cat", "max", "lstm") followed by a linear head. State-dict keys: `convs.<i>.*`, `norms.<i>.*`,
-  `jk.lstm.*` / `jk.att.*`, `lin.*` (PyG's). `PNA` is not provided yet (it needs PNAConv).
+  `jk.lstm.*` / `jk.att.*`, `lin.*` (PyG's); `PNA` (PNAConv layers, edge features supported).
 - `JumpingKnowledge` (cat / max / lstm attention over the layers' outputs);
 - `InnerProductDecoder`, `GAE`, `VGAE`, `ARGA`, `ARGVA` (graph auto-encoders; negatives from
   `meshgraph.utils_graph.negative_sampling`);
 - `LabelPropagation` (propagation on the fused gather-scatter kernel over the GCN-normalized adjacency).
 
-Node2Vec is not provided: meshgraph has no random-walk op yet.
+Node2Vec is not provided yet (the random_walk op it needs exists: meshgraph.ops.random_walk).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from torch import nn
 
 from ..utils_graph import negative_sampling, one_hot
 from .conv import EdgeConv, GATConv, GCNConv, GINConv, SAGEConv, gcn_norm, reset
+from .conv_attention import GATv2Conv
+from .conv_edge import PNAConv
 from .message_passing import MessagePassing, fused_message
 from .mlp import MLP, _activation
 from .norm import normalization_resolver
@@ -337,13 +339,7 @@ class GAT(BasicGNN):
                              f"divisible by the number of heads (got '{heads}')")
         if concat:
             out_channels = out_channels // heads
-        conv = GATConv
-        if v2:
-            from .. import nn as _nn  # GATv2Conv lives in the attention family's module when it is built
-
-            conv = getattr(_nn, "GATv2Conv", None)
-            if conv is None:
-                raise NotImplementedError("GAT(v2=True) needs meshgraph.nn.GATv2Conv, which this build lacks")
+        conv = GATv2Conv if v2 else GATConv
         return conv(in_channels, out_channels, heads=heads, concat=concat, dropout=self.dropout.p, **kwargs)
 
 
@@ -357,6 +353,17 @@ class EdgeCNN(BasicGNN):
         mlp = MLP([2 * in_channels, out_channels, out_channels], act=self.act, act_first=self.act_first,
                   norm=self.norm, norm_kwargs=self.norm_kwargs)
         return EdgeConv(mlp, **kwargs)
+
+
+class PNA(BasicGNN):
+    """BasicGNN of PNAConv layers (Corso et al. 2020); kwargs (aggregators, scalers, deg, edge_dim, towers, ...)
+    go to every PNAConv."""
+
+    supports_edge_weight = False
+    supports_edge_attr = True
+
+    def init_conv(self, in_channels: int, out_channels: int, **kwargs) -> MessagePassing:
+        return PNAConv(in_channels, out_channels, **kwargs)
 
 
 # ---------------------------------------------------------------------- auto-encoders

@@ -40,7 +40,19 @@ def assert_same_grads(mine, theirs, atol=1e-9):  # float64: biases before a batc
             torch.testing.assert_close(p1.grad, p2.grad, atol=atol, rtol=1e-7, msg=n1)
 
 
-MODELS = ["GCN", "GraphSAGE", "GIN", "GAT", "EdgeCNN"]
+MODELS = ["GCN", "GraphSAGE", "GIN", "GAT", "GATv2", "EdgeCNN", "PNA"]
+
+
+def model_args(name: str) -> tuple[str, dict]:
+    """The PyG class name and its extra kwargs for a MODELS entry."""
+    if name == "GAT":
+        return "GAT", {"heads": 2}
+    if name == "GATv2":
+        return "GAT", {"heads": 2, "v2": True}
+    if name == "PNA":
+        return "PNA", {"aggregators": ["mean", "max", "std"], "scalers": ["identity", "amplification"],
+                       "deg": torch.tensor([1, 4, 5, 2])}
+    return name, {}
 
 
 CONFIGS = [(None, None, "relu"), ("last", "batch_norm", "leaky_relu"), ("cat", "layer_norm", "elu"),
@@ -52,11 +64,10 @@ CONFIGS = [(None, None, "relu"), ("last", "batch_norm", "leaky_relu"), ("cat", "
 def test_basic_gnn_matches_pyg(name, jk, norm, act):
     x, ei, w = graph()
     x, w = x.double(), w.double()
-    kwargs = {"out_channels": 5, "jk": jk, "norm": norm, "act": act}
-    if name == "GAT":
-        kwargs["heads"] = 2
+    cls, extra_kwargs = model_args(name)
+    kwargs = {"out_channels": 5, "jk": jk, "norm": norm, "act": act, **extra_kwargs}
     torch.manual_seed(0)
-    mine, theirs = pair(name, 8, 16, 3, **kwargs)
+    mine, theirs = pair(cls, 8, 16, 3, **kwargs)
     mine.double(), theirs.double()
     assert str(mine) == str(theirs)
     extra = {"edge_weight": w} if name == "GCN" else {}
@@ -79,15 +90,16 @@ def test_basic_gnn_dropout_act_kwargs_and_one_layer(name):
     for kwargs in ({"num_layers": 1}, {"num_layers": 1, "jk": "cat"},
                    {"num_layers": 2, "dropout": 0.5, "act": "leaky_relu", "act_kwargs": {"negative_slope": 0.3},
                     "act_first": True, "norm": "batch_norm", "norm_kwargs": {"momentum": 0.2}}):
-        kwargs = dict(kwargs)
+        cls, extra_kwargs = model_args(name)
+        kwargs = dict(kwargs, **extra_kwargs)
         n = kwargs.pop("num_layers")
         torch.manual_seed(0)
-        mine, theirs = pair(name, 8, 6, n, **kwargs)
+        mine, theirs = pair(cls, 8, 6, n, **kwargs)
         torch.manual_seed(5)
         out2 = theirs(x, ei)
         torch.manual_seed(5)
         out1 = mine(x, ei)  # same dropout masks (the global RNG, drawn in the same order) ...
-        if name != "GAT":  # ... except GAT's attention dropout, drawn over meshgraph's own edge layout
+        if cls != "GAT":  # ... except GAT's attention dropout, drawn over meshgraph's own edge layout
             torch.testing.assert_close(out1, out2, atol=1e-5, rtol=1e-4)
         assert out1.shape == out2.shape
         mine.load_state_dict(theirs.state_dict())  # GAT: running norm statistics saw different dropout masks
@@ -97,8 +109,9 @@ def test_basic_gnn_dropout_act_kwargs_and_one_layer(name):
 
 def test_basic_gnn_on_empty_and_edge_free_graphs():
     for name in MODELS:
+        cls, extra_kwargs = model_args(name)
         torch.manual_seed(0)
-        mine, theirs = pair(name, 8, 16, 2, out_channels=3)
+        mine, theirs = pair(cls, 8, 16, 2, out_channels=3, **extra_kwargs)
         for N, ei in ((5, torch.empty(2, 0, dtype=torch.long)), (0, torch.empty(2, 0, dtype=torch.long)),
                       (6, torch.tensor([[0, 1], [1, 0]]))):  # isolated nodes 2..5
             x = torch.randn(N, 8)
@@ -136,7 +149,7 @@ def test_basic_gnn_norm_batch_and_gat_heads_and_bad_input():
 
 
 def test_compat_models_namespace():
-    for name in ("GCN", "GraphSAGE", "GIN", "GAT", "EdgeCNN", "JumpingKnowledge", "GAE", "VGAE", "ARGA", "ARGVA",
+    for name in ("GCN", "GraphSAGE", "GIN", "GAT", "EdgeCNN", "PNA", "JumpingKnowledge", "GAE", "VGAE", "ARGA", "ARGVA",
                  "InnerProductDecoder", "LabelPropagation", "HeteroJumpingKnowledge"):
         assert getattr(compat.models, name) is getattr(ours, name)
         assert getattr(compat, name) is getattr(ours, name)

@@ -6,10 +6,10 @@ __all__ = ["MLP"]
 
 # --- models (issue 13): meshgraph.nn.models
 from .autoencoder import ARGA, ARGVA, GAE, VGAE, InnerProductDecoder
-from .basic_gnn import GAT, GCN, GIN, EdgeCNN, GraphSAGE
+from .basic_gnn import GAT, GCN, GIN, PNA, EdgeCNN, GraphSAGE
 from .jumping_knowledge import HeteroJumpingKnowledge, JumpingKnowledge
 from .label_prop import LabelPropagation
 
 __all__ += ["ARGA", "ARGVA", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
-            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE"]
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "PNA", "VGAE"]
 # --- end models

@@ -1,5 +1,5 @@
-"""`torch_geometric.nn.models.basic_gnn` mirror (PNA is not implemented yet: it needs PNAConv)."""
+"""`torch_geometric.nn.models.basic_gnn` mirror."""
 
-from meshgraph.nn.models import GAT, GCN, GIN, BasicGNN, EdgeCNN, GraphSAGE
+from meshgraph.nn.models import GAT, GCN, GIN, PNA, BasicGNN, EdgeCNN, GraphSAGE
 
-__all__ = ["EdgeCNN", "GAT", "GCN", "GIN", "GraphSAGE"]
+__all__ = ["EdgeCNN", "GAT", "GCN", "GIN", "GraphSAGE", "PNA"]
