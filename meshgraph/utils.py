@@ -64,7 +64,7 @@ from .ops.edge_utils import (add_remaining_self_loops, add_self_loops, coalesce,
                              sort_edge_index, subgraph, to_dense_adj, to_dense_batch, to_scipy_sparse_matrix,
                              to_undirected)
 from .utils_graph import (barabasi_albert_graph, batched_negative_sampling, bipartite_subgraph,  # noqa: E402
-                          dropout_edge, dropout_node, erdos_renyi_graph, get_num_hops, grid, homophily,
+                          dropout_edge, dropout_node, dropout_path, erdos_renyi_graph, get_num_hops, grid, homophily,
                           index_to_mask, k_hop_subgraph, mask_select, mask_to_index, negative_sampling, one_hot,
                           stochastic_blockmodel_graph, structured_negative_sampling,
                           structured_negative_sampling_feasible)
@@ -72,7 +72,7 @@ from .utils_graph import (barabasi_albert_graph, batched_negative_sampling, bipa
 __all__ += [
     "add_remaining_self_loops", "add_self_loops", "barabasi_albert_graph", "batched_negative_sampling",
     "bipartite_subgraph", "coalesce", "contains_isolated_nodes", "contains_self_loops", "degree", "dense_to_sparse",
-    "dropout_edge", "dropout_node", "erdos_renyi_graph", "from_scipy_sparse_matrix", "get_num_hops",
+    "dropout_edge", "dropout_node", "dropout_path", "erdos_renyi_graph", "from_scipy_sparse_matrix", "get_num_hops",
     "get_self_loop_attr", "grid", "homophily", "index_to_mask", "is_undirected", "k_hop_subgraph", "mask_select",
     "mask_to_index", "negative_sampling", "one_hot", "remove_isolated_nodes", "remove_self_loops",
     "sort_edge_index", "stochastic_blockmodel_graph", "structured_negative_sampling",

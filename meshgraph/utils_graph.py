@@ -158,6 +158,38 @@ def dropout_node(edge_index: torch.Tensor, p: float = 0.5, num_nodes: int | None
     return edge_index, edge_mask, node_mask
 
 
+def dropout_path(edge_index: torch.Tensor, p: float = 0.2, walks_per_node: int = 1, walk_length: int = 3,
+                 num_nodes: int | None = None, is_sorted: bool = False, training: bool = True, *,
+                 generator: torch.Generator | None = None):
+    """Drop the edges that random walks traverse (PyG's dropout_path): each edge's source starts `walks_per_node`
+    uniform walks of `walk_length` steps with probability p; every edge (u, v) some walk steps along is dropped.
+    Returns (kept edge_index, edge_mask). The walks are meshgraph's random_walk op (counter-based draws seeded from
+    `generator`, the default CPU generator when None), so no pyg-lib is needed."""
+    from .ops.edge_utils import sort_edge_index
+    from .ops.random_walk import random_walk
+    from ._utils import count_per_index, offsets_from_counts
+
+    _check_p(p, "Sample")
+    E = edge_index.size(1)
+    edge_mask = torch.ones(E, dtype=torch.bool, device=edge_index.device)
+    if not training or p == 0.0:
+        return edge_index, edge_mask
+    num_nodes = maybe_num_nodes(edge_index, num_nodes)
+    order = None
+    sorted_index = edge_index
+    if not is_sorted:
+        order = torch.arange(E, device=edge_index.device)
+        sorted_index, order = sort_edge_index(edge_index, order, num_nodes=num_nodes)
+    row, col = sorted_index[0], sorted_index[1]
+    start = row[_rand(E, edge_index.device, generator) <= p].repeat(walks_per_node)
+    rowptr = offsets_from_counts(count_per_index(row, num_nodes))
+    walk = random_walk(rowptr, col, start, walk_length, 1.0, 1.0, generator)
+    walk_keys = walk[:, :-1].reshape(-1) * num_nodes + walk[:, 1:].reshape(-1)
+    hit = torch.isin(row.long() * num_nodes + col.long(), walk_keys).nonzero().view(-1)
+    edge_mask[hit if order is None else order[hit]] = False
+    return edge_index[:, edge_mask], edge_mask
+
+
 def dropout_adj(edge_index: torch.Tensor, edge_attr: torch.Tensor | None = None, p: float = 0.5,
                 force_undirected: bool = False, num_nodes: int | None = None, training: bool = True,
                 *, generator: torch.Generator | None = None):

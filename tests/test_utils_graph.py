@@ -334,3 +334,29 @@ def test_meshgraph_utils_namespace_exports_the_graph_utilities():
         assert getattr(mu, name) is getattr(mg, name)
     for name in ("to_undirected", "coalesce", "subgraph", "get_self_loop_attr", "to_dense_batch"):
         assert getattr(mu, name) is getattr(edge_utils, name)
+
+
+def test_dropout_path_drops_exactly_the_walked_edges():
+    """dropout_path removes the edges that the seeded walks traverse (recomputed here from the same draws), keeps
+    the rest in input order, and is a no-op when not training or p == 0."""
+    import meshgraph.utils_graph as ug
+    from meshgraph.ops.random_walk import random_walk
+
+    g = torch.Generator().manual_seed(3)
+    ei = torch.randint(0, 20, (2, 60), generator=g)
+    kept, mask = ug.dropout_path(ei, p=0.3, walk_length=4, num_nodes=20, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(kept, ei[:, mask])
+    # the same draws by hand: the start mask over the row-sorted edges, then the walks
+    gen = torch.Generator().manual_seed(5)
+    order = torch.argsort(ei[0] * 20 + ei[1], stable=True)
+    row, col = ei[0][order], ei[1][order]
+    start = row[torch.rand(60, generator=gen) <= 0.3]
+    rowptr = torch.cat([torch.zeros(1, dtype=torch.long), torch.bincount(row, minlength=20).cumsum(0)])
+    walk = random_walk(rowptr, col, start, 4, 1.0, 1.0, gen)
+    walked = set(zip(walk[:, :-1].reshape(-1).tolist(), walk[:, 1:].reshape(-1).tolist()))
+    expect = torch.tensor([(u, v) not in walked for u, v in ei.t().tolist()])
+    assert torch.equal(mask, expect) and (~mask).any()
+    same, m = ug.dropout_path(ei, p=0.3, training=False)
+    assert same is ei and m.all()
+    with pytest.raises(ValueError, match="probability"):
+        ug.dropout_path(ei, p=1.5)

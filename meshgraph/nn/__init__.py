@@ -60,11 +60,12 @@ __all__ += ["CGConv", "FastRGCNConv", "FiLMConv", "GatedGraphConv", "GENConv", "
 
 # --- models (issue 13)
 from . import models
-from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, PNA, VGAE, BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, PNA, VGAE, Node2Vec,
+                     BasicGNN, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
                      InnerProductDecoder, JumpingKnowledge, LabelPropagation)
 
 __all__ += ["ARGA", "ARGVA", "BasicGNN", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
-            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "PNA", "VGAE", "models"]
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "Node2Vec", "PNA", "VGAE", "models"]
 # --- end models
 
 # --- attention family (issue 13)

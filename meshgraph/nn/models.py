@@ -10,7 +10,7 @@ meshgraph's layers:
   `meshgraph.utils_graph.negative_sampling`);
 - `LabelPropagation` (propagation on the fused gather-scatter kernel over the GCN-normalized adjacency).
 
-Node2Vec is not provided yet (the random_walk op it needs exists: meshgraph.ops.random_walk).
+- `Node2Vec` (skip-gram over biased random walks from meshgraph's random_walk op; no pyg-lib needed).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .._utils import count_per_index, offsets_from_counts
+from ..ops.edge_utils import maybe_num_nodes, sort_edge_index
+from ..ops.random_walk import random_walk
 from ..utils_graph import negative_sampling, one_hot
 from .conv import EdgeConv, GATConv, GCNConv, GINConv, SAGEConv, gcn_norm, reset
 from .conv_attention import GATv2Conv
@@ -538,5 +541,95 @@ class LabelPropagation(MessagePassing):
         return f"{type(self).__name__}(num_layers={self.num_layers}, alpha={self.alpha})"
 
 
+
+# ---------------------------------------------------------------------- node2vec
+
+
+class Node2Vec(nn.Module):
+    """Node2Vec (Grover & Leskovec 2016) with PyG 2.8's constructor, methods and state dict (`embedding.weight`).
+
+    Walks of `walk_length` nodes (p: return, q: in-out parameter) come from meshgraph's random_walk op on the
+    graph's CSR (kept on the CPU, as PyG keeps it); every window of `context_size` consecutive nodes of a walk is a
+    positive sample, windows of uniformly drawn nodes after the start node the negatives. `loss` is the
+    skip-gram loss with negative sampling; `test` fits a logistic regression (scikit-learn) on the embeddings."""
+
+    def __init__(self, edge_index: torch.Tensor, embedding_dim: int, walk_length: int, context_size: int,
+                 walks_per_node: int = 1, p: float = 1.0, q: float = 1.0, num_negative_samples: int = 1,
+                 num_nodes: int | None = None, sparse: bool = False):
+        super().__init__()
+        if walk_length < context_size:
+            raise ValueError(f"walk_length ({walk_length}) must be >= context_size ({context_size})")
+        if context_size < 1:
+            raise ValueError(f"context_size must be >= 1, got {context_size}")
+        self.num_nodes = maybe_num_nodes(edge_index, num_nodes)
+        row, col = sort_edge_index(edge_index, num_nodes=self.num_nodes).cpu()
+        self.rowptr, self.col = offsets_from_counts(count_per_index(row, self.num_nodes)), col
+        self.EPS = 1e-15
+        self.embedding_dim = embedding_dim
+        self.walk_length = walk_length - 1
+        self.context_size = context_size
+        self.walks_per_node = walks_per_node
+        self.p, self.q = p, q
+        self.num_negative_samples = num_negative_samples
+        self.embedding = nn.Embedding(self.num_nodes, embedding_dim, sparse=sparse)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.embedding.reset_parameters()
+
+    def forward(self, batch: torch.Tensor | None = None) -> torch.Tensor:
+        """The embeddings of the nodes in `batch` (all nodes when None)."""
+        emb = self.embedding.weight
+        return emb if batch is None else emb[batch]
+
+    def loader(self, **kwargs) -> torch.utils.data.DataLoader:
+        """A DataLoader over the node ids whose batches are `sample`'s (positive, negative) walk windows."""
+        return torch.utils.data.DataLoader(range(self.num_nodes), collate_fn=self.sample, **kwargs)
+
+    def random_walk_fn(self, start: torch.Tensor) -> torch.Tensor:
+        return random_walk(self.rowptr, self.col, start.to(self.rowptr.device), self.walk_length, self.p, self.q)
+
+    def _windows(self, rw: torch.Tensor) -> torch.Tensor:
+        n = 1 + self.walk_length + 1 - self.context_size
+        return torch.cat([rw[:, j:j + self.context_size] for j in range(n)], dim=0)
+
+    def pos_sample(self, batch: torch.Tensor) -> torch.Tensor:
+        return self._windows(self.random_walk_fn(batch.repeat(self.walks_per_node)))
+
+    def neg_sample(self, batch: torch.Tensor) -> torch.Tensor:
+        batch = batch.repeat(self.walks_per_node * self.num_negative_samples)
+        rw = torch.randint(self.num_nodes, (batch.size(0), self.walk_length), dtype=batch.dtype, device=batch.device)
+        return self._windows(torch.cat([batch.view(-1, 1), rw], dim=-1))
+
+    def sample(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(batch, torch.Tensor):
+            batch = torch.tensor(batch)
+        return self.pos_sample(batch), self.neg_sample(batch)
+
+    def _scores(self, rw: torch.Tensor) -> torch.Tensor:
+        rw = rw.to(self.embedding.weight.device)
+        h_start = self.embedding(rw[:, 0]).view(rw.size(0), 1, self.embedding_dim)
+        h_rest = self.embedding(rw[:, 1:].reshape(-1)).view(rw.size(0), -1, self.embedding_dim)
+        return (h_start * h_rest).sum(dim=-1).view(-1)
+
+    def loss(self, pos_rw: torch.Tensor, neg_rw: torch.Tensor) -> torch.Tensor:
+        """-mean log sigmoid(positive scores) - mean log(1 - sigmoid(negative scores))."""
+        pos_loss = -torch.log(torch.sigmoid(self._scores(pos_rw)) + self.EPS).mean()
+        neg_loss = -torch.log(1 - torch.sigmoid(self._scores(neg_rw)) + self.EPS).mean()
+        return pos_loss + neg_loss
+
+    def test(self, train_z: torch.Tensor, train_y: torch.Tensor, test_z: torch.Tensor, test_y: torch.Tensor,
+             solver: str = "lbfgs", *args, **kwargs) -> float:
+        """Accuracy of a logistic regression (scikit-learn) fitted on (train_z, train_y), on (test_z, test_y)."""
+        from sklearn.linear_model import LogisticRegression
+
+        clf = LogisticRegression(*args, solver=solver, **kwargs).fit(train_z.detach().cpu().numpy(),
+                                                                     train_y.detach().cpu().numpy())
+        return clf.score(test_z.detach().cpu().numpy(), test_y.detach().cpu().numpy())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.embedding.weight.size(0)}, {self.embedding.weight.size(1)})"
+
+
 __all__ = ["ARGA", "ARGVA", "BasicGNN", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
-           "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "VGAE"]
+           "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "Node2Vec", "PNA", "VGAE"]

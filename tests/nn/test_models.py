@@ -283,3 +283,48 @@ def test_label_propagation_matches_pyg(case):
     out = mine(y, adj, **kwargs)
     ref = theirs(y, adj, **kwargs)
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-4)
+
+
+def test_node2vec_walk_windows_loss_and_embeddings():
+    """Node2Vec's positive windows follow edges, the negatives start at the batch nodes, the loss is the skip-gram
+    formula, and training separates two disconnected cliques in embedding space."""
+    from meshgraph.compat.pyg.nn import Node2Vec
+
+    a = torch.combinations(torch.arange(6), 2).t()
+    clique = torch.cat([a, a.flip(0)], 1)
+    ei = torch.cat([clique, clique + 6], 1)  # two 6-cliques, no edge between them
+    edges = set(map(tuple, ei.t().tolist()))
+    torch.manual_seed(0)
+    model = Node2Vec(ei, embedding_dim=8, walk_length=5, context_size=3, walks_per_node=2, p=0.5, q=2.0,
+                     num_negative_samples=2)
+    assert list(model.state_dict()) == ["embedding.weight"] and str(model) == "Node2Vec(12, 8)"
+    batch = torch.tensor([0, 7, 3])
+    pos, neg = model.sample(batch)
+    windows = 1 + 4 + 1 - 3
+    assert pos.shape == (3 * 2 * windows, 3) and neg.shape == (3 * 2 * 2 * windows, 3)
+    assert all((u, v) in edges for w in pos.tolist() for u, v in zip(w[:-1], w[1:]))
+    assert torch.equal(neg[: 3 * 2 * 2, 0], batch.repeat(4))
+    emb = model.embedding.weight
+
+    def part(rw, positive):
+        s = (emb[rw[:, :1]] * emb[rw[:, 1:]]).sum(-1).reshape(-1)
+        prob = torch.sigmoid(s) if positive else 1 - torch.sigmoid(s)
+        return -torch.log(prob + 1e-15).mean()
+
+    torch.testing.assert_close(model.loss(pos, neg), part(pos, True) + part(neg, False))
+    with pytest.raises(ValueError, match="context_size"):
+        Node2Vec(ei, 8, walk_length=2, context_size=3)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    first = None
+    for _ in range(30):
+        for pos_rw, neg_rw in model.loader(batch_size=6, shuffle=True):
+            opt.zero_grad()
+            loss = model.loss(pos_rw, neg_rw)
+            loss.backward()
+            opt.step()
+            first = loss.item() if first is None else first
+    assert loss.item() < first
+    z = torch.nn.functional.normalize(model().detach(), dim=1)
+    cos = z @ z.t()
+    same = torch.block_diag(torch.ones(6, 6), torch.ones(6, 6)).bool()
+    assert cos[same].mean() > cos[~same].mean() + 0.3

@@ -64,11 +64,12 @@ __all__ += ["CGConv", "DegreeScalerAggregation", "FastRGCNConv", "FiLMConv", "Ga
 # --- end edge-feature and relational family
 
 # --- models (issue 13): meshgraph.nn.models
-from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, PNA, VGAE, EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
+from .models import (ARGA, ARGVA, GAE, GAT, GCN, GIN, PNA, VGAE, Node2Vec,
+                     EdgeCNN, GraphSAGE, HeteroJumpingKnowledge,
                      InnerProductDecoder, JumpingKnowledge, LabelPropagation)
 
 __all__ += ["ARGA", "ARGVA", "EdgeCNN", "GAE", "GAT", "GCN", "GIN", "GraphSAGE", "HeteroJumpingKnowledge",
-            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "PNA", "VGAE"]
+            "InnerProductDecoder", "JumpingKnowledge", "LabelPropagation", "Node2Vec", "PNA", "VGAE"]
 # --- end models
 
 # --- attention family (issue 13): meshgraph.nn.conv_attention

@@ -123,12 +123,12 @@ from ._negative_sampling import (batched_negative_sampling, negative_sampling, s
 from ._one_hot import one_hot
 from ._select import narrow, select
 from ._subgraph import bipartite_subgraph, get_num_hops, k_hop_subgraph
-from .dropout import dropout_adj, dropout_edge, dropout_node
+from .dropout import dropout_adj, dropout_edge, dropout_node, dropout_path
 from .mask import index_to_mask, mask_select, mask_to_index
 from .random import barabasi_albert_graph, erdos_renyi_graph, stochastic_blockmodel_graph
 
 __all__ += ["barabasi_albert_graph", "batched_negative_sampling", "bipartite_subgraph", "dropout_adj", "dropout_edge",
-            "dropout_node", "erdos_renyi_graph", "get_num_hops", "grid", "homophily", "index_to_mask", "k_hop_subgraph",
+            "dropout_node", "dropout_path", "erdos_renyi_graph", "get_num_hops", "grid", "homophily", "index_to_mask", "k_hop_subgraph",
             "mask_select", "mask_to_index", "narrow", "negative_sampling", "one_hot", "select",
             "stochastic_blockmodel_graph", "structured_negative_sampling", "structured_negative_sampling_feasible"]
 # --- end utils and transforms

@@ -1,6 +1,6 @@
 """`torch_geometric.utils.dropout` mirror: PyG's signatures, drawing from torch's global RNG as PyG does
-(meshgraph.utils_graph's versions also take a `generator=`). dropout_path (a pyg-lib random walk) is not
-implemented: meshgraph has no random-walk op."""
+(meshgraph.utils_graph's versions also take a `generator=`). dropout_path walks with meshgraph's random_walk op
+(no pyg-lib needed)."""
 
 from .... import utils_graph as _g
 
@@ -26,4 +26,10 @@ def dropout_edge(edge_index, p: float = 0.5, force_undirected: bool = False, tra
     return _g.dropout_edge(edge_index, p, force_undirected, training)
 
 
-__all__ = ["dropout_adj", "dropout_edge", "dropout_node", "filter_adj"]
+def dropout_path(edge_index, p: float = 0.2, walks_per_node: int = 1, walk_length: int = 3, num_nodes=None,
+                 is_sorted: bool = False, training: bool = True):
+    """PyG's `dropout_path` (see meshgraph.utils_graph.dropout_path)."""
+    return _g.dropout_path(edge_index, p, walks_per_node, walk_length, num_nodes, is_sorted, training)
+
+
+__all__ = ["dropout_adj", "dropout_edge", "dropout_node", "dropout_path", "filter_adj"]
