@@ -4,10 +4,12 @@
 textures_idx, materials_idx) and aux (normals, verts_uvs, material_colors, texture_images, texture_atlas).
 Polygons become triangle fans (v0, v_i, v_i+1); indices are 1-based in the file (negative: relative to the end)
 and 0-based here; a face corner without a normal / uv index gets -1. Materials (`mtllib`, `usemtl`) are read from
-the .mtl file: colours (Ka, Kd, Ks, Ns) and `map_Kd` images (Pillow needed for those).
+the .mtl file (`meshgraph.io.mtl`): colours (Ka, Kd, Ks, Ns) and `map_Kd` images (Pillow needed for those), and
+`create_texture_atlas=True` builds PyTorch3D's per-face (F, R, R, 3) atlas from them.
 
-meshgraph has no texture classes yet: `load_objs_as_meshes` builds Meshes without textures, and a texture atlas
-(`create_texture_atlas=True`) is not built (NotImplementedError) rather than approximated.
+`load_objs_as_meshes` gives Meshes with `TexturesUV` (the first texture image of each file) or, with
+create_texture_atlas, `TexturesAtlas`; `save_obj` writes `vt` / `vn` corners and the texture as .mtl + .png.
+Face indices outside the file's v / vt / vn lists warn (as in PyTorch3D) naming the file and line.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _table(rows: list, cols: int, dtype: torch.dtype, device) -> torch.Tensor:
     return torch.tensor(rows, dtype=dtype, device=device).reshape(-1, cols)
 
 
-def _resolve_indices(rows: list, count: int, device, what: str) -> torch.Tensor:
+def _resolve_indices(rows: list, count: int, device, what: str, lines: list | None = None, name: str = "") -> torch.Tensor:
     """1-based (or negative, end-relative) OBJ indices -> 0-based int64; 0 marks a missing index and gives -1."""
     t = _table(rows, 3, torch.int64, device)
     missing = t == 0
@@ -61,101 +63,82 @@ def _resolve_indices(rows: list, count: int, device, what: str) -> torch.Tensor:
     t[missing] = -1
     bad = (t[~missing] < 0) | (t[~missing] >= count)
     if bool(bad.any()):  # PyTorch3D warns and returns the indices
-        warnings.warn(f"Faces have invalid indices: a {what} index is outside [1, {count}]")
+        where = ""
+        if lines:
+            row = int(torch.nonzero(((t < 0) | (t >= count)) & ~missing)[0, 0])
+            where = f" ({name}, line {lines[row]})"
+        warnings.warn(f"Faces have invalid indices: a {what} index is outside [1, {count}]{where}")
     return t
 
 
-def _parse(lines: list[str]):
+def _parse(lines: list[str], name: str = "<file object>"):
     verts, normals, uvs = [], [], []
-    f_verts, f_normals, f_uvs, f_materials = [], [], [], []
+    f_verts, f_normals, f_uvs, f_materials, f_lines = [], [], [], [], []
     material_names: list[str] = []
     mtl_file = None
     material = -1
-    for line in lines:
-        tokens = line.split()
-        if not tokens:
-            continue
-        key = tokens[0]
-        if key == "v":
-            if len(tokens) < 4:
-                raise ValueError(f"Vertex {tokens[1:]} does not have 3 values. Line: {line}")
-            verts.append([float(x) for x in tokens[1:4]])
-        elif key == "vt":
-            if len(tokens) < 3:
-                raise ValueError(f"Texture {tokens[1:]} does not have 2 values. Line: {line}")
-            uvs.append([float(x) for x in tokens[1:3]])
-        elif key == "vn":
-            if len(tokens) < 4:
-                raise ValueError(f"Normal {tokens[1:]} does not have 3 values. Line: {line}")
-            normals.append([float(x) for x in tokens[1:4]])
-        elif key == "f":
-            corners = [c.split("/") for c in tokens[1:]]
-            if any(len(c) > 3 for c in corners):
-                raise ValueError(f"Face vertices can only have 3 properties. Line: {line}")
-            vi = [int(c[0]) for c in corners]
-            ti = [int(c[1]) for c in corners if len(c) > 1 and c[1] != ""]
-            ni = [int(c[2]) for c in corners if len(c) > 2 and c[2] != ""]
-            for idx in (ti, ni):
-                if idx and len(idx) != len(vi):
-                    raise ValueError(f"Face {tokens[1:]} is an illegal statement. Vertex properties are inconsistent. Line: {line}")
-            ti = ti or [0] * len(vi)
-            ni = ni or [0] * len(vi)
-            for k in range(1, len(vi) - 1):  # fan around the first corner
-                f_verts.append((vi[0], vi[k], vi[k + 1]))
-                f_uvs.append((ti[0], ti[k], ti[k + 1]))
-                f_normals.append((ni[0], ni[k], ni[k + 1]))
-                f_materials.append(material)
-        elif key == "usemtl" and len(tokens) > 1:
-            if tokens[1] not in material_names:
-                material_names.append(tokens[1])
-            material = material_names.index(tokens[1])
-        elif key == "mtllib":
-            if len(tokens) < 2:
-                raise ValueError("material file name is not specified")
-            mtl_file = line[len(key):].strip()
-    return verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, material_names, mtl_file
-
-
-def _read_mtl(path: str, material_names: list[str], data_dir: str, device, path_manager) -> tuple[dict, dict]:
-    """(material -> {ambient_color, diffuse_color, specular_color, shininess}, material -> (H, W, 3) image in
-    [0, 1]) for the materials the OBJ uses (the only one of the file when it uses none)."""
-    props: dict[str, dict[str, torch.Tensor]] = {}
-    images: dict[str, str] = {}
-    name = ""
-    names = {"Ka": "ambient_color", "Kd": "diffuse_color", "Ks": "specular_color", "Ns": "shininess"}
-    with _open(path, "r", path_manager) as handle:
-        for line in _lines(handle):
+    for number, line in enumerate(lines, 1):
+        try:
+            material = _parse_line(line, verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, f_lines,
+                                   material_names, material, number)
+        except ValueError as e:
+            raise ValueError(f"{e} ({name}, line {number})") from None
+        if line.startswith("mtllib"):
             tokens = line.split()
-            if not tokens:
-                continue
-            if tokens[0] == "newmtl":
-                name = tokens[1]
-                props[name] = {}
-            elif tokens[0] == "map_Kd":
-                images[name] = line[len("map_Kd"):].strip()
-            elif tokens[0] in names:
-                props.setdefault(name, {})[names[tokens[0]]] = torch.tensor(
-                    [float(x) for x in tokens[1:4]], dtype=torch.float32, device=device)
-    used = list(material_names)
-    if not used and props:
-        if len(props) > 1:
-            raise ValueError("Multiple materials but no usemtl declarations in the obj file")
-        used = [next(iter(props))]
-    colors, textures = {}, {}
-    for m in used:
-        if m in images:
-            image_path = os.path.join(data_dir, images[m])
-            if _exists(image_path, path_manager):
-                from PIL import Image
+            if len(tokens) < 2:
+                raise ValueError(f"material file name is not specified ({name}, line {number})")
+            mtl_file = line[len(tokens[0]):].strip()
+    return verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, material_names, mtl_file, f_lines
 
-                with _open(image_path, "rb", path_manager) as handle:
-                    pixels = np.asarray(Image.open(handle).convert("RGB"), dtype=np.float32) / 255.0
-                textures[m] = torch.from_numpy(pixels)
-            else:
-                warnings.warn(f"Texture file does not exist: {image_path}")
-        if m in props:
-            colors[m] = props[m]
-    return colors, textures
+
+def _parse_line(line, verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, f_lines, material_names,
+                material, number):
+    """Add one OBJ line to the lists; returns the current material index."""
+    tokens = line.split()
+    if not tokens:
+        return material
+    key = tokens[0]
+    if key == "v":
+        if len(tokens) < 4:
+            raise ValueError(f"Vertex {tokens[1:]} does not have 3 values. Line: {line}")
+        verts.append([float(x) for x in tokens[1:4]])
+    elif key == "vt":
+        if len(tokens) < 3:
+            raise ValueError(f"Texture {tokens[1:]} does not have 2 values. Line: {line}")
+        uvs.append([float(x) for x in tokens[1:3]])
+    elif key == "vn":
+        if len(tokens) < 4:
+            raise ValueError(f"Normal {tokens[1:]} does not have 3 values. Line: {line}")
+        normals.append([float(x) for x in tokens[1:4]])
+    elif key == "f":
+        corners = [c.split("/") for c in tokens[1:]]
+        if any(len(c) > 3 for c in corners):
+            raise ValueError(f"Face vertices can only have 3 properties. Line: {line}")
+        vi = [int(c[0]) for c in corners]
+        ti = [int(c[1]) for c in corners if len(c) > 1 and c[1] != ""]
+        ni = [int(c[2]) for c in corners if len(c) > 2 and c[2] != ""]
+        for idx in (ti, ni):
+            if idx and len(idx) != len(vi):
+                raise ValueError(f"Face {tokens[1:]} is an illegal statement. Vertex properties are inconsistent. Line: {line}")
+        ti = ti or [0] * len(vi)
+        ni = ni or [0] * len(vi)
+        for k in range(1, len(vi) - 1):  # fan around the first corner
+            f_verts.append((vi[0], vi[k], vi[k + 1]))
+            f_uvs.append((ti[0], ti[k], ti[k + 1]))
+            f_normals.append((ni[0], ni[k], ni[k + 1]))
+            f_materials.append(material)
+            f_lines.append(number)
+    elif key == "usemtl" and len(tokens) > 1:
+        if tokens[1] not in material_names:
+            material_names.append(tokens[1])
+        material = material_names.index(tokens[1])
+    return material
+
+
+def _source_name(f) -> str:
+    if isinstance(f, (str, bytes, os.PathLike)):
+        return os.fsdecode(f)
+    return str(getattr(f, "name", "<file object>"))
 
 
 def load_obj(
@@ -174,22 +157,25 @@ def load_obj(
         faces: Faces(verts_idx (F, 3) int64, normals_idx (F, 3) int64 with -1 where a corner has none,
             textures_idx (F, 3) likewise, materials_idx (F,) int64, -1 before any `usemtl`).
         aux: Properties(normals (N, 3) or None, verts_uvs (T, 2) or None, material_colors dict or None,
-            texture_images dict or None, texture_atlas None).
+            texture_images dict of (H, W, 3) float32 images or None, texture_atlas (F, R, R, 3) when
+            create_texture_atlas else None).
     """
+    from .mtl import load_mtl, make_mesh_texture_atlas
+
     if texture_wrap is not None and texture_wrap not in ("repeat", "clamp"):
         raise ValueError(f"texture_wrap must be one of ['repeat', 'clamp'] or None, got {texture_wrap}")
-    if create_texture_atlas:
-        raise NotImplementedError("meshgraph does not build texture atlases (texture classes come with issue 14)")
     data_dir = os.path.dirname(os.fsdecode(f)) if isinstance(f, (str, bytes, os.PathLike)) else "./"
+    name = _source_name(f)
     with _open(f, "r", path_manager) as handle:
         lines = _lines(handle)
-    verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, material_names, mtl_file = _parse(lines)
+    parsed = _parse(lines, name)
+    verts, normals, uvs, f_verts, f_normals, f_uvs, f_materials, material_names, mtl_file, f_lines = parsed
     verts = _table(verts, 3, torch.float32, device)
     normals = _table(normals, 3, torch.float32, device)
     uvs = _table(uvs, 2, torch.float32, device)
-    verts_idx = _resolve_indices(f_verts, verts.shape[0], device, "vertex")
-    normals_idx = _resolve_indices(f_normals, normals.shape[0], device, "normal") if f_normals else []
-    uvs_idx = _resolve_indices(f_uvs, uvs.shape[0], device, "texture") if f_uvs else []
+    verts_idx = _resolve_indices(f_verts, verts.shape[0], device, "vertex", f_lines, name)
+    normals_idx = _resolve_indices(f_normals, normals.shape[0], device, "normal", f_lines, name) if f_normals else []
+    uvs_idx = _resolve_indices(f_uvs, uvs.shape[0], device, "texture", f_lines, name) if f_uvs else []
     materials_idx = torch.tensor(f_materials, dtype=torch.int64, device=device) if f_materials else []
 
     colors = images = None
@@ -201,16 +187,30 @@ def load_obj(
             if not _exists(path, path_manager):
                 warnings.warn(f"Mtl file does not exist: {path}")
             else:
-                colors, images = _read_mtl(path, material_names, data_dir, device, path_manager)
-                if colors and not material_names and torch.is_tensor(materials_idx):
-                    materials_idx.clamp_(min=0)  # the one material of the file applies to every face
+                colors, images = load_mtl(path, material_names=material_names, data_dir=data_dir, device=device,
+                                          path_manager=path_manager)
+    if colors and not material_names:
+        material_names.append(next(iter(colors)))  # the one material of the file applies to every face
+        if torch.is_tensor(materials_idx):
+            materials_idx.clamp_(min=0)
+    atlas = None
+    if create_texture_atlas:
+        idx = materials_idx.cpu().numpy() if torch.is_tensor(materials_idx) else np.zeros(0, np.int64)
+        face_material_names = np.array([""] + material_names)[idx + 1]
+        faces_uvs = uvs_idx if torch.is_tensor(uvs_idx) else torch.full((len(f_verts), 3), -1, dtype=torch.int64,
+                                                                          device=device)
+        try:
+            atlas = make_mesh_texture_atlas(colors, images, face_material_names, faces_uvs, uvs, texture_atlas_size,
+                                            texture_wrap)
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
     faces = Faces(verts_idx=verts_idx, normals_idx=normals_idx, textures_idx=uvs_idx, materials_idx=materials_idx)
     aux = Properties(
         normals=normals if len(normals) else None,
         verts_uvs=uvs if len(uvs) else None,
         material_colors=colors,
         texture_images=images,
-        texture_atlas=None,
+        texture_atlas=atlas,
     )
     return verts, faces, aux
 
@@ -226,18 +226,33 @@ def load_objs_as_meshes(
 ):
     """Meshes holding one mesh per OBJ file (PyTorch3D's `load_objs_as_meshes`), on `device`.
 
-    meshgraph has no texture classes yet: the meshes carry no textures, and load_textures only controls whether
-    the .mtl files are read (as PyTorch3D reads them); create_texture_atlas=True raises NotImplementedError.
+    Each mesh gets `TexturesAtlas` (create_texture_atlas) or, when its file has a texture image, `TexturesUV`
+    with the first image, the file's vt list and the faces' vt indices; material colours and normals are dropped.
     """
+    from ..render.textures import TexturesAtlas, TexturesUV
     from ..structures import Meshes, join_meshes_as_batch
 
     meshes = []
     for path in files:
-        verts, faces, _ = load_obj(
+        verts, faces, aux = load_obj(
             path, load_textures=load_textures, create_texture_atlas=create_texture_atlas,
             texture_atlas_size=texture_atlas_size, texture_wrap=texture_wrap, path_manager=path_manager,
         )
-        meshes.append(Meshes(verts=[verts.to(device)], faces=[faces.verts_idx.to(device)]))
+        tex = None
+        if create_texture_atlas:
+            tex = TexturesAtlas(atlas=[aux.texture_atlas.to(device)])
+        elif aux.texture_images:
+            if aux.verts_uvs is None or not torch.is_tensor(faces.textures_idx):
+                raise ValueError(f"{_source_name(path)}: the material has a texture image but the faces have no "
+                                 "texture (vt) coordinates")
+            bad = (faces.textures_idx < 0) | (faces.textures_idx >= len(aux.verts_uvs))
+            if bool(bad.any()):
+                raise ValueError(f"{_source_name(path)}: a face has no texture (vt) index or one outside "
+                                 f"[1, {len(aux.verts_uvs)}]; TexturesUV needs one per corner")
+            image = next(iter(aux.texture_images.values())).to(device)[None]
+            tex = TexturesUV(verts_uvs=[aux.verts_uvs.to(device)], faces_uvs=[faces.textures_idx.to(device)],
+                             maps=image)
+        meshes.append(Meshes(verts=[verts.to(device)], faces=[faces.verts_idx.to(device)], textures=tex))
     return meshes[0] if len(meshes) == 1 else join_meshes_as_batch(meshes)
 
 

@@ -3,9 +3,10 @@
 Interpreters are tried newest first; each reads or writes only the files its suffixes name (a file object is
 offered to every interpreter). Built in: OBJ meshes, PLY meshes and PLY point clouds.
 
-meshgraph has no texture classes yet (issue 14): a PLY mesh's vertex colours are kept as the vertex feature
-"color" of the Meshes (its `textures` stays None), an OBJ's materials are not applied, and a mesh's colours are
-saved only from that "color" feature. Point clouds carry colours as `features`, as in PyTorch3D.
+Textures as in PyTorch3D: an OBJ mesh gets `TexturesUV` (or `TexturesAtlas` with create_texture_atlas) from its
+materials and is saved with its TexturesUV map; a PLY mesh's vertex colours become `TexturesVertex` (its UVs with
+a `TextureFile` comment, `TexturesUV`) and a TexturesVertex of width 3 is saved as colours. Point clouds carry
+colours as `features`.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ import os
 from collections import deque
 from pathlib import Path
 
-from .obj import load_obj, save_obj
+from .obj import load_objs_as_meshes, save_obj
 from .ply import _check_shapes, _read, _write
 
-COLOR = "color"
 
 
 def endswith(path, suffixes: tuple[str, ...]) -> bool:
@@ -50,22 +50,27 @@ class PointcloudFormatInterpreter:
 class MeshObjFormat(MeshFormatInterpreter):
     known_suffixes = (".obj",)
 
-    def read(self, path, include_textures, device, path_manager, create_texture_atlas=False, atlas_size=4,
+    def read(self, path, include_textures, device, path_manager, create_texture_atlas=False, texture_atlas_size=4,
              texture_wrap="repeat", **kwargs):
-        from ..structures import Meshes
-
         if not endswith(path, self.known_suffixes):
             return None
-        verts, faces, _ = load_obj(path, load_textures=include_textures, create_texture_atlas=create_texture_atlas,
-                                   texture_atlas_size=atlas_size, texture_wrap=texture_wrap, device=device,
-                                   path_manager=path_manager)
-        return Meshes(verts=[verts], faces=[faces.verts_idx])
+        return load_objs_as_meshes([path], device=device, load_textures=include_textures,
+                                   create_texture_atlas=create_texture_atlas, texture_atlas_size=texture_atlas_size,
+                                   texture_wrap=texture_wrap, path_manager=path_manager)
 
     def save(self, data, path, path_manager, binary, decimal_places=None, **kwargs) -> bool:
+        from ..render.textures import TexturesUV
+
         if not endswith(path, self.known_suffixes):
             return False
         verts, faces = data.verts_list()[0], data.faces_list()[0]
-        save_obj(path, verts, faces, decimal_places=decimal_places, path_manager=path_manager)
+        verts_uvs = faces_uvs = texture_map = None
+        if isinstance(data.textures, TexturesUV):
+            verts_uvs = data.textures.verts_uvs_padded()[0]
+            faces_uvs = data.textures.faces_uvs_padded()[0]
+            texture_map = data.textures.maps_padded()[0]
+        save_obj(path, verts, faces, decimal_places=decimal_places, path_manager=path_manager, verts_uvs=verts_uvs,
+                 faces_uvs=faces_uvs, texture_map=texture_map)
         return True
 
 
@@ -75,26 +80,44 @@ class MeshPlyFormat(MeshFormatInterpreter):
     def read(self, path, include_textures, device, path_manager, **kwargs):
         import torch
 
+        from ..render.textures import TexturesUV, TexturesVertex
         from ..structures import Meshes
+        from .mtl import _read_image
 
         if not endswith(path, self.known_suffixes):
             return None
-        verts, faces, normals, colors = _read(path, path_manager)
+        verts, faces, normals, colors, uvs, comments = _read(path, path_manager, extras=True)
         faces = faces if faces is not None else torch.zeros((0, 3), dtype=torch.int64)
-        mesh = Meshes(verts=[verts.to(device)], faces=[faces.to(device)],
+        texture = None
+        if include_textures:
+            if colors is not None:
+                texture = TexturesVertex([colors.to(device)])
+            elif uvs is not None:
+                image_path = None
+                for comment in comments:
+                    if "TextureFile" in comment:
+                        image_path = os.path.join(os.path.dirname(str(path)), comment.split(" ")[-1])
+                if image_path is not None:
+                    image = _read_image(image_path, path_manager)
+                    texture = TexturesUV([image.to(device)], [faces.to(device)], [uvs.to(device)])
+        return Meshes(verts=[verts.to(device)], faces=[faces.to(device)], textures=texture,
                       verts_normals=None if normals is None else [normals.to(device)])
-        if include_textures and colors is not None:
-            mesh.update_features(COLOR, colors.to(device))
-        return mesh
 
     def save(self, data, path, path_manager, binary, decimal_places=None, colors_as_uint8=False, **kwargs) -> bool:
+        import warnings
+
+        from ..render.textures import TexturesVertex
+
         if not endswith(path, self.known_suffixes):
             return False
         verts, faces = data.verts_list()[0], data.faces_list()[0]
         normals = data.verts_normals_list()[0] if data.has_verts_normals() else None
-        colors = data.list(COLOR)[0] if COLOR in data.vertex_feature_names else None
-        if colors is not None and (colors.dim() != 2 or colors.shape[1] != 3):
-            colors = None
+        colors = None
+        if isinstance(data.textures, TexturesVertex):
+            colors = data.textures.verts_features_list()[0]
+            if colors.shape[1] != 3:
+                warnings.warn(f"Texture will not be saved as it has {colors.shape[1]} colors, not 3.")
+                colors = None
         _check_shapes(verts, faces, normals)
         _write(path, verts, faces, normals, colors, binary is False, decimal_places, colors_as_uint8, path_manager)
         return True

@@ -30,9 +30,10 @@ def _faces_from_lists(polygons) -> np.ndarray:
     return np.asarray(tris, dtype=np.int64).reshape(-1, 3)
 
 
-def _read(f, path_manager=None) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+def _read(f, path_manager=None, extras: bool = False):
     """(verts (V, 3), faces (F, 3) or None without a face element, normals (V, 3) or None, colors (V, 3) or None)
-    of a PLY file, float32 / int64. Colors are red, green, blue; uchar colors are scaled to [0, 1]."""
+    of a PLY file, float32 / int64, and with extras also (texture_u/texture_v uvs (V, 2) or None, header
+    comments). Colors are red, green, blue; 1-byte (char / uchar) colors are scaled by 1/255, as in PyTorch3D."""
     from plyfile import PlyData
 
     with _open(f, "rb", path_manager) as handle:
@@ -61,7 +62,7 @@ def _read(f, path_manager=None) -> tuple[torch.Tensor, torch.Tensor | None, torc
     colors = None
     if {"red", "green", "blue"} <= set(fields):
         colors = columns(("red", "green", "blue"))
-        if all(vert[p].dtype == np.uint8 for p in ("red", "green", "blue")):
+        if all(vert[p].dtype.itemsize == 1 for p in ("red", "green", "blue")):
             colors = colors / 255.0
     parts = []
     for element in ("face", "tristrips"):
@@ -79,7 +80,10 @@ def _read(f, path_manager=None) -> tuple[torch.Tensor, torch.Tensor | None, torc
     faces = torch.from_numpy(np.concatenate(parts)).to(torch.int64) if parts else None
     if faces is not None and faces.numel() and (int(faces.min()) < 0 or int(faces.max()) >= verts.shape[0]):
         warnings.warn("Faces have invalid indices")
-    return verts, faces, normals, colors
+    if not extras:
+        return verts, faces, normals, colors
+    uvs = columns(("texture_u", "texture_v")) if {"texture_u", "texture_v"} <= set(fields) else None
+    return verts, faces, normals, colors, uvs, list(ply.comments)
 
 
 def load_ply(f, *, path_manager=None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,6 +1,6 @@
 """`pytorch3d.io` mirror: OBJ and PLY reading and writing with PyTorch3D's signatures and return types.
 
-Not mirrored (import fails): the glTF and OFF modules, mtl_io.
+Not mirrored (import fails): the glTF and OFF modules.
 """
 
 from ....io.obj import load_obj, load_objs_as_meshes, save_obj
