@@ -294,10 +294,9 @@ class GMMConv(MessagePassing):
         _check_width(self, x[0], self.rel_in_channels)
         if x[1] is not None and self.root is not None:
             _check_width(self, x[1], self.root.in_channels, "x (destination)")
-        if not isinstance(edge_attr, torch.Tensor):
-            raise ValueError(f"GMMConv needs edge_attr, an (E, {self.dim}) tensor of pseudo-coordinates, got "
-                             f"{type(edge_attr).__name__}")
-        if edge_attr.dim() != 2 or edge_attr.size(1) != self.dim:
+        if edge_attr is None and not is_sparse(edge_index):  # a sparse adj_t carries them as its values
+            raise ValueError(f"GMMConv needs edge_attr, an (E, {self.dim}) tensor of pseudo-coordinates, got None")
+        if edge_attr is not None and (edge_attr.dim() != 2 or edge_attr.size(1) != self.dim):
             raise ValueError(f"GMMConv expects edge_attr of shape (E, {self.dim}) (dim={self.dim}), got "
                              f"{tuple(edge_attr.shape)}")
         if not self.separate_gaussians:
@@ -309,6 +308,9 @@ class GMMConv(MessagePassing):
         return out + self.bias if self.bias is not None else out
 
     def message(self, x_j: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
+        if edge_attr is None or edge_attr.dim() != 2 or edge_attr.size(1) != self.dim:
+            raise ValueError(f"GMMConv expects edge pseudo-coordinates of shape (E, {self.dim}) (dim={self.dim}), "
+                             f"got {None if edge_attr is None else tuple(edge_attr.shape)}")
         Fi, M = self.rel_in_channels, self.out_channels
         (E, D), K = edge_attr.size(), self.kernel_size
         if not self.separate_gaussians:

@@ -278,3 +278,27 @@ def test_compat_names():
         for n in names:
             assert getattr(m, n) is getattr(ours.conv_geometric, n)
         assert getattr(compat, names[0]) is getattr(compat_conv, names[0]) is getattr(ours, names[0])
+
+
+def test_pyg_knn_suites_on_ours():
+    """PyG's test_gravnet_conv / test_x_conv (skipped by PyG without pyg_lib), run on meshgraph's layers and
+    compared with PyG's on the brute-force knn."""
+    x1, x2 = torch.randn(8, 16), torch.randn(4, 16)
+    batch1, batch2 = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), torch.tensor([0, 0, 1, 1])
+    conv = compat.GravNetConv(16, 32, space_dimensions=4, propagate_dimensions=8, k=2)
+    theirs = pyg.GravNetConv(16, 32, space_dimensions=4, propagate_dimensions=8, k=2)
+    theirs.load_state_dict(conv.state_dict())
+    assert str(conv) == "GravNetConv(16, 32, k=2)"
+    for args, n in (((x1,), 8), ((x1, batch1), 8), (((x1, x2),), 4), (((x1, x2), (batch1, batch2)), 4)):
+        out = conv(*args)
+        assert out.size() == (n, 32)
+        torch.testing.assert_close(out, theirs(*args))
+    x, pos = torch.randn(8, 16), torch.rand(8, 3)
+    conv = compat.XConv(16, 32, dim=3, kernel_size=2, dilation=2)
+    theirs = pyg.XConv(16, 32, dim=3, kernel_size=2, dilation=2)
+    theirs.load_state_dict(conv.state_dict())
+    assert str(conv) == "XConv(16, 32)"
+    for args in ((x, pos), (x, pos, batch1)):
+        out = conv(*args)
+        assert out.size() == (8, 32)
+        torch.testing.assert_close(out, theirs(*args))
