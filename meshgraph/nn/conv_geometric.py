@@ -3,7 +3,8 @@ state dicts load) and semantics: PointTransformerConv, PPFConv, FeaStConv, GMMCo
 
 All are MessagePassing layers on meshgraph's machinery (XConv, a plain module in PyG too, excepted): the softmax of
 PointTransformerConv over each node's in-edges is the fused `neighbor_softmax` (segment_softmax on the index CSR),
-GravNetConv's mean / max aggregation runs the fused segment kernels, and the k-nearest-neighbour graphs of
+GravNetConv's weighted mean / max aggregation is two fused gather-scatter calls (no E x F messages unless a
+subclass or hook observes them), and the k-nearest-neighbour graphs of
 GravNetConv / XConv come from meshgraph's exact `knn` (graph_builders), grouped by query, nearest first, as
 pyg-lib's knn returns them. Their messages are per-edge functions of both endpoints, so they are materialized (E x
 F), as in PyG.
@@ -19,9 +20,10 @@ from torch import nn
 
 from ..ops.edge_utils import add_self_loops as _add_self_loops
 from ..ops.edge_utils import remove_self_loops
-from ._edges import is_graph_batch, is_sparse, read_edges
-from .aggr import segment_softmax
-from .conv import _glorot, reset
+from ..ops.gather_scatter import aggregate as _fused_aggregate
+from ._edges import edge_adjacency, is_graph_batch, is_sparse, read_edges
+from .aggr import MultiAggregation, segment_softmax
+from .conv import _glorot, _observed, reset
 from .conv_spectral import _check_width
 from .linear import Linear
 from .message_passing import MessagePassing
@@ -375,7 +377,15 @@ class GravNetConv(MessagePassing):
         s_r = self.lin_s(x[1]) if bipartite else s_l
         edge_index = _ptr_knn(s_l.detach(), s_r.detach(), self.k, b[0], b[1])
         edge_weight = torch.exp(-10.0 * (s_l[edge_index[0]] - s_r[edge_index[1]]).pow(2).sum(-1))
-        out = self.propagate(edge_index, x=(h_l, None), edge_weight=edge_weight, size=(s_l.size(0), s_r.size(0)))
+        size = (s_l.size(0), s_r.size(0))
+        if _observed(self, GravNetConv) or type(self.aggr_module) is not MultiAggregation or self.aggr != ["mean", "max"]:
+            out = self.propagate(edge_index, x=(h_l, None), edge_weight=edge_weight, size=size)
+        elif edge_index.size(1) == 0:
+            out = h_l.new_zeros((size[1], 2 * h_l.size(1)))
+        else:  # weighted mean and max of lin_h(x_j) on the fused kernel: no (E, propagate_dimensions) tensor
+            adj = edge_adjacency(read_edges(edge_index, self.flow, size), size[0], size[1], self.flow)
+            out = torch.cat([_fused_aggregate(h_l, adj, edge_weight, "mean"),
+                             _fused_aggregate(h_l, adj, edge_weight, "max")], dim=-1)
         return self.lin_out1(x[1]) + self.lin_out2(out)
 
     def message(self, x_j: torch.Tensor, edge_weight: torch.Tensor) -> torch.Tensor:

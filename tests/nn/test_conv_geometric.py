@@ -302,3 +302,27 @@ def test_pyg_knn_suites_on_ours():
         out = conv(*args)
         assert out.size() == (8, 32)
         torch.testing.assert_close(out, theirs(*args))
+
+
+def test_gravnet_fused_equals_propagate(monkeypatch):
+    """GravNetConv aggregates on the fused kernel (no per-edge messages); a hook on the messages takes PyG's
+    propagate path, with the same outputs and gradients."""
+    import meshgraph.nn.conv_geometric as cg
+
+    calls = []
+    real = cg._fused_aggregate
+    monkeypatch.setattr(cg, "_fused_aggregate", lambda *a: calls.append(a[3]) or real(*a))
+    x, b = torch.randn(12, 6, dtype=torch.float64), torch.tensor([0] * 5 + [1] * 7)
+    conv = ours.GravNetConv(6, 5, 3, 4, k=4).double()
+    xa = x.clone().requires_grad_(True)
+    out = conv(xa, b)
+    out.pow(2).sum().backward()
+    assert calls == ["mean", "max"]
+    seen = []
+    conv.register_message_forward_hook(lambda m, inp, o: seen.append(o.shape))
+    xb = x.clone().requires_grad_(True)
+    out2 = conv(xb, b)
+    out2.pow(2).sum().backward()
+    assert seen == [(48, 4)] and calls == ["mean", "max"]
+    torch.testing.assert_close(out, out2)
+    torch.testing.assert_close(xa.grad, xb.grad)
