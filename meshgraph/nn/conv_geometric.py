@@ -4,10 +4,12 @@ state dicts load) and semantics: PointTransformerConv, PPFConv, FeaStConv, GMMCo
 All are MessagePassing layers on meshgraph's machinery (XConv, a plain module in PyG too, excepted): the softmax of
 PointTransformerConv over each node's in-edges is the fused `neighbor_softmax` (segment_softmax on the index CSR),
 GravNetConv's weighted mean / max aggregation is two fused gather-scatter calls (no E x F messages unless a
-subclass or hook observes them), and the k-nearest-neighbour graphs of
+subclass or hook observes them), FeaStConv's and GMMConv's (sum / mean, shared gaussians) per-head weighted
+aggregations are one multi-head gather-scatter with (E, heads) / (E, kernel_size) weights (no E x heads x C
+tensor), and the k-nearest-neighbour graphs of
 GravNetConv / XConv come from meshgraph's exact `knn` (graph_builders), grouped by query, nearest first, as
-pyg-lib's knn returns them. Their messages are per-edge functions of both endpoints, so they are materialized (E x
-F), as in PyG.
+pyg-lib's knn returns them. PointTransformerConv's and PPFConv's messages are per-edge functions of both
+endpoints (pos_nn / local_nn of each edge), so they are materialized (E x F), as in PyG.
 """
 
 from __future__ import annotations
@@ -215,8 +217,24 @@ class FeaStConv(MessagePassing):
             _check_width(self, t, self.in_channels)
         if self.add_self_loops:
             edge_index = _looped(self, edge_index, x[1].size(0))
-        out = self.propagate(edge_index, x=x)
+        if _observed(self, FeaStConv) or self.aggr not in ("mean", "add", "sum"):
+            out = self.propagate(edge_index, x=x)
+        else:
+            out = self._fused(x, edge_index)
         return out + self.bias if self.bias is not None else out
+
+    def _fused(self, x, edge_index) -> torch.Tensor:
+        """sum_h over heads of the weighted aggregation of lin(x)_h with q (E, heads): u(x_j - x_i) = u x_j - u x_i
+        (u has no bias), so only (E, heads) per-edge tensors are formed; the aggregation is the multi-head kernel."""
+        size = (x[0].size(0), x[1].size(0))
+        edges = read_edges(edge_index, self.flow, size)
+        H, C = self.heads, self.out_channels
+        if edges.index_j.numel() == 0 or size[0] == 0:
+            return x[1].new_zeros((size[1], C))
+        q = F.softmax(self.u(x[0])[edges.index_j] - self.u(x[1])[edges.index_i] + self.c, dim=1)
+        adj = edge_adjacency(edges, size[0], size[1], self.flow)
+        reduce = "mean" if self.aggr == "mean" else "sum"
+        return _fused_aggregate(self.lin(x[0]).view(-1, H, C), adj, q, reduce).sum(dim=1)
 
     def message(self, x_i: torch.Tensor, x_j: torch.Tensor) -> torch.Tensor:
         q = F.softmax(self.u(x_j - x_i) + self.c, dim=1)
@@ -301,13 +319,34 @@ class GMMConv(MessagePassing):
         if edge_attr is not None and (edge_attr.dim() != 2 or edge_attr.size(1) != self.dim):
             raise ValueError(f"GMMConv expects edge_attr of shape (E, {self.dim}) (dim={self.dim}), got "
                              f"{tuple(edge_attr.shape)}")
-        if not self.separate_gaussians:
+        if (not self.separate_gaussians and not _observed(self, GMMConv) and self.aggr in ("mean", "add", "sum")
+                and edge_attr is not None):
+            out = self._fused(torch.matmul(x[0], self.g), x[1], edge_index, edge_attr, size)
+        elif not self.separate_gaussians:
             out = self.propagate(edge_index, x=(torch.matmul(x[0], self.g), x[1]), edge_attr=edge_attr, size=size)
         else:
             out = self.propagate(edge_index, x=x, edge_attr=edge_attr, size=size)
         if x[1] is not None and self.root is not None:
             out = out + self.root(x[1])
         return out + self.bias if self.bias is not None else out
+
+    def _fused(self, xg, x_dst, edge_index, edge_attr, size) -> torch.Tensor:
+        """The mixture weights (E, K) weight the K slices of x G on the multi-head kernel, then sum over K (sum /
+        mean aggregations are linear): no (E, K * out_channels) tensor."""
+        if size is None:
+            size = (xg.size(0), x_dst.size(0) if x_dst is not None else xg.size(0))
+        edges = read_edges(edge_index, self.flow, size)
+        num_src, num_dst = xg.size(0), (size[1] if size[1] is not None else xg.size(0))
+        E, D, K, M = edges.index_j.numel(), self.dim, self.kernel_size, self.out_channels
+        if edge_attr.size(0) != E:
+            raise ValueError(f"GMMConv: edge_attr has {edge_attr.size(0)} rows for {E} edges")
+        if E == 0 or num_src == 0:
+            return xg.new_zeros((num_dst, M))
+        g = -0.5 * (edge_attr.view(E, 1, D) - self.mu.view(1, K, D)).pow(2)
+        g = torch.exp((g / (EPS + self.sigma.view(1, K, D).pow(2))).sum(dim=-1))  # (E, K)
+        adj = edge_adjacency(edges, num_src, num_dst, self.flow)
+        reduce = "mean" if self.aggr == "mean" else "sum"
+        return _fused_aggregate(xg.view(-1, K, M), adj, g, reduce).sum(dim=1)
 
     def message(self, x_j: torch.Tensor, edge_attr: torch.Tensor) -> torch.Tensor:
         if edge_attr is None or edge_attr.dim() != 2 or edge_attr.size(1) != self.dim:
