@@ -6,9 +6,8 @@ PointTransformerConv over each node's in-edges is the fused `neighbor_softmax` (
 GravNetConv's weighted mean / max aggregation is two fused gather-scatter calls (no E x F messages unless a
 subclass or hook observes them), FeaStConv's and GMMConv's (sum / mean, shared gaussians) per-head weighted
 aggregations are one multi-head gather-scatter with (E, heads) / (E, kernel_size) weights (no E x heads x C
-tensor), and the k-nearest-neighbour graphs of
-GravNetConv / XConv come from meshgraph's exact `knn` (graph_builders), grouped by query, nearest first, as
-pyg-lib's knn returns them. PointTransformerConv's and PPFConv's messages are per-edge functions of both
+tensor), and the k-nearest-neighbour graphs of GravNetConv / XConv come from meshgraph's exact `knn`
+(graph_builders), grouped by query, nearest first, as pyg-lib's knn returns them. PointTransformerConv's and PPFConv's messages are per-edge functions of both
 endpoints (pos_nn / local_nn of each edge), so they are materialized (E x F), as in PyG.
 """
 
