@@ -73,3 +73,10 @@ from .conv_attention import AGNNConv, GATv2Conv, SuperGATConv, TransformerConv
 
 __all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
 # --- end attention family
+
+# --- geometric / point-cloud family (issue 13)
+from . import conv_geometric
+from .conv_geometric import FeaStConv, GMMConv, GravNetConv, PPFConv, PointTransformerConv, XConv
+
+__all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
+# --- end geometric / point-cloud family

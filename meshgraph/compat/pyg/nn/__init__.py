@@ -77,3 +77,9 @@ from .conv import AGNNConv, GATv2Conv, SuperGATConv, TransformerConv
 
 __all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
 # --- end attention family
+
+# --- geometric / point-cloud family (issue 13): meshgraph.nn.conv_geometric
+from .conv import FeaStConv, GMMConv, GravNetConv, PPFConv, PointTransformerConv, XConv
+
+__all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
+# --- end geometric / point-cloud family

@@ -50,3 +50,14 @@ from .transformer_conv import TransformerConv
 
 __all__ += ["AGNNConv", "GATv2Conv", "SuperGATConv", "TransformerConv"]
 # --- end attention family
+
+# --- geometric / point-cloud family (issue 13): meshgraph.nn.conv_geometric
+from .feast_conv import FeaStConv
+from .gmm_conv import GMMConv
+from .gravnet_conv import GravNetConv
+from .point_transformer_conv import PointTransformerConv
+from .ppf_conv import PPFConv
+from .x_conv import XConv
+
+__all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
+# --- end geometric / point-cloud family

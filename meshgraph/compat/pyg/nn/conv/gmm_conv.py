@@ -1,0 +1,5 @@
+"""`torch_geometric.nn.conv.gmm_conv` mirror."""
+
+from meshgraph.nn.conv_geometric import GMMConv
+
+__all__ = ["GMMConv"]
