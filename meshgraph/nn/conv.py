@@ -764,13 +764,10 @@ class DynamicEdgeConv(MessagePassing):
         return f"{type(self).__name__}(nn={self.nn}, k={self.k})"
 
 
-class PointNetConv(MessagePassing):
-    """PointNet++ set abstraction as a graph layer (PyG's PointNetConv):
-    out_i = global_nn(max_j local_nn([x_j, pos_j - pos_i])).
-
-    forward(x (or (x_src, x_dst), None allowed), pos (or (pos_src, pos_dst)), edge_index). add_self_loops
-    replaces existing loops by one per node (the first min(N_src, N_dst) nodes).
-    """
+class LocalGlobalConv(MessagePassing):
+    """The shared constructor of PointNet-style layers (PointNetConv, PPFConv): local_nn on each message,
+    max aggregation by default, global_nn on the result, optional self loops. Not a PyG class: the layers subclass
+    it for their shared state only."""
 
     def __init__(self, local_nn: torch.nn.Module | None = None, global_nn: torch.nn.Module | None = None,
                  add_self_loops: bool = True, **kwargs):
@@ -785,6 +782,15 @@ class PointNetConv(MessagePassing):
             reset(self.local_nn)
         if self.global_nn is not None:
             reset(self.global_nn)
+
+
+class PointNetConv(LocalGlobalConv):
+    """PointNet++ set abstraction as a graph layer (PyG's PointNetConv):
+    out_i = global_nn(max_j local_nn([x_j, pos_j - pos_i])).
+
+    forward(x (or (x_src, x_dst), None allowed), pos (or (pos_src, pos_dst)), edge_index). add_self_loops
+    replaces existing loops by one per node (the first min(N_src, N_dst) nodes).
+    """
 
     def forward(self, x, pos, edge_index) -> torch.Tensor:
         if not isinstance(x, tuple):

@@ -24,7 +24,7 @@ from ..ops.edge_utils import remove_self_loops
 from ..ops.gather_scatter import aggregate as _fused_aggregate
 from ._edges import edge_adjacency, is_graph_batch, is_sparse, read_edges
 from .aggr import MultiAggregation, segment_softmax
-from .conv import _glorot, _observed, reset
+from .conv import LocalGlobalConv, _glorot, _observed, reset
 from .conv_spectral import _check_width
 from .linear import Linear
 from .message_passing import MessagePassing
@@ -134,21 +134,9 @@ def point_pair_features(pos_i: torch.Tensor, pos_j: torch.Tensor, normal_i: torc
                         get_angle(normal_i, normal_j)], dim=1)
 
 
-class PPFConv(MessagePassing):
-    """PPFNet layer (PyG's PPFConv): out_i = global_nn(max_j local_nn([x_j, ppf(pos_i, pos_j, n_i, n_j)]))."""
-
-    def __init__(self, local_nn=None, global_nn=None, add_self_loops: bool = True, **kwargs):
-        kwargs.setdefault("aggr", "max")
-        super().__init__(**kwargs)
-        self.local_nn, self.global_nn, self.add_self_loops = local_nn, global_nn, add_self_loops
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        super().reset_parameters()
-        if self.local_nn is not None:
-            reset(self.local_nn)
-        if self.global_nn is not None:
-            reset(self.global_nn)
+class PPFConv(LocalGlobalConv):
+    """PPFNet layer (PyG's PPFConv): out_i = global_nn(max_j local_nn([x_j, ppf(pos_i, pos_j, n_i, n_j)])).
+    Constructor (local_nn, global_nn, add_self_loops, **kwargs) as PointNetConv's (LocalGlobalConv)."""
 
     def forward(self, x, pos, normal, edge_index) -> torch.Tensor:
         if not isinstance(x, tuple):
