@@ -50,8 +50,7 @@ _INDEX_OPS = {"aten::index.Tensor", "aten::index_put", "aten::index_put_", "aten
 
 def _static_indexing(func, args) -> bool:
     """Advanced indexing with integer tensors has a static output shape; only boolean masks are data-dependent."""
-    if func._schema.name + ("." + func._overloadname if func._overloadname != "default" else "") not in _INDEX_OPS \
-            and func._schema.name not in _INDEX_OPS:
+    if func.name() not in _INDEX_OPS:
         return False
     indices = args[1] if len(args) > 1 else ()
     return all(i is None or i.dtype not in (torch.bool, torch.uint8) for i in indices)

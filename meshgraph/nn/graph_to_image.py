@@ -144,16 +144,15 @@ class GraphToImage(torch.nn.Module):
         # split (2 output faces per face, barycentrics mapped back to the input face), also sync-free.
         clip = self.z_clip_value is not None and cams.is_perspective()
         per_face = 2 if clip else 1
-        counts_host = [per_face * n for n in graph._num_faces]
         if clip:
             verts, rfaces, weights = split_faces_near(view, faces, float(self.z_clip_value))
         else:
             verts, rfaces, weights = view, faces, None
-        counts = torch.tensor(counts_host, dtype=torch.int64, device=pos.device)
+        counts = graph.num_faces_per_graph.to(pos.device) * per_face  # the batch's cached tensor
         ffirst = first_from_counts(counts)
         F = rfaces.shape[0]
         fv_view = verts[rfaces]  # (F, 3, 3)
-        fmax = max(counts_host, default=0)
+        fmax = per_face * max(graph.sizes("faces"), default=0)
         padded = packed_to_padded(fv_view.reshape(F, 9), ffirst, fmax).reshape(graph.num_graphs, fmax * 3, 3)
         raster = cams.view_to_raster(padded).reshape(graph.num_graphs, fmax, 9)
         fv = padded_to_packed(raster, ffirst, F).reshape(F, 3, 3)

@@ -124,16 +124,15 @@ Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, con
   } else {
     for (int64_t T = autobin.lo; T <= autobin.hi; T *= 2) sides.push_back(T);
   }
-  std::vector<Footprint> fps;
   std::vector<at::Tensor> stats;
   const auto dopts = box.options().dtype(at::kDouble);
   if (!bin_size.has_value()) {
     stats.push_back(drawn.sum().to(at::kDouble));
     stats.push_back(at::where(drawn, autobin.extent.to(at::kDouble), 0.0).sum());
   }
-  for (const int64_t T : sides) {
-    fps.push_back(footprint(box, drawn, T));
-    stats.push_back(box.size(0) == 0 ? at::zeros({}, dopts) : (fps.back().tw * fps.back().th).sum().to(at::kDouble));
+  for (const int64_t T : sides) {  // only the count is kept: the chosen side's footprint is rebuilt below
+    const Footprint fp = footprint(box, drawn, T);
+    stats.push_back(box.size(0) == 0 ? at::zeros({}, dopts) : (fp.tw * fp.th).sum().to(at::kDouble));
   }
   const auto host = at::stack(stats).cpu();
   const double* hp = host.const_data_ptr<double>();
@@ -144,7 +143,8 @@ Bins bins_from_boxes(const at::Tensor& box, const at::Tensor& image_of_item, con
     while (pick + 1 < sides.size() && sides[pick] < T) ++pick;
   }
   const double total = hp[(bin_size.has_value() ? 0 : 2) + pick];
-  return bins_with_total(box, image_of_item, order, N, H, W, sides[pick], fps[pick], static_cast<int64_t>(total));
+  return bins_with_total(box, image_of_item, order, N, H, W, sides[pick], footprint(box, drawn, sides[pick]),
+                         static_cast<int64_t>(total));
 }
 
 // Inclusive pixel-index range along an axis of S pixels (other axis S2) whose centres may lie within
