@@ -29,3 +29,25 @@ def test_synsin_trains_and_gradients_reach_features_and_positions(shared_data, t
     assert r["grads"]["features"] > 0 and r["grads"]["positions"] > 0 and r["grads"]["decoder"] > 0
     assert r["psnr_after"] > r["psnr_before"] + 3  # a few steps already beat the untrained decoder clearly
     assert Path(r["image"]).stat().st_size > 0
+
+
+def test_gin_motifs_dataset_is_labelled_by_its_cycle_and_trains(tmp_path):
+    ex = _example("gin_motifs")
+    gen = __import__("torch").Generator().manual_seed(0)
+    for cls, length in enumerate(ex.CYCLES):  # the label is the length of the graph's only cycle
+        import networkx as nx
+
+        d = ex.make_graph(cls, gen)
+        g = nx.Graph(d.edge_index.t().tolist())
+        assert g.number_of_nodes() == d.num_nodes and nx.is_connected(g)
+        assert [len(c) for c in nx.cycle_basis(g)] == [length]
+    r = ex.run(graphs=64, epochs=2, folder=tmp_path, log=lambda *_: None)
+    assert r["graphs"] == 64 and r["classes"] == 4 and 0.0 <= r["test_accuracy"] <= 1.0
+    assert (tmp_path / "MOTIFS" / "raw" / "MOTIFS_A.txt").is_file()
+
+
+def test_planetoid_zoo_runs_both_libraries(shared_data):
+    rows = _example("planetoid_zoo").main(["--data", str(shared_data), "--datasets", "cora", "--models", "sgc", "appnp",
+                                           "--seeds", "1", "--epochs", "3"])
+    assert [(r[1], r[2]) for r in rows] == [("sgc", "meshgraph"), ("sgc", "pyg"), ("appnp", "meshgraph"), ("appnp", "pyg")]
+    assert all(0 <= r[3] <= 100 for r in rows)
