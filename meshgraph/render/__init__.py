@@ -19,6 +19,8 @@ from ..ops.rasterize_points import rasterize_points
 from .blend import BlendParams, hard_blend, hard_rgb_blend, sigmoid_alpha_blend, sigmoid_alpha_rgba, softmax_blend, softmax_rgb_blend
 from .clip import clip_faces_near
 from .image import read_png, save_png, to_uint8
+from .fisheye import FishEyeCameras
+from .camera_conversions import cameras_from_opencv_projection, opencv_from_cameras_projection
 from .cameras import (
     CamerasBase,
     FoVOrthographicCameras,
@@ -58,6 +60,9 @@ __all__ = [
     "get_world_to_view_transform",
     "hard_rgb_blend",
     "join_cameras_as_batch",
+    "FishEyeCameras",
+    "cameras_from_opencv_projection",
+    "opencv_from_cameras_projection",
     "rotate_on_spot",
     "sigmoid_alpha_rgba",
     "softmax_rgb_blend",

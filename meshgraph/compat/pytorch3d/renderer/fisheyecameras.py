@@ -1,0 +1,5 @@
+"""`pytorch3d.renderer.fisheyecameras` mirror (meshgraph.render.fisheye)."""
+
+from ....render.fisheye import FishEyeCameras
+
+__all__ = ["FishEyeCameras"]
