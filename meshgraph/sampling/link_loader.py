@@ -92,7 +92,7 @@ class LinkLoader(torch.utils.data.DataLoader):
         if not isinstance(out, SamplerOutput):
             raise TypeError(f"'{type(self).__name__}' found invalid type: '{type(out)}'")
         perm = self.link_sampler.edge_permutation
-        if isinstance(self.data, Data):
+        if DataType.from_data(self.data) == DataType.homogeneous:
             data = filter_data(self.data, out.node, out.row, out.col, out.edge, perm)
         else:
             data = filter_custom_store(*self.data, out.node, out.row, out.col, out.edge, self.custom_cls)

@@ -161,7 +161,7 @@ def get_input_nodes(data, input_nodes, input_id=None):
 
 
 def infer_filter_per_worker(data) -> bool:
-    return not (isinstance(data, Data) and data.is_cuda)
+    return not (DataType.from_data(data) == DataType.homogeneous and data.is_cuda)
 
 
 class NodeLoader(torch.utils.data.DataLoader):
@@ -205,7 +205,7 @@ class NodeLoader(torch.utils.data.DataLoader):
         if not isinstance(out, SamplerOutput):
             raise TypeError(f"'{type(self).__name__}' found invalid type: '{type(out)}'")
         perm = self.node_sampler.edge_permutation
-        if isinstance(self.data, Data):
+        if DataType.from_data(self.data) == DataType.homogeneous:
             data = filter_data(self.data, out.node, out.row, out.col, out.edge, perm)
         else:
             data = filter_custom_store(*self.data, out.node, out.row, out.col, out.edge, self.custom_cls)

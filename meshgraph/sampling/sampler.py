@@ -61,8 +61,10 @@ class DataType(Enum):
     def from_data(cls, data: Any) -> "DataType":
         from ..records import Data
 
-        if isinstance(data, Data):
-            return cls.homogeneous
+        if hasattr(data, "metadata") and hasattr(data, "node_types") and callable(data.metadata):
+            return cls.heterogeneous
+        if isinstance(data, Data) or (hasattr(data, "_store") and hasattr(data, "is_node_attr")):
+            return cls.homogeneous  # meshgraph's Data, or PyG's own (same store API)
         # duck-typed, so stores written against PyG's own base classes work too
         if (isinstance(data, (tuple, list)) and len(data) == 2 and hasattr(data[0], "get_all_tensor_attrs")
                 and hasattr(data[1], "get_all_edge_attrs")):
@@ -359,9 +361,8 @@ class NeighborSampler(BaseSampler):
                 else:
                     raise ValueError(f"The time attribute '{time_attr}' (time_attr) is neither a node-level or "
                                      f"edge-level attribute")
-            if "edge_index" not in data:
-                raise ValueError(f"'{type(data).__name__}' needs an 'edge_index' for neighbour sampling")
-            self.colptr, self.row, self.perm = to_csc(data.edge_index, self.num_nodes, is_sorted, share_memory,
+            edge_index = data.edge_index if "edge_index" in data else torch.empty(2, 0, dtype=torch.long)
+            self.colptr, self.row, self.perm = to_csc(edge_index, self.num_nodes, is_sorted, share_memory,
                                                       transpose=sample_direction == "backward")
             if weight_attr is not None:
                 if weight_attr not in data or not data.is_edge_attr(weight_attr):
@@ -410,7 +411,11 @@ class NeighborSampler(BaseSampler):
                                       "(only 'uniform')")
         self.num_neighbors = num_neighbors
         self.replace = replace
-        self.subgraph_type = SubgraphType(subgraph_type)
+        try:
+            self.subgraph_type = SubgraphType(subgraph_type)
+        except ValueError:
+            raise ValueError(f"subgraph_type must be one of 'directional', 'bidirectional', 'induced', got "
+                             f"{subgraph_type!r}") from None
         self.disjoint = disjoint
         self.temporal_strategy = temporal_strategy
         self.keep_orig_edges = False
