@@ -46,7 +46,7 @@ class TensorAttr(CastMixin):
 
     def is_set(self, key: str) -> bool:
         assert key in self.__dataclass_fields__
-        return getattr(self, key) != _FieldStatus.UNSET
+        return getattr(self, key) is not _FieldStatus.UNSET
 
     def is_fully_specified(self) -> bool:
         return all(self.is_set(key) for key in self.__dataclass_fields__)
@@ -68,7 +68,7 @@ class AttrView(CastMixin):
 
     def __getattr__(self, key: Any):
         out = copy.copy(self)
-        name = next((f for f in out._attr.__dataclass_fields__ if getattr(out._attr, f) == _FieldStatus.UNSET), None)
+        name = next((f for f in out._attr.__dataclass_fields__ if not out._attr.is_set(f)), None)
         if name is None:
             raise AttributeError(f"Cannot access attribute '{key}' on view '{out}' as all attributes have already "
                                  f"been set in this view")
@@ -528,7 +528,9 @@ class MemmapFeatureStore(FeatureStore):
         elif isinstance(index, slice):
             index = np.arange(rows)[index]
         elif isinstance(index, int):
-            return torch.from_numpy(self._gather(path, dtype, shape, np.array([index]))[0].copy())
+            if not -rows <= index < rows:
+                raise IndexError(f"index {index} is outside the {rows} rows of {path}")
+            return torch.from_numpy(self._gather(path, dtype, shape, np.array([index % rows]))[0].copy())
         index = index.cpu().numpy() if isinstance(index, torch.Tensor) else np.asarray(index)
         if index.dtype == bool:
             index = np.nonzero(index)[0]
