@@ -191,8 +191,8 @@ class ClusterData(torch.utils.data.Dataset):
             elif data.is_edge_attr(key):
                 out[key] = _select(value, partition.edge_perm, _cat_dim(data, key, value))
         out.edge_index = None
-        if "num_nodes" not in out and data.num_nodes is not None:
-            out.num_nodes = int(data.num_nodes)
+        if "num_nodes" not in out and not any(data.is_node_attr(k) for k in data.keys() if k != "edge_index"):
+            out.num_nodes = int(partition.node_perm.numel())  # nothing else would tell the part sizes
         return out
 
     def __len__(self) -> int:
