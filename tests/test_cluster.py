@@ -142,6 +142,8 @@ def test_cluster_bad_input():
         ClusterData(data, num_parts=2, log=False, sparse_format="coo")
     with pytest.raises(ValueError, match="edge_index"):
         ClusterData(Data(x=torch.ones(3, 1)), num_parts=2, log=False)
+    rec = ClusterData(data, num_parts=3, recursive=True, log=False)
+    assert rec.partition.partptr[-1] == data.num_nodes and (rec.partition.partptr.diff() > 0).all()
     one = ClusterData(data, num_parts=1, log=False)
     assert one[0].edge_index.size(1) == data.num_edges
 
