@@ -12,13 +12,13 @@ edges), plus negatives:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 import torch.utils.data
 
 from ..records import Data
-from .neighbor_loader import DataLoaderIterator, filter_custom_store, filter_data, infer_filter_per_worker
+from .neighbor_loader import SampledLoaderMixin, infer_filter_per_worker, join_sample
 from .sampler import HETERO_MESSAGE, BaseSampler, DataType, EdgeSamplerInput, NegativeSampling, NeighborSampler, SamplerOutput
 
 
@@ -41,7 +41,7 @@ def get_edge_label_index(data, edge_label_index):
     return None, edge_label_index
 
 
-class LinkLoader(torch.utils.data.DataLoader):
+class LinkLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
     """Mini-batches sampled around seed links by any `BaseSampler` (PyG's `LinkLoader`)."""
 
     def __init__(self, data, link_sampler: BaseSampler, edge_label_index=None, edge_label=None, edge_label_time=None,
@@ -78,33 +78,14 @@ class LinkLoader(torch.utils.data.DataLoader):
                                            label=edge_label, time=edge_label_time, input_type=input_type)
         super().__init__(range(K), collate_fn=self.collate_fn, **kwargs)
 
-    def __call__(self, index):
-        out = self.collate_fn(index)
-        return out if self.filter_per_worker else self.filter_fn(out)
-
     def collate_fn(self, index) -> Any:
         out = self.link_sampler.sample_from_edges(self.input_data[index], neg_sampling=self.neg_sampling)
         return self.filter_fn(out) if self.filter_per_worker else out
 
     def filter_fn(self, out: SamplerOutput) -> Data:
-        if self.transform_sampler_output:
-            out = self.transform_sampler_output(out)
-        if not isinstance(out, SamplerOutput):
-            raise TypeError(f"'{type(self).__name__}' found invalid type: '{type(out)}'")
-        perm = self.link_sampler.edge_permutation
-        if DataType.from_data(self.data) == DataType.homogeneous:
-            data = filter_data(self.data, out.node, out.row, out.col, out.edge, perm)
-        else:
-            data = filter_custom_store(*self.data, out.node, out.row, out.col, out.edge, self.custom_cls)
-        if "n_id" not in data:
-            data.n_id = out.node
-        if out.edge is not None and "e_id" not in data:
-            edge = out.edge.to(torch.long)
-            data.e_id = perm[edge] if perm is not None else edge
-        data.batch = out.batch
-        data.num_sampled_nodes = out.num_sampled_nodes
-        data.num_sampled_edges = out.num_sampled_edges
-        data.input_id = out.metadata[0]
+        """Joins the sampled nodes and edges with their features and attaches the seed links (see the module
+        docstring)."""
+        data, out = join_sample(self, out, self.link_sampler)
         if self.neg_sampling is None or self.neg_sampling.is_binary():
             data.edge_label_index = out.metadata[1]
             data.edge_label = out.metadata[2]
@@ -117,14 +98,6 @@ class LinkLoader(torch.utils.data.DataLoader):
             del data.edge_label_index
             del data.edge_label_time
         return data if self.transform is None else self.transform(data)
-
-    def _get_iterator(self) -> Iterator:
-        if self.filter_per_worker:
-            return super()._get_iterator()
-        return DataLoaderIterator(super()._get_iterator(), self.filter_fn)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 class LinkNeighborLoader(LinkLoader):

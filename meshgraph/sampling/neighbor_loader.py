@@ -160,11 +160,53 @@ def get_input_nodes(data, input_nodes, input_id=None):
     return None, nodes, input_id
 
 
+def join_sample(loader, out: SamplerOutput, sampler: BaseSampler) -> Data:
+    """The batch `Data` of a homogeneous SamplerOutput (transform_sampler_output applied first): features joined
+    at the sampled nodes / edges, n_id, e_id, batch and the per-hop counts. Shared by NodeLoader and LinkLoader."""
+    if loader.transform_sampler_output:
+        out = loader.transform_sampler_output(out)
+    if not isinstance(out, SamplerOutput):
+        raise TypeError(f"'{type(loader).__name__}' found invalid type: '{type(out)}'")
+    perm = sampler.edge_permutation
+    if DataType.from_data(loader.data) == DataType.homogeneous:
+        data = filter_data(loader.data, out.node, out.row, out.col, out.edge, perm)
+    else:
+        data = filter_custom_store(*loader.data, out.node, out.row, out.col, out.edge, loader.custom_cls)
+    if "n_id" not in data:
+        data.n_id = out.node
+    if out.edge is not None and "e_id" not in data:
+        edge = out.edge.to(torch.long)
+        data.e_id = perm[edge] if perm is not None else edge
+    data.batch = out.batch
+    data.num_sampled_nodes = out.num_sampled_nodes
+    data.num_sampled_edges = out.num_sampled_edges
+    data.input_id = out.metadata[0]
+    return data, out
+
+
+class SampledLoaderMixin:
+    """What NodeLoader and LinkLoader share: sampling in collate_fn, joining features in the worker
+    (filter_per_worker) or in the main process (through DataLoaderIterator)."""
+
+    def __call__(self, index):
+        """The batch of the input positions `index` (sampled and joined in this process)."""
+        out = self.collate_fn(index)
+        return out if self.filter_per_worker else self.filter_fn(out)
+
+    def _get_iterator(self) -> Iterator:
+        if self.filter_per_worker:
+            return super()._get_iterator()
+        return DataLoaderIterator(super()._get_iterator(), self.filter_fn)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
 def infer_filter_per_worker(data) -> bool:
     return not (DataType.from_data(data) == DataType.homogeneous and data.is_cuda)
 
 
-class NodeLoader(torch.utils.data.DataLoader):
+class NodeLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
     """Mini-batches sampled around seed nodes by any `BaseSampler` (PyG's `NodeLoader`)."""
 
     def __init__(self, data, node_sampler: BaseSampler, input_nodes=None, input_time=None,
@@ -189,48 +231,18 @@ class NodeLoader(torch.utils.data.DataLoader):
         self.input_data = NodeSamplerInput(input_id=input_id, node=nodes, time=input_time, input_type=input_type)
         super().__init__(range(nodes.size(0)), collate_fn=self.collate_fn, **kwargs)
 
-    def __call__(self, index):
-        """Samples the batch of the seed positions `index`."""
-        out = self.collate_fn(index)
-        return out if self.filter_per_worker else self.filter_fn(out)
-
     def collate_fn(self, index) -> Any:
         out = self.node_sampler.sample_from_nodes(self.input_data[index])
         return self.filter_fn(out) if self.filter_per_worker else out
 
     def filter_fn(self, out: SamplerOutput) -> Data:
         """Joins the sampled nodes and edges with their features."""
-        if self.transform_sampler_output:
-            out = self.transform_sampler_output(out)
-        if not isinstance(out, SamplerOutput):
-            raise TypeError(f"'{type(self).__name__}' found invalid type: '{type(out)}'")
-        perm = self.node_sampler.edge_permutation
-        if DataType.from_data(self.data) == DataType.homogeneous:
-            data = filter_data(self.data, out.node, out.row, out.col, out.edge, perm)
-        else:
-            data = filter_custom_store(*self.data, out.node, out.row, out.col, out.edge, self.custom_cls)
-        if "n_id" not in data:
-            data.n_id = out.node
-        if out.edge is not None and "e_id" not in data:
-            edge = out.edge.to(torch.long)
-            data.e_id = perm[edge] if perm is not None else edge
-        data.batch = out.batch
-        data.num_sampled_nodes = out.num_sampled_nodes
-        data.num_sampled_edges = out.num_sampled_edges
+        data, out = join_sample(self, out, self.node_sampler)
         if out.orig_row is not None and out.orig_col is not None:
             data._orig_edge_index = torch.stack([out.orig_row, out.orig_col], dim=0)
-        data.input_id = out.metadata[0]
         data.seed_time = out.metadata[1]
         data.batch_size = out.metadata[0].size(0)
         return data if self.transform is None else self.transform(data)
-
-    def _get_iterator(self) -> Iterator:
-        if self.filter_per_worker:
-            return super()._get_iterator()
-        return DataLoaderIterator(super()._get_iterator(), self.filter_fn)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 class NeighborLoader(NodeLoader):
@@ -261,5 +273,5 @@ class NeighborLoader(NodeLoader):
                          filter_per_worker=filter_per_worker, **kwargs)
 
 
-__all__ = ["DataLoaderIterator", "NeighborLoader", "NodeLoader", "filter_custom_store", "filter_data",
-           "get_input_nodes", "index_select", "infer_filter_per_worker"]
+__all__ = ["DataLoaderIterator", "NeighborLoader", "NodeLoader", "SampledLoaderMixin", "filter_custom_store",
+           "filter_data", "get_input_nodes", "index_select", "infer_filter_per_worker", "join_sample"]

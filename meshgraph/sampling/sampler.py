@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Literal
 
 import torch
 
+from .._utils import offsets_from_counts
 from ..ops.neighbor_sample import neighbor_sample
 
 HETERO_MESSAGE = ("heterogeneous graphs are not supported by meshgraph's loaders yet (issue 15, 'Heterogeneous "
@@ -311,8 +312,7 @@ def to_csc(edge_index: torch.Tensor, num_nodes: int, is_sorted: bool = False, sh
         row = row[perm]
     elif row.numel() > 1 and bool((col[1:] < col[:-1]).any()):
         raise ValueError("is_sorted=True but edge_index is not sorted by its target (second) row")
-    colptr = torch.zeros(num_nodes + 1, dtype=torch.long)
-    colptr[1:] = torch.bincount(col, minlength=num_nodes).cumsum(0)
+    colptr = offsets_from_counts(torch.bincount(col, minlength=num_nodes))
     row = row.contiguous()
     if share_memory:
         colptr.share_memory_()

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._utils import index_from_offsets, offsets_from_counts
 from .sampler import CastMixin
 
 
@@ -245,15 +246,13 @@ class EdgeAttr(CastMixin):
 
 
 def ptr2index(ptr: torch.Tensor) -> torch.Tensor:
-    """CSR offsets (N + 1,) -> the row of every entry."""
-    return torch.repeat_interleave(torch.arange(ptr.numel() - 1, device=ptr.device), ptr.diff())
+    """CSR offsets (N + 1,) -> the row of every entry (PyG's ptr2index)."""
+    return index_from_offsets(ptr)
 
 
 def index2ptr(index: torch.Tensor, size: int) -> torch.Tensor:
-    """Sorted row of every entry -> CSR offsets (size + 1,)."""
-    ptr = torch.zeros(size + 1, dtype=torch.long, device=index.device)
-    ptr[1:] = torch.bincount(index.long(), minlength=size).cumsum(0)
-    return ptr
+    """Sorted row of every entry -> CSR offsets (size + 1,) (PyG's index2ptr)."""
+    return offsets_from_counts(torch.bincount(index.long(), minlength=size))
 
 
 class GraphStore(ABC):
