@@ -34,3 +34,9 @@ from . import utils_graph  # noqa: E402
 
 __all__ += ["utils_graph"]
 # --- end utils and transforms
+
+# --- loaders (issue 15)
+from . import sampling  # noqa: E402
+
+__all__ += ["sampling"]
+# --- end loaders

@@ -132,3 +132,9 @@ __all__ += ["barabasi_albert_graph", "batched_negative_sampling", "bipartite_sub
             "mask_select", "mask_to_index", "narrow", "negative_sampling", "one_hot", "select",
             "stochastic_blockmodel_graph", "structured_negative_sampling", "structured_negative_sampling_feasible"]
 # --- end utils and transforms
+
+# --- loaders (issue 15)
+from ._trim_to_layer import trim_to_layer
+
+__all__ += ["trim_to_layer"]
+# --- end loaders

@@ -1,0 +1,5 @@
+"""`torch_geometric.loader.node_loader` mirror."""
+
+from ....sampling.neighbor_loader import NodeLoader
+
+__all__ = ["NodeLoader"]

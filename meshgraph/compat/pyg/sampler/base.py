@@ -1,0 +1,16 @@
+"""`torch_geometric.sampler.base` mirror (homogeneous; HeteroSamplerOutput comes with issue 15's hetero part)."""
+
+from ....sampling.sampler import (
+    BaseSampler,
+    DataType,
+    EdgeSamplerInput,
+    NegativeSampling,
+    NegativeSamplingMode,
+    NodeSamplerInput,
+    NumNeighbors,
+    SamplerOutput,
+    SubgraphType,
+)
+
+__all__ = ["BaseSampler", "DataType", "EdgeSamplerInput", "NegativeSampling", "NegativeSamplingMode", "NodeSamplerInput",
+           "NumNeighbors", "SamplerOutput", "SubgraphType"]

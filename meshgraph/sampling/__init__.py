@@ -1,0 +1,46 @@
+"""Mini-batch training on graphs larger than one batch (issue 15): samplers, loaders, feature / graph stores.
+
+- `NeighborLoader`, `LinkNeighborLoader` (and their bases `NodeLoader`, `LinkLoader`) on `NeighborSampler`
+  (meshgraph's `neighbor_sample` op), with PyG 2.8's batch layout;
+- `ClusterData` / `ClusterLoader` (METIS through pymetis, cached on disk with a graph hash);
+- `GraphSAINTNodeSampler`, `GraphSAINTEdgeSampler`, `GraphSAINTRandomWalkSampler`; `ImbalancedSampler`;
+- `trim_to_layer` / `TrimToLayer`;
+- `FeatureStore` / `GraphStore` (PyG's remote-backend interface) with in-memory and memory-mapped implementations.
+
+Heterogeneous graphs are the remaining part of issue 15 (the loaders raise a NotImplementedError naming it).
+"""
+
+from .cluster import ClusterData, ClusterLoader, Partition
+from .imbalanced import ImbalancedSampler
+from .link_loader import LinkLoader, LinkNeighborLoader
+from .neighbor_loader import NeighborLoader, NodeLoader
+from .saint import GraphSAINTEdgeSampler, GraphSAINTNodeSampler, GraphSAINTRandomWalkSampler, GraphSAINTSampler
+from .sampler import (
+    BaseSampler,
+    EdgeSamplerInput,
+    NegativeSampling,
+    NeighborSampler,
+    NodeSamplerInput,
+    NumNeighbors,
+    SamplerOutput,
+    SubgraphType,
+)
+from .stores import (
+    AttrView,
+    EdgeAttr,
+    EdgeLayout,
+    FeatureStore,
+    GraphStore,
+    InMemoryFeatureStore,
+    InMemoryGraphStore,
+    MemmapFeatureStore,
+    TensorAttr,
+)
+from .trim import TrimToLayer, trim_to_layer
+
+__all__ = ["AttrView", "BaseSampler", "ClusterData", "ClusterLoader", "EdgeAttr", "EdgeLayout", "EdgeSamplerInput",
+           "FeatureStore", "GraphSAINTEdgeSampler", "GraphSAINTNodeSampler", "GraphSAINTRandomWalkSampler",
+           "GraphSAINTSampler", "GraphStore", "ImbalancedSampler", "InMemoryFeatureStore", "InMemoryGraphStore",
+           "LinkLoader", "LinkNeighborLoader", "MemmapFeatureStore", "NegativeSampling", "NeighborLoader",
+           "NeighborSampler", "NodeLoader", "NodeSamplerInput", "NumNeighbors", "Partition", "SamplerOutput",
+           "SubgraphType", "TensorAttr", "TrimToLayer", "trim_to_layer"]
