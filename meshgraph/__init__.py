@@ -34,3 +34,9 @@ from . import utils_graph  # noqa: E402
 
 __all__ += ["utils_graph"]
 # --- end utils and transforms
+
+# --- hetero graphs (issue 15)
+from .hetero import HeteroBatch, HeteroGraph  # noqa: E402
+
+__all__ += ["HeteroBatch", "HeteroGraph"]
+# --- end hetero graphs
