@@ -80,3 +80,10 @@ from .conv_geometric import FeaStConv, GMMConv, GravNetConv, PPFConv, PointTrans
 
 __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
 # --- end geometric / point-cloud family
+
+# --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from . import hetero
+from .hetero import HeteroConv, to_hetero
+
+__all__ += ["HeteroConv", "hetero", "to_hetero"]
+# --- end hetero graphs

@@ -83,3 +83,13 @@ from .conv import FeaStConv, GMMConv, GravNetConv, PPFConv, PointTransformerConv
 
 __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
 # --- end geometric / point-cloud family
+
+# --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from . import module_dict, parameter_dict, to_hetero_transformer
+from .conv import HeteroConv
+from .module_dict import ModuleDict
+from .parameter_dict import ParameterDict
+from .to_hetero_transformer import to_hetero
+
+__all__ += ["HeteroConv", "ModuleDict", "ParameterDict", "to_hetero"]
+# --- end hetero graphs

@@ -61,3 +61,9 @@ from .x_conv import XConv
 
 __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
 # --- end geometric / point-cloud family
+
+# --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from .hetero_conv import HeteroConv
+
+__all__ += ["HeteroConv"]
+# --- end hetero graphs
