@@ -63,7 +63,9 @@ __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerC
 # --- end geometric / point-cloud family
 
 # --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from .han_conv import HANConv
 from .hetero_conv import HeteroConv
+from .hgt_conv import HGTConv
 
-__all__ += ["HeteroConv"]
+__all__ += ["HANConv", "HGTConv", "HeteroConv"]
 # --- end hetero graphs
