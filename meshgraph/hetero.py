@@ -173,7 +173,7 @@ class NodeStorage(_TypedStorage):
     def edge_attrs(self) -> list[str]:
         return []
 
-    def mesh(self):
+    def _find_mesh(self):
         """The GraphBatch this node type holds (its first mesh attribute), or None."""
         return next((v for v in self.values() if _is_mesh(v)), None)
 
@@ -690,7 +690,7 @@ class HeteroGraph(_TensorMethods):
             store = self[node_type]
             if not isinstance(subset, torch.Tensor):
                 subset = torch.as_tensor(subset, dtype=torch.long)
-            if store.mesh() is not None:
+            if store._find_mesh() is not None:
                 raise ValueError(f"subgraph: node type {node_type!r} holds a mesh; a vertex subset of a mesh is not "
                                  f"a mesh (select whole meshes through batching instead)")
             subsets[node_type] = subset
