@@ -87,9 +87,7 @@ __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerC
 # --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
 from . import module_dict, parameter_dict, to_hetero_transformer
 from .conv import HANConv, HGTConv, HeteroConv
-from .module_dict import ModuleDict
-from .parameter_dict import ParameterDict
 from .to_hetero_transformer import to_hetero
 
-__all__ += ["HANConv", "HGTConv", "HeteroConv", "ModuleDict", "ParameterDict", "to_hetero"]
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "to_hetero"]
 # --- end hetero graphs
