@@ -83,8 +83,8 @@ __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerC
 
 # --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
 from . import hetero
-from .conv_hetero import HANConv, HGTConv
+from .conv_hetero import HANConv, HGTConv, RGATConv
 from .hetero import HeteroConv, to_hetero
 
-__all__ += ["HANConv", "HGTConv", "HeteroConv", "hetero", "to_hetero"]
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "hetero", "to_hetero"]
 # --- end hetero graphs

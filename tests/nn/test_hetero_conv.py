@@ -1,11 +1,11 @@
-"""HeteroConv, to_hetero, HGTConv and HANConv against PyG's with PyG's state_dict loaded: outputs and gradients
+"""HeteroConv, to_hetero, HGTConv, HANConv and RGATConv against PyG's with PyG's state_dict loaded: outputs and gradients
 (inputs and parameters), sparse edge inputs, edge types without edges, node types without in-edges, lazy widths;
 the fused paths form no per-edge feature tensor; bad input gives ValueErrors naming the type."""
 
 import pytest
 import torch
 
-from meshgraph.nn import GATConv, HANConv, HeteroConv, HGTConv, SAGEConv, to_hetero
+from meshgraph.nn import GATConv, HANConv, HeteroConv, HGTConv, RGATConv, SAGEConv, to_hetero
 
 pyg = pytest.importorskip("torch_geometric.nn")
 
@@ -257,3 +257,72 @@ def test_fused_paths_form_no_edge_feature_tensor():
             out = layer(xs, ei)
             sum(v.sum() for v in out.values() if v is not None).backward()
         assert mode.worst <= heads, (type(layer).__name__, mode.worst)
+    rgat = RGATConv(width, width, num_relations=3, heads=heads, mod="additive")
+    xr = torch.randn(n, width, requires_grad=True)
+    edge_index, edge_type = torch.randint(n, (2, e)), torch.randint(3, (e,))
+    with Shapes() as mode:
+        rgat(xr, edge_index, edge_type).sum().backward()
+    assert mode.worst <= heads, ("RGATConv", mode.worst)
+
+
+RGAT_CASES = [
+    dict(),
+    dict(mod="additive", attention_mechanism="within-relation", edge_dim=5),
+    dict(mod="scaled", attention_mode="multiplicative-self-attention", dim=2, concat=False, num_bases=3),
+    dict(mod="f-additive", num_blocks=4, edge_dim=5),
+    dict(mod="f-scaled", attention_mode="multiplicative-self-attention", dim=3, edge_dim=5,
+         attention_mechanism="within-relation"),
+    dict(concat=False, bias=False, aggr="mean"),
+]
+
+
+@pytest.mark.parametrize("kwargs", RGAT_CASES)
+def test_rgat_conv_matches_pyg(kwargs):
+    x = torch.randn(9, 8, dtype=torch.float64, requires_grad=True)
+    edge_index, edge_type = torch.randint(9, (2, 30)), torch.randint(4, (30,))
+    edge_attr = torch.randn(30, 5, dtype=torch.float64, requires_grad=True) if kwargs.get("edge_dim") else None
+    theirs = pyg.RGATConv(8, 4, num_relations=4, heads=2, **kwargs).double()
+    with torch.no_grad():  # PyG leaves l2 uninitialized; perturb every parameter so no term is trivially zero
+        theirs.l2.copy_(torch.randn_like(theirs.l2))
+        for p in theirs.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    mine = RGATConv(8, 4, num_relations=4, heads=2, **kwargs).double()
+    mine.load_state_dict(theirs.state_dict())
+    om, (_, am) = mine(x, edge_index, edge_type, edge_attr, return_attention_weights=True)
+    ot, (_, at) = theirs(x, edge_index, edge_type, edge_attr, return_attention_weights=True)
+    torch.testing.assert_close(om, ot)
+    torch.testing.assert_close(am, at)
+    w = torch.randn_like(om)
+    inputs = [x] + ([edge_attr] if edge_attr is not None else [])
+    names = [n for n, _ in theirs.named_parameters()]
+    pm, pt = dict(mine.named_parameters()), dict(theirs.named_parameters())
+    gm = torch.autograd.grad((om * w).sum(), inputs + [pm[n] for n in names], allow_unused=True)
+    gt = torch.autograd.grad((ot * w).sum(), inputs + [pt[n] for n in names], allow_unused=True)
+    for n, a, b in zip(["x", "edge_attr"][:len(inputs)] + names, gm, gt):
+        if a is None or b is None:
+            assert (a is None or not a.any()) and (b is None or not b.any()), n
+        else:
+            torch.testing.assert_close(a, b, msg=n)
+
+
+def test_rgat_conv_sparse_input_empty_graph_and_bad_input():
+    conv = RGATConv(8, 4, num_relations=3, heads=2)
+    x = torch.randn(6, 8)
+    edge_index = torch.unique(torch.randint(6, (2, 15)), dim=1)
+    edge_type = torch.randint(3, (edge_index.size(1),))
+    out = conv(x, edge_index, edge_type)
+    adj_t = torch.sparse_coo_tensor(edge_index.flip(0), edge_type, (6, 6)).coalesce()
+    order = (edge_index[1] * 6 + edge_index[0]).argsort()  # the adjacency's (dst, src) order
+    torch.testing.assert_close(conv(x, adj_t, edge_type[order]), out)
+    empty = conv(x, torch.zeros((2, 0), dtype=torch.long), torch.zeros(0, dtype=torch.long))
+    torch.testing.assert_close(empty, conv.bias.expand(6, -1))
+    with pytest.raises(ValueError, match="edge_type"):
+        conv(x, edge_index)
+    with pytest.raises(ValueError, match="num_relations"):
+        conv(x, edge_index, torch.full_like(edge_type, 3))
+    with pytest.raises(ValueError, match="in_channels"):
+        conv(torch.randn(6, 5), edge_index, edge_type)
+    with pytest.raises(ValueError, match="edge_dim"):
+        conv(x, edge_index, edge_type, torch.randn(edge_index.size(1), 2))
+    with pytest.raises(ValueError, match="multiple of 'num_blocks'"):
+        RGATConv(8, 3, num_relations=2, num_blocks=3)

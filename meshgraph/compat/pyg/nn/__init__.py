@@ -86,8 +86,8 @@ __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerC
 
 # --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
 from . import module_dict, parameter_dict, to_hetero_transformer
-from .conv import HANConv, HGTConv, HeteroConv
+from .conv import HANConv, HGTConv, HeteroConv, RGATConv
 from .to_hetero_transformer import to_hetero
 
-__all__ += ["HANConv", "HGTConv", "HeteroConv", "to_hetero"]
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "to_hetero"]
 # --- end hetero graphs

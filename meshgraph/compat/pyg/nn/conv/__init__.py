@@ -66,6 +66,7 @@ __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerC
 from .han_conv import HANConv
 from .hetero_conv import HeteroConv
 from .hgt_conv import HGTConv
+from .rgat_conv import RGATConv
 
-__all__ += ["HANConv", "HGTConv", "HeteroConv"]
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv"]
 # --- end hetero graphs
