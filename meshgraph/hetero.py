@@ -93,6 +93,23 @@ class _TypedStorage(Storage):
         ref = self.__dict__.get("_parent")
         return ref() if ref is not None else None
 
+    def _has_rows(self, key: str, kind: str, count) -> bool:
+        """Whether attribute `key` has one row (along its cat dim) per node / edge of the store: cached per key."""
+        cache = self.__dict__.setdefault("_cached_attr", {kind: set(), "other": set()})
+        if key in cache[kind]:
+            return True
+        if key in cache["other"]:
+            return False
+        value = self[key]
+        if isinstance(value, (list, tuple)) or hasattr(value, "num_rows"):
+            ok = (len(value) if isinstance(value, (list, tuple)) else value.num_rows) == count()
+        elif not _is_array(value) or value.ndim == 0:
+            ok = False
+        else:
+            ok = self._size_along(key, value) == count()
+        cache[kind if ok else "other"].add(key)
+        return ok
+
     def _size_along(self, key: str, value) -> int:
         dim = self._cat_dim(key, value)
         return value.size(dim) if isinstance(value, torch.Tensor) else value.shape[dim]
@@ -148,21 +165,7 @@ class NodeStorage(_TypedStorage):
         return size if dim is None else size[dim]
 
     def is_node_attr(self, key: str) -> bool:
-        cache = self.__dict__.setdefault("_cached_attr", {k: set() for k in ("node", "other")})
-        if key in cache["node"]:
-            return True
-        if key in cache["other"]:
-            return False
-        value = self[key]
-        if isinstance(value, (list, tuple)) or hasattr(value, "num_rows"):
-            n = len(value) if isinstance(value, (list, tuple)) else value.num_rows
-            ok = n == self.num_nodes
-        elif not _is_array(value) or value.ndim == 0:
-            ok = False
-        else:
-            ok = self._size_along(key, value) == self.num_nodes
-        cache["node" if ok else "other"].add(key)
-        return ok
+        return self._has_rows(key, "node", lambda: self.num_nodes)
 
     def is_edge_attr(self, key: str) -> bool:
         return False
@@ -200,21 +203,7 @@ class EdgeStorage(_TypedStorage):
         return False
 
     def is_edge_attr(self, key: str) -> bool:
-        cache = self.__dict__.setdefault("_cached_attr", {k: set() for k in ("edge", "other")})
-        if key in cache["edge"]:
-            return True
-        if key in cache["other"]:
-            return False
-        value = self[key]
-        if isinstance(value, (list, tuple)) or hasattr(value, "num_rows"):
-            n = len(value) if isinstance(value, (list, tuple)) else value.num_rows
-            ok = n == self.num_edges
-        elif not _is_array(value) or value.ndim == 0:
-            ok = False
-        else:
-            ok = self._size_along(key, value) == self.num_edges
-        cache["edge" if ok else "other"].add(key)
-        return ok
+        return self._has_rows(key, "edge", lambda: self.num_edges)
 
     def node_attrs(self) -> list[str]:
         return []

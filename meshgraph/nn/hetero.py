@@ -48,7 +48,40 @@ def _to_external(key: str, reserved: frozenset) -> Key:
     return key
 
 
-class ModuleDict(nn.ModuleDict):
+class _TupleKeys:
+    """Mapping methods of a torch Module/ParameterDict whose keys may be tuples (stored as `<a___b___c>`, '.' as
+    '#', names of the container's own attributes as `<name>`), PyG's key scheme."""
+
+    _RESERVED: frozenset = frozenset()
+
+    @classmethod
+    def to_internal_key(cls, key: Key) -> str:
+        return _to_internal(key, cls._RESERVED)
+
+    @classmethod
+    def to_external_key(cls, key: str) -> Key:
+        return _to_external(key, cls._RESERVED)
+
+    def __getitem__(self, key: Key):
+        return super().__getitem__(self.to_internal_key(key))
+
+    def __setitem__(self, key: Key, value) -> None:
+        super().__setitem__(self.to_internal_key(key), value)
+
+    def __delitem__(self, key: Key) -> None:
+        super().__delitem__(self.to_internal_key(key))
+
+    def __contains__(self, key: Key) -> bool:
+        return super().__contains__(self.to_internal_key(key))
+
+    def keys(self) -> list:
+        return [self.to_external_key(k) for k in super().keys()]
+
+    def items(self) -> list:
+        return [(self.to_external_key(k), v) for k, v in super().items()]
+
+
+class ModuleDict(_TupleKeys, nn.ModuleDict):
     """torch.nn.ModuleDict whose keys may be tuples (edge types), PyG's `torch_geometric.nn.ModuleDict`."""
 
     _RESERVED = frozenset(dir(nn.ModuleDict))
@@ -56,66 +89,14 @@ class ModuleDict(nn.ModuleDict):
     def __init__(self, modules: Mapping[Key, nn.Module] | None = None):
         super().__init__(None if modules is None else {self.to_internal_key(k): m for k, m in modules.items()})
 
-    @classmethod
-    def to_internal_key(cls, key: Key) -> str:
-        return _to_internal(key, cls._RESERVED)
 
-    @classmethod
-    def to_external_key(cls, key: str) -> Key:
-        return _to_external(key, cls._RESERVED)
-
-    def __getitem__(self, key: Key) -> nn.Module:
-        return super().__getitem__(self.to_internal_key(key))
-
-    def __setitem__(self, key: Key, module: nn.Module) -> None:
-        super().__setitem__(self.to_internal_key(key), module)
-
-    def __delitem__(self, key: Key) -> None:
-        super().__delitem__(self.to_internal_key(key))
-
-    def __contains__(self, key: Key) -> bool:
-        return super().__contains__(self.to_internal_key(key))
-
-    def keys(self) -> Iterable[Key]:
-        return [self.to_external_key(k) for k in super().keys()]
-
-    def items(self) -> Iterable[Tuple[Key, nn.Module]]:
-        return [(self.to_external_key(k), v) for k, v in super().items()]
-
-
-class ParameterDict(nn.ParameterDict):
+class ParameterDict(_TupleKeys, nn.ParameterDict):
     """torch.nn.ParameterDict whose keys may be tuples (edge types), PyG's `torch_geometric.nn.ParameterDict`."""
 
     _RESERVED = frozenset(dir(nn.ParameterDict))
 
     def __init__(self, parameters: Mapping[Key, nn.Parameter] | None = None):
         super().__init__(None if parameters is None else {self.to_internal_key(k): p for k, p in parameters.items()})
-
-    @classmethod
-    def to_internal_key(cls, key: Key) -> str:
-        return _to_internal(key, cls._RESERVED)
-
-    @classmethod
-    def to_external_key(cls, key: str) -> Key:
-        return _to_external(key, cls._RESERVED)
-
-    def __getitem__(self, key: Key) -> nn.Parameter:
-        return super().__getitem__(self.to_internal_key(key))
-
-    def __setitem__(self, key: Key, parameter: nn.Parameter) -> None:
-        super().__setitem__(self.to_internal_key(key), parameter)
-
-    def __delitem__(self, key: Key) -> None:
-        super().__delitem__(self.to_internal_key(key))
-
-    def __contains__(self, key: Key) -> bool:
-        return super().__contains__(self.to_internal_key(key))
-
-    def keys(self) -> Iterable[Key]:
-        return [self.to_external_key(k) for k in super().keys()]
-
-    def items(self) -> Iterable[Tuple[Key, nn.Parameter]]:
-        return [(self.to_external_key(k), v) for k, v in super().items()]
 
 
 # ---------------------------------------------------------------------- shared checks
