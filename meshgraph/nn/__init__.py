@@ -84,7 +84,7 @@ __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerC
 # --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
 from . import hetero
 from .conv_hetero import HANConv, HGTConv, RGATConv
-from .hetero import HeteroConv, to_hetero
+from .hetero import HeteroConv, to_hetero, to_hetero_with_bases
 
-__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "hetero", "to_hetero"]
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "hetero", "to_hetero", "to_hetero_with_bases"]
 # --- end hetero graphs

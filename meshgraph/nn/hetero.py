@@ -283,6 +283,14 @@ def _submodule(module: nn.Module, target: str) -> nn.Module:
     return out
 
 
+def _adopt_children(gm: torch.fx.GraphModule, root: nn.Module) -> None:
+    """GraphModule rebuilds only the called module paths, as plain Modules, in call order: give it root's
+    children (ModuleDicts of copies, unused ones too) in root's order, as PyG's transformers leave them."""
+    gm._modules.clear()
+    for target, sub in root.named_children():
+        gm._modules[target] = sub
+
+
 _AGGR_FNS = {"sum": torch.add, "mean": torch.add, "max": torch.max, "min": torch.min, "mul": torch.mul}
 
 
@@ -455,8 +463,7 @@ class _ToHetero:
             root.register_parameter(name, p)
         graph.lint()
         out = torch.fx.GraphModule(root, graph, class_name=f"{type(self.module).__name__}Hetero")
-        for target, sub in root.named_children():  # GraphModule rebuilt only the called paths as plain Modules
-            out._modules[target] = sub
+        _adopt_children(out, root)
         if self.debug:
             out.graph.print_tabular()
             print(out.code)
@@ -484,6 +491,265 @@ class _ToHetero:
         return out
 
 
+# ---------------------------------------------------------------------- to_hetero_with_bases (FX)
+
+
+def _message_weight_hook(module, inputs, output):
+    """Scale each message by its edge type's weight in this basis (edge_type_weight[0, type])."""
+    edge_type = module._edge_type
+    if edge_type.size(0) != output.size(-2):
+        raise ValueError(f"Number of messages ({output.size(-2)}) does not match with the number of original edges "
+                         f"({edge_type.size(0)}). Does your message passing layer create additional self-loops? Try "
+                         f"to remove them via 'add_self_loops=False'")
+    weight = module.edge_type_weight.view(-1)[edge_type]
+    return weight.view([1] * (output.dim() - 2) + [-1, 1]) * output
+
+
+class HeteroBasisConv(nn.Module):
+    """`num_bases` copies of a message-passing layer over the concatenated typed graph; copy b scales each
+    message by `edge_type_weight[0, type]` (a message hook, so the messages are materialized), and the copies'
+    outputs are summed: a basis decomposition over the edge types (PyG's HeteroBasisConv, same parameters)."""
+
+    def __init__(self, module: MessagePassing, num_relations: int, num_bases: int):
+        super().__init__()
+        self.num_relations, self.num_bases = num_relations, num_bases
+        params = list(module.parameters())
+        device = params[0].device if params else "cpu"
+        self.convs = nn.ModuleList()
+        for _ in range(num_bases):
+            conv = copy.deepcopy(module)
+            conv.fuse = False
+            conv.edge_type_weight = nn.Parameter(torch.empty(1, num_relations, device=device))
+            conv.register_message_forward_hook(_message_weight_hook)
+            self.convs.append(conv)
+        if num_bases > 1:
+            self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        for conv in self.convs:
+            if hasattr(conv, "reset_parameters"):
+                conv.reset_parameters()
+            elif sum(p.numel() for p in conv.parameters()) > 0:
+                warnings.warn(f"'{conv}' will be duplicated, but its parameters cannot be reset. To suppress this "
+                              f"warning, add a 'reset_parameters()' method to '{conv}'", stacklevel=2)
+            nn.init.xavier_uniform_(conv.edge_type_weight)
+
+    def forward(self, edge_type: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        out = None
+        for conv in self.convs:
+            conv._edge_type = edge_type
+            try:
+                res = conv(*args, **kwargs)
+            finally:
+                del conv._edge_type
+            out = res if out is None else out + res
+        return out
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_relations={self.num_relations}, num_bases={self.num_bases})"
+
+
+class LinearAlign(nn.Module):
+    """One bias-free lazy Linear per type, bringing every type's input to `out_channels` before concatenation."""
+
+    def __init__(self, keys, out_channels: int):
+        super().__init__()
+        from .linear import Linear
+
+        self.out_channels = out_channels
+        self.lins = nn.ModuleDict({key2str(key): Linear(-1, out_channels, bias=False) for key in keys})
+
+    def forward(self, x_dict: Dict[Key, torch.Tensor]) -> Dict[Key, torch.Tensor]:
+        return {key: self.lins[key2str(key)](x) for key, x in x_dict.items()}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(num_relations={len(self.lins)}, out_channels={self.out_channels})"
+
+
+def _missing(input_dict: Mapping, keys, what: str) -> None:
+    absent = [k for k in keys if k not in input_dict]
+    if absent:
+        raise ValueError(f"to_hetero_with_bases: the {what} input lacks the types {absent} of the metadata (every "
+                         f"type is concatenated into one tensor)")
+
+
+def get_node_offset_dict(input_dict: Dict[str, torch.Tensor], type2id: Dict[str, int]) -> Dict[str, int]:
+    """Start row of each node type in the concatenation."""
+    _missing(input_dict, type2id, "node-level")
+    out, acc = {}, 0
+    for key in type2id:
+        out[key] = acc
+        acc += input_dict[key].size(-2)
+    return out
+
+
+def _num_edges_of(value) -> int:
+    if hasattr(value, "nnz") and callable(value.nnz):  # SparseTensor-like
+        return value.nnz()
+    if value.dtype == torch.long and value.dim() == 2 and value.size(0) == 2:
+        return value.size(-1)
+    return value.size(-2)
+
+
+def get_edge_offset_dict(input_dict: Dict[tuple, Any], type2id: Dict[tuple, int]) -> Dict[tuple, int]:
+    """Start row of each edge type in the concatenation."""
+    _missing(input_dict, type2id, "edge-level")
+    out, acc = {}, 0
+    for key in type2id:
+        out[key] = acc
+        acc += _num_edges_of(input_dict[key])
+    return out
+
+
+def get_edge_type(input_dict: Dict[tuple, Any], type2id: Dict[tuple, int]) -> torch.Tensor:
+    """(E,) edge type id of every edge of the concatenation."""
+    _missing(input_dict, type2id, "edge-level")
+    parts = []
+    for i, key in enumerate(type2id):
+        value = input_dict[key]
+        device = value.device() if callable(getattr(value, "device", None)) else value.device
+        parts.append(torch.full((_num_edges_of(value),), i, dtype=torch.long, device=device))
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+def group_node_placeholder(input_dict: Dict[str, torch.Tensor], type2id: Dict[str, int]) -> torch.Tensor:
+    _missing(input_dict, type2id, "node-level")
+    inputs = [input_dict[key] for key in type2id]
+    return inputs[0] if len(inputs) == 1 else torch.cat(inputs, dim=-2)
+
+
+def group_edge_placeholder(input_dict: Dict[tuple, Any], type2id: Dict[tuple, int],
+                           offset_dict: Optional[Dict[str, int]] = None):
+    """The edge types' values concatenated: edge indices shifted by their node types' offsets, edge features
+    stacked."""
+    _missing(input_dict, type2id, "edge-level")
+    inputs = [input_dict[key] for key in type2id]
+    if len(inputs) == 1:
+        return inputs[0]
+    first = inputs[0]
+    index_like = hasattr(first, "coo") or (first.dtype == torch.long and first.dim() == 2 and first.size(0) == 2)
+    if index_like:
+        if offset_dict is None:
+            raise AttributeError("Can not infer node-level offsets. Please ensure that there exists a node-level "
+                                 "argument before the 'edge_index' argument in your forward header.")
+        parts = []
+        for value, (src, _, dst) in zip(inputs, type2id):
+            if hasattr(value, "coo"):  # SparseTensor-like adj_t: (dst, src)
+                col, row, _ = value.coo()
+                value = torch.stack([row, col])
+            parts.append(value + torch.tensor([[offset_dict[src]], [offset_dict[dst]]], device=value.device))
+        return torch.cat(parts, dim=-1)
+    return torch.cat(inputs, dim=-2)
+
+
+def split_output(output: torch.Tensor, offset_dict: Dict[Any, int]) -> Dict[Any, torch.Tensor]:
+    """The concatenated output cut back into one tensor per type."""
+    bounds = list(offset_dict.values()) + [output.size(-2)]
+    sizes = [bounds[i + 1] - bounds[i] for i in range(len(offset_dict))]
+    return dict(zip(offset_dict, output.split(sizes, dim=-2)))
+
+
+class _ToHeteroWithBases(_ToHetero):
+    """Rewrites a traced homogeneous graph to run once on the concatenation of all types: typed inputs are
+    concatenated (after `LinearAlign` for the names in `in_channels`), edge indices shifted by the node offsets,
+    message-passing layers become `HeteroBasisConv`s fed the edge-type vector, other layers are shared by all
+    types, and the outputs are split back into dicts."""
+
+    def __init__(self, module, metadata, num_bases: int, in_channels, input_map, debug):
+        if isinstance(num_bases, bool) or not isinstance(num_bases, int) or num_bases < 1:
+            raise ValueError(f"num_bases must be a positive int, got {num_bases!r}")
+        super().__init__(module, metadata, "sum", input_map, debug)
+        self.num_bases, self.in_channels = num_bases, dict(in_channels or {})
+
+    def transform(self) -> torch.fx.GraphModule:
+        gm = symbolic_trace(self.module, _concrete_args(self.module))
+        if self.debug:
+            gm.graph.print_tabular()
+            print(gm.code)
+        levels = self._levels(gm.graph)
+        node_ids = {k: i for i, k in enumerate(self.types["node"])}
+        edge_ids = {k: i for i, k in enumerate(self.types["edge"])}
+        graph, env, aligns = torch.fx.Graph(), {}, {}
+        node_offset = edge_offset = edge_type = None
+        for node in gm.graph.nodes:
+            kind, level = self._kind(node), levels.get(node.name)
+            if node.op == "placeholder":
+                ph = graph.placeholder(node.name, default_value=node.args[0] if node.args else inspect.Signature.empty)
+                if level == "edge":
+                    if edge_offset is None:
+                        edge_offset = graph.call_function(get_edge_offset_dict, (ph, edge_ids))
+                    if edge_type is None:
+                        edge_type = graph.call_function(get_edge_type, (ph, edge_ids))
+                elif level == "node" and node_offset is None:
+                    node_offset = graph.call_function(get_node_offset_dict, (ph, node_ids))
+                value = ph
+                if node.name in self.in_channels and level in ("node", "edge"):
+                    aligns[f"align_lin__{node.name}"] = LinearAlign(self.types[level], self.in_channels[node.name])
+                    value = graph.call_module(f"align_lin__{node.name}", (ph,))
+                if level == "edge":
+                    value = graph.call_function(group_edge_placeholder, (value, edge_ids, node_offset))
+                elif level == "node":
+                    value = graph.call_function(group_node_placeholder, (value, node_ids))
+                env[node.name] = value
+            elif kind == "mp":
+                if edge_type is None:
+                    raise ValueError(f"to_hetero_with_bases: message-passing layer '{node.target}' runs before any "
+                                     f"edge-level input: the forward needs an edge argument")
+                args = torch.fx.map_arg(node.args, lambda a: env[a.name])
+                kwargs = torch.fx.map_arg(node.kwargs, lambda a: env[a.name])
+                env[node.name] = graph.call_module(node.target, (edge_type, *args), kwargs)
+            elif node.op == "output":
+                def recurse(value):
+                    if isinstance(value, torch.fx.Node):
+                        offsets = edge_offset if levels[value.name] == "edge" else node_offset
+                        return graph.call_function(split_output, (env[value.name], offsets))
+                    if isinstance(value, dict):
+                        return {k: recurse(v) for k, v in value.items()}
+                    if isinstance(value, (list, tuple)):
+                        return type(value)(recurse(v) for v in value)
+                    return value
+
+                graph.output(recurse(node.args[0]))
+            else:
+                env[node.name] = graph.node_copy(node, lambda a: env[a.name])
+        root = nn.Module()
+        for target, sub in self.module.named_children():
+            root.add_module(target, self._bases(sub))
+        for target, sub in aligns.items():
+            root.add_module(target, sub)
+        for name, buf in self.module.named_buffers(recurse=False):
+            root.register_buffer(name, buf)
+        for name, p in self.module.named_parameters(recurse=False):
+            root.register_parameter(name, p)
+        graph.lint()
+        out = torch.fx.GraphModule(root, graph, class_name=f"{type(self.module).__name__}HeteroWithBases")
+        _adopt_children(out, root)
+        if self.debug:
+            out.graph.print_tabular()
+            print(out.code)
+        return out
+
+    def _bases(self, module: nn.Module) -> nn.Module:
+        if isinstance(module, (nn.ModuleList, nn.Sequential)):
+            return nn.ModuleList([self._bases(m) for m in module])
+        if isinstance(module, nn.ModuleDict):
+            return nn.ModuleDict({k: self._bases(m) for k, m in module.items()})
+        if isinstance(module, MessagePassing):
+            return HeteroBasisConv(module, len(self.types["edge"]), self.num_bases)
+        return module
+
+
+def to_hetero_with_bases(module: nn.Module, metadata, num_bases: int, in_channels: Optional[Dict[str, int]] = None,
+                         input_map: Optional[Dict[str, str]] = None, debug: bool = False) -> torch.fx.GraphModule:
+    """Convert a homogeneous GNN into a heterogeneous one by basis decomposition (PyG's `to_hetero_with_bases`,
+    Schlichtkrull et al. 2018): the typed inputs are concatenated into one graph (`in_channels` {argument: width}
+    first projects each type of that argument to a common width), every message-passing layer becomes
+    `num_bases` copies whose messages are weighted per edge type (`HeteroBasisConv`), and the outputs are split
+    back into {type: tensor} dicts. Parameters as PyG's (`conv.convs.0.edge_type_weight`, `align_lin__x.lins.*`).
+    The per-type message weights need the messages, so these layers materialize them (E x F)."""
+    return _ToHeteroWithBases(module, metadata, num_bases, in_channels, input_map, debug).transform()
+
+
 def to_hetero(module: nn.Module, metadata, aggr: str = "sum", input_map: Optional[Dict[str, str]] = None,
               debug: bool = False) -> torch.fx.GraphModule:
     """Convert a homogeneous GNN into a heterogeneous one (PyG's `to_hetero`): every layer is copied per node type
@@ -502,4 +768,5 @@ def to_hetero(module: nn.Module, metadata, aggr: str = "sum", input_map: Optiona
     return _ToHetero(module, metadata, aggr, input_map, debug).transform()
 
 
-__all__ = ["HeteroConv", "ModuleDict", "ParameterDict", "check_add_self_loops", "key2str", "to_hetero"]
+__all__ = ["HeteroBasisConv", "HeteroConv", "LinearAlign", "ModuleDict", "ParameterDict", "check_add_self_loops",
+           "key2str", "to_hetero", "to_hetero_with_bases"]

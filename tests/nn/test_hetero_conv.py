@@ -326,3 +326,33 @@ def test_rgat_conv_sparse_input_empty_graph_and_bad_input():
         conv(x, edge_index, edge_type, torch.randn(edge_index.size(1), 2))
     with pytest.raises(ValueError, match="multiple of 'num_blocks'"):
         RGATConv(8, 3, num_relations=2, num_blocks=3)
+
+
+class _NetBases(_Net):
+    def __init__(self, lib):
+        super().__init__(lib)
+        self.conv2 = lib.GraphConv(16, 8)  # PyG's basis hook reads messages as (E, F): no multi-head layers
+
+
+def test_to_hetero_with_bases_matches_pyg():
+    import meshgraph.compat.pyg.nn as cnn  # PyG's names (its GraphConv)
+    import meshgraph.nn as mnn
+    from meshgraph.nn import to_hetero_with_bases
+
+    x, ei = _graph(dtype=torch.float64)
+    del ei[("conf", "hosts", "paper")]
+    del x["conf"]
+    meta = _metadata(x, ei)
+    theirs = pyg.to_hetero_with_bases(_NetBases(pyg), meta, num_bases=3, in_channels={"x": 10}).double()
+    mine = to_hetero_with_bases(_NetBases(cnn), meta, num_bases=3, in_channels={"x": 10}).double()
+    theirs(x, ei)
+    mine(x, ei)
+    sd = theirs.state_dict()
+    assert list(mine.state_dict()) == list(sd)
+    assert "conv1.convs.2.edge_type_weight" in sd and "align_lin__x.lins.author.weight" in sd
+    mine.load_state_dict(sd)
+    _compare(mine, theirs, x, (ei,), TOL[torch.float64])
+    with pytest.raises(ValueError, match="lacks the types"):
+        mine({"paper": x["paper"]}, ei)
+    with pytest.raises(ValueError, match="num_bases"):
+        to_hetero_with_bases(_Net(mnn), meta, num_bases=0)
