@@ -40,3 +40,8 @@ from . import sampling  # noqa: E402
 
 __all__ += ["sampling"]
 # --- end loaders
+# --- hetero graphs (issue 15)
+from .hetero import HeteroBatch, HeteroGraph  # noqa: E402
+
+__all__ += ["HeteroBatch", "HeteroGraph"]
+# --- end hetero graphs

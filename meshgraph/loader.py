@@ -61,3 +61,18 @@ class DataLoader(torch.utils.data.DataLoader):
 
 
 __all__ = ["Collater", "DataLoader"]
+
+# --- hetero graphs (issue 15): HeteroGraph items collate into a HeteroBatch
+_collate_homogeneous = Collater.__call__
+
+
+def _collate_with_hetero(self, batch: list[Any]) -> Any:
+    from .hetero import HeteroGraph
+
+    if batch and isinstance(batch[0], HeteroGraph):
+        return Batch.from_data_list(batch, follow_batch=self.follow_batch, exclude_keys=self.exclude_keys)
+    return _collate_homogeneous(self, batch)
+
+
+Collater.__call__ = _collate_with_hetero
+# --- end hetero graphs

@@ -1398,3 +1398,34 @@ def from_trimesh(mesh) -> Data:
     pos = torch.from_numpy(mesh.vertices).to(torch.float)
     face = torch.from_numpy(mesh.faces).t().contiguous().long()
     return Data(pos=pos, face=face)
+
+
+# --- hetero graphs (issue 15)
+# HeteroGraph records (meshgraph/hetero.py) batch through the same entry point, and a homogeneous record with
+# node_type / edge_type vectors converts back to one (PyG's Data.to_heterogeneous).
+_from_data_list_homogeneous = Batch.from_data_list.__func__
+
+
+def _from_data_list(cls, data_list, follow_batch=None, exclude_keys=None):
+    from .hetero import HeteroBatch, HeteroGraph
+
+    data_list = list(data_list)
+    if data_list and isinstance(data_list[0], HeteroGraph):
+        return HeteroBatch.from_data_list(data_list, follow_batch=follow_batch, exclude_keys=exclude_keys)
+    return _from_data_list_homogeneous(cls, data_list, follow_batch=follow_batch, exclude_keys=exclude_keys)
+
+
+_from_data_list.__doc__ = _from_data_list_homogeneous.__doc__ + " HeteroGraphs collate into a HeteroBatch."
+Batch.from_data_list = classmethod(_from_data_list)
+
+
+def _to_heterogeneous(self, node_type=None, edge_type=None, node_type_names=None, edge_type_names=None):
+    """The HeteroGraph of this record: nodes split by `node_type`, edges by `edge_type` (default: the record's
+    own vectors, e.g. from `HeteroGraph.to_homogeneous()`), named by `node_type_names` / `edge_type_names`."""
+    from .hetero import from_homogeneous
+
+    return from_homogeneous(self, node_type, edge_type, node_type_names, edge_type_names)
+
+
+Data.to_heterogeneous = _to_heterogeneous
+# --- end hetero graphs

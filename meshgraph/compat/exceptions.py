@@ -50,3 +50,10 @@ class _Planned(dict):
 
 
 PLANNED: dict[str, str] = _Planned()
+
+# --- hetero graphs (issue 15)
+KNOWN_DIFFERENCES["torch_geometric.data.HeteroData"] = (
+    "lacks get_all_edge_attrs / get_all_tensor_attrs: PyG's FeatureStore / GraphStore interface, which the loader "
+    "and storage work of issue 15 brings (HeteroData mixes it in there)"
+)
+# --- end hetero graphs

@@ -80,3 +80,11 @@ from .conv_geometric import FeaStConv, GMMConv, GravNetConv, PPFConv, PointTrans
 
 __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
 # --- end geometric / point-cloud family
+
+# --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from . import hetero
+from .conv_hetero import HANConv, HGTConv, RGATConv
+from .hetero import HeteroConv, to_hetero, to_hetero_with_bases
+
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "hetero", "to_hetero", "to_hetero_with_bases"]
+# --- end hetero graphs

@@ -17,3 +17,8 @@ from ....sampling.stores import EdgeAttr, EdgeLayout, FeatureStore, GraphStore, 
 __all__ += ["ClusterData", "ClusterLoader", "EdgeAttr", "EdgeLayout", "FeatureStore", "GraphSAINTEdgeSampler",
             "GraphSAINTNodeSampler", "GraphSAINTRandomWalkSampler", "GraphSAINTSampler", "GraphStore", "TensorAttr"]
 # --- end loaders
+# --- hetero graphs (issue 15): meshgraph.hetero
+from .hetero_data import HeteroData
+
+__all__ += ["HeteroData"]
+# --- end hetero graphs

@@ -4,3 +4,9 @@ from ....records import AttrType
 from ....records import Storage as BaseStorage
 
 __all__ = ["AttrType", "BaseStorage"]
+
+# --- hetero graphs (issue 15): meshgraph.hetero
+from ....hetero import EdgeStorage, NodeStorage
+
+__all__ += ["EdgeStorage", "NodeStorage"]
+# --- end hetero graphs

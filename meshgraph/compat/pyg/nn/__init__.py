@@ -83,3 +83,12 @@ from .conv import FeaStConv, GMMConv, GravNetConv, PPFConv, PointTransformerConv
 
 __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
 # --- end geometric / point-cloud family
+
+# --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from . import module_dict, parameter_dict, to_hetero_transformer, to_hetero_with_bases_transformer
+from .conv import HANConv, HGTConv, HeteroConv, RGATConv
+from .to_hetero_transformer import to_hetero
+from .to_hetero_with_bases_transformer import to_hetero_with_bases
+
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "to_hetero", "to_hetero_with_bases"]
+# --- end hetero graphs

@@ -61,3 +61,12 @@ from .x_conv import XConv
 
 __all__ += ["FeaStConv", "GMMConv", "GravNetConv", "PPFConv", "PointTransformerConv", "XConv"]
 # --- end geometric / point-cloud family
+
+# --- hetero graphs (issue 15): meshgraph.nn.hetero, meshgraph.nn.conv_hetero
+from .han_conv import HANConv
+from .hetero_conv import HeteroConv
+from .hgt_conv import HGTConv
+from .rgat_conv import RGATConv
+
+__all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv"]
+# --- end hetero graphs
