@@ -37,7 +37,7 @@ import torch
 import torch.utils._pytree as pytree
 
 from ._utils import index_from_counts
-from .records import N_KEYS as _N_KEYS
+from .records import infer_num_nodes
 from .records import (Data, Storage, _TensorMethods, _apply, _collate, _cumsum, _is_array, _is_sparse, _separate,
                       _size_repr)
 
@@ -115,35 +115,22 @@ class _TypedStorage(Storage):
         return value.size(dim) if isinstance(value, torch.Tensor) else value.shape[dim]
 
 
+def _mesh_vertex_count(store) -> int | None:
+    """The vertex count of the first mesh (Graph / GraphBatch) a node store holds, if any."""
+    for value in store.values():
+        if _is_mesh(value):
+            return value.num_verts
+    return None
+
+
 class NodeStorage(_TypedStorage):
     """The attributes of one node type (PyG's NodeStorage): `num_nodes` from `num_nodes`, a node-level tensor
     (x, pos, ...), a mesh (its vertex count), else (with a warning) the largest index of an own edge_index."""
 
     @property
     def num_nodes(self) -> int | None:
-        if "num_nodes" in self:
-            return self["num_nodes"]
-        for pick in (lambda k: k in _N_KEYS, lambda k: "node" in k):
-            for key, value in self.items():
-                if pick(key) and _is_array(value):
-                    return self._size_along(key, value)
-                if pick(key) and hasattr(value, "num_rows"):
-                    return value.num_rows
-        for value in self.values():
-            if _is_mesh(value):
-                return value.num_verts
-        for key in ("adj", "adj_t"):
-            value = self.get(key)
-            if isinstance(value, torch.Tensor):
-                return value.size(0 if key == "adj" else 1)
         where = "'data'" if self._key is None else f"'data[{self._key}]'"
-        warnings.warn(f"Unable to accurately infer 'num_nodes' from the attribute set '{set(self.keys())}'. Please "
-                      f"explicitly set 'num_nodes' as an attribute of {where} to suppress this warning", stacklevel=2)
-        for key in ("edge_index", "face"):
-            value = self.get(key)
-            if isinstance(value, torch.Tensor):
-                return int(value.max()) + 1 if value.numel() else 0
-        return None
+        return infer_num_nodes(self, self._size_along, where, extra=_mesh_vertex_count)
 
     @num_nodes.setter
     def num_nodes(self, num_nodes: int | None) -> None:

@@ -69,6 +69,40 @@ def _is_sparse(value) -> bool:
     return isinstance(value, torch.Tensor) and value.layout != torch.strided
 
 
+def infer_num_nodes(store, size_along: Callable, where: str = "'data'", extra: Callable | None = None) -> int | None:
+    """PyG's rule for a store's node count: `num_nodes` if set; else the rows of a node-level value (N_KEYS first,
+    then any key with "node" in it; `size_along(key, value)` gives an array's size along its cat dimension); else
+    `extra(store)` when given and not None; else adj / adj_t; else, with a warning naming `where`, the largest node
+    index in edge_index / face plus one."""
+    if "num_nodes" in store:
+        return store["num_nodes"]
+    for pick in (lambda k: k in N_KEYS, lambda k: "node" in k):
+        for key, value in store.items():
+            if pick(key):
+                if _is_array(value):
+                    return size_along(key, value)
+                if hasattr(value, "num_rows"):
+                    return value.num_rows
+    if extra is not None:
+        found = extra(store)
+        if found is not None:
+            return found
+    for key in ("adj", "adj_t"):
+        value = store.get(key)
+        if isinstance(value, torch.Tensor):
+            return value.size(0 if key == "adj" else 1)
+    warnings.warn(
+        f"Unable to accurately infer 'num_nodes' from the attribute set '{set(store.keys())}'. Please "
+        f"explicitly set 'num_nodes' as an attribute of {where} to suppress this warning",
+        UserWarning, stacklevel=3,
+    )
+    for key in ("edge_index", "face"):
+        value = store.get(key)
+        if isinstance(value, torch.Tensor):
+            return int(value.max()) + 1 if value.numel() else 0
+    return None
+
+
 class _View:
     """A live view of a store's keys, values or items (only `keys` when given), printed as PyG prints it."""
 
@@ -271,30 +305,7 @@ class Storage(_TensorMethods):
     def num_nodes(self) -> int | None:
         """Number of nodes: `num_nodes` if set, else the rows of a node-level tensor (x, pos, ...), else (with a
         warning) inferred from the largest node index in `edge_index` / `face`."""
-        store = self
-        if "num_nodes" in store:
-            return store["num_nodes"]
-        for pick in (lambda k: k in N_KEYS, lambda k: "node" in k):
-            for key, value in store.items():
-                if pick(key):
-                    if _is_array(value):
-                        return self._cat_size(key, value)
-                    if hasattr(value, "num_rows"):
-                        return value.num_rows
-        for key in ("adj", "adj_t"):
-            value = store.get(key)
-            if isinstance(value, torch.Tensor):
-                return value.size(0 if key == "adj" else 1)
-        warnings.warn(
-            f"Unable to accurately infer 'num_nodes' from the attribute set '{set(store.keys())}'. Please "
-            f"explicitly set 'num_nodes' as an attribute of 'data' to suppress this warning",
-            UserWarning, stacklevel=2,
-        )
-        for key in ("edge_index", "face"):
-            value = store.get(key)
-            if isinstance(value, torch.Tensor):
-                return int(value.max()) + 1 if value.numel() else 0
-        return None
+        return infer_num_nodes(self, self._cat_size)
 
     @num_nodes.setter
     def num_nodes(self, num_nodes: int | None) -> None:

@@ -283,6 +283,22 @@ def _submodule(module: nn.Module, target: str) -> nn.Module:
     return out
 
 
+def _finish_graph_module(module: nn.Module, root: nn.Module, graph, suffix: str, debug: bool) -> torch.fx.GraphModule:
+    """The GraphModule of a transformed graph: root gets the module's own buffers and parameters, the class is
+    named <module class><suffix>, and with debug the graph and code are printed."""
+    for name, buf in module.named_buffers(recurse=False):
+        root.register_buffer(name, buf)
+    for name, p in module.named_parameters(recurse=False):
+        root.register_parameter(name, p)
+    graph.lint()
+    out = torch.fx.GraphModule(root, graph, class_name=f"{type(module).__name__}{suffix}")
+    _adopt_children(out, root)
+    if debug:
+        out.graph.print_tabular()
+        print(out.code)
+    return out
+
+
 def _adopt_children(gm: torch.fx.GraphModule, root: nn.Module) -> None:
     """GraphModule rebuilds only the called module paths, as plain Modules, in call order: give it root's
     children (ModuleDicts of copies, unused ones too) in root's order, as PyG's transformers leave them."""
@@ -457,17 +473,7 @@ class _ToHetero:
         root = nn.Module()
         for target, sub in self.module.named_children():
             root.add_module(target, self._copies(sub, target, used))
-        for name, buf in self.module.named_buffers(recurse=False):
-            root.register_buffer(name, buf)
-        for name, p in self.module.named_parameters(recurse=False):
-            root.register_parameter(name, p)
-        graph.lint()
-        out = torch.fx.GraphModule(root, graph, class_name=f"{type(self.module).__name__}Hetero")
-        _adopt_children(out, root)
-        if self.debug:
-            out.graph.print_tabular()
-            print(out.code)
-        return out
+        return _finish_graph_module(self.module, root, graph, "Hetero", self.debug)
 
     def _copies(self, module: nn.Module, target: str, used: dict) -> nn.Module:
         if isinstance(module, (nn.ModuleList, nn.Sequential)):
@@ -717,17 +723,7 @@ class _ToHeteroWithBases(_ToHetero):
             root.add_module(target, self._bases(sub))
         for target, sub in aligns.items():
             root.add_module(target, sub)
-        for name, buf in self.module.named_buffers(recurse=False):
-            root.register_buffer(name, buf)
-        for name, p in self.module.named_parameters(recurse=False):
-            root.register_parameter(name, p)
-        graph.lint()
-        out = torch.fx.GraphModule(root, graph, class_name=f"{type(self.module).__name__}HeteroWithBases")
-        _adopt_children(out, root)
-        if self.debug:
-            out.graph.print_tabular()
-            print(out.code)
-        return out
+        return _finish_graph_module(self.module, root, graph, "HeteroWithBases", self.debug)
 
     def _bases(self, module: nn.Module) -> nn.Module:
         if isinstance(module, (nn.ModuleList, nn.Sequential)):
