@@ -27,7 +27,7 @@ def emission_absorption(
 
     Args:
         densities: (..., P) or (..., P, 1) per-sample opacities in [0, 1] (float16 / bfloat16 / float32 / float64;
-            products and sums in float32 or wider).
+            products and sums in float32 or wider); (..., P, 1) when features is None.
         features: (..., P, C) per-sample features (any C), or None for the opacities only
             (AbsorptionOnlyRaymarcher).
         eps: added to 1 - d before the transmittance product (PyTorch3D's `eps`; it vanishes in float32, as there).
@@ -43,7 +43,9 @@ def emission_absorption(
     if surface_thickness < 1:
         raise ValueError(f"surface_thickness must be >= 1, got {surface_thickness}")
     if features is None:
-        d = densities[..., 0] if densities.dim() >= 2 and densities.shape[-1] == 1 else densities
+        if densities.dim() < 2 or densities.shape[-1] != 1:
+            raise ValueError(f"without features, densities must be (..., P, 1), got {tuple(densities.shape)}")
+        d = densities[..., 0]
         features = d.new_zeros((*d.shape, 0))
     else:
         check_tensor(features, "features", min_dim=2, dtypes=FLOAT_DTYPES)

@@ -116,7 +116,7 @@ def test_gradcheck_and_gradgradcheck(device):
         assert torch.autograd.gradcheck(fn, (d, f))
         assert torch.autograd.gradgradcheck(fn, (d, f))
     # absorption only: the opacity's gradient alone
-    assert torch.autograd.gradcheck(lambda a: emission_absorption(a, None)[1], (d,))
+    assert torch.autograd.gradcheck(lambda a: emission_absorption(a[..., None], None)[1], (d,))
 
 
 def test_only_one_output_used_gets_the_other_gradient_as_zero(device):
@@ -191,6 +191,8 @@ def test_bad_inputs():
         emission_absorption(d, f, surface_thickness=1.5)
     with pytest.raises(TypeError, match="densities"):
         emission_absorption([[0.5]], f)
+    with pytest.raises(ValueError, match="without features"):
+        emission_absorption(d, None)
     # the raw ops check in C++
     with pytest.raises(RuntimeError, match="densities must be"):
         ops.emission_absorption(d[..., None], f, 1e-10, 1)
