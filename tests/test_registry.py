@@ -82,3 +82,8 @@ def test_readme_test_command_is_what_ci_runs():
     test_cmd = blocks[1].strip()
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1].strip() == test_cmd, f".ci/run must end with the README's test command {test_cmd!r}"
+
+# --- implicit rendering (issue 16)
+# sample_pdf: PyTorch3D's sample_pdf is not differentiable (it raises on inputs that require grad); so is ours.
+NON_DIFFERENTIABLE |= {"sample_pdf"}
+# --- end implicit rendering

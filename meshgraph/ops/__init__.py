@@ -72,3 +72,10 @@ from .gatv2_edge_score import gatv2_edge_score
 
 __all__ += ["gatv2_edge_score"]
 # --- end attention family
+
+# --- implicit rendering (issue 16)
+from .emission_absorption import emission_absorption  # noqa: E402
+from .sample_pdf import sample_pdf  # noqa: E402
+
+__all__ += ["emission_absorption", "sample_pdf"]
+# --- end implicit rendering

@@ -88,3 +88,11 @@ from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
 REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
 __all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
 # --- end attention family
+
+# --- implicit rendering (issue 16)
+from .implicit import emission_absorption, emission_absorption_backward, sample_pdf  # noqa: E402
+
+REFERENCES.update({"emission_absorption": emission_absorption,
+                   "emission_absorption_backward": emission_absorption_backward, "sample_pdf": sample_pdf})
+__all__ += ["emission_absorption", "emission_absorption_backward", "sample_pdf"]
+# --- end implicit rendering

@@ -58,3 +58,28 @@ from .mesh import (  # noqa: E402
 __all__ = [k for k in globals() if not k.startswith("_") and k not in ("blending", "camera_utils", "cameras",
                                                                        "mesh", "points", "utils", "lighting",
                                                                        "materials")]
+
+# --- implicit rendering (issue 16)
+from .implicit import (  # noqa: E402
+    AbsorptionOnlyRaymarcher,
+    EmissionAbsorptionRaymarcher,
+    GridRaysampler,
+    HarmonicEmbedding,
+    HeterogeneousRayBundle,
+    ImplicitRenderer,
+    MonteCarloRaysampler,
+    MultinomialRaysampler,
+    NDCGridRaysampler,
+    NDCMultinomialRaysampler,
+    RayBundle,
+    ray_bundle_to_ray_points,
+    ray_bundle_variables_to_ray_points,
+)
+
+__all__ += [
+    "AbsorptionOnlyRaymarcher", "EmissionAbsorptionRaymarcher", "GridRaysampler", "HarmonicEmbedding",
+    "HeterogeneousRayBundle", "ImplicitRenderer", "MonteCarloRaysampler", "MultinomialRaysampler",
+    "NDCGridRaysampler", "NDCMultinomialRaysampler", "RayBundle", "ray_bundle_to_ray_points",
+    "ray_bundle_variables_to_ray_points",
+]
+# --- end implicit rendering
