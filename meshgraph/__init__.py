@@ -34,3 +34,9 @@ from . import utils_graph  # noqa: E402
 
 __all__ += ["utils_graph"]
 # --- end utils and transforms
+
+# --- volumes (issue 16)
+from .volumes import VolumeLocator, Volumes, add_pointclouds_to_volumes  # noqa: E402
+
+__all__ += ["VolumeLocator", "Volumes", "add_pointclouds_to_volumes"]
+# --- end volumes

@@ -72,3 +72,9 @@ from .gatv2_edge_score import gatv2_edge_score
 
 __all__ += ["gatv2_edge_score"]
 # --- end attention family
+
+# --- volumes (issue 16)
+from .add_points_to_volumes import add_points_features_to_volume_densities_features, add_points_to_volumes  # noqa: E402
+
+__all__ += ["add_points_features_to_volume_densities_features", "add_points_to_volumes"]
+# --- end volumes

@@ -88,3 +88,11 @@ from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
 REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
 __all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
 # --- end attention family
+
+# --- volumes (issue 16)
+from .points_to_volumes import add_points_to_volumes, add_points_to_volumes_backward  # noqa: E402
+
+REFERENCES.update({"add_points_to_volumes": add_points_to_volumes,
+                   "add_points_to_volumes_backward": add_points_to_volumes_backward})
+__all__ += ["add_points_to_volumes", "add_points_to_volumes_backward"]
+# --- end volumes

@@ -58,3 +58,9 @@ from .mesh import (  # noqa: E402
 __all__ = [k for k in globals() if not k.startswith("_") and k not in ("blending", "camera_utils", "cameras",
                                                                        "mesh", "points", "utils", "lighting",
                                                                        "materials")]
+
+# --- volumes (issue 16)
+from .implicit._volume import VolumeRenderer, VolumeSampler  # noqa: E402
+
+__all__ += ["VolumeRenderer", "VolumeSampler"]
+# --- end volumes
