@@ -276,14 +276,24 @@ class Volumes:
         return self.locator._align_corners
 
     def update_padded(self, new_densities: torch.Tensor, new_features: Optional[torch.Tensor] = None) -> "Volumes":
-        """A Volumes with these padded densities (and features; None drops them), sharing the locator."""
+        """A Volumes with these padded densities (and features; None drops them), sharing the locator. Padded
+        tensors of the current padded spatial size are accepted for heterogeneous batches too (PyTorch3D compares
+        them with the per-volume sizes and raises, so its add_pointclouds_to_volumes fails on such batches)."""
         new = copy.copy(self)
-        new._set_densities(new_densities)
+        new._set_padded("densities", new_densities)
         if new_features is None:
             new._features = None
         else:
-            new._set_features(new_features)
+            new._set_padded("features", new_features)
         return new
+
+    def _set_padded(self, var_name: str, x: torch.Tensor) -> None:
+        padded = self._densities.shape
+        if torch.is_tensor(x) and x.ndim == 5 and x.shape[0] == padded[0] and x.shape[2:] == padded[2:] \
+                and x.device == self.device:
+            setattr(self, "_" + var_name, x)
+        else:
+            self._set_densities_features(var_name, x)
 
     def _set_features(self, features: _TensorBatch) -> None:
         self._set_densities_features("features", features)
