@@ -105,16 +105,27 @@ def test_pytorch3d_call_rescales_and_matches_its_python_path():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_gradcheck_float64(mode):
-    pts, feats, dens, vfeat, sizes, mask = _inputs("cpu", N=2, P=6, C=2, D=3, H=4, W=3, spread=0.9)
-    args = [t.clone().requires_grad_(True) for t in (pts, feats, dens, vfeat)]
-    if mode == "nearest":
-        args[0].requires_grad_(False)
+    """Points (trilinear) and features by finite differences, first and second order; the initial volumes' gradient
+    is the output gradient itself (checked exactly, a finite-difference check of an identity costs one pass per
+    voxel)."""
+    pts, feats, dens, vfeat, sizes, mask = _inputs("cpu", N=2, P=4, C=2, D=3, H=3, W=4, spread=0.9)
+    dens, vfeat = dens[..., :2, :2, :2], vfeat[..., :2, :2, :2]  # small volumes: gradgradcheck perturbs every voxel
+    sizes = torch.tensor([[2, 2, 2], [1, 2, 2]])
+    p = pts.clone().requires_grad_(mode == "trilinear")
+    f = feats.clone().requires_grad_(True)
 
-    def fn(p, f, d, v):
-        return add_points_to_volumes(p, f, d, v, sizes, mask, 1.3, False, mode)
+    def fn(*args):
+        pp, ff = (args[0], args[1]) if mode == "trilinear" else (p, args[0])
+        return add_points_to_volumes(pp, ff, dens, vfeat, sizes, mask, 1.3, False, mode)
 
+    args = (p, f) if mode == "trilinear" else (f,)
     assert torch.autograd.gradcheck(fn, args)
     assert torch.autograd.gradgradcheck(fn, args)
+    d0, v0 = dens.clone().requires_grad_(True), vfeat.clone().requires_grad_(True)
+    d, v = add_points_to_volumes(p, f, d0, v0, sizes, mask, 1.3, False, mode)
+    gd, gv = torch.randn_like(d), torch.randn_like(v)
+    torch.autograd.backward((d, v), (gd, gv))
+    assert torch.equal(d0.grad, gd) and torch.equal(v0.grad, gv)
 
 
 def test_nearest_gives_no_gradient_to_the_points():
