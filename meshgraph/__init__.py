@@ -45,3 +45,8 @@ from .hetero import HeteroBatch, HeteroGraph  # noqa: E402
 
 __all__ += ["HeteroBatch", "HeteroGraph"]
 # --- end hetero graphs
+# --- volumes (issue 16)
+from .volumes import VolumeLocator, Volumes, add_pointclouds_to_volumes  # noqa: E402
+
+__all__ += ["VolumeLocator", "Volumes", "add_pointclouds_to_volumes"]
+# --- end volumes

@@ -79,3 +79,8 @@ from .sample_pdf import sample_pdf  # noqa: E402
 
 __all__ += ["emission_absorption", "sample_pdf"]
 # --- end implicit rendering
+# --- volumes (issue 16)
+from .add_points_to_volumes import add_points_features_to_volume_densities_features, add_points_to_volumes  # noqa: E402
+
+__all__ += ["add_points_features_to_volume_densities_features", "add_points_to_volumes"]
+# --- end volumes

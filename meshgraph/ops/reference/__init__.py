@@ -96,3 +96,10 @@ REFERENCES.update({"emission_absorption": emission_absorption,
                    "emission_absorption_backward": emission_absorption_backward, "sample_pdf": sample_pdf})
 __all__ += ["emission_absorption", "emission_absorption_backward", "sample_pdf"]
 # --- end implicit rendering
+# --- volumes (issue 16)
+from .points_to_volumes import add_points_to_volumes, add_points_to_volumes_backward  # noqa: E402
+
+REFERENCES.update({"add_points_to_volumes": add_points_to_volumes,
+                   "add_points_to_volumes_backward": add_points_to_volumes_backward})
+__all__ += ["add_points_to_volumes", "add_points_to_volumes_backward"]
+# --- end volumes

@@ -38,3 +38,9 @@ __all__ = [
     "sample_points_from_meshes",
     "vert_align",
 ]
+
+# --- volumes (issue 16)
+from .points_to_volumes import add_pointclouds_to_volumes, add_points_features_to_volume_densities_features  # noqa: E402
+
+__all__ += ["add_pointclouds_to_volumes", "add_points_features_to_volume_densities_features"]
+# --- end volumes

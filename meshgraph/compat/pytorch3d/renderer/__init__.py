@@ -83,3 +83,8 @@ __all__ += [
     "ray_bundle_variables_to_ray_points",
 ]
 # --- end implicit rendering
+# --- volumes (issue 16)
+from .implicit._volume import VolumeRenderer, VolumeSampler  # noqa: E402
+
+__all__ += ["VolumeRenderer", "VolumeSampler"]
+# --- end volumes

@@ -1,6 +1,5 @@
-"""`pytorch3d.structures` mirror: Meshes and Pointclouds are meshgraph.structures' GraphBatch subclasses.
-
-Not mirrored (import fails): Volumes.
+"""`pytorch3d.structures` mirror: Meshes and Pointclouds are meshgraph.structures' GraphBatch subclasses, Volumes
+is meshgraph.volumes.Volumes.
 """
 
 from ....structures import (
@@ -28,3 +27,9 @@ __all__ = [
     "packed_to_list",
     "padded_to_list",
 ]
+
+# --- volumes (issue 16)
+from .volumes import Volumes  # noqa: E402
+
+__all__ += ["Volumes"]
+# --- end volumes
