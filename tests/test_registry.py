@@ -82,3 +82,8 @@ def test_readme_test_command_is_what_ci_runs():
     test_cmd = blocks[1].strip()
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1].strip() == test_cmd, f".ci/run must end with the README's test command {test_cmd!r}"
+
+# --- marching_cubes (issue 16)
+# marching_cubes: not differentiable in PyTorch3D either; its vertices are returned detached (documented).
+NON_DIFFERENTIABLE |= {"marching_cubes"}
+# --- end marching_cubes

@@ -72,3 +72,9 @@ from .gatv2_edge_score import gatv2_edge_score
 
 __all__ += ["gatv2_edge_score"]
 # --- end attention family
+
+# --- marching_cubes (issue 16)
+from .marching_cubes import marching_cubes  # noqa: E402
+
+__all__ += ["marching_cubes"]
+# --- end marching_cubes

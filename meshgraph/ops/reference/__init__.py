@@ -88,3 +88,9 @@ from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
 REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
 __all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
 # --- end attention family
+
+# --- marching_cubes (issue 16)
+from .marching_cubes import marching_cubes as _marching_cubes_ref  # noqa: E402
+
+REFERENCES.update({"marching_cubes": _marching_cubes_ref})
+# --- end marching_cubes
