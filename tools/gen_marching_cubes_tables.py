@@ -34,6 +34,8 @@ def render() -> str:
         "// conventions and the face rule are stated there): do not edit.",
         "#pragma once",
         "",
+        "#include <c10/macros/Macros.h>",
+        "",
         "#include <cstdint>",
         "",
         "namespace mg {",
@@ -42,21 +44,57 @@ def render() -> str:
         f"constexpr int kMaxTriangles = {max_tris};",
         "",
         "// kNumTriangles[case]: triangles of the case.",
-        "constexpr uint8_t kNumTriangles[256] = {",
+        "#define MG_MC_NUM_TRIANGLES \\",
+        "  {   \\",
     ]
     counts = [len(t) for t in table]
     for i in range(0, 256, 32):
-        lines.append("    " + ", ".join(str(c) for c in counts[i : i + 32]) + ",")
+        lines.append("    " + ", ".join(str(c) for c in counts[i : i + 32]) + ", \\")
     lines += [
-        "};",
+        "  }",
         "",
         "// kTriangles[case][3 t + j]: the cell edge of corner j of triangle t (255 past the last triangle).",
-        f"constexpr uint8_t kTriangles[256][{3 * max_tris}] = {{",
+        "#define MG_MC_TRIANGLES \\",
+        "  {   \\",
     ]
     for case, tris in enumerate(table):
         flat = [e for t in tris for e in t] + [255] * (3 * (max_tris - len(tris)))
-        lines.append("    {" + ", ".join(str(e) for e in flat) + f"}},  // {case}")
-    lines += ["};", "", "}  // namespace mcubes", "}  // namespace mg", ""]
+        lines.append("    {" + ", ".join(str(e) for e in flat) + "},  \\")
+    lines += [
+        "  }",
+        "",
+        "constexpr uint8_t kNumTriangles[256] = MG_MC_NUM_TRIANGLES;",
+        f"constexpr uint8_t kTriangles[256][{3 * max_tris}] = MG_MC_TRIANGLES;",
+        "#if defined(__CUDACC__)",
+        "// device copies (constexpr host arrays are not addressable from device code)",
+        "static __constant__ uint8_t kNumTrianglesDevice[256] = MG_MC_NUM_TRIANGLES;",
+        f"static __constant__ uint8_t kTrianglesDevice[256][{3 * max_tris}] = MG_MC_TRIANGLES;",
+        "#endif",
+        "",
+        "// the tables as both backends read them",
+        "C10_HOST_DEVICE inline int num_triangles(int cube) {",
+        "#if defined(__CUDA_ARCH__)",
+        "  return kNumTrianglesDevice[cube];",
+        "#else",
+        "  return kNumTriangles[cube];",
+        "#endif",
+        "}",
+        "",
+        "C10_HOST_DEVICE inline int triangle_edge(int cube, int i) {",
+        "#if defined(__CUDA_ARCH__)",
+        "  return kTrianglesDevice[cube][i];",
+        "#else",
+        "  return kTriangles[cube][i];",
+        "#endif",
+        "}",
+        "",
+        "#undef MG_MC_NUM_TRIANGLES",
+        "#undef MG_MC_TRIANGLES",
+        "",
+        "}  // namespace mcubes",
+        "}  // namespace mg",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -118,7 +118,7 @@ C10_HOST_DEVICE inline int64_t edge_key(const Grid& g, int64_t n, int64_t z, int
 template <typename acc_t>
 C10_HOST_DEVICE inline int cell_triangles(const Grid& g, int64_t n, int64_t z, int64_t y, int64_t x,
                                           const acc_t vals[8], acc_t iso, int cube, int64_t tri[kMaxTriangles][3]) {
-  const int nt = kNumTriangles[cube];
+  const int nt = num_triangles(cube);
   if (nt == 0) return 0;
   int64_t keys[12];
   for (int e = 0; e < 12; ++e) keys[e] = -1;
@@ -126,7 +126,7 @@ C10_HOST_DEVICE inline int cell_triangles(const Grid& g, int64_t n, int64_t z, i
   for (int t = 0; t < nt; ++t) {
     int64_t k[3];
     for (int j = 0; j < 3; ++j) {
-      const int e = kTriangles[cube][3 * t + j];
+      const int e = triangle_edge(cube, 3 * t + j);
       if (keys[e] < 0) keys[e] = edge_key<acc_t>(g, n, z, y, x, vals, iso, e);
       k[j] = keys[e];
     }
@@ -155,13 +155,13 @@ C10_HOST_DEVICE inline int popcount4(uint8_t f) { return (f & 1) + ((f >> 1) & 1
 // Rank of a key among the used keys of its grid point (flags: bit slot set when used).
 C10_HOST_DEVICE inline int slot_rank(uint8_t flags, int slot) { return popcount4(flags & ((1 << slot) - 1)); }
 
-inline void check_inputs(const at::Tensor& vol, const at::Tensor& isolevel) {
-  MG_CHECK_FLOATING(vol);
-  MG_CHECK_DIM(vol, 4);
+inline void check_inputs(const at::Tensor& vol_batch, const at::Tensor& isolevel) {
+  MG_CHECK_FLOATING(vol_batch);
+  MG_CHECK_DIM(vol_batch, 4);
   MG_CHECK_FLOATING(isolevel);
-  MG_CHECK_SAME_DEVICE(vol, isolevel);
-  TORCH_CHECK(isolevel.dim() == 1 && isolevel.size(0) == vol.size(0), "isolevel must have shape (N,) = (",
-              vol.size(0), ",), got ", isolevel.sizes());
+  MG_CHECK_SAME_DEVICE(vol_batch, isolevel);
+  TORCH_CHECK(isolevel.dim() == 1 && isolevel.size(0) == vol_batch.size(0), "isolevel must have shape (N,) = (",
+              vol_batch.size(0), ",), got ", isolevel.sizes());
 }
 
 }  // namespace mcubes

@@ -151,7 +151,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> marching_cubes_cpu(const at::Tensor& vol,
                                                                              const at::Tensor& isolevel) {
   check_inputs(vol, isolevel);
-  TORCH_CHECK(vol.device().is_cpu() && isolevel.device().is_cpu(), "marching_cubes_cpu: tensors must be on the CPU");
+  TORCH_CHECK(vol.device().is_cpu(), "marching_cubes_cpu: vol_batch must be a CPU tensor, got ", vol.device());
   return MG_DISPATCH_FLOATING_TYPES(vol.scalar_type(), "marching_cubes_cpu", [&] { return run<scalar_t>(vol, isolevel); });
 }
 

@@ -144,8 +144,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   const at::Tensor face_ends = face_incl.view({g.N, g.cells_per_volume()}).select(1, g.cells_per_volume() - 1);
   const at::Tensor vert_ends = vert_incl.view({g.N, g.points_per_volume()}).select(1, g.points_per_volume() - 1);
   const at::Tensor zero = at::zeros({1}, iopt);
-  const at::Tensor fpv = face_ends - at::cat({zero, face_ends.slice(0, 0, g.N - 1)});
-  const at::Tensor vpv = vert_ends - at::cat({zero, vert_ends.slice(0, 0, g.N - 1)});
+  const at::Tensor fpv = face_ends.sub(at::cat({zero, face_ends.slice(0, 0, g.N - 1)}));
+  const at::Tensor vpv = vert_ends.sub(at::cat({zero, vert_ends.slice(0, 0, g.N - 1)}));
   return {verts, faces, vpv, fpv};
 }
 
