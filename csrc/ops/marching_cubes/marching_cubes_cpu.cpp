@@ -20,6 +20,26 @@ namespace mg {
 namespace mcubes {
 namespace {
 
+// The cases of the W - 1 cells of the row (n, z, y), reading each of the four sample rows once: col[x] holds the
+// below-isolevel bits of the samples (x, y + dy, z + dz) at corner bit 2 dy + 4 dz (dx = 0); cell x ORs col[x]
+// with col[x + 1] shifted onto dx = 1.
+// Returns false when a sample is not finite.
+template <typename scalar_t, typename acc>
+bool row_cases(const scalar_t* v, const Grid& g, int64_t n, int64_t z, int64_t y, acc iso, uint8_t* col,
+               uint8_t* cases) {
+  const scalar_t* r[4] = {v + g.point(n, z, y, 0), v + g.point(n, z, y + 1, 0), v + g.point(n, z + 1, y, 0),
+                          v + g.point(n, z + 1, y + 1, 0)};
+  int ok = 1;
+  for (int64_t x = 0; x < g.W; ++x) {
+    const acc a0 = static_cast<acc>(r[0][x]), a1 = static_cast<acc>(r[1][x]);
+    const acc a2 = static_cast<acc>(r[2][x]), a3 = static_cast<acc>(r[3][x]);
+    ok &= int(finite_(a0)) & int(finite_(a1)) & int(finite_(a2)) & int(finite_(a3));  // branch-free
+    col[x] = uint8_t(int(a0 < iso) | (int(a1 < iso) << 2) | (int(a2 < iso) << 4) | (int(a3 < iso) << 6));
+  }
+  for (int64_t x = 0; x + 1 < g.W; ++x) cases[x] = uint8_t(col[x] | (col[x + 1] << 1));
+  return ok != 0;
+}
+
 template <typename scalar_t>
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor& vol_in, const at::Tensor& iso_in) {
   using acc = mg::acc_t<scalar_t>;
@@ -46,15 +66,18 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
     at::parallel_for(0, g.N * half, 1, [&](int64_t lo, int64_t hi) {
       acc vals[8];
       int64_t tri[kMaxTriangles][3];
+      std::vector<uint8_t> col(g.W), cases(g.W);
       for (int64_t l = lo; l < hi; ++l) {
         const int64_t n = l / half, z = parity + 2 * (l % half);
         const acc level = iso[n];
         bool bad = false;
         for (int64_t y = 0; y < g.H - 1; ++y) {
           int64_t count = 0;
+          bad |= !row_cases<scalar_t, acc>(v, g, n, z, y, level, col.data(), cases.data());
           for (int64_t x = 0; x < g.W - 1; ++x) {
+            if (num_triangles(cases[x]) == 0) continue;
             int cube;
-            bad |= !load_cell<scalar_t, acc>(v, g, n, z, y, x, level, vals, cube);
+            load_cell<scalar_t, acc>(v, g, n, z, y, x, level, vals, cube);
             const int nt = cell_triangles<acc>(g, n, z, y, x, vals, level, cube, tri);
             for (int t = 0; t < nt; ++t)
               for (int j = 0; j < 3; ++j) flags[tri[t][j] >> 2] |= uint8_t(1u << (tri[t][j] & 3));
@@ -109,12 +132,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
     acc vals[8];
     int64_t tri[kMaxTriangles][3];
+    std::vector<uint8_t> col(g.W), cases(g.W);
     for (int64_t r = lo; r < hi; ++r) {
+      if (row_faces[r + 1] == row_faces[r]) continue;
       const int64_t y = r % (g.H - 1), z = (r / (g.H - 1)) % (g.D - 1), n = r / ((g.H - 1) * (g.D - 1));
       const acc level = iso[n];
       const int64_t first = row_verts[n * g.D * g.H];
       int64_t o = row_faces[r];
+      row_cases<scalar_t, acc>(v, g, n, z, y, level, col.data(), cases.data());
       for (int64_t x = 0; x < g.W - 1; ++x) {
+        if (num_triangles(cases[x]) == 0) continue;
         int cube;
         load_cell<scalar_t, acc>(v, g, n, z, y, x, level, vals, cube);
         const int nt = cell_triangles<acc>(g, n, z, y, x, vals, level, cube, tri);
