@@ -1,7 +1,8 @@
 """marching_cubes (op marching_cubes) vs skimage.measure.marching_cubes, same run, results checked first.
 
 W1: a 256^3 float32 signed distance volume (a torus and a sphere, smooth, ~10^6 faces), isolevel 0.
-W2: a 256^3 float32 random-smooth volume (trilinear upsampling of 32^3 noise): many small closed components.
+W2: a 256^3 float32 random-smooth volume (trilinear upsampling of 32^3 noise, a one-sample border above the
+    isolevel): many closed components.
 Peers: skimage.measure.marching_cubes (Lewiner, the default) and method="lorensen". PyTorch3D is not installable
 here (its CPU marching_cubes is a serial loop with hash maps, PyTorch3D #1934). Checked before timing: the same
 vertex set as skimage's Lewiner (grid-edge vertices, to 1e-4) and a closed mesh.
@@ -29,7 +30,8 @@ def sdf_volume(n):
 def noise_volume(n, seed=0):
     g = torch.Generator().manual_seed(seed)
     coarse = torch.rand(1, 1, 32, 32, 32, generator=g)
-    return torch.nn.functional.interpolate(coarse, size=(n, n, n), mode="trilinear", align_corners=True)[0, 0] - 0.5
+    inner = torch.nn.functional.interpolate(coarse, size=(n - 2,) * 3, mode="trilinear", align_corners=True)[0, 0]
+    return torch.nn.functional.pad(inner - 0.5, (1, 1, 1, 1, 1, 1), value=1.0)  # a border outside: closed surfaces
 
 
 def check(vol, iso):

@@ -9,6 +9,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <atomic>
 #include <tuple>
 #include <vector>
@@ -59,11 +60,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   uint8_t* flags = flags_t.mutable_data_ptr<uint8_t>();
   std::vector<int64_t> row_faces(rows + 1, 0);
   std::atomic<bool> nonfinite{false};
+  // grains of about kGrainCells cells / samples: small volumes run on one thread (a parallel region costs more)
+  constexpr int64_t kGrainCells = 32768;
+  const int64_t layer_grain = std::max<int64_t>(1, kGrainCells / ((g.H - 1) * (g.W - 1)));
+  const int64_t row_grain = std::max<int64_t>(1, kGrainCells / g.W);
 
   // 1. count and mark, even layers then odd ones
   for (int parity = 0; parity < 2; ++parity) {
     const int64_t half = (g.D - 1 - parity + 1) / 2;  // layers z = parity, parity + 2, ... < D - 1
-    at::parallel_for(0, g.N * half, 1, [&](int64_t lo, int64_t hi) {
+    at::parallel_for(0, g.N * half, layer_grain, [&](int64_t lo, int64_t hi) {
       acc vals[8];
       int64_t tri[kMaxTriangles][3];
       std::vector<uint8_t> col(g.W), cases(g.W);
@@ -96,7 +101,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   const int64_t F = row_faces[rows];
   const int64_t prow = g.N * g.D * g.H;
   std::vector<int64_t> row_verts(prow + 1, 0);
-  at::parallel_for(0, prow, 64, [&](int64_t lo, int64_t hi) {
+  at::parallel_for(0, prow, row_grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t c = 0;
       for (int64_t x = 0; x < g.W; ++x) c += popcount4(flags[r * g.W + x]);
@@ -107,7 +112,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   const int64_t V = row_verts[prow];
   at::Tensor vbase_t = at::empty({P}, iopt);
   int64_t* vbase = vbase_t.mutable_data_ptr<int64_t>();
-  at::parallel_for(0, prow, 64, [&](int64_t lo, int64_t hi) {
+  at::parallel_for(0, prow, row_grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t c = row_verts[r];
       for (int64_t x = 0; x < g.W; ++x) {
@@ -129,7 +134,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   }
 
   // 4. emit faces (rows of cells) and vertices (rows of samples)
-  at::parallel_for(0, rows, 16, [&](int64_t lo, int64_t hi) {
+  at::parallel_for(0, rows, row_grain, [&](int64_t lo, int64_t hi) {
     acc vals[8];
     int64_t tri[kMaxTriangles][3];
     std::vector<uint8_t> col(g.W), cases(g.W);
@@ -155,7 +160,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
       TORCH_CHECK(o == row_faces[r + 1], "marching_cubes: internal error (face count)");
     }
   });
-  at::parallel_for(0, prow, 64, [&](int64_t lo, int64_t hi) {
+  at::parallel_for(0, prow, row_grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const int64_t y = r % g.H, z = (r / g.H) % g.D, n = r / (g.H * g.D);
       const acc level = iso[n];
