@@ -37,9 +37,12 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <c10/macros/Macros.h>
 
 #include <cstdint>
+#include <tuple>
 
 #include "../../common/checks.h"
 #include "marching_cubes_tables.h"
@@ -154,6 +157,30 @@ C10_HOST_DEVICE inline int popcount4(uint8_t f) { return (f & 1) + ((f >> 1) & 1
 
 // Rank of a key among the used keys of its grid point (flags: bit slot set when used).
 C10_HOST_DEVICE inline int slot_rank(uint8_t flags, int slot) { return popcount4(flags & ((1 << slot) - 1)); }
+
+// The operands as both backends read them: a contiguous volume, the isolevels in acc_t, the grid, the output
+// options; `empty` holds the result when the batch has no cell (N = 0 or an axis with fewer than 2 samples).
+template <typename acc>
+struct Operands {
+  at::Tensor vol, iso;
+  Grid g;
+  at::TensorOptions vopt, iopt;
+  bool has_cells;
+  std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> empty() const {
+    return {at::empty({0, 3}, vopt), at::empty({0, 3}, iopt), at::zeros({g.N}, iopt), at::zeros({g.N}, iopt)};
+  }
+};
+
+template <typename acc>
+inline Operands<acc> operands(const at::Tensor& vol_in, const at::Tensor& iso_in) {
+  const auto acc_type = c10::CppTypeToScalarType<acc>::value;
+  Operands<acc> o{vol_in.contiguous(), iso_in.to(acc_type).contiguous(), {}, {}, {}, false};
+  o.g = Grid{o.vol.size(0), o.vol.size(1), o.vol.size(2), o.vol.size(3)};
+  o.vopt = o.vol.options().dtype(acc_type);
+  o.iopt = o.vol.options().dtype(at::kLong);
+  o.has_cells = o.g.N > 0 && o.g.D >= 2 && o.g.H >= 2 && o.g.W >= 2;
+  return o;
+}
 
 inline void check_inputs(const at::Tensor& vol_batch, const at::Tensor& isolevel) {
   MG_CHECK_FLOATING(vol_batch);

@@ -44,15 +44,12 @@ bool row_cases(const scalar_t* v, const Grid& g, int64_t n, int64_t z, int64_t y
 template <typename scalar_t>
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor& vol_in, const at::Tensor& iso_in) {
   using acc = mg::acc_t<scalar_t>;
-  const at::Tensor vol = vol_in.contiguous();
-  const at::Tensor iso_t = iso_in.to(c10::CppTypeToScalarType<acc>::value).contiguous();
-  const Grid g{vol.size(0), vol.size(1), vol.size(2), vol.size(3)};
-  const auto vopt = vol.options().dtype(c10::CppTypeToScalarType<acc>::value);
-  const auto iopt = vol.options().dtype(at::kLong);
-  const bool has_cells = g.N > 0 && g.D >= 2 && g.H >= 2 && g.W >= 2;
-  if (!has_cells) {
-    return {at::empty({0, 3}, vopt), at::empty({0, 3}, iopt), at::zeros({g.N}, iopt), at::zeros({g.N}, iopt)};
-  }
+  const Operands<acc> in = operands<acc>(vol_in, iso_in);
+  if (!in.has_cells) return in.empty();
+  const at::Tensor& vol = in.vol;
+  const at::Tensor& iso_t = in.iso;
+  const Grid g = in.g;
+  const auto vopt = in.vopt, iopt = in.iopt;
   const scalar_t* v = vol.const_data_ptr<scalar_t>();
   const acc* iso = iso_t.const_data_ptr<acc>();
   const int64_t layers = g.N * (g.D - 1), rows = layers * (g.H - 1), P = g.N * g.points_per_volume();

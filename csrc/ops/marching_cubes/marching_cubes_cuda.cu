@@ -101,14 +101,12 @@ __global__ void verts_kernel(const scalar_t* __restrict__ v, const acc* __restri
 template <typename scalar_t>
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor& vol_in, const at::Tensor& iso_in) {
   using acc = mg::acc_t<scalar_t>;
-  const at::Tensor vol = vol_in.contiguous();
-  const at::Tensor iso_t = iso_in.to(c10::CppTypeToScalarType<acc>::value).contiguous();
-  const Grid g{vol.size(0), vol.size(1), vol.size(2), vol.size(3)};
-  const auto vopt = vol.options().dtype(c10::CppTypeToScalarType<acc>::value);
-  const auto iopt = vol.options().dtype(at::kLong);
-  if (!(g.N > 0 && g.D >= 2 && g.H >= 2 && g.W >= 2)) {
-    return {at::empty({0, 3}, vopt), at::empty({0, 3}, iopt), at::zeros({g.N}, iopt), at::zeros({g.N}, iopt)};
-  }
+  const Operands<acc> in = operands<acc>(vol_in, iso_in);
+  if (!in.has_cells) return in.empty();
+  const at::Tensor& vol = in.vol;
+  const at::Tensor& iso_t = in.iso;
+  const Grid g = in.g;
+  const auto vopt = in.vopt, iopt = in.iopt;
   const auto stream = c10::cuda::getCurrentCUDAStream();
   const int64_t cells = g.N * g.cells_per_volume(), P = g.N * g.points_per_volume();
   const scalar_t* v = vol.const_data_ptr<scalar_t>();
