@@ -315,3 +315,20 @@ def test_cuda_kernels_clamp_malformed_structure():
     g = torch.ones(1, 2, 2, 2, device=c)
     ops.rasterize_meshes_backward(fv, p2f, g, torch.ones(1, 2, 2, 2, 3, device=c), g, False, False)
     torch.cuda.synchronize()
+
+
+# --- marching_cubes (issue 16)
+def test_marching_cubes_raw_op_checks_dtypes_shapes_and_devices():
+    mc = torch.ops.meshgraph.marching_cubes
+    with pytest.raises(RuntimeError, match="vol_batch must be float16"):
+        mc(torch.zeros(1, 3, 3, 3, dtype=torch.int32), torch.zeros(1))
+    with pytest.raises(RuntimeError, match="vol_batch must be 4-D"):
+        mc(torch.zeros(3, 3, 3), torch.zeros(3))
+    with pytest.raises(RuntimeError, match="isolevel must have shape"):
+        mc(torch.zeros(2, 3, 3, 3), torch.zeros(2, 1))
+    with pytest.raises(RuntimeError, match="isolevel must be float16"):
+        mc(torch.zeros(2, 3, 3, 3), torch.zeros(2, dtype=torch.int64))
+    if torch.cuda.is_available() and torch._C._dispatch_has_kernel_for_dispatch_key("meshgraph::marching_cubes", "CUDA"):
+        with pytest.raises(RuntimeError, match="same device|device"):
+            mc(torch.zeros(1, 3, 3, 3, device="cuda"), torch.zeros(1))
+# --- end marching_cubes

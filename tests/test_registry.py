@@ -87,3 +87,7 @@ def test_readme_test_command_is_what_ci_runs():
 # sample_pdf: PyTorch3D's sample_pdf is not differentiable (it raises on inputs that require grad); so is ours.
 NON_DIFFERENTIABLE |= {"sample_pdf"}
 # --- end implicit rendering
+# --- marching_cubes (issue 16)
+# marching_cubes: not differentiable in PyTorch3D either; its vertices are returned detached (documented).
+NON_DIFFERENTIABLE |= {"marching_cubes"}
+# --- end marching_cubes

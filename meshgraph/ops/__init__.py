@@ -84,3 +84,8 @@ from .add_points_to_volumes import add_points_features_to_volume_densities_featu
 
 __all__ += ["add_points_features_to_volume_densities_features", "add_points_to_volumes"]
 # --- end volumes
+# --- marching_cubes (issue 16)
+from .marching_cubes import marching_cubes  # noqa: E402
+
+__all__ += ["marching_cubes"]
+# --- end marching_cubes

@@ -103,3 +103,8 @@ REFERENCES.update({"add_points_to_volumes": add_points_to_volumes,
                    "add_points_to_volumes_backward": add_points_to_volumes_backward})
 __all__ += ["add_points_to_volumes", "add_points_to_volumes_backward"]
 # --- end volumes
+# --- marching_cubes (issue 16)
+from .marching_cubes import marching_cubes as _marching_cubes_ref  # noqa: E402
+
+REFERENCES.update({"marching_cubes": _marching_cubes_ref})
+# --- end marching_cubes
