@@ -72,3 +72,14 @@ from .gatv2_edge_score import gatv2_edge_score
 
 __all__ += ["gatv2_edge_score"]
 # --- end attention family
+
+# --- geometry: alignment, boxes, mesh processing (issue 16)
+from .points_alignment import (  # noqa: E402
+    ICPSolution,
+    SimilarityTransform,
+    corresponding_points_alignment,
+    iterative_closest_point,
+)
+
+__all__ += ["ICPSolution", "SimilarityTransform", "corresponding_points_alignment", "iterative_closest_point"]
+# --- end geometry: alignment, boxes, mesh processing

@@ -38,3 +38,9 @@ __all__ = [
     "sample_points_from_meshes",
     "vert_align",
 ]
+
+# --- geometry: alignment, boxes, mesh processing (issue 16)
+from .points_alignment import corresponding_points_alignment, iterative_closest_point  # noqa: E402
+
+__all__ += ["corresponding_points_alignment", "iterative_closest_point"]
+# --- end geometry: alignment, boxes, mesh processing
