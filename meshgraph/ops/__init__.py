@@ -74,6 +74,8 @@ __all__ += ["gatv2_edge_score"]
 # --- end attention family
 
 # --- geometry: alignment, boxes, mesh processing (issue 16)
+from .box3d_overlap import box3d_overlap  # noqa: E402
+from .mesh_processing import merge_close_verts, remove_unreferenced_verts, taubin_smoothing  # noqa: E402
 from .points_alignment import (  # noqa: E402
     ICPSolution,
     SimilarityTransform,
@@ -81,5 +83,14 @@ from .points_alignment import (  # noqa: E402
     iterative_closest_point,
 )
 
-__all__ += ["ICPSolution", "SimilarityTransform", "corresponding_points_alignment", "iterative_closest_point"]
+__all__ += [
+    "ICPSolution",
+    "SimilarityTransform",
+    "box3d_overlap",
+    "corresponding_points_alignment",
+    "iterative_closest_point",
+    "merge_close_verts",
+    "remove_unreferenced_verts",
+    "taubin_smoothing",
+]
 # --- end geometry: alignment, boxes, mesh processing

@@ -88,3 +88,15 @@ from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
 REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
 __all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
 # --- end attention family
+
+# --- geometry: boxes, mesh processing (issue 16)
+from .box3d import box3d_overlap  # noqa: E402
+from .mesh_geometry import mesh_face_areas_normals, mesh_face_areas_normals_backward  # noqa: E402
+
+REFERENCES.update({
+    "box3d_overlap": box3d_overlap,
+    "mesh_face_areas_normals": mesh_face_areas_normals,
+    "mesh_face_areas_normals_backward": mesh_face_areas_normals_backward,
+})
+__all__ += ["box3d_overlap", "mesh_face_areas_normals", "mesh_face_areas_normals_backward"]
+# --- end geometry: boxes, mesh processing

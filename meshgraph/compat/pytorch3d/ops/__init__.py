@@ -40,7 +40,14 @@ __all__ = [
 ]
 
 # --- geometry: alignment, boxes, mesh processing (issue 16)
+from .iou_box3d import box3d_overlap  # noqa: E402
+from .mesh_filtering import taubin_smoothing  # noqa: E402
 from .points_alignment import corresponding_points_alignment, iterative_closest_point  # noqa: E402
 
-__all__ += ["corresponding_points_alignment", "iterative_closest_point"]
+__all__ += [
+    "box3d_overlap",
+    "corresponding_points_alignment",
+    "iterative_closest_point",
+    "taubin_smoothing",
+]
 # --- end geometry: alignment, boxes, mesh processing
