@@ -204,3 +204,19 @@ def test_device_matches_reference_and_cpu_bitwise(device):
     torch.testing.assert_close(iou, riou.to(iou.device), atol=2e-5, rtol=1e-4)
     cvol, ciou = box3d_overlap(b1, b2)  # the same C10_HOST_DEVICE code: bit-identical across devices
     assert torch.equal(vol, cvol.to(vol.device)) and torch.equal(iou, ciou.to(iou.device))
+
+
+def test_nearly_coplanar_faces_in_float32_are_counted_once_either_order():
+    # PyTorch3D issue 1287's boxes: two faces of each lie on nearly the same planes (1e-5 apart at |x| ~ 100); the
+    # coplanarity decision is symmetric, so the result does not depend on the argument order
+    b = torch.tensor([[-105.5094, -32.9504, -1.0641], [-106.4272, -30.9793, -1.0641], [-106.4272, -30.9793, -3.1916],
+                      [-105.5094, -32.9504, -3.1916], [-110.0421, -35.0609, -1.0641], [-110.9599, -33.0899, -1.0641],
+                      [-110.9599, -33.0899, -3.1916], [-110.0421, -35.0609, -3.1916]])
+    a = torch.tensor([[-105.6248, -32.7026, -1.2279], [-106.4690, -30.8895, -1.2279], [-106.4690, -30.8895, -3.0279],
+                      [-105.6248, -32.7026, -3.0279], [-110.1575, -34.8132, -1.2279], [-111.0017, -33.0001, -1.2279],
+                      [-111.0017, -33.0001, -3.0279], [-110.1575, -34.8132, -3.0279]])
+    rvol, riou = reference(a[None].double(), b[None].double())
+    for x, y in ((a, b), (b, a)):
+        vol, iou = box3d_overlap(x[None], y[None])
+        torch.testing.assert_close(vol.double(), rvol, atol=1e-3, rtol=1e-4)
+        torch.testing.assert_close(iou.double(), riou, atol=1e-4, rtol=1e-4)

@@ -11,7 +11,7 @@
 //       half-spaces of the other (a vertex within kCoplanarUlps * eps(acc_t) * extent of a plane counts as on it:
 //       no slivers from rounding); its volume is the divergence-theorem sum of the fan tetrahedra of those
 //       polygons with the origin: sum det(q0, qi, qi+1) / 6;
-//     - coplanar faces (every corner within tol of the other face's plane): a box1 face on a box2 plane of the
+//     - coplanar faces (every corner of one within tol of the other's plane, a symmetric test): a box1 face on a box2 plane of the
 //       same orientation is kept and not clipped by that plane, the box2 face is dropped (the shared region counts
 //       once); faces on a plane of opposite orientation (boxes touching there) are dropped on both sides (the
 //       region has no volume). tol = kCoplanarUlps * eps(scalar_t) * (the pair's extent), so rounding of the
@@ -173,7 +173,9 @@ C10_HOST_DEVICE inline T clipped_volume(const Box<T>& a, const Box<T>& b, bool f
     int skip = -1;
     bool drop = false;
     for (int g = 0; g < 6; ++g) {
-      if (!coplanar(a, f, b, g, tol)) continue;
+      // symmetric in (a, f) <-> (b, g): both calls of a pair make the same decision, so a shared face is
+      // counted exactly once even when only one of the two faces is within tol of the other's plane
+      if (!coplanar(a, f, b, g, tol) && !coplanar(b, g, a, f, tol)) continue;
       if (first && dot(a.n[f], b.n[g]) > T(0)) {
         skip = g;
       } else {
