@@ -14,8 +14,8 @@
 //     - coplanar faces (every corner of one within tol of the other's plane, a symmetric test): a box1 face on a box2 plane of the
 //       same orientation is kept and not clipped by that plane, the box2 face is dropped (the shared region counts
 //       once); faces on a plane of opposite orientation (boxes touching there) are dropped on both sides (the
-//       region has no volume). tol = kCoplanarUlps * eps(scalar_t) * (the pair's extent), so rounding of the
-//       input dtype is not mistaken for a gap.
+//       region has no volume). tol = max(kCoplanarUlps eps(acc_t), 2 eps(scalar_t)) * (the pair's extent), so
+//       rounding of the input dtype is not mistaken for a gap.
 //     - identical float32 / float64 boxes give vol == vol1 == vol2 and iou == 1 exactly (half types: to their
 //       rounding).
 //     - box volumes by the same sum over the unclipped faces (box1 relative to its centre, box2 to its own); vol
@@ -199,10 +199,13 @@ C10_HOST_DEVICE inline T clipped_volume(const Box<T>& a, const Box<T>& b, bool f
   return v;
 }
 
-// kCoplanarUlps * eps(scalar_t): the coplanarity tolerance relative to a pair's extent (computed on the host).
+// The coplanarity tolerance relative to a pair's extent (computed on the host): kCoplanarUlps * eps(T) (rounding of
+// the computation), or 2 eps(scalar_t) where the input's own rounding is larger (the half types).
 template <typename scalar_t, typename T>
 inline T coplanar_rel_tol() {
-  return static_cast<T>(kCoplanarUlps * static_cast<double>(std::numeric_limits<scalar_t>::epsilon()));
+  const double comp = kCoplanarUlps * static_cast<double>(std::numeric_limits<T>::epsilon());
+  const double input = 2.0 * static_cast<double>(std::numeric_limits<scalar_t>::epsilon());
+  return static_cast<T>(comp > input ? comp : input);
 }
 
 // Pair (n, m): b1, b2 the two boxes' 24 values; rel_tol = coplanar_rel_tol<scalar_t, T>(); writes vol and iou in
