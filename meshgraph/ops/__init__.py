@@ -89,3 +89,24 @@ from .marching_cubes import marching_cubes  # noqa: E402
 
 __all__ += ["marching_cubes"]
 # --- end marching_cubes
+# --- geometry: alignment, boxes, mesh processing (issue 16)
+from .box3d_overlap import box3d_overlap  # noqa: E402
+from .mesh_processing import merge_close_verts, remove_unreferenced_verts, taubin_smoothing  # noqa: E402
+from .points_alignment import (  # noqa: E402
+    ICPSolution,
+    SimilarityTransform,
+    corresponding_points_alignment,
+    iterative_closest_point,
+)
+
+__all__ += [
+    "ICPSolution",
+    "SimilarityTransform",
+    "box3d_overlap",
+    "corresponding_points_alignment",
+    "iterative_closest_point",
+    "merge_close_verts",
+    "remove_unreferenced_verts",
+    "taubin_smoothing",
+]
+# --- end geometry: alignment, boxes, mesh processing

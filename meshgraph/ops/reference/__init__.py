@@ -108,3 +108,14 @@ from .marching_cubes import marching_cubes as _marching_cubes_ref  # noqa: E402
 
 REFERENCES.update({"marching_cubes": _marching_cubes_ref})
 # --- end marching_cubes
+# --- geometry: boxes, mesh processing (issue 16)
+from .box3d import box3d_overlap  # noqa: E402
+from .mesh_geometry import mesh_face_areas_normals, mesh_face_areas_normals_backward  # noqa: E402
+
+REFERENCES.update({
+    "box3d_overlap": box3d_overlap,
+    "mesh_face_areas_normals": mesh_face_areas_normals,
+    "mesh_face_areas_normals_backward": mesh_face_areas_normals_backward,
+})
+__all__ += ["box3d_overlap", "mesh_face_areas_normals", "mesh_face_areas_normals_backward"]
+# --- end geometry: boxes, mesh processing

@@ -44,3 +44,15 @@ from .points_to_volumes import add_pointclouds_to_volumes, add_points_features_t
 
 __all__ += ["add_pointclouds_to_volumes", "add_points_features_to_volume_densities_features"]
 # --- end volumes
+# --- geometry: alignment, boxes, mesh processing (issue 16)
+from .iou_box3d import box3d_overlap  # noqa: E402
+from .mesh_filtering import taubin_smoothing  # noqa: E402
+from .points_alignment import corresponding_points_alignment, iterative_closest_point  # noqa: E402
+
+__all__ += [
+    "box3d_overlap",
+    "corresponding_points_alignment",
+    "iterative_closest_point",
+    "taubin_smoothing",
+]
+# --- end geometry: alignment, boxes, mesh processing
