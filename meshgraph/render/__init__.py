@@ -20,6 +20,7 @@ from .blend import BlendParams, hard_blend, hard_rgb_blend, sigmoid_alpha_blend,
 from .clip import clip_faces_near
 from .image import read_png, save_png, to_uint8
 from .fisheye import FishEyeCameras
+from .volume_renderer import VolumeRenderer, VolumeSampler
 from .camera_conversions import cameras_from_opencv_projection, opencv_from_cameras_projection
 from .cameras import (
     CamerasBase,
@@ -61,6 +62,8 @@ __all__ = [
     "hard_rgb_blend",
     "join_cameras_as_batch",
     "FishEyeCameras",
+    "VolumeRenderer",
+    "VolumeSampler",
     "cameras_from_opencv_projection",
     "opencv_from_cameras_projection",
     "rotate_on_spot",

@@ -9,7 +9,7 @@ from .raysampling import (
     NDCGridRaysampler,
     NDCMultinomialRaysampler,
 )
-from .renderer import ImplicitRenderer
+from .renderer import ImplicitRenderer, VolumeRenderer, VolumeSampler
 from .utils import HeterogeneousRayBundle, RayBundle, ray_bundle_to_ray_points, ray_bundle_variables_to_ray_points
 
 __all__ = [
@@ -26,4 +26,6 @@ __all__ = [
     "RayBundle",
     "ray_bundle_to_ray_points",
     "ray_bundle_variables_to_ray_points",
+    "VolumeRenderer",
+    "VolumeSampler",
 ]

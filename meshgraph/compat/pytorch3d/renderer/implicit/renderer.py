@@ -3,4 +3,6 @@ VolumeSampler come with meshgraph's Volumes (issue 16, the volumes family)."""
 
 from .....render.implicit.renderer import ImplicitRenderer  # noqa: F401
 
-__all__ = ["ImplicitRenderer"]
+from ._volume import VolumeRenderer, VolumeSampler  # noqa: E402
+
+__all__ = ["ImplicitRenderer", "VolumeRenderer", "VolumeSampler"]
