@@ -82,3 +82,9 @@ def test_readme_test_command_is_what_ci_runs():
     test_cmd = blocks[1].strip()
     ci = (ROOT / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1].strip() == test_cmd, f".ci/run must end with the README's test command {test_cmd!r}"
+
+# --- mesh queries (issue 16)
+# winding_number: used for inside / outside (piecewise constant); ray_mesh_intersect_idx returns the hit face (the
+# wrapper recomputes differentiable distances and barycentrics from it, like point_face_distance_idx).
+NON_DIFFERENTIABLE |= {"winding_number", "ray_mesh_intersect_idx"}
+# --- end mesh queries

@@ -72,3 +72,11 @@ from .gatv2_edge_score import gatv2_edge_score
 
 __all__ += ["gatv2_edge_score"]
 # --- end attention family
+
+# --- mesh queries (issue 16)
+from .mesh_queries import MeshVoxels, mesh_to_voxels, points_inside_mesh, signed_distance, winding_number  # noqa: E402
+from .ray_mesh_intersect import RayHits, ray_mesh_intersect  # noqa: E402
+
+__all__ += ["MeshVoxels", "RayHits", "mesh_to_voxels", "points_inside_mesh", "ray_mesh_intersect", "signed_distance",
+            "winding_number"]
+# --- end mesh queries

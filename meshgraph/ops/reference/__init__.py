@@ -88,3 +88,10 @@ from .gatv2 import gatv2_edge_score, gatv2_edge_score_backward
 REFERENCES.update({"gatv2_edge_score": gatv2_edge_score, "gatv2_edge_score_backward": gatv2_edge_score_backward})
 __all__ += ["gatv2_edge_score", "gatv2_edge_score_backward"]
 # --- end attention family
+
+# --- mesh queries (issue 16)
+from .mesh_queries import ray_mesh_intersect_idx, winding_number  # noqa: E402
+
+REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx})
+__all__ += ["ray_mesh_intersect_idx", "winding_number"]
+# --- end mesh queries
