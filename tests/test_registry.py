@@ -91,3 +91,8 @@ NON_DIFFERENTIABLE |= {"sample_pdf"}
 # marching_cubes: not differentiable in PyTorch3D either; its vertices are returned detached (documented).
 NON_DIFFERENTIABLE |= {"marching_cubes"}
 # --- end marching_cubes
+# --- mesh queries (issue 16)
+# winding_number: used for inside / outside (piecewise constant); ray_mesh_intersect_idx returns the hit face (the
+# wrapper recomputes differentiable distances and barycentrics from it, like point_face_distance_idx).
+NON_DIFFERENTIABLE |= {"winding_number", "ray_mesh_intersect_idx"}
+# --- end mesh queries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
 from .._utils import check_lengths, first_from_counts, index_from_counts
@@ -87,8 +89,38 @@ def _both_ways(pts, sizes, tris, fsizes, what: str, elements: str, min_triangle_
     return (per_p + per_f).sum() / N
 
 
+class PointFaceDistances(NamedTuple):
+    """point_mesh_face_distance(..., reduction=None): per point the squared distance to the closest triangle of
+    its mesh (differentiable) and that triangle's packed face index (-1 where the mesh has no faces; also for
+    padding)."""
+
+    dists: torch.Tensor
+    face: torch.Tensor
+
+
+def _per_point(meshes, points, lengths, min_triangle_area) -> PointFaceDistances:
+    from ..ops.point_face_distance import closest_point_face_pairs
+
+    padded = torch.is_tensor(points)
+    meshes, pts, sizes = _batches(meshes, points, lengths)
+    tris = meshes.pos_packed()[meshes.faces_packed().long()]
+    fsizes = meshes.num_faces_per_graph.to(tris.device)
+    tx, fx, owner = _as_segments(tris, fsizes, min_triangle_area)
+    p2f, _ = closest_point_face_pairs(pts, sizes, tx, fx)
+    t = tx[p2f.clamp(min=0)] if tx.shape[0] else pts.new_zeros(pts.shape[0], 3, 3)
+    d = torch.where(p2f >= 0, point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2]), float("inf"))
+    face = p2f if owner is None else torch.where(p2f >= 0, owner[p2f.clamp(min=0)], -1)
+    if not padded:
+        return PointFaceDistances(d, face)
+    N, P = points.shape[:2]
+    mask = torch.arange(P, device=pts.device)[None, :] < sizes[:, None]
+    dp = d.new_zeros(N, P).masked_scatter(mask, d)
+    fp = face.new_full((N, P), -1).masked_scatter(mask, face)
+    return PointFaceDistances(dp, fp)
+
+
 def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None,
-                             min_triangle_area: float = 0.0) -> torch.Tensor:
+                             min_triangle_area: float = 0.0, reduction: str | None = "mean"):
     """PyTorch3D's point_mesh_face_distance: for every point the squared distance to the closest triangle of its
     mesh, averaged per cloud; for every triangle the squared distance to the closest point of its cloud, averaged
     per mesh; both summed over the batch and divided by N.
@@ -100,11 +132,20 @@ def point_mesh_face_distance(meshes, points, lengths: torch.Tensor | None = None
         min_triangle_area: triangles smaller than this count only by their sides (PyTorch3D's rule; its default
             there is 5e-3). 0: exact distances to every triangle.
 
+        reduction: "mean" (PyTorch3D's loss) or None (meshgraph's extension, PyTorch3D #1083 / #2008): no
+            loss but PointFaceDistances(dists, face), per point the squared distance to its closest triangle
+            (differentiable w.r.t. points and vertices) and that face's packed index; (N, P) with 0 / -1 at
+            padding for padded `points`, packed (P,) for a batch of clouds. Meshes without faces give inf / -1.
+
     Returns:
         Scalar loss, differentiable w.r.t. mesh vertices and points. The closest pairs come from the
         `point_face_distance_idx` kernel (a grid search per element on CPU), their distances are recomputed
-        differentiably (O(P + F) memory).
+        differentiably (O(P + F) memory). With reduction=None: PointFaceDistances.
     """
+    if reduction is None:
+        return _per_point(meshes, points, lengths, min_triangle_area)
+    if reduction != "mean":
+        raise ValueError(f'reduction must be "mean" or None, got {reduction!r}')
     meshes, pts, sizes = _batches(meshes, points, lengths)
     tris = meshes.pos_packed()[meshes.faces_packed().long()]  # (F, 3, 3)
     return _both_ways(pts, sizes, tris, meshes.num_faces_per_graph.to(tris.device), "point_mesh_face_distance",

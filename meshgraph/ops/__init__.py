@@ -110,3 +110,10 @@ __all__ += [
     "taubin_smoothing",
 ]
 # --- end geometry: alignment, boxes, mesh processing
+# --- mesh queries (issue 16)
+from .mesh_queries import MeshVoxels, mesh_to_voxels, points_inside_mesh, signed_distance, winding_number  # noqa: E402
+from .ray_mesh_intersect import RayHits, ray_mesh_intersect  # noqa: E402
+
+__all__ += ["MeshVoxels", "RayHits", "mesh_to_voxels", "points_inside_mesh", "ray_mesh_intersect", "signed_distance",
+            "winding_number"]
+# --- end mesh queries

@@ -119,3 +119,9 @@ REFERENCES.update({
 })
 __all__ += ["box3d_overlap", "mesh_face_areas_normals", "mesh_face_areas_normals_backward"]
 # --- end geometry: boxes, mesh processing
+# --- mesh queries (issue 16)
+from .mesh_queries import ray_mesh_intersect_idx, winding_number  # noqa: E402
+
+REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx})
+__all__ += ["ray_mesh_intersect_idx", "winding_number"]
+# --- end mesh queries

@@ -1,0 +1,44 @@
+// Schema for winding_number (contract in winding_number.h) and its shared checks.
+#include <torch/library.h>
+
+#include "winding_number.h"
+
+#include "../../common/checks.h"
+
+TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
+  m.def(
+      "winding_number(Tensor points, Tensor cloud_first, Tensor cloud_size, Tensor verts, Tensor faces, "
+      "Tensor mesh_first, Tensor mesh_size) -> Tensor",
+      {at::Tag::pt2_compliant_tag});
+}
+
+namespace mg {
+namespace wn {
+
+at::Tensor check_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                        const at::Tensor& verts, const at::Tensor& faces, const at::Tensor& mesh_first,
+                        const at::Tensor& mesh_size) {
+  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
+  TORCH_CHECK(verts.dim() == 2 && verts.size(1) == 3, "verts must be (V, 3)");
+  TORCH_CHECK(faces.dim() == 2 && faces.size(1) == 3, "faces must be (F, 3)");
+  MG_CHECK_FLOATING(points);
+  MG_CHECK_SAME_DTYPE(points, verts);
+  MG_CHECK_DTYPE(faces, at::kLong);
+  MG_CHECK_SAME_DEVICE(points, verts);
+  MG_CHECK_SAME_DEVICE(points, faces);
+  const int64_t N = cloud_first.dim() == 1 ? cloud_first.size(0) : -1;
+  TORCH_CHECK(N >= 0, "cloud_first must be (N,)");
+  check_ranges(cloud_first, cloud_size, N, points.size(0), points, "cloud_first", "cloud_size", /*disjoint=*/true);
+  check_ranges(mesh_first, mesh_size, N, faces.size(0), points, "mesh_first", "mesh_size");
+  if (!mesh_first.device().is_cpu())
+    check_ranges(mesh_first.cpu(), mesh_size.cpu(), N, faces.size(0), mesh_first.cpu(), "mesh_first", "mesh_size");
+  const at::Tensor fc = faces.cpu().contiguous();
+  const int64_t* fp = fc.const_data_ptr<int64_t>();
+  const int64_t V = verts.size(0);
+  for (int64_t i = 0; i < fc.numel(); ++i)
+    TORCH_CHECK(fp[i] >= 0 && fp[i] < V, "faces must index verts: face ", i / 3, " holds ", fp[i], ", V = ", V);
+  return fc;
+}
+
+}  // namespace wn
+}  // namespace mg
