@@ -240,9 +240,14 @@ def test_missing_truncated_corrupted_and_foreign_partition_folders_name_the_file
     with pytest.raises(PartitionError, match=r"part_1\.pt is corrupted"):
         load_partition(d, 1)
     (d / "part_1.pt").write_bytes((other / "part_1.pt").read_bytes())
-    with pytest.raises(PartitionError, match=r"part_1\.pt"):
-        load_partition(d, 1, verify=False) if len(blob) == len((other / "part_1.pt").read_bytes()) else \
-            load_partition(d, 1)
+    with pytest.raises(PartitionError, match=r"part_1\.pt is (truncated|corrupted)"):
+        load_partition(d, 1)
+    # a foreign part whose size and digest were written into META.pt: the stored graph hash still tells
+    meta = torch.load(d / "META.pt")
+    meta["files"]["part_1.pt"] = torch.load(other / "META.pt")["files"]["part_1.pt"]
+    torch.save(meta, d / "META.pt")
+    with pytest.raises(PartitionError, match=r"part_1\.pt is from another graph or partitioning"):
+        load_partition(d, 1)
     (d / "part_1.pt").unlink()
     with pytest.raises(FileNotFoundError, match=r"part_1\.pt is missing"):
         load_partition(d, 1)
