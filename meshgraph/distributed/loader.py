@@ -61,7 +61,7 @@ class DistNeighborLoader:
         mine = n // batch_size if drop_last else math.ceil(n / batch_size)
         count = torch.tensor([mine], dtype=torch.int64)
         if dist.is_initialized() and self.sampler.world > 1:
-            dist.all_reduce(count, op=dist.ReduceOp.MAX, group=group)
+            dist.all_reduce(count, op=dist.ReduceOp.MAX, group=self.sampler.group)
         self.num_batches = int(count)
 
     def __len__(self) -> int:

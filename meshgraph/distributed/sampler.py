@@ -42,6 +42,10 @@ class DistNeighborSampler:
         if not isinstance(replace, bool):
             raise TypeError(f"replace must be a bool, got {type(replace).__name__}")
         self.num_neighbors = _check_fanouts(list(num_neighbors) if isinstance(num_neighbors, tuple) else num_neighbors)
+        if group is None and dist.is_initialized() and dist.get_backend() == "nccl":
+            # the exchanges move CPU tensors (the sampler and the partition live in host memory): run them on a gloo
+            # group beside the nccl one DDP uses (collective: every rank builds its samplers in the same order)
+            group = dist.new_group(backend="gloo")
         self.part, self.replace, self.group = partition, replace, group
         world = dist.get_world_size(group) if dist.is_initialized() else 1
         if world != partition.num_parts:
