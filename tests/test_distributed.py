@@ -32,7 +32,7 @@ def _graph(seed: int = 0, n: int = 240, e: int = 1500):
     g = torch.Generator().manual_seed(seed)
     ei = torch.randint(0, n, (2, e), generator=g)
     return Data(x=torch.randn(n, 5, generator=g), y=torch.randint(0, 3, (n,), generator=g), edge_index=ei,
-                num_nodes=n)
+                m=torch.rand(n, generator=g) < 0.5, num_nodes=n)
 
 
 def _seed_batches(rank: int, n: int):
@@ -56,7 +56,7 @@ def _worker(mode: str, parts_dir: str, out_dir: str, train_parts: str) -> None:
         gen = torch.Generator().manual_seed(100 + rank)
         for seeds in _seed_batches(rank, part.num_nodes):
             s = sampler.sample(seeds, gen)
-            feats = sampler.fetch(s.node, ["x", "y"])
+            feats = sampler.fetch(s.node, ["x", "y", "m"])
             samples.append({"node": s.node, "row": s.row, "col": s.col, "edge": s.edge, "e_id": s.metadata[2],
                             "nn": s.num_sampled_nodes, "ne": s.num_sampled_edges, **feats})
     loader = DistNeighborLoader(part, FANOUT, batch_size=8, shuffle=True, generator=torch.Generator().manual_seed(3))
@@ -159,6 +159,7 @@ def test_each_rank_samples_exactly_what_the_single_process_sampler_gives(runs, w
                 assert s["nn"] == want.num_sampled_nodes and s["ne"] == want.num_sampled_edges
                 assert torch.equal(s["e_id"], ref.perm[want.edge])
                 assert torch.equal(s["x"], data.x[want.node]) and torch.equal(s["y"], data.y[want.node])
+                assert torch.equal(s["m"], data.m[want.node])  # bool attributes travel too
         assert got["stats"]["remote_nodes"] > 0  # the check did cross partitions
         b = got["batch"]
         assert torch.equal(b["x"], data.x[b["n_id"]])

@@ -16,6 +16,8 @@ def exchange(send: list[torch.Tensor], group=None, recv_sizes: list[int] | None 
     """send[r] goes to rank r; returns recv[r], what rank r sent to this rank. All tensors of one call share a
     dtype and trailing shape (split along dim 0). `recv_sizes`, when this rank already knows them (the answers to
     its own requests), saves the size exchange. Collective: every rank of `group` must call it."""
+    if send and send[0].dtype == torch.bool:  # gloo has no bool collectives
+        return [t.view(torch.bool) for t in exchange([t.view(torch.uint8) for t in send], group, recv_sizes)]
     world = dist.get_world_size(group)
     if len(send) != world:
         raise ValueError(f"send must hold one tensor per rank ({world}), got {len(send)}")
