@@ -50,3 +50,9 @@ from .volumes import VolumeLocator, Volumes, add_pointclouds_to_volumes  # noqa:
 
 __all__ += ["VolumeLocator", "Volumes", "add_pointclouds_to_volumes"]
 # --- end volumes
+
+# --- distributed (issue 15)
+from . import distributed  # noqa: E402
+
+__all__ += ["distributed"]
+# --- end distributed

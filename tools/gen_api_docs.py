@@ -21,6 +21,9 @@ MODULES = [
     "meshgraph.datasets",
     "meshgraph.utils",
     "meshgraph.parallel",
+    "meshgraph.sampling",
+    "meshgraph.distributed",
+    "meshgraph.render.implicit",
     "meshgraph.ops.memory",
     "meshgraph.nn.functional",
 ]
