@@ -7,10 +7,13 @@
 - `trim_to_layer` / `TrimToLayer`;
 - `FeatureStore` / `GraphStore` (PyG's remote-backend interface) with in-memory and memory-mapped implementations.
 
-Heterogeneous graphs are the remaining part of issue 15 (the loaders raise a NotImplementedError naming it).
+Heterogeneous graphs (HeteroGraph / HeteroData): the same loaders with typed seeds and per-edge-type fan-outs
+(meshgraph/sampling/hetero_sampler.py), and `HGTLoader`.
 """
 
 from .cluster import ClusterData, ClusterLoader, Partition
+from .hetero_loader import HGTLoader, HGTSampler
+from .hetero_sampler import HeteroSamplerOutput
 from .imbalanced import ImbalancedSampler
 from .link_loader import LinkLoader, LinkNeighborLoader
 from .neighbor_loader import NeighborLoader, NodeLoader
@@ -40,7 +43,7 @@ from .trim import TrimToLayer, trim_to_layer
 
 __all__ = ["AttrView", "BaseSampler", "ClusterData", "ClusterLoader", "EdgeAttr", "EdgeLayout", "EdgeSamplerInput",
            "FeatureStore", "GraphSAINTEdgeSampler", "GraphSAINTNodeSampler", "GraphSAINTRandomWalkSampler",
-           "GraphSAINTSampler", "GraphStore", "ImbalancedSampler", "InMemoryFeatureStore", "InMemoryGraphStore",
+           "GraphSAINTSampler", "GraphStore", "HGTLoader", "HGTSampler", "HeteroSamplerOutput", "ImbalancedSampler", "InMemoryFeatureStore", "InMemoryGraphStore",
            "LinkLoader", "LinkNeighborLoader", "MemmapFeatureStore", "NegativeSampling", "NeighborLoader",
            "NeighborSampler", "NodeLoader", "NodeSamplerInput", "NumNeighbors", "Partition", "SamplerOutput",
            "SubgraphType", "TensorAttr", "TrimToLayer", "trim_to_layer"]

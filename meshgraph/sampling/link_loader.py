@@ -26,7 +26,9 @@ def get_edge_label_index(data, edge_label_index):
     """(edge type (None: homogeneous), (2, K) seed links)."""
     kind = DataType.from_data(data)
     if kind == DataType.heterogeneous:
-        raise NotImplementedError(HETERO_MESSAGE.format(what=f"'{type(data).__name__}'"))
+        from .hetero_loader import get_hetero_edge_label_index
+
+        return get_hetero_edge_label_index(data, edge_label_index)
     if isinstance(edge_label_index, (tuple, list)) and edge_label_index and isinstance(edge_label_index[0], (str, tuple)):
         raise ValueError(f"edge_label_index names the edge type {edge_label_index[0]!r}, but the graph is "
                          f"homogeneous: pass a (2, K) tensor")
@@ -86,6 +88,11 @@ class LinkLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
         """Joins the sampled nodes and edges with their features and attaches the seed links (see the module
         docstring)."""
         data, out = join_sample(self, out, self.link_sampler)
+        if not isinstance(out, SamplerOutput):  # hetero: the seed links live in data[input_type]
+            from .hetero_loader import attach_hetero_links
+
+            attach_hetero_links(data, out, self.input_data.input_type, self.neg_sampling)
+            return data if self.transform is None else self.transform(data)
         if self.neg_sampling is None or self.neg_sampling.is_binary():
             data.edge_label_index = out.metadata[1]
             data.edge_label = out.metadata[2]

@@ -122,7 +122,9 @@ def get_input_nodes(data, input_nodes, input_id=None):
 
     kind = DataType.from_data(data)
     if kind == DataType.heterogeneous:
-        raise NotImplementedError(HETERO_MESSAGE.format(what=f"'{type(data).__name__}'"))
+        from .hetero_loader import get_hetero_input_nodes
+
+        return get_hetero_input_nodes(data, input_nodes, input_id)
     if isinstance(input_nodes, str) or (isinstance(input_nodes, (tuple, list)) and len(input_nodes) == 2
                                         and isinstance(input_nodes[0], str)):
         node_type = input_nodes if isinstance(input_nodes, str) else input_nodes[0]
@@ -165,6 +167,12 @@ def join_sample(loader, out: SamplerOutput, sampler: BaseSampler) -> Data:
     at the sampled nodes / edges, n_id, e_id, batch and the per-hop counts. Shared by NodeLoader and LinkLoader."""
     if loader.transform_sampler_output:
         out = loader.transform_sampler_output(out)
+    from .hetero_sampler import HeteroSamplerOutput
+
+    if isinstance(out, HeteroSamplerOutput):
+        from .hetero_loader import join_hetero_sample
+
+        return join_hetero_sample(loader, out, sampler)
     if not isinstance(out, SamplerOutput):
         raise TypeError(f"'{type(loader).__name__}' found invalid type: '{type(out)}'")
     perm = sampler.edge_permutation
@@ -238,6 +246,11 @@ class NodeLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
     def filter_fn(self, out: SamplerOutput) -> Data:
         """Joins the sampled nodes and edges with their features."""
         data, out = join_sample(self, out, self.node_sampler)
+        if not isinstance(out, SamplerOutput):  # hetero: the seeds' values live in data[input_type]
+            store = data[self.input_data.input_type]
+            store.seed_time = out.metadata[1]
+            store.batch_size = out.metadata[0].size(0)
+            return data if self.transform is None else self.transform(data)
         if out.orig_row is not None and out.orig_col is not None:
             data._orig_edge_index = torch.stack([out.orig_row, out.orig_col], dim=0)
         data.seed_time = out.metadata[1]
