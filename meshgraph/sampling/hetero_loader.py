@@ -160,16 +160,37 @@ def filter_hetero_data(data, node: dict, row: dict, col: dict, edge: dict, perm:
     return out
 
 
+def filter_custom_hetero_store(feature_store, graph_store, node: dict, row: dict, col: dict, custom_cls=None):
+    """The batch of a typed (FeatureStore, GraphStore) pair: every node tensor gathered at its type's nodes, the
+    sampled edge_index per edge type (PyG's filter_custom_hetero_store)."""
+    from ..hetero import HeteroGraph
+
+    data = custom_cls() if custom_cls is not None else HeteroGraph()
+    attrs = []
+    for attr in feature_store.get_all_tensor_attrs():
+        if attr.group_name in node:
+            attr.index = node[attr.group_name]
+            attrs.append(attr)
+            data[attr.group_name].num_nodes = attr.index.size(0)
+    for attr, tensor in zip(attrs, feature_store.multi_get_tensor(attrs)):
+        data[attr.group_name][attr.attr_name] = tensor
+    for attr in graph_store.get_all_edge_attrs():
+        key = tuple(attr.edge_type)
+        if key in row and key in col:
+            data[key].edge_index = torch.stack([row[key], col[key]])
+    return data
+
+
 def join_hetero_sample(loader, out: HeteroSamplerOutput, sampler: BaseSampler):
     """The batch of a HeteroSamplerOutput: features joined per type, n_id / e_id, batch, per-hop counts and
     input_id on the seed type (PyG's NodeLoader / LinkLoader filter_fn, hetero branch)."""
     from .sampler import DataType
 
-    if DataType.from_data(loader.data) != DataType.heterogeneous:
-        raise NotImplementedError("hetero sampling of a (FeatureStore, GraphStore) pair is not supported yet: pass "
-                                  "a HeteroGraph / HeteroData")
     perm = sampler.edge_permutation
-    data = filter_hetero_data(loader.data, out.node, out.row, out.col, out.edge or {}, perm)
+    if DataType.from_data(loader.data) == DataType.heterogeneous:
+        data = filter_hetero_data(loader.data, out.node, out.row, out.col, out.edge or {}, perm)
+    else:
+        data = filter_custom_hetero_store(*loader.data, out.node, out.row, out.col, loader.custom_cls)
     for key, node in out.node.items():
         if "n_id" not in data[key]:
             data[key].n_id = node

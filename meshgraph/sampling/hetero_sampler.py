@@ -55,7 +55,12 @@ class HeteroSamplerOutput(CastMixin):
         return {et: self.node[et[-1]][c] for et, c in self.col.items()}
 
     def to_bidirectional(self, keep_orig_edges: bool = False) -> "HeteroSamplerOutput":
-        """Merges every sampled edge type with its reverse (rev_<rel> or same-type edges), as PyG does."""
+        """Every sampled edge in both directions, PyG's rules: an edge type is merged with its 'rev_' type, or with
+        itself (same node types, no 'rev_' type), or with the unique type going the other way; merged types lose
+        their edge ids (their edge features are then None)."""
+        import warnings
+        from collections import defaultdict
+
         from .sampler import to_bidirectional
 
         out = copy.copy(self)
@@ -65,21 +70,33 @@ class HeteroSamplerOutput(CastMixin):
             out.orig_row, out.orig_col = dict(self.row), dict(self.col)
         else:
             out.num_sampled_nodes = out.num_sampled_edges = None
-        for et in self.row:
+        by_pair = defaultdict(list)
+        for key in self.row:
+            by_pair[(key[0], key[-1])].append(key)
+        for et in [k for k in self.row if not k[1].startswith("rev_")]:
             src, rel, dst = et
-            if src == dst:
-                out.row[et], out.col[et], e = to_bidirectional(self.row[et], self.col[et], self.row[et],
-                                                               self.col[et], self.edge[et] if self.edge else None,
-                                                               self.edge[et] if self.edge else None)
-                if out.edge is not None:
-                    out.edge[et] = e
+            rev = (dst, f"rev_{rel}", src)
+            if src == dst and rev not in self.row:
+                out.row[et], out.col[et], _ = to_bidirectional(self.row[et], self.col[et], self.row[et],
+                                                               self.col[et])
+                merged = [et]
+            elif rev in self.row:
+                out.row[et], out.col[et], _ = to_bidirectional(self.row[et], self.col[et], self.row[rev],
+                                                               self.col[rev])
+                out.row[rev], out.col[rev] = out.col[et], out.row[et]
+                merged = [et, rev]
+            elif len(by_pair[(dst, src)]) == 1:
+                rev = by_pair[(dst, src)][0]
+                out.row[et], out.col[et], _ = to_bidirectional(self.row[et], self.col[et], self.row[rev],
+                                                               self.col[rev])
+                merged = [et]
             else:
-                rev = (dst, rel[4:] if rel.startswith("rev_") else f"rev_{rel}", src)
-                if rev in self.row:
-                    out.row[et], out.col[et], _ = to_bidirectional(self.row[et], self.col[et], self.row[rev],
-                                                                   self.col[rev])
-                    if out.edge is not None:
-                        out.edge[et] = None
+                warnings.warn(f"Cannot convert to bidirectional graph since the edge type {et} does not seem to "
+                              f"have a reverse edge type", stacklevel=2)
+                merged = []
+            if out.edge is not None:
+                for k in merged:
+                    out.edge[k] = None
         return out
 
 
@@ -149,7 +166,17 @@ class HeteroGraphCSC:
             if not node_level:
                 raise ValueError(f"The time attribute '{time_attr}' (time_attr) is neither a node-level or "
                                  f"edge-level attribute")
-            self.node_time = {nt: data[nt][time_attr].cpu() for nt in node_level}
+            times = {nt: data[nt][time_attr].cpu() for nt in node_level}
+            as_float = any(t.is_floating_point() for t in times.values())
+            self.time_dtype = torch.float64 if as_float else torch.int64
+            self.node_time = {nt: t.to(self.time_dtype) for nt, t in times.items()}
+            # node types without times are never filtered out (pyg-lib's rule)
+            lowest = -float("inf") if as_float else torch.iinfo(torch.int64).min
+            for nt in self.node_types:
+                if nt not in self.node_time:
+                    self.node_time[nt] = torch.full((self.num_nodes[nt],), lowest, dtype=self.time_dtype)
+                elif share_memory:
+                    self.node_time[nt].share_memory_()
         self.colptr, self.row, self.perm, self.weight, self.time = {}, {}, {}, {}, {}
         for et, oet in zip(self.edge_types, self.orig_edge_types):
             store = data[oet]
@@ -169,13 +196,90 @@ class HeteroGraphCSC:
                 w = store[weight_attr].cpu()
                 self.weight[et] = w[perm] if perm is not None else w
             if self.node_time is not None:
-                t = self.node_time.get(et[0])
-                if t is None:
-                    raise ValueError(f"The time attribute '{time_attr}' (time_attr) is missing from node type "
-                                     f"{et[0]!r}, a source of edge type {oet!r}")
+                t = self.node_time[et[0]]
                 pad = t.new_zeros(n - t.numel())
                 self.time[et] = torch.cat([t, pad]) if pad.numel() else t
         self.backward = backward
+
+
+class RemoteHeteroView:
+    """A typed (FeatureStore, GraphStore) pair seen through the few HeteroData methods HeteroGraphCSC reads:
+    metadata(), data[node_type].num_nodes / node-level tensors (time), data[edge_type]['edge_index'] (COO)."""
+
+    def __init__(self, feature_store, graph_store):
+        self.feature_store, self.graph_store = feature_store, graph_store
+        self.edge_attrs = {}
+        for attr in graph_store.get_all_edge_attrs():
+            self.edge_attrs.setdefault(tuple(attr.edge_type), attr)
+        node_types = []
+        for attr in feature_store.get_all_tensor_attrs():
+            if attr.group_name is not None and attr.group_name not in node_types:
+                node_types.append(attr.group_name)
+        for et in self.edge_attrs:
+            for nt in (et[0], et[-1]):
+                if nt not in node_types:
+                    node_types.append(nt)
+        self._node_types, self._edge_types = node_types, list(self.edge_attrs)
+        self._coo = None
+
+    @property
+    def _edge_index(self) -> dict:
+        if self._coo is None:
+            rows, cols, _ = self.graph_store.coo(self._edge_types)
+            self._coo = {et: torch.stack([rows[et], cols[et]]).long() for et in self._edge_types}
+        return self._coo
+
+    def _to_canonical(self, *args):
+        return args[0] if len(args) == 1 else tuple(args)
+
+    def metadata(self):
+        return self._node_types, self._edge_types
+
+    def num_nodes(self, nt) -> int:
+        for attr in self.feature_store.get_all_tensor_attrs():
+            if attr.group_name == nt:
+                attr = copy.copy(attr)
+                attr.index = None
+                size = self.feature_store.get_tensor_size(attr)
+                if size is not None:
+                    return int(size[0])
+        for et, attr in self.edge_attrs.items():
+            if attr.size is not None:
+                if et[0] == nt:
+                    return int(attr.size[0])
+                if et[-1] == nt:
+                    return int(attr.size[1])
+        n = 0
+        if nt not in self._node_types:
+            return 0
+        for et, ei in self._edge_index.items():
+            for i, t in ((0, et[0]), (1, et[-1])):
+                if t == nt and ei.numel():
+                    n = max(n, int(ei[i].max()) + 1)
+        return n
+
+    def __getitem__(self, key):
+        view = self
+
+        class _Node:
+            num_nodes = view.num_nodes(key)
+
+            def __contains__(self, name):
+                return any(a.group_name == key and a.attr_name == name for a in view.feature_store.get_all_tensor_attrs())
+
+            def __getitem__(self, name):
+                return view.feature_store.get_tensor(key, name)
+
+        class _Edge(dict):
+            def __getattr__(self, name):
+                try:
+                    return self[name]
+                except KeyError:
+                    raise AttributeError(name) from None
+
+        if isinstance(key, tuple):
+            return _Edge(edge_index=self._edge_index[key])
+        return _Node()
 
 
 def _lookup(sorted_keys, sorted_local, keys):
@@ -270,6 +374,7 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
                 if nt not in graph.node_time:
                     raise ValueError(f"temporal sampling: seed node type {nt!r} has no time attribute")
                 seed_time_dict[nt] = graph.node_time[nt][seed.long().cpu()]
+        seed_time_dict = {k: v.cpu() for k, v in seed_time_dict.items() if v is not None}
     rows = {et: [] for et in graph.edge_types}
     cols = {et: [] for et in graph.edge_types}
     edges = {et: [] for et in graph.edge_types}
@@ -291,7 +396,7 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
             if time is not None:
                 seed_types_time = seed_time_dict
                 # the root seed of each frontier entry: its batch, within the seed type(s)
-                st_time = _frontier_time(f_batch, seed_types_time)
+                st_time = _frontier_time(f_batch, seed_types_time).to(graph.time_dtype)
             ns = torch.ops.meshgraph.neighbor_sample(
                 graph.colptr[et], graph.row[et], f_node, [k], replace, True, True, graph.weight.get(et), time,
                 st_time, draw_rng_seed(generator))

@@ -25,10 +25,14 @@ from .sampler import HETERO_MESSAGE, BaseSampler, DataType, EdgeSamplerInput, Ne
 def get_edge_label_index(data, edge_label_index):
     """(edge type (None: homogeneous), (2, K) seed links)."""
     kind = DataType.from_data(data)
-    if kind == DataType.heterogeneous:
-        from .hetero_loader import get_hetero_edge_label_index
+    from .neighbor_loader import _typed_store
 
-        return get_hetero_edge_label_index(data, edge_label_index)
+    if kind == DataType.heterogeneous or _typed_store(data):
+        from .hetero_loader import get_hetero_edge_label_index
+        from .hetero_sampler import RemoteHeteroView
+
+        view = data if kind == DataType.heterogeneous else RemoteHeteroView(*data)
+        return get_hetero_edge_label_index(view, edge_label_index)
     if isinstance(edge_label_index, (tuple, list)) and edge_label_index and isinstance(edge_label_index[0], (str, tuple)):
         raise ValueError(f"edge_label_index names the edge type {edge_label_index[0]!r}, but the graph is "
                          f"homogeneous: pass a (2, K) tensor")

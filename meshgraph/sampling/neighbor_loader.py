@@ -116,15 +116,23 @@ def filter_custom_store(feature_store, graph_store, node, row, col, edge, custom
     return data
 
 
+def _typed_store(data) -> bool:
+    """Whether data is a (FeatureStore, GraphStore) pair with typed edges (a heterogeneous remote graph)."""
+    return (isinstance(data, (tuple, list)) and len(data) == 2 and hasattr(data[1], "get_all_edge_attrs")
+            and any(attr.edge_type is not None for attr in data[1].get_all_edge_attrs()))
+
+
 def get_input_nodes(data, input_nodes, input_id=None):
     """(input_type, seeds (K,) int64, input_id) for a homogeneous graph or a feature/graph store pair."""
     from .stores import num_nodes as store_num_nodes
 
     kind = DataType.from_data(data)
-    if kind == DataType.heterogeneous:
+    if kind == DataType.heterogeneous or _typed_store(data):
         from .hetero_loader import get_hetero_input_nodes
+        from .hetero_sampler import RemoteHeteroView
 
-        return get_hetero_input_nodes(data, input_nodes, input_id)
+        view = data if kind == DataType.heterogeneous else RemoteHeteroView(*data)
+        return get_hetero_input_nodes(view, input_nodes, input_id)
     if isinstance(input_nodes, str) or (isinstance(input_nodes, (tuple, list)) and len(input_nodes) == 2
                                         and isinstance(input_nodes[0], str)):
         node_type = input_nodes if isinstance(input_nodes, str) else input_nodes[0]

@@ -351,7 +351,17 @@ class NeighborSampler(BaseSampler):
         self.sample_direction = sample_direction
         self.node_time = self.edge_time = self.edge_weight = None
         self.hetero_graph = None
-        if self.data_type == DataType.heterogeneous:
+        self.remote_data = None
+        if self.data_type == DataType.remote and any(
+                attr.edge_type is not None for attr in data[1].get_all_edge_attrs()):
+            from .hetero_sampler import RemoteHeteroView
+
+            if weight_attr is not None:
+                raise NotImplementedError(f"'weight_attr' argument not yet supported within '{type(self).__name__}' "
+                                          f"for '(FeatureStore, GraphStore)' inputs")
+            self.remote_data = data
+            data = RemoteHeteroView(*data)
+        if self.data_type == DataType.heterogeneous or self.remote_data is not None:
             from .hetero_sampler import HeteroGraphCSC
 
             if temporal_strategy == "last":
@@ -416,7 +426,7 @@ class NeighborSampler(BaseSampler):
         if self.edge_time is not None:
             raise NotImplementedError("edge-level temporal sampling (time_attr naming an edge attribute) is not "
                                       "supported by meshgraph's neighbor_sample: give node-level times")
-        if self.node_time is not None:
+        if self.node_time is not None and not self.is_hetero:
             self.node_time = self.node_time.cpu()
             if share_memory:
                 self.node_time.share_memory_()
