@@ -134,8 +134,6 @@ def filter_hetero_data(data, node: dict, row: dict, col: dict, edge: dict, perm:
             elif store.is_node_attr(key):
                 ostore[key] = _select(value, idx.cpu() if not isinstance(value, torch.Tensor) else idx,
                                       data.__cat_dim__(key, value, store))
-        if "num_nodes" not in store:
-            ostore.num_nodes = idx.numel()
     for et in data.edge_types:
         store, ostore = data[et], out[et]
         ostore.__dict__.pop("_cached_attr", None)

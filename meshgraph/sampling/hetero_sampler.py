@@ -187,7 +187,15 @@ class HeteroGraphCSC:
                 raise ValueError(f"data[{oet!r}].edge_index holds a node outside its node types' num_nodes "
                                  f"({self.num_nodes[oet[0]]}, {self.num_nodes[oet[2]]}): mismatched metadata")
             # the kernel wants one node range: pad the CSC to max(N_src, N_dst) (the extra rows are empty)
+            pre = None
+            if self.node_time is not None and not is_sorted and ei.numel():
+                # PyG's CSC for temporal sampling: neighbours sorted by their time within each node's column
+                nb = ei[1] if backward else ei[0]
+                pre = self.node_time[et[0]][nb].argsort(stable=True)
+                ei = ei[:, pre]
             colptr, row, perm = to_csc(ei, n, is_sorted, share_memory, transpose=backward)
+            if pre is not None:
+                perm = pre[perm] if perm is not None else pre
             self.colptr[et], self.row[et], self.perm[oet] = colptr, row, perm
             if weight_attr is not None:
                 if weight_attr not in store:
@@ -268,7 +276,7 @@ class RemoteHeteroView:
                 return any(a.group_name == key and a.attr_name == name for a in view.feature_store.get_all_tensor_attrs())
 
             def __getitem__(self, name):
-                return view.feature_store.get_tensor(key, name)
+                return view.feature_store.get_tensor(key, name, None)
 
         class _Edge(dict):
             def __getattr__(self, name):

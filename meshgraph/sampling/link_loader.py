@@ -122,9 +122,11 @@ class LinkNeighborLoader(LinkLoader):
                  transform_sampler_output: Callable | None = None, is_sorted: bool = False,
                  filter_per_worker: bool | None = None, neighbor_sampler: NeighborSampler | None = None,
                  directed: bool = True, **kwargs):
-        if edge_label_time is not None and time_attr is None:
-            raise ValueError("Received conflicting 'edge_label_time' and 'time_attr' arguments: 'edge_label_time' "
-                             "is set while 'time_attr' is not set.")
+        if neighbor_sampler is None and (edge_label_time is not None) != (time_attr is not None):
+            a, b = ("set", "not set") if edge_label_time is not None else ("not set", "set")
+            raise ValueError(f"Received conflicting 'edge_label_time' and 'time_attr' arguments: 'edge_label_time' "
+                             f"is {a} while 'time_attr' is {b}. Set both or none (temporal link sampling needs "
+                             f"the seed links' times).")
         if neighbor_sampler is None:
             neighbor_sampler = NeighborSampler(
                 data, num_neighbors=num_neighbors, replace=replace, subgraph_type=subgraph_type, disjoint=disjoint,
