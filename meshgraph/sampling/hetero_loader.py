@@ -257,6 +257,10 @@ class HGTSampler(BaseSampler):
     def edge_permutation(self):
         return self.perm
 
+    @property
+    def is_hetero(self) -> bool:
+        return True
+
     def _add_budget(self, budget, nt, new_nodes, sampled_keys):
         g = self.graph
         for et in g.edge_types:

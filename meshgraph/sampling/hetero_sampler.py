@@ -365,15 +365,16 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
         b = torch.arange(seed.numel())
         seed_batch[nt] = b
         keys = b * st.n + seed if disjoint else seed
-        if disjoint:  # every seed slot is its own node, even if ids repeat
-            st.keys.append(keys)
-            st.count = keys.numel()
-            st.hops[-1] = keys.numel()
-            st.sorted_keys, order = keys.sort()
-            st.sorted_local = torch.arange(keys.numel())[order]
-            local = torch.arange(keys.numel())
-        else:
-            local = st.add(keys)
+        # every seed slot is a node of its own, even if ids repeat (as the homogeneous op and pyg-lib do); a
+        # repeated id maps to its first slot
+        st.keys.append(keys)
+        st.count = keys.numel()
+        st.hops[-1] = keys.numel()
+        uniq, inverse = torch.unique(keys, return_inverse=True)
+        first = torch.full((uniq.numel(),), keys.numel(), dtype=torch.long)
+        first.scatter_reduce_(0, inverse, torch.arange(keys.numel()), reduce="amin")
+        st.sorted_keys, st.sorted_local = uniq, first
+        local = torch.arange(keys.numel())
         frontier[nt] = (seed, local, b if disjoint else None)
     if temporal:
         if seed_time_dict is None:

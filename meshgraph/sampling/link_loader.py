@@ -85,7 +85,8 @@ class LinkLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
         super().__init__(range(K), collate_fn=self.collate_fn, **kwargs)
 
     def collate_fn(self, index) -> Any:
-        out = self.link_sampler.sample_from_edges(self.input_data[index], neg_sampling=self.neg_sampling)
+        with self._batch_rng(index):
+            out = self.link_sampler.sample_from_edges(self.input_data[index], neg_sampling=self.neg_sampling)
         return self.filter_fn(out) if self.filter_per_worker else out
 
     def filter_fn(self, out: SamplerOutput) -> Data:

@@ -210,12 +210,39 @@ class SampledLoaderMixin:
         return out if self.filter_per_worker else self.filter_fn(out)
 
     def _get_iterator(self) -> Iterator:
+        # heterogeneous samplers: one seed per epoch, drawn here from torch's default generator; each batch then
+        # samples under its own seed (epoch seed, first input position), so the batches are the same whatever
+        # num_workers is (with persistent_workers the workers keep the first epoch's seed)
+        sampler = getattr(self, "node_sampler", None) or getattr(self, "link_sampler", None)
+        self._epoch_seed = (int(torch.randint(0, 2**62, (1,)).item())
+                            if getattr(sampler, "is_hetero", False) else None)
         if self.filter_per_worker:
             return super()._get_iterator()
         return DataLoaderIterator(super()._get_iterator(), self.filter_fn)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    def _batch_rng(self, index):
+        """A context in which torch's default generator is seeded for the batch of input positions `index` (see
+        _get_iterator); a no-op for homogeneous samplers or calls outside an iteration."""
+        import contextlib
+
+        seed = getattr(self, "_epoch_seed", None)
+        if seed is None or len(index) == 0:
+            return contextlib.nullcontext()
+        first = int(index[0]) if not isinstance(index, torch.Tensor) else int(index.view(-1)[0])
+        ctx = torch.random.fork_rng(devices=[])
+
+        class _Seeded:
+            def __enter__(self_inner):
+                ctx.__enter__()
+                torch.manual_seed((seed * 1000003 + first * 7919 + len(index)) % (2**62))
+
+            def __exit__(self_inner, *exc):
+                return ctx.__exit__(*exc)
+
+        return _Seeded()
 
 
 def infer_filter_per_worker(data) -> bool:
@@ -248,7 +275,8 @@ class NodeLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
         super().__init__(range(nodes.size(0)), collate_fn=self.collate_fn, **kwargs)
 
     def collate_fn(self, index) -> Any:
-        out = self.node_sampler.sample_from_nodes(self.input_data[index])
+        with self._batch_rng(index):
+            out = self.node_sampler.sample_from_nodes(self.input_data[index])
         return self.filter_fn(out) if self.filter_per_worker else out
 
     def filter_fn(self, out: SamplerOutput) -> Data:
