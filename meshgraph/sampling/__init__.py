@@ -47,3 +47,14 @@ __all__ = ["AttrView", "BaseSampler", "ClusterData", "ClusterLoader", "EdgeAttr"
            "LinkLoader", "LinkNeighborLoader", "MemmapFeatureStore", "NegativeSampling", "NeighborLoader",
            "NeighborSampler", "NodeLoader", "NodeSamplerInput", "NumNeighbors", "Partition", "SamplerOutput",
            "SubgraphType", "TensorAttr", "TrimToLayer", "trim_to_layer"]
+
+# --- hetero sampling (issue 15): PyG's FeatureStore / GraphStore methods on Data and HeteroGraph
+from ..hetero import HeteroGraph as _HeteroGraph  # noqa: E402
+from ..records import Data as _Data  # noqa: E402
+from .data_stores import DataStoreMethods as _DataStoreMethods  # noqa: E402
+from .data_stores import HeteroStoreMethods as _HeteroStoreMethods  # noqa: E402
+from .data_stores import install as _install  # noqa: E402
+
+_install(_Data, _DataStoreMethods)
+_install(_HeteroGraph, _HeteroStoreMethods)
+# --- end hetero sampling
