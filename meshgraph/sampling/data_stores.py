@@ -34,7 +34,7 @@ class DataEdgeAttr(EdgeAttr):
 
 
 _FEATURE = ["_attr", "_require_full", "put_tensor", "get_tensor", "_multi_get_tensor", "multi_get_tensor",
-            "remove_tensor", "update_tensor", "get_tensor_size", "_to_type"]
+            "remove_tensor", "update_tensor", "get_tensor_size", "_to_type", "view"]
 _GRAPH = ["put_edge_index", "get_edge_index", "remove_edge_index", "coo", "csr", "csc", "_edge_to_layout",
           "_edges_to_layout"]
 
