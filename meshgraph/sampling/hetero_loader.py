@@ -343,7 +343,7 @@ class HGTLoader(NodeLoader):
     """PyG's `HGTLoader(data, num_samples, input_nodes, is_sorted=False, transform=None,
     transform_sampler_output=None, filter_per_worker=None, **kwargs)` (see the module docstring)."""
 
-    def __init__(self, data, num_samples, input_nodes=None, is_sorted: bool = False,
+    def __init__(self, data, num_samples, input_nodes, is_sorted: bool = False,
                  transform: Callable | None = None, transform_sampler_output: Callable | None = None,
                  filter_per_worker: bool | None = None, **kwargs):
         from .sampler import DataType
