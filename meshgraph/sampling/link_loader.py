@@ -19,7 +19,7 @@ import torch.utils.data
 
 from ..records import Data
 from .neighbor_loader import SampledLoaderMixin, infer_filter_per_worker, join_sample
-from .sampler import HETERO_MESSAGE, BaseSampler, DataType, EdgeSamplerInput, NegativeSampling, NeighborSampler, SamplerOutput
+from .sampler import BaseSampler, DataType, EdgeSamplerInput, NegativeSampling, NeighborSampler, SamplerOutput
 
 
 def get_edge_label_index(data, edge_label_index):

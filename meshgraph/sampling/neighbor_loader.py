@@ -24,7 +24,6 @@ import torch.utils.data
 
 from ..records import Data
 from .sampler import (
-    HETERO_MESSAGE,
     BaseSampler,
     DataType,
     NeighborSampler,

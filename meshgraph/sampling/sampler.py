@@ -7,8 +7,9 @@ pages instead of copying it), and samples with meshgraph's `neighbor_sample` op.
 source -> target), `edge` (positions in the CSC; `edge_permutation` maps them to the input's edge order),
 `num_sampled_nodes` / `num_sampled_edges` per hop (what `trim_to_layer` needs).
 
-Heterogeneous graphs (`HeteroData` / meshgraph's HeteroGraph) are the remaining part of issue 15: the samplers
-raise a NotImplementedError that says so instead of guessing.
+Heterogeneous graphs (`HeteroData` / meshgraph's HeteroGraph, or a (FeatureStore, GraphStore) pair with typed
+edges): the same `NeighborSampler` samples per (hop, edge type) on each type's CSC and returns a
+`HeteroSamplerOutput` (meshgraph/sampling/hetero_sampler.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import torch
 from .._utils import offsets_from_counts
 from ..ops.neighbor_sample import neighbor_sample
 
-HETERO_MESSAGE = ("heterogeneous graphs are not supported by meshgraph's loaders yet (issue 15, 'Heterogeneous "
-                  "graphs': HeteroGraph / HeteroData); got {what}")
+HETERO_MESSAGE = ("this sampler was built for a homogeneous graph; got {what} (typed input needs a sampler built on a "
+                  "HeteroGraph / HeteroData, see meshgraph/sampling/hetero_sampler.py)")
 
 
 class CastMixin:
@@ -203,7 +204,8 @@ class SamplerOutput(CastMixin):
 
 
 class NumNeighbors:
-    """Fan-outs per hop: a list (homogeneous); per-edge-type dicts are the hetero part of issue 15."""
+    """Fan-outs per hop: a list (every edge type), or a dict {edge_type: list} (tuples or 'src__rel__dst'; missing
+    types take `default`; every list of the same length)."""
 
     def __init__(self, values, default=None):
         if isinstance(values, (tuple, list)) and default is not None:
