@@ -43,7 +43,8 @@ from .trim import TrimToLayer, trim_to_layer
 
 __all__ = ["AttrView", "BaseSampler", "ClusterData", "ClusterLoader", "EdgeAttr", "EdgeLayout", "EdgeSamplerInput",
            "FeatureStore", "GraphSAINTEdgeSampler", "GraphSAINTNodeSampler", "GraphSAINTRandomWalkSampler",
-           "GraphSAINTSampler", "GraphStore", "HGTLoader", "HGTSampler", "HeteroSamplerOutput", "ImbalancedSampler", "InMemoryFeatureStore", "InMemoryGraphStore",
+           "GraphSAINTSampler", "GraphStore", "HGTLoader", "HGTSampler", "HeteroSamplerOutput", "ImbalancedSampler",
+           "InMemoryFeatureStore", "InMemoryGraphStore",
            "LinkLoader", "LinkNeighborLoader", "MemmapFeatureStore", "NegativeSampling", "NeighborLoader",
            "NeighborSampler", "NodeLoader", "NodeSamplerInput", "NumNeighbors", "Partition", "SamplerOutput",
            "SubgraphType", "TensorAttr", "TrimToLayer", "trim_to_layer"]

@@ -183,7 +183,8 @@ class HeteroGraphCSC:
             n_src, n_dst = self.num_nodes[et[0]], self.num_nodes[et[2]]
             n = max(n_src, n_dst)
             ei = store["edge_index"] if "edge_index" in store else torch.empty(2, 0, dtype=torch.long)
-            if ei.numel() and (int(ei[0].max()) >= self.num_nodes[oet[0]] or int(ei[1].max()) >= self.num_nodes[oet[2]]):
+            if ei.numel() and (int(ei[0].max()) >= self.num_nodes[oet[0]]
+                               or int(ei[1].max()) >= self.num_nodes[oet[2]]):
                 raise ValueError(f"data[{oet!r}].edge_index holds a node outside its node types' num_nodes "
                                  f"({self.num_nodes[oet[0]]}, {self.num_nodes[oet[2]]}): mismatched metadata")
             # the kernel wants one node range: pad the CSC to max(N_src, N_dst) (the extra rows are empty)
@@ -273,7 +274,8 @@ class RemoteHeteroView:
             num_nodes = view.num_nodes(key)
 
             def __contains__(self, name):
-                return any(a.group_name == key and a.attr_name == name for a in view.feature_store.get_all_tensor_attrs())
+                attrs = view.feature_store.get_all_tensor_attrs()
+                return any(a.group_name == key and a.attr_name == name for a in attrs)
 
             def __getitem__(self, name):
                 return view.feature_store.get_tensor(key, name, None)
@@ -346,7 +348,8 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
         if nt not in graph.num_nodes:
             raise ValueError(f"input_nodes: node type {nt!r} is not in the graph (node types {graph.node_types})")
         if seed.numel() and (int(seed.min()) < 0 or int(seed.max()) >= graph.num_nodes[nt]):
-            raise IndexError(f"input_nodes holds {nt!r} node {int(seed.max()) if int(seed.min()) >= 0 else int(seed.min())}, "
+            bad = int(seed.max()) if int(seed.min()) >= 0 else int(seed.min())
+            raise IndexError(f"input_nodes holds {nt!r} node {bad}, "
                              f"outside [0, {graph.num_nodes[nt]}) (num_nodes of {nt!r})")
     temporal = graph.node_time is not None
     disjoint = disjoint or temporal
@@ -584,5 +587,6 @@ def hetero_edge_sample(inputs, sample_fn, num_nodes: dict, disjoint: bool, node_
     return out
 
 
-__all__ = ["HeteroGraphCSC", "HeteroSamplerOutput", "check_num_neighbors", "edge_type_str", "hetero_edge_sample", "hetero_node_sample",
+__all__ = ["HeteroGraphCSC", "HeteroSamplerOutput", "RemoteHeteroView", "check_num_neighbors", "edge_type_str",
+           "hetero_edge_sample", "hetero_node_sample",
            "hetero_sample"]

@@ -496,7 +496,8 @@ class NeighborSampler(BaseSampler):
             out = out.to_bidirectional(keep_orig_edges=self.keep_orig_edges)
         return out
 
-    def sample_from_edges(self, inputs: EdgeSamplerInput, neg_sampling: NegativeSampling | None = None) -> SamplerOutput:
+    def sample_from_edges(self, inputs: EdgeSamplerInput,
+                          neg_sampling: NegativeSampling | None = None) -> SamplerOutput:
         if self.is_hetero:
             from .hetero_sampler import hetero_edge_sample
 
