@@ -338,7 +338,7 @@ def test_bad_input_names_the_argument():
         NeighborLoader(data, [3, -2])
     with pytest.raises(TypeError, match="num_neighbors"):
         NeighborLoader(data, 3)
-    with pytest.raises(NotImplementedError, match="issue 15"):
+    with pytest.raises(ValueError, match="num_neighbors.*homogeneous"):  # per-type fan-outs: hetero graphs only
         NeighborLoader(data, {("a", "to", "b"): [2]})
     with pytest.raises(IndexError, match="input_nodes"):
         NeighborLoader(data, [2], input_nodes=torch.tensor([0, data.num_nodes]))
@@ -362,16 +362,7 @@ def test_bad_input_names_the_argument():
         LinkNeighborLoader(data, [2], edge_label_index=torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="edge_label "):
         LinkNeighborLoader(data, [2], edge_label=torch.ones(3))
-
-    class FakeHetero:
-        node_types = ["a"]
-        edge_types = [("a", "to", "a")]
-
-        def metadata(self):
-            return self.node_types, self.edge_types
-
-    with pytest.raises(NotImplementedError, match="issue 15"):
-        NeighborLoader(FakeHetero(), [2], input_nodes="a")
+    # heterogeneous graphs: tests/test_hetero_loaders.py
 
 
 def test_empty_graph_and_empty_fanouts():

@@ -6,10 +6,7 @@ PLANNED: "<peer module>.<name>" -> the issue that brings a name that is not mirr
 """
 
 KNOWN_DIFFERENCES: dict[str, str] = {
-    "torch_geometric.data.Data": (
-        "lacks debug (a PyG no-op stub), get_all_edge_attrs / get_all_tensor_attrs (FeatureStore / GraphStore) and "
-        "to_heterogeneous (HeteroData): graphs larger than one machine and heterogeneous graphs are issue 15"
-    ),
+    "torch_geometric.data.Data": "lacks debug (a PyG no-op stub)",
     "torch_geometric.nn.MessagePassing": (
         "lacks explain_message (PyG's explain module) and jittable (TorchScript, deprecated by torch): outside "
         "issue 12, as the issue names them"
@@ -52,8 +49,5 @@ class _Planned(dict):
 PLANNED: dict[str, str] = _Planned()
 
 # --- hetero graphs (issue 15)
-KNOWN_DIFFERENCES["torch_geometric.data.HeteroData"] = (
-    "lacks get_all_edge_attrs / get_all_tensor_attrs: PyG's FeatureStore / GraphStore interface, which the loader "
-    "and storage work of issue 15 brings (HeteroData mixes it in there)"
-)
+# (HeteroData's FeatureStore / GraphStore methods: meshgraph/sampling/data_stores.py)
 # --- end hetero graphs

@@ -19,14 +19,20 @@ import torch.utils.data
 
 from ..records import Data
 from .neighbor_loader import SampledLoaderMixin, infer_filter_per_worker, join_sample
-from .sampler import HETERO_MESSAGE, BaseSampler, DataType, EdgeSamplerInput, NegativeSampling, NeighborSampler, SamplerOutput
+from .sampler import BaseSampler, DataType, EdgeSamplerInput, NegativeSampling, NeighborSampler, SamplerOutput
 
 
 def get_edge_label_index(data, edge_label_index):
     """(edge type (None: homogeneous), (2, K) seed links)."""
     kind = DataType.from_data(data)
-    if kind == DataType.heterogeneous:
-        raise NotImplementedError(HETERO_MESSAGE.format(what=f"'{type(data).__name__}'"))
+    from .neighbor_loader import _typed_store
+
+    if kind == DataType.heterogeneous or _typed_store(data):
+        from .hetero_loader import get_hetero_edge_label_index
+        from .hetero_sampler import RemoteHeteroView
+
+        view = data if kind == DataType.heterogeneous else RemoteHeteroView(*data)
+        return get_hetero_edge_label_index(view, edge_label_index)
     if isinstance(edge_label_index, (tuple, list)) and edge_label_index and isinstance(edge_label_index[0], (str, tuple)):
         raise ValueError(f"edge_label_index names the edge type {edge_label_index[0]!r}, but the graph is "
                          f"homogeneous: pass a (2, K) tensor")
@@ -79,13 +85,19 @@ class LinkLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
         super().__init__(range(K), collate_fn=self.collate_fn, **kwargs)
 
     def collate_fn(self, index) -> Any:
-        out = self.link_sampler.sample_from_edges(self.input_data[index], neg_sampling=self.neg_sampling)
+        with self._batch_rng(index):
+            out = self.link_sampler.sample_from_edges(self.input_data[index], neg_sampling=self.neg_sampling)
         return self.filter_fn(out) if self.filter_per_worker else out
 
     def filter_fn(self, out: SamplerOutput) -> Data:
         """Joins the sampled nodes and edges with their features and attaches the seed links (see the module
         docstring)."""
         data, out = join_sample(self, out, self.link_sampler)
+        if not isinstance(out, SamplerOutput):  # hetero: the seed links live in data[input_type]
+            from .hetero_loader import attach_hetero_links
+
+            attach_hetero_links(data, out, self.input_data.input_type, self.neg_sampling)
+            return data if self.transform is None else self.transform(data)
         if self.neg_sampling is None or self.neg_sampling.is_binary():
             data.edge_label_index = out.metadata[1]
             data.edge_label = out.metadata[2]
@@ -111,9 +123,11 @@ class LinkNeighborLoader(LinkLoader):
                  transform_sampler_output: Callable | None = None, is_sorted: bool = False,
                  filter_per_worker: bool | None = None, neighbor_sampler: NeighborSampler | None = None,
                  directed: bool = True, **kwargs):
-        if edge_label_time is not None and time_attr is None:
-            raise ValueError("Received conflicting 'edge_label_time' and 'time_attr' arguments: 'edge_label_time' "
-                             "is set while 'time_attr' is not set.")
+        if neighbor_sampler is None and (edge_label_time is not None) != (time_attr is not None):
+            a, b = ("set", "not set") if edge_label_time is not None else ("not set", "set")
+            raise ValueError(f"Received conflicting 'edge_label_time' and 'time_attr' arguments: 'edge_label_time' "
+                             f"is {a} while 'time_attr' is {b}. Set both or none (temporal link sampling needs "
+                             f"the seed links' times).")
         if neighbor_sampler is None:
             neighbor_sampler = NeighborSampler(
                 data, num_neighbors=num_neighbors, replace=replace, subgraph_type=subgraph_type, disjoint=disjoint,

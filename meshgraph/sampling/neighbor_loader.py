@@ -24,7 +24,6 @@ import torch.utils.data
 
 from ..records import Data
 from .sampler import (
-    HETERO_MESSAGE,
     BaseSampler,
     DataType,
     NeighborSampler,
@@ -116,13 +115,23 @@ def filter_custom_store(feature_store, graph_store, node, row, col, edge, custom
     return data
 
 
+def _typed_store(data) -> bool:
+    """Whether data is a (FeatureStore, GraphStore) pair with typed edges (a heterogeneous remote graph)."""
+    return (isinstance(data, (tuple, list)) and len(data) == 2 and hasattr(data[1], "get_all_edge_attrs")
+            and any(attr.edge_type is not None for attr in data[1].get_all_edge_attrs()))
+
+
 def get_input_nodes(data, input_nodes, input_id=None):
     """(input_type, seeds (K,) int64, input_id) for a homogeneous graph or a feature/graph store pair."""
     from .stores import num_nodes as store_num_nodes
 
     kind = DataType.from_data(data)
-    if kind == DataType.heterogeneous:
-        raise NotImplementedError(HETERO_MESSAGE.format(what=f"'{type(data).__name__}'"))
+    if kind == DataType.heterogeneous or _typed_store(data):
+        from .hetero_loader import get_hetero_input_nodes
+        from .hetero_sampler import RemoteHeteroView
+
+        view = data if kind == DataType.heterogeneous else RemoteHeteroView(*data)
+        return get_hetero_input_nodes(view, input_nodes, input_id)
     if isinstance(input_nodes, str) or (isinstance(input_nodes, (tuple, list)) and len(input_nodes) == 2
                                         and isinstance(input_nodes[0], str)):
         node_type = input_nodes if isinstance(input_nodes, str) else input_nodes[0]
@@ -165,6 +174,12 @@ def join_sample(loader, out: SamplerOutput, sampler: BaseSampler) -> Data:
     at the sampled nodes / edges, n_id, e_id, batch and the per-hop counts. Shared by NodeLoader and LinkLoader."""
     if loader.transform_sampler_output:
         out = loader.transform_sampler_output(out)
+    from .hetero_sampler import HeteroSamplerOutput
+
+    if isinstance(out, HeteroSamplerOutput):
+        from .hetero_loader import join_hetero_sample
+
+        return join_hetero_sample(loader, out, sampler)
     if not isinstance(out, SamplerOutput):
         raise TypeError(f"'{type(loader).__name__}' found invalid type: '{type(out)}'")
     perm = sampler.edge_permutation
@@ -194,12 +209,39 @@ class SampledLoaderMixin:
         return out if self.filter_per_worker else self.filter_fn(out)
 
     def _get_iterator(self) -> Iterator:
+        # heterogeneous samplers: one seed per epoch, drawn here from torch's default generator; each batch then
+        # samples under its own seed (epoch seed, first input position), so the batches are the same whatever
+        # num_workers is (with persistent_workers the workers keep the first epoch's seed)
+        sampler = getattr(self, "node_sampler", None) or getattr(self, "link_sampler", None)
+        self._epoch_seed = (int(torch.randint(0, 2**62, (1,)).item())
+                            if getattr(sampler, "is_hetero", False) else None)
         if self.filter_per_worker:
             return super()._get_iterator()
         return DataLoaderIterator(super()._get_iterator(), self.filter_fn)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    def _batch_rng(self, index):
+        """A context in which torch's default generator is seeded for the batch of input positions `index` (see
+        _get_iterator); a no-op for homogeneous samplers or calls outside an iteration."""
+        import contextlib
+
+        seed = getattr(self, "_epoch_seed", None)
+        if seed is None or len(index) == 0:
+            return contextlib.nullcontext()
+        first = int(index[0]) if not isinstance(index, torch.Tensor) else int(index.view(-1)[0])
+        ctx = torch.random.fork_rng(devices=[])
+
+        class _Seeded:
+            def __enter__(self_inner):
+                ctx.__enter__()
+                torch.manual_seed((seed * 1000003 + first * 7919 + len(index)) % (2**62))
+
+            def __exit__(self_inner, *exc):
+                return ctx.__exit__(*exc)
+
+        return _Seeded()
 
 
 def infer_filter_per_worker(data) -> bool:
@@ -232,12 +274,18 @@ class NodeLoader(SampledLoaderMixin, torch.utils.data.DataLoader):
         super().__init__(range(nodes.size(0)), collate_fn=self.collate_fn, **kwargs)
 
     def collate_fn(self, index) -> Any:
-        out = self.node_sampler.sample_from_nodes(self.input_data[index])
+        with self._batch_rng(index):
+            out = self.node_sampler.sample_from_nodes(self.input_data[index])
         return self.filter_fn(out) if self.filter_per_worker else out
 
     def filter_fn(self, out: SamplerOutput) -> Data:
         """Joins the sampled nodes and edges with their features."""
         data, out = join_sample(self, out, self.node_sampler)
+        if not isinstance(out, SamplerOutput):  # hetero: the seeds' values live in data[input_type]
+            store = data[self.input_data.input_type]
+            store.seed_time = out.metadata[1]
+            store.batch_size = out.metadata[0].size(0)
+            return data if self.transform is None else self.transform(data)
         if out.orig_row is not None and out.orig_col is not None:
             data._orig_edge_index = torch.stack([out.orig_row, out.orig_col], dim=0)
         data.seed_time = out.metadata[1]

@@ -7,8 +7,9 @@ pages instead of copying it), and samples with meshgraph's `neighbor_sample` op.
 source -> target), `edge` (positions in the CSC; `edge_permutation` maps them to the input's edge order),
 `num_sampled_nodes` / `num_sampled_edges` per hop (what `trim_to_layer` needs).
 
-Heterogeneous graphs (`HeteroData` / meshgraph's HeteroGraph) are the remaining part of issue 15: the samplers
-raise a NotImplementedError that says so instead of guessing.
+Heterogeneous graphs (`HeteroData` / meshgraph's HeteroGraph, or a (FeatureStore, GraphStore) pair with typed
+edges): the same `NeighborSampler` samples per (hop, edge type) on each type's CSC and returns a
+`HeteroSamplerOutput` (meshgraph/sampling/hetero_sampler.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ import torch
 from .._utils import offsets_from_counts
 from ..ops.neighbor_sample import neighbor_sample
 
-HETERO_MESSAGE = ("heterogeneous graphs are not supported by meshgraph's loaders yet (issue 15, 'Heterogeneous "
-                  "graphs': HeteroGraph / HeteroData); got {what}")
+HETERO_MESSAGE = ("this sampler was built for a homogeneous graph; got {what} (typed input needs a sampler built on a "
+                  "HeteroGraph / HeteroData, see meshgraph/sampling/hetero_sampler.py)")
 
 
 class CastMixin:
@@ -203,7 +204,8 @@ class SamplerOutput(CastMixin):
 
 
 class NumNeighbors:
-    """Fan-outs per hop: a list (homogeneous); per-edge-type dicts are the hetero part of issue 15."""
+    """Fan-outs per hop: a list (every edge type), or a dict {edge_type: list} (tuples or 'src__rel__dst'; missing
+    types take `default`; every list of the same length)."""
 
     def __init__(self, values, default=None):
         if isinstance(values, (tuple, list)) and default is not None:
@@ -213,8 +215,12 @@ class NumNeighbors:
         self.__dict__["default"] = default
 
     def get_values(self, edge_types=None):
+        if edge_types is not None:
+            from .hetero_sampler import check_num_neighbors
+
+            return check_num_neighbors(self.values, self.default, edge_types)
         if isinstance(self.values, dict):
-            raise NotImplementedError(HETERO_MESSAGE.format(what="num_neighbors as a dict of edge types"))
+            return {tuple(k.split("__")) if isinstance(k, str) else k: v for k, v in self.values.items()}
         return list(self.values)
 
     def get_mapped_values(self, edge_types=None):
@@ -344,11 +350,31 @@ class NeighborSampler(BaseSampler):
         if temporal_strategy not in ("uniform", "last"):
             raise ValueError(f"temporal_strategy must be 'uniform' or 'last', got {temporal_strategy!r}")
         self.data_type = DataType.from_data(data)
-        if self.data_type == DataType.heterogeneous:
-            raise NotImplementedError(HETERO_MESSAGE.format(what=f"'{type(data).__name__}'"))
         self.sample_direction = sample_direction
         self.node_time = self.edge_time = self.edge_weight = None
-        if self.data_type == DataType.homogeneous:
+        self.hetero_graph = None
+        self.remote_data = None
+        if self.data_type == DataType.remote and any(
+                attr.edge_type is not None for attr in data[1].get_all_edge_attrs()):
+            from .hetero_sampler import RemoteHeteroView
+
+            if weight_attr is not None:
+                raise NotImplementedError(f"'weight_attr' argument not yet supported within '{type(self).__name__}' "
+                                          f"for '(FeatureStore, GraphStore)' inputs")
+            self.remote_data = data
+            data = RemoteHeteroView(*data)
+        if self.data_type == DataType.heterogeneous or self.remote_data is not None:
+            from .hetero_sampler import HeteroGraphCSC
+
+            if temporal_strategy == "last":
+                raise NotImplementedError("temporal_strategy='last' is not supported by meshgraph's "
+                                          "neighbor_sample (only 'uniform')")
+            self.hetero_graph = g = HeteroGraphCSC(data, time_attr, weight_attr, is_sorted, share_memory,
+                                                   sample_direction)
+            self.node_types, self.edge_types = g.node_types, g.orig_edge_types
+            self.num_nodes = dict(g.num_nodes)
+            self.node_time, self.perm = g.node_time, g.perm
+        elif self.data_type == DataType.homogeneous:
             self.num_nodes = int(data.num_nodes or 0)
             if time_attr is not None:
                 if time_attr not in data:
@@ -402,7 +428,7 @@ class NeighborSampler(BaseSampler):
         if self.edge_time is not None:
             raise NotImplementedError("edge-level temporal sampling (time_attr naming an edge attribute) is not "
                                       "supported by meshgraph's neighbor_sample: give node-level times")
-        if self.node_time is not None:
+        if self.node_time is not None and not self.is_hetero:
             self.node_time = self.node_time.cpu()
             if share_memory:
                 self.node_time.share_memory_()
@@ -427,17 +453,23 @@ class NeighborSampler(BaseSampler):
     @num_neighbors.setter
     def num_neighbors(self, num_neighbors) -> None:
         if not isinstance(num_neighbors, NumNeighbors):
-            if isinstance(num_neighbors, dict):
-                raise NotImplementedError(HETERO_MESSAGE.format(what="num_neighbors as a dict of edge types"))
             num_neighbors = NumNeighbors(num_neighbors)
-        from ..ops.neighbor_sample import _check_fanouts
+        if self.hetero_graph is not None:
+            fan = num_neighbors.get_values(self.edge_types)  # ValueError naming the bad edge type / length
+            g = self.hetero_graph
+            self._fanouts = {et: fan[oet] for et, oet in zip(g.edge_types, g.orig_edge_types)}
+        else:
+            if isinstance(num_neighbors.values, dict):
+                raise ValueError("num_neighbors is a dict of edge types, but the graph is homogeneous: pass a "
+                                 "list of fan-outs")
+            from ..ops.neighbor_sample import _check_fanouts
 
-        _check_fanouts(num_neighbors.values)  # names the bad hop
+            _check_fanouts(num_neighbors.values)  # names the bad hop
         self._num_neighbors = num_neighbors
 
     @property
     def is_hetero(self) -> bool:
-        return False
+        return self.hetero_graph is not None
 
     @property
     def is_temporal(self) -> bool:
@@ -452,12 +484,28 @@ class NeighborSampler(BaseSampler):
         self._disjoint = disjoint
 
     def sample_from_nodes(self, inputs: NodeSamplerInput, **kwargs) -> SamplerOutput:
+        if self.is_hetero:
+            from .hetero_sampler import hetero_node_sample
+
+            out = hetero_node_sample(inputs, self._sample, self.node_types)
+            if self.subgraph_type == SubgraphType.bidirectional:
+                out = out.to_bidirectional(keep_orig_edges=self.keep_orig_edges)
+            return out
         out = node_sample(inputs, self._sample)
         if self.subgraph_type == SubgraphType.bidirectional:
             out = out.to_bidirectional(keep_orig_edges=self.keep_orig_edges)
         return out
 
-    def sample_from_edges(self, inputs: EdgeSamplerInput, neg_sampling: NegativeSampling | None = None) -> SamplerOutput:
+    def sample_from_edges(self, inputs: EdgeSamplerInput,
+                          neg_sampling: NegativeSampling | None = None) -> SamplerOutput:
+        if self.is_hetero:
+            from .hetero_sampler import hetero_edge_sample
+
+            out = hetero_edge_sample(inputs, self._sample, self.num_nodes, self.disjoint, self.node_time,
+                                     neg_sampling)
+            if self.subgraph_type == SubgraphType.bidirectional:
+                out = out.to_bidirectional(keep_orig_edges=self.keep_orig_edges)
+            return out
         out = edge_sample(inputs, self._sample, self.num_nodes, self.disjoint, self.node_time, neg_sampling)
         if self.subgraph_type == SubgraphType.bidirectional:
             out = out.to_bidirectional(keep_orig_edges=self.keep_orig_edges)
@@ -469,7 +517,13 @@ class NeighborSampler(BaseSampler):
 
     def _sample(self, seed, seed_time=None, **kwargs) -> SamplerOutput:
         if isinstance(seed, dict):
-            raise NotImplementedError(HETERO_MESSAGE.format(what="seeds given per node type"))
+            if not self.is_hetero:
+                raise ValueError("seeds given per node type (a dict), but the graph is homogeneous")
+            from .hetero_sampler import hetero_sample
+
+            return hetero_sample(self.hetero_graph, self._fanouts, seed, seed_time, replace=self.replace,
+                                 disjoint=self.disjoint, induced=self.subgraph_type == SubgraphType.induced,
+                                 generator=kwargs.get("generator"))
         seed = seed.long()
         if seed.numel():
             lo, hi = int(seed.min()), int(seed.max())

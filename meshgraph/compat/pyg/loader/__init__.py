@@ -20,3 +20,9 @@ __all__ += ["ClusterData", "ClusterLoader", "GraphSAINTEdgeSampler", "GraphSAINT
             "GraphSAINTRandomWalkSampler", "GraphSAINTSampler", "ImbalancedSampler", "LinkLoader",
             "LinkNeighborLoader", "NeighborLoader", "NodeLoader"]
 # --- end loaders
+
+# --- hetero sampling (issue 15)
+from ....sampling.hetero_loader import HGTLoader
+
+__all__ += ["HGTLoader"]
+# --- end hetero sampling

@@ -12,3 +12,10 @@ from ....sampling.sampler import (
 
 __all__ = ["BaseSampler", "EdgeSamplerInput", "NegativeSampling", "NeighborSampler", "NodeSamplerInput", "NumNeighbors",
            "SamplerOutput"]
+
+# --- hetero sampling (issue 15)
+from ....sampling.hetero_loader import HGTSampler
+from ....sampling.hetero_sampler import HeteroSamplerOutput
+
+__all__ += ["HGTSampler", "HeteroSamplerOutput"]
+# --- end hetero sampling

@@ -14,3 +14,9 @@ from ....sampling.sampler import (
 
 __all__ = ["BaseSampler", "DataType", "EdgeSamplerInput", "NegativeSampling", "NegativeSamplingMode", "NodeSamplerInput",
            "NumNeighbors", "SamplerOutput", "SubgraphType"]
+
+# --- hetero sampling (issue 15)
+from ....sampling.hetero_sampler import HeteroSamplerOutput
+
+__all__ += ["HeteroSamplerOutput"]
+# --- end hetero sampling
