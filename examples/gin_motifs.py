@@ -3,15 +3,17 @@
     python examples/gin_motifs.py --graphs 1600 --epochs 60
 
 Every graph is a random tree (12-24 nodes, each new node attached to a uniformly chosen earlier one) with one
-planted cycle of 3, 4, 5 or 6 new nodes hanging off a random tree node; the class is the cycle's length minus 3.
-A tree has no cycle, so the planted one is the only cycle and the label is exactly determined by the graph. Nodes
-carry no attributes (one constant node label), so the network must find the cycle from the structure alone;
-1-WL (and so GIN) distinguishes these cycles once its depth covers them.
+5-node motif joined to a random tree node by one edge; the class is the motif: a house (a square with a roof:
+6 edges), a 5-cycle (5), a wheel (a hub joined to a 4-cycle: 8) or the complete graph K5 (10), as in the motif
+benchmarks of the GNN-explanation literature (BA-2Motifs). The tree has no cycle and every motif has 5 nodes, so the
+class is exactly determined by the cycle structure and the node count says nothing about it. Nodes carry no
+attributes (one constant node label): the network must find the motif from the structure alone.
 
 The dataset is written in the TU format (`meshgraph.datasets.write_tu_data`) and read back through `TUDataset`,
 so the example exercises the same reader a downloaded TU dataset goes through. Model: 5 GINConv layers (2-layer MLPs,
-hidden 64, train_eps, each followed by batch norm and ReLU), sum readout of every layer (`global_add_pool`, as in Xu et al. 2019), a 2-layer
-classifier; Adam lr 0.01 halved every 20 epochs, batch 64. Prints train / test accuracy per 10 epochs.
+hidden 64, train_eps, each followed by batch norm and ReLU), sum readout of every layer (`global_add_pool`, as in
+Xu et al. 2019), a 2-layer classifier; Adam lr 0.01 halved every 20 epochs, batch 64. Prints train / test accuracy
+per 10 epochs.
 """
 
 from __future__ import annotations
@@ -31,27 +33,32 @@ from meshgraph.nn import GINConv
 from meshgraph.ops import global_add_pool
 from meshgraph.records import Data
 
-CYCLES = (3, 4, 5, 6)
+# The motifs on nodes 0..4: house, 5-cycle, wheel (hub 4), complete K5.
+MOTIFS = {
+    "house": [(0, 1), (1, 2), (2, 3), (3, 0), (0, 4), (1, 4)],
+    "cycle5": [(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)],
+    "wheel": [(0, 1), (1, 2), (2, 3), (3, 0), (0, 4), (1, 4), (2, 4), (3, 4)],
+    "k5": [(i, j) for i in range(5) for j in range(i + 1, 5)],
+}
+NAMES = tuple(MOTIFS)
 
 
 def make_graph(cls: int, gen: torch.Generator) -> Data:
-    """A random tree with one planted cycle of length CYCLES[cls] (undirected: both directions listed)."""
+    """A random tree with one motif NAMES[cls] attached by an edge (undirected: both directions listed)."""
     n_tree = int(torch.randint(12, 25, (1,), generator=gen))
     parents = [int(torch.randint(0, i, (1,), generator=gen)) for i in range(1, n_tree)]
     edges = [(p, i) for i, p in enumerate(parents, start=1)]
-    length = CYCLES[cls]
-    ring = list(range(n_tree, n_tree + length))
-    edges += [(ring[i], ring[(i + 1) % length]) for i in range(length)]
-    edges.append((int(torch.randint(0, n_tree, (1,), generator=gen)), ring[0]))
+    edges += [(n_tree + a, n_tree + b) for a, b in MOTIFS[NAMES[cls]]]
+    edges.append((int(torch.randint(0, n_tree, (1,), generator=gen)), n_tree + int(torch.randint(0, 5, (1,), generator=gen))))
     e = torch.tensor(edges, dtype=torch.long).t()
-    perm = torch.randperm(n_tree + length, generator=gen)  # node order carries no hint of the cycle
+    perm = torch.randperm(n_tree + 5, generator=gen)  # node order carries no hint of the motif
     e = perm[e]
-    return Data(edge_index=torch.cat([e, e.flip(0)], dim=1), num_nodes=n_tree + length, y=torch.tensor([cls]))
+    return Data(edge_index=torch.cat([e, e.flip(0)], dim=1), num_nodes=n_tree + 5, y=torch.tensor([cls]))
 
 
 def make_dataset(folder: Path, graphs: int, seed: int = 0) -> TUDataset:
     gen = torch.Generator().manual_seed(seed)
-    data = [make_graph(i % len(CYCLES), gen) for i in range(graphs)]
+    data = [make_graph(i % len(NAMES), gen) for i in range(graphs)]
     write_tu_data(folder / "MOTIFS" / "raw", "MOTIFS", data, node_labels=[torch.zeros(d.num_nodes, dtype=torch.long) for d in data])
     return TUDataset(str(folder), "MOTIFS")
 
@@ -86,7 +93,7 @@ def accuracy(model, loader) -> float:
     return correct / max(total, 1)
 
 
-def run(graphs: int = 1600, epochs: int = 60, seed: int = 0, folder: Path | None = None, log=print) -> dict:
+def run(graphs: int = 1600, epochs: int = 60, seed: int = 0, folder: Path | None = None, log=print, layers: int = 5) -> dict:
     torch.manual_seed(seed)
     with tempfile.TemporaryDirectory() as tmp:
         ds = make_dataset(Path(folder or tmp), graphs, seed)
@@ -95,7 +102,7 @@ def run(graphs: int = 1600, epochs: int = 60, seed: int = 0, folder: Path | None
         test, train = ds[:n_test], ds[n_test:]
         train_loader = DataLoader(train, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(seed))
         test_loader = DataLoader(test, batch_size=256)
-        model = GIN(ds.num_node_features, 64, ds.num_classes)
+        model = GIN(ds.num_node_features, 64, ds.num_classes, layers)
         opt = torch.optim.Adam(model.parameters(), lr=0.01)
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.5)
         t0 = time.perf_counter()
@@ -119,8 +126,9 @@ def main(argv=None) -> dict:
     p.add_argument("--graphs", type=int, default=1600)
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--layers", type=int, default=5)
     args = p.parse_args(argv)
-    r = run(args.graphs, args.epochs, args.seed)
+    r = run(args.graphs, args.epochs, args.seed, layers=args.layers)
     print(f"test accuracy {r['test_accuracy']:.3f} on {r['graphs'] // 5} held-out graphs, {r['seconds']:.0f} s")
     return r
 

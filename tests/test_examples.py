@@ -31,16 +31,18 @@ def test_synsin_trains_and_gradients_reach_features_and_positions(shared_data, t
     assert Path(r["image"]).stat().st_size > 0
 
 
-def test_gin_motifs_dataset_is_labelled_by_its_cycle_and_trains(tmp_path):
+def test_gin_motifs_dataset_is_labelled_by_its_motif_and_trains(tmp_path):
+    import networkx as nx
+
     ex = _example("gin_motifs")
     gen = __import__("torch").Generator().manual_seed(0)
-    for cls, length in enumerate(ex.CYCLES):  # the label is the length of the graph's only cycle
-        import networkx as nx
-
+    for cls, name in enumerate(ex.NAMES):  # a tree plus one 5-node motif: the cycles are the motif's
         d = ex.make_graph(cls, gen)
         g = nx.Graph(d.edge_index.t().tolist())
         assert g.number_of_nodes() == d.num_nodes and nx.is_connected(g)
-        assert [len(c) for c in nx.cycle_basis(g)] == [length]
+        assert len(nx.cycle_basis(g)) == len(ex.MOTIFS[name]) - 4
+        core = nx.k_core(g, 2)  # the tree's nodes peel away; the motif remains
+        assert core.number_of_nodes() == 5 and core.number_of_edges() == len(ex.MOTIFS[name])
     r = ex.run(graphs=64, epochs=2, folder=tmp_path, log=lambda *_: None)
     assert r["graphs"] == 64 and r["classes"] == 4 and 0.0 <= r["test_accuracy"] <= 1.0
     assert (tmp_path / "MOTIFS" / "raw" / "MOTIFS_A.txt").is_file()
