@@ -17,39 +17,11 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
-import numpy as np
 import torch
 
 from .hetero_sampler import HeteroGraphCSC, HeteroSamplerOutput, _induced, _lookup
-from .neighbor_loader import NodeLoader
+from .neighbor_loader import NodeLoader, seed_index
 from .sampler import BaseSampler, NodeSamplerInput
-
-
-def _to_index(nodes, input_id, n: int, name: str):
-    if isinstance(nodes, np.ndarray):
-        nodes = torch.from_numpy(nodes)
-    if not isinstance(nodes, torch.Tensor):
-        try:
-            nodes = torch.tensor(nodes, dtype=torch.long)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must hold a tensor of node indices or a boolean mask, got "
-                            f"{type(nodes).__name__}") from exc
-    if nodes.dtype == torch.bool:
-        if nodes.dim() != 1 or nodes.numel() != n:
-            raise ValueError(f"{name} as a boolean mask must have one entry per node ({n}), got shape "
-                             f"{tuple(nodes.shape)}")
-        nodes = nodes.nonzero().view(-1)
-        if input_id is None:
-            input_id = nodes
-    elif nodes.is_floating_point() or nodes.is_complex():
-        raise TypeError(f"{name} must hold integer node indices or be a boolean mask, got {nodes.dtype}")
-    nodes = nodes.reshape(-1).long()
-    if nodes.numel() and (int(nodes.min()) < 0 or int(nodes.max()) >= n):
-        bad = int(nodes.min()) if int(nodes.min()) < 0 else int(nodes.max())
-        raise IndexError(f"{name} holds node {bad}, outside [0, {n}) (num_nodes of its type)")
-    if input_id is not None and input_id.numel() != nodes.numel():
-        raise ValueError(f"input_id has {input_id.numel()} entries, input_nodes {nodes.numel()}")
-    return nodes, input_id
 
 
 def get_hetero_input_nodes(data, input_nodes, input_id=None):
@@ -71,7 +43,7 @@ def get_hetero_input_nodes(data, input_nodes, input_id=None):
     n = int(data[node_type].num_nodes or 0)
     if nodes is None:
         return node_type, torch.arange(n), None
-    nodes, input_id = _to_index(nodes, input_id, n, "input_nodes")
+    nodes, input_id = seed_index(nodes, input_id, n, "input_nodes", "num_nodes of its type")
     return node_type, nodes, input_id
 
 

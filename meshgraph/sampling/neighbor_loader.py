@@ -140,33 +140,39 @@ def get_input_nodes(data, input_nodes, input_id=None):
     N = int(data.num_nodes or 0) if kind == DataType.homogeneous else store_num_nodes(*data)
     if input_nodes is None:
         return None, torch.arange(N), None
-    nodes = input_nodes
+    nodes, input_id = seed_index(input_nodes, input_id, N, "input_nodes", "the graph's num_nodes")
+    return None, nodes, input_id
+
+
+def seed_index(nodes, input_id, n: int, name: str, what: str):
+    """(seeds, input_id) from `nodes` (a tensor, array or sequence of node indices, or a boolean mask over the n
+    nodes; a mask gives its positions, which also become input_id when none is given): int64, checked within
+    [0, n) (`what` names n in the error)."""
     if isinstance(nodes, np.ndarray):
         nodes = torch.from_numpy(nodes)
     if not isinstance(nodes, torch.Tensor):
         try:
             nodes = torch.tensor(nodes, dtype=torch.long)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"input_nodes must be a tensor of node indices or a boolean mask, got "
-                            f"{type(input_nodes).__name__}") from exc
+            raise TypeError(f"{name} must be a tensor of node indices or a boolean mask, got "
+                            f"{type(nodes).__name__}") from exc
     if nodes.dtype == torch.bool:
-        if nodes.dim() != 1 or nodes.numel() != N:
-            raise ValueError(f"input_nodes as a boolean mask must have one entry per node ({N}), got shape "
+        if nodes.dim() != 1 or nodes.numel() != n:
+            raise ValueError(f"{name} as a boolean mask must have one entry per node ({n}), got shape "
                              f"{tuple(nodes.shape)}")
         nodes = nodes.nonzero().view(-1)
         if input_id is None:
             input_id = nodes
     elif nodes.is_floating_point() or nodes.is_complex():
-        raise TypeError(f"input_nodes must hold integer node indices or be a boolean mask, got {nodes.dtype}")
+        raise TypeError(f"{name} must hold integer node indices or be a boolean mask, got {nodes.dtype}")
     nodes = nodes.reshape(-1).long()
     if nodes.numel():
         lo, hi = int(nodes.min()), int(nodes.max())
-        if lo < 0 or hi >= N:
-            raise IndexError(f"input_nodes holds node {lo if lo < 0 else hi}, outside [0, {N}) (the graph's "
-                             f"num_nodes)")
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{name} holds node {lo if lo < 0 else hi}, outside [0, {n}) ({what})")
     if input_id is not None and input_id.numel() != nodes.numel():
-        raise ValueError(f"input_id has {input_id.numel()} entries, input_nodes {nodes.numel()}")
-    return None, nodes, input_id
+        raise ValueError(f"input_id has {input_id.numel()} entries, {name} {nodes.numel()}")
+    return nodes, input_id
 
 
 def join_sample(loader, out: SamplerOutput, sampler: BaseSampler) -> Data:
