@@ -1049,6 +1049,10 @@ class HeteroBatch(HeteroGraph):
                 return store.ptr.numel() - 1
         raise ValueError("Can not infer the number of graphs")
 
+    def __len__(self) -> int:
+        """The number of graphs, as for PyG's batches (a HeteroGraph's len counts its attributes)."""
+        return self.num_graphs
+
     @property
     def batch_size(self) -> int:
         return self.num_graphs

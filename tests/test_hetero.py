@@ -109,6 +109,7 @@ def test_batching_matches_pyg_and_separates():
     theirs = [_fill(pyg_data.HeteroData(), 6 - i, 4 + i, seed=i) for i in range(3)]
     bm, bt = Batch.from_data_list(mine), pyg_data.Batch.from_data_list(theirs)
     assert isinstance(bm, HeteroBatch) and bm.num_graphs == 3
+    assert len(bm) == len(bt) == 3 and len(mine[0]) == len(theirs[0])  # a batch's len is its graph count, as PyG's
     _same(bm, bt)  # edge_index shifted per type by its own source / destination counts
     assert bm.tag == bt.tag
     for i in range(3):
