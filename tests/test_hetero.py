@@ -205,3 +205,36 @@ def test_validate_names_the_edge_type():
         bad = HeteroGraph()
         bad["x", "to", "y"].edge_index = torch.tensor([[0], [0]])
         bad.to_homogeneous()
+
+
+def test_to_undirected_adds_reverse_types_as_pyg():
+    from torch_geometric.transforms import ToUndirected as PygToUndirected
+
+    from meshgraph.transforms import ToUndirected
+
+    for merge in (True, False):
+        mine = ToUndirected(merge=merge)(_fill(HeteroGraph()))
+        theirs = PygToUndirected(merge=merge)(_fill(pyg_data.HeteroData()))
+        assert sorted(mine.edge_types) == sorted(theirs.edge_types)
+        for t in theirs.edge_types:
+            _same_store(mine[t], theirs[t])
+
+
+def test_remove_isolated_nodes_per_type_as_pyg():
+    from torch_geometric.transforms import RemoveIsolatedNodes as PygRemove
+
+    from meshgraph.transforms import RemoveIsolatedNodes
+
+    def build(data):
+        data["p"].x = torch.arange(6)
+        data["a"].x = torch.arange(6)
+        data["i"].num_nodes = 4
+        data["p", "1", "p"].edge_index = torch.tensor([[0, 1, 2], [0, 1, 3]])
+        data["p", "2", "a"].edge_index = torch.tensor([[1, 3, 5], [0, 1, 2]])
+        data["p", "2", "a"].edge_attr = torch.arange(3)
+        return data
+
+    mine, theirs = RemoveIsolatedNodes()(build(HeteroGraph())), PygRemove()(build(pyg_data.HeteroData()))
+    assert [mine[t].num_nodes for t in ("p", "a", "i")] == [theirs[t].num_nodes for t in ("p", "a", "i")] == [5, 3, 0]
+    for t in theirs.node_types + theirs.edge_types:
+        _same_store(mine[t], theirs[t])

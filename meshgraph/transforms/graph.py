@@ -219,15 +219,27 @@ def _edit_edges(store, edit: Callable, skip: Sequence[str] = ()) -> None:
 
 class ToUndirected(BaseTransform):
     """Add the reverse of every edge and coalesce (edges sorted by (row, col)); edge-level attributes follow,
-    duplicates merged with `reduce`. `merge` matters for heterogeneous graphs only (not supported here)."""
+    duplicates merged with `reduce`. On a heterogeneous graph (PyG's rule), an edge type (src, rel, dst) between two
+    node types, or any edge type when `merge=False`, gets its reverse as a new type (dst, "rev_" + rel, src) with the
+    same edge-level attributes instead."""
 
     def __init__(self, reduce: str = "add", merge: bool = True):
         self.reduce = _check_choice(reduce, "reduce", REDUCES)
         self.merge = merge
 
     def forward(self, data: Any) -> Any:
-        for store in data.edge_stores:
+        hetero = hasattr(data, "edge_types") and hasattr(data, "node_types")
+        for store in list(data.edge_stores):
             if "edge_index" not in store:
+                continue
+            if hetero and (store.is_bipartite() or not self.merge):
+                src, rel, dst = store._key
+                nnz = store.edge_index.shape[1]
+                inverse = data[dst, f"rev_{rel}", src]
+                inverse.edge_index = store.edge_index.flip(0)
+                for key, value in store.items():
+                    if key != "edge_index" and isinstance(value, torch.Tensor) and value.dim() and value.shape[0] == nnz:
+                        inverse[key] = value
                 continue
             _edit_edges(store, lambda ei, values: to_undirected(ei, values, reduce=self.reduce))
         return data
@@ -258,23 +270,42 @@ class AddSelfLoops(BaseTransform):
 
 class RemoveIsolatedNodes(BaseTransform):
     """Keep only the nodes some edge touches (a node with only a self loop stays), renumbered in order; node-level
-    attributes are cut to them. A graph without `edge_index` keeps no node."""
+    attributes are cut to them. A graph without `edge_index` keeps no node. On a heterogeneous graph each node type
+    keeps the nodes that an edge of any type touches (PyG's rule); a type no edge touches keeps none."""
 
     def forward(self, data: Any) -> Any:
-        keep = [store.edge_index[i] for store in data.edge_stores if "edge_index" in store for i in (0, 1)]
-        n_id = torch.cat(keep).unique() if keep else torch.empty(0, dtype=torch.long)
-        mapping = n_id.new_zeros(_num_nodes(data))
-        mapping[n_id] = torch.arange(n_id.numel(), device=n_id.device)
+        def ends(store):
+            key = getattr(store, "_key", None)
+            return (None, None) if key is None else (key[0], key[-1])
+
+        touched: dict = {}
         for store in data.edge_stores:
             if "edge_index" in store:
-                store.edge_index = torch.stack([mapping[store.edge_index[0]], mapping[store.edge_index[1]]], dim=0)
+                src, dst = ends(store)
+                touched.setdefault(src, []).append(store.edge_index[0])
+                touched.setdefault(dst, []).append(store.edge_index[1])
+        n_id = {k: torch.cat(v).unique() for k, v in touched.items()}
+        mapping = {}
+        for store in data.node_stores:
+            key = getattr(store, "_key", None)
+            idx = n_id.setdefault(key, torch.empty(0, dtype=torch.long))
+            n = _num_nodes(data) if key is None else (store.num_nodes or 0)
+            n = max(n, int(idx.max()) + 1) if idx.numel() else n
+            m = idx.new_zeros(n)
+            m[idx] = torch.arange(idx.numel(), device=idx.device)
+            mapping[key] = m
+        for store in data.edge_stores:
+            if "edge_index" in store:
+                src, dst = ends(store)
+                store.edge_index = torch.stack([mapping[src][store.edge_index[0]], mapping[dst][store.edge_index[1]]], dim=0)
         old = copy.copy(data)
         for out, store in zip(data.node_stores, old.node_stores):
+            keep = n_id[getattr(store, "_key", None)]
             for key, value in store.items():
                 if key == "num_nodes":
-                    out.num_nodes = n_id.numel()
+                    out.num_nodes = keep.numel()
                 elif store.is_node_attr(key):
-                    out[key] = value[n_id]
+                    out[key] = value[keep]
         return data
 
 
