@@ -100,8 +100,9 @@ def render_views(mesh: Meshes, cameras: FoVPerspectiveCameras, size: int) -> tup
     no specular), white background, and (N, size, size) masks of the pixels the cow covers."""
     lights = PointLights(location=[[0.0, 4.0, 3.0]], ambient_color=[[0.45] * 3], diffuse_color=[[0.55] * 3],
                          specular_color=[[0.0] * 3])
+    materials = Materials(specular_color=[[0.0] * 3])
     renderer = MeshRenderer(MeshRasterizer(cameras=cameras, raster_settings=RasterizationSettings(image_size=size)),
-                            HardPhongShader(cameras=cameras, lights=lights, materials=Materials(specular_color=[[0.0] * 3])))
+                            HardPhongShader(cameras=cameras, lights=lights, materials=materials))
     with torch.no_grad():
         images = renderer(mesh.extend(len(cameras)), cameras=cameras)
     return images[..., :3].clamp(0, 1).contiguous(), images[..., 3] > 0
@@ -326,8 +327,9 @@ def run(data: Path, *, minutes: float | None = 10.0, steps: int | None = None, s
         rays_per_image: int = 256, cameras_per_step: int = 4, n_coarse: int = 32, n_fine: int = 32,
         hidden: int = 64, n_harmonic: int = 6, lr: float = 5e-3, final_lr: float = 2.5e-4, eval_every: float = 30.0,
         out: Path | None = Path("nerf_out"), threads: int | None = 2, seed: int = 0, progress: bool = True) -> dict:
-    """Render the views, train for `minutes` of wall time (everything included) or, if given, `steps` steps, evaluate the
-    held-out views every `eval_every` seconds (or every `eval_every` steps with `steps`), write the outputs."""
+    """Render the views, train for `minutes` of wall time (everything included) or, if given, `steps` steps,
+    evaluate the held-out views every `eval_every` seconds (every `eval_every` steps with `steps`), write the
+    outputs."""
     if steps is not None:
         minutes = None  # a fixed number of steps replaces the time budget
     elif minutes is None:
@@ -354,7 +356,8 @@ def run(data: Path, *, minutes: float | None = 10.0, steps: int | None = None, s
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     budget = None if minutes is None else minutes * 60.0
     total = steps if steps is not None else int(budget)
-    bar = tqdm(total=total, unit="step" if steps is not None else "s", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=total, unit="step", disable=not progress, dynamic_ncols=True,
+               bar_format=None if steps is not None else "{l_bar}{bar}| {n}/{total} s [{elapsed}{postfix}]")
     losses, curve = [], []
     last_eval_cost, next_eval, step = 0.0, eval_every, 0
     t_train = time.perf_counter()

@@ -58,8 +58,6 @@ def test_planetoid_zoo_runs_both_libraries(shared_data):
 def test_nerf_cow_trains_with_hierarchical_sampling_and_writes_its_outputs(shared_data, tmp_path):
     import json
 
-    import torch
-
     ex = _example("nerf_cow")
     r = ex.run(shared_data, steps=24, size=16, n_views=8, rays_per_image=64, cameras_per_step=2, n_coarse=8, n_fine=8,
                hidden=16, n_harmonic=4, lr=1e-2, eval_every=12, out=tmp_path, threads=None, progress=False)
