@@ -378,7 +378,7 @@ def run(data: Path, *, minutes: float | None = 10.0, steps: int | None = None, s
                 break
             frac = step / steps
         else:
-            if elapsed + last_eval_cost + 1.0 >= budget:  # leave time for the final evaluation
+            if elapsed + last_eval_cost + min(15.0, 1.0 + 0.02 * budget) >= budget:  # the final evaluation, outputs
                 break
             frac = min(elapsed / budget, 1.0)
         for g in opt.param_groups:

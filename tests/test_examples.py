@@ -108,3 +108,11 @@ def test_nerf_cow_rays_match_pixels_and_stay_in_the_box(shared_data):
     in_bin = (fine.lengths >= lo_z - 1e-5) & (fine.lengths <= hi_z + 1e-5)
     is_coarse = (fine.lengths[..., None, :] == z[..., :, None]).any(-2)
     assert (in_bin | is_coarse)[hit].all() and (in_bin[hit].sum(-1) >= 5).all()
+
+
+def test_nerf_cow_time_budget_mode_stops_and_writes(shared_data, tmp_path):
+    ex = _example("nerf_cow")
+    r = ex.run(shared_data, minutes=0.1, size=8, n_views=4, rays_per_image=16, cameras_per_step=1, n_coarse=4,
+               n_fine=4, hidden=8, n_harmonic=2, eval_every=1e9, out=tmp_path, threads=None, progress=False)
+    assert r["steps"] == len(r["losses"]) and len(r["psnr_curve"]) == 2  # untrained + final, no periodic ones
+    assert r["psnr_curve"][-1][0] <= r["wall_seconds"] and (tmp_path / "metrics.json").is_file()
