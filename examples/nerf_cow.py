@@ -64,7 +64,7 @@ from meshgraph.render.implicit import (
 from meshgraph.structures import Meshes
 
 DIST, FOV = 2.7, 45.0  # the unit ball spans 2 * asin(1 / 2.7) = 43.5 degrees: the cow fills the frame, never cut
-NEAR, FAR = DIST - 1.8, DIST + 1.8  # the normalized cow lies in the unit ball, its box within radius sqrt(3)
+NEAR, FAR = DIST - 1.8, DIST + 1.8  # depths that hold the unit ball (the cow) with room to spare
 
 
 # --- the data --------------------------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class NeuralField(nn.Module):
         super().__init__()
         self.embed = HarmonicEmbedding(n_harmonic, append_input=True)
         d = self.embed.get_output_dim(3)
-        self.skip = layers // 2
+        self.skip = max(layers // 2, 1)  # the layer that also takes the embedding (none with a single layer)
         self.layers = nn.ModuleList(nn.Linear(d if i == 0 else hidden + (d if i == self.skip else 0), hidden)
                                     for i in range(layers))
         self.head = nn.Linear(hidden, 4)
@@ -168,7 +168,7 @@ class NeuralField(nn.Module):
         e = self.embed(points)
         h = e
         for i, layer in enumerate(self.layers):
-            if i == self.skip and i > 0:
+            if i == self.skip:
                 h = torch.cat((h, e), -1)
             h = torch.relu(layer(h))
         out = self.head(h)
