@@ -1,6 +1,6 @@
 """TexturesUV.sample_textures fwd+bwd on the cow (../shared/data/cow.obj, 5,856 faces, its own UVs) rasterized at
 256^2 with K = 8 faces per pixel (blur radius so most slots are full), a 1024^2 RGB map: meshgraph's fused op
-`sample_textures_uv` (UV interpolation + bilinear lookup in one pass, backward kernels) vs the two-step path it
+`sample_textures_uv` (UV interpolation + bilinear lookup in one pass; backward: `sample_textures_uv_backward`) vs the two-step path it
 replaced (meshgraph's interpolate_vertex_features, then torch grid_sample with torch autograd) and, when importable
 (`PYTHONPATH=/work/p3d-site`), PyTorch3D's own TexturesUV.sample_textures, in the same run. Outputs and gradients
 are checked against the two-step path first. Gradients go to the map, the UVs and the barycentrics."""
