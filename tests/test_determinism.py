@@ -170,3 +170,33 @@ def test_deterministic_mode_takes_the_aten_reduction(monkeypatch, device):
                 call()
             used = any(e.name == "aten::index_put_" for e in prof.events())
             assert used == on, f"{name}: deterministic={on} but index_put_ {'not ' if on else ''}used"
+
+
+# --- textures (issue 14)
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sample_textures_uv_backward_deterministic_path_matches(monkeypatch, device, mode, dtype):
+    """The ATen reductions (index_put_) give the CPU kernels' grad_verts_uvs and grad_maps, run to run the same."""
+    from torch.profiler import profile
+
+    g = torch.Generator().manual_seed(5)
+    F, V = 6, 8
+    p2f = torch.randint(-1, F, (2, 5, 4, 3), generator=g)
+    p2f[0, 0, 0] = torch.tensor([F + 3, -7, 2])  # out-of-range slots are empty in every path
+    p2f = p2f.to(device)
+    bary = torch.rand(*p2f.shape, 3, generator=g, dtype=dtype).to(device)
+    faces_uvs = torch.randint(0, V, (F, 3), generator=g).to(device)
+    verts_uvs = (torch.rand(V, 2, generator=g, dtype=dtype) * 1.4 - 0.2).to(device)
+    maps = torch.rand(2, 6, 7, 3, generator=g, dtype=dtype).to(device)
+    grad = torch.randn(*p2f.shape, 3, generator=g, dtype=dtype).to(device)
+    default, det, again = both_paths(monkeypatch, lambda: ops.sample_textures_uv_backward(
+        grad, p2f, bary, faces_uvs, verts_uvs, maps, mode, "zeros", False))
+    for d, a, r in zip(default, det, again):
+        torch.testing.assert_close(a, d, **tol(dtype))
+        assert torch.equal(a, r)
+    assert default[2].abs().sum() > 0 and (mode == "nearest" or default[1].abs().sum() > 0)
+    with deterministic_mode(monkeypatch, on=True), profile() as prof:
+        ops.sample_textures_uv_backward(grad, p2f, bary, faces_uvs, verts_uvs, maps, mode, "zeros", False)
+    assert any(e.name == "aten::index_put_" for e in prof.events())
+# --- end textures

@@ -116,3 +116,16 @@ def test_nerf_cow_time_budget_mode_stops_and_writes(shared_data, tmp_path):
                n_fine=4, hidden=8, n_harmonic=2, eval_every=1e9, out=tmp_path, threads=None, progress=False)
     assert r["steps"] == len(r["losses"]) and len(r["psnr_curve"]) == 2  # untrained + final, no periodic ones
     assert r["psnr_curve"][-1][0] <= r["wall_seconds"] and (tmp_path / "metrics.json").is_file()
+# --- textures (issue 14)
+def test_fit_textured_mesh_loss_drops_and_writes_its_files(shared_data, tmp_path):
+    """A few full-batch steps at a tiny size: the weighted loss falls, the metrics are in range, files written."""
+    r = _example("fit_textured_mesh").run(iters=6, image_size=24, views=3, views_per_iter=3, level=2,
+                                          faces_per_pixel=6, held_out=2, out=tmp_path, progress=False,
+                                          log=lambda *_: None, cow=shared_data / "cow.obj")
+    total = r["history"]["total"]
+    assert len(total) == 6 and total[-1] < total[0]
+    assert r["history"]["rgb"][-1] < r["history"]["rgb"][0]
+    assert 0.0 < r["silhouette_iou"] <= 1.0 and r["psnr"] > 0
+    for name in ("views", "silhouettes", "losses", "mesh", "metrics"):
+        assert Path(r["files"][name]).stat().st_size > 0, name
+# --- end textures

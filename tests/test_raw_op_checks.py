@@ -332,3 +332,60 @@ def test_marching_cubes_raw_op_checks_dtypes_shapes_and_devices():
         with pytest.raises(RuntimeError, match="same device|device"):
             mc(torch.zeros(1, 3, 3, 3, device="cuda"), torch.zeros(1))
 # --- end marching_cubes
+
+
+# --- textures (issue 14)
+def _uv_slots(device):
+    p2f = torch.tensor([[[[0, -1], [1, 0]]]], device=device)  # (1, 1, 2, 2)
+    bary = torch.full((1, 1, 2, 2, 3), 1 / 3, device=device)
+    faces_uvs = torch.tensor([[0, 1, 2], [1, 2, 3]], device=device)
+    verts_uvs = torch.rand(4, 2, device=device)
+    maps = torch.rand(1, 5, 6, 3, device=device)
+    return p2f, bary, faces_uvs, verts_uvs, maps
+
+
+def test_sample_textures_uv_checks_every_argument_on_cpu():
+    p2f, bary, fu, vu, maps = _uv_slots("cpu")
+    out = ops.sample_textures_uv(p2f, bary, fu, vu, maps, "bilinear", "border", True)
+    g = torch.ones_like(out)
+    ops.sample_textures_uv_backward(g, p2f, bary, fu, vu, maps, "nearest", "zeros", False)
+    raises(ops.sample_textures_uv, p2f.int(), bary, fu, vu, maps, "bilinear", "border", True, match="pix_to_face must be Long")
+    raises(ops.sample_textures_uv, p2f[0], bary[0], fu, vu, maps, "bilinear", "border", True, match="pix_to_face must be 4-D")
+    raises(ops.sample_textures_uv, p2f, bary[..., :2], fu, vu, maps, "bilinear", "border", True, match="bary must have")
+    raises(ops.sample_textures_uv, p2f, bary, fu.int(), vu, maps, "bilinear", "border", True, match="faces_uvs must be")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu[:, :1], maps, "bilinear", "border", True, match="verts_uvs must be")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu.double(), maps, "bilinear", "border", True, match="same dtype")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu, maps[0], "bilinear", "border", True, match="maps must be 4-D")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu, maps.expand(2, -1, -1, -1), "bilinear", "border", True,
+           match="one map per image")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu, maps[:, :0], "bilinear", "border", True, match="not be empty")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu, maps.long(), "bilinear", "border", True, match="maps must be float16")
+    raises(ops.sample_textures_uv, p2f, bary, fu.clamp_max(3) + 1, vu, maps, "bilinear", "border", True,
+           match="faces_uvs must index")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu, maps, "area", "border", True, match="mode must be")
+    raises(ops.sample_textures_uv, p2f, bary, fu, vu, maps, "bilinear", "mirror", True, match="padding_mode must be")
+    raises(ops.sample_textures_uv_backward, g[..., :2], p2f, bary, fu, vu, maps, "bilinear", "border", True,
+           match="grad must have")
+    raises(ops.sample_textures_uv_backward, g.long(), p2f, bary, fu, vu, maps, "bilinear", "border", True,
+           match="grad must be float16")
+
+
+@pytest.mark.skipif(not CUDA, reason="needs meshgraph's CUDA kernels and a GPU")
+def test_sample_textures_uv_cuda_rejects_cpu_tensors_and_clamps():
+    c = torch.device("cuda")
+    p2f, bary, fu, vu, maps = _uv_slots(c)
+    for i in range(5):
+        args = [p2f, bary, fu, vu, maps]
+        args[i] = args[i].cpu()
+        raises(ops.sample_textures_uv, *args, "bilinear", "border", True, match="same device")
+    raises(ops.sample_textures_uv_backward, torch.ones(1, 1, 2, 2, 3), p2f, bary, fu, vu, maps, "bilinear", "border",
+           True, match="same device")
+    wild_faces = torch.tensor([[0, 9, 2], [-4, 2, 3]], device=c)  # corners outside verts_uvs add nothing
+    wild_p2f = torch.tensor([[[[7, -3], [1, 0]]]], device=c)
+    for mode in ("bilinear", "nearest"):
+        out = ops.sample_textures_uv(wild_p2f, bary, wild_faces, vu, maps, mode, "zeros", False)
+        grads = ops.sample_textures_uv_backward(torch.ones_like(out), wild_p2f, bary, wild_faces, vu, maps, mode,
+                                                "zeros", False)
+        assert torch.isfinite(out).all() and all(torch.isfinite(t).all() for t in grads)
+    torch.cuda.synchronize()
+# --- end textures

@@ -117,3 +117,8 @@ from .ray_mesh_intersect import RayHits, ray_mesh_intersect  # noqa: E402
 __all__ += ["MeshVoxels", "RayHits", "mesh_to_voxels", "points_inside_mesh", "ray_mesh_intersect", "signed_distance",
             "winding_number"]
 # --- end mesh queries
+# --- textures (issue 14)
+from .sample_textures_uv import sample_textures_uv  # noqa: E402
+
+__all__ += ["sample_textures_uv"]
+# --- end textures

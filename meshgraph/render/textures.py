@@ -6,11 +6,11 @@ fragments by `sample_textures(fragments)` -> (N, H, W, K, C). `Meshes(verts, fac
 object through indexing, `extend`, `clone`, `detach`, `to`, `submeshes` and the joins, and hands it its per-mesh
 counts (the `_num_faces_per_mesh` / `_num_verts_per_mesh` / `valid` attributes PyTorch3D's protocol uses).
 
-Sampling goes through meshgraph's barycentric interpolation kernel (`interpolate_vertex_features`): vertex
-features and UVs are read through the packed faces, never copied to an (F, 3, C) array first. The UV lookup is
-`torch.nn.functional.grid_sample` (bilinear or nearest, PyTorch3D's padding / align_corners), called once per batch
-with the K slots laid side by side, so a map is never repeated K times; gradients reach the maps, the UVs and the
-barycentrics.
+Sampling goes through meshgraph's barycentric interpolation kernels: vertex features are read through the packed
+faces (`interpolate_vertex_features`), never copied to an (F, 3, C) array first. A single-map TexturesUV is sampled
+by the fused op `sample_textures_uv` (UV interpolation and the bilinear or nearest lookup with PyTorch3D's padding /
+align_corners in one pass, no per-slot UV array; gradients reach the maps, the UVs and the barycentrics). Maps
+chosen per face (`maps_ids`) are read with `torch.nn.functional.grid_sample`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..ops.interpolate_face_attributes import interpolate_vertex_features
+from ..ops.sample_textures_uv import sample_textures_uv
 from ..structures import list_to_packed, list_to_padded, padded_to_list
 
 __all__ = [
@@ -606,21 +607,20 @@ class TexturesUV(TexturesBase):
         return interpolate_vertex_features(p2f, bary, self.faces_uvs_packed(), self.verts_uvs_packed())
 
     def sample_textures(self, fragments, **kwargs) -> torch.Tensor:
-        """(N, H, W, K, C): the maps read (grid_sample: sampling_mode, padding_mode, align_corners) at each slot's
-        interpolated UV. Empty slots read the map at UV (0, 0); blending ignores them."""
+        """(N, H, W, K, C): the maps read (grid_sample's rules: sampling_mode, padding_mode, align_corners) at each
+        slot's interpolated UV. Empty slots read the map at UV (0, 0); blending ignores them."""
         maps = self.maps_padded()
-        uv = self._pixel_uvs(fragments).to(maps.dtype)
-        N, H, W, K = fragments.pix_to_face.shape
-        if maps.device != uv.device:
-            maps = maps.to(uv.device)
-        opts = dict(mode=self.sampling_mode, align_corners=self.align_corners, padding_mode=self.padding_mode)
+        p2f = fragments.pix_to_face
+        if maps.device != p2f.device:
+            maps = maps.to(p2f.device)
         ids = self.maps_ids_padded()
-        if ids is None:
-            C = maps.shape[-1]
-            # the K slots side by side in one (N, H, W * K) grid: each map is read once per image, never copied K times
-            grid = _uv_to_grid(uv).reshape(N, H, W * K, 2)
-            texels = F.grid_sample(maps.permute(0, 3, 1, 2), grid, **opts)  # (N, C, H, W * K)
-            return texels.reshape(N, C, H, W, K).permute(0, 2, 3, 4, 1)
+        if ids is None:  # one fused pass: UV interpolation + texel lookup (csrc/ops/sample_textures_uv)
+            return sample_textures_uv(p2f, fragments.bary_coords, self.faces_uvs_packed(), self.verts_uvs_packed(),
+                                      maps, sampling_mode=self.sampling_mode, padding_mode=self.padding_mode,
+                                      align_corners=self.align_corners)
+        uv = self._pixel_uvs(fragments).to(maps.dtype)
+        N, H, W, K = p2f.shape
+        opts = dict(mode=self.sampling_mode, align_corners=self.align_corners, padding_mode=self.padding_mode)
         M = maps.shape[1]
         face_map = ids.reshape(-1).gather(0, fragments.pix_to_face.clamp(min=0).reshape(-1)).view(N, H, W, K, 1)
         grid = torch.cat((_uv_to_grid(uv), _map_coordinate(face_map, M, uv)), dim=4).permute(0, 3, 1, 2, 4)

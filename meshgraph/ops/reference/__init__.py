@@ -125,3 +125,9 @@ from .mesh_queries import ray_mesh_intersect_idx, winding_number  # noqa: E402
 REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx})
 __all__ += ["ray_mesh_intersect_idx", "winding_number"]
 # --- end mesh queries
+# --- textures (issue 14)
+from .textures import sample_textures_uv, sample_textures_uv_backward  # noqa: E402
+
+REFERENCES.update({"sample_textures_uv": sample_textures_uv, "sample_textures_uv_backward": sample_textures_uv_backward})
+__all__ += ["sample_textures_uv", "sample_textures_uv_backward"]
+# --- end textures
