@@ -303,9 +303,11 @@ class NeighborLoader(NodeLoader):
     """Neighbour-sampled mini-batches (PyG's `NeighborLoader`; see the module docstring for the batch layout).
 
     `num_neighbors[h]` neighbours are drawn per node at hop h (-1: all); `subgraph_type` 'directional',
-    'bidirectional' or 'induced'; `disjoint` gives each seed its own subtree; `time_attr` (node-level) restricts
-    the draws to neighbours not later than the seed (`input_time` overrides the seeds' times); `weight_attr` draws
-    in proportion to an edge weight. `data` is a `Data` or a `(FeatureStore, GraphStore)` pair.
+    'bidirectional' or 'induced'; `disjoint` gives each seed its own subtree; `time_attr` restricts each seed's
+    subtree to neighbours (node-level time) or edges (edge-level time) not later than the seed's time (`input_time`
+    overrides the seeds' node times; edge-level times need it), drawn uniformly or, with
+    `temporal_strategy='last'`, the latest ones (meshgraph.sampling.temporal); `weight_attr` draws in proportion to
+    an edge weight. `data` is a `Data`, a `HeteroData` or a `(FeatureStore, GraphStore)` pair.
     """
 
     def __init__(self, data, num_neighbors, input_nodes=None, input_time=None, replace: bool = False,
