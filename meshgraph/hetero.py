@@ -547,6 +547,15 @@ class HeteroGraph(_TensorMethods):
         return sum(s.num_edges for s in self.edge_stores)
 
     @property
+    def node_offsets(self) -> dict[str, int]:
+        """The first node's index of each node type in the types' concatenation (node_types order), as PyG's."""
+        out, offset = {}, 0
+        for key in self.node_types:
+            out[key] = offset
+            offset += self[key].num_nodes
+        return out
+
+    @property
     def num_node_features(self) -> dict[str, int]:
         return {k: s.num_node_features for k, s in self.node_items()}
 

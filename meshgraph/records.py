@@ -1295,37 +1295,69 @@ def _separate(batch: Batch, key: str, value: Any, idx: int, slices, inc):
 # ---------------------------------------------------------------------- networkx
 
 
-def _per_item(value):
-    """A tensor's rows as Python values (squeezed: one number per row for (N,) / (N, 1))."""
-    return value.squeeze().tolist() if isinstance(value, torch.Tensor) else value
+def _networkx_value(value):
+    """A value as networkx holds it (PyG's rule): a tensor as (nested) Python lists / numbers, others as they are."""
+    return value.tolist() if isinstance(value, torch.Tensor) else value
 
 
-def to_networkx(data: Data, node_attrs=None, edge_attrs=None, graph_attrs=None, to_undirected: bool | str | None = False,
+def _rows(value) -> list:
+    """value[i] as networkx holds it, for every i (a tensor converted once, not row by row)."""
+    return value.tolist() if isinstance(value, torch.Tensor) else [_networkx_value(v) for v in value]
+
+
+def to_networkx(data, node_attrs=None, edge_attrs=None, graph_attrs=None, to_undirected: bool | str | None = False,
                 to_multi: bool = False, remove_self_loops: bool = False):
-    """A networkx graph of a record: nodes 0..N-1 carrying `node_attrs`, one edge per column of edge_index carrying
-    `edge_attrs` (rows as lists), `graph_attrs` on G.graph. to_undirected=True gives an undirected graph (a later
-    edge overwrites an earlier one between the same nodes), "upper" / "lower" keeps only edges with i <= j / i >= j;
-    to_multi keeps parallel edges; remove_self_loops drops i -> i."""
+    """A networkx graph of a record (Data or HeteroGraph): nodes numbered 0..N-1 carrying `node_attrs`, one edge per
+    column of edge_index carrying `edge_attrs` (each row as tensor.tolist() gives it), `graph_attrs` on G.graph.
+    to_undirected=True gives an undirected graph (a later edge overwrites an earlier one between the same nodes),
+    "upper" / "lower" keeps only edges with i <= j / i >= j; to_multi keeps parallel edges; remove_self_loops drops
+    i -> i (not on bipartite edge types).
+
+    A HeteroGraph's node types are numbered one after another (node_offsets, in node_types order); every node gets
+    a `type` attribute (its node type) and every edge a `type` (its edge type triple), as PyG's. to_undirected is
+    not supported for heterogeneous graphs (a ValueError, as PyG)."""
     import networkx as nx
 
-    undirected = bool(to_undirected)
+    from .hetero import HeteroGraph
+
+    hetero = isinstance(data, HeteroGraph)
+    if to_undirected not in (None, False, True, "upper", "lower"):
+        raise ValueError(f"to_undirected must be a bool, 'upper' or 'lower', got {to_undirected!r}")
+    undirected = to_undirected is True or to_undirected in ("upper", "lower")
+    if hetero and undirected:
+        raise ValueError("'to_undirected' is not supported in 'to_networkx' for heterogeneous graphs")
     G = (nx.MultiGraph if to_multi else nx.Graph)() if undirected else (nx.MultiDiGraph if to_multi else nx.DiGraph)()
-    N = data.num_nodes
-    G.add_nodes_from(range(N))
-    node_values = {k: _per_item(data[k]) for k in (node_attrs or [])}
-    for i in range(N):
-        for k, v in node_values.items():
-            G.nodes[i][k] = v[i]
-    edge_values = {k: _per_item(data[k]) for k in (edge_attrs or [])}
-    ei = data.edge_index
-    for e, (u, v) in enumerate(([] if ei is None else ei.t().tolist())):
-        if (to_undirected == "upper" and u > v) or (to_undirected == "lower" and u < v):
-            continue
-        if remove_self_loops and u == v:
-            continue
-        G.add_edge(u, v, **{k: vals[e] for k, vals in edge_values.items()})
     for k in graph_attrs or []:
-        G.graph[k] = _per_item(data[k])
+        G.graph[k] = _networkx_value(data[k])
+
+    offsets, start = {}, 0
+    for store in data.node_stores:
+        offsets[getattr(store, "_key", None)] = start
+        n = store.num_nodes
+        if n is None:
+            raise ValueError("data.num_nodes is unknown: set num_nodes or a node-level attribute")
+        values = {k: _rows(store[k]) for k in (node_attrs or [])}
+        for i in range(n):
+            kwargs = {"type": store._key} if hetero else {}
+            kwargs.update((k, v[i]) for k, v in values.items())
+            G.add_node(start + i, **kwargs)
+        start += n
+    for store in data.edge_stores:
+        ei = store.edge_index if "edge_index" in store else None
+        if ei is None:
+            continue
+        key = getattr(store, "_key", None)
+        src_off, dst_off = (offsets[key[0]], offsets[key[-1]]) if hetero else (0, 0)
+        bipartite = hetero and key[0] != key[-1]
+        values = {k: _rows(store[k]) for k in (edge_attrs or [])}
+        for e, (u, v) in enumerate(ei.t().tolist()):
+            if (to_undirected == "upper" and u > v) or (to_undirected == "lower" and u < v):
+                continue
+            if remove_self_loops and u == v and not bipartite:
+                continue
+            kwargs = {"type": key} if hetero else {}
+            kwargs.update((k, vals[e]) for k, vals in values.items())
+            G.add_edge(u + src_off, v + dst_off, **kwargs)
     return G
 
 

@@ -175,6 +175,76 @@ def test_random_link_split_with_labels_and_too_few_negatives_matches_pyg():
         assert_same(x, y)
 
 
+def hetero_pair():
+    """(meshgraph HeteroGraph, PyG HeteroData) over equal values: a non-bipartite type with an undirected edge set,
+    a bipartite type with its reverse, and a label on the bipartite type."""
+    from meshgraph import HeteroGraph
+    from torch_geometric.data import HeteroData
+
+    g = torch.Generator().manual_seed(5)
+    pp = torch.randint(0, 12, (2, 30), generator=g)
+    pp = torch.cat([pp, pp.flip(0)], 1).unique(dim=1)
+    pa = torch.randint(0, 12, (2, 40), generator=g) % torch.tensor([[12], [9]])
+    pa = pa.unique(dim=1)
+    values = {
+        ("p", "x"): torch.rand(12, 2, generator=g), ("a", "x"): torch.rand(9, 3, generator=g),
+        (("p", "to", "p"), "edge_index"): pp, (("p", "to", "p"), "edge_attr"): torch.rand(pp.size(1), 2, generator=g),
+        (("p", "writes", "a"), "edge_index"): pa,
+        (("p", "writes", "a"), "edge_label"): torch.randint(0, 3, (pa.size(1),), generator=g),
+        (("p", "writes", "a"), "w"): torch.rand(pa.size(1), generator=g),
+        (("a", "rev_writes", "p"), "edge_index"): pa.flip(0), (("a", "rev_writes", "p"), "stale"): torch.rand(pa.size(1)),
+    }
+    ours, theirs = HeteroGraph(), HeteroData()
+    for (t, k), v in values.items():
+        ours[t][k] = v.clone()
+        theirs[t][k] = v.clone()
+    return ours, theirs
+
+
+def assert_same_hetero(ours, theirs):
+    assert sorted(ours.node_types) == sorted(theirs.node_types)
+    assert sorted(ours.edge_types) == sorted(theirs.edge_types)
+    for t in theirs.node_types + theirs.edge_types:
+        a, b = ours[t], theirs[t]
+        assert sorted(a.keys()) == sorted(b.keys()), t
+        for k in b.keys():
+            assert a[k].dtype == b[k].dtype and torch.equal(a[k], b[k]), (t, k)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(edge_types=("p", "to", "p"), is_undirected=True),
+    dict(edge_types=("p", "writes", "a"), rev_edge_types=("a", "rev_writes", "p"), neg_sampling_ratio=2.0),
+    dict(edge_types=[("p", "to", "p"), ("p", "writes", "a")], rev_edge_types=[None, ("a", "rev_writes", "p")],
+         is_undirected=True, disjoint_train_ratio=0.3, split_labels=True),
+    dict(edge_types=[("p", "to", "p"), ("p", "writes", "a")], key="edge_label", num_val=3, num_test=0.25,
+         add_negative_train_samples=False, neg_sampling_ratio=0.5),
+    dict(edge_types=("p", "to", "p"), rev_edge_types=("p", "to", "p"), is_undirected=True, num_val=0.3),
+])
+def test_random_link_split_hetero_matches_pyg(kwargs):
+    """Per edge type: PyG's permutation, split, reverse-type copies, labels and (bipartite) negatives, draw for draw."""
+    ours, theirs = hetero_pair()
+    a = seeded(lambda: T.RandomLinkSplit(**kwargs)(ours))
+    b = seeded(lambda: PT.RandomLinkSplit(**kwargs)(theirs))
+    for x, y in zip(a, b):
+        assert_same_hetero(x, y)
+    assert_same_hetero(ours, theirs)  # the input is left as it was
+    train = a[0]
+    if kwargs.get("rev_edge_types") == ("a", "rev_writes", "p"):
+        # the reverse type is the flipped train message-passing edges, its outdated attributes dropped
+        assert torch.equal(train["a", "rev_writes", "p"].edge_index, train["p", "writes", "a"].edge_index.flip(0))
+        assert "stale" not in train["a", "rev_writes", "p"]
+
+
+def test_random_link_split_hetero_bad_input():
+    ours, _ = hetero_pair()
+    with pytest.raises(ValueError, match="edge_types"):
+        T.RandomLinkSplit()(ours)
+    with pytest.raises(ValueError, match="edge_types"):
+        T.RandomLinkSplit(edge_types=("p", "cites", "a"))(ours)
+    with pytest.raises(ValueError, match="rev_edge_types"):
+        T.RandomLinkSplit(edge_types=[("p", "to", "p")], rev_edge_types=[None, None])
+
+
 @pytest.mark.parametrize("name,args", [("RandomJitter", (0.3,)), ("RandomJitter", ([0.1, -2.0, 0],)),
                                        ("RandomFlip", (1,)), ("RandomFlip", (0, 0.9)), ("RandomRotate", (60, 0)),
                                        ("RandomRotate", ((10, 170), 1)), ("RandomRotate", (180, 2))])

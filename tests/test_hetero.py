@@ -238,3 +238,46 @@ def test_remove_isolated_nodes_per_type_as_pyg():
     assert [mine[t].num_nodes for t in ("p", "a", "i")] == [theirs[t].num_nodes for t in ("p", "a", "i")] == [5, 3, 0]
     for t in theirs.node_types + theirs.edge_types:
         _same_store(mine[t], theirs[t])
+
+
+# ---------------------------------------------------------------------- networkx (issue 15)
+
+
+def _graph_items(G):
+    return dict(G.nodes(data=True)), sorted(G.edges(data=True), key=str), dict(G.graph)
+
+
+@pytest.mark.parametrize("opts", [{}, {"remove_self_loops": True}, {"to_multi": True}])
+def test_to_networkx_of_hetero_graph_matches_pyg(opts):
+    """Node types numbered one after another, `type` on every node / edge, (N, 1) and (N, F) rows as lists, graph
+    attributes; loops of the non-bipartite type dropped with remove_self_loops: PyG's to_networkx, item for item."""
+    pytest.importorskip("networkx")
+    from torch_geometric.utils import to_networkx as pyg_to_networkx
+
+    from meshgraph.compat.pyg.utils import to_networkx
+
+    ours, theirs = _fill(HeteroGraph()), _fill(pyg_data.HeteroData())
+    for d in (ours, theirs):
+        d["paper", "cites", "paper"].edge_index[:, 0] = 2  # a self loop
+        d["paper"].z = torch.arange(6.0).view(6, 1)
+        d["author"].z = [f"a{i}" for i in range(4)]  # a list: items as they are
+        d.gid = torch.tensor([7])
+    kw = dict(node_attrs=["x"], edge_attrs=["edge_attr"], graph_attrs=["gid", "tag"], **opts)
+    G1, G2 = to_networkx(ours, **kw), pyg_to_networkx(theirs, **kw)
+    assert type(G1) is type(G2)
+    assert _graph_items(G1) == _graph_items(G2)
+    assert ours.node_offsets == theirs.node_offsets == {"paper": 0, "author": 6}
+    G1 = to_networkx(ours, node_attrs=["z"])
+    assert dict(G1.nodes(data=True)) == dict(pyg_to_networkx(theirs, node_attrs=["z"]).nodes(data=True))
+    assert G1.nodes[3] == {"type": "paper", "z": [3.0]} and G1.nodes[7] == {"type": "author", "z": "a1"}
+
+
+def test_to_networkx_of_hetero_graph_rejects_to_undirected():
+    pytest.importorskip("networkx")
+    from meshgraph.compat.pyg.utils import to_networkx
+
+    for value in (True, "upper", "lower"):
+        with pytest.raises(ValueError, match="to_undirected"):
+            to_networkx(_fill(HeteroGraph()), to_undirected=value)
+    with pytest.raises(ValueError, match="to_undirected"):
+        to_networkx(Data(edge_index=torch.tensor([[0], [1]]), num_nodes=2), to_undirected="both")

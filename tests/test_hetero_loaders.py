@@ -369,3 +369,46 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="input_nodes"):
         hetero_sample(NeighborSampler(data, [1]).hetero_graph, {et: [1] for et in data.edge_types},
                       {"venue": torch.tensor([0])})
+
+
+def test_hetero_trim_to_layer_keeps_the_seed_outputs_and_checks_its_dicts():
+    """A 2-layer HeteroConv GraphSAGE on a hetero NeighborLoader batch, trimmed before each layer with the
+    batch's num_sampled_nodes_dict / num_sampled_edges_dict (PyG's dict form), gives the untrimmed seed outputs
+    while computing fewer rows; missing or short counts are a ValueError naming the dict and the type."""
+    from meshgraph.nn import HeteroConv, SAGEConv
+    from meshgraph.sampling import trim_to_layer
+
+    data = typed_graph(seed=3)
+    batch = next(iter(NeighborLoader(data, num_neighbors=[3, 2], input_nodes="paper", batch_size=6)))
+    torch.manual_seed(0)
+    dims = {"paper": 4, "author": 3}
+    layers = [HeteroConv({et: SAGEConv((dims[et[0]], dims[et[2]]), 5) for et in data.edge_types}),
+              HeteroConv({et: SAGEConv((5, 5), 5) for et in data.edge_types})]
+    nodes, edges = batch.num_sampled_nodes_dict, batch.num_sampled_edges_dict
+    ew = {et: torch.rand(batch[et].num_edges) for et in data.edge_types}
+
+    def run(trim):
+        x, ei, w = batch.x_dict, batch.edge_index_dict, ew
+        rows = 0
+        for i, conv in enumerate(layers):
+            if trim:
+                x, ei, w = trim_to_layer(i, nodes, edges, x, ei, w)
+            rows += sum(v.size(0) for v in x.values())
+            x = {k: v.relu() for k, v in conv(x, ei).items()}
+        return x["paper"][:6], rows, w
+
+    full, full_rows, _ = run(False)
+    trimmed, trimmed_rows, w = run(True)
+    torch.testing.assert_close(trimmed, full)
+    assert trimmed_rows < full_rows
+    for et in data.edge_types:  # edge features trimmed with their edges (the last hop's dropped at layer 1)
+        assert torch.equal(w[et], ew[et][:ew[et].numel() - edges[et][-1]])
+    x, ei = batch.x_dict, batch.edge_index_dict
+    with pytest.raises(ValueError, match="num_sampled_nodes_per_hop has no entry for node type 'author'"):
+        trim_to_layer(1, {"paper": nodes["paper"]}, edges, x, ei)
+    with pytest.raises(ValueError, match="num_sampled_edges_per_hop"):
+        trim_to_layer(1, nodes, {k: v for k, v in list(edges.items())[:1]}, x, ei)
+    with pytest.raises(ValueError, match="needs at least 3 hops"):
+        trim_to_layer(3, nodes, edges, x, ei)
+    with pytest.raises(TypeError, match="edge_attr"):
+        trim_to_layer(1, nodes, edges, x, ei, torch.zeros(3))

@@ -372,3 +372,21 @@ def test_empty_graph_and_empty_fanouts():
     assert torch.equal(batch.x, data.x[:4])
     batch = next(iter(NeighborLoader(random_graph(), [], batch_size=4)))
     assert batch.n_id.numel() == 4 and batch.edge_index.shape[1] == 0
+
+
+def test_spawned_workers_give_the_num_workers_0_batches():
+    """Workers started with 'spawn' (a fresh interpreter: the loader, its shared-memory CSC and meshgraph's library
+    are re-created from the pickle) give the batches of num_workers=0, random fan-outs and shuffling included."""
+    data = random_graph(N=60, seed=21)
+    kw = dict(num_neighbors=[3, 2], batch_size=15, shuffle=True)
+    torch.manual_seed(5)
+    single = list(NeighborLoader(data, **kw))
+    torch.manual_seed(5)
+    spawned = list(NeighborLoader(data, num_workers=2, multiprocessing_context="spawn", **kw))
+    assert len(single) == len(spawned) == 4
+    for a, b in zip(single, spawned):
+        for key in ("n_id", "e_id", "edge_index", "x", "input_id"):
+            assert torch.equal(a[key], b[key]), key
+    torch.manual_seed(6)
+    other = list(NeighborLoader(data, **kw))
+    assert any(a.n_id.numel() != b.n_id.numel() or not torch.equal(a.n_id, b.n_id) for a, b in zip(single, other))

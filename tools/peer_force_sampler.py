@@ -4,11 +4,10 @@ loader / sampler tests run against meshgraph.compat's own sampler and METIS (pym
 PyG skips its sampling tests unless pyg-lib or torch-sparse is installed (`onlyNeighborSampler`,
 `withPackage('pyg_lib')`, `withMETIS`, `torch_geometric.typing.WITH_PYG_LIB` / `WITH_WEIGHTED_NEIGHBOR_SAMPLE`
 read at import time). meshgraph's loaders need neither, so this plugin, loaded before the test modules are
-imported, says that pyg-lib (the sampler's feature set: weighted sampling, hetero, disjoint, temporal by node time)
-and METIS are present. It leaves torch-sparse absent (the tests gated on it use `SparseTensor`, which meshgraph
-does not mirror) and edge-level temporal sampling (`WITH_EDGE_TIME_NEIGHBOR_SAMPLE`) off (meshgraph's
-neighbor_sample samples by node time only). Nothing of pyg-lib is imported or called: the code under test is
-meshgraph.compat (tools/peer_tests.py rewrites `torch_geometric.loader/sampler/data` to it).
+imported, says that pyg-lib (the sampler's feature set: weighted sampling, hetero, disjoint, temporal by node or
+edge time, `WITH_EDGE_TIME_NEIGHBOR_SAMPLE`) and METIS are present. It leaves torch-sparse absent (the tests gated
+on it use `SparseTensor`, which meshgraph does not mirror). Nothing of pyg-lib is imported or called: the code
+under test is meshgraph.compat (tools/peer_tests.py rewrites `torch_geometric.loader/sampler/data` to it).
 """
 
 from __future__ import annotations
@@ -35,4 +34,5 @@ _D.has_package = _T.has_package = _has
 _TY.WITH_PYG_LIB = True
 _TY.WITH_METIS = True
 _TY.WITH_WEIGHTED_NEIGHBOR_SAMPLE = True
+_TY.WITH_EDGE_TIME_NEIGHBOR_SAMPLE = True  # meshgraph samples by edge time too (meshgraph.sampling.temporal)
 _TY.WITH_SAMPLED_OP = False

@@ -153,30 +153,41 @@ class HeteroGraphCSC:
         for nt in self.node_types:
             n = data[nt].num_nodes
             self.num_nodes[nt] = int(n or 0)
-        self.node_time = None
+        self.node_time = self.edge_time = None
+        self.timed_node_types = set()
+        edge_times = {}
         if time_attr is not None:
             node_level = [nt for nt in self.node_types if time_attr in data[nt]]
             edge_level = [et for et in self.orig_edge_types if time_attr in data[et]]
             if node_level and edge_level:
                 raise ValueError(f"The time attribute '{time_attr}' (time_attr) holds both node-level and "
                                  f"edge-level information")
+            for et in edge_level:
+                t = data[et][time_attr]
+                ne = data[et]["edge_index"].size(1) if "edge_index" in data[et] else 0
+                if not isinstance(t, torch.Tensor) or t.dim() != 1 or t.numel() != ne:
+                    raise ValueError(f"The time attribute '{time_attr}' (time_attr) of edge type {et!r} must hold "
+                                     f"one time per edge ({ne}), got {getattr(t, 'shape', type(t).__name__)}")
+                edge_times[et] = t.cpu()
             if edge_level:
-                raise NotImplementedError("edge-level temporal sampling (time_attr naming an edge attribute) is "
-                                          "not supported by meshgraph's neighbor_sample: give node-level times")
-            if not node_level:
+                as_float = any(t.is_floating_point() for t in edge_times.values())
+                self.time_dtype = torch.float64 if as_float else torch.int64
+            elif not node_level:
                 raise ValueError(f"The time attribute '{time_attr}' (time_attr) is neither a node-level or "
                                  f"edge-level attribute")
-            times = {nt: data[nt][time_attr].cpu() for nt in node_level}
-            as_float = any(t.is_floating_point() for t in times.values())
-            self.time_dtype = torch.float64 if as_float else torch.int64
-            self.node_time = {nt: t.to(self.time_dtype) for nt, t in times.items()}
-            # node types without times are never filtered out (pyg-lib's rule)
-            lowest = -float("inf") if as_float else torch.iinfo(torch.int64).min
-            for nt in self.node_types:
-                if nt not in self.node_time:
-                    self.node_time[nt] = torch.full((self.num_nodes[nt],), lowest, dtype=self.time_dtype)
-                elif share_memory:
-                    self.node_time[nt].share_memory_()
+            else:
+                times = {nt: data[nt][time_attr].cpu() for nt in node_level}
+                as_float = any(t.is_floating_point() for t in times.values())
+                self.time_dtype = torch.float64 if as_float else torch.int64
+                self.node_time = {nt: t.to(self.time_dtype) for nt, t in times.items()}
+                self.timed_node_types = set(node_level)
+                # node types without times are never filtered out (pyg-lib's rule)
+                lowest = -float("inf") if as_float else torch.iinfo(torch.int64).min
+                for nt in self.node_types:
+                    if nt not in self.node_time:
+                        self.node_time[nt] = torch.full((self.num_nodes[nt],), lowest, dtype=self.time_dtype)
+                    elif share_memory:
+                        self.node_time[nt].share_memory_()
         self.colptr, self.row, self.perm, self.weight, self.time = {}, {}, {}, {}, {}
         for et, oet in zip(self.edge_types, self.orig_edge_types):
             store = data[oet]
@@ -194,6 +205,9 @@ class HeteroGraphCSC:
                 nb = ei[1] if backward else ei[0]
                 pre = self.node_time[et[0]][nb].argsort(stable=True)
                 ei = ei[:, pre]
+            elif oet in edge_times and not is_sorted and ei.numel():
+                pre = edge_times[oet].argsort(stable=True)  # sorted by edge time (PyG's sort_csc)
+                ei = ei[:, pre]
             colptr, row, perm = to_csc(ei, n, is_sorted, share_memory, transpose=backward)
             if pre is not None:
                 perm = pre[perm] if perm is not None else pre
@@ -208,6 +222,13 @@ class HeteroGraphCSC:
                 t = self.node_time[et[0]]
                 pad = t.new_zeros(n - t.numel())
                 self.time[et] = torch.cat([t, pad]) if pad.numel() else t
+            if oet in edge_times:
+                t = edge_times[oet].to(self.time_dtype)
+                t = t[perm] if perm is not None else t
+                if share_memory:
+                    t.share_memory_()
+                self.edge_time = self.edge_time or {}
+                self.edge_time[et] = t
         self.backward = backward
 
 
@@ -342,8 +363,11 @@ class _TypeState:
 
 
 def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, seed_time_dict=None,
-                  replace=False, disjoint=False, induced=False, generator=None) -> HeteroSamplerOutput:
-    """Samples the typed neighbourhood of `seed_dict` ({node_type: (B_t,) seeds}); see the module docstring."""
+                  replace=False, disjoint=False, induced=False, generator=None,
+                  temporal_strategy: str = "uniform") -> HeteroSamplerOutput:
+    """Samples the typed neighbourhood of `seed_dict` ({node_type: (B_t,) seeds}); see the module docstring.
+    Edge-level times (graph.edge_time) and temporal_strategy='last' take meshgraph.sampling.temporal's hop (edge
+    types without times, and with 'last' those whose neighbour type has no time, draw uniformly, pyg-lib's rule)."""
     for nt, seed in seed_dict.items():
         if nt not in graph.num_nodes:
             raise ValueError(f"input_nodes: node type {nt!r} is not in the graph (node types {graph.node_types})")
@@ -351,7 +375,7 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
             bad = int(seed.max()) if int(seed.min()) >= 0 else int(seed.min())
             raise IndexError(f"input_nodes holds {nt!r} node {bad}, "
                              f"outside [0, {graph.num_nodes[nt]}) (num_nodes of {nt!r})")
-    temporal = graph.node_time is not None
+    temporal = graph.node_time is not None or graph.edge_time is not None
     disjoint = disjoint or temporal
     L = len(next(iter(num_neighbors.values()))) if num_neighbors else 0
     state = {nt: _TypeState(graph.num_nodes[nt]) for nt in graph.node_types}
@@ -380,6 +404,9 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
         local = torch.arange(keys.numel())
         frontier[nt] = (seed, local, b if disjoint else None)
     if temporal:
+        if seed_time_dict is None and graph.edge_time is not None:
+            raise ValueError("edge-level temporal sampling needs the seeds' times: pass input_time (NeighborLoader) "
+                             "or edge_label_time (LinkNeighborLoader)")
         if seed_time_dict is None:
             seed_time_dict = {}
             for nt, seed in seed_dict.items():
@@ -404,17 +431,28 @@ def hetero_sample(graph: HeteroGraphCSC, num_neighbors: dict, seed_dict: dict, s
                 continue
             f_node, f_local, f_batch = f
             st_time = None
-            time = graph.time.get(et) if temporal else None
-            if time is not None:
-                seed_types_time = seed_time_dict
+            time = graph.time.get(et) if graph.node_time is not None else None
+            edge_time = graph.edge_time.get(et) if graph.edge_time is not None else None
+            if temporal:
                 # the root seed of each frontier entry: its batch, within the seed type(s)
-                st_time = _frontier_time(f_batch, seed_types_time).to(graph.time_dtype)
-            ns = torch.ops.meshgraph.neighbor_sample(
-                graph.colptr[et], graph.row[et], f_node, [k], replace, True, True, graph.weight.get(et), time,
-                st_time, draw_rng_seed(generator))
-            node, trow, tcol, edge = ns[0], ns[1], ns[2], ns[3]
-            src_global = node[tcol]
-            slot = trow
+                st_time = _frontier_time(f_batch, seed_time_dict)
+            if edge_time is not None or (time is not None and temporal_strategy == "last"
+                                         and src in graph.timed_node_types):
+                from .temporal import temporal_hop
+
+                slot, edge = temporal_hop(graph.colptr[et], graph.row[et], f_node, st_time, k, replace,
+                                          temporal_strategy, node_time=None if edge_time is not None else time,
+                                          edge_time=edge_time, generator=generator)
+                src_global = graph.row[et][edge]
+            else:
+                if graph.edge_time is not None:  # an untimed edge type of an edge-time graph: no filter
+                    time = st_time = None
+                ns = torch.ops.meshgraph.neighbor_sample(
+                    graph.colptr[et], graph.row[et], f_node, [k], replace, True, True, graph.weight.get(et), time,
+                    st_time.to(graph.time_dtype) if st_time is not None else None, draw_rng_seed(generator))
+                node, trow, tcol, edge = ns[0], ns[1], ns[2], ns[3]
+                src_global = node[tcol]
+                slot = trow
             st = state[src]
             if disjoint:
                 keys = f_batch[slot] * st.n + src_global

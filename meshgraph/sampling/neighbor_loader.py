@@ -7,6 +7,10 @@ seeds' rows), edge attributes at `e_id`, `edge_index` in local ids, `input_id` (
 `input_nodes`), `batch_size`, `num_sampled_nodes` / `num_sampled_edges` per hop and, for disjoint sampling,
 `batch` (the seed each node belongs to).
 
+Randomness: each iteration draws one seed from torch's default generator and every batch samples under a seed made
+from it and the batch's input positions, so the batches are the same whatever `num_workers` and the workers' start
+method (fork or spawn) are.
+
 Memory: the sampler's CSC is built once in the process that builds the loader and, with workers, lives in shared
 memory (workers map the same pages); each worker allocates only its batch (with `filter_per_worker`, into shared
 memory, so handing it to the main process copies nothing).
@@ -215,12 +219,11 @@ class SampledLoaderMixin:
         return out if self.filter_per_worker else self.filter_fn(out)
 
     def _get_iterator(self) -> Iterator:
-        # heterogeneous samplers: one seed per epoch, drawn here from torch's default generator; each batch then
-        # samples under its own seed (epoch seed, first input position), so the batches are the same whatever
-        # num_workers is (with persistent_workers the workers keep the first epoch's seed)
+        # one seed per epoch, drawn here from torch's default generator; each batch then samples under its own
+        # seed (epoch seed, first input position), so the batches are the same whatever num_workers and the
+        # workers' start method are (with persistent_workers the workers keep the first epoch's seed)
         sampler = getattr(self, "node_sampler", None) or getattr(self, "link_sampler", None)
-        self._epoch_seed = (int(torch.randint(0, 2**62, (1,)).item())
-                            if getattr(sampler, "is_hetero", False) else None)
+        self._epoch_seed = int(torch.randint(0, 2**62, (1,)).item()) if sampler is not None else None
         if self.filter_per_worker:
             return super()._get_iterator()
         return DataLoaderIterator(super()._get_iterator(), self.filter_fn)
@@ -230,7 +233,7 @@ class SampledLoaderMixin:
 
     def _batch_rng(self, index):
         """A context in which torch's default generator is seeded for the batch of input positions `index` (see
-        _get_iterator); a no-op for homogeneous samplers or calls outside an iteration."""
+        _get_iterator); a no-op for calls outside an iteration."""
         import contextlib
 
         seed = getattr(self, "_epoch_seed", None)
@@ -303,9 +306,11 @@ class NeighborLoader(NodeLoader):
     """Neighbour-sampled mini-batches (PyG's `NeighborLoader`; see the module docstring for the batch layout).
 
     `num_neighbors[h]` neighbours are drawn per node at hop h (-1: all); `subgraph_type` 'directional',
-    'bidirectional' or 'induced'; `disjoint` gives each seed its own subtree; `time_attr` (node-level) restricts
-    the draws to neighbours not later than the seed (`input_time` overrides the seeds' times); `weight_attr` draws
-    in proportion to an edge weight. `data` is a `Data` or a `(FeatureStore, GraphStore)` pair.
+    'bidirectional' or 'induced'; `disjoint` gives each seed its own subtree; `time_attr` restricts each seed's
+    subtree to neighbours (node-level time) or edges (edge-level time) not later than the seed's time (`input_time`
+    overrides the seeds' node times; edge-level times need it), drawn uniformly or, with
+    `temporal_strategy='last'`, the latest ones (meshgraph.sampling.temporal); `weight_attr` draws in proportion to
+    an edge weight. `data` is a `Data`, a `HeteroData` or a `(FeatureStore, GraphStore)` pair.
     """
 
     def __init__(self, data, num_neighbors, input_nodes=None, input_time=None, replace: bool = False,

@@ -332,8 +332,10 @@ class NeighborSampler(BaseSampler):
     """Multi-hop neighbour sampling of a homogeneous graph (PyG's `NeighborSampler`) on meshgraph's kernel.
 
     Signature as PyG 2.8. `subgraph_type`: 'directional' (default), 'bidirectional' or 'induced'; `time_attr` a
-    node-level time attribute (temporal sampling, implies disjoint); `weight_attr` an edge-level weight attribute
-    (weighted draws); `share_memory` moves the CSC to shared memory (the loaders set it when num_workers > 0).
+    node-level or edge-level time attribute (temporal sampling, implies disjoint; the CSC is then sorted by time
+    within each node, PyG's sort_csc); `temporal_strategy` 'uniform' or 'last' (edge-level times and 'last' run
+    meshgraph.sampling.temporal, node-level 'uniform' the neighbor_sample kernel); `weight_attr` an edge-level
+    weight attribute (weighted draws); `share_memory` moves the CSC to shared memory (the loaders set it when num_workers > 0).
     Draws come from torch's default generator (seed it with torch.manual_seed; each DataLoader worker has its own).
     """
 
@@ -366,14 +368,14 @@ class NeighborSampler(BaseSampler):
         if self.data_type == DataType.heterogeneous or self.remote_data is not None:
             from .hetero_sampler import HeteroGraphCSC
 
-            if temporal_strategy == "last":
-                raise NotImplementedError("temporal_strategy='last' is not supported by meshgraph's "
-                                          "neighbor_sample (only 'uniform')")
             self.hetero_graph = g = HeteroGraphCSC(data, time_attr, weight_attr, is_sorted, share_memory,
                                                    sample_direction)
             self.node_types, self.edge_types = g.node_types, g.orig_edge_types
             self.num_nodes = dict(g.num_nodes)
-            self.node_time, self.perm = g.node_time, g.perm
+            self.node_time, self.edge_time, self.perm = g.node_time, g.edge_time, g.perm
+            if temporal_strategy == "last" and self.remote_data is not None:
+                raise NotImplementedError("temporal_strategy='last' is not supported for '(FeatureStore, "
+                                          "GraphStore)' inputs (only 'uniform')")
         elif self.data_type == DataType.homogeneous:
             self.num_nodes = int(data.num_nodes or 0)
             if time_attr is not None:
@@ -388,8 +390,18 @@ class NeighborSampler(BaseSampler):
                     raise ValueError(f"The time attribute '{time_attr}' (time_attr) is neither a node-level or "
                                      f"edge-level attribute")
             edge_index = data.edge_index if "edge_index" in data else torch.empty(2, 0, dtype=torch.long)
+            pre = None
+            if (self.node_time is not None or self.edge_time is not None) and not is_sorted and edge_index.numel():
+                # PyG's sort_csc for temporal sampling: each node's neighbours sorted by time (the neighbour's
+                # node time, or the edge time), equal times in edge order
+                nb = edge_index[1] if sample_direction == "backward" else edge_index[0]
+                t = self.edge_time if self.edge_time is not None else self.node_time[nb.cpu()]
+                pre = t.cpu().argsort(stable=True)
+                edge_index = edge_index[:, pre.to(edge_index.device)]
             self.colptr, self.row, self.perm = to_csc(edge_index, self.num_nodes, is_sorted, share_memory,
                                                       transpose=sample_direction == "backward")
+            if pre is not None:
+                self.perm = pre[self.perm] if self.perm is not None else pre
             if weight_attr is not None:
                 if weight_attr not in data or not data.is_edge_attr(weight_attr):
                     raise ValueError(f"The weight attribute '{weight_attr}' (weight_attr) is not an edge-level "
@@ -425,16 +437,22 @@ class NeighborSampler(BaseSampler):
             if share_memory:
                 self.colptr.share_memory_()
                 self.row.share_memory_()
-        if self.edge_time is not None:
-            raise NotImplementedError("edge-level temporal sampling (time_attr naming an edge attribute) is not "
-                                      "supported by meshgraph's neighbor_sample: give node-level times")
-        if self.node_time is not None and not self.is_hetero:
-            self.node_time = self.node_time.cpu()
-            if share_memory:
-                self.node_time.share_memory_()
-        if temporal_strategy == "last" and self.node_time is not None:
-            raise NotImplementedError("temporal_strategy='last' is not supported by meshgraph's neighbor_sample "
-                                      "(only 'uniform')")
+        if not self.is_hetero:
+            if self.edge_time is not None:
+                t = self.edge_time.cpu()
+                self.edge_time = _time_dtype(t[self.perm] if self.perm is not None else t, "time_attr")
+            if self.node_time is not None:
+                self.node_time = self.node_time.cpu()
+            for t in (self.node_time, self.edge_time):
+                if t is not None and share_memory:
+                    t.share_memory_()
+            if temporal_strategy == "last" and self.node_time is not None and self.data_type == DataType.remote:
+                raise NotImplementedError("temporal_strategy='last' is not supported for '(FeatureStore, "
+                                          "GraphStore)' inputs (only 'uniform')")
+        if self.edge_weight is not None or (self.is_hetero and self.hetero_graph.weight):
+            if self.edge_time is not None or (temporal_strategy == "last" and self.node_time is not None):
+                raise NotImplementedError("weight_attr with edge-level times or temporal_strategy='last': biased "
+                                          "temporal sampling is not supported (as in PyG / pyg-lib)")
         self.num_neighbors = num_neighbors
         self.replace = replace
         try:
@@ -523,7 +541,7 @@ class NeighborSampler(BaseSampler):
 
             return hetero_sample(self.hetero_graph, self._fanouts, seed, seed_time, replace=self.replace,
                                  disjoint=self.disjoint, induced=self.subgraph_type == SubgraphType.induced,
-                                 generator=kwargs.get("generator"))
+                                 generator=kwargs.get("generator"), temporal_strategy=self.temporal_strategy)
         seed = seed.long()
         if seed.numel():
             lo, hi = int(seed.min()), int(seed.max())
@@ -533,6 +551,24 @@ class NeighborSampler(BaseSampler):
         time, st = self.node_time, None
         if time is not None:
             st = seed_time if seed_time is not None else time[seed]
+        if self.edge_time is not None or (time is not None and self.temporal_strategy == "last"):
+            from .temporal import temporal_neighbor_sample
+
+            if self.edge_time is not None:
+                if seed_time is None:
+                    raise ValueError("edge-level temporal sampling needs the seeds' times: pass input_time "
+                                     "(NeighborLoader) or edge_label_time (LinkNeighborLoader)")
+                st = seed_time
+            if self.sample_direction == "backward":
+                raise NotImplementedError("sample_direction='backward' with edge-level times or "
+                                          "temporal_strategy='last' is not supported")
+            ns = temporal_neighbor_sample(self.colptr, self.row, seed, st.cpu(),
+                                          self.num_neighbors.get_mapped_values(), replace=self.replace,
+                                          strategy=self.temporal_strategy, node_time=time, edge_time=self.edge_time,
+                                          induced=self.subgraph_type == SubgraphType.induced,
+                                          generator=kwargs.get("generator"))
+            return SamplerOutput(node=ns.node, row=ns.col, col=ns.row, edge=ns.edge, batch=ns.batch,
+                                 num_sampled_nodes=ns.num_sampled_nodes, num_sampled_edges=ns.num_sampled_edges)
         ns = neighbor_sample(self.colptr, self.row, seed, self.num_neighbors.get_mapped_values(),
                              replace=self.replace, directed=self.subgraph_type != SubgraphType.induced,
                              disjoint=self.disjoint, weight=self.edge_weight, time=time, seed_time=st)
@@ -542,6 +578,13 @@ class NeighborSampler(BaseSampler):
             row, col = col, row
         return SamplerOutput(node=ns.node, row=row, col=col, edge=ns.edge, batch=ns.batch,
                              num_sampled_nodes=ns.num_sampled_nodes, num_sampled_edges=ns.num_sampled_edges)
+
+
+def _time_dtype(t: torch.Tensor, name: str) -> torch.Tensor:
+    """Times as int64 or float64 (the dtypes temporal sampling compares in)."""
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{name}: times must be an integer or floating tensor, got {t.dtype}")
+    return t.to(torch.float64 if t.is_floating_point() else torch.int64)
 
 
 def node_sample(inputs: NodeSamplerInput, sample_fn: Callable) -> SamplerOutput:

@@ -20,6 +20,28 @@ def _check_counts(counts, name: str, layer: int) -> None:
         raise ValueError(f"layer {layer} needs at least {layer} hops in {name}, got {len(counts)}")
 
 
+def _check_hetero(layer: int, nodes: dict, edges: dict, x: dict, edge_index: dict, edge_attr: dict | None) -> None:
+    """Every type of x / edge_index / edge_attr has its counts (node types of the edge types too), with enough hops
+    and no more trimmed rows than it holds: a ValueError naming the dict and the type otherwise."""
+    def check(counts: dict, name: str, key, rows: int | None, what: str) -> None:
+        if key not in counts:
+            raise ValueError(f"{name} has no entry for {what} {key!r} (its keys: {list(counts)})")
+        _check_counts(counts[key], f"{name}[{key!r}]", layer)
+        if rows is not None and counts[key][-layer] > rows:
+            raise ValueError(f"{name}[{key!r}][-{layer}] = {counts[key][-layer]} exceeds the {rows} rows of "
+                             f"{what} {key!r}")
+
+    for k, v in x.items():
+        check(nodes, "num_sampled_nodes_per_hop", k, v.size(0), "node type")
+    for k, v in edge_index.items():
+        for nt in (k[0], k[-1]):
+            check(nodes, "num_sampled_nodes_per_hop", nt, None, "node type")
+        n = v.size(-1) if isinstance(v, torch.Tensor) and v.layout == torch.strided else None
+        check(edges, "num_sampled_edges_per_hop", k, n, "edge type")
+    for k, v in (edge_attr or {}).items():
+        check(edges, "num_sampled_edges_per_hop", k, v.size(0), "edge type")
+
+
 def trim_feat(x: torch.Tensor, layer: int, num_samples_per_hop: list[int]) -> torch.Tensor:
     """x without the rows of the last `layer` hops' count (num_samples_per_hop[-layer])."""
     if layer <= 0:
@@ -46,6 +68,10 @@ def trim_to_layer(layer: int, num_sampled_nodes_per_hop, num_sampled_edges_per_h
     if isinstance(num_sampled_edges_per_hop, dict):
         if not (isinstance(num_sampled_nodes_per_hop, dict) and isinstance(x, dict) and isinstance(edge_index, dict)):
             raise TypeError("heterogeneous trimming needs dicts for num_sampled_nodes_per_hop, x and edge_index")
+        if edge_attr is not None and not isinstance(edge_attr, dict):
+            raise TypeError(f"heterogeneous trimming needs a dict (or None) for edge_attr, got "
+                            f"{type(edge_attr).__name__}")
+        _check_hetero(layer, num_sampled_nodes_per_hop, num_sampled_edges_per_hop, x, edge_index, edge_attr)
         x = {k: trim_feat(v, layer, num_sampled_nodes_per_hop[k]) for k, v in x.items()}
         edge_index = {k: trim_adj(v, layer, num_sampled_nodes_per_hop[k[0]], num_sampled_nodes_per_hop[k[-1]],
                                   num_sampled_edges_per_hop[k]) for k, v in edge_index.items()}

@@ -438,7 +438,12 @@ class RandomLinkSplit(BaseTransform):
     test the train and val edges. Each split gets `edge_label_index` / `edge_label` (or, with split_labels,
     `pos_*` / `neg_*`): its positive edges (labels 1, or data[key] + 1) then negative pairs (label 0),
     neg_sampling_ratio per positive. is_undirected: split each undirected pair once (edges with i <= j) and add
-    both directions to the message-passing edges. Heterogeneous graphs (edge_types) are not supported."""
+    both directions to the message-passing edges.
+
+    Heterogeneous graphs: `edge_types` (one type or a list, required) are split, each with its own permutation and
+    negatives (bipartite types draw (src, dst) pairs); `rev_edge_types` (one per edge type, or None) are replaced by
+    the flipped message-passing edges of their forward type, with the same edge attributes. A type is split as
+    undirected only when is_undirected is set, it is not bipartite and its reverse type is None or itself."""
 
     def __init__(self, num_val: int | float = 0.1, num_test: int | float = 0.2, is_undirected: bool = False,
                  key: str = "edge_label", split_labels: bool = False, add_negative_train_samples: bool = True,
@@ -452,7 +457,7 @@ class RandomLinkSplit(BaseTransform):
         self.add_negative_train_samples = add_negative_train_samples
         self.neg_sampling_ratio = _check_nonnegative(neg_sampling_ratio, "neg_sampling_ratio")
         self.disjoint_train_ratio = _check_count(disjoint_train_ratio, "disjoint_train_ratio")
-        if isinstance(edge_types, list):  # heterogeneous graphs only (not supported here): PyG's checks
+        if isinstance(edge_types, list):  # heterogeneous graphs only: PyG's checks
             rev_edge_types = [None] * len(edge_types) if rev_edge_types is None else rev_edge_types
             if not isinstance(rev_edge_types, list) or len(rev_edge_types) != len(edge_types):
                 raise ValueError("rev_edge_types must be a list as long as edge_types")
@@ -460,10 +465,38 @@ class RandomLinkSplit(BaseTransform):
         self.rev_edge_types = rev_edge_types
 
     def forward(self, data: Any) -> tuple[Any, Any, Any]:
-        edge_index = _edge_index(data)
         train_data, val_data, test_data = copy.copy(data), copy.copy(data), copy.copy(data)
-        store = data._store
-        undirected = bool(self.is_undirected)
+        hetero = hasattr(data, "edge_types") and hasattr(data, "node_types")
+        if hetero:
+            edge_types, rev_edge_types = self.edge_types, self.rev_edge_types
+            if edge_types is None:
+                raise ValueError("The 'RandomLinkSplit' transform expects 'edge_types' to be specified when "
+                                 "operating on 'HeteroData' objects")
+            if not isinstance(edge_types, list):
+                if isinstance(rev_edge_types, list):
+                    raise ValueError("rev_edge_types must be a single edge type (or None) when edge_types is one")
+                edge_types, rev_edge_types = [edge_types], [rev_edge_types]
+            for edge_type in edge_types + [t for t in rev_edge_types if t is not None]:
+                if data._to_canonical(edge_type) not in data.edge_types:
+                    raise ValueError(f"edge type {edge_type!r} (edge_types / rev_edge_types) is not an edge type "
+                                     f"of the graph, whose edge types are {data.edge_types}")
+            items = [(data[t], train_data[t], val_data[t], test_data[t], r) for t, r in zip(edge_types, rev_edge_types)]
+        else:
+            _edge_index(data)
+            items = [(data._store, train_data._store, val_data._store, test_data._store, None)]
+        for store, train_store, val_store, test_store, rev_edge_type in items:
+            if "edge_index" not in store:
+                where = "data" if getattr(store, "_key", None) is None else f"data[{store._key!r}]"
+                raise ValueError(f"{where}.edge_index is required, but the store has none")
+            # PyG's rule: an edge type is split as undirected only if it is not bipartite and its reverse type is
+            # None or itself
+            undirected = bool(self.is_undirected) and not store.is_bipartite() and (
+                rev_edge_type is None or (hetero and store._key == data[rev_edge_type]._key))
+            self._split_store(data, store, train_store, val_store, test_store, rev_edge_type, undirected)
+        return train_data, val_data, test_data
+
+    def _split_store(self, data, store, train_store, val_store, test_store, rev_edge_type, undirected) -> None:
+        edge_index = store.edge_index
         if undirected:
             perm = (edge_index[0] <= edge_index[1]).nonzero(as_tuple=False).view(-1)
             perm = perm[torch.randperm(perm.size(0), device=perm.device)]
@@ -483,9 +516,9 @@ class RandomLinkSplit(BaseTransform):
         if num_train - num_disjoint <= 0:
             raise ValueError("Insufficient number of edges for training")
 
-        self._split(train_data._store, train_edges[num_disjoint:], undirected)
-        self._split(val_data._store, train_edges, undirected)
-        self._split(test_data._store, perm[:num_train + num_val], undirected)
+        self._split(train_store, train_edges[num_disjoint:], undirected, rev_edge_type)
+        self._split(val_store, train_edges, undirected, rev_edge_type)
+        self._split(test_store, perm[:num_train + num_val], undirected, rev_edge_type)
 
         num_neg_train = 0
         if self.add_negative_train_samples:
@@ -493,24 +526,26 @@ class RandomLinkSplit(BaseTransform):
         num_neg_val = int(num_val * self.neg_sampling_ratio)
         num_neg_test = int(num_test * self.neg_sampling_ratio)
         num_neg = num_neg_train + num_neg_val + num_neg_test
-        neg = negative_sampling(edge_index, store.size(0), num_neg, method="sparse")
+        key = getattr(store, "_key", None)
+        size = store.size(0) if key is None or key[0] == key[-1] else store.size()  # bipartite: (N_src, N_dst)
+        neg = negative_sampling(edge_index, size, num_neg, method="sparse")
         if neg.size(1) < num_neg:
             found = neg.size(1)
             warnings.warn(f"There are not enough negative edges to satisfy the provided sampling ratio. The ratio "
-                          f"will be adjusted to {found / num_neg:.2f}.", stacklevel=2)
+                          f"will be adjusted to {found / num_neg:.2f}.", stacklevel=3)
             num_neg_train = int((num_neg_train / num_neg) * found)
             num_neg_val = int((num_neg_val / num_neg) * found)
             num_neg_test = found - num_neg_train - num_neg_val
         if num_disjoint > 0:
             train_edges = train_edges[:num_disjoint]
-        self._label(store, train_edges, neg[:, num_neg_val + num_neg_test:], train_data._store)
-        self._label(store, val_edges, neg[:, :num_neg_val], val_data._store)
-        self._label(store, test_edges, neg[:, num_neg_val:num_neg_val + num_neg_test], test_data._store)
-        return train_data, val_data, test_data
+        self._label(store, train_edges, neg[:, num_neg_val + num_neg_test:], train_store)
+        self._label(store, val_edges, neg[:, :num_neg_val], val_store)
+        self._label(store, test_edges, neg[:, num_neg_val:num_neg_val + num_neg_test], test_store)
 
     @staticmethod
-    def _split(store, index: torch.Tensor, undirected: bool) -> None:
-        """Keep the edges `index` picks (and their reverses when undirected), edge attributes alike."""
+    def _split(store, index: torch.Tensor, undirected: bool, rev_edge_type=None) -> None:
+        """Keep the edges `index` picks (and their reverses when undirected), edge attributes alike; the reverse
+        edge type (if any) becomes the flipped copy of the result (its attributes the same; others dropped)."""
         edge_keys = {k for k in store.keys() if store.is_edge_attr(k)}
         for key, value in store.items():
             if key != "edge_index" and key in edge_keys:
@@ -518,6 +553,15 @@ class RandomLinkSplit(BaseTransform):
                 store[key] = torch.cat([value, value], dim=0) if undirected else value
         edge_index = store.edge_index[:, index]
         store.edge_index = torch.cat([edge_index, edge_index.flip([0])], dim=-1) if undirected else edge_index
+        if rev_edge_type is not None:
+            rev_store = store._record()[rev_edge_type]
+            for key in list(rev_store.keys()):
+                if key not in store:
+                    del rev_store[key]
+                elif key == "edge_index":
+                    rev_store.edge_index = store.edge_index.flip([0])
+                else:
+                    rev_store[key] = store[key]
 
     def _label(self, store, index: torch.Tensor, neg: torch.Tensor, out) -> None:
         edge_index = store.edge_index[:, index]
