@@ -23,6 +23,7 @@ from meshgraph.render import (
     RasterizationSettings,
     SoftGouraudShader,
     SoftPhongShader,
+    TexturesUV,
     TexturesVertex,
     VertexFeatureShader,
     alpha_blend,
@@ -133,6 +134,31 @@ def test_lit_render_of_a_64_channel_latent_matches_separate_renders_in_float64()
     torch.testing.assert_close(lit, lit2, atol=0, rtol=0)
     assert sil.shape == (2, 1, 24, 24) and 0 < sil.mean() < 1
     torch.testing.assert_close(sil, sil.round())  # interpolated ones: 1 up to the barycentrics' rounding
+
+
+def test_lit_render_samples_uv_textures_at_the_same_fragments():
+    """A TexturesUV mesh: the lit image (texels sampled at GraphToImage's fragments) equals HardPhongShader's, and
+    the latent comes from the same single interpolation of the vertex channels."""
+    torch.manual_seed(9)
+    m, cams = _spheres(), _cams()
+    uv = torch.rand(m.num_verts, 2)
+    tex = TexturesUV(maps=torch.rand(2, 16, 16, 3), faces_uvs=m.faces_list(), verts_uvs=list(uv.split(m.sizes("verts"))))
+    mu = Meshes(verts=m.verts_list(), faces=m.faces_list(), textures=tex)
+    mu.update_features("latent", m.packed("latent"))
+    lights = PointLights(**LIGHTS)
+    with CountOps() as count:
+        lit, feats = _layer(shading="phong", lights=lights, faces_per_pixel=2, color_background=1.0)(mu, cams,
+                                                                                                     feature="latent")
+    assert count.calls.get("meshgraph::rasterize_meshes") == 1
+    settings = RasterizationSettings(image_size=24, faces_per_pixel=2)
+    ref = MeshRenderer(MeshRasterizer(cameras=cams, raster_settings=settings),
+                       HardPhongShader(cameras=cams, lights=lights))(mu)
+    torch.testing.assert_close(lit, ref[..., :3].permute(0, 3, 1, 2), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(feats, _layer(faces_per_pixel=2)(mu, cams, feature="latent"), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="join_meshes_as_scene"):
+        _layer(shading="phong", scene=True)(mu, cams)
+    with pytest.raises(ValueError, match="gouraud"):
+        _layer(shading="gouraud")(mu, cams)
 
 
 # ------------------------------------------------------------------ order-independent transparency

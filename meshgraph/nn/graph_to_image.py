@@ -47,14 +47,14 @@ class _Layout:
         dev = pos.device
         N, V, F = graph.num_graphs, pos.shape[0], graph.num_faces
         self.vid = self.fid = None
-        self.vertex_image = None  # (V,) image of each packed vertex, where each vertex is drawn once
+        self._vertex_image = None  # () -> (V,) image of each packed vertex, where each vertex is drawn once
         self.faces = graph.faces_packed().long() if F else None
         self.verts = pos
         if scene is None or scene is False:
             self.n = N
             self.vfirst, self.vcount, self.vmax = graph.first_idxs, graph.num_verts_per_graph.to(dev), graph.max_verts
             self.fcount, self.fsizes = graph.num_faces_per_graph.to(dev), graph.sizes("faces")
-            self.vertex_image = graph.graph_index if N > 1 else None
+            self._vertex_image = (lambda: graph.graph_index) if N > 1 else None  # built only when needed
             return
         if scene is True:
             M = self.n = n_cameras
@@ -86,8 +86,8 @@ class _Layout:
         self.vcount = torch.tensor(vc, dtype=torch.int64, device=dev)  # host ints: a small copy, no device sync
         self.fcount = torch.tensor(fc, dtype=torch.int64, device=dev)
         self.vfirst = first_from_counts(self.vcount)
-        ids_t = torch.tensor(ids, dtype=torch.int64, device=dev)
-        self.vertex_image = ids_t[graph.graph_index] if S > 1 else None
+        if S > 1:
+            self._vertex_image = lambda: torch.tensor(ids, dtype=torch.int64, device=dev)[graph.graph_index]
         if all(a <= b for a, b in zip(ids, ids[1:])):
             return  # the scenes' graphs are contiguous: the batch's packing is the scenes' packing
         order = sorted(range(N), key=lambda g: ids[g])  # stable: graphs keep their order within a scene
@@ -107,6 +107,11 @@ class _Layout:
         self.verts = pos[self.vid]
         if F:
             self.faces = self.faces[self.fid] - torch.repeat_interleave(vshift_t, frep, output_size=F)[:, None]
+
+
+    @property
+    def vertex_image(self) -> torch.Tensor | None:
+        return None if self._vertex_image is None else self._vertex_image()
 
 
 def _prefix(sizes) -> list[int]:
@@ -373,10 +378,10 @@ class GraphToImage(torch.nn.Module):
             if tex is None:
                 return None, None, None
             if not hasattr(tex, "verts_features_packed"):
-                if alpha_only:
-                    return None, None, None
-                return None, None, tex  # sampled at the fragments in _shade
+                return None, None, (None if alpha_only else tex)  # sampled at the fragments
             c = tex.verts_features_packed().to(graph.pos_packed().dtype)
+            if alpha_only and c.shape[1] != 4:
+                return None, None, None  # a vertex texture of any width: only an RGBA one carries alphas
         if c.shape[1] not in (3, 4):
             raise ValueError(f"color must have 3 (RGB) or 4 (RGBA) channels, got {c.shape[1]}")
         return c[:, :3], (c[:, 3:] if c.shape[1] == 4 else None), None
@@ -445,13 +450,13 @@ class GraphToImage(torch.nn.Module):
     def _gouraud_vertices(self, graph, cams, layout, rgb):
         """Vertex colours lit at the vertices (PyTorch3D's gouraud_shading), each vertex with its image's camera,
         light and material."""
-        if layout.vid is not None and layout.vertex_image is None and layout.n > 1:
+        owner = layout.vertex_image
+        if layout.vid is not None and owner is None and layout.n > 1:
             raise ValueError("shading='gouraud' lights each vertex for one camera: with scene=True give one camera")
         pos = graph.pos_packed()
         lights, materials = self._lights(pos.device)
         if rgb is None:
             rgb = torch.ones_like(pos)
-        owner = layout.vertex_image
         if owner is not None:
             lights = lights.clone().gather_props(owner)
             cams = cams.clone().gather_props(owner)

@@ -52,16 +52,26 @@ def softmax_blend(features: torch.Tensor, pix_to_face: torch.Tensor, zbuf: torch
     znear); the background takes weight exp((eps - max z_inv) / gamma). Returns (N, C, H, W), or (N, C + 1, H, W)
     with the soft alpha appended when return_alpha.
     """
-    w, w_bg, alpha = softmax_weights(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps)
-    out = blend_with_weights(features, w, w_bg, background)
-    return torch.cat([out, alpha[:, None].to(out.dtype)], 1) if return_alpha else out
+    C = features.shape[-1]
+    bg = _background(background, C, features)
+    w, delta, denom, alpha = _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps, features.dtype)
+    img = ((w[..., None] * features).sum(-2) + delta * bg) / denom
+    out = img.permute(0, 3, 1, 2)
+    return torch.cat([out, alpha[:, None]], 1) if return_alpha else out
 
 
 def softmax_weights(pix_to_face: torch.Tensor, zbuf: torch.Tensor, dists: torch.Tensor, sigma: float = 1e-4,
                     gamma: float = 1e-4, znear=1.0, zfar=100.0, eps: float = 1e-10):
     """The soft rasterizer's normalized blending weights (see `softmax_blend`): (w (N, H, W, K), w_bg (N, H, W, 1),
-    alpha (N, H, W)), so that image = sum_k w_k f_k + w_bg * background for features of any width."""
-    mask = (pix_to_face >= 0).to(zbuf.dtype)
+    alpha (N, H, W)), so that image = sum_k w_k f_k + w_bg * background for features of any width (computed once,
+    applied to several feature groups with `blend_with_weights`)."""
+    w, delta, denom, alpha = _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps, zbuf.dtype)
+    return w / denom, delta / denom, alpha
+
+
+def _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps, dtype):
+    """(unnormalized weights, background weight, their sum, soft alpha) of the soft rasterizer's blend."""
+    mask = (pix_to_face >= 0).to(dtype)
     prob = torch.sigmoid(-dists / sigma) * mask
     alpha = 1 - torch.prod(1 - prob, dim=-1)
     if torch.is_tensor(zfar):  # one per image
@@ -73,7 +83,7 @@ def softmax_weights(pix_to_face: torch.Tensor, zbuf: torch.Tensor, dists: torch.
     w = prob * torch.exp((z_inv - z_inv_max) / gamma)
     delta = torch.exp((eps - z_inv_max) / gamma).clamp_min(eps)
     denom = w.sum(-1, keepdim=True) + delta
-    return w / denom, delta / denom, alpha
+    return w, delta, denom, alpha
 
 
 def alpha_weights(alphas: torch.Tensor, pix_to_face: torch.Tensor):
