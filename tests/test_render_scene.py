@@ -89,7 +89,8 @@ def _layer(size=24, **kw):
 def test_lit_and_latent_renders_share_one_rasterization_and_one_interpolation(shading, blend):
     torch.manual_seed(0)
     m, cams = _spheres(), _cams()
-    lights = PointLights(**LIGHTS)
+    loc = torch.tensor(LIGHTS["location"], requires_grad=True)
+    lights = PointLights(**{**LIGHTS, "location": loc})
     soft = blend == "softmax"
     sigma, gamma, blur, K = 1e-3, 1e-2, (2e-3 if soft else 0.0), 3
     layer = _layer(shading=shading, lights=lights, blend=blend, sigma=sigma, gamma=gamma, blur_radius=blur,
@@ -109,7 +110,7 @@ def test_lit_and_latent_renders_share_one_rasterization_and_one_interpolation(sh
     alone = _layer(blend=blend, sigma=sigma, gamma=gamma, blur_radius=blur, faces_per_pixel=K)(m, cams, feature=latent)
     torch.testing.assert_close(feats, alone, atol=1e-6, rtol=1e-6)
     assert lit.std() > 0.05 and feats.std() > 0.05  # both images show the meshes
-    # gradients reach both outputs' inputs: latent features, colours, positions
+    # gradients reach both outputs' inputs: latent features, colours, positions, the light
     rgb = m.packed("rgb").clone().requires_grad_()
     pos = m.pos_packed().clone().requires_grad_()
     g = mg.GraphBatch.from_packed(m.sizes("verts"), faces=m.faces_packed(), num_faces=m.sizes("faces"),
@@ -117,7 +118,7 @@ def test_lit_and_latent_renders_share_one_rasterization_and_one_interpolation(sh
     lit, feats = layer(g, cams, feature=latent, color=rgb)
     torch.testing.assert_close(lit, ref[..., :3].permute(0, 3, 1, 2), atol=1e-5, rtol=1e-5)
     (lit.square().sum() + feats.square().sum()).backward()
-    for t in (latent, rgb, pos):
+    for t in (latent, rgb, pos, loc):
         assert t.grad is not None and torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
 
 
@@ -335,6 +336,7 @@ def test_scene_render_equals_rendering_the_joined_mesh(blend):
     assert lit.shape == (2, 3, 24, 24) and feats.shape == (2, 8, 24, 24)  # one image per camera
     joined = join_meshes_as_scene(m)
     assert len(joined) == 1 and joined.num_faces == m.num_faces
+    torch.testing.assert_close(joined.packed("latent"), m.packed("latent"))  # vertex features come along
     both = join_meshes_as_batch([joined, joined])  # the joined scene once per camera
     both.update_features("latent", torch.cat([m.packed("latent")] * 2))
     if blend == "alpha":
