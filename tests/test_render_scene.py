@@ -354,8 +354,13 @@ def test_scene_occlusion_across_graphs():
     cam = FoVPerspectiveCameras(fov=60.0)
     img = GraphToImage(16, mode="mesh", scene=True, background=-1.0)(g, cam, feature=ids)[0, 0]
     torch.testing.assert_close(img[[8, 8, 0], [8, 3, 0]], torch.tensor([1.0, 0.0, -1.0]))
-    pts = GraphToImage(16, mode="points", scene=True, radius=0.3, points_per_pixel=8)(g, cam, feature=ids + 1)
-    assert pts.shape == (1, 1, 16, 16)
+    # points: the scene of each camera (two cameras: the vertices drawn once per camera) is the joined cloud's
+    cams = FoVPerspectiveCameras(fov=60.0, T=torch.tensor([[0.0, 0.0, 0.0], [0.1, -0.05, 0.3]]))
+    layer = GraphToImage(16, mode="points", radius=0.1, points_per_pixel=4, compositor="norm_weighted")
+    pts = layer(g, cams, feature=ids + 1, scene=True)
+    joined = mg.GraphBatch.from_pointclouds([torch.cat([back, front])] * 2)
+    torch.testing.assert_close(pts, layer(joined, cams, feature=torch.cat([ids + 1] * 2)))
+    assert pts.shape == (2, 1, 16, 16) and pts.amax() > 1.5  # the front graph shows
 
 
 def test_scene_ids_render_a_batch_of_scenes():
