@@ -545,7 +545,8 @@ def join_meshes_as_batch(meshes: Sequence[Any], include_textures: bool = True) -
 
 def join_meshes_as_scene(meshes, include_textures: bool = True) -> Meshes:
     """All meshes (a Meshes, or a list joined as a batch first) as one mesh: packed vertices and faces; textures
-    joined with `join_scene`. A batch of one mesh comes back as it is."""
+    joined with `join_scene`. A batch of one mesh comes back as it is. The vertex features of a meshgraph batch
+    (e.g. a "latent", besides the positions and assigned normals) come along, packed as they are."""
     if not isinstance(include_textures, (bool, int)):
         raise ValueError(f"include_textures argument cannot be {type(include_textures)}")
     if isinstance(meshes, list):
@@ -553,7 +554,12 @@ def join_meshes_as_scene(meshes, include_textures: bool = True) -> Meshes:
     if len(meshes) == 1:
         return meshes
     textures = meshes.textures.join_scene() if include_textures and getattr(meshes, "textures", None) is not None else None
-    return Meshes(verts=meshes.verts_packed()[None], faces=meshes.faces_packed()[None], textures=textures)
+    out = Meshes(verts=meshes.verts_packed()[None], faces=meshes.faces_packed()[None], textures=textures)
+    if isinstance(meshes, GraphBatch):
+        for name in meshes.vertex_feature_names:
+            if name not in (POS, NORMALS):
+                out.update_features(name, meshes.packed(name))
+    return out
 
 
 def join_pointclouds_as_batch(pointclouds: Sequence[Any]) -> Pointclouds:

@@ -121,3 +121,9 @@ __all__ += [
     "Textures", "TexturesAtlas", "TexturesBase", "TexturesUV", "TexturesVertex",
 ]
 # --- end textures, lights, shading
+
+# --- transparency and one-pass blending (issue 14)
+from .blend import alpha_blend, alpha_rgb_blend, alpha_weights, blend_with_weights, slot_alphas, softmax_weights  # noqa: E402
+
+__all__ += ["alpha_blend", "alpha_rgb_blend", "alpha_weights", "blend_with_weights", "slot_alphas", "softmax_weights"]
+# --- end transparency and one-pass blending

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from ..ops.interpolate_face_attributes import interpolate_vertex_features
-from .blend import BlendParams, hard_rgb_blend, sigmoid_alpha_rgba, softmax_rgb_blend
+from .blend import BlendParams, alpha_rgb_blend, hard_rgb_blend, sigmoid_alpha_rgba, slot_alphas, softmax_rgb_blend
 
 
 class MeshRenderer(torch.nn.Module):
@@ -76,12 +76,15 @@ class VertexFeatureShader(torch.nn.Module):
     TexturesVertex's features, a TexturesUV / TexturesAtlas sampled at the fragments; else ones);
     forward(fragments, meshes, feature=...) overrides it, blend_params too. blend_params.background_color
     must be a float or have C entries.
+
+    alpha (order-independent transparency, overrides `soft`): a float, a (F,) per-face tensor or an (N, H, W, K)
+    per-slot tensor; the K faces are then composited front to back (`alpha_rgb_blend`).
     """
 
     def __init__(self, feature=None, blend_params: BlendParams | None = None, soft: bool = False,
-                 znear: float | torch.Tensor = 1.0, zfar: float | torch.Tensor = 100.0) -> None:
+                 znear: float | torch.Tensor = 1.0, zfar: float | torch.Tensor = 100.0, alpha=None) -> None:
         super().__init__()
-        self.feature, self.soft, self.znear, self.zfar = feature, soft, znear, zfar
+        self.feature, self.soft, self.znear, self.zfar, self.alpha = feature, soft, znear, zfar, alpha
         self.blend_params = BlendParams() if blend_params is None else blend_params
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
@@ -94,6 +97,9 @@ class VertexFeatureShader(torch.nn.Module):
             feats = _vertex_features(meshes, feature)
             slots = interpolate_vertex_features(fragments.pix_to_face, fragments.bary_coords.to(feats.dtype),
                                                 meshes.faces_packed(), feats)
+        alpha = kwargs.get("alpha", self.alpha)
+        if alpha is not None:
+            return alpha_rgb_blend(slots, slot_alphas(alpha, fragments, meshes).to(slots.dtype), fragments, blend_params)
         if self.soft:
             return softmax_rgb_blend(slots, fragments, blend_params, kwargs.get("znear", self.znear),
                                      kwargs.get("zfar", self.zfar))

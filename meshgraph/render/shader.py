@@ -4,6 +4,11 @@ images (the last channel the alpha), cameras / lights / materials / blend_params
 Hard shaders keep the nearest face of each pixel (`hard_rgb_blend`), soft ones blend the K faces with the soft
 rasterizer's weights (`softmax_rgb_blend`, znear / zfar from the cameras). Textures are sampled with
 `meshes.sample_textures(fragments)` (any texture class of meshgraph.render.textures, or PyTorch3D's protocol).
+
+Beyond PyTorch3D, every lit shader takes `alpha=` per call (order-independent transparency): a float, a (F,)
+per-face tensor (packed faces), an (N, H, W, K) per-slot tensor, or "texture" (the 4th channel of RGBA texels;
+Phong and flat shaders). The K faces of each pixel are then composited front to back with the "over" operator
+(`alpha_rgb_blend`) instead of the hard / soft blend; rasterize with faces_per_pixel > 1 to see through faces.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import warnings
 
 import torch
 
-from .blend import BlendParams, hard_rgb_blend, softmax_rgb_blend
+from .blend import BlendParams, alpha_rgb_blend, hard_rgb_blend, slot_alphas, softmax_rgb_blend
 from .lighting import Materials, PointLights
 from .renderer import SoftSilhouetteShader
 from .shading import flat_shading, gouraud_shading, phong_shading
@@ -56,12 +61,31 @@ class ShaderBase(torch.nn.Module):
         self.lights = self.lights.to(device)
         return self
 
-    def _lit(self, shading, fragments, meshes, cameras, kwargs: dict, textured: bool = True) -> torch.Tensor:
+    def _lit(self, shading, fragments, meshes, cameras, kwargs: dict, textured: bool = True):
+        """(colours (N, H, W, K, C), per-slot alphas (N, H, W, K) or None when kwargs give no `alpha`)."""
         args = dict(meshes=meshes, fragments=fragments, lights=kwargs.get("lights", self.lights), cameras=cameras,
                     materials=kwargs.get("materials", self.materials))
+        alpha = kwargs.get("alpha", None)
         if textured:
-            args["texels"] = meshes.sample_textures(fragments)
-        return shading(**args)
+            texels = meshes.sample_textures(fragments)
+            if isinstance(alpha, str):
+                if alpha != "texture" or texels.shape[-1] != 4:
+                    raise ValueError("alpha='texture' needs RGBA textures (4 channels), got "
+                                     f"alpha={alpha!r} with {texels.shape[-1]} channels")
+                texels, alpha = texels[..., :3], texels[..., 3]
+            args["texels"] = texels
+        elif isinstance(alpha, str):
+            raise ValueError(f"alpha={alpha!r}: {type(self).__name__} lights vertex colours (no RGBA texels); give a "
+                             "float, a (F,) per-face or an (N, H, W, K) per-slot alpha")
+        return shading(**args), (None if alpha is None else slot_alphas(alpha, fragments, meshes))
+
+    def _blend(self, colors, alphas, fragments, blend_params, soft_range=None) -> torch.Tensor:
+        """alpha_rgb_blend when alphas are given, else softmax_rgb_blend (soft_range = (znear, zfar)) or hard."""
+        if alphas is not None:
+            return alpha_rgb_blend(colors, alphas.to(colors.dtype), fragments, blend_params)
+        if soft_range is not None:
+            return softmax_rgb_blend(colors, fragments, blend_params, znear=soft_range[0], zfar=soft_range[1])
+        return hard_rgb_blend(colors, fragments, blend_params)
 
 
 def _zrange(cameras, kwargs):
@@ -73,8 +97,8 @@ class HardPhongShader(ShaderBase):
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
         cameras = self._get_cameras(**kwargs)
-        colors = self._lit(phong_shading, fragments, meshes, cameras, kwargs)
-        return hard_rgb_blend(colors, fragments, kwargs.get("blend_params", self.blend_params))
+        colors, alphas = self._lit(phong_shading, fragments, meshes, cameras, kwargs)
+        return self._blend(colors, alphas, fragments, kwargs.get("blend_params", self.blend_params))
 
 
 class SoftPhongShader(ShaderBase):
@@ -82,9 +106,9 @@ class SoftPhongShader(ShaderBase):
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
         cameras = self._get_cameras(**kwargs)
-        colors = self._lit(phong_shading, fragments, meshes, cameras, kwargs)
-        znear, zfar = _zrange(cameras, kwargs)
-        return softmax_rgb_blend(colors, fragments, kwargs.get("blend_params", self.blend_params), znear=znear, zfar=zfar)
+        colors, alphas = self._lit(phong_shading, fragments, meshes, cameras, kwargs)
+        return self._blend(colors, alphas, fragments, kwargs.get("blend_params", self.blend_params),
+                           _zrange(cameras, kwargs))
 
 
 class HardGouraudShader(ShaderBase):
@@ -92,8 +116,8 @@ class HardGouraudShader(ShaderBase):
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
         cameras = self._get_cameras(**kwargs)
-        colors = self._lit(gouraud_shading, fragments, meshes, cameras, kwargs, textured=False)
-        return hard_rgb_blend(colors, fragments, kwargs.get("blend_params", self.blend_params))
+        colors, alphas = self._lit(gouraud_shading, fragments, meshes, cameras, kwargs, textured=False)
+        return self._blend(colors, alphas, fragments, kwargs.get("blend_params", self.blend_params))
 
 
 class SoftGouraudShader(ShaderBase):
@@ -102,9 +126,8 @@ class SoftGouraudShader(ShaderBase):
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
         cameras = self._get_cameras(**kwargs)
-        colors = self._lit(gouraud_shading, fragments, meshes, cameras, kwargs, textured=False)
-        znear, zfar = _zrange(cameras, kwargs)
-        return softmax_rgb_blend(colors, fragments, self.blend_params, znear=znear, zfar=zfar)
+        colors, alphas = self._lit(gouraud_shading, fragments, meshes, cameras, kwargs, textured=False)
+        return self._blend(colors, alphas, fragments, self.blend_params, _zrange(cameras, kwargs))
 
 
 def TexturedSoftPhongShader(device="cpu", cameras=None, lights=None, materials=None,
@@ -119,8 +142,8 @@ class HardFlatShader(ShaderBase):
 
     def forward(self, fragments, meshes, **kwargs) -> torch.Tensor:
         cameras = self._get_cameras(**kwargs)
-        colors = self._lit(flat_shading, fragments, meshes, cameras, kwargs)
-        return hard_rgb_blend(colors, fragments, kwargs.get("blend_params", self.blend_params))
+        colors, alphas = self._lit(flat_shading, fragments, meshes, cameras, kwargs)
+        return self._blend(colors, alphas, fragments, kwargs.get("blend_params", self.blend_params))
 
 
 class HardDepthShader(ShaderBase):
