@@ -7,8 +7,8 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, first_from_counts
-from .mesh_bvh import MeshBVH, check_bvh, mesh_bvh_packed
+from .._utils import first_from_counts
+from .mesh_bvh import MeshBVH, packed_query_bvh
 
 _extension.load()
 
@@ -19,13 +19,7 @@ def closest_faces(points: torch.Tensor, cloud_sizes: torch.Tensor, verts: torch.
     faces (F, 3) (global indices into verts (V, 3)) of its mesh (N meshes of `mesh_sizes`): exact squared
     point-triangle distances, ties to the smaller index, -1 against a mesh without faces. `bvh`: the meshes'
     MeshBVH to reuse (built here when None). Not differentiable (indices)."""
-    check_tensor(points, "points", dtypes=FLOAT_DTYPES, shape=(None, 3))
-    check_tensor(verts, "verts", dtypes=(points.dtype,), shape=(None, 3))
-    check_tensor(faces, "faces", dtypes=(torch.int64,), shape=(None, 3))
-    check_tensor(cloud_sizes, "cloud_sizes", dim=1, dtypes=(torch.int64,))
-    check_tensor(mesh_sizes, "mesh_sizes", shape=tuple(cloud_sizes.shape), dtypes=(torch.int64,))
-    check_same_device(points=points, verts=verts, faces=faces, cloud_sizes=cloud_sizes, mesh_sizes=mesh_sizes)
-    bvh = mesh_bvh_packed(verts, faces, mesh_sizes) if bvh is None else check_bvh(bvh, verts, faces, mesh_sizes)
+    bvh = packed_query_bvh(points, cloud_sizes, verts, faces, mesh_sizes, bvh)
     return torch.ops.meshgraph.bvh_closest_face_idx(points.detach(), first_from_counts(cloud_sizes), cloud_sizes,
                                                     verts.detach(), faces, *bvh.tree)
 

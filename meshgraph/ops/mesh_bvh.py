@@ -63,6 +63,19 @@ def check_bvh(bvh, verts: torch.Tensor, faces: torch.Tensor, mesh_sizes: torch.T
     return bvh
 
 
+def packed_query_bvh(points: torch.Tensor, cloud_sizes: torch.Tensor, verts: torch.Tensor, faces: torch.Tensor,
+                     mesh_sizes: torch.Tensor, bvh: MeshBVH | None) -> MeshBVH:
+    """Validation shared by the packed query wrappers (points (P, 3) in groups of cloud_sizes against faces (F, 3)
+    into verts (V, 3) in meshes of mesh_sizes); returns `bvh` checked against the meshes, or a new one."""
+    check_tensor(points, "points", dtypes=FLOAT_DTYPES, shape=(None, 3))
+    check_tensor(verts, "verts", dtypes=(points.dtype,), shape=(None, 3))
+    check_tensor(faces, "faces", dtypes=(torch.int64,), shape=(None, 3))
+    check_tensor(cloud_sizes, "cloud_sizes", dim=1, dtypes=(torch.int64,))
+    check_tensor(mesh_sizes, "mesh_sizes", shape=tuple(cloud_sizes.shape), dtypes=(torch.int64,))
+    check_same_device(points=points, verts=verts, faces=faces, cloud_sizes=cloud_sizes, mesh_sizes=mesh_sizes)
+    return mesh_bvh_packed(verts, faces, mesh_sizes) if bvh is None else check_bvh(bvh, verts, faces, mesh_sizes)
+
+
 @torch.library.register_fake("meshgraph::mesh_bvh")
 def _fake(verts, faces, mesh_first, mesh_size):
     ctx = torch.library.get_ctx()

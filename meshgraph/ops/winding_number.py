@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 
 from .. import _extension
-from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, first_from_counts
-from .mesh_bvh import MeshBVH, check_bvh, mesh_bvh_packed
+from .._utils import first_from_counts
+from .mesh_bvh import MeshBVH, packed_query_bvh
 
 _extension.load()
 
@@ -24,13 +24,7 @@ def winding_number_packed(points: torch.Tensor, cloud_sizes: torch.Tensor, verts
 
     Differentiable w.r.t. the points and the vertices (exact away from the surface; the BVH is held fixed). Any
     float dtype (float16 / bfloat16 computed in float32); the result has the points' dtype."""
-    check_tensor(points, "points", dtypes=FLOAT_DTYPES, shape=(None, 3))
-    check_tensor(verts, "verts", dtypes=(points.dtype,), shape=(None, 3))
-    check_tensor(faces, "faces", dtypes=(torch.int64,), shape=(None, 3))
-    check_tensor(cloud_sizes, "cloud_sizes", dim=1, dtypes=(torch.int64,))
-    check_tensor(mesh_sizes, "mesh_sizes", shape=tuple(cloud_sizes.shape), dtypes=(torch.int64,))
-    check_same_device(points=points, verts=verts, faces=faces, cloud_sizes=cloud_sizes, mesh_sizes=mesh_sizes)
-    bvh = mesh_bvh_packed(verts, faces, mesh_sizes) if bvh is None else check_bvh(bvh, verts, faces, mesh_sizes)
+    bvh = packed_query_bvh(points, cloud_sizes, verts, faces, mesh_sizes, bvh)
     return torch.ops.meshgraph.winding_number(points, first_from_counts(cloud_sizes), cloud_sizes, verts, faces, *bvh)
 
 
