@@ -181,7 +181,7 @@ def test_bad_inputs():
         ops.ray_mesh_intersect_idx(*args[:7], bad_order, args[8])
     with pytest.raises(RuntimeError, match="box must be"):
         ops.ray_mesh_intersect_idx(*args[:5], args[5][:, :5], *args[6:])
-    with pytest.raises(RuntimeError, match="box must be Float"):
+    with pytest.raises(RuntimeError, match="box must be Double"):
         ops.ray_mesh_intersect_idx(*args[:5], args[5].float(), *args[6:])
     with pytest.raises(RuntimeError, match="root"):
         ops.ray_mesh_intersect_idx(*args[:8], args[8] + 1000)

@@ -252,9 +252,12 @@ def test_backward_is_deterministic_and_half_types(device):
     pts, cf, cs, verts, faces, mf, ms = _args(device)
     args = _w(pts, cf, cs, verts, faces, mf, ms)
     g = torch.randn(pts.shape[0], dtype=torch.float64, device=device)
-    with torch.use_deterministic_algorithms(True):
+    torch.use_deterministic_algorithms(True)
+    try:
         a = ops.winding_number_backward(g, *args)
         b = ops.winding_number_backward(g, *args)
+    finally:
+        torch.use_deterministic_algorithms(False)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     for dtype in (torch.float16, torch.bfloat16, torch.float32):
         h = _w(pts.to(dtype), cf, cs, verts.to(dtype), faces, mf, ms)
