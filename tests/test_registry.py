@@ -92,7 +92,7 @@ NON_DIFFERENTIABLE |= {"sample_pdf"}
 NON_DIFFERENTIABLE |= {"marching_cubes"}
 # --- end marching_cubes
 # --- mesh queries (issue 16)
-# winding_number: used for inside / outside (piecewise constant); ray_mesh_intersect_idx returns the hit face (the
-# wrapper recomputes differentiable distances and barycentrics from it, like point_face_distance_idx).
-NON_DIFFERENTIABLE |= {"winding_number", "ray_mesh_intersect_idx"}
+# ray_mesh_intersect_idx and bvh_closest_face_idx return faces (the wrappers recompute differentiable distances
+# and barycentrics from them, like point_face_distance_idx); mesh_bvh returns the tree (a constant of the queries).
+NON_DIFFERENTIABLE |= {"ray_mesh_intersect_idx", "bvh_closest_face_idx", "mesh_bvh"}
 # --- end mesh queries

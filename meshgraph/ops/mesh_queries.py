@@ -1,6 +1,8 @@
 """Inside / outside and distance queries against triangle meshes: winding_number, points_inside_mesh,
 signed_distance and mesh_to_voxels (occupancy grids). Exact: the sign comes from the generalized winding number
-(op winding_number), the magnitude from the exact closest-triangle pairs of op point_face_distance_idx.
+(op winding_number), the magnitude from the exact closest triangle (op bvh_closest_face_idx). Both traverse the
+meshes' BVH (op mesh_bvh): `mesh_bvh(meshes)` builds it once, and every query takes it as `bvh=` (built per call
+when omitted).
 
 Queries come as (N, P, 3) (P points per mesh; results (N, P)) or packed (P, 3) with `points_per_mesh` (N,) counts
 (results (P,); without counts the batch must hold one mesh)."""
@@ -13,7 +15,8 @@ import torch
 
 from .._utils import FLOAT_DTYPES, check_tensor
 from ..ops.reference.point_face import point_triangle_distance_sq
-from .point_face_distance import closest_point_face_pairs
+from .bvh_closest_face import closest_faces
+from .mesh_bvh import MeshBVH, check_bvh, mesh_bvh_packed
 from .winding_number import winding_number_packed
 
 
@@ -57,43 +60,66 @@ def _query_rows(x: torch.Tensor, name: str, N: int, per_mesh, per_name: str, dty
     return x, counts, (x.shape[0],)
 
 
-def winding_number(points: torch.Tensor, meshes, points_per_mesh=None) -> torch.Tensor:
+def mesh_bvh(meshes) -> MeshBVH:
+    """The bounding volume hierarchy of a batch of meshes (MeshBVH: tensors on the meshes' device), to pass as
+    `bvh=` to winding_number, points_inside_mesh, signed_distance, mesh_to_voxels and ray_mesh_intersect when
+    querying the same meshes more than once. Built on the CPU in O(F log F) (CUDA meshes: one host copy).
+
+    The BVH holds the vertex positions' bounding boxes: it is valid for the positions it was built from. Build a
+    new one after moving the vertices (an optimisation step); gradients w.r.t. the vertices of a query made with
+    it are exact (the tree is a constant of the forward pass). Not differentiable itself."""
+    verts, faces, fsizes = _mesh_tensors(meshes)
+    return mesh_bvh_packed(verts, faces, fsizes)
+
+
+def _mesh_bvh_of(bvh, verts, faces, fsizes) -> MeshBVH:
+    return mesh_bvh_packed(verts, faces, fsizes) if bvh is None else check_bvh(bvh, verts, faces, fsizes)
+
+
+def winding_number(points: torch.Tensor, meshes, points_per_mesh=None, bvh: MeshBVH | None = None) -> torch.Tensor:
     """Generalized winding number of every point with respect to its mesh (Jacobson et al. 2013): the sum of the
     mesh triangles' signed solid angles at the point / (4 pi). 1 inside and 0 outside a closed mesh with outward
     faces (-1 inside an inward one), a fraction near holes; defined for any triangle soup. Exact (hierarchical
-    evaluation over a BVH), batched; 0 against a mesh without faces. Not differentiable.
+    evaluation over a BVH), batched; 0 against a mesh without faces. Differentiable w.r.t. the points and the
+    mesh vertices (the solid angles' gradient, exact away from the surface; on it the surface's own triangle
+    contributes 0).
 
     Args:
         points: (N, P, 3), or packed (P, 3) with `points_per_mesh` (N,) counts (optional for a single mesh).
         meshes: a batch of N meshes (GraphBatch, Meshes, PyTorch3D's Meshes), the points' dtype.
+        bvh: the meshes' `mesh_bvh` to reuse (built per call when None).
 
     Returns:
         (N, P) or (P,) in the points' dtype."""
     verts, faces, fsizes = _mesh_tensors(meshes)
     pts, sizes, shape = _query_rows(points, "points", fsizes.shape[0], points_per_mesh, "points_per_mesh", verts.dtype)
-    return winding_number_packed(pts, sizes, verts, faces, fsizes).reshape(shape)
+    bvh = _mesh_bvh_of(bvh, verts, faces, fsizes)
+    return winding_number_packed(pts, sizes, verts, faces, fsizes, bvh).reshape(shape)
 
 
-def points_inside_mesh(points: torch.Tensor, meshes, points_per_mesh=None, threshold: float = 0.5) -> torch.Tensor:
+def points_inside_mesh(points: torch.Tensor, meshes, points_per_mesh=None, threshold: float = 0.5,
+                       bvh: MeshBVH | None = None) -> torch.Tensor:
     """Whether each point lies inside its mesh: winding number >= `threshold` (bool, the shape of
     `winding_number`'s result). For closed meshes exact; for open meshes and soups the robust generalization of
     Jacobson et al. 2013. Points on the surface are either (the solid angle of the triangle they lie on is the
-    limit from the side rounding puts them on)."""
-    return winding_number(points, meshes, points_per_mesh) >= threshold
+    limit from the side rounding puts them on). `bvh`: as for winding_number."""
+    return winding_number(points.detach(), meshes, points_per_mesh, bvh=bvh).detach() >= threshold
 
 
-def signed_distance(points: torch.Tensor, meshes, points_per_mesh=None) -> torch.Tensor:
+def signed_distance(points: torch.Tensor, meshes, points_per_mesh=None, bvh: MeshBVH | None = None) -> torch.Tensor:
     """Signed Euclidean distance from each point to its mesh: negative inside (winding number >= 1/2), positive
     outside (the opposite of trimesh.proximity.signed_distance's sign). The magnitude is the exact distance to the
     closest triangle; it is differentiable w.r.t. the points and the mesh vertices (the sign is piecewise
-    constant). +inf against a mesh without faces. Same shapes as `winding_number`."""
+    constant). +inf against a mesh without faces. Same shapes as `winding_number`; `bvh`: the meshes'
+    `mesh_bvh` to reuse (built per call when None)."""
     verts, faces, fsizes = _mesh_tensors(meshes)
     pts, sizes, shape = _query_rows(points, "points", fsizes.shape[0], points_per_mesh, "points_per_mesh", verts.dtype)
-    w = winding_number_packed(pts, sizes, verts, faces, fsizes)
-    tris = verts[faces]
-    p2f, _ = closest_point_face_pairs(pts, sizes, tris, fsizes)
-    if tris.shape[0]:
-        t = tris[p2f.clamp(min=0)]
+    bvh = _mesh_bvh_of(bvh, verts, faces, fsizes)
+    vd = verts.detach()
+    w = winding_number_packed(pts.detach(), sizes, vd, faces, fsizes, bvh)
+    p2f = closest_faces(pts, sizes, vd, faces, fsizes, bvh)
+    if faces.shape[0]:
+        t = verts[faces[p2f.clamp(min=0)]]
         d2 = point_triangle_distance_sq(pts, t[:, 0], t[:, 1], t[:, 2])
     else:
         d2 = pts.new_ones(pts.shape[0])
@@ -122,7 +148,7 @@ def _triple(v, name: str):
 
 
 def mesh_to_voxels(meshes, grid_size=None, voxel_size=None, bounds=None, padding: int = 1,
-                   threshold: float = 0.5) -> MeshVoxels:
+                   threshold: float = 0.5, bvh: MeshBVH | None = None) -> MeshVoxels:
     """Occupancy grids of meshes by exact inside / outside: a voxel is occupied when the winding number at its
     centre is >= `threshold` (PyTorch3D #1362).
 
@@ -136,6 +162,7 @@ def mesh_to_voxels(meshes, grid_size=None, voxel_size=None, bounds=None, padding
             the span of `bounds`.
         bounds: optional ((xmin, ymin, zmin), (xmax, ymax, zmax)) shared by every mesh.
         padding: empty voxels around each box when `bounds` is not given.
+        bvh: the meshes' `mesh_bvh` to reuse (built here when None).
 
     Returns:
         MeshVoxels(occupancy (N, D, H, W) bool, origin (N, 3), voxel_size (N, 3)) in the vertices' dtype and
@@ -188,5 +215,5 @@ def mesh_to_voxels(meshes, grid_size=None, voxel_size=None, bounds=None, padding
                                      torch.arange(D, device=dev), indexing="xy"), -1)  # (H, W, D, 3) x, y, z
     idx = idx.permute(2, 0, 1, 3).reshape(1, -1, 3).to(dt)  # (1, D*H*W, 3) in z, y, x order
     centres = origin[:, None] + (idx + 0.5) * size[:, None]
-    occ = winding_number(centres, meshes) >= threshold
+    occ = points_inside_mesh(centres, meshes, threshold=threshold, bvh=bvh)
     return MeshVoxels(occ.reshape(N, D, H, W), origin, size)

@@ -1,5 +1,6 @@
 """ray_mesh_intersect: the first triangle every ray meets (op ray_mesh_intersect_idx; kernels:
-csrc/ops/ray_mesh_intersect/, one BVH traversal per ray on CPU and CUDA). The op returns the hit face; the
+csrc/ops/ray_mesh_intersect/, one traversal per ray of the BVH of op mesh_bvh, on CPU and CUDA; pass a prebuilt
+MeshBVH to cast many batches of rays without rebuilding it). The op returns the hit face; the
 distances and barycentrics are recomputed from it in torch (closed-form Moller-Trumbore over the hit faces only:
 O(rays)), so they are differentiable w.r.t. the vertices, the origins and the directions."""
 
@@ -12,7 +13,8 @@ import torch
 
 from .. import _extension
 from .._utils import FLOAT_DTYPES, check_same_device, check_tensor, first_from_counts
-from .mesh_queries import _mesh_tensors, _query_rows
+from .mesh_bvh import MeshBVH, check_bvh
+from .mesh_queries import _mesh_tensors, _query_rows, mesh_bvh
 
 _extension.load()
 
@@ -28,23 +30,24 @@ class RayHits(NamedTuple):
 
 
 def ray_triangle_hits(origins: torch.Tensor, directions: torch.Tensor, ray_sizes: torch.Tensor, tris: torch.Tensor,
-                      mesh_sizes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                      mesh_sizes: torch.Tensor, bvh: MeshBVH) -> tuple[torch.Tensor, torch.Tensor]:
     """Packed rays (R, 3) + (R, 3) in N groups of `ray_sizes` against packed triangles (F, 3, 3) in N meshes of
-    `mesh_sizes`: (t (R,), face (R,)) of the nearest hit o + t d with t > 0 (both sides of every triangle; ties to
-    the smaller face index), t = inf and face = -1 for misses. Not differentiable (see ray_mesh_intersect)."""
+    `mesh_sizes` with their MeshBVH `bvh` (mesh_bvh_packed of the same triangles): (t (R,), face (R,)) of the
+    nearest hit o + t d with t > 0 (both sides of every triangle; ties to the smaller face index), t = inf and
+    face = -1 for misses. Not differentiable (see ray_mesh_intersect)."""
     check_tensor(origins, "origins", dtypes=FLOAT_DTYPES, shape=(None, 3))
     check_tensor(directions, "directions", dtypes=(origins.dtype,), shape=tuple(origins.shape))
     check_tensor(tris, "tris", dtypes=(origins.dtype,), shape=(None, 3, 3))
     check_tensor(ray_sizes, "ray_sizes", dim=1, dtypes=(torch.int64,))
     check_tensor(mesh_sizes, "mesh_sizes", shape=tuple(ray_sizes.shape), dtypes=(torch.int64,))
     check_same_device(origins=origins, directions=directions, tris=tris, ray_sizes=ray_sizes, mesh_sizes=mesh_sizes)
+    check_bvh(bvh, origins, tris[:, 0], mesh_sizes)
     return torch.ops.meshgraph.ray_mesh_intersect_idx(origins.detach(), directions.detach(), first_from_counts(ray_sizes),
-                                                      ray_sizes, tris.detach(), first_from_counts(mesh_sizes),
-                                                      mesh_sizes)
+                                                      ray_sizes, tris.detach(), *bvh.tree)
 
 
 @torch.library.register_fake("meshgraph::ray_mesh_intersect_idx")
-def _fake(origins, directions, ray_first, ray_size, tris, mesh_first, mesh_size):
+def _fake(origins, directions, ray_first, ray_size, tris, box, node, order, root):
     return origins.new_empty((origins.shape[0],)), origins.new_empty((origins.shape[0],), dtype=torch.int64)
 
 
@@ -71,7 +74,8 @@ def hit_distances_barycentrics(origins, directions, tris, face):
     return dist.to(origins.dtype), bary.to(origins.dtype)
 
 
-def ray_mesh_intersect(origins: torch.Tensor, directions: torch.Tensor, meshes, rays_per_mesh=None) -> RayHits:
+def ray_mesh_intersect(origins: torch.Tensor, directions: torch.Tensor, meshes, rays_per_mesh=None,
+                       bvh: MeshBVH | None = None) -> RayHits:
     """First intersection of rays with their meshes (both sides of every triangle; hits at t > 0 along
     o + t d only).
 
@@ -79,6 +83,8 @@ def ray_mesh_intersect(origins: torch.Tensor, directions: torch.Tensor, meshes, 
         origins, directions: (N, R, 3) (R rays per mesh), or packed (R, 3) with `rays_per_mesh` (N,) counts
             (optional for a single mesh); directions need not be unit but must not be zero (ValueError).
         meshes: a batch of N meshes in the rays' dtype. A mesh without faces: all its rays miss.
+        bvh: the meshes' MeshBVH (`mesh_bvh(meshes)`) to reuse across calls; built here when None. It must come
+            from the meshes' current vertex positions.
 
     Returns:
         RayHits(distances, face, barycentrics): (N, R) / (R,) Euclidean distance to the hit (+inf for misses),
@@ -93,7 +99,8 @@ def ray_mesh_intersect(origins: torch.Tensor, directions: torch.Tensor, meshes, 
         raise ValueError(f"directions must have the shape of origins {tuple(origins.shape)}, got {tuple(directions.shape)}")
     if d.shape[0] and bool((d == 0).all(-1).any()):
         raise ValueError("directions must be non-zero (a zero-length ray direction has no intersection)")
+    bvh = mesh_bvh(meshes) if bvh is None else bvh
     tris = verts[faces]
-    _, face = ray_triangle_hits(o, d, sizes, tris, fsizes)
+    _, face = ray_triangle_hits(o, d, sizes, tris, fsizes, bvh)
     dist, bary = hit_distances_barycentrics(o, d, tris, face)
     return RayHits(dist.reshape(shape), face.reshape(shape), bary.reshape(*shape, 3))

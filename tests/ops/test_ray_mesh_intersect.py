@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import meshgraph as mg
 from meshgraph.ops import reference as ref
+from meshgraph.ops.mesh_queries import mesh_bvh
 from meshgraph.ops.ray_mesh_intersect import hit_distances_barycentrics, ray_mesh_intersect, ray_triangle_hits
 from meshgraph.utils import ico_sphere, torus
 
@@ -42,9 +43,22 @@ def _scene(device, dtype=torch.float64, R=(300, 200, 100)):
             _l(device, *fs))
 
 
+def _bvh_args(o, d, rf, rs, tris, mf, ms):
+    """The op's arguments for rays against packed triangles in ranges (mf, ms): the BVH (op mesh_bvh) of the
+    triangles as a vertex soup replaces the ranges."""
+    F = tris.shape[0]
+    faces = torch.arange(3 * F, device=tris.device).reshape(F, 3)
+    box, node, order, root, _, _ = ops.mesh_bvh(tris.reshape(-1, 3), faces, mf, ms)
+    return o, d, rf, rs, tris, box, node, order, root
+
+
+def _rmi(*args):
+    return ops.ray_mesh_intersect_idx(*_bvh_args(*args))
+
+
 def _check_against_reference(out, args, tol):
     t, f = out
-    rt, rf = ref.ray_mesh_intersect_idx(*args)
+    rt, rf = ref.ray_mesh_intersect_idx(*_bvh_args(*args))
     rt, rf = rt.to(t.device), rf.to(f.device)
     assert torch.equal(torch.isinf(t), torch.isinf(rt)) and torch.equal(f < 0, rf < 0)
     hit = f >= 0
@@ -56,7 +70,7 @@ def _check_against_reference(out, args, tol):
 
 def test_matches_reference(device):
     args = _scene(device)
-    out = ops.ray_mesh_intersect_idx(*args)
+    out = _rmi(*args)
     _check_against_reference(out, args, 1e-12)
     t, f = out
     assert (t[:4] * args[1][:4].norm(dim=1) <= 1).all() and (f[:4] >= 0).all()  # rays from the centre leave the sphere
@@ -69,7 +83,7 @@ def test_all_float_dtypes(device, dtype):
     """Half types are computed in float32: the hits equal the float32 reference on the rounded inputs."""
     o, d, rf, rs, tris, mf, ms = _scene(device)
     o, d, tris = o.to(dtype), d.to(dtype), tris.to(dtype)
-    t, f = ops.ray_mesh_intersect_idx(o, d, rf, rs, tris, mf, ms)
+    t, f = _rmi(o, d, rf, rs, tris, mf, ms)
     assert t.dtype == dtype
     acc = torch.float64 if dtype == torch.float64 else torch.float32
     args = (o.to(acc), d.to(acc), rf, rs, tris.to(acc), mf, ms)
@@ -80,11 +94,11 @@ def test_empty_elements_and_opcheck(device):
     o, d, _, _, tris, _, _ = _scene(device)
     args = (o, d, _l(device, 0, 300, 300), _l(device, 300, 0, 300), tris, _l(device, 0, 320, 320),
             _l(device, 320, 0, 0))
-    t, f = ops.ray_mesh_intersect_idx(*args)
+    t, f = _rmi(*args)
     assert torch.isinf(t[300:]).all() and (f[300:] == -1).all()
     _check_against_reference((t, f), args, 1e-12)
-    torch.library.opcheck(ops.ray_mesh_intersect_idx, args)
-    t0, f0 = ops.ray_mesh_intersect_idx(o[:0], d[:0], _l(device, 0), _l(device, 0), tris, _l(device, 0), _l(device, 9))
+    torch.library.opcheck(ops.ray_mesh_intersect_idx, _bvh_args(*args))
+    t0, f0 = _rmi(o[:0], d[:0], _l(device, 0), _l(device, 0), tris, _l(device, 0), _l(device, 9))
     assert t0.shape == (0,) and f0.shape == (0,)
 
 
@@ -114,7 +128,8 @@ def test_gradients_through_the_hit_face():
     o = torch.rand(12, 3, generator=g, dtype=torch.float64) * 3 - 1
     d = c - o
     tris = v[f]
-    _, face = ray_triangle_hits(o, d, torch.tensor([12]), tris, torch.tensor([40]))
+    _, face = ray_triangle_hits(o, d, torch.tensor([12]), tris, torch.tensor([40]),
+                                mesh_bvh(mg.GraphBatch.from_meshes([v], [f])))
     assert (face >= 0).all()
 
     def fn(v, o, d):
@@ -147,13 +162,35 @@ def test_bad_inputs():
         ray_mesh_intersect(o, d, mg.GraphBatch.from_meshes([s.pos, s.pos], [s.faces, s.faces]))
     with pytest.raises(ValueError, match="origins"):
         ray_mesh_intersect(o[:, :2], d, meshes)
-    args = list(_scene("cpu"))
+    scene = _scene("cpu")
+    args = list(_bvh_args(*scene))
     with pytest.raises(RuntimeError, match="directions must have shape"):
         ops.ray_mesh_intersect_idx(args[0], args[1][:5], *args[2:])
-    with pytest.raises(RuntimeError, match="outside"):
-        ops.ray_mesh_intersect_idx(*args[:6], args[6] + 1)
+    with pytest.raises(RuntimeError, match="outside|disjoint"):
+        _rmi(*scene[:6], scene[6] + 1)
     with pytest.raises(RuntimeError, match="ordered"):
         ops.ray_mesh_intersect_idx(args[0], args[1], args[2].flip(0), args[3].flip(0), *args[4:])
+    # malformed BVH tensors: a clean error on CPU, never a read out of bounds
+    bad_node = args[6].clone()
+    bad_node[0, 2] = 0  # a child before its parent (a cycle)
+    with pytest.raises(RuntimeError, match="child"):
+        ops.ray_mesh_intersect_idx(*args[:6], bad_node, *args[7:])
+    bad_order = args[7].clone()
+    bad_order[3] = args[4].shape[0]
+    with pytest.raises(RuntimeError, match="order holds"):
+        ops.ray_mesh_intersect_idx(*args[:7], bad_order, args[8])
+    with pytest.raises(RuntimeError, match="box must be"):
+        ops.ray_mesh_intersect_idx(*args[:5], args[5][:, :5], *args[6:])
+    with pytest.raises(RuntimeError, match="box must be Double"):
+        ops.ray_mesh_intersect_idx(*args[:5], args[5].float(), *args[6:])
+    with pytest.raises(RuntimeError, match="root"):
+        ops.ray_mesh_intersect_idx(*args[:8], args[8] + 1000)
+    # a BVH of other meshes is refused by the wrapper
+    other = mesh_bvh(mg.GraphBatch.from_meshes([s.pos, s.pos], [s.faces, s.faces]))
+    with pytest.raises(ValueError, match="built for"):
+        ray_mesh_intersect(o, torch.ones(4, 3, dtype=torch.float64), meshes, bvh=other)
+    with pytest.raises(TypeError, match="MeshBVH"):
+        ray_mesh_intersect(o, torch.ones(4, 3, dtype=torch.float64), meshes, bvh=(1, 2))
 
 
 def test_mesh_without_faces_misses_everything():
@@ -187,7 +224,7 @@ def test_hypothesis_equals_reference(data):
     first = [sum(R[:i]) for i in range(len(R))]
     ffirst = [sum(F[:i]) for i in range(len(F))]
     args = (o, d, _l("cpu", *first), _l("cpu", *R), tris, _l("cpu", *ffirst), _l("cpu", *F))
-    _check_against_reference(ops.ray_mesh_intersect_idx(*args), args, 1e-12)
+    _check_against_reference(_rmi(*args), args, 1e-12)
 
 
 @pytest.mark.parametrize("engine", ["embree", "triangle"])

@@ -1,7 +1,7 @@
 // ray_mesh_intersect_idx: the first triangle every ray meets within its batch element.
 //
 //   ray_mesh_intersect_idx(origins (R, 3), directions (R, 3), ray_first (N,), ray_size (N,), tris (F, 3, 3),
-//                          mesh_first (N,), mesh_size (N,)) -> (t (R,), face (R,) int64)
+//                          box (M, 6), node (M, 3), order (F,), root (N,)) -> (t (R,), face (R,) int64)
 //     Rays o + t d, t > 0, against both sides of every triangle of their element (Moller-Trumbore; a hit on an
 //     edge or a vertex counts for every triangle it touches): t of the nearest hit and its packed face index, ties
 //     to the smaller index; t = +inf and face = -1 for misses, for rays of no element and for elements without
@@ -11,8 +11,8 @@
 // float16 / bfloat16 inputs are computed in float32 (float64: float64); t is returned in the input dtype.
 // Not differentiable: the public wrapper recomputes t and barycentrics of the hit faces in torch.
 //
-// CPU and CUDA traverse the same BVH (bvh.h), built on the CPU from the triangles (on CUDA that copies the
-// triangles to the host: one synchronisation per call).
+// CPU and CUDA traverse the same BVH (bvh.h), built once by mesh_bvh. The BVH structure is checked on CPU
+// tensors and clamped on CUDA (no synchronisation per call).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -20,7 +20,7 @@
 
 #include <limits>
 
-#include "bvh.h"
+#include "../mesh_bvh/bvh.h"
 
 namespace mg {
 namespace rmi {
@@ -47,7 +47,8 @@ C10_HOST_DEVICE inline bool ray_triangle(const T* o, const T* d, const T* tri, T
 }
 
 // Nearest hit of ray (o, d) in the BVH rooted at `root`: writes t (inf when none) and the face (-1). Face ids
-// read from `order` are clamped into [0, F) and child ids into [0, M) (memory-safe on any BVH tensors).
+// read from `order` are clamped into [0, F); a child id not in (m, M) makes node m a leaf (memory-safe and
+// terminating on any BVH tensors).
 template <typename T>
 C10_HOST_DEVICE inline void closest_hit(const T* o, const T* d, const T* box, const int64_t* node,
                                         const int64_t* order, const T* tris, int64_t root, int64_t M, int64_t F,
@@ -70,7 +71,7 @@ C10_HOST_DEVICE inline void closest_hit(const T* o, const T* d, const T* box, co
       const int64_t m = stack[--top];
       if (entry[top] > best) continue;
       const int64_t left = node[3 * m + 2];
-      if (left < 0 || left + 1 >= M) {
+      if (left <= m || left + 1 >= M) {
         const int64_t first = node[3 * m], count = node[3 * m + 1];
         for (int64_t k = first; k < first + count; ++k) {
           const int64_t kk = k < 0 ? 0 : (k >= F ? F - 1 : k);
@@ -108,9 +109,10 @@ C10_HOST_DEVICE inline void closest_hit(const T* o, const T* d, const T* box, co
   *face_out = best_f;
 }
 
-void check_inputs(const at::Tensor& origins, const at::Tensor& directions, const at::Tensor& ray_first,
-                  const at::Tensor& ray_size, const at::Tensor& tris, const at::Tensor& mesh_first,
-                  const at::Tensor& mesh_size);
+// Checks every argument; returns M.
+int64_t check_inputs(const at::Tensor& origins, const at::Tensor& directions, const at::Tensor& ray_first,
+                     const at::Tensor& ray_size, const at::Tensor& tris, const at::Tensor& box, const at::Tensor& node,
+                     const at::Tensor& order, const at::Tensor& root);
 
 }  // namespace rmi
 }  // namespace mg

@@ -1,5 +1,5 @@
-// CUDA kernel for ray_mesh_intersect_idx (contract in ray_mesh_intersect.h): the BVH is built on the host from a
-// copy of the triangles (one synchronisation per call), then one thread per ray traverses it.
+// CUDA kernel for ray_mesh_intersect_idx (contract in ray_mesh_intersect.h): one thread per ray traverses the BVH
+// built by mesh_bvh (no synchronisation).
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/full.h>
@@ -40,27 +40,24 @@ std::tuple<at::Tensor, at::Tensor> ray_mesh_intersect_idx_cuda(const at::Tensor&
                                                                const at::Tensor& directions,
                                                                const at::Tensor& ray_first,
                                                                const at::Tensor& ray_size, const at::Tensor& tris,
-                                                               const at::Tensor& mesh_first,
-                                                               const at::Tensor& mesh_size) {
-  check_inputs(origins, directions, ray_first, ray_size, tris, mesh_first, mesh_size);
+                                                               const at::Tensor& box, const at::Tensor& node,
+                                                               const at::Tensor& order, const at::Tensor& root) {
+  const int64_t M = check_inputs(origins, directions, ray_first, ray_size, tris, box, node, order, root);
   const c10::cuda::CUDAGuard guard(origins.device());
   const int64_t R = origins.size(0), F = tris.size(0), N = ray_first.size(0);
   const auto acc_type = origins.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   auto t_out = at::full({R}, std::numeric_limits<double>::infinity(), origins.options().dtype(acc_type));
   auto face = at::full({R}, -1, origins.options().dtype(at::kLong));
-  if (R == 0 || N == 0 || F == 0) return {t_out.to(origins.scalar_type()), face};
+  if (R == 0 || N == 0 || F == 0 || M == 0) return {t_out.to(origins.scalar_type()), face};
   const auto o = origins.to(acc_type).contiguous(), d = directions.to(acc_type).contiguous();
   const auto tri = tris.to(acc_type).contiguous();
-  const bvh::Bvh hb = bvh::build(tri.cpu(), mesh_first.cpu(), mesh_size.cpu());
-  const int64_t M = hb.node.size(0);
-  const auto box = hb.box.to(origins.device()), node = hb.node.to(origins.device());
-  const auto order = hb.order.to(origins.device()), root = hb.root.to(origins.device());
+  const auto bx = box.contiguous(), nd = node.contiguous(), od = order.contiguous(), rt = root.contiguous();
   const auto rf = ray_first.contiguous(), rs = ray_size.contiguous();
   AT_DISPATCH_FLOATING_TYPES(tri.scalar_type(), "ray_mesh_intersect_idx_cuda", [&] {
     ray_kernel<scalar_t><<<cuda::num_blocks(R), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         o.const_data_ptr<scalar_t>(), d.const_data_ptr<scalar_t>(), rf.const_data_ptr<int64_t>(),
-        rs.const_data_ptr<int64_t>(), N, R, tri.const_data_ptr<scalar_t>(), F, box.const_data_ptr<scalar_t>(),
-        node.const_data_ptr<int64_t>(), order.const_data_ptr<int64_t>(), M, root.const_data_ptr<int64_t>(),
+        rs.const_data_ptr<int64_t>(), N, R, tri.const_data_ptr<scalar_t>(), F, bx.const_data_ptr<scalar_t>(),
+        nd.const_data_ptr<int64_t>(), od.const_data_ptr<int64_t>(), M, rt.const_data_ptr<int64_t>(),
         t_out.mutable_data_ptr<scalar_t>(), face.mutable_data_ptr<int64_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });

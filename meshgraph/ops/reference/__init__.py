@@ -120,10 +120,18 @@ REFERENCES.update({
 __all__ += ["box3d_overlap", "mesh_face_areas_normals", "mesh_face_areas_normals_backward"]
 # --- end geometry: boxes, mesh processing
 # --- mesh queries (issue 16)
-from .mesh_queries import ray_mesh_intersect_idx, winding_number  # noqa: E402
+from .mesh_queries import (  # noqa: E402
+    bvh_closest_face_idx,
+    mesh_bvh,
+    ray_mesh_intersect_idx,
+    winding_number,
+    winding_number_backward,
+)
 
-REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx})
-__all__ += ["ray_mesh_intersect_idx", "winding_number"]
+REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx,
+                   "mesh_bvh": mesh_bvh, "winding_number_backward": winding_number_backward,
+                   "bvh_closest_face_idx": bvh_closest_face_idx})
+__all__ += ["ray_mesh_intersect_idx", "winding_number", "mesh_bvh", "winding_number_backward", "bvh_closest_face_idx"]
 # --- end mesh queries
 # --- textures (issue 14)
 from .textures import sample_textures_uv, sample_textures_uv_backward  # noqa: E402

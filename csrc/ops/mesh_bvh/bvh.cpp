@@ -1,6 +1,8 @@
 // CPU construction of the BVH (bvh.h) and of the boundary chains of its nodes.
 #include "bvh.h"
 
+#include "../../common/checks.h"
+
 #include <ATen/Dispatch.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/from_blob.h>
@@ -21,6 +23,7 @@ template <typename T>
 void build_element(const T* tri, int64_t f0, int64_t nf, std::vector<T>& box, std::vector<int64_t>& node,
                    std::vector<int64_t>& order) {
   const int64_t base = static_cast<int64_t>(order.size());
+  const int64_t node0 = static_cast<int64_t>(node.size() / 3);
   std::vector<T> cen(3 * nf);
   for (int64_t f = 0; f < nf; ++f) {
     order.push_back(f0 + f);
@@ -80,6 +83,9 @@ void build_element(const T* tri, int64_t f0, int64_t nf, std::vector<T>& box, st
     todo.push_back(left + 1);
     todo.push_back(left);
   }
+  // canonical order within leaves (nth_element leaves it unspecified): the tree is a function of the triangles
+  for (int64_t m = node0; m < static_cast<int64_t>(node.size() / 3); ++m)
+    if (node[3 * m + 2] < 0) std::sort(order.begin() + node[3 * m], order.begin() + node[3 * m] + node[3 * m + 1]);
 }
 
 }  // namespace
@@ -98,6 +104,11 @@ Bvh build(const at::Tensor& tris, const at::Tensor& mesh_first, const at::Tensor
       root[n] = static_cast<int64_t>(node.size() / 3);
       build_element(t.const_data_ptr<scalar_t>(), mf.const_data_ptr<int64_t>()[n], nf, box, node, order);
     }
+    // faces of no element follow, in increasing id order: order always holds the F faces
+    std::vector<char> covered(static_cast<size_t>(t.size(0)), 0);
+    for (const int64_t f : order) covered[f] = 1;
+    for (int64_t f = 0; f < t.size(0); ++f)
+      if (!covered[f]) order.push_back(f);
     const int64_t M = static_cast<int64_t>(node.size() / 3);
     out.box = at::empty({M, 6}, t.options());
     std::copy(box.begin(), box.end(), out.box.mutable_data_ptr<scalar_t>());
@@ -175,6 +186,79 @@ Chains boundary_chains(const Bvh& b, const at::Tensor& faces) {
       ep += 3;
     }
   return out;
+}
+
+int64_t check_bvh(const at::Tensor& box, const at::Tensor& node, const at::Tensor& order, const at::Tensor& root,
+                  int64_t F, int64_t N, const at::Tensor& like, at::ScalarType box_dtype) {
+  TORCH_CHECK(box.dim() == 2 && box.size(1) == 6, "box must be (M, 6), got ", box.sizes());
+  const int64_t M = box.size(0);
+  MG_CHECK_SHAPE(node, {M, 3});
+  MG_CHECK_SHAPE(order, {F});
+  MG_CHECK_SHAPE(root, {N});
+  MG_CHECK_DTYPE(box, box_dtype);
+  MG_CHECK_DTYPE(node, at::kLong);
+  MG_CHECK_DTYPE(order, at::kLong);
+  MG_CHECK_DTYPE(root, at::kLong);
+  for (const at::Tensor* t : {&box, &node, &order, &root})
+    TORCH_CHECK(t->device() == like.device(), "the BVH tensors must be on the device of the queries (",
+                like.device(), "), got ", t->device());
+  if (!like.device().is_cpu()) return M;
+  const auto nc = node.contiguous(), oc = order.contiguous(), rc = root.contiguous();
+  const int64_t* np = nc.const_data_ptr<int64_t>();
+  for (int64_t m = 0; m < M; ++m) {
+    const int64_t first = np[3 * m], count = np[3 * m + 1], left = np[3 * m + 2];
+    TORCH_CHECK(first >= 0 && count >= 0 && first <= F - count, "BVH node ", m, " has face range [", first, ", ",
+                first, " + ", count, ") outside [0, ", F, ")");
+    TORCH_CHECK(left == -1 || (left > m && left + 1 < M), "BVH node ", m, " has child ", left, " (M = ", M, ")");
+  }
+  const int64_t* op = oc.const_data_ptr<int64_t>();
+  for (int64_t k = 0; k < F; ++k) TORCH_CHECK(op[k] >= 0 && op[k] < F, "BVH order holds ", op[k], ", F = ", F);
+  const int64_t* rp = rc.const_data_ptr<int64_t>();
+  for (int64_t n = 0; n < N; ++n)
+    TORCH_CHECK(rp[n] >= -1 && rp[n] < M, "BVH root of element ", n, " is ", rp[n], " (M = ", M, ")");
+  return M;
+}
+
+void check_chains(const at::Tensor& start, const at::Tensor& edge, int64_t M, int64_t V, const at::Tensor& like) {
+  MG_CHECK_SHAPE(start, {M + 1});
+  TORCH_CHECK(edge.dim() == 2 && edge.size(1) == 3, "chain_edge must be (B, 3), got ", edge.sizes());
+  MG_CHECK_DTYPE(start, at::kLong);
+  MG_CHECK_DTYPE(edge, at::kLong);
+  MG_CHECK_SAME_DEVICE(start, like);
+  MG_CHECK_SAME_DEVICE(edge, like);
+  if (!like.device().is_cpu()) return;
+  const auto sc = start.contiguous(), ec = edge.contiguous();
+  const int64_t* sp = sc.const_data_ptr<int64_t>();
+  TORCH_CHECK(sp[0] == 0 && sp[M] == edge.size(0), "chain_start must run from 0 to B = ", edge.size(0));
+  for (int64_t m = 0; m < M; ++m) TORCH_CHECK(sp[m] <= sp[m + 1], "chain_start must be non-decreasing");
+  const int64_t* ep = ec.const_data_ptr<int64_t>();
+  for (int64_t e = 0; e < edge.size(0); ++e)
+    TORCH_CHECK(ep[3 * e] >= 0 && ep[3 * e] < V && ep[3 * e + 1] >= 0 && ep[3 * e + 1] < V,
+                "chain_edge ", e, " names a vertex outside [0, ", V, ")");
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> build_host(
+    const at::Tensor& verts, const at::Tensor& faces, const at::Tensor& mesh_first, const at::Tensor& mesh_size) {
+  TORCH_CHECK(verts.dim() == 2 && verts.size(1) == 3, "verts must be (V, 3), got ", verts.sizes());
+  TORCH_CHECK(faces.dim() == 2 && faces.size(1) == 3, "faces must be (F, 3), got ", faces.sizes());
+  MG_CHECK_FLOATING(verts);
+  MG_CHECK_DTYPE(faces, at::kLong);
+  MG_CHECK_SAME_DEVICE(verts, faces);
+  const int64_t N = mesh_first.dim() == 1 ? mesh_first.size(0) : -1;
+  TORCH_CHECK(N >= 0, "mesh_first must be (N,)");
+  const int64_t V = verts.size(0), F = faces.size(0);
+  check_ranges(mesh_first, mesh_size, N, F, verts, "mesh_first", "mesh_size", /*disjoint=*/true);
+  const auto mf = mesh_first.cpu(), ms = mesh_size.cpu();
+  if (!verts.device().is_cpu()) check_ranges(mf, ms, N, F, mf, "mesh_first", "mesh_size", /*disjoint=*/true);
+  const auto fc = faces.cpu().contiguous();
+  const int64_t* fp = fc.const_data_ptr<int64_t>();
+  for (int64_t i = 0; i < fc.numel(); ++i)
+    TORCH_CHECK(fp[i] >= 0 && fp[i] < V, "faces must index verts: face ", i / 3, " holds ", fp[i], ", V = ", V);
+  const auto acc = verts.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const auto v = verts.cpu().to(acc).contiguous();
+  const Bvh b = build(v.index_select(0, fc.view({-1})).view({F, 3, 3}), mf, ms);
+  const Chains c = boundary_chains(b, fc);
+  return {b.box, b.node, b.order, b.root, c.start, c.edge};
 }
 
 }  // namespace bvh
