@@ -99,7 +99,7 @@ def workload(name, vol, iso, quick, device, p3d=None):
 def main(argv=None):
     args = bench_args(argv)
     n = 48 if args.quick else 256
-    p3d = real_pytorch3d()
+    p3d = real_pytorch3d(needs=("marching_cubes",))
     workload("W1 sdf (torus + sphere)", sdf_volume(n), 0.0, args.quick, args.device, p3d)
     workload("W2 smooth noise", noise_volume(n), 0.0, args.quick, args.device, p3d)
 

@@ -82,7 +82,7 @@ def check(got, want, what):
 def main(argv=None):
     args = bench_args(argv, size=(int, 256), faces_per_pixel=(int, 8), map_size=(int, 1024))
     size, K, M = (32, 2, 64) if args.quick else (args.size, args.faces_per_pixel, args.map_size)
-    p3d = real_pytorch3d()
+    p3d = real_pytorch3d(needs=("rasterize_meshes", "rasterize_meshes_backward"))
     verts, faces, verts_uvs, faces_uvs = cow()
     g = torch.Generator().manual_seed(0)
     target = torch.rand(1, size, size, 4, generator=g)

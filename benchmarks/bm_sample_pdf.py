@@ -24,7 +24,7 @@ def main(argv=None):
     torch.testing.assert_close(sample_pdf(bins, w, S, det=True), sample_pdf_python(bins, w, S, det=True), atol=2e-3,
                                rtol=0)
     peers = [("PyTorch3D sample_pdf_python", sample_pdf_python)]
-    p3d = real_pytorch3d()
+    p3d = real_pytorch3d(needs=("sample_pdf",))
     if p3d is not None:
         from pytorch3d.renderer.implicit.sample_pdf import sample_pdf as p3d_sample_pdf
         from pytorch3d.renderer.implicit.sample_pdf import sample_pdf_python as p3d_sample_pdf_python
