@@ -113,3 +113,44 @@ def bunny_batch(copies: int = 8, path=None):
     path = Path(path) if path else Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stanford-bunny.obj"
     bunny = load_mesh(path)
     return mg.GraphBatch([bunny] * copies)
+
+
+PYTORCH3D_SITE = "/work/p3d-site"
+
+
+def real_pytorch3d(needs: tuple[str, ...] = ()):
+    """PyTorch3D itself (v0.7.9 built from source, DEVELOPERS.md "PyTorch3D as a benchmark peer"), or None.
+
+    It is installed with `pip install --target` into a folder of its own, never into the venv (where the peer test
+    harness imports meshgraph.compat as `pytorch3d`); the folder is MESHGRAPH_PYTORCH3D_SITE, default
+    /work/p3d-site. Absent, not importable, or built without one of the compiled ops `needs` (names in its `_C`):
+    prints that the PyTorch3D rows are skipped and returns None."""
+    import importlib
+    import sys
+
+    site = os.environ.get("MESHGRAPH_PYTORCH3D_SITE", PYTORCH3D_SITE)
+    if not os.path.isdir(os.path.join(site, "pytorch3d")):
+        print(f"PyTorch3D not found under {site} (MESHGRAPH_PYTORCH3D_SITE): its rows are skipped")
+        return None
+    if site not in sys.path:
+        sys.path.append(site)
+    try:
+        p3d = importlib.import_module("pytorch3d")
+        for sub in ("renderer", "structures", "transforms", "ops"):
+            importlib.import_module(f"pytorch3d.{sub}")
+        compiled = importlib.import_module("pytorch3d._C")
+    except Exception as e:  # a build for another torch, a missing dependency: the rows are skipped, not the run
+        print(f"PyTorch3D under {site} does not import ({type(e).__name__}: {e}): its rows are skipped")
+        return None
+    if not os.path.realpath(p3d.__file__).startswith(os.path.realpath(site)):
+        print(f"`pytorch3d` resolves to {p3d.__file__}, not to {site}: its rows are skipped")
+        return None
+    # an interim link (DEVELOPERS.md) lists in _C_stubbed.txt the ops bound to stubs that raise
+    stubbed = os.path.join(site, "pytorch3d", "_C_stubbed.txt")
+    stubs = open(stubbed).read().split() if os.path.exists(stubbed) else []
+    missing = [name for name in needs if not hasattr(compiled, name) or name in stubs]
+    if missing:
+        print(f"PyTorch3D under {site} was built without {', '.join(missing)}: its rows are skipped")
+        return None
+    print(f"PyTorch3D {p3d.__version__} from {site}")
+    return p3d

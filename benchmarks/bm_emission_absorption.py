@@ -1,7 +1,8 @@
 """emission_absorption (EmissionAbsorptionRaymarcher's fused kernels: forward, and the backward kernel
-emission_absorption_backward) vs PyTorch3D's Python EmissionAbsorptionRaymarcher expression (v0.7.9: shifted
-cumprod, weights, (R, P, C) weighted features summed, prod for the opacity; written out here, PyTorch3D not being
-installed), in the same run: 64^2 rays x 128 samples x 32 channels, float32, forward and forward + backward.
+emission_absorption_backward) vs PyTorch3D's EmissionAbsorptionRaymarcher (v0.7.9 built from source:
+benchmarks/_common.py real_pytorch3d; a pure-PyTorch module: shifted cumprod, weights, (R, P, C) weighted features
+summed, prod for the opacity) in the same run: 64^2 rays x 128 samples x 32 channels, float32, forward and
+forward + backward. Without PyTorch3D its forward is written out here (the same expression) and timed instead.
 Results and gradients checked before timing; peak extra memory of fwd + bwd reported for both.
 --device cuda: ours on the GPU, checked against our CPU kernels (bit-identical by construction)."""
 
@@ -11,10 +12,10 @@ import torch
 
 from meshgraph.ops.emission_absorption import emission_absorption
 
-from _common import bench_args, peak_extra_memory_mb, report, timeit
+from _common import bench_args, peak_extra_memory_mb, real_pytorch3d, report, timeit
 
 
-def pytorch3d_raymarch(rays_densities, rays_features, eps=1e-10, surface_thickness=1):
+def written_out_raymarch(rays_densities, rays_features, eps=1e-10, surface_thickness=1):
     """PyTorch3D's EmissionAbsorptionRaymarcher.forward (its density bounds check included: a max and a min)."""
     _ = bool(rays_densities.max() > 1.0) or bool(rays_densities.min() < 0.0)  # its bounds warning's test
     d = rays_densities[..., 0]
@@ -38,6 +39,13 @@ def main(argv=None):
     d0 = torch.rand(1, side, side, P, 1, generator=g)
     f0 = torch.rand(1, side, side, P, C, generator=g)
     grad = torch.randn(1, side, side, C + 1, generator=g)
+    p3d = real_pytorch3d()
+    if p3d is not None:
+        pytorch3d_raymarch = p3d.renderer.EmissionAbsorptionRaymarcher()
+        peer = "PyTorch3D EmissionAbsorptionRaymarcher"
+        torch.testing.assert_close(written_out_raymarch(d0, f0), pytorch3d_raymarch(d0, f0), rtol=1e-6, atol=1e-6)
+    else:
+        pytorch3d_raymarch, peer = written_out_raymarch, "PyTorch3D EA raymarcher expression"
     torch.testing.assert_close(ours_raymarch(d0, f0), pytorch3d_raymarch(d0, f0), rtol=1e-5, atol=1e-5)
     if args.device != "cpu":
         on = ours_raymarch(d0.to(args.device), f0.to(args.device))
@@ -62,14 +70,14 @@ def main(argv=None):
     reps = 2 if args.quick else 7
     title = f"{side}^2 rays x {P} samples x {C} channels, float32, on {args.device}"
     rows = [("meshgraph emission_absorption", timeit(lambda: ours_raymarch(d0, f0), repeat=reps)),
-            ("PyTorch3D EA raymarcher expression", timeit(lambda: pytorch3d_raymarch(d0, f0), repeat=reps))]
+            (peer, timeit(lambda: pytorch3d_raymarch(d0, f0), repeat=reps))]
     report(f"EA raymarch fwd: {title}", rows, "meshgraph emission_absorption")
     rows = [("meshgraph emission_absorption", timeit(fwd_bwd(ours_raymarch), repeat=reps)),
-            ("PyTorch3D EA raymarcher expression", timeit(fwd_bwd(pytorch3d_raymarch), repeat=reps))]
+            (peer, timeit(fwd_bwd(pytorch3d_raymarch), repeat=reps))]
     report(f"EA raymarch fwd+bwd: {title}", rows, "meshgraph emission_absorption")
     if args.device == "cpu":
         mem = [("meshgraph", peak_extra_memory_mb(fwd_bwd(ours_raymarch))),
-               ("PyTorch3D expression", peak_extra_memory_mb(fwd_bwd(pytorch3d_raymarch)))]
+               (peer, peak_extra_memory_mb(fwd_bwd(pytorch3d_raymarch)))]
         print("\npeak extra memory fwd+bwd (MB): " + ", ".join(f"{n} {m:.1f}" for n, m in mem))
 
 

@@ -3,9 +3,11 @@
 W1: a 256^3 float32 signed distance volume (a torus and a sphere, smooth, ~10^6 faces), isolevel 0.
 W2: a 256^3 float32 random-smooth volume (trilinear upsampling of 32^3 noise, a one-sample border above the
     isolevel): many closed components.
-Peers: skimage.measure.marching_cubes (Lewiner, the default) and method="lorensen". PyTorch3D is not installable
-here (its CPU marching_cubes is a serial loop with hash maps, PyTorch3D #1934). Checked before timing: the same
-vertex set as skimage's Lewiner (grid-edge vertices, to 1e-4) and a closed mesh.
+Peers: skimage.measure.marching_cubes (Lewiner, the default) and method="lorensen", and PyTorch3D's
+pytorch3d.ops.marching_cubes (its C++ CPU op, a serial loop with hash maps, PyTorch3D #1934; v0.7.9 built from
+source: benchmarks/_common.py real_pytorch3d; its row is left out without it). Checked before timing: the same
+vertex set as skimage's Lewiner (grid-edge vertices, to 1e-4), a closed mesh, and PyTorch3D's vertex set and face
+count.
 --device cuda: the GPU kernel, checked against our CPU kernel (identical by construction).
 """
 
@@ -16,7 +18,7 @@ import torch
 
 from meshgraph.ops.marching_cubes import marching_cubes
 
-from _common import bench_args, report, timeit
+from _common import bench_args, real_pytorch3d, report, timeit
 
 
 def sdf_volume(n):
@@ -57,10 +59,30 @@ def check(vol, iso):
     return len(f)
 
 
-def workload(name, vol, iso, quick, device):
+def check_pytorch3d(p3d, vol, iso):
+    """PyTorch3D's CPU marching_cubes gives our vertex set (to 1e-4) and our face count."""
+    from scipy.spatial import cKDTree
+
+    verts, faces = marching_cubes(vol[None], iso, return_local_coords=False)
+    from pytorch3d.ops.marching_cubes import marching_cubes as p3d_marching_cubes  # not in pytorch3d.ops' names
+
+    pv, pf = p3d_marching_cubes(vol[None], iso, return_local_coords=False)
+    v, w = verts[0].double().numpy(), pv[0].double().numpy()
+    if len(pf[0]) != len(faces[0]):  # ours is checked against skimage above; PyTorch3D's CPU op drops faces here
+        print(f"  note: PyTorch3D's marching_cubes gives {len(pf[0])} faces and {len(w)} vertices, ours {len(faces[0])} "
+              f"and {len(v)} (skimage agrees with ours; PyTorch3D #1641)")
+        return
+    dist, match = cKDTree(v).query(w)
+    assert dist.max() <= 1e-4 and len(np.unique(match)) == len(v), (
+        f"vertex sets differ from PyTorch3D's: {len(w)} vs our {len(v)}, max distance {dist.max():.2e}")
+
+
+def workload(name, vol, iso, quick, device, p3d=None):
     from skimage.measure import marching_cubes as sk
 
     nf = check(vol, iso)
+    if p3d is not None:
+        check_pytorch3d(p3d, vol, iso)
     reps = 1 if quick else 5
     np_vol = vol.numpy()
     rows = []
@@ -75,6 +97,11 @@ def workload(name, vol, iso, quick, device):
         ("skimage lewiner", timeit(lambda: sk(np_vol, iso), repeat=reps, warmup=1)),
         ("skimage lorensen", timeit(lambda: sk(np_vol, iso, method="lorensen"), repeat=reps, warmup=1)),
     ]
+    if p3d is not None:
+        from pytorch3d.ops.marching_cubes import marching_cubes as p3d_marching_cubes
+
+        run = lambda: p3d_marching_cubes(vol[None], iso, return_local_coords=False)  # noqa: E731
+        rows.append(("PyTorch3D marching_cubes (C++ CPU)", timeit(run, repeat=reps, warmup=1)))
     ours = rows[0][0]
     report(f"{name}: {tuple(vol.shape)} float32, {nf} faces", rows, ours)
 
@@ -82,8 +109,9 @@ def workload(name, vol, iso, quick, device):
 def main(argv=None):
     args = bench_args(argv)
     n = 48 if args.quick else 256
-    workload("W1 sdf (torus + sphere)", sdf_volume(n), 0.0, args.quick, args.device)
-    workload("W2 smooth noise", noise_volume(n), 0.0, args.quick, args.device)
+    p3d = real_pytorch3d(needs=("marching_cubes",))
+    workload("W1 sdf (torus + sphere)", sdf_volume(n), 0.0, args.quick, args.device, p3d)
+    workload("W2 smooth noise", noise_volume(n), 0.0, args.quick, args.device, p3d)
 
 
 if __name__ == "__main__":

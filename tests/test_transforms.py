@@ -692,3 +692,29 @@ def test_compat_namespace_is_meshgraph_transforms():
     assert p3_math.acos_linear_extrapolation is acos_linear_extrapolation
     with pytest.warns(PendingDeprecationWarning):
         _close(P3.so3_exponential_map(torch.zeros(1, 3)), torch.eye(3)[None], torch.float32)
+
+
+def test_transform_points_affine_fast_path_equals_the_homogeneous_divide():
+    """Translate / Rotate / Scale compositions skip the divide by w = 1; the same matrices given as a plain
+    Transform3d(matrix=...) take the general [p, 1] @ M / w path: equal results and gradients, batched and
+    broadcast, and eps > 1 (which would clamp w) takes the general path."""
+    from meshgraph.transforms import Rotate, Scale, Transform3d, Translate, random_rotations
+
+    g = torch.Generator().manual_seed(0)
+    R = random_rotations(4, dtype=torch.float64)
+    s = torch.rand(4, 3, generator=g, dtype=torch.float64) + 0.5
+    t = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    fast = Scale(s, dtype=torch.float64).compose(Rotate(R, dtype=torch.float64), Translate(t, dtype=torch.float64))
+    assert fast._is_affine() and fast.inverse()._is_affine()
+    slow = Transform3d(matrix=fast.get_matrix())
+    assert not slow._is_affine() and not fast.compose(slow)._is_affine()
+    for shape in [(4, 50, 3), (1, 50, 3), (50, 3)]:
+        p = torch.randn(*shape, generator=g, dtype=torch.float64, requires_grad=True)
+        a, b = fast.transform_points(p), slow.transform_points(p)
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(torch.autograd.grad(a.sum(), p)[0], torch.autograd.grad(b.sum(), p)[0])
+    p = torch.randn(4, 50, 3, generator=g, dtype=torch.float64)
+    torch.testing.assert_close(fast.transform_points(p, eps=2.0), slow.transform_points(p, eps=2.0))
+    torch.testing.assert_close(fast.transform_points(p, eps=2.0), slow.transform_points(p) / 2.0)
+    torch.testing.assert_close(fast.inverse().transform_points(fast.transform_points(p)), p)

@@ -37,6 +37,20 @@ def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a.bmm(b)
 
 
+def _affine_points(p: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """p (M, P, 3) through affine m (N, 4, 4) (last column (0, 0, 0, 1)): p @ m[:3, :3] + m[3, :3] in one baddbmm,
+    with no homogeneous column to append and no division by w = 1 (half the memory traffic of [p, 1] @ m / w)."""
+    if p.dtype != m.dtype:
+        dtype = torch.promote_types(p.dtype, m.dtype)
+        p, m = p.to(dtype), m.to(dtype)
+    if p.shape[0] != m.shape[0]:
+        if p.shape[0] != 1 and m.shape[0] != 1:
+            raise ValueError(f"Expected batch dim for bmm to be equal or 1; got {tuple(p.shape)}, {tuple(m.shape)}")
+        n = max(p.shape[0], m.shape[0])
+        p, m = p.expand(n, -1, -1), m.expand(n, -1, -1)
+    return torch.baddbmm(m[:, 3:, :3], p, m[:, :3, :3])
+
+
 class Transform3d:
     """A batch of 3D transforms. `matrix` (N, 4, 4) or (4, 4) in the row-vector convention (translation in the
     last row); None is the identity (batch of 1) of `dtype` on `device`."""
@@ -53,6 +67,9 @@ class Transform3d:
             dtype, device = matrix.dtype, matrix.device
             self._matrix = matrix.view(-1, 4, 4)
         self._transforms: list[Transform3d] = []
+        # whether _matrix is affine by construction (identity, Translate, Scale, Rotate and their inverses): then
+        # transform_points skips the homogeneous divide; a matrix given by the caller is never assumed affine
+        self._affine = matrix is None
         self._lu = None
         self.device = torch.device(device)
         self.dtype = dtype
@@ -73,8 +90,12 @@ class Transform3d:
                 raise ValueError(f"Only possible to compose Transform3d objects; got {type(other)}")
         out = Transform3d(dtype=self.dtype, device=self.device)
         out._matrix = self._matrix.clone()
+        out._affine = self._affine
         out._transforms = self._transforms + list(others)
         return out
+
+    def _is_affine(self) -> bool:
+        return self._affine and all(t._is_affine() for t in self._transforms)
 
     def get_matrix(self) -> torch.Tensor:
         """(N, 4, 4): the composed matrix (batches of 1 broadcast)."""
@@ -97,20 +118,22 @@ class Transform3d:
         out = Transform3d(dtype=self.dtype, device=self.device)
         if invert_composed:
             out._matrix = torch.inverse(self.get_matrix())
+            out._affine = self._is_affine()
             return out
         own = self._get_matrix_inverse()
         if self._transforms:
             last = Transform3d(dtype=self.dtype, device=self.device)
-            last._matrix = own
+            last._matrix, last._affine = own, self._affine
             out._transforms = [t.inverse() for t in reversed(self._transforms)] + [last]
         else:
-            out._matrix = own
+            out._matrix, out._affine = own, self._affine
         return out
 
     def stack(self, *others: Transform3d) -> Transform3d:
         """The batches of self and `others` concatenated."""
         out = Transform3d(dtype=self.dtype, device=self.device)
         out._matrix = torch.cat([t.get_matrix() for t in (self, *others)], 0)
+        out._affine = all(t._is_affine() for t in (self, *others))
         return out
 
     def transform_points(self, points: torch.Tensor, eps: float | None = None) -> torch.Tensor:
@@ -119,6 +142,9 @@ class Transform3d:
         if points.dim() not in (2, 3):
             raise ValueError(f"Expected points to have dim = 2 or dim = 3: got shape {tuple(points.shape)}")
         p = points[None] if points.dim() == 2 else points
+        if self._is_affine() and (eps is None or eps <= 1.0):  # w = 1: the clamp to eps would not change it
+            out = _affine_points(p, self.get_matrix())
+            return out.reshape(points.shape) if out.shape[0] == 1 and points.dim() == 2 else out
         ones = torch.ones(*p.shape[:2], 1, dtype=points.dtype, device=points.device)
         out = _bmm(torch.cat([p, ones], 2), self.get_matrix())
         w = out[..., 3:]
@@ -155,6 +181,7 @@ class Transform3d:
         """A deep copy (every stored tensor cloned)."""
         out = Transform3d(dtype=self.dtype, device=self.device)
         out._matrix = self._matrix.clone()
+        out._affine = self._affine
         out._transforms = [t.clone() for t in self._transforms]
         out._lu = None if self._lu is None else [t.clone() for t in self._lu]
         return out
