@@ -117,3 +117,8 @@ from .ray_mesh_intersect import RayHits, ray_mesh_intersect  # noqa: E402
 __all__ += ["MeshVoxels", "RayHits", "mesh_to_voxels", "points_inside_mesh", "ray_mesh_intersect", "signed_distance",
             "winding_number"]
 # --- end mesh queries
+# --- segment aggregations (issue 13)
+from .segment_aggregate import segment_aggregate  # noqa: E402
+
+__all__ += ["segment_aggregate"]
+# --- end segment aggregations

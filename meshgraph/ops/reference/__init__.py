@@ -125,3 +125,9 @@ from .mesh_queries import ray_mesh_intersect_idx, winding_number  # noqa: E402
 REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx})
 __all__ += ["ray_mesh_intersect_idx", "winding_number"]
 # --- end mesh queries
+# --- segment aggregations (issue 13)
+from .segment_aggregate import segment_aggregate, segment_aggregate_backward  # noqa: E402
+
+REFERENCES.update({"segment_aggregate": segment_aggregate, "segment_aggregate_backward": segment_aggregate_backward})
+__all__ += ["segment_aggregate", "segment_aggregate_backward"]
+# --- end segment aggregations
