@@ -39,6 +39,8 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/zeros.h>
+#include <ATen/ops/zeros_like.h>
 #include <c10/util/ArrayRef.h>
 #include <c10/util/Exception.h>
 #include <c10/util/string_view.h>
@@ -142,6 +144,16 @@ inline const T* optional_data(const std::optional<at::Tensor>& v, at::Tensor& ho
   if (!v.has_value() || !v->defined()) return nullptr;
   holder = v->contiguous();
   return holder.const_data_ptr<T>();
+}
+
+// The (C,) gradient of a (C,) parameter from its (V, F) per-group partials: summed over the groups (and the
+// channels, for C = 1) by ATen's fixed-order reduction; zeros when no partials were formed (semi_grad), (0,) when
+// the parameter is absent.
+inline at::Tensor param_grad(const at::Tensor& partial, const std::optional<at::Tensor>& param, const at::Tensor& x) {
+  if (!param.has_value() || !param->defined()) return at::zeros({0}, x.options());
+  if (!partial.defined()) return at::zeros_like(*param);
+  const at::Tensor total = param->size(0) == 1 ? partial.sum().reshape({1}) : partial.sum(0);
+  return total.to(param->scalar_type());
 }
 
 }  // namespace aggr

@@ -388,14 +388,6 @@ void backward_kernel(const at::Tensor& g2, const at::Tensor& x2, const at::Tenso
   });
 }
 
-// (C,) gradient of a (C,) parameter from its (V, F) per-group partials: summed over groups (and channels, C = 1).
-at::Tensor param_grad(const at::Tensor& partial, const std::optional<at::Tensor>& param, const at::Tensor& x) {
-  if (!param.has_value() || !param->defined()) return at::zeros({0}, x.options());
-  if (!partial.defined()) return at::zeros_like(*param);
-  const at::Tensor total = param->size(0) == 1 ? partial.sum().reshape({1}) : partial.sum(0);
-  return total.to(param->scalar_type());
-}
-
 std::tuple<at::Tensor, at::Tensor, at::Tensor> segment_aggregate_backward_cpu(
     const at::Tensor& grad, const at::Tensor& x, const at::Tensor& out, const at::Tensor& rowptr,
     const std::optional<at::Tensor>& col, c10::ArrayRef<c10::string_view> reduce, const std::optional<at::Tensor>& t,
@@ -427,7 +419,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> segment_aggregate_backward_cpu(
                                 gp_part.defined() ? gp_part.mutable_data_ptr<acc_t>() : nullptr);
     });
   }
-  return {grad_x, param_grad(gt_part, t, x), param_grad(gp_part, p, x)};
+  return {grad_x, aggr::param_grad(gt_part, t, x), aggr::param_grad(gp_part, p, x)};
 }
 
 }  // namespace

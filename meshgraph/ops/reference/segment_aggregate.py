@@ -62,7 +62,8 @@ def segment_aggregate(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, cl
                 a = a.detach()
             outs.append(total(a * xe))
         elif r == "powermean":
-            outs.append(total(xe.clamp(min=clamp_min, max=clamp_max).pow(p)) / count)
+            c = xe if clamp_min is None and clamp_max is None else xe.clamp(min=clamp_min, max=clamp_max)
+            outs.append(total(c.pow(p)) / count)
         else:
             raise ValueError(f"unknown reduction {r!r}")
     return torch.cat(outs, dim=1) if outs else x.new_zeros((V, 0))
