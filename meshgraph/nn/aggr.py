@@ -1020,20 +1020,49 @@ class MultiAggregation(Aggregation):
     @torch.jit.unused
     def _shared_outputs(self, x: torch.Tensor, index: Optional[torch.Tensor], ptr: Optional[torch.Tensor],
                         dim_size: Optional[int], dim: int) -> List[torch.Tensor]:
-        """Each aggregation's result. When every aggregation runs on the fused segment kernel with compatible
-        options (e.g. PNA's mean / min / max / std), all of them come from one kernel call: one pass over the rows.
-        Otherwise the reductions they have in common are computed once (Aggregation.reduce)."""
-        plan = _merge_plans([a._fused_plan(x, index, ptr) for a in self.aggrs])
-        if plan is not None:
+        """Each aggregation's result. The members that run on the fused segment kernel are grouped by compatible
+        options and each group is one kernel call, one pass over the rows (PNA's mean / min / max / std: one
+        call). The others run on their own, the reductions they have in common computed once
+        (Aggregation.reduce).
+
+        As PyG's FusedAggregation (used by its MultiAggregation for 2-D x with an index), var and std members
+        then share one semi_grad: on when any of them asks for it."""
+        plans = [a._fused_plan(x, index, ptr) for a in self.aggrs]
+        if index is not None and x.dim() == 2 and dim in (-2, 0):
+            moments = [i for i, a in enumerate(self.aggrs) if isinstance(a, (VarAggregation, StdAggregation))]
+            semi = any(plans[i] is not None and plans[i][1]["semi_grad"] for i in moments)
+            for i in moments:
+                if plans[i] is not None:
+                    plans[i] = (plans[i][0], {**plans[i][1], "semi_grad": semi})
+        groups: List[list] = []  # [merged plan, member positions]
+        for i, plan in enumerate(plans):
+            if plan is None:
+                continue
+            for group in groups:
+                merged = _merge_plans([group[0], plan])
+                if merged is not None:
+                    group[0] = merged
+                    group[1].append(i)
+                    break
+            else:
+                groups.append([plan, [i]])
+        outs: List[Optional[torch.Tensor]] = [None] * len(self.aggrs)
+        for plan, members in groups:
             blocks = _fused_blocks(x, index, ptr, dim_size, dim, *plan)
-            return [a._from_blocks(blocks) for a in self.aggrs]
-        if torch.compiler.is_compiling():
-            return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
-        token = _SHARED_REDUCTIONS.set({})
-        try:
-            return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
-        finally:
-            _SHARED_REDUCTIONS.reset(token)
+            for i in members:
+                outs[i] = self.aggrs[i]._from_blocks(blocks)
+        rest = [i for i, out in enumerate(outs) if out is None]
+        if rest and torch.compiler.is_compiling():
+            for i in rest:
+                outs[i] = self.aggrs[i](x, index, ptr, dim_size, dim)
+        elif rest:
+            token = _SHARED_REDUCTIONS.set({})
+            try:
+                for i in rest:
+                    outs[i] = self.aggrs[i](x, index, ptr, dim_size, dim)
+            finally:
+                _SHARED_REDUCTIONS.reset(token)
+        return outs
 
     def combine(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """The aggregations' results combined by `mode` (TorchScript-compatible)."""
