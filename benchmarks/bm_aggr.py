@@ -29,7 +29,7 @@ from meshgraph.nn import aggr as ours
 
 from _common import bench_args, report, timeit
 
-FUSED_OP = "segment_aggregate"  # torch.ops.meshgraph.segment_aggregate: what var / std / softmax / ... run on
+FUSED_OPS = ("segment_aggregate", "segment_aggregate_backward")  # what var / std / softmax / ... run on (fwd, bwd)
 
 
 def cases(F: int, quick: bool) -> dict:
