@@ -56,6 +56,45 @@ def _shared(compute, x, index, ptr, *key):
     return memo[k][3]
 
 
+def _fused_blocks(x, index, ptr, dim_size, dim: int, modes, opts) -> dict:
+    """{mode: result} of the fused segment kernel (meshgraph.ops.segment_aggregate) for x's rows along dim: every
+    mode from one pass over the rows, no (E, F) temporary."""
+    from ..ops.segment_aggregate import segment_aggregate
+
+    dim = dim % x.dim()
+    src = x.movedim(dim, 0) if dim else x
+    outs = segment_aggregate(src, index, ptr, dim_size, list(modes), **opts)
+    return {m: (o.movedim(0, dim) if dim else o) for m, o in zip(modes, outs)}
+
+
+def _merge_plans(plans):
+    """The union of several fused plans (modes, options), or None when their options disagree (two temperatures,
+    semi_grad on one and off on another, ...)."""
+    modes, opts = [], {}
+    for plan in plans:
+        if plan is None:
+            return None
+        for key, value in plan[1].items():
+            if key in opts and not (opts[key] is value or (not isinstance(value, torch.Tensor) and opts[key] == value)):
+                return None
+            opts[key] = value
+        modes += [m for m in plan[0] if m not in modes]
+    return tuple(modes), opts
+
+
+def _per_channel_ok(v, x) -> bool:
+    """Whether a temperature / power v applies as the kernel takes it: one value, or one per channel of 2-D x."""
+    return not isinstance(v, torch.Tensor) or v.numel() == 1 or (x.dim() == 2 and v.numel() == x.shape[-1])
+
+
+def _std_from_var(var: torch.Tensor) -> torch.Tensor:
+    """PyG's std of a variance: sqrt(clamp(var, 1e-5)), entries at or below sqrt(1e-5) set to 0 ("undefined"
+    gradient at sqrt(0)). The mask is a step of sqrt(1e-5) ~ 3e-3 in the output, so two variances that differ by
+    rounding on either side of 1e-5 give outputs that differ by that much."""
+    out = var.clamp(min=1e-5).sqrt()
+    return out.masked_fill(out <= math.sqrt(1e-5), 0.0)
+
+
 def segment_softmax(src: torch.Tensor, index: torch.Tensor | None, ptr: torch.Tensor | None, dim_size: int | None,
                     dim: int = 0) -> torch.Tensor:
     """Softmax of src's rows along `dim` within each group (PyG's `utils.softmax` arguments): by index, else
@@ -98,6 +137,22 @@ class Aggregation(nn.Module):
             raise ValueError(f"Aggregation requires two-dimensional inputs (got '{x.dim()}')")
         if dim not in (-2, 0):
             raise ValueError(f"Aggregation needs to perform aggregation in first dimension (got '{dim}')")
+
+    def _fused_plan(self, x, index, ptr):
+        """(modes, options) of the fused segment kernel that computes this aggregation, or None where it does not
+        apply (the aggregation then runs its own forward). MultiAggregation merges its members' plans."""
+        return None
+
+    def _from_blocks(self, blocks: dict) -> torch.Tensor:
+        """This aggregation's output from the fused kernel's results ({mode: tensor}) for its plan."""
+        raise NotImplementedError
+
+    def _run_fused(self, x, index, ptr, dim_size, dim):
+        """The aggregation on the fused kernel, or None when its plan does not apply."""
+        plan = self._fused_plan(x, index, ptr)
+        if plan is None:
+            return None
+        return self._from_blocks(_fused_blocks(x, index, ptr, dim_size, dim, *plan))
 
     def reduce(self, x, index=None, ptr=None, dim_size=None, dim=-2, reduce="sum") -> torch.Tensor:
         return _shared(lambda: _scatter_along(x, index, ptr, dim_size, dim, reduce), x, index, ptr, dim_size, dim,
@@ -214,6 +269,16 @@ class _Basic(Aggregation):
             return _script_reduce(x, index, ptr, dim_size, dim, self.reduce_name)
         return self.reduce(x, index, ptr, dim_size, dim, self.reduce_name)
 
+    @torch.jit.unused
+    def _fused_plan(self, x, index, ptr):
+        if x.dtype not in FLOAT_DTYPES or x.dim() == 0:
+            return None
+        return (self.reduce_name,), {}
+
+    @torch.jit.unused
+    def _from_blocks(self, blocks: dict) -> torch.Tensor:
+        return blocks[self.reduce_name]
+
 
 class SumAggregation(_Basic):
     reduce_name = "sum"
@@ -239,19 +304,34 @@ class MulAggregation(_Basic):
         if torch.jit.is_scripting():
             return _script_reduce(x, index, None, dim_size, dim, "mul")
         self.assert_index_present(index)  # PyG: the product has no segment (ptr) form
-        return self.reduce(x, index, None, dim_size, dim, "mul")
+        out = self._run_fused(x, index, None, dim_size, dim)
+        return out if out is not None else self.reduce(x, index, None, dim_size, dim, "mul")
+
+    @torch.jit.unused
+    def _fused_plan(self, x, index, ptr):
+        return None if index is None else super()._fused_plan(x, index, None)
 
 
 class VarAggregation(Aggregation):
-    """mean(x^2) - mean(x)^2 per group; semi_grad: no gradient through mean(x^2)."""
+    """Per-group variance, PyG's mean(x^2) - mean(x)^2 (computed by Welford's update in one fused pass: the same
+    value up to rounding, never negative); semi_grad: no gradient through mean(x^2), as PyG."""
 
     def __init__(self, semi_grad: bool = False):
         super().__init__()
         self.semi_grad = semi_grad
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        out = self._run_fused(x, index, ptr, dim_size, dim)
+        if out is not None:
+            return out
         return _shared(lambda: self._var(x, index, ptr, dim_size, dim), x, index, ptr, dim_size, dim, "var",
                        self.semi_grad)
+
+    def _fused_plan(self, x, index, ptr):
+        return (("var",), {"semi_grad": bool(self.semi_grad)}) if x.dtype in FLOAT_DTYPES else None
+
+    def _from_blocks(self, blocks: dict) -> torch.Tensor:
+        return blocks["var"]
 
     def _var(self, x, index, ptr, dim_size, dim):
         mean = self.reduce(x, index, ptr, dim_size, dim, "mean")
@@ -268,12 +348,18 @@ class StdAggregation(Aggregation):
         self.var_aggr = VarAggregation(semi_grad)
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
-        out = self.var_aggr(x, index, ptr, dim_size, dim).clamp(min=1e-5).sqrt()
-        return out.masked_fill(out <= math.sqrt(1e-5), 0.0)
+        return _std_from_var(self.var_aggr(x, index, ptr, dim_size, dim))
+
+    def _fused_plan(self, x, index, ptr):
+        return self.var_aggr._fused_plan(x, index, ptr)
+
+    def _from_blocks(self, blocks: dict) -> torch.Tensor:
+        return _std_from_var(blocks["var"])
 
 
 class SoftmaxAggregation(Aggregation):
-    """sum_j softmax_j(t * x_j) * x_j per group and channel; `learn`: t is a parameter (one per channel)."""
+    """sum_j softmax_j(t * x_j) * x_j per group and channel; `learn`: t is a parameter (one per channel). One fused
+    pass (online softmax: running max, sum of exp(t x), sum of exp(t x) x), gradients for x and t."""
 
     def __init__(self, t: float = 1.0, learn: bool = False, semi_grad: bool = False, channels: int = 1):
         super().__init__()
@@ -290,18 +376,33 @@ class SoftmaxAggregation(Aggregation):
             self.t.data.fill_(self._init_t)
 
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        if self.channels != 1:
+            self.assert_two_dimensional_input(x, dim)
+        out = self._run_fused(x, index, ptr, dim_size, dim)
+        if out is not None:
+            return out
         t = self.t.view(-1, self.channels) if self.channels != 1 else self.t
         alpha = x if isinstance(t, (int, float)) and t == 1 else x * t
         with torch.set_grad_enabled(torch.is_grad_enabled() and not (self.semi_grad and not self.learn)):
             alpha = segment_softmax(alpha, index, ptr, dim_size, dim)
         return self.reduce(x * alpha, index, ptr, dim_size, dim, "sum")
 
+    def _fused_plan(self, x, index, ptr):
+        t = self.t
+        if x.dtype not in FLOAT_DTYPES or not _per_channel_ok(t, x):
+            return None
+        return ("softmax",), {"t": t, "semi_grad": bool(self.semi_grad and not self.learn)}
+
+    def _from_blocks(self, blocks: dict) -> torch.Tensor:
+        return blocks["softmax"]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learn={self.learn})"
 
 
 class PowerMeanAggregation(Aggregation):
-    """(mean_j x_j^p)^(1/p) per group, inputs and result clamped to [clamp_min, clamp_max] when p != 1."""
+    """(mean_j x_j^p)^(1/p) per group, inputs and result clamped to [clamp_min, clamp_max] when p != 1. The inner
+    mean of clamp(x)^p is one fused pass (gradients for x and a learnable p)."""
 
     def __init__(self, p: float = 1.0, learn: bool = False, channels: int = 1, clamp_min: float | None = 1e-4,
                  clamp_max: float | None = 100.0):
@@ -317,15 +418,39 @@ class PowerMeanAggregation(Aggregation):
         if isinstance(self.p, torch.Tensor):
             self.p.data.fill_(self._init_p)
 
+    def _plain(self) -> bool:
+        return isinstance(self.p, (int, float)) and self.p == 1
+
     def forward(self, x, index=None, ptr=None, dim_size=None, dim=-2):
+        if self.channels != 1:
+            self.assert_two_dimensional_input(x, dim)
+        out = self._run_fused(x, index, ptr, dim_size, dim)
+        if out is not None:
+            return out
         p = self.p.view(-1, self.channels) if self.channels != 1 else self.p
-        plain = isinstance(p, (int, float)) and p == 1
+        plain = self._plain()
         if not plain:
             x = x.clamp(min=self.min_value, max=self.max_value).pow(p)
         out = self.reduce(x, index, ptr, dim_size, dim, "mean")
         if not plain:
             out = out.clamp(min=self.min_value, max=self.max_value).pow(1.0 / p)
         return out
+
+    def _fused_plan(self, x, index, ptr):
+        if x.dtype not in FLOAT_DTYPES:
+            return None
+        if self._plain():
+            return ("mean",), {}
+        p = self.p
+        if not _per_channel_ok(p, x):
+            return None
+        return ("powermean",), {"p": p, "clamp_min": self.min_value, "clamp_max": self.max_value}
+
+    def _from_blocks(self, blocks: dict) -> torch.Tensor:
+        if self._plain():
+            return blocks["mean"]
+        p = self.p.view(-1, self.channels) if self.channels != 1 else self.p
+        return blocks["powermean"].clamp(min=self.min_value, max=self.max_value).pow(1.0 / p)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(learn={self.learn})"
@@ -895,14 +1020,49 @@ class MultiAggregation(Aggregation):
     @torch.jit.unused
     def _shared_outputs(self, x: torch.Tensor, index: Optional[torch.Tensor], ptr: Optional[torch.Tensor],
                         dim_size: Optional[int], dim: int) -> List[torch.Tensor]:
-        """Each aggregation's result, the reductions they have in common computed once (Aggregation.reduce)."""
-        if torch.compiler.is_compiling():
-            return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
-        token = _SHARED_REDUCTIONS.set({})
-        try:
-            return [a(x, index, ptr, dim_size, dim) for a in self.aggrs]
-        finally:
-            _SHARED_REDUCTIONS.reset(token)
+        """Each aggregation's result. The members that run on the fused segment kernel are grouped by compatible
+        options and each group is one kernel call, one pass over the rows (PNA's mean / min / max / std: one
+        call). The others run on their own, the reductions they have in common computed once
+        (Aggregation.reduce).
+
+        As PyG's FusedAggregation (used by its MultiAggregation for 2-D x with an index), var and std members
+        then share one semi_grad: on when any of them asks for it."""
+        plans = [a._fused_plan(x, index, ptr) for a in self.aggrs]
+        if index is not None and x.dim() == 2 and dim in (-2, 0):
+            moments = [i for i, a in enumerate(self.aggrs) if isinstance(a, (VarAggregation, StdAggregation))]
+            semi = any(plans[i] is not None and plans[i][1]["semi_grad"] for i in moments)
+            for i in moments:
+                if plans[i] is not None:
+                    plans[i] = (plans[i][0], {**plans[i][1], "semi_grad": semi})
+        groups: List[list] = []  # [merged plan, member positions]
+        for i, plan in enumerate(plans):
+            if plan is None:
+                continue
+            for group in groups:
+                merged = _merge_plans([group[0], plan])
+                if merged is not None:
+                    group[0] = merged
+                    group[1].append(i)
+                    break
+            else:
+                groups.append([plan, [i]])
+        outs: List[Optional[torch.Tensor]] = [None] * len(self.aggrs)
+        for plan, members in groups:
+            blocks = _fused_blocks(x, index, ptr, dim_size, dim, *plan)
+            for i in members:
+                outs[i] = self.aggrs[i]._from_blocks(blocks)
+        rest = [i for i, out in enumerate(outs) if out is None]
+        if rest and torch.compiler.is_compiling():
+            for i in rest:
+                outs[i] = self.aggrs[i](x, index, ptr, dim_size, dim)
+        elif rest:
+            token = _SHARED_REDUCTIONS.set({})
+            try:
+                for i in rest:
+                    outs[i] = self.aggrs[i](x, index, ptr, dim_size, dim)
+            finally:
+                _SHARED_REDUCTIONS.reset(token)
+        return outs
 
     def combine(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """The aggregations' results combined by `mode` (TorchScript-compatible)."""

@@ -122,3 +122,8 @@ from .sample_textures_uv import sample_textures_uv  # noqa: E402
 
 __all__ += ["sample_textures_uv"]
 # --- end textures
+# --- segment aggregations (issue 13)
+from .segment_aggregate import segment_aggregate  # noqa: E402
+
+__all__ += ["segment_aggregate"]
+# --- end segment aggregations

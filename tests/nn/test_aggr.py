@@ -333,20 +333,42 @@ def test_no_rows_at_all(name, args):
 
 
 def test_multi_aggregation_reduces_each_statistic_once(monkeypatch):
-    x, calls = _x(), []
+    # Every member on the fused segment kernel: one kernel call computes them all (std and var share "var").
+    import sys
+
+    x, calls, fused = _x(), [], []
     real = ours._scatter_along
+    module = sys.modules["meshgraph.ops.segment_aggregate"]
+    real_fused = module.segment_aggregate
 
     def counting(*args):
         calls.append(args[-1])
         return real(*args)
 
+    def counting_fused(*args, **kwargs):
+        fused.append(list(args[4] if len(args) > 4 else kwargs["reduce"]))
+        return real_fused(*args, **kwargs)
+
     monkeypatch.setattr(ours, "_scatter_along", counting)
+    monkeypatch.setattr(module, "segment_aggregate", counting_fused)
     names = ["mean", "max", "std", "var", "sum"]
     o1 = ours.MultiAggregation(names)(x, INDEX, dim_size=7)
-    assert sorted(calls) == ["max", "mean", "mean", "sum"]  # the mean of x and of x * x, each once
+    assert calls == [] and fused == [["mean", "max", "var", "sum"]]  # one pass over the rows
     o2 = pyg.MultiAggregation(names)(x, INDEX, dim_size=7)
     _close(o1, o2)
     _same_grad(o1, o2, [x], [x])
+    # PyG's fused var / std share one semi_grad (on when any member asks): one call, as PyG's values and gradients
+    fused.clear()
+    o1 = ours.MultiAggregation(["var", "std"], [{"semi_grad": True}, {}])(x, INDEX, dim_size=7)
+    assert fused == [["var"]]
+    o2 = pyg.MultiAggregation(["var", "std"], [{"semi_grad": True}, {}])(x, INDEX, dim_size=7)
+    _close(o1, o2)
+    _same_grad(o1, o2, [x], [x])
+    # members whose options disagree (two temperatures) are separate calls, each still fused
+    fused.clear()
+    o1 = ours.MultiAggregation(["softmax", "softmax", "max"], [{"t": 0.5}, {"t": 2.0}, {}])(x, INDEX, dim_size=7)
+    assert fused == [["softmax", "max"], ["softmax"]]
+    _close(o1, pyg.MultiAggregation(["softmax", "softmax", "max"], [{"t": 0.5}, {"t": 2.0}, {}])(x, INDEX, dim_size=7))
     calls.clear()
     ours.MeanAggregation()(x, INDEX)
     ours.MeanAggregation()(x, INDEX)

@@ -139,3 +139,9 @@ from .textures import sample_textures_uv, sample_textures_uv_backward  # noqa: E
 REFERENCES.update({"sample_textures_uv": sample_textures_uv, "sample_textures_uv_backward": sample_textures_uv_backward})
 __all__ += ["sample_textures_uv", "sample_textures_uv_backward"]
 # --- end textures
+# --- segment aggregations (issue 13)
+from .segment_aggregate import segment_aggregate, segment_aggregate_backward  # noqa: E402
+
+REFERENCES.update({"segment_aggregate": segment_aggregate, "segment_aggregate_backward": segment_aggregate_backward})
+__all__ += ["segment_aggregate", "segment_aggregate_backward"]
+# --- end segment aggregations
