@@ -117,3 +117,9 @@ from .ray_mesh_intersect import RayHits, ray_mesh_intersect  # noqa: E402
 __all__ += ["MeshVoxels", "RayHits", "mesh_to_voxels", "points_inside_mesh", "ray_mesh_intersect", "signed_distance",
             "winding_number"]
 # --- end mesh queries
+# --- spline conv (issue 13)
+from .spline_basis import spline_basis  # noqa: E402
+from .spline_weighting import spline_aggregate, spline_weighting  # noqa: E402
+
+__all__ += ["spline_aggregate", "spline_basis", "spline_weighting"]
+# --- end spline conv

@@ -125,3 +125,15 @@ from .mesh_queries import ray_mesh_intersect_idx, winding_number  # noqa: E402
 REFERENCES.update({"winding_number": winding_number, "ray_mesh_intersect_idx": ray_mesh_intersect_idx})
 __all__ += ["ray_mesh_intersect_idx", "winding_number"]
 # --- end mesh queries
+
+# --- spline conv (issue 13)
+from .spline import spline_basis, spline_basis_backward, spline_weighting, spline_weighting_backward  # noqa: E402
+
+REFERENCES.update({
+    "spline_basis": spline_basis,
+    "spline_basis_backward": spline_basis_backward,
+    "spline_weighting": spline_weighting,
+    "spline_weighting_backward": spline_weighting_backward,
+})
+__all__ += ["spline_basis", "spline_basis_backward", "spline_weighting", "spline_weighting_backward"]
+# --- end spline conv
