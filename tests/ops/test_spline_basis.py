@@ -116,12 +116,10 @@ def test_gradcheck(device, degree):
 def test_opcheck(device):
     p, kst, opt = make(10, [5, 3], [1, 0], device=device, seed=7)
     p.requires_grad_(True)
-    for degree in (1, 3):
-        torch.library.opcheck(ops.spline_basis, (p, kst, opt, degree))
-        g = torch.randn(10, (degree + 1) ** 2, dtype=torch.float64, device=device)
-        torch.library.opcheck(ops.spline_basis_backward, (g, p.detach(), kst, opt, degree))
+    torch.library.opcheck(ops.spline_basis, (p, kst, opt, 1))
+    g = torch.randn(10, 16, dtype=torch.float64, device=device)
+    torch.library.opcheck(ops.spline_basis_backward, (g, p.detach(), kst, opt.bool(), 3))
     torch.library.opcheck(ops.spline_basis, (p[:0], kst, opt, 2))
-    torch.library.opcheck(ops.spline_basis, (p, kst, opt.bool(), 2))
 
 
 def test_compile_fullgraph(device):
