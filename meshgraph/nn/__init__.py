@@ -88,3 +88,10 @@ from .hetero import HeteroConv, to_hetero, to_hetero_with_bases
 
 __all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "hetero", "to_hetero", "to_hetero_with_bases"]
 # --- end hetero graphs
+
+# --- spline conv (issue 13)
+from . import conv_spline
+from .conv_spline import SplineConv
+
+__all__ += ["SplineConv"]
+# --- end spline conv

@@ -127,3 +127,9 @@ from .segment_aggregate import segment_aggregate  # noqa: E402
 
 __all__ += ["segment_aggregate"]
 # --- end segment aggregations
+# --- spline conv (issue 13)
+from .spline_basis import spline_basis  # noqa: E402
+from .spline_weighting import spline_aggregate, spline_weighting  # noqa: E402
+
+__all__ += ["spline_aggregate", "spline_basis", "spline_weighting"]
+# --- end spline conv

@@ -145,3 +145,15 @@ from .segment_aggregate import segment_aggregate, segment_aggregate_backward  # 
 REFERENCES.update({"segment_aggregate": segment_aggregate, "segment_aggregate_backward": segment_aggregate_backward})
 __all__ += ["segment_aggregate", "segment_aggregate_backward"]
 # --- end segment aggregations
+
+# --- spline conv (issue 13)
+from .spline import spline_basis, spline_basis_backward, spline_weighting, spline_weighting_backward  # noqa: E402
+
+REFERENCES.update({
+    "spline_basis": spline_basis,
+    "spline_basis_backward": spline_basis_backward,
+    "spline_weighting": spline_weighting,
+    "spline_weighting_backward": spline_weighting_backward,
+})
+__all__ += ["spline_basis", "spline_basis_backward", "spline_weighting", "spline_weighting_backward"]
+# --- end spline conv

@@ -92,3 +92,8 @@ from .to_hetero_with_bases_transformer import to_hetero_with_bases
 
 __all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv", "to_hetero", "to_hetero_with_bases"]
 # --- end hetero graphs
+# --- spline conv (issue 13)
+from .conv import SplineConv
+
+__all__ += ["SplineConv"]
+# --- end spline conv

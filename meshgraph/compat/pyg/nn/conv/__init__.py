@@ -70,3 +70,8 @@ from .rgat_conv import RGATConv
 
 __all__ += ["HANConv", "HGTConv", "HeteroConv", "RGATConv"]
 # --- end hetero graphs
+# --- spline conv (issue 13)
+from .spline_conv import SplineConv
+
+__all__ += ["SplineConv"]
+# --- end spline conv
