@@ -12,7 +12,8 @@ Afterwards run `python tools/gen_migration_docs.py` to refresh the per-file tabl
 PyG's sampling tests (the files under test/loader/, test/sampler/, and the FeatureStore / GraphStore / HeteroData
 files that sample) are run with one more plugin, `-p peer_force_sampler` (tools/peer_force_sampler.py): PyG skips
 them unless pyg-lib / torch-sparse / METIS are installed, and the plugin lifts those gates (pyg-lib's feature set and
-METIS, not torch-sparse's SparseTensor nor edge-level time) so they run against meshgraph's own sampler.
+METIS and edge-level time, not torch-sparse's SparseTensor) so they run against meshgraph's own sampler; also
+utils/test_trim_to_layer.py and nn/conv/test_spline_conv.py, which PyG gates on pyg-lib too.
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ RULES = [
     ("pyg", r"HEATConv", "HEATConv: issue 15 asks for HEATConv or RGATConv; meshgraph has RGATConv"),
     ("pyg", r"SparseTensor|torch_sparse", "torch-sparse's SparseTensor, which meshgraph does not mirror (the "
      "peer_force_sampler plugin leaves torch-sparse absent)"),
-    ("pyg", r"edge.level temporal|edge_time|WITH_EDGE_TIME", "edge-level temporal sampling: meshgraph's "
-     "neighbor_sample samples by node time only"),
     (None, r"[Tt]extures?|TexturesAtlas|TexturesUV", "texture classes / texture atlas (issue 14)"),
     ("pytorch3d", r"::test_to\t.*unexpectedly identical", "checks that .to('cuda') returns a new object; with "
      "--cuda-as-cpu it is a no-op move, which returns self as PyTorch3D does"),
@@ -58,7 +57,8 @@ RULES = [
 
 
 # PyG test files that need tools/peer_force_sampler.py (their tests are gated on pyg-lib / METIS)
-FORCE_SAMPLER = re.compile(r"^(test/)?(loader/|sampler/|data/test_(hetero_data|feature_store|graph_store)\.py)")
+FORCE_SAMPLER = re.compile(r"^(test/)?(loader/|sampler/|data/test_(hetero_data|feature_store|graph_store)\.py"
+                           r"|utils/test_trim_to_layer\.py|nn/conv/test_spline_conv\.py)")
 
 
 def _split(line: str) -> tuple[str, str]:
