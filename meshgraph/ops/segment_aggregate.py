@@ -8,6 +8,8 @@ Kernels: csrc/ops/segment_aggregate/ (contract in segment_aggregate.h). The rows
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
 import torch
@@ -84,7 +86,7 @@ def segment_aggregate(
     if ("powermean" in reduce) != (p is not None):
         raise ValueError("p is required by powermean and used only by it")
     E, rest = x.shape[0], x.shape[1:]
-    x2 = x.reshape(E, -1) if x.dim() != 2 else x
+    x2 = x.reshape(E, math.prod(rest)) if x.dim() != 2 else x  # explicit width: E = 0 is allowed
     F = x2.shape[1]
     t, p = _param(t, "t", x, F), _param(p, "p", x, F)
     if index is not None:

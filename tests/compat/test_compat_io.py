@@ -125,7 +125,9 @@ def test_ico_sphere_is_meshes_on_the_unit_sphere():
     for level, (nv, nf) in enumerate([(12, 20), (42, 80), (162, 320)]):
         s = ico_sphere(level)
         assert type(s) is Meshes and s.verts_packed().shape == (nv, 3) and s.faces_packed().shape == (nf, 3)
-        assert torch.allclose(s.verts_packed().norm(dim=1), torch.ones(nv))
+        # PyTorch3D starts from the icosahedron's 4-decimal vertices (unit length to ~5e-5) and normalizes the
+        # subdivided ones
+        assert torch.allclose(s.verts_packed().norm(dim=1), torch.ones(nv), atol=1e-4 if level == 0 else 1e-6)
         # outward winding: every face normal points away from the centre
         centres = s.verts_packed()[s.faces_packed()].mean(1)
         assert ((s.faces_normals_packed() * centres).sum(1) > 0).all()
