@@ -69,10 +69,10 @@ def step(lib, verts, faces, tex, target, size, K, device="cpu", **uv):
 
 
 def check(got, want, what):
-    """Images to 1e-4 (1/40 of 1/255); gradients to 1e-3 of their largest magnitude (the K-face sums run in another order)."""
+    """Images to 2e-4 (1/20 of 1/255); gradients to 1e-3 of their largest magnitude (the K-face sums run in another order)."""
     image, gv, gt = got
     image_w, gv_w, gt_w = want
-    torch.testing.assert_close(image, image_w, rtol=0, atol=1e-4, msg=lambda m: f"{what} image: {m}")
+    torch.testing.assert_close(image, image_w, rtol=0, atol=2e-4, msg=lambda m: f"{what} image: {m}")
     for name, a, b in (("verts", gv, gv_w), ("texture", gt, gt_w)):
         scale = b.abs().max().item()
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3 * scale, msg=lambda m: f"{what} d/d{name}: {m}")

@@ -12,7 +12,9 @@ from meshgraph.ops import reference as ref
 from meshgraph.ops.bvh_closest_face import closest_faces
 from meshgraph.ops.mesh_bvh import MeshBVH, mesh_bvh_packed
 from meshgraph.ops.mesh_queries import mesh_bvh, signed_distance, winding_number
-from meshgraph.utils import ico_sphere, torus
+from meshgraph.utils import torus
+
+from _query_meshes import mixed_meshes
 
 ops = torch.ops.meshgraph
 
@@ -22,16 +24,8 @@ def _l(device, *v):
 
 
 def _meshes(dtype=torch.float64, seed=0):
-    """An icosphere (closed, 320 faces), an open torus and a random soup (degenerate faces included)."""
-    g = torch.Generator().manual_seed(seed)
-    s = ico_sphere(2, dtype=dtype)
-    t = torus(0.3, 1.0, 12, 16, dtype=dtype)
-    tf = t.faces[: 2 * t.faces.shape[0] // 3]
-    sv = torch.rand(20, 3, generator=g, dtype=dtype)
-    sf = torch.randint(0, 20, (30, 3), generator=g)
-    verts = torch.cat([s.pos, t.pos, sv])
-    faces = torch.cat([s.faces, tf + s.pos.shape[0], sf + s.pos.shape[0] + t.pos.shape[0]]).long()
-    fs = [s.faces.shape[0], tf.shape[0], 30]
+    """The shared three meshes (tests/_query_meshes.py) with their face ranges."""
+    verts, faces, fs = mixed_meshes(dtype, seed)
     return verts, faces, _l("cpu", 0, fs[0], fs[0] + fs[1]), _l("cpu", *fs)
 
 

@@ -15,6 +15,8 @@ from meshgraph.ops import reference as ref
 from meshgraph.ops.winding_number import winding_number_packed
 from meshgraph.utils import ico_sphere, torus
 
+from _query_meshes import mixed_meshes
+
 ops = torch.ops.meshgraph
 
 
@@ -22,18 +24,7 @@ def _l(device, *v):
     return torch.tensor(v, dtype=torch.int64, device=device)
 
 
-def _meshes(dtype=torch.float64, seed=0):
-    """An icosphere (closed, 320 faces), an open torus (a third of its faces removed) and a random soup."""
-    g = torch.Generator().manual_seed(seed)
-    s = ico_sphere(2, dtype=dtype)
-    t = torus(0.3, 1.0, 12, 16, dtype=dtype)
-    tf = t.faces[: 2 * t.faces.shape[0] // 3]
-    sv = torch.rand(20, 3, generator=g, dtype=dtype)
-    sf = torch.randint(0, 20, (30, 3), generator=g)
-    verts = torch.cat([s.pos, t.pos, sv])
-    faces = torch.cat([s.faces, tf + s.pos.shape[0], sf + s.pos.shape[0] + t.pos.shape[0]]).long()
-    sizes = [s.faces.shape[0], tf.shape[0], 30]
-    return verts, faces, sizes
+_meshes = mixed_meshes  # (verts, faces, faces per mesh)
 
 
 def _w(pts, cf, cs, verts, faces, mf, ms):
