@@ -92,9 +92,10 @@ class Net(nn.Module):
 
 # The node-level GEMMs of each model's layer (k maps of width a -> b on all N rows, summed), without message passing:
 # GCN 1 (W x), SAGE 2 (lin_l, lin_r), GIN 1 + its MLP's second layer, GATv2 2 (lin_l, lin_r), TransformerConv 4
-# (query, key, value, skip), RGCN 9 (8 relation weights + root). PNA's pre-MLP runs on edge rows, so it has no
-# node-level floor.
-FLOOR = {"gcn": 1, "sage": 2, "gin": 1, "gatv2": 2, "transformer": 4, "rgcn": 9}
+# (query, key, value, skip), RGCN 9 (8 relation weights + root), PNA: its one-layer pre-MLP on [x_i, x_j] is two
+# maps a -> a of the nodes (x W_i, x W_j), its post Linear((1 + 4 aggregators x 3 scalers) a -> b) is 13 maps
+# a -> b (the scaled aggregates are a-wide blocks), then `lin` b -> b.
+FLOOR = {"gcn": 1, "sage": 2, "gin": 1, "gatv2": 2, "transformer": 4, "rgcn": 9, "pna": 13}
 
 
 class GemmFloor(nn.Module):
@@ -103,10 +104,16 @@ class GemmFloor(nn.Module):
         dims = [f_in, hidden, hidden, hidden]
         self.layers = nn.ModuleList(nn.ModuleList(nn.Linear(a, b) for _ in range(FLOOR[kind])) for a, b in zip(dims[:-1], dims[1:]))
         self.second = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(3)) if kind == "gin" else None
+        if kind == "pna":
+            self.pre = nn.ModuleList(nn.ModuleList(nn.Linear(a, a) for _ in range(2)) for a in dims[:-1])
+            self.second = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(3))
+        self.kind = kind
         self.head = nn.Linear(hidden, classes)
 
     def forward(self, x, edge_index, edge_type):
         for i, maps in enumerate(self.layers):
+            if self.kind == "pna":
+                x = (self.pre[i][0](x) + self.pre[i][1](x)).relu()
             out = maps[0](x)
             for lin in maps[1:]:
                 out = out + lin(x)
@@ -154,7 +161,16 @@ def main(argv=None):
         ours = Net(kind, ours_nn, x.shape[1], 50, deg=deg_hist)
         ours.load_state_dict(theirs.state_dict())
         with torch.no_grad():
-            torch.testing.assert_close(ours(x, edge_index, edge_type), theirs(x, edge_index, edge_type), rtol=2e-3, atol=2e-3)
+            try:
+                torch.testing.assert_close(ours(x, edge_index, edge_type), theirs(x, edge_index, edge_type),
+                                           rtol=2e-3, atol=2e-3)
+            except (RuntimeError, MemoryError) as exc:  # PyG's forward alone may not fit (PNA: E x 4F messages)
+                if "allocat" not in str(exc):
+                    raise
+                sx, sei, set_, _ = w10_graph(nodes=20_000, edges=400_000)
+                print(f"  PyG's {kind} forward does not fit at full size ({str(exc).splitlines()[0][:60]}...); "
+                      f"outputs checked on the 20,000-node, 400,000-edge W10 graph instead")
+                torch.testing.assert_close(ours(sx, sei, set_), theirs(sx, sei, set_), rtol=2e-3, atol=2e-3)
         rows = []
         for name, model in (("meshgraph", ours), ("PyG", theirs)):
             fn = step_fn(model, x, edge_index, edge_type, y)

@@ -5,7 +5,7 @@
 # Header sets: MESHGRAPH_CUDA_TORCH (space-separated torch versions, default "2.14.1 2.11.0": the newest we build
 # against and the one the GPU machines' image has, CUDA 13). Headers come from wheels (torch CUDA build + nvidia
 # cu13 header wheels), unpacked once per version into $MESHGRAPH_CACHE (default ~/.cache/meshgraph). A source
-# whose hash (itself, the repo headers it may include, nvcc's version, the flags and the torch version) already
+# whose hash (itself, the repo headers it includes transitively, nvcc's version, the flags and the torch version) already
 # passed is skipped. Two files compile at a time. The flags match setup.py's nvcc flags (--fmad=false: the
 # CPU/CUDA parity rule of csrc/common/dispatch.h).
 # Exit status: 0 when every file compiles against every header set (or nvcc is absent and
@@ -85,7 +85,33 @@ compile_one() {  # compile_one <src>:<key>:<torch version>; FLAGS_<version with 
 export -f compile_one
 
 todo=()
-HEADERS_HASH=$(find csrc -name '*.h' -o -name '*.cuh' | sort | xargs cat | sha256sum | cut -c1-32)
+# Per source: a hash of the source and of every repo header it includes, transitively (quoted includes, resolved
+# against the including file's folder, as the compiler does), so a change to one header recompiles only its users.
+declare -A DEPS_HASH
+while read -r src hash; do DEPS_HASH[$src]=$hash; done < <(python3 - "${SOURCES[@]}" <<'PY'
+import hashlib, os, re, sys
+INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+def closure(path, seen):
+    if path in seen:
+        return
+    seen.add(path)
+    with open(path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    for name in INCLUDE.findall(text):
+        dep = os.path.normpath(os.path.join(os.path.dirname(path), name))
+        if os.path.isfile(dep):
+            closure(dep, seen)
+for src in sys.argv[1:]:
+    files = set()
+    closure(os.path.normpath(src), files)
+    h = hashlib.sha256()
+    for f in sorted(files):
+        h.update(f.encode() + b"\0")
+        with open(f, "rb") as fh:
+            h.update(fh.read())
+    print(src, h.hexdigest()[:32])
+PY
+)
 for version in $TORCH_CUDA_VERSIONS; do
   HDR=$(unpack_headers "$version")
   NV_INC=$(ls -d "$HDR"/nvidia/cu*/include | head -n1)
@@ -94,8 +120,8 @@ for version in $TORCH_CUDA_VERSIONS; do
   printf -v "$var" '%s' "$FLAGS"
   export "${var?}"
   for src in "${SOURCES[@]}"; do
-    # The hash covers the source, every header under csrc/ (what it may include), nvcc, the flags and the version.
-    key=$( (cat "$src"; echo "$HEADERS_HASH $NVCC_VERSION $FLAGS $version") | sha256sum | cut -c1-32)
+    # The key covers the source and the repo headers it includes (DEPS_HASH), nvcc, the flags and the version.
+    key=$(echo "${DEPS_HASH[$src]} $NVCC_VERSION $FLAGS $version" | sha256sum | cut -c1-32)
     if [ -f "$PASSED/$key" ]; then echo "  cached ok  $src (torch $version)"; else todo+=("$src:$key:$version"); fi
   done
 done

@@ -9,10 +9,12 @@ namespace cpu {
 
 // Run `body()` compiled for AVX2+FMA when the CPU has them (x86-64), else the baseline build. The body is
 // inlined into each variant, so one source serves both instruction sets; results do not depend on the
-// variant (no reassociation across features).
+// variant (no reassociation across features, and -ffp-contract=off keeps FMAs out). `flatten` is what makes the
+// inlining happen: without it GCC kept a large body out of line, compiled for the baseline ISA, and the "AVX2"
+// variant ran SSE2 code (objdump showed no ymm register in gather_scatter_cpu.o).
 #if defined(__x86_64__) && defined(__GNUC__)
 template <typename Body>
-__attribute__((target("avx2,fma"))) void run_avx2(const Body& body) {
+__attribute__((target("avx2,fma"), flatten)) void run_avx2(const Body& body) {
   body();
 }
 inline bool has_avx2() {

@@ -468,7 +468,12 @@ class PNAConv(MessagePassing):
         out = None
         if len(self.pre_nns[0]) == 1 and not _observed(self, PNAConv):
             if edge_attr is None:
-                out = self._node_level(x, edge_index)
+                parts = self._node_level(x, edge_index)
+                if parts is not None:
+                    fused = self._post_by_parts(x, *parts)
+                    if fused is not None:
+                        return self.lin(fused)
+                    out = self.aggr_module.scale(parts[0], parts[1], dim=0)
             if out is None:
                 out = self._projected(x, edge_index, edge_attr)
         if out is None:
@@ -480,7 +485,8 @@ class PNAConv(MessagePassing):
     def _node_level(self, x, edge_index):
         """Without edge features the message pre_nn([x_i, x_j]) is a_i + b_j (a = x W_i^T + bias, b = x W_j^T),
         and sum / mean / max / min / var / std of it are per-node gather-scatters of b (and b^2) on the fused
-        kernel: no (E, F) tensor at all. None when an aggregation has no such form."""
+        kernel: no (E, F) tensor at all. Returns (the aggregates before the degree scalers, (N, towers, A * F), and
+        the in-degrees), or None when an aggregation has no such form."""
         kinds = _node_reducible(self.aggr_module.aggr)
         if kinds is None or is_sparse(edge_index):  # a sparse adj_t's values are edge_attr (PyG)
             return None
@@ -519,7 +525,51 @@ class PNAConv(MessagePassing):
                     var = var.masked_fill(var <= math.sqrt(1e-5), 0.0)
                 outs.append(var)
         out = torch.cat(outs, dim=-1) if len(outs) > 1 else outs[0]
-        return self.aggr_module.scale(out, count, dim=0)
+        return out, count
+
+    def _post_by_parts(self, x, agg, count):
+        """post_nn([x, scaled aggregates]) without the (N, towers, (1 + scalers * aggregators) * F) concatenation:
+        the first post Linear is split by its input blocks, and since each scaler multiplies a node's aggregates by
+        one number of its degree, Linear(agg * s) = s * Linear(agg). One GEMM per tower gives every scaler's product
+        (agg @ [W_1 .. W_S]); the scaled sum is N x F_out work. None when the first post layer is not a plain,
+        initialized, hook-free Linear (then the concatenation is built as PyG does)."""
+        scalers = self.aggr_module.scaler
+        N, Fi, S = x.shape[0], self.F_in, len(scalers)
+        width = agg.shape[-1]
+        deg = count.to(x.dtype).view(N, 1)
+        agg_mod = self.aggr_module
+        factors = []
+        for scaler in scalers:
+            if scaler == "identity":
+                factors.append(None)
+            elif scaler == "amplification":
+                factors.append(torch.log(deg + 1) / agg_mod.avg_deg_log)
+            elif scaler == "attenuation":
+                factors.append(agg_mod.avg_deg_log / torch.log(deg.clamp(min=1) + 1))
+            elif scaler == "linear":
+                factors.append(deg / agg_mod.avg_deg_lin)
+            elif scaler == "inverse_linear":
+                factors.append(agg_mod.avg_deg_lin / deg.clamp(min=1))
+            else:
+                return None  # scale() raises the error
+        outs = []
+        for k, post in enumerate(self.post_nns):
+            lin = post[0]
+            if (type(lin) not in (Linear, nn.Linear) or lin._forward_hooks or lin._forward_pre_hooks
+                    or isinstance(lin.weight, nn.parameter.UninitializedParameter)
+                    or lin.weight.shape[1] != Fi + S * width):
+                return None
+            w = lin.weight
+            F_out = w.shape[0]
+            w_agg = w[:, Fi:].reshape(F_out, S, width).permute(2, 1, 0).reshape(width, S * F_out)
+            y = (agg[:, k] @ w_agg).view(N, S, F_out)
+            h = x[:, k] @ w[:, :Fi].t()
+            if lin.bias is not None:
+                h = h + lin.bias
+            for s, factor in enumerate(factors):
+                h = h + y[:, s] if factor is None else torch.addcmul(h, y[:, s], factor)
+            outs.append(post[1:](h) if len(post) > 1 else h)
+        return torch.cat(outs, dim=1) if len(outs) > 1 else outs[0]
 
     def _projected(self, x, edge_index, edge_attr):
         if is_sparse(edge_index):  # a sparse adj_t's values are edge_attr (PyG): propagate reads them

@@ -201,6 +201,35 @@ def test_pna_without_projection_uses_the_messages_pyg_does():
     assert seen == [torch.Size([E, 2, 4])]
 
 
+@pytest.mark.parametrize("scalers", [["identity", "amplification", "attenuation"], ["linear", "inverse_linear"]])
+def test_pna_post_layer_by_parts_never_concatenates_the_scaled_aggregates(scalers):
+    """Without edge features PNAConv applies its first post Linear block by block (Linear(agg * s) = s * Linear(agg)),
+    so the (N, towers, (1 + A * S) * F) input is never built: DegreeScalerAggregation.scale is not called, and the
+    outputs and gradients equal PyG's (float64: in float32 both paths differ from PyG by the same ~1e-5 rounding of
+    the std, more than assert_close's default). A hook on that Linear brings back PyG's concatenation."""
+    ei, x, _ = graph()
+    x = x.double()
+    for towers in (1, 2):
+        build = lambda m: m.PNAConv(8, 6, ["mean", "min", "max", "std"], scalers, DEG, towers=towers,  # noqa: E731
+                                    divide_input=towers == 2)
+        torch.manual_seed(0)
+        theirs = build(pyg)
+        mine = build(ours)
+        mine.load_state_dict(theirs.state_dict())
+        mine.double(), theirs.double()
+
+        def fail(*args, **kwargs):
+            raise AssertionError("PNAConv built the concatenated scaled aggregates")
+
+        mine.aggr_module.scale = fail
+        run_both(mine, theirs, x, ei)
+        del mine.aggr_module.scale
+        seen = []
+        mine.post_nns[0][0].register_forward_hook(lambda mod, inputs, out: seen.append(inputs[0].shape[-1]))
+        run_both(mine, theirs, x, ei)
+        assert seen == [(1 + 4 * len(scalers)) * (8 // towers)]
+
+
 def test_observed_film_and_gen_take_pyg_propagate():
     ei, x, extras = graph()
     for name in ("FiLMConv-rel", "GENConv-sum", "CGConv"):

@@ -8,6 +8,8 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <type_traits>
 #include <limits>
 #include <vector>
 
@@ -53,6 +55,39 @@ inline __attribute__((always_inline)) void axpy2_row(acc_t* __restrict__ acc, co
   for (int64_t f = 0; f < F; ++f) acc[f] += w0 * static_cast<acc_t>(x0[f]) + w1 * static_cast<acc_t>(x1[f]);
 }
 
+// Running max (IsMax) or min of w * x over a contiguous row, with the entry that holds it; strict comparison, so the
+// first entry in CSR order wins ties (deterministic). Value and index lanes are both 32 bit (float32) or the loop
+// still vectorizes with the index widened (float64).
+template <bool IsMax, typename scalar_t, typename acc_t>
+inline __attribute__((always_inline)) void best_row(acc_t* __restrict__ acc, int32_t* __restrict__ at,
+                                                    const scalar_t* __restrict__ xr, acc_t w, int32_t k, int64_t F) {
+  for (int64_t f = 0; f < F; ++f) {
+    const acc_t val = w * static_cast<acc_t>(xr[f]);
+    const bool better = IsMax ? val > acc[f] : val < acc[f];
+    acc[f] = better ? val : acc[f];
+    at[f] = better ? k : at[f];
+  }
+}
+
+// Two entries per pass (k0 before k1 in CSR order): the better of the two (k0 on ties; a NaN k0 loses, as it never
+// beats anything in the one-entry loop), then the strict comparison with the running best. Equal to best_row for k0
+// then k1, NaNs included, with half the accumulator traffic.
+template <bool IsMax, typename scalar_t, typename acc_t>
+inline __attribute__((always_inline)) void best2_row(acc_t* __restrict__ acc, int32_t* __restrict__ at,
+                                                     const scalar_t* __restrict__ x0, acc_t w0, int32_t k0,
+                                                     const scalar_t* __restrict__ x1, acc_t w1, int32_t k1,
+                                                     int64_t F) {
+  for (int64_t f = 0; f < F; ++f) {
+    const acc_t a0 = w0 * static_cast<acc_t>(x0[f]), a1 = w1 * static_cast<acc_t>(x1[f]);
+    const bool second = (IsMax ? a1 > a0 : a1 < a0) || a0 != a0;
+    const acc_t val = second ? a1 : a0;
+    const int32_t kk = second ? k1 : k0;
+    const bool better = IsMax ? val > acc[f] : val < acc[f];
+    acc[f] = better ? val : acc[f];
+    at[f] = better ? kk : at[f];
+  }
+}
+
 // Entries ahead of the current one whose source rows are prefetched.
 constexpr int64_t kPrefetchDistance = 4;
 
@@ -74,6 +109,8 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
   at::parallel_for(0, V_dst, grain_for(E, V_dst, F), [&](int64_t v0, int64_t v1) {
     std::vector<acc_t> acc_buf(F);
     acc_t* acc = acc_buf.data();
+    std::vector<int32_t> loc_buf(a ? F : 0);
+    int32_t* loc = loc_buf.data();
     cpu::dispatch_isa([&] {
     for (int64_t v = v0; v < v1; ++v) {
       int64_t begin, end;
@@ -114,6 +151,72 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
         }
         const acc_t scale = (reduce == Reduce::Mean && count > 0) ? acc_t(1) / acc_t(count) : acc_t(1);
         for (int64_t f = 0; f < F; ++f) orow[f] = static_cast<scalar_t>(acc[f] * scale);
+      } else if (x.cs == 1 && H == 1 && end - begin < std::numeric_limits<int32_t>::max()) {
+        // Contiguous rows, one weight per entry: the running best and its entry (an int32 offset from `begin`, so
+        // value and index lanes have the same width) update in one vectorized pass per entry.
+        int64_t* arow = a + v * F;
+        int32_t* at = loc;
+        const bool is_max = reduce == Reduce::Max;
+        bool first = true;
+        int64_t k = begin;
+        for (; k < end; ++k) {  // the first valid entry initializes the running best
+          const int64_t u = c[k];
+          if (u < 0 || u >= V_src) continue;
+          const scalar_t* xr = x.row(u);
+          const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
+          for (int64_t f = 0; f < F; ++f) {
+            acc[f] = wk * static_cast<acc_t>(xr[f]);
+            at[f] = static_cast<int32_t>(k - begin);
+          }
+          first = false;
+          ++k;
+          break;
+        }
+        for (; k + 1 < end; k += 2) {  // then two entries per pass while both are in range
+          const int64_t u0 = c[k], u1 = c[k + 1];
+          if (!(u0 >= 0 && u0 < V_src && u1 >= 0 && u1 < V_src)) break;  // rare: the checked loop below
+          const acc_t w0 = w ? static_cast<acc_t>(w[k]) : acc_t(1);
+          const acc_t w1 = w ? static_cast<acc_t>(w[k + 1]) : acc_t(1);
+          const int32_t k0 = static_cast<int32_t>(k - begin), k1 = k0 + 1;
+          if (is_max) {
+            best2_row<true>(acc, at, x.row(u0), w0, k0, x.row(u1), w1, k1, F);
+          } else {
+            best2_row<false>(acc, at, x.row(u0), w0, k0, x.row(u1), w1, k1, F);
+          }
+        }
+        for (; k < end; ++k) {
+          const int64_t u = c[k];
+          if (u < 0 || u >= V_src) continue;
+          if (row_bytes && k + kPrefetchDistance < end) {
+            const int64_t up = c[k + kPrefetchDistance];
+            if (up >= 0 && up < V_src) cpu::prefetch_row(x.row(up), row_bytes);
+          }
+          const scalar_t* xr = x.row(u);
+          const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
+          const int32_t kk = static_cast<int32_t>(k - begin);
+          if (first) {
+            for (int64_t f = 0; f < F; ++f) {
+              acc[f] = wk * static_cast<acc_t>(xr[f]);
+              at[f] = kk;
+            }
+            first = false;
+          } else if (is_max) {
+            best_row<true>(acc, at, xr, wk, kk, F);
+          } else {
+            best_row<false>(acc, at, xr, wk, kk, F);
+          }
+        }
+        if (first) {  // no entries: 0, arg -1
+          for (int64_t f = 0; f < F; ++f) {
+            orow[f] = scalar_t(0);
+            arow[f] = -1;
+          }
+        } else {
+          for (int64_t f = 0; f < F; ++f) {
+            orow[f] = static_cast<scalar_t>(acc[f]);
+            arow[f] = begin + at[f];
+          }
+        }
       } else {
         const bool is_max = reduce == Reduce::Max;
         int64_t* arow = a + v * F;
@@ -251,6 +354,52 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cpu(
       const scalar_t* wp = w.defined() ? w.const_data_ptr<scalar_t>() : nullptr;
       scalar_t* gx = grad_x.mutable_data_ptr<scalar_t>();
       scalar_t* gw = compute_grad_weight ? grad_w.mutable_data_ptr<scalar_t>() : nullptr;
+      const int threads = at::get_num_threads();
+      if (!gw && G.cs == 1 && V_src > 0 && E > static_cast<int64_t>(threads) * V_dst) {
+        // Many entries per output row: walk the (V_dst, F) winners instead of every entry's whole arg row (which
+        // reads E * F indices). Each task owns a range of source rows and scans all winners in row order, so every
+        // grad_x[u, f] still sums its contributions in increasing v: the same order as the transposed walk below,
+        // whatever the thread count. src_of[k] is entry k's source row (-1: none, or out of range).
+        std::vector<int64_t> src_of(E, -1);
+        at::parallel_for(0, V_src, grain_for(E, V_src, 1), [&](int64_t u0, int64_t u1) {
+          for (int64_t u = u0; u < u1; ++u) {
+            int64_t begin, end;
+            row_bounds(rpp, u, E, &begin, &end);
+            for (int64_t t = begin; t < end; ++t) {
+              const int64_t v = cp[t], e = ep[t];
+              if (v >= 0 && v < V_dst && e >= 0 && e < E) src_of[e] = u;
+            }
+          }
+        });
+        const int64_t chunk = (V_src + threads - 1) / threads;
+        at::parallel_for(0, threads, 1, [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t u0 = t * chunk, u1 = std::min(V_src, u0 + chunk);
+            if (u0 >= u1) continue;
+            // float / double accumulate in grad_x itself; half types in a float buffer of the task's rows
+            constexpr bool in_place = std::is_same_v<acc_t, scalar_t>;
+            std::vector<acc_t> buf(in_place ? 0 : static_cast<size_t>((u1 - u0) * F), acc_t(0));
+            acc_t* acc = in_place ? reinterpret_cast<acc_t*>(gx + u0 * F) : buf.data();
+            if constexpr (in_place) std::fill(acc, acc + (u1 - u0) * F, acc_t(0));
+            for (int64_t v = 0; v < V_dst; ++v) {
+              const int64_t* arow = argp + v * F;
+              const scalar_t* grow = G.row(v);
+              for (int64_t f = 0; f < F; ++f) {
+                const int64_t k = arow[f];
+                if (k < 0 || k >= E) continue;
+                const int64_t u = src_of[k];
+                if (u < u0 || u >= u1) continue;
+                const acc_t we = wp ? static_cast<acc_t>(wp[k * H + f / C]) : acc_t(1);
+                acc[(u - u0) * F + f] += we * static_cast<acc_t>(grow[f]);
+              }
+            }
+            if constexpr (!in_place) {
+              for (int64_t i = 0; i < (u1 - u0) * F; ++i) gx[u0 * F + i] = static_cast<scalar_t>(acc[i]);
+            }
+          }
+        });
+        return;
+      }
       at::parallel_for(0, V_src, grain_for(E, V_src, F), [&](int64_t u0, int64_t u1) {
         std::vector<acc_t> acc(F);
         for (int64_t u = u0; u < u1; ++u) {
