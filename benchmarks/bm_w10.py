@@ -16,6 +16,7 @@ Peak extra memory (RSS high-water mark above the start, `--memory`) for GATv2, T
     python benchmarks/bm_w10.py                  # the full workload (needs ~16 GB for PyG's side; run alone)
     python benchmarks/bm_w10.py --models gcn sage --repeat 3
     python benchmarks/bm_w10.py --quick          # 1,500 nodes (smoke test)
+    python benchmarks/bm_w10.py --nodes 50000 --edges 1000000 --models gatv2   # a custom size
 """
 
 from __future__ import annotations
@@ -144,12 +145,14 @@ def median_ms(fn, repeat: int) -> float:
 
 def main(argv=None):
     args = bench_args(argv, description=__doc__.split("\n")[0], repeat=(int, 3), models=(str, ",".join(MODELS)),
-                      memory=(int, 1))
+                      memory=(int, 1), nodes=(int, 0), edges=(int, 0))
     import torch_geometric.nn as pyg_nn
     from torch_geometric.utils import degree
 
     ours_nn = importlib.import_module("meshgraph.nn")
     size = dict(nodes=1_500, edges=15_000) if args.quick else {}
+    if args.nodes or args.edges:  # a custom size (e.g. --nodes 50000 --edges 1000000), the generator otherwise as W10
+        size = dict(nodes=args.nodes or 200_000, edges=args.edges or 20 * (args.nodes or 200_000))
     x, edge_index, edge_type, y = w10_graph(**size)
     n, e = x.shape[0], edge_index.shape[1]
     print(f"W10: {n:,} nodes, {e:,} edges, {x.shape[1]} features, 3 layers x 256")

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._utils import index_from_offsets
-from ..ops.adjacency import Adjacency, build_adjacency
+from ..ops.adjacency import Adjacency, build_adjacency, cached_value
 from ..ops.edge_utils import add_self_loops, is_undirected, remove_self_loops, to_undirected
 from ..ops.gather_scatter import _fused as _gather_scatter
 from ..ops.gather_scatter import _resolve, edge_dot
@@ -74,9 +74,19 @@ def _csr_edges(edge_index, flow: str, num_src: int, num_dst: int, loops: bool, d
             adj = _resolve(edges.edge_index, num_src, None, device, self_loops=True)[0]
     else:
         adj = edge_adjacency(edges, num_src, num_dst, flow)
-    src, dst = adj.col.long(), index_from_offsets(adj.rowptr, adj.col.numel())
-    keep = ((src != dst) | (adj.edge_id >= E)) if loops else None
+    src, dst, keep = _entries(adj, E, loops)
     return _CsrEdges(adj, src, dst, keep, E)
+
+
+def _entries(adj: Adjacency, E: int, loops: bool):
+    """(src, dst, keep) of the adjacency's CSR entries (see _CsrEdges), cached with the adjacency (on its col
+    tensor): the per-call index work of a cached graph is done once."""
+
+    def build():
+        src, dst = adj.col.long(), index_from_offsets(adj.rowptr, adj.col.numel())
+        return src, dst, (((src != dst) | (adj.edge_id >= E)) if loops else None)
+
+    return cached_value(adj.col, ("attention_entries", E, loops), build)
 
 
 def _edge_order(ce: _CsrEdges, t: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 
 from .. import _extension
 from .._utils import FLOAT_DTYPES, check_index_range, check_index_tensor, check_same_device, check_tensor
-from .adjacency import Adjacency
+from .adjacency import Adjacency, cached_value
 from .gather_scatter import _resolve
 
 _extension.load()
@@ -26,8 +26,10 @@ def edge_csr(adj: Adjacency) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, 
 
 
 def csr_order_csr(adj: Adjacency) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The same CSRs for edges numbered in the adjacency's own CSR order (edge k = CSR entry k)."""
-    return adj.rowptr, torch.arange(adj.col.shape[0], device=adj.col.device), adj.rowptr_t, adj.eid_t
+    """The same CSRs for edges numbered in the adjacency's own CSR order (edge k = CSR entry k); the identity
+    permutation is cached with the adjacency (on its col tensor)."""
+    ident = cached_value(adj.col, ("csr_order_perm",), lambda: torch.arange(adj.col.shape[0], device=adj.col.device))
+    return adj.rowptr, ident, adj.rowptr_t, adj.eid_t
 
 
 def gatv2_edge_score(

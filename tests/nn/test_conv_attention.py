@@ -3,7 +3,7 @@ ways; outputs and gradients (x, edge features, every parameter) agree in float32
 are already present (duplicated too); attention weights as PyG returns them; bipartite inputs; GraphBatch and
 sparse adj_t inputs; overridden message / hooks (PyG's path); SuperGAT's self-supervised loss with given negative
 edges; empty graphs, graphs without edges and isolated nodes; bad input gets ValueErrors naming the layer and width;
-no E x heads x C tensor in GATv2's fused forward + backward."""
+no E x heads x C tensor in the fused forward + backward of GATv2 and TransformerConv."""
 
 import pytest
 import torch
@@ -290,16 +290,18 @@ def test_compile_fullgraph():
         torch._dynamo.reset()
 
 
-def test_gatv2_fused_path_forms_no_edge_by_feature_tensor():
-    """Forward + backward of GATv2Conv holds no E x heads x C tensor: every tensor saved for backward and every
-    intermediate allocated (seen through a dispatch mode) is smaller than one."""
+@pytest.mark.parametrize("name", ["GATv2Conv", "TransformerConv"])
+def test_fused_path_forms_no_edge_by_feature_tensor(name):
+    """Forward + backward of GATv2Conv / TransformerConv (4 heads, beta, root weight) holds no E x heads x C tensor:
+    every tensor saved for backward and every intermediate allocated (seen through a dispatch mode) is smaller
+    than one."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     g = torch.Generator().manual_seed(0)
     V, E, H, C = 200, 6000, 4, 16
     ei = torch.randint(0, V, (2, E), generator=g)
     x = torch.randn(V, 32, generator=g, requires_grad=True)
-    conv = ours.GATv2Conv(32, C, heads=H)
+    conv = ours.GATv2Conv(32, C, heads=H) if name == "GATv2Conv" else ours.TransformerConv(32, C, heads=H, beta=True)
     limit = E * H * C
     biggest = []
 

@@ -16,9 +16,10 @@
 //     z is recomputed per pass, never stored.
 //
 // Reductions. CPU: the destination pass runs rows in parallel (each grad_x_r row and each grad_x_e row written
-// by one task), the source pass likewise over sources, and grad_att is summed per fixed group of destination
-// rows (att_group_rows: a function of the sizes only) and then over the groups in order: deterministic whatever
-// the thread count. Without CSRs the CPU builds them (a stable sort). CUDA with CSRs: the same two passes, one
+// by one task), the source pass likewise over sources, both over ranges of rows of about equal work (a function of
+// the row pointers only), and grad_att is summed per range of destination rows and then over the ranges in order:
+// deterministic whatever the thread count. float32 runs AVX2 loops where the CPU has them, bit-identical to the
+// portable loops (the same operations in the same order). Without CSRs the CPU builds them (a stable sort). CUDA with CSRs: the same two passes, one
 // thread per (group of rows, feature), no atomics. CUDA without CSRs: float atomicAdd into grad_x_l / grad_x_r
 // (alert_atomic_reduction), or, when deterministic algorithms are on, CSRs built by a stable sort and the
 // atomic-free passes. Accumulation in float32 (float64 for float64).
