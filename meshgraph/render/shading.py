@@ -46,8 +46,36 @@ def _pixel_points_and_normals(meshes, fragments) -> tuple[torch.Tensor, torch.Te
 def _phong_shading_with_pixels(meshes, fragments, lights, cameras, materials, texels):
     """Per-pixel lighting: (colours (N, H, W, K, C), pixel world coordinates (N, H, W, K, 3))."""
     points, normals = _pixel_points_and_normals(meshes, fragments)
-    ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
-    return (ambient + diffuse) * texels + specular, points
+    if torch.compiler.is_compiling():  # static shapes: every slot, as PyTorch3D does
+        ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
+        return (ambient + diffuse) * texels + specular, points
+    return _lit_covered_slots(fragments.pix_to_face, points, normals, texels, lights, cameras, materials), points
+
+
+def _lit_covered_slots(pix_to_face, points, normals, texels, lights, cameras, materials):
+    """(ambient + diffuse) * texels + specular at every slot, the lighting evaluated only at the covered slots
+    (pix_to_face >= 0; a soft render at K = 8 covers a small part of its N H W K slots). An empty slot has zero
+    position and normal, so its diffuse and specular terms are exactly 0 and its colour ambient * texel: the same
+    values as lighting every slot, at the cost of the covered ones."""
+    N, C = pix_to_face.shape[0], texels.shape[-1]
+    ambient = materials.ambient_color * lights.ambient_color
+    if ambient.ndim != texels.ndim:
+        ambient = ambient[:, None, None, None, :]
+    out = (ambient * texels).reshape(-1, C)
+    idx = (pix_to_face.reshape(-1) >= 0).nonzero().squeeze(1)
+    pts, nrm, tex = points.reshape(-1, 3)[idx], normals.reshape(-1, 3)[idx], texels.reshape(-1, C)[idx]
+    centers = cameras.get_camera_center()
+    if N > 1:  # one light / camera / material per slot, from its image
+        owner = idx // (pix_to_face.numel() // N)
+        lights = lights.clone().gather_props(owner)
+        materials = materials.clone().gather_props(owner)
+        if centers.shape[0] > 1:
+            centers = centers[owner]
+    amb = materials.ambient_color * lights.ambient_color
+    diffuse = materials.diffuse_color * lights.diffuse(normals=nrm, points=pts)
+    specular = materials.specular_color * lights.specular(normals=nrm, points=pts, camera_position=centers,
+                                                          shininess=materials.shininess)
+    return out.index_put((idx,), (amb + diffuse) * tex + specular).view(texels.shape)
 
 
 def phong_shading(meshes, fragments, lights, cameras, materials, texels) -> torch.Tensor:
