@@ -336,6 +336,9 @@ def test_phong_shading_lights_only_covered_slots_with_every_slots_values():
     empty = frag.pix_to_face < 0
     amb = (mats.ambient_color * lights.ambient_color)[:, None, None, None, :].expand_as(texels)
     torch.testing.assert_close(out[empty], (amb * texels)[empty], rtol=1e-12, atol=1e-12)
+    nothing = Fragments(pix_to_face=torch.full_like(frag.pix_to_face, -1), zbuf=frag.zbuf, bary_coords=frag.bary_coords,
+                        dists=frag.dists)  # no covered slot at all
+    torch.testing.assert_close(phong_shading(mesh, nothing, lights, cams, mats, texels), amb * texels)
 
 
 def test_phong_shading_gradients_with_empty_slots_and_a_batch():
