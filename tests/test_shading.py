@@ -353,3 +353,34 @@ def test_phong_shading_gradients_with_empty_slots_and_a_batch():
     args = (verts[0].clone().requires_grad_(), verts[1].clone().requires_grad_(), texels.clone().requires_grad_(),
             lights.location.clone().requires_grad_())
     assert torch.autograd.gradcheck(f, args)
+
+
+@pytest.mark.parametrize("per_image_range", [False, True])
+def test_softmax_rgb_blend_at_covered_pixels_equals_every_pixel(per_image_range):
+    """softmax_rgb_blend blends only the pixels with a face (the others are exactly background, alpha 0); values
+    and gradients must equal the every-pixel blend (softmax_blend), with per-image znear / zfar too."""
+    from meshgraph.render.blend import softmax_blend, softmax_rgb_blend
+
+    g = torch.Generator().manual_seed(5)
+    N, H, W, K, C = 2, 5, 4, 3, 3
+    p2f = torch.randint(-1, 6, (N, H, W, K), generator=g)
+    p2f[0, :2] = -1  # uncovered pixels
+    p2f[1, 4, 3, 0] = 2
+    zbuf = torch.where(p2f >= 0, 1.0 + torch.rand(N, H, W, K, generator=g, dtype=torch.float64), -1.0)
+    dists = torch.where(p2f >= 0, 1e-3 * torch.randn(N, H, W, K, generator=g, dtype=torch.float64), -1.0)
+    colors = torch.rand(N, H, W, K, C, generator=g, dtype=torch.float64)
+    near, far = (torch.tensor([0.5, 1.0]), torch.tensor([50.0, 20.0])) if per_image_range else (1.0, 100.0)
+    bp = BlendParams(sigma=1e-3, gamma=1e-2, background_color=(0.2, 0.4, 0.6))
+    args = [t.clone().requires_grad_() for t in (colors, zbuf, dists)]
+    got = softmax_rgb_blend(args[0], Fragments(p2f, args[1], None, args[2]), bp, znear=near, zfar=far)
+    ref = [t.clone().requires_grad_() for t in (colors, zbuf, dists)]
+    bg = torch.tensor(bp.background_color, dtype=torch.float64)
+    want = softmax_blend(ref[0], p2f, ref[1], ref[2], bp.sigma, bp.gamma, bg, near, far, return_alpha=True)
+    want = want.permute(0, 2, 3, 1)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    uncovered = ~(p2f >= 0).any(-1)
+    assert uncovered.any()
+    torch.testing.assert_close(got[uncovered], torch.tensor([0.2, 0.4, 0.6, 0.0], dtype=torch.float64).expand(int(uncovered.sum()), 4))
+    up = torch.rand(got.shape, generator=g, dtype=torch.float64)
+    for a, b in zip(torch.autograd.grad(got, args, up), torch.autograd.grad(want, ref, up)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
