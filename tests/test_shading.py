@@ -292,3 +292,95 @@ def test_feature_shader_blends_a_wide_uv_texture(shared_data):
     covered = frags.pix_to_face[..., 0] >= 0
     torch.testing.assert_close(images[..., :6][covered], mesh.sample_textures(frags)[..., 0, :][covered])
     assert (images[..., :6][~covered] == 0).all()
+
+
+def _batched_scene(dtype=torch.float64):
+    """Two meshes, per-image cameras / lights / materials, fragments with empty slots (pix_to_face -1)."""
+    g = torch.Generator().manual_seed(3)
+    verts = [torch.rand(5, 3, generator=g, dtype=dtype), torch.rand(4, 3, generator=g, dtype=dtype)]
+    faces = [torch.tensor([[0, 1, 2], [1, 3, 4], [0, 2, 4]]), torch.tensor([[0, 1, 2], [1, 2, 3]])]
+    mesh = Meshes(verts, faces)
+    R, T = look_at_view_transform([3.0, 2.5], [10.0, 40.0], [20.0, -30.0])
+    cams = FoVPerspectiveCameras(R=R.to(dtype), T=T.to(dtype))
+    lights = PointLights(location=[[0.5, 0.5, 2.0], [-1.0, 2.0, 1.0]], ambient_color=[[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]],
+                         diffuse_color=[[0.6, 0.5, 0.4], [0.2, 0.7, 0.5]], specular_color=[[0.3, 0.3, 0.3], [0.5, 0.1, 0.2]])
+    # one material row: PyTorch3D's dense formula broadcasts (N, 3) materials against the K axis of (N, H, W, K, 3)
+    mats = Materials(shininess=[5.0], diffuse_color=[[1.0, 0.8, 0.6]])
+    for obj in (lights, mats):
+        for k, v in list(vars(obj).items()):
+            if torch.is_tensor(v) and v.dtype.is_floating_point:
+                setattr(obj, k, v.to(dtype))
+    N, H, W, K = 2, 3, 4, 2
+    p2f = torch.randint(-1, 3, (N, H, W, K), generator=g)
+    p2f[1] = torch.where(p2f[1] >= 0, p2f[1].clamp(max=1) + 3, -1)  # image 1 draws mesh 1's packed faces 3, 4
+    p2f[0, 0, 0] = -1  # a pixel with no face
+    bary = torch.rand(N, H, W, K, 3, generator=g, dtype=dtype)
+    bary = bary / bary.sum(-1, keepdim=True)
+    frag = Fragments(pix_to_face=p2f, zbuf=torch.ones(N, H, W, K, dtype=dtype), bary_coords=bary,
+                     dists=torch.zeros(N, H, W, K, dtype=dtype))
+    texels = torch.rand(N, H, W, K, 3, generator=g, dtype=dtype)
+    return mesh, frag, lights, cams, mats, texels
+
+
+def test_phong_shading_lights_only_covered_slots_with_every_slots_values():
+    """phong_shading evaluates the lighting at the covered slots only; every slot's colour must still be what
+    lighting all of them gives (PyTorch3D's dense formula; empty slots: ambient * texel), per image."""
+    from meshgraph.render.shading import _apply_lighting, _pixel_points_and_normals
+
+    mesh, frag, lights, cams, mats, texels = _batched_scene()
+    assert (frag.pix_to_face < 0).any() and (frag.pix_to_face >= 0).any()
+    out = phong_shading(mesh, frag, lights, cams, mats, texels)
+    points, normals = _pixel_points_and_normals(mesh, frag)
+    ambient, diffuse_, specular_ = _apply_lighting(points, normals, lights, cams, mats)
+    torch.testing.assert_close(out, (ambient + diffuse_) * texels + specular_, rtol=1e-12, atol=1e-12)
+    empty = frag.pix_to_face < 0
+    amb = (mats.ambient_color * lights.ambient_color)[:, None, None, None, :].expand_as(texels)
+    torch.testing.assert_close(out[empty], (amb * texels)[empty], rtol=1e-12, atol=1e-12)
+    nothing = Fragments(pix_to_face=torch.full_like(frag.pix_to_face, -1), zbuf=frag.zbuf, bary_coords=frag.bary_coords,
+                        dists=frag.dists)  # no covered slot at all
+    torch.testing.assert_close(phong_shading(mesh, nothing, lights, cams, mats, texels), amb * texels)
+
+
+def test_phong_shading_gradients_with_empty_slots_and_a_batch():
+    mesh0, frag, lights, cams, mats, texels = _batched_scene()
+    faces = mesh0.faces_list()
+
+    def f(v0, v1, tex, loc):
+        lights.location = loc
+        return phong_shading(Meshes([v0, v1], faces), frag, lights, cams, mats, tex)
+
+    verts = mesh0.verts_list()
+    args = (verts[0].clone().requires_grad_(), verts[1].clone().requires_grad_(), texels.clone().requires_grad_(),
+            lights.location.clone().requires_grad_())
+    assert torch.autograd.gradcheck(f, args)
+
+
+@pytest.mark.parametrize("per_image_range", [False, True])
+def test_softmax_rgb_blend_at_covered_pixels_equals_every_pixel(per_image_range):
+    """softmax_rgb_blend blends only the pixels with a face (the others are exactly background, alpha 0); values
+    and gradients must equal the every-pixel blend (softmax_blend), with per-image znear / zfar too."""
+    from meshgraph.render.blend import softmax_blend, softmax_rgb_blend
+
+    g = torch.Generator().manual_seed(5)
+    N, H, W, K, C = 2, 5, 4, 3, 3
+    p2f = torch.randint(-1, 6, (N, H, W, K), generator=g)
+    p2f[0, :2] = -1  # uncovered pixels
+    p2f[1, 4, 3, 0] = 2
+    zbuf = torch.where(p2f >= 0, 1.0 + torch.rand(N, H, W, K, generator=g, dtype=torch.float64), -1.0)
+    dists = torch.where(p2f >= 0, 1e-3 * torch.randn(N, H, W, K, generator=g, dtype=torch.float64), -1.0)
+    colors = torch.rand(N, H, W, K, C, generator=g, dtype=torch.float64)
+    near, far = (torch.tensor([0.5, 1.0]), torch.tensor([50.0, 20.0])) if per_image_range else (1.0, 100.0)
+    bp = BlendParams(sigma=1e-3, gamma=1e-2, background_color=(0.2, 0.4, 0.6))
+    args = [t.clone().requires_grad_() for t in (colors, zbuf, dists)]
+    got = softmax_rgb_blend(args[0], Fragments(p2f, args[1], None, args[2]), bp, znear=near, zfar=far)
+    ref = [t.clone().requires_grad_() for t in (colors, zbuf, dists)]
+    bg = torch.tensor(bp.background_color, dtype=torch.float64)
+    want = softmax_blend(ref[0], p2f, ref[1], ref[2], bp.sigma, bp.gamma, bg, near, far, return_alpha=True)
+    want = want.permute(0, 2, 3, 1)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    uncovered = ~(p2f >= 0).any(-1)
+    assert uncovered.any()
+    torch.testing.assert_close(got[uncovered], torch.tensor([0.2, 0.4, 0.6, 0.0], dtype=torch.float64).expand(int(uncovered.sum()), 4))
+    up = torch.rand(got.shape, generator=g, dtype=torch.float64)
+    for a, b in zip(torch.autograd.grad(got, args, up), torch.autograd.grad(want, ref, up)):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)

@@ -54,7 +54,8 @@ def softmax_blend(features: torch.Tensor, pix_to_face: torch.Tensor, zbuf: torch
     """
     C = features.shape[-1]
     bg = _background(background, C, features)
-    w, delta, denom, alpha = _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps, features.dtype)
+    w, delta, denom, alpha = _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, _per_image(znear, zbuf.dtype),
+                                            _per_image(zfar, zbuf.dtype), eps, features.dtype)
     img = ((w[..., None] * features).sum(-2) + delta * bg) / denom
     out = img.permute(0, 3, 1, 2)
     return torch.cat([out, alpha[:, None]], 1) if return_alpha else out
@@ -65,19 +66,22 @@ def softmax_weights(pix_to_face: torch.Tensor, zbuf: torch.Tensor, dists: torch.
     """The soft rasterizer's normalized blending weights (see `softmax_blend`): (w (N, H, W, K), w_bg (N, H, W, 1),
     alpha (N, H, W)), so that image = sum_k w_k f_k + w_bg * background for features of any width (computed once,
     applied to several feature groups with `blend_with_weights`)."""
-    w, delta, denom, alpha = _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps, zbuf.dtype)
+    w, delta, denom, alpha = _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, _per_image(znear, zbuf.dtype),
+                                            _per_image(zfar, zbuf.dtype), eps, zbuf.dtype)
     return w / denom, delta / denom, alpha
 
 
+def _per_image(z, dtype):
+    """A per-image znear / zfar tensor (N,) viewed against (N, H, W, K); floats as they are."""
+    return z.to(dtype).reshape(-1, 1, 1, 1) if torch.is_tensor(z) else z
+
+
 def _softmax_terms(pix_to_face, zbuf, dists, sigma, gamma, znear, zfar, eps, dtype):
-    """(unnormalized weights, background weight, their sum, soft alpha) of the soft rasterizer's blend."""
+    """(unnormalized weights, background weight, their sum, soft alpha) of the soft rasterizer's blend over the
+    last (K) axis; znear / zfar are floats or tensors broadcastable against zbuf."""
     mask = (pix_to_face >= 0).to(dtype)
     prob = torch.sigmoid(-dists / sigma) * mask
     alpha = 1 - torch.prod(1 - prob, dim=-1)
-    if torch.is_tensor(zfar):  # one per image
-        zfar = zfar.to(zbuf.dtype).reshape(-1, 1, 1, 1)
-    if torch.is_tensor(znear):
-        znear = znear.to(zbuf.dtype).reshape(-1, 1, 1, 1)
     z_inv = (zfar - zbuf) / (zfar - znear) * mask
     z_inv_max = z_inv.amax(-1, keepdim=True).clamp_min(eps)
     w = prob * torch.exp((z_inv - z_inv_max) / gamma)
@@ -171,6 +175,28 @@ def softmax_rgb_blend(colors: torch.Tensor, fragments, blend_params: BlendParams
     """Soft rasterizer blend of the colors and the soft alpha (PyTorch3D's softmax_rgb_blend); znear / zfar may
     be per-image tensors."""
     bg = torch.as_tensor(blend_params.background_color, dtype=colors.dtype, device=colors.device)
-    out = softmax_blend(colors, fragments.pix_to_face, fragments.zbuf, fragments.dists, blend_params.sigma,
-                        blend_params.gamma, bg, znear, zfar, return_alpha=True)
-    return out.permute(0, 2, 3, 1)
+    if torch.compiler.is_compiling():  # static shapes: every pixel
+        out = softmax_blend(colors, fragments.pix_to_face, fragments.zbuf, fragments.dists, blend_params.sigma,
+                            blend_params.gamma, bg, znear, zfar, return_alpha=True)
+        return out.permute(0, 2, 3, 1)
+    return _softmax_rgb_blend_covered(colors, fragments, blend_params, bg, znear, zfar)
+
+
+def _softmax_rgb_blend_covered(colors, fragments, blend_params, bg, znear, zfar, eps: float = 1e-10) -> torch.Tensor:
+    """softmax_rgb_blend computed at the pixels with a face only. A pixel without one has no weight but the
+    background's, exp((eps - eps) / gamma) = 1: its value is exactly (background, alpha 0), written directly."""
+    p2f = fragments.pix_to_face
+    N, H, W, K = p2f.shape
+    C = colors.shape[-1]
+    bg = _background(bg, C, colors)
+    out = torch.cat([bg.expand(N * H * W, C), colors.new_zeros(N * H * W, 1)], 1)
+    idx = (p2f >= 0).any(-1).reshape(-1).nonzero().squeeze(1)
+    if idx.numel() == 0:
+        return out.view(N, H, W, C + 1)
+    zbuf = fragments.zbuf.reshape(-1, K)[idx]
+    owner = idx // (H * W)
+    near, far = ((z.to(zbuf.dtype).reshape(-1)[owner][:, None] if torch.is_tensor(z) else z) for z in (znear, zfar))
+    w, delta, denom, alpha = _softmax_terms(p2f.reshape(-1, K)[idx], zbuf, fragments.dists.reshape(-1, K)[idx],
+                                            blend_params.sigma, blend_params.gamma, near, far, eps, colors.dtype)
+    rgb = ((w[..., None] * colors.reshape(-1, K, C)[idx]).sum(-2) + delta * bg) / denom
+    return out.index_put((idx,), torch.cat([rgb, alpha[:, None].to(rgb.dtype)], 1)).view(N, H, W, C + 1)

@@ -44,16 +44,51 @@ def _pixel_points_and_normals(meshes, fragments) -> tuple[torch.Tensor, torch.Te
 
 
 def _phong_shading_with_pixels(meshes, fragments, lights, cameras, materials, texels):
-    """Per-pixel lighting: (colours (N, H, W, K, C), pixel world coordinates (N, H, W, K, 3))."""
+    """Per-pixel lighting of every slot: (colours (N, H, W, K, C), pixel world coordinates (N, H, W, K, 3))."""
     points, normals = _pixel_points_and_normals(meshes, fragments)
     ambient, diffuse, specular = _apply_lighting(points, normals, lights, cameras, materials)
     return (ambient + diffuse) * texels + specular, points
 
 
+def _lit_covered_slots(meshes, fragments, lights, cameras, materials, texels):
+    """(ambient + diffuse) * texels + specular at every slot, positions, normals and lighting evaluated only at the
+    covered slots (pix_to_face >= 0; a soft render at K = 8 covers a small part of its N H W K slots). An empty
+    slot has zero position and normal, so its diffuse and specular terms are exactly 0 and its colour ambient *
+    texel: the values of lighting every slot (`_phong_shading_with_pixels`), at the cost of the covered ones."""
+    p2f = fragments.pix_to_face
+    N, C = p2f.shape[0], texels.shape[-1]
+    ambient = materials.ambient_color * lights.ambient_color
+    if ambient.ndim != texels.ndim:
+        ambient = ambient[:, None, None, None, :]
+    out = (ambient * texels).reshape(-1, C)
+    idx = (p2f.reshape(-1) >= 0).nonzero().squeeze(1)
+    if idx.numel() == 0:
+        return out.view(texels.shape)
+    verts = meshes.verts_packed()
+    both = torch.cat([verts, meshes.verts_normals_packed().to(verts.dtype)], 1)
+    pn = interpolate_vertex_features(p2f.reshape(-1)[idx], fragments.bary_coords.reshape(-1, 3)[idx],
+                                     meshes.faces_packed(), both)  # (S, 6): one pass, covered slots only
+    pts, nrm, tex = pn[:, :3], pn[:, 3:], texels.reshape(-1, C)[idx]
+    centers = cameras.get_camera_center()
+    if N > 1:  # one light / camera / material per slot, from its image
+        owner = idx // (p2f.numel() // N)
+        lights = lights.clone().gather_props(owner)
+        materials = materials.clone().gather_props(owner)
+        if centers.shape[0] > 1:
+            centers = centers[owner]
+    amb = materials.ambient_color * lights.ambient_color
+    diffuse = materials.diffuse_color * lights.diffuse(normals=nrm, points=pts)
+    specular = materials.specular_color * lights.specular(normals=nrm, points=pts, camera_position=centers,
+                                                          shininess=materials.shininess)
+    return out.index_put((idx,), (amb + diffuse) * tex + specular).view(texels.shape)
+
+
 def phong_shading(meshes, fragments, lights, cameras, materials, texels) -> torch.Tensor:
     """Per-pixel (Phong) shading: lighting evaluated at each slot's interpolated position and vertex normal,
     applied to texels (N, H, W, K, C). -> (N, H, W, K, C)."""
-    return _phong_shading_with_pixels(meshes, fragments, lights, cameras, materials, texels)[0]
+    if torch.compiler.is_compiling():  # static shapes: every slot, as PyTorch3D does
+        return _phong_shading_with_pixels(meshes, fragments, lights, cameras, materials, texels)[0]
+    return _lit_covered_slots(meshes, fragments, lights, cameras, materials, texels)
 
 
 def gouraud_shading(meshes, fragments, lights, cameras, materials) -> torch.Tensor:

@@ -316,3 +316,33 @@ def test_device_side_algorithms_give_the_same_result(monkeypatch):
         p_aten = rasterize_points(pts, (12, 9), radius=0.2, points_per_pixel=5, bin_size=bin_size)
         for a, b in zip((*sum(map(list, m_cpu), []), *p_cpu), (*sum(map(list, m_aten), []), *p_aten)):
             assert torch.equal(a, b)
+
+
+def test_gradients_where_the_perspective_denominator_is_clamped(device):
+    """A tiny face whose depth doubles across it, and pixels within the blur radius beyond its "horizon": there the
+    perspective-correct denominator S = w0 z1 z2 + w1 z0 z2 + w2 z0 z1 is negative and clamped (1e-8), the clipped
+    barycentrics stay finite, and the clamp's derivative is 0. PyTorch3D v0.7.9's backward differentiates the
+    clamped denominator anyway (its d/dverts reached 1.5e6 on the cow, benchmarks/bm_render_phong.py); ours must
+    agree with finite differences."""
+    o = 1 / 16 - 0.02  # v0; the pixel centre (1/16, 1/16) lies 0.021 beyond the hypotenuse (blur radius 0.032)
+    fv = torch.tensor([[[o, o, 1.0], [o + 0.01, o, 10.0], [o, o + 0.01, 10.0]]], dtype=torch.float64, device=device)
+    first, size = torch.tensor([0], device=device), torch.tensor([1], device=device)
+    args = (first, size, 16, 1e-3, 1, 0, True, True, False, None, False)  # 16^2: pixel centres at +-1/16, +-3/16, ...
+    p2f = rasterize_face_verts(fv, *args)[0]
+    ys, xs = pixel_centers(16, 16, torch.float64)
+    w0 = 1 - (xs[None, :] - o + ys[:, None] - o) / 0.01  # this right triangle's first barycentric at the centres
+    s = 10 + 90 * w0  # S = 100 w0 + 10 (w1 + w2)
+    assert ((p2f[0, ..., 0] >= 0) & (s.to(device) < 0)).any(), "no drawn slot with a clamped denominator"
+
+    def f(v):
+        _, zbuf, bary, dists = rasterize_face_verts(v, *args)
+        return zbuf, bary, dists
+
+    assert torch.autograd.gradcheck(f, (fv.clone().requires_grad_(True),), atol=1e-6)
+    # float32: rounding must not be amplified by the clamped denominator (1 / 1e-16 in PyTorch3D's backward)
+    g = torch.Generator().manual_seed(0)
+    gz, gd = (torch.randn(p2f.shape, generator=g, dtype=torch.float64).to(device) for _ in range(2))
+    gb = torch.randn(*p2f.shape, 3, generator=g, dtype=torch.float64).to(device)
+    want = torch.ops.meshgraph.rasterize_meshes_backward(fv, p2f, gz, gb, gd, True, True)
+    got = torch.ops.meshgraph.rasterize_meshes_backward(fv.float(), p2f, gz.float(), gb.float(), gd.float(), True, True)
+    torch.testing.assert_close(got.double(), want, rtol=1e-3, atol=1e-3 * want.abs().max().item())
