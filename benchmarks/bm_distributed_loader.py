@@ -266,6 +266,11 @@ def main(argv=None):
         print(f"  per-process throughput with {P} processes: {min(rates) / base:.0%} (slowest rank) / "
               f"{sum(rates) / len(rates) / base:.0%} (mean) of one process's {base:.2f} batches/s "
               f"(goal >= 60 %); all {P} together: {sum(rates) / base:.2f}x")
+        edge_rate = lambda s: s[key]["edges_per_batch"] * s[key]["batches_per_s"]  # noqa: E731
+        e0 = edge_rate(single)
+        print(f"  in sampled edges per second (the batches differ in size): slowest rank "
+              f"{min(edge_rate(r) for r in ranks) / e0:.0%}, 1 part {edge_rate(one_part) / e0:.0%} of one "
+              f"process's {e0 / 1e6:.3f} M/s")
 
 
 if __name__ == "__main__":

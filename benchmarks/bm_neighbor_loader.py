@@ -1,7 +1,7 @@
-"""NeighborLoader (W11): the W10 synthetic graph (fixed seed) scaled to 2,000,000 nodes and 40,000,000 edges, 128 features,
-fan-out [15, 10, 5], batch size 1024 (--quick: 20,000 nodes, 200,000 edges, 16 features, batch 256; --nodes, --edges,
---features, --batch, --sample-batches, --train-batches, --hidden override the sizes, e.g. the medium run
-`--nodes 200000 --edges 4000000 --train-batches 10`).
+"""NeighborLoader (W11): the W10 synthetic graph (fixed seed) scaled to 2,000,000 nodes and 40,000,000 edges,
+128 features, fan-out [15, 10, 5], batch size 1024 (--quick: 20,000 nodes, 200,000 edges, 16 features, batch 256;
+--nodes, --edges, --features, --batch, --sample-batches, --train-batches, --hidden override the sizes, e.g. the
+medium run `--nodes 200000 --edges 4000000 --train-batches 10`).
 
 Measured: sampling only (sampled edges per second, single worker: iterating each loader, which samples and gathers
 the batch's features); one epoch of a 3-layer GraphSAGE (hidden 256) over 100 batches (sample + gather features +

@@ -96,7 +96,7 @@ def main(argv=None) -> dict:
             loss.backward()
             opt.step()
             if (e + 1) % 50 == 0:
-                log(f"full batch: epoch {e + 1}, loss {float(loss):.4f}")
+                log(f"full batch: epoch {e + 1}, loss {float(loss.detach()):.4f}")
         res["full_batch_s"] = round(time.perf_counter() - t, 1)
         res["full_batch_test_accuracy"] = test_accuracy(model, d)
         log(f"full batch: test accuracy {res['full_batch_test_accuracy']:.4f} ({res['full_batch_s']} s)")
