@@ -100,7 +100,9 @@ def epoch_s(loader, model, batches, trim):
     t = time.perf_counter()
     for _ in range(batches):
         b = next(it)
-        out = model(b.x, b.edge_index, b.num_sampled_nodes, b.num_sampled_edges, trim)[: b.batch_size]
+        # PyG stores no per-hop counts on torch-sparse batches (a None attribute is not kept): trim is None then
+        nodes, edges = getattr(b, "num_sampled_nodes", None), getattr(b, "num_sampled_edges", None)
+        out = model(b.x, b.edge_index, nodes, edges, trim)[: b.batch_size]
         loss = torch.nn.functional.cross_entropy(out, b.y[: b.batch_size])
         opt.zero_grad()
         loss.backward()
@@ -165,7 +167,7 @@ def main(argv=None):
         first = next(iter(peer))
         print(f"PyG NeighborLoader construction + first batch: {time.perf_counter() - t:.2f} s")
         check(first, data)
-        peer_counts = first.num_sampled_nodes is not None
+        peer_counts = getattr(first, "num_sampled_nodes", None) is not None  # pyg-lib: yes; torch-sparse: no
 
     rate, per_batch = sampled_edges_per_s(ours, n_sample)
     rows = [("meshgraph NeighborLoader", 1e6 / rate)]
