@@ -109,6 +109,17 @@ def test_fine_meshes_match_reference(device, dtype):
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_few_and_many_rays_give_the_same_hits(device, dtype):
+    """Many rays per face: the CPU regroups the BVH's leaves by the SAH first; few: it traverses the BVH as built.
+    The hits do not depend on the tree."""
+    o, d, rf, rs, tris, mf, ms = _fine_scene(device, dtype)
+    many = _rmi(o, d, rf, rs, tris, mf, ms)
+    few = _rmi(o[:40], d[:40], _l(device, 0, 40), _l(device, 40, 0), tris, mf, ms)  # 40 * 8 < 8,192 faces
+    for a, b in zip(few, many):
+        assert torch.equal(a, b[:40])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_any_tree_passing_the_checks_is_traversed(device, dtype):
     """BVH tensors mesh_bvh never builds: one leaf holding every face (a leaf of many 4-triangle packets), and a
     tree whose inner nodes share children (converted only while small, else the scalar traversal runs): every

@@ -46,7 +46,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> ray_mesh_intersect_idx_cpu(
     T* bp3 = bary.mutable_data_ptr<T>();
     const int64_t* rootp = rt.const_data_ptr<int64_t>();
     wide::Tree<T> tree;
-    const bool wide_ok = R > 0 && wide::build(bp, np, opp, tp, M, F, rootp, N, tree);
+    const bool sah = F <= wide::kSahFacesPerRay * R;
+    const bool wide_ok = R > 0 && wide::build(bp, np, opp, tp, M, F, rootp, N, sah, tree);
     for (int64_t n = 0; n < N; ++n) {
       const int64_t r = rootp[n];
       if (r < 0) continue;

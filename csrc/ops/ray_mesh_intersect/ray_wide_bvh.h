@@ -1,11 +1,13 @@
 // CPU traversal of ray_mesh_intersect_idx (contract in ray_mesh_intersect.h) over a 4-wide form of mesh_bvh's
-// binary BVH, built per call from the BVH tensors (O(M + F), a few ms for the bunny; no state kept between calls).
+// binary BVH, built per call from the BVH tensors (no state kept between calls).
 //
-// Wide node: the boxes of up to 4 binary nodes (a binary node's children, the largest-area one expanded again
-// until there are 4), stored lane-wise so one ray is tested against the 4 boxes at once. Leaf: a binary node
-// with at most 4 faces (a leaf of mesh_bvh, or an inner node whose range holds <= 4 faces), stored as packets of
-// 4 triangles (v0, e1 = v1 - v0, e2 = v2 - v0 lane-wise) tested against the ray at once. Children are visited
-// nearest entry first and skipped once their entry lies beyond the best hit.
+// Leaf: a binary node with at most 4 faces (a leaf of mesh_bvh, or an inner node whose range holds <= 4 faces),
+// stored as packets of 4 triangles (v0, e1 = v1 - v0, e2 = v2 - v0 lane-wise) tested against the ray at once.
+// With at least one ray per kSahFacesPerRay faces the leaves are first regrouped into a binned-SAH binary tree
+// (O(L log L) for L leaves, ~10 ms for the bunny; mesh_bvh's median splits are not built for ray casting), else the
+// input's inner nodes are used as they are. Wide node: the boxes of up to 4 nodes of that binary tree (a node's
+// children, the largest-area one expanded again until there are 4), lane-wise so one ray is tested against the 4
+// boxes at once. Children are visited nearest entry first and skipped once their entry lies beyond the best hit.
 //
 // Same answer as the scalar traversal (closest_hit, which CUDA runs): the box and triangle tests are the same
 // formulas in the same order, lane by lane (no FMA, IEEE division), with the same comparisons (NaN included),
@@ -13,14 +15,15 @@
 // direction component take the scalar traversal (its range test for that axis).
 //
 // Memory safety on any BVH tensors that pass check_bvh: children are used only when in (m, M), face ids are
-// clamped into [0, F); a tree whose conversion would need more than M wide nodes or more than F + 4 M leaf faces
-// (shared children or overlapping leaf ranges: no tree mesh_bvh builds) is not converted (the caller falls back
-// to the scalar traversal), and so is a tree with more than 2^30 nodes or faces (int32 references).
+// clamped into [0, F); a tree whose conversion would need more than 2 M + 1 binary nodes or more than F + 4 M leaf
+// faces (shared children or overlapping leaf ranges: no tree mesh_bvh builds) is not converted (the caller falls
+// back to the scalar traversal), and so is a tree with more than 2^30 nodes or faces (int32 references).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "ray_mesh_intersect.h"
@@ -35,6 +38,10 @@
 namespace mg {
 namespace rmi {
 namespace wide {
+
+// The leaves are regrouped by the SAH when F <= kSahFacesPerRay R (the regrouping costs about what a traversal of
+// F / 8 rays costs).
+constexpr int64_t kSahFacesPerRay = 8;
 
 template <typename T>
 struct alignas(64) Node {
@@ -56,112 +63,298 @@ struct Tree {
   std::vector<int32_t> root;  // per element: wide root, -1 without faces
 };
 
-// The wide form of the binary BVH (box (M, 6), node (M, 3), order (F,), root (N,); tris (F, 9)). False when the
-// tree is not converted (see the header comment); `out` is then unusable.
+// A binary tree the wide one is collapsed from: the input BVH's structure, or a SAH tree over its leaves.
 template <typename T>
-bool build(const T* box, const int64_t* node, const int64_t* order, const T* tris, int64_t M, int64_t F,
-           const int64_t* root, int64_t N, Tree<T>& out) {
+struct BinNode {
+  T lo[3], hi[3];
+  int64_t left = -1;  // children left, left + 1; -1: a leaf of packets [packet0, packet0 + npackets)
+  int64_t packet0 = 0, npackets = 0;
+};
+
+template <typename T>
+inline T half_area(const T* lo, const T* hi) {
+  const T e0 = hi[0] - lo[0], e1 = hi[1] - lo[1], e2 = hi[2] - lo[2];
+  return e0 * e1 + e1 * e2 + e2 * e0;
+}
+
+// The input tree below root r as BinNodes (appended to bn; returns the root's index, -1 past the limits), its
+// leaves' triangles as packets.
+template <typename T>
+int64_t input_tree(const T* box, const int64_t* node, const int64_t* order, const T* tris, int64_t M, int64_t F,
+                   int64_t r, std::vector<BinNode<T>>& bn, std::vector<Packet<T>>& packets, int64_t& leaf_faces) {
   constexpr int64_t kMax = int64_t(1) << 30;
-  if (M > kMax || F > kMax) return false;
-  const T inf = std::numeric_limits<T>::infinity();
   const auto inner = [&](int64_t b) {  // expandable: valid children and more than 4 faces
     const int64_t left = node[3 * b + 2];
     return left > b && left + 1 < M && node[3 * b + 1] > 4;
   };
-  const auto area = [&](int64_t b) {
-    const T* x = box + 6 * b;
-    const T e0 = x[3] - x[0], e1 = x[4] - x[1], e2 = x[5] - x[2];
-    return e0 * e1 + e1 * e2 + e2 * e0;
+  const int64_t k0 = static_cast<int64_t>(bn.size());
+  bn.emplace_back();
+  std::vector<std::pair<int64_t, int64_t>> todo{{r, k0}};  // (input node, BinNode)
+  while (!todo.empty()) {
+    const auto [b, k] = todo.back();
+    todo.pop_back();
+    BinNode<T> x;
+    for (int a = 0; a < 3; ++a) {
+      x.lo[a] = box[6 * b + a];
+      x.hi[a] = box[6 * b + 3 + a];
+    }
+    if (inner(b)) {
+      if (static_cast<int64_t>(bn.size()) + 2 > 2 * M + 1) return -1;  // shared children
+      x.left = static_cast<int64_t>(bn.size());
+      bn.emplace_back();
+      bn.emplace_back();
+      todo.push_back({node[3 * b + 2] + 1, x.left + 1});
+      todo.push_back({node[3 * b + 2], x.left});
+    } else {
+      const int64_t first = node[3 * b], nf = F > 0 ? std::max<int64_t>(node[3 * b + 1], 0) : 0;
+      leaf_faces += nf;
+      if (leaf_faces > F + 4 * M || leaf_faces > kMax) return -1;  // overlapping leaves
+      x.packet0 = static_cast<int64_t>(packets.size());
+      for (int64_t j = 0; j < nf; j += 4) {
+        Packet<T>& p = packets.emplace_back();
+        for (int l = 0; l < 4; ++l) {
+          p.face[l] = -1;
+          for (int a = 0; a < 3; ++a) p.v0[a][l] = p.e1[a][l] = p.e2[a][l] = T(0);
+          if (j + l >= nf) continue;
+          int64_t kk = first + j + l;
+          kk = kk < 0 ? 0 : (kk >= F ? F - 1 : kk);
+          int64_t f = order[kk];
+          f = f < 0 ? 0 : (f >= F ? F - 1 : f);
+          const T* t = tris + 9 * f;
+          p.face[l] = f;
+          for (int a = 0; a < 3; ++a) {
+            p.v0[a][l] = t[a];
+            p.e1[a][l] = t[3 + a] - t[a];
+            p.e2[a][l] = t[6 + a] - t[a];
+          }
+        }
+      }
+      x.npackets = static_cast<int64_t>(packets.size()) - x.packet0;
+    }
+    bn[k] = x;
+  }
+  return k0;
+}
+
+// A binned-SAH binary tree over the leaves of bn below root k0 (appended to out; returns its root): the leaves
+// (small clusters of triangles) are regrouped by the surface area heuristic on their box centres (16 bins per
+// axis), which the input's median splits do not optimise. Depth-limited (then median splits by centre).
+template <typename T>
+int64_t sah_tree(const std::vector<BinNode<T>>& bn, int64_t k0, std::vector<BinNode<T>>& out) {
+  std::vector<int64_t> leaves;
+  for (std::vector<int64_t> todo{k0}; !todo.empty();) {
+    const int64_t k = todo.back();
+    todo.pop_back();
+    if (bn[k].left < 0) {
+      leaves.push_back(k);
+    } else {
+      todo.push_back(bn[k].left + 1);
+      todo.push_back(bn[k].left);
+    }
+  }
+  std::sort(leaves.begin(), leaves.end());
+  const int64_t L = static_cast<int64_t>(leaves.size());
+  std::vector<T> cen(static_cast<size_t>(3 * L));
+  for (int64_t i = 0; i < L; ++i)
+    for (int a = 0; a < 3; ++a) cen[3 * i + a] = (bn[leaves[i]].lo[a] + bn[leaves[i]].hi[a]) / T(2);
+  std::vector<int64_t> idx(static_cast<size_t>(L));
+  for (int64_t i = 0; i < L; ++i) idx[i] = i;
+  constexpr int kBins = 16, kMaxSahDepth = 48;
+  const T inf = std::numeric_limits<T>::infinity();
+  struct Task {
+    int64_t k, first, count, depth;
   };
+  const int64_t root = static_cast<int64_t>(out.size());
+  out.emplace_back();
+  std::vector<Task> todo{{root, 0, L, 0}};
+  while (!todo.empty()) {
+    const Task task = todo.back();
+    todo.pop_back();
+    BinNode<T> x;
+    T clo[3] = {inf, inf, inf}, chi[3] = {-inf, -inf, -inf};
+    for (int a = 0; a < 3; ++a) {
+      x.lo[a] = inf;
+      x.hi[a] = -inf;
+    }
+    for (int64_t i = task.first; i < task.first + task.count; ++i) {
+      const BinNode<T>& c = bn[leaves[idx[i]]];
+      for (int a = 0; a < 3; ++a) {
+        x.lo[a] = std::min(x.lo[a], c.lo[a]);
+        x.hi[a] = std::max(x.hi[a], c.hi[a]);
+        clo[a] = std::min(clo[a], cen[3 * idx[i] + a]);
+        chi[a] = std::max(chi[a], cen[3 * idx[i] + a]);
+      }
+    }
+    if (task.count == 1) {
+      const BinNode<T>& c = bn[leaves[idx[task.first]]];
+      x.packet0 = c.packet0;
+      x.npackets = c.npackets;
+      out[task.k] = x;
+      continue;
+    }
+    // best split: bins of the centres along each axis, cost = count * half-area on each side
+    int best_axis = -1, best_bin = 0;
+    T best_cost = inf;
+    if (task.depth < kMaxSahDepth) {
+      for (int a = 0; a < 3; ++a) {
+        const T ext = chi[a] - clo[a];
+        if (!(ext > T(0))) continue;
+        int64_t cnt[kBins] = {};
+        T blo[kBins][3], bhi[kBins][3];
+        for (int b = 0; b < kBins; ++b)
+          for (int e = 0; e < 3; ++e) blo[b][e] = inf, bhi[b][e] = -inf;
+        for (int64_t i = task.first; i < task.first + task.count; ++i) {
+          const T rel = (cen[3 * idx[i] + a] - clo[a]) / ext * T(kBins);
+          const int b = rel >= T(kBins - 1) ? kBins - 1 : (rel > T(0) ? static_cast<int>(rel) : 0);
+          const BinNode<T>& c = bn[leaves[idx[i]]];
+          ++cnt[b];
+          for (int e = 0; e < 3; ++e) {
+            blo[b][e] = std::min(blo[b][e], c.lo[e]);
+            bhi[b][e] = std::max(bhi[b][e], c.hi[e]);
+          }
+        }
+        T right_cost[kBins];
+        {
+          T lo[3] = {inf, inf, inf}, hi[3] = {-inf, -inf, -inf};
+          int64_t n = 0;
+          for (int b = kBins - 1; b > 0; --b) {
+            n += cnt[b];
+            for (int e = 0; e < 3; ++e) lo[e] = std::min(lo[e], blo[b][e]), hi[e] = std::max(hi[e], bhi[b][e]);
+            right_cost[b] = n > 0 ? T(n) * half_area(lo, hi) : T(0);
+          }
+        }
+        T lo[3] = {inf, inf, inf}, hi[3] = {-inf, -inf, -inf};
+        int64_t n = 0;
+        for (int b = 0; b < kBins - 1; ++b) {  // split after bin b
+          n += cnt[b];
+          for (int e = 0; e < 3; ++e) lo[e] = std::min(lo[e], blo[b][e]), hi[e] = std::max(hi[e], bhi[b][e]);
+          if (n == 0 || n == task.count) continue;
+          const T cost = T(n) * half_area(lo, hi) + right_cost[b + 1];
+          if (cost < best_cost) {
+            best_cost = cost;
+            best_axis = a;
+            best_bin = b;
+          }
+        }
+      }
+    }
+    int64_t* first = idx.data() + task.first;
+    int64_t nl;
+    if (best_axis >= 0) {
+      const int a = best_axis;
+      const T ext = chi[a] - clo[a];
+      int64_t* mid = std::partition(first, first + task.count, [&](int64_t i) {
+        const T rel = (cen[3 * i + a] - clo[a]) / ext * T(kBins);
+        const int b = rel >= T(kBins - 1) ? kBins - 1 : (rel > T(0) ? static_cast<int>(rel) : 0);
+        return b <= best_bin;
+      });
+      nl = mid - first;
+    } else {  // equal centres (or too deep): halve by the centre along the widest axis, ties by leaf
+      int a = 0;
+      for (int e = 1; e < 3; ++e)
+        if (chi[e] - clo[e] > chi[a] - clo[a]) a = e;
+      nl = task.count / 2;
+      std::nth_element(first, first + nl, first + task.count, [&](int64_t i, int64_t j) {
+        return cen[3 * i + a] < cen[3 * j + a] || (cen[3 * i + a] == cen[3 * j + a] && i < j);
+      });
+    }
+    if (nl <= 0 || nl >= task.count) nl = task.count / 2;  // NaN centres: any halving
+    x.left = static_cast<int64_t>(out.size());
+    out.emplace_back();
+    out.emplace_back();
+    out[task.k] = x;
+    todo.push_back({x.left + 1, task.first + nl, task.count - nl, task.depth + 1});
+    todo.push_back({x.left, task.first, nl, task.depth + 1});
+  }
+  return root;
+}
+
+// The wide form of the binary BVH (box (M, 6), node (M, 3), order (F,), root (N,); tris (F, 9)), each element's
+// leaves regrouped by sah_tree when `sah`. False when the tree is not converted (see the header comment); `out`
+// is then unusable.
+template <typename T>
+bool build(const T* box, const int64_t* node, const int64_t* order, const T* tris, int64_t M, int64_t F,
+           const int64_t* root, int64_t N, bool sah, Tree<T>& out) {
+  constexpr int64_t kMax = int64_t(1) << 30;
+  if (M > kMax || F > kMax) return false;
+  const T inf = std::numeric_limits<T>::infinity();
   out.nodes.clear();
   out.packets.clear();
   out.root.assign(static_cast<size_t>(N), -1);
-  out.nodes.reserve(static_cast<size_t>(M / 2 + 1));
   out.packets.reserve(static_cast<size_t>(F / 3 + 1));
   int64_t leaf_faces = 0;
+  std::vector<BinNode<T>> bn, regrouped;
   struct Job {
     int32_t w;
     int64_t b;
   };
   std::vector<Job> jobs;
-  const auto new_node = [&](int64_t b) {
-    out.nodes.emplace_back();
-    const int32_t w = static_cast<int32_t>(out.nodes.size() - 1);
-    jobs.push_back({w, b});
-    return w;
-  };
   for (int64_t n = 0; n < N; ++n) {
     const int64_t r = root[n];
     if (r < 0 || r >= M) continue;
-    out.root[n] = new_node(r);
+    bn.clear();
+    int64_t k = input_tree(box, node, order, tris, M, F, r, bn, out.packets, leaf_faces);
+    if (k < 0) return false;
+    const std::vector<BinNode<T>>* tree = &bn;
+    if (sah) {
+      regrouped.clear();
+      k = sah_tree(bn, k, regrouped);
+      tree = &regrouped;
+    }
+    const BinNode<T>* b = tree->data();
+    const int64_t nb = static_cast<int64_t>(tree->size());
+    if (static_cast<int64_t>(out.nodes.size()) + nb > kMax) return false;
+    const auto new_node = [&](int64_t of) {
+      out.nodes.emplace_back();
+      const int32_t w = static_cast<int32_t>(out.nodes.size() - 1);
+      jobs.push_back({w, of});
+      return w;
+    };
+    out.root[n] = new_node(k);
     while (!jobs.empty()) {
       const Job job = jobs.back();
       jobs.pop_back();
       int64_t slot[4] = {job.b, -1, -1, -1};
       int ns = 1;
-      while (ns < 4) {  // expand the largest expandable slot (NaN areas: the first one)
+      while (ns < 4) {  // expand the largest inner slot (NaN areas: the first one)
         int pick = -1;
         T pick_area = 0;
-        for (int k = 0; k < ns; ++k) {
-          if (!inner(slot[k])) continue;
-          const T a = area(slot[k]);
+        for (int s = 0; s < ns; ++s) {
+          if (b[slot[s]].left < 0) continue;
+          const T a = half_area(b[slot[s]].lo, b[slot[s]].hi);
           if (pick < 0 || a > pick_area) {
-            pick = k;
+            pick = s;
             pick_area = a;
           }
         }
         if (pick < 0) break;
-        const int64_t left = node[3 * slot[pick] + 2];
+        const int64_t left = b[slot[pick]].left;
         slot[pick] = left;
         slot[ns++] = left + 1;
       }
-      for (int k = 0; k < 4; ++k) {
+      for (int s = 0; s < 4; ++s) {
         int32_t child = -1, count = 0;
         T lo[3] = {inf, inf, inf}, hi[3] = {inf, inf, inf};
-        if (k < ns) {
-          const int64_t b = slot[k];
+        if (s < ns) {
+          const BinNode<T>& x = b[slot[s]];
           for (int a = 0; a < 3; ++a) {
-            lo[a] = box[6 * b + a];
-            hi[a] = box[6 * b + 3 + a];
+            lo[a] = x.lo[a];
+            hi[a] = x.hi[a];
           }
-          if (inner(b)) {
-            if (static_cast<int64_t>(out.nodes.size()) >= M) return false;
-            child = new_node(b);
+          if (x.left >= 0) {
+            child = new_node(slot[s]);
           } else {
-            const int64_t first = node[3 * b], nf = F > 0 ? std::max<int64_t>(node[3 * b + 1], 0) : 0;
-            leaf_faces += nf;
-            if (leaf_faces > F + 4 * M || leaf_faces > kMax) return false;
-            const int64_t p0 = static_cast<int64_t>(out.packets.size());
-            for (int64_t j = 0; j < nf; j += 4) {
-              Packet<T>& p = out.packets.emplace_back();
-              for (int l = 0; l < 4; ++l) {
-                p.face[l] = -1;
-                for (int a = 0; a < 3; ++a) p.v0[a][l] = p.e1[a][l] = p.e2[a][l] = T(0);
-                if (j + l >= nf) continue;
-                int64_t kk = first + j + l;
-                kk = kk < 0 ? 0 : (kk >= F ? F - 1 : kk);
-                int64_t f = order[kk];
-                f = f < 0 ? 0 : (f >= F ? F - 1 : f);
-                const T* t = tris + 9 * f;
-                p.face[l] = f;
-                for (int a = 0; a < 3; ++a) {
-                  p.v0[a][l] = t[a];
-                  p.e1[a][l] = t[3 + a] - t[a];
-                  p.e2[a][l] = t[6 + a] - t[a];
-                }
-              }
-            }
-            child = static_cast<int32_t>(-p0 - 1);
-            count = static_cast<int32_t>(static_cast<int64_t>(out.packets.size()) - p0);
+            child = static_cast<int32_t>(-x.packet0 - 1);
+            count = static_cast<int32_t>(x.npackets);
           }
         }
         Node<T>& w = out.nodes[job.w];  // after new_node: the vector may have moved
         for (int a = 0; a < 3; ++a) {
-          w.lo[a][k] = lo[a];
-          w.hi[a][k] = hi[a];
+          w.lo[a][s] = lo[a];
+          w.hi[a][s] = hi[a];
         }
-        w.child[k] = child;
-        w.count[k] = count;
+        w.child[s] = child;
+        w.count[s] = count;
       }
     }
   }
