@@ -4,6 +4,10 @@ benchmarks/_common.py real_pytorch3d; a pure-PyTorch module: shifted cumprod, we
 summed, prod for the opacity) in the same run: 64^2 rays x 128 samples x 32 channels, float32, forward and
 forward + backward. Without PyTorch3D its forward is written out here (the same expression) and timed instead.
 Results and gradients checked before timing; peak extra memory of fwd + bwd reported for both.
+Memory floor of fwd + bwd: what any implementation must move, timed in the same run: one read of the inputs
+(the forward) and the gradients of the inputs written into new tensors of their size (the backward's (R, P, C)
+feature gradient dominates: 67 MB at the default size), as `sum` over the samples and `empty_like(x).copy_(x)`;
+the fwd + bwd rows are also reported as multiples of it.
 --device cuda: ours on the GPU, checked against our CPU kernels (bit-identical by construction)."""
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ def written_out_raymarch(rays_densities, rays_features, eps=1e-10, surface_thick
 def ours_raymarch(rays_densities, rays_features, eps=1e-10, surface_thickness=1):
     f, o = emission_absorption(rays_densities, rays_features, eps, surface_thickness)
     return torch.cat((f, o), dim=-1)
+
+
+def memory_floor(rays_densities, rays_features):
+    """The traffic fwd + bwd cannot avoid: read both inputs once (forward) and write gradients of their size into
+    new tensors (backward; the copy reads the input again, as the backward must to form the density gradient)."""
+    out = (rays_densities.sum(-2), rays_features.sum(-2))
+    grads = tuple(torch.empty_like(x).copy_(x) for x in (rays_densities, rays_features))
+    return out, grads
 
 
 def main(argv=None):
@@ -74,7 +86,9 @@ def main(argv=None):
     report(f"EA raymarch fwd: {title}", rows, "meshgraph emission_absorption")
     rows = [("meshgraph emission_absorption", timeit(fwd_bwd(ours_raymarch), repeat=reps)),
             (peer, timeit(fwd_bwd(pytorch3d_raymarch), repeat=reps))]
-    report(f"EA raymarch fwd+bwd: {title}", rows, "meshgraph emission_absorption")
+    floor = ("memory floor (read inputs, write same-size gradients)", timeit(lambda: memory_floor(d0, f0), repeat=reps))
+    report(f"EA raymarch fwd+bwd: {title}", rows + [floor], "meshgraph emission_absorption")
+    print("  as multiples of the memory floor: " + ", ".join(f"{n} {ms / floor[1]:.2f}x" for n, ms in rows))
     if args.device == "cpu":
         mem = [("meshgraph", peak_extra_memory_mb(fwd_bwd(ours_raymarch))),
                (peer, peak_extra_memory_mb(fwd_bwd(pytorch3d_raymarch)))]

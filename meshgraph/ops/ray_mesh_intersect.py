@@ -1,8 +1,10 @@
 """ray_mesh_intersect: the first triangle every ray meets (op ray_mesh_intersect_idx; kernels:
 csrc/ops/ray_mesh_intersect/, one traversal per ray of the BVH of op mesh_bvh, on CPU and CUDA; pass a prebuilt
-MeshBVH to cast many batches of rays without rebuilding it). The op returns the hit face; the
-distances and barycentrics are recomputed from it in torch (closed-form Moller-Trumbore over the hit faces only:
-O(rays)), so they are differentiable w.r.t. the vertices, the origins and the directions."""
+MeshBVH to cast many batches of rays without rebuilding it). The op returns the hit face, its ray parameter and
+barycentrics. Where a gradient is wanted (grad mode on and the vertices, origins or directions requiring it), the
+distances and barycentrics are recomputed from the hit face in torch (closed-form Moller-Trumbore over the hit
+faces only: O(rays)), so they are differentiable w.r.t. the vertices, the origins and the directions; otherwise
+the kernel's are used (the same formula: equal up to rounding)."""
 
 from __future__ import annotations
 
@@ -30,11 +32,12 @@ class RayHits(NamedTuple):
 
 
 def ray_triangle_hits(origins: torch.Tensor, directions: torch.Tensor, ray_sizes: torch.Tensor, tris: torch.Tensor,
-                      mesh_sizes: torch.Tensor, bvh: MeshBVH) -> tuple[torch.Tensor, torch.Tensor]:
+                      mesh_sizes: torch.Tensor, bvh: MeshBVH) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Packed rays (R, 3) + (R, 3) in N groups of `ray_sizes` against packed triangles (F, 3, 3) in N meshes of
-    `mesh_sizes` with their MeshBVH `bvh` (mesh_bvh_packed of the same triangles): (t (R,), face (R,)) of the
-    nearest hit o + t d with t > 0 (both sides of every triangle; ties to the smaller face index), t = inf and
-    face = -1 for misses. Not differentiable (see ray_mesh_intersect)."""
+    `mesh_sizes` with their MeshBVH `bvh` (mesh_bvh_packed of the same triangles): (t (R,), face (R,),
+    bary (R, 3)) of the nearest hit o + t d with t > 0 (both sides of every triangle; ties to the smaller face
+    index) and its barycentrics w.r.t. the face's vertices; t = inf, face = -1 and bary = 0 for misses. Not
+    differentiable (see ray_mesh_intersect)."""
     check_tensor(origins, "origins", dtypes=FLOAT_DTYPES, shape=(None, 3))
     check_tensor(directions, "directions", dtypes=(origins.dtype,), shape=tuple(origins.shape))
     check_tensor(tris, "tris", dtypes=(origins.dtype,), shape=(None, 3, 3))
@@ -48,7 +51,8 @@ def ray_triangle_hits(origins: torch.Tensor, directions: torch.Tensor, ray_sizes
 
 @torch.library.register_fake("meshgraph::ray_mesh_intersect_idx")
 def _fake(origins, directions, ray_first, ray_size, tris, box, node, order, root):
-    return origins.new_empty((origins.shape[0],)), origins.new_empty((origins.shape[0],), dtype=torch.int64)
+    R = origins.shape[0]
+    return origins.new_empty((R,)), origins.new_empty((R,), dtype=torch.int64), origins.new_empty((R, 3))
 
 
 def hit_distances_barycentrics(origins, directions, tris, face):
@@ -101,6 +105,10 @@ def ray_mesh_intersect(origins: torch.Tensor, directions: torch.Tensor, meshes, 
         raise ValueError("directions must be non-zero (a zero-length ray direction has no intersection)")
     bvh = mesh_bvh(meshes) if bvh is None else bvh
     tris = verts[faces]
-    _, face = ray_triangle_hits(o, d, sizes, tris, fsizes, bvh)
-    dist, bary = hit_distances_barycentrics(o, d, tris, face)
+    t, face, bary = ray_triangle_hits(o, d, sizes, tris, fsizes, bvh)
+    if torch.is_grad_enabled() and (verts.requires_grad or o.requires_grad or d.requires_grad):
+        dist, bary = hit_distances_barycentrics(o, d, tris, face)
+    else:  # t is in units of |d| (inf for misses)
+        acc = torch.float64 if o.dtype == torch.float64 else torch.float32
+        dist = (t.to(acc) * torch.linalg.vector_norm(d.to(acc), dim=-1)).to(o.dtype)
     return RayHits(dist.reshape(shape), face.reshape(shape), bary.reshape(*shape, 3))

@@ -56,26 +56,90 @@ def _rmi(*args):
     return ops.ray_mesh_intersect_idx(*_bvh_args(*args))
 
 
-def _check_against_reference(out, args, tol):
-    t, f = out
-    rt, rf = ref.ray_mesh_intersect_idx(*_bvh_args(*args))
-    rt, rf = rt.to(t.device), rf.to(f.device)
+def _check_against_reference(out, args, tol, tree=None):
+    """The op's (t, face, bary) against the reference's, for the scene's BVH (or the given BVH tensors)."""
+    t, f, b = out
+    rt, rf, rb = ref.ray_mesh_intersect_idx(*(_bvh_args(*args) if tree is None else (*args[:5], *tree)))
+    rt, rf, rb = rt.to(t.device), rf.to(f.device), rb.to(b.device)
     assert torch.equal(torch.isinf(t), torch.isinf(rt)) and torch.equal(f < 0, rf < 0)
     hit = f >= 0
     torch.testing.assert_close(t[hit], rt[hit], rtol=tol, atol=tol)
     # equal t: a shared edge or vertex; otherwise the very same face
     same = f == rf
     assert (same | ((t - rt).abs() <= tol * (1 + rt.abs()))).all()
+    # barycentrics of the same face agree, they sum to 1 on hits and are 0 on misses
+    torch.testing.assert_close(b[same & hit], rb[same & hit], rtol=tol, atol=tol ** 0.5 if tol < 1e-3 else tol)
+    torch.testing.assert_close(b[hit].sum(1), torch.ones_like(t[hit]), rtol=0, atol=tol ** 0.5)
+    assert (b[~hit] == 0).all() and (b[hit] >= -tol).all()
 
 
 def test_matches_reference(device):
     args = _scene(device)
     out = _rmi(*args)
     _check_against_reference(out, args, 1e-12)
-    t, f = out
+    t, f, _ = out
     assert (t[:4] * args[1][:4].norm(dim=1) <= 1).all() and (f[:4] >= 0).all()  # rays from the centre leave the sphere
     assert f[8] >= 0 and f[8] < 320
     assert ((f[:300] < 320) | (f[:300] == -1)).all() and ((f[300:500] >= 320) | (f[300:500] == -1)).all()
+
+
+def _fine_scene(device, dtype):
+    """Finer meshes (5,120 + 3,072 faces: deeper trees, full and partial leaves) and 3,000 rays, 10 of them
+    axis-parallel (a zero direction component: the CPU's scalar traversal; the others take its 4-wide one)."""
+    g = torch.Generator().manual_seed(1)
+    s = ico_sphere(4, dtype=torch.float64)
+    t = torus(0.3, 1.0, 48, 32, dtype=torch.float64)
+    tris = torch.cat([s.pos[s.faces.long()], t.pos[t.faces.long()] * 0.9])
+    fs = [s.faces.shape[0], t.faces.shape[0]]
+    R = (2000, 1000)
+    o = torch.randn(sum(R), 3, generator=g, dtype=torch.float64) * 1.5
+    d = (torch.rand(sum(R), 3, generator=g, dtype=torch.float64) * 2 - 1) - o  # towards the meshes, mostly
+    d[:5, :2] = 0
+    d[2000:2005, 1:] = 0
+    return (o.to(device, dtype), d.to(device, dtype), _l(device, 0, R[0]), _l(device, *R), tris.to(device, dtype),
+            _l(device, 0, fs[0]), _l(device, *fs))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fine_meshes_match_reference(device, dtype):
+    args = _fine_scene(device, dtype)
+    out = _rmi(*args)
+    assert (out[1] >= 0).float().mean() > 0.5
+    _check_against_reference(out, args, 1e-12 if dtype == torch.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_few_and_many_rays_give_the_same_hits(device, dtype):
+    """Many rays per face: the CPU regroups the BVH's leaves by the SAH first; few: it traverses the BVH as built.
+    The hits do not depend on the tree."""
+    o, d, rf, rs, tris, mf, ms = _fine_scene(device, dtype)
+    many = _rmi(o, d, rf, rs, tris, mf, ms)
+    few = _rmi(o[:40], d[:40], _l(device, 0, 40), _l(device, 40, 0), tris, mf, ms)  # 40 * 8 < 8,192 faces
+    for a, b in zip(few, many):
+        assert torch.equal(a, b[:40])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_any_tree_passing_the_checks_is_traversed(device, dtype):
+    """BVH tensors mesh_bvh never builds: one leaf holding every face (a leaf of many 4-triangle packets), and a
+    tree whose inner nodes share children (converted only while small, else the scalar traversal runs): every
+    face of the element is still found."""
+    o, d, rf, rs, tris, mf, ms = _scene(device, dtype)
+    o, d, tris = o[:300], d[:300], tris[:320]
+    rf, rs = _l(device, 0), _l(device, 300)
+    F = tris.shape[0]
+    box = torch.tensor([[-5.0, -5, -5, 5, 5, 5]], dtype=torch.float64 if dtype == torch.float64 else torch.float32,
+                       device=device)
+    order = torch.arange(F, device=device)
+    one_leaf = (box, _l(device, 0, F, -1).reshape(1, 3), order, _l(device, 0))
+    M = 14  # node m has children m + 1, m + 2 (shared): exponentially many paths, two leaves of half the faces
+    node = torch.tensor([[0, F, m + 1] for m in range(M - 2)] + [[0, F // 2, -1], [F // 2, F - F // 2, -1]],
+                        device=device)
+    shared = (box.expand(M, 6).contiguous(), node, order, _l(device, 0))
+    for tree in (one_leaf, shared):
+        out = ops.ray_mesh_intersect_idx(o, d, rf, rs, tris, *tree)
+        assert (out[1] >= 0).sum() > 10
+        _check_against_reference(out, (o, d, rf, rs, tris), 1e-12 if dtype == torch.float64 else 1e-5, tree)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
@@ -83,23 +147,25 @@ def test_all_float_dtypes(device, dtype):
     """Half types are computed in float32: the hits equal the float32 reference on the rounded inputs."""
     o, d, rf, rs, tris, mf, ms = _scene(device)
     o, d, tris = o.to(dtype), d.to(dtype), tris.to(dtype)
-    t, f = _rmi(o, d, rf, rs, tris, mf, ms)
-    assert t.dtype == dtype
+    t, f, b = _rmi(o, d, rf, rs, tris, mf, ms)
+    assert t.dtype == dtype and b.dtype == dtype
     acc = torch.float64 if dtype == torch.float64 else torch.float32
     args = (o.to(acc), d.to(acc), rf, rs, tris.to(acc), mf, ms)
-    _check_against_reference((t.to(acc), f), args, 1e-12 if dtype == torch.float64 else 1e-2)
+    _check_against_reference((t.to(acc), f, b.to(acc)), args, 1e-12 if dtype == torch.float64 else 1e-2)
 
 
 def test_empty_elements_and_opcheck(device):
     o, d, _, _, tris, _, _ = _scene(device)
     args = (o, d, _l(device, 0, 300, 300), _l(device, 300, 0, 300), tris, _l(device, 0, 320, 320),
             _l(device, 320, 0, 0))
-    t, f = _rmi(*args)
-    assert torch.isinf(t[300:]).all() and (f[300:] == -1).all()
-    _check_against_reference((t, f), args, 1e-12)
+    out = _rmi(*args)
+    t, f, b = out
+    assert torch.isinf(t[300:]).all() and (f[300:] == -1).all() and (b[300:] == 0).all()
+    _check_against_reference(out, args, 1e-12)
     torch.library.opcheck(ops.ray_mesh_intersect_idx, _bvh_args(*args))
-    t0, f0 = _rmi(o[:0], d[:0], _l(device, 0), _l(device, 0), tris, _l(device, 0), _l(device, 9))
-    assert t0.shape == (0,) and f0.shape == (0,)
+    torch.library.opcheck(ops.ray_mesh_intersect_idx, _bvh_args(*_fine_scene(device, torch.float32)))
+    t0, f0, b0 = _rmi(o[:0], d[:0], _l(device, 0), _l(device, 0), tris, _l(device, 0), _l(device, 9))
+    assert t0.shape == (0,) and f0.shape == (0,) and b0.shape == (0, 3)
 
 
 def test_public_function_hits_face_centres_with_their_barycentrics():
@@ -120,6 +186,22 @@ def test_public_function_hits_face_centres_with_their_barycentrics():
     torch.testing.assert_close(b.distances[1], 2 * b.distances[0])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernel_hits_equal_the_differentiable_recomputation(device, dtype):
+    """Without a gradient to track, distances and barycentrics are the kernel's; with one, recomputed in torch
+    from the hit face: the two agree (same formula, rounding aside)."""
+    o, d, _, _, tris, _, _ = _fine_scene(device, dtype)
+    s = ico_sphere(4, dtype=dtype)
+    meshes = mg.GraphBatch.from_meshes([s.pos.to(device)], [s.faces.long().to(device)])
+    with torch.no_grad():
+        fast = ray_mesh_intersect(o, d, meshes)
+    slow = ray_mesh_intersect(o, d.clone().requires_grad_(True), meshes)
+    assert torch.equal(fast.face, slow.face) and (fast.face >= 0).sum() > 500
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(fast.distances, slow.distances.detach(), rtol=tol, atol=tol)
+    torch.testing.assert_close(fast.barycentrics, slow.barycentrics.detach(), rtol=tol ** 0.5, atol=tol ** 0.5)
+
+
 def test_gradients_through_the_hit_face():
     g = torch.Generator().manual_seed(3)
     v = torch.rand(30, 3, generator=g, dtype=torch.float64)
@@ -128,7 +210,7 @@ def test_gradients_through_the_hit_face():
     o = torch.rand(12, 3, generator=g, dtype=torch.float64) * 3 - 1
     d = c - o
     tris = v[f]
-    _, face = ray_triangle_hits(o, d, torch.tensor([12]), tris, torch.tensor([40]),
+    _, face, _ = ray_triangle_hits(o, d, torch.tensor([12]), tris, torch.tensor([40]),
                                 mesh_bvh(mg.GraphBatch.from_meshes([v], [f])))
     assert (face >= 0).all()
 

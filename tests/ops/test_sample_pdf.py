@@ -125,6 +125,42 @@ def test_batch_shapes_and_non_contiguous_inputs(device):
     torch.testing.assert_close(ops.sample_pdf(bins.reshape(24, 9), wt, u.reshape(24, 5), 1e-5), expect.reshape(24, 5))
 
 
+@pytest.mark.parametrize("n_bins", [1, 2, 8, 9, 64, 65, 129, 300])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_bin_counts_around_the_search_blocks(device, n_bins, dtype):
+    """The CPU kernel counts partial sums in blocks of 8 (a count over up to 16 blocks, a binary search over more):
+    bin counts at and around the block sizes, with zero-weight runs, equal the reference (the lower_bound)."""
+    bins, w = _pdf((40,), n_bins, dtype, seed=n_bins, device=device, zeros=0.4)
+    u = torch.cat([_uniforms(40, 50, dtype, device=device), torch.linspace(0, 1, 14, dtype=dtype, device=device)
+                   .expand(40, 14)], 1)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    out = ops.sample_pdf(bins, w, u, 1e-5)
+    expect = ref.sample_pdf(bins, w, u, 1e-5)
+    close = (out - expect).abs() <= tol * bins.abs().amax()
+    assert close.float().mean() >= (0.999 if dtype == torch.float32 else 1.0)
+
+
+def test_rows_with_decreasing_partial_sums_take_the_binary_search(device):
+    """Weights in (-eps, 0) (accepted by the raw op and the wrapper) make partial sums decrease: such rows keep
+    lower_bound's answer on an unsorted range, the reference's searchsorted (the same bisection)."""
+    bins, w = _pdf((50,), 20, torch.float64, seed=5, device=device)
+    w = torch.where(torch.rand(w.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+                    .to(device) < 0.3, -1e-6, w)
+    u = _uniforms(50, 33, torch.float64, device=device)
+    torch.testing.assert_close(ops.sample_pdf(bins, w, u, 1e-5), ref.sample_pdf(bins, w, u, 1e-5), rtol=1e-12,
+                               atol=1e-12)
+
+
+def test_expanded_uniform_rows_equal_contiguous_ones(device):
+    """det=True hands the kernel one row of quantiles expanded over the batch (row stride 0)."""
+    bins, w = _pdf((30,), 16, device=device)
+    u = torch.linspace(0, 1, 12, device=device).expand(30, 12)
+    assert u.stride(0) == 0
+    assert torch.equal(ops.sample_pdf(bins, w, u, 1e-5), ops.sample_pdf(bins, w, u.contiguous(), 1e-5))
+    t = _uniforms(12, 30, device=device).t()  # samples of a row strided: copied first
+    assert torch.equal(ops.sample_pdf(bins, w, t, 1e-5), ops.sample_pdf(bins, w, t.contiguous(), 1e-5))
+
+
 def test_opcheck_and_compile(device):
     bins, w = _pdf((6,), 5, device=device)
     u = _uniforms(6, 7, device=device)

@@ -8,7 +8,7 @@
 TORCH_LIBRARY_FRAGMENT(meshgraph, m) {
   m.def(
       "ray_mesh_intersect_idx(Tensor origins, Tensor directions, Tensor ray_first, Tensor ray_size, Tensor tris, "
-      "Tensor box, Tensor node, Tensor order, Tensor root) -> (Tensor, Tensor)",
+      "Tensor box, Tensor node, Tensor order, Tensor root) -> (Tensor, Tensor, Tensor)",
       {at::Tag::pt2_compliant_tag});
 }
 

@@ -1,14 +1,16 @@
 // ray_mesh_intersect_idx: the first triangle every ray meets within its batch element.
 //
 //   ray_mesh_intersect_idx(origins (R, 3), directions (R, 3), ray_first (N,), ray_size (N,), tris (F, 3, 3),
-//                          box (M, 6), node (M, 3), order (F,), root (N,)) -> (t (R,), face (R,) int64)
+//                          box (M, 6), node (M, 3), order (F,), root (N,)) -> (t (R,), face (R,) int64, bary (R, 3))
 //     Rays o + t d, t > 0, against both sides of every triangle of their element (Moller-Trumbore; a hit on an
-//     edge or a vertex counts for every triangle it touches): t of the nearest hit and its packed face index, ties
-//     to the smaller index; t = +inf and face = -1 for misses, for rays of no element and for elements without
-//     faces. Directions need not be unit (t is in units of |d|); zero directions and degenerate triangles never
-//     hit. The ray ranges must be in order without overlap; the triangle ranges lie within [0, F).
+//     edge or a vertex counts for every triangle it touches): t of the nearest hit, its packed face index (ties
+//     to the smaller index) and its barycentric coordinates (1 - u - v, u, v) w.r.t. the face's vertices (the
+//     hit point is (1 - u - v) a + u b + v c: Moller-Trumbore's u and v); t = +inf, face = -1 and bary = 0 for
+//     misses, for rays of no element and for elements without faces. Directions need not be unit (t is in units
+//     of |d|); zero directions and degenerate triangles never hit. The ray ranges must be in order without
+//     overlap; the triangle ranges lie within [0, F).
 //
-// float16 / bfloat16 inputs are computed in float32 (float64: float64); t is returned in the input dtype.
+// float16 / bfloat16 inputs are computed in float32 (float64: float64); t and bary are returned in the input dtype.
 // Not differentiable: the public wrapper recomputes t and barycentrics of the hit faces in torch.
 //
 // CPU and CUDA traverse the same BVH (bvh.h), built once by mesh_bvh. The BVH structure is checked on CPU
@@ -25,9 +27,9 @@
 namespace mg {
 namespace rmi {
 
-// Moller-Trumbore: the ray parameter of the hit with triangle (9 values), or false.
+// Moller-Trumbore: the ray parameter and barycentrics (u, v) of the hit with triangle (9 values), or false.
 template <typename T>
-C10_HOST_DEVICE inline bool ray_triangle(const T* o, const T* d, const T* tri, T* t_out) {
+C10_HOST_DEVICE inline bool ray_triangle(const T* o, const T* d, const T* tri, T* t_out, T* u_out, T* v_out) {
   const T e1[3] = {tri[3] - tri[0], tri[4] - tri[1], tri[5] - tri[2]};
   const T e2[3] = {tri[6] - tri[0], tri[7] - tri[1], tri[8] - tri[2]};
   const T p[3] = {d[1] * e2[2] - d[2] * e2[1], d[2] * e2[0] - d[0] * e2[2], d[0] * e2[1] - d[1] * e2[0]};
@@ -43,18 +45,31 @@ C10_HOST_DEVICE inline bool ray_triangle(const T* o, const T* d, const T* tri, T
   const T t = (e2[0] * q[0] + e2[1] * q[1] + e2[2] * q[2]) * inv;
   if (!(t > T(0))) return false;
   *t_out = t;
+  *u_out = u;
+  *v_out = v;
   return true;
 }
 
-// Nearest hit of ray (o, d) in the BVH rooted at `root`: writes t (inf when none) and the face (-1). Face ids
+// The barycentrics (1 - u - v, u, v) of a hit on face f, 0 when f < 0 (a miss).
+template <typename T>
+C10_HOST_DEVICE inline void bary_of_hit(int64_t f, T u, T v, T* bary) {
+  const bool hit = f >= 0;
+  bary[0] = hit ? T(1) - u - v : T(0);
+  bary[1] = hit ? u : T(0);
+  bary[2] = hit ? v : T(0);
+}
+
+// Nearest hit of ray (o, d) in the BVH rooted at `root`: writes t (inf when none), the face (-1) and the
+// barycentrics (3 values, bary_of_hit). Face ids
 // read from `order` are clamped into [0, F); a child id not in (m, M) makes node m a leaf (memory-safe and
 // terminating on any BVH tensors).
 template <typename T>
 C10_HOST_DEVICE inline void closest_hit(const T* o, const T* d, const T* box, const int64_t* node,
                                         const int64_t* order, const T* tris, int64_t root, int64_t M, int64_t F,
-                                        T* t_out, int64_t* face_out) {
+                                        T* t_out, int64_t* face_out, T* bary_out) {
   T best = std::numeric_limits<T>::infinity();
   int64_t best_f = -1;
+  T best_u = 0, best_v = 0;
   const bool zero = d[0] == T(0) && d[1] == T(0) && d[2] == T(0);
   if (root >= 0 && root < M && !zero) {
     const T inv[3] = {d[0] != T(0) ? T(1) / d[0] : T(0), d[1] != T(0) ? T(1) / d[1] : T(0),
@@ -77,10 +92,12 @@ C10_HOST_DEVICE inline void closest_hit(const T* o, const T* d, const T* box, co
           const int64_t kk = k < 0 ? 0 : (k >= F ? F - 1 : k);
           int64_t f = order[kk];
           f = f < 0 ? 0 : (f >= F ? F - 1 : f);
-          T t;
-          if (ray_triangle(o, d, tris + 9 * f, &t) && (t < best || (t == best && f < best_f))) {
+          T t, u, v;
+          if (ray_triangle(o, d, tris + 9 * f, &t, &u, &v) && (t < best || (t == best && f < best_f))) {
             best = t;
             best_f = f;
+            best_u = u;
+            best_v = v;
           }
         }
         continue;
@@ -107,6 +124,7 @@ C10_HOST_DEVICE inline void closest_hit(const T* o, const T* d, const T* box, co
   }
   *t_out = best;
   *face_out = best_f;
+  bary_of_hit(best_f, best_u, best_v, bary_out);
 }
 
 // Checks every argument; returns M.

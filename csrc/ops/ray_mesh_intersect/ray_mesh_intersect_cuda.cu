@@ -3,6 +3,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/full.h>
+#include <ATen/ops/zeros.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
@@ -28,15 +29,15 @@ template <typename T>
 __global__ void ray_kernel(const T* __restrict__ o, const T* __restrict__ d, const int64_t* rf, const int64_t* rs,
                            int64_t N, int64_t R, const T* __restrict__ tris, int64_t F, const T* __restrict__ box,
                            const int64_t* __restrict__ node, const int64_t* __restrict__ order, int64_t M,
-                           const int64_t* root, T* t_out, int64_t* face) {
+                           const int64_t* root, T* t_out, int64_t* face, T* bary) {
   MG_CUDA_KERNEL_LOOP(r, R) {
     const int64_t n = owner(rf, rs, N, r);
     if (n < 0) continue;
-    closest_hit(o + 3 * r, d + 3 * r, box, node, order, tris, root[n], M, F, t_out + r, face + r);
+    closest_hit(o + 3 * r, d + 3 * r, box, node, order, tris, root[n], M, F, t_out + r, face + r, bary + 3 * r);
   }
 }
 
-std::tuple<at::Tensor, at::Tensor> ray_mesh_intersect_idx_cuda(const at::Tensor& origins,
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ray_mesh_intersect_idx_cuda(const at::Tensor& origins,
                                                                const at::Tensor& directions,
                                                                const at::Tensor& ray_first,
                                                                const at::Tensor& ray_size, const at::Tensor& tris,
@@ -48,7 +49,9 @@ std::tuple<at::Tensor, at::Tensor> ray_mesh_intersect_idx_cuda(const at::Tensor&
   const auto acc_type = origins.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   auto t_out = at::full({R}, std::numeric_limits<double>::infinity(), origins.options().dtype(acc_type));
   auto face = at::full({R}, -1, origins.options().dtype(at::kLong));
-  if (R == 0 || N == 0 || F == 0 || M == 0) return {t_out.to(origins.scalar_type()), face};
+  auto bary = at::zeros({R, 3}, origins.options().dtype(acc_type));
+  if (R == 0 || N == 0 || F == 0 || M == 0)
+    return {t_out.to(origins.scalar_type()), face, bary.to(origins.scalar_type())};
   const auto o = origins.to(acc_type).contiguous(), d = directions.to(acc_type).contiguous();
   const auto tri = tris.to(acc_type).contiguous();
   const auto bx = box.contiguous(), nd = node.contiguous(), od = order.contiguous(), rt = root.contiguous();
@@ -58,10 +61,10 @@ std::tuple<at::Tensor, at::Tensor> ray_mesh_intersect_idx_cuda(const at::Tensor&
         o.const_data_ptr<scalar_t>(), d.const_data_ptr<scalar_t>(), rf.const_data_ptr<int64_t>(),
         rs.const_data_ptr<int64_t>(), N, R, tri.const_data_ptr<scalar_t>(), F, bx.const_data_ptr<scalar_t>(),
         nd.const_data_ptr<int64_t>(), od.const_data_ptr<int64_t>(), M, rt.const_data_ptr<int64_t>(),
-        t_out.mutable_data_ptr<scalar_t>(), face.mutable_data_ptr<int64_t>());
+        t_out.mutable_data_ptr<scalar_t>(), face.mutable_data_ptr<int64_t>(), bary.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return {t_out.to(origins.scalar_type()), face};
+  return {t_out.to(origins.scalar_type()), face, bary.to(origins.scalar_type())};
 }
 
 }  // namespace

@@ -35,21 +35,10 @@ C10_HOST_DEVICE inline acc_t row_partial_sums(const scalar_t* w, int64_t n, acc_
   return total + eps;
 }
 
-// One sample of a row from its quantile u (see the contract above). n >= 1.
+// The sample of bin i (found for v = total * u) from v (see the contract above).
 template <typename scalar_t, typename acc_t>
-C10_HOST_DEVICE inline scalar_t sample_one(const scalar_t* bins, const scalar_t* w, const acc_t* c, int64_t n,
-                                           acc_t total, acc_t eps, acc_t u) {
-  acc_t v = total * u;
-  int64_t lo = 0, hi = n - 1;  // lower_bound over c[0, n - 1)
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (c[mid] < v) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  const int64_t i = lo;
+C10_HOST_DEVICE inline scalar_t sample_in_bin(const scalar_t* bins, const scalar_t* w, const acc_t* c, int64_t i,
+                                              acc_t v, acc_t eps) {
   if (i > 0) v -= c[i - 1];
   const acc_t start = static_cast<acc_t>(bins[i]), end = static_cast<acc_t>(bins[i + 1]);
   const acc_t bw = static_cast<acc_t>(w[i]);
@@ -60,6 +49,23 @@ C10_HOST_DEVICE inline scalar_t sample_one(const scalar_t* bins, const scalar_t*
     out = start + (v / bw) * (end - start);
   }
   return static_cast<scalar_t>(out);
+}
+
+// One sample of a row from its quantile u (see the contract above). n >= 1.
+template <typename scalar_t, typename acc_t>
+C10_HOST_DEVICE inline scalar_t sample_one(const scalar_t* bins, const scalar_t* w, const acc_t* c, int64_t n,
+                                           acc_t total, acc_t eps, acc_t u) {
+  const acc_t v = total * u;
+  int64_t lo = 0, hi = n - 1;  // lower_bound over c[0, n - 1)
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (c[mid] < v) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return sample_in_bin(bins, w, c, lo, v, eps);
 }
 
 }  // namespace pdf

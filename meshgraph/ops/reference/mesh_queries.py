@@ -179,11 +179,13 @@ def ray_triangle_t(o: torch.Tensor, d: torch.Tensor, a: torch.Tensor, b: torch.T
 
 
 def ray_mesh_intersect_idx(origins, directions, ray_first, ray_size, tris, box, node, order, root):
-    """(t (R,), face (R,)): the nearest hit (t > 0, both sides) of every ray within its element, ties to the
-    smaller face index; t = inf and face = -1 for misses. Half types computed in float32, t in the input dtype."""
+    """(t (R,), face (R,), bary (R, 3)): the nearest hit (t > 0, both sides) of every ray within its element, ties
+    to the smaller face index, and its barycentrics (1 - u - v, u, v) w.r.t. the face's vertices; t = inf,
+    face = -1 and bary = 0 for misses. Half types computed in float32, t and bary in the input dtype."""
     acc = torch.float64 if origins.dtype == torch.float64 else torch.float32
     t_out = torch.full((origins.shape[0],), math.inf, dtype=acc, device=origins.device)
     face = torch.full((origins.shape[0],), -1, dtype=torch.int64, device=origins.device)
+    bary = torch.zeros((origins.shape[0], 3), dtype=acc, device=origins.device)
     tr = tris.to(acc)
     for r0, nr, fids in zip(ray_first.tolist(), ray_size.tolist(), element_faces(node, order, root)):
         nf = fids.numel()
@@ -191,12 +193,15 @@ def ray_mesh_intersect_idx(origins, directions, ray_first, ray_size, tris, box, 
             continue
         o, d = origins[r0 : r0 + nr].to(acc)[:, None], directions[r0 : r0 + nr].to(acc)[:, None]
         t3 = tr[fids]
-        t, _, _, hit = ray_triangle_t(o, d, t3[None, :, 0], t3[None, :, 1], t3[None, :, 2])
+        t, u, v, hit = ray_triangle_t(o, d, t3[None, :, 0], t3[None, :, 1], t3[None, :, 2])
         t = torch.where(hit, t, math.inf)
         best = t.min(1).values
         # ties to the smaller index: the first column reaching the minimum
         first = torch.where(hit & (t == best[:, None]), torch.arange(nf, device=t.device), nf).min(1).values
         any_hit = torch.isfinite(best)
+        col = first.clamp(max=nf - 1)[:, None]
         t_out[r0 : r0 + nr] = best
-        face[r0 : r0 + nr] = torch.where(any_hit, fids[first.clamp(max=nf - 1)], -1)
-    return t_out.to(origins.dtype), face
+        face[r0 : r0 + nr] = torch.where(any_hit, fids[col[:, 0]], -1)
+        u, v = u.gather(1, col), v.gather(1, col)
+        bary[r0 : r0 + nr] = torch.where(any_hit[:, None], torch.cat([1 - u - v, u, v], 1), 0)
+    return t_out.to(origins.dtype), face, bary.to(origins.dtype)
