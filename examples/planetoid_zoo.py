@@ -331,19 +331,19 @@ def evaluate(model, name, data, x):
 
 
 def run_one(name: str, lib: str, data: Data, dataset: str, seed: int, epochs: int | None = None,
-            trace: list | None = None) -> dict:
+            trace: list | None = None, dtype: torch.dtype = torch.float32) -> dict:
     """One seeded run: test accuracy (%) by the recipe's selection rule, epochs run, median ms per training step,
     wall seconds. `trace` (a list) receives (train loss, val loss, val acc) per epoch."""
     t_start = time.perf_counter()
     cls = MODELS[name]
     rec = cls.recipe(dataset)
-    model = build(name, lib, data, dataset, seed)
+    model = build(name, lib, data, dataset, seed).to(dtype)
     groups = model.param_groups(rec["wd"]) if hasattr(model, "param_groups") else [dict(params=model.parameters(), weight_decay=rec["wd"])]
     opt = torch.optim.Adam(groups, lr=rec["lr"])
     torch.manual_seed(seed)  # both libraries start training from the same RNG state
     gen = torch.Generator().manual_seed(seed)
     sel = Selector(rec["select"], rec.get("patience"), rec.get("window"))
-    x, y = data.input(cls), data.y
+    x, y = data.input(cls).to(dtype), data.y
     times = []
     n_epochs = rec["epochs"] if epochs is None else epochs
     epoch = 0
@@ -368,7 +368,7 @@ def run_one(name: str, lib: str, data: Data, dataset: str, seed: int, epochs: in
                 val_loss += sum(g["weight_decay"] / 2 * float(sum(p.pow(2).sum() for p in g["params"]))
                                 for g in opt.param_groups if g["weight_decay"])
         if trace is not None:
-            trace.append((float(loss), val_loss, acc["val"]))
+            trace.append((loss.item(), val_loss, acc["val"]))
         if sel.update(epoch, acc["val"], val_loss, acc["test"]):
             break
     return dict(test=100 * sel.test, val=100 * sel.acc_kept, epoch=sel.epoch + 1, epochs_run=epoch + 1,
@@ -477,6 +477,7 @@ def main(argv=None) -> list[tuple]:
     p.add_argument("--results", type=Path, default=None, help="JSON-lines file: append each run, skip recorded ones")
     p.add_argument("--render", type=Path, default=None, help="write the results' table into this Markdown file")
     p.add_argument("--trace", type=int, default=None, metavar="N", help="print N epochs of seed 0's losses, both libs")
+    p.add_argument("--double", action="store_true", help="with --trace: train in float64")
     p.add_argument("--no-dropout", action="store_true", help="with --trace: every dropout off (the two libraries' "
                    "losses must then agree to rounding; with dropout, masks drawn inside the layers differ)")
     args = p.parse_args(argv)
@@ -493,7 +494,8 @@ def main(argv=None) -> list[tuple]:
             for d in args.datasets:
                 tr = {lib: [] for lib in args.libs}
                 for lib in args.libs:
-                    run_one(name, lib, data[d], d, 0, epochs=args.trace, trace=tr[lib])
+                    run_one(name, lib, data[d], d, 0, epochs=args.trace, trace=tr[lib],
+                            dtype=torch.float64 if args.double else torch.float32)
                 print(f"{d} {name}: epoch, train loss / val loss / val acc for " + " | ".join(args.libs))
                 for e, rows in enumerate(zip(*tr.values())):
                     print(f"{e:4d} " + " | ".join(f"{a:.5f} {b:.5f} {c:.3f}" for a, b, c in rows))
