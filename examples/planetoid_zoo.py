@@ -68,8 +68,46 @@ from meshgraph.datasets import load_planetoid
 DATASET_NAMES = {"cora": "Cora", "citeseer": "CiteSeer"}
 
 
+class _Namespace:
+    """A module's names with some replaced."""
+
+    def __init__(self, base, **replaced):
+        self._base, self._replaced = base, replaced
+
+    def __getattr__(self, name):
+        return self._replaced[name] if name in self._replaced else getattr(self._base, name)
+
+
+def _pyg_appnp_fixed(base):
+    """PyG 2.8's APPNP with its edge dropout drawn afresh from the normalized weights at every step (PyG applies
+    it to the previous step's already-dropped weights, so an edge survives k steps with probability (1 - p)^k,
+    scaled by 1 / (1 - p)^k: pyg-team/pytorch_geometric#10783). Dense edge_index inputs only."""
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+
+    class APPNP(base.APPNP):
+        def forward(self, x, edge_index, edge_weight=None):
+            if self.normalize:
+                edge_index, edge_weight = gcn_norm(edge_index, edge_weight, x.size(self.node_dim), False,
+                                                   self.add_self_loops, self.flow, dtype=x.dtype)
+            h = x
+            for _ in range(self.K):
+                w = F.dropout(edge_weight, p=self.dropout) if self.dropout > 0 and self.training else edge_weight
+                x = self.propagate(edge_index, x=x, edge_weight=w)
+                x = x * (1 - self.alpha)
+                x = x + self.alpha * h
+            return x
+
+    return APPNP
+
+
+LIBS = ("meshgraph", "pyg", "pyg-fixed")  # pyg-fixed: PyG with the APPNP fix above
+
+
 def layers(lib: str):
-    return importlib.import_module("meshgraph.nn" if lib == "meshgraph" else "torch_geometric.nn")
+    if lib == "meshgraph":
+        return importlib.import_module("meshgraph.nn")
+    base = importlib.import_module("torch_geometric.nn")
+    return base if lib == "pyg" else _Namespace(base, APPNP=_pyg_appnp_fixed(base))
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -418,35 +456,33 @@ def _mean_sd(v):
     return statistics.mean(v), (statistics.stdev(v) if len(v) > 1 else 0.0)
 
 
+def _pair_row(results: list[dict], name: str, dataset: str, peer: str, seeds: int) -> str | None:
+    """One table row: meshgraph against `peer` on the seeds both have."""
+    by = {lib: [r for r in results if r["model"] == name and r["dataset"] == dataset and r["lib"] == lib]
+          for lib in ("meshgraph", peer)}
+    common = set(r["seed"] for r in by["meshgraph"]) & set(r["seed"] for r in by[peer])
+    if not common:
+        return None
+    by = {lib: [r for r in rs if r["seed"] in common] for lib, rs in by.items()}
+    acc = {lib: _mean_sd([r["test"] for r in rs]) for lib, rs in by.items()}
+    ms = {lib: statistics.median(r["step_ms"] for r in rs) for lib, rs in by.items()}
+    ep = {lib: statistics.mean(r["epochs_run"] for r in rs) for lib, rs in by.items()}
+    wall = sum(r["run_s"] for rs in by.values() for r in rs)  # both columns
+    n, pub = len(common), MODELS[name].published[dataset]
+    title = TITLES[name] + (" (PyG with #10783 fixed)" if peer == "pyg-fixed" else "")
+    note = f" ({n} seeds)" if n >= seeds else f" (**{n} of {seeds} seeds**)"
+    m, p = acc["meshgraph"], acc[peer]
+    return (f"| {DATASET_NAMES[dataset]} | {title} | {m[0]:.1f} +- {m[1]:.1f} %{note} | {p[0]:.1f} +- {p[1]:.1f} % | "
+            f"{m[0] - p[0]:+.1f} | {pub or '-'} | {ms['meshgraph']:.1f} / {ms[peer]:.1f} ms | "
+            f"{ep['meshgraph']:.0f} / {ep[peer]:.0f} | {wall / 60:.1f} min |")
+
+
 def render_table(results: list[dict], seeds: int) -> str:
     head = ("| dataset | model | meshgraph | PyG | meshgraph - PyG | published | median step, meshgraph / PyG | "
             "epochs run (mean) | wall time of the pair |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-    lines = []
-    for name in MODELS:
-        for dataset in DATASET_NAMES:
-            by = {lib: sorted((r for r in results if r["model"] == name and r["dataset"] == dataset and r["lib"] == lib),
-                              key=lambda r: r["seed"]) for lib in ("meshgraph", "pyg")}
-            common = sorted(set(r["seed"] for r in by["meshgraph"]) & set(r["seed"] for r in by["pyg"]))
-            if not common:
-                continue
-            cells, ms, ep = {}, {}, {}
-            for lib in by:
-                rs = [r for r in by[lib] if r["seed"] in common]
-                m, sd = _mean_sd([r["test"] for r in rs])
-                cells[lib] = (m, sd)
-                ms[lib] = statistics.median(r["step_ms"] for r in rs)
-                ep[lib] = statistics.mean(r["epochs_run"] for r in rs)
-            n = len(common)
-            wall = sum(r["run_s"] for lib in by for r in by[lib] if r["seed"] in common)
-            pub = MODELS[name].published[dataset]
-            note = "" if n >= seeds else f" (**{n} of {seeds} seeds**)"
-            lines.append(
-                f"| {DATASET_NAMES[dataset]} | {TITLES[name]} | {cells['meshgraph'][0]:.1f} +- {cells['meshgraph'][1]:.1f} %"
-                f" ({n} seeds){note} | {cells['pyg'][0]:.1f} +- {cells['pyg'][1]:.1f} % | "
-                f"{cells['meshgraph'][0] - cells['pyg'][0]:+.1f} | {pub or '-'} | "
-                f"{ms['meshgraph']:.1f} / {ms['pyg']:.1f} ms | {ep['meshgraph']:.0f} / {ep['pyg']:.0f} | "
-                f"{wall / 60:.1f} min |")
-    return head + "\n".join(lines) + "\n"
+    rows = [_pair_row(results, name, dataset, peer, seeds)
+            for name in MODELS for dataset in DATASET_NAMES for peer in ("pyg", "pyg-fixed")]
+    return head + "\n".join(r for r in rows if r is not None) + "\n"
 
 
 BEGIN, END = "<!-- planetoid_zoo table: begin (python examples/planetoid_zoo.py --render) -->", "<!-- planetoid_zoo table: end -->"
@@ -471,7 +507,7 @@ def main(argv=None) -> list[tuple]:
     p.add_argument("--data", default="../shared/data")
     p.add_argument("--datasets", nargs="+", default=list(DATASET_NAMES), choices=list(DATASET_NAMES))
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    p.add_argument("--libs", nargs="+", default=["meshgraph", "pyg"], choices=["meshgraph", "pyg"])
+    p.add_argument("--libs", nargs="+", default=["meshgraph", "pyg"], choices=list(LIBS))
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--epochs", type=int, default=None, help="override every recipe's epoch count (smoke runs)")
     p.add_argument("--results", type=Path, default=None, help="JSON-lines file: append each run, skip recorded ones")
