@@ -287,7 +287,11 @@ class SSGConv(_PropagatedLinear):
 class APPNP(_Propagation):
     """Personalized-PageRank propagation (Gasteiger et al. 2019), PyG's APPNP:
     x^(k) = (1 - alpha) D^-1/2 (A + I) D^-1/2 x^(k-1) + alpha x^(0), K times. `dropout` drops the normalized
-    edge weights (self loops included) in training, as PyG. cached=True keeps the normalized operator."""
+    edge weights (self loops included) in training, drawn afresh from the normalized weights at every step, as the
+    paper's code does. PyG 2.8 differs, and we do not follow it: it drops the previous step's already-dropped weights
+    again (pyg-team/pytorch_geometric#10783), so with dropout 0.5 its APPNP does not train on Cora
+    (docs/planetoid.md). Without dropout, or in eval mode, the two agree. cached=True keeps the normalized
+    operator."""
 
     def __init__(self, K: int, alpha: float, dropout: float = 0.0, cached: bool = False, add_self_loops: bool = True,
                  normalize: bool = True, **kwargs):
