@@ -73,7 +73,8 @@ C10_HOST_DEVICE inline int saved_width(Mode m) { return (m == Mode::Var || m == 
 
 // ---------------------------------------------------------------------- per-element math, CPU and CUDA
 // One definition of every update and gradient term, used by both backends (the CPU calls them inside its
-// vectorized channel loops, the CUDA kernels once per thread). exp / log are the caller's (the vectorizable
+// vectorized channel loops, the CUDA kernels once per thread). Both arms of a select are computed before it: GCC
+// (trapping math) does not if-convert a select whose arm does arithmetic, and the channel loop stays scalar. exp / log are the caller's (the vectorizable
 // fast_math.h ones on the CPU, the device's on CUDA), passed in as values. Always inlined: the CPU's AVX2 build
 // of the loops (cpu_kernels.h) vectorizes only what is inlined into it.
 
@@ -101,22 +102,23 @@ C10_ALWAYS_INLINE C10_HOST_DEVICE T clamp_value(T x, T lo, T hi) { return x < lo
 // gives S = 1, W = x.
 template <typename T>
 C10_ALWAYS_INLINE C10_HOST_DEVICE T softmax_gap(T z, T M) {
-  const T d = z - M;
-  return d > T(0) ? -d : d;
+  const T d = z - M, nd = -d;
+  return d > T(0) ? nd : d;
 }
 template <typename T>
 C10_ALWAYS_INLINE C10_HOST_DEVICE void softmax_step(T& M, T& S, T& W, T z, T x, T e) {
   const bool up = z > M;
-  S = up ? S * e + T(1) : S + e;
-  W = up ? W * e + x : W + e * x;
+  const T S_up = S * e + T(1), S_keep = S + e, W_up = W * e + x, W_keep = W + e * x;
+  S = up ? S_up : S_keep;
+  W = up ? W_up : W_keep;
   M = up ? z : M;
 }
 
 // d out / d x_i of one row for softmax, times grad g: w = a_i = exp(t x - lse); dev = x - out.
 template <typename T>
 C10_ALWAYS_INLINE C10_HOST_DEVICE T softmax_grad_x(T g, T w, T t, T dev, bool semi) {
-  const T gw = g * w;
-  return semi ? gw : gw * (T(1) + t * dev);
+  const T gw = g * w, full = gw * (T(1) + t * dev);
+  return semi ? gw : full;
 }
 
 // mul: the row's gradient from go = grad * out (x != 0), or for x == 0 the product of the group's nonzero
@@ -124,19 +126,24 @@ C10_ALWAYS_INLINE C10_HOST_DEVICE T softmax_grad_x(T g, T w, T t, T dev, bool se
 template <typename T>
 C10_ALWAYS_INLINE C10_HOST_DEVICE T mul_grad_x(T g, T go, T x, T zeros, T prod_nonzero) {
   const bool zero = x == T(0);
-  return zero ? (zeros == T(1) ? g * prod_nonzero : T(0)) : go / (zero ? T(1) : x);
+  const T lone = g * prod_nonzero, other = go / (zero ? T(1) : x);
+  return zero ? (zeros == T(1) ? lone : T(0)) : other;
 }
 
 // var: c2 = 2 grad / n; the row's gradient 2 (x - mean) grad / n, or -2 mean grad / n with semi_grad.
 template <typename T>
-C10_ALWAYS_INLINE C10_HOST_DEVICE T var_grad_x(T c2, T x, T mean, bool semi) { return c2 * (semi ? -mean : x - mean); }
+C10_ALWAYS_INLINE C10_HOST_DEVICE T var_grad_x(T c2, T x, T mean, bool semi) {
+  const T nm = -mean, d = x - mean;
+  return c2 * (semi ? nm : d);
+}
 
 // powermean, d c^p / d c for a clamped value c with pw = c^p: p c^p / c where c > 0 (no second pow); 0 for
 // c <= 0, where the caller uses p c^(p - 1). (d c^p / d p = c^p log c; torch.clamp's gradient is 0 outside
 // [clamp_min, clamp_max].)
 template <typename T>
 C10_ALWAYS_INLINE C10_HOST_DEVICE T powermean_dc(T p, T pw, T c) {
-  return c > T(0) ? p * pw / c : T(0);
+  const T d = p * pw / (c > T(0) ? c : T(1));
+  return c > T(0) ? d : T(0);
 }
 
 inline Mode parse_mode(std::string_view r) {

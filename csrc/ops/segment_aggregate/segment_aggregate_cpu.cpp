@@ -248,13 +248,14 @@ void forward_kernel(const at::Tensor& x2, const int64_t* rp, const int64_t* col,
             case Mode::Var:
               for (int64_t f = 0; f < F; ++f) {
                 ok[f] = static_cast<scalar_t>(a[F + f] * inv_n);
-                sk[f] = n ? a[f] : acc_t(0);
+                sk[f] = n ? a[f] : acc_t(0);  // a select of values: vectorizes
               }
               break;
             case Mode::Softmax:
               for (int64_t f = 0; f < F; ++f) {
-                ok[f] = static_cast<scalar_t>(n ? a[2 * F + f] / a[F + f] : acc_t(0));
-                sk[f] = n ? a[f] + cpu::log_of(a[F + f]) : acc_t(0);
+                const acc_t sm = a[2 * F + f] / a[F + f], lse = a[f] + cpu::log_of(a[F + f]);
+                ok[f] = static_cast<scalar_t>(n ? sm : acc_t(0));
+                sk[f] = n ? lse : acc_t(0);
               }
               break;
           }
@@ -439,7 +440,8 @@ void backward_kernel(const at::Tensor& g2, const at::Tensor& x2, const at::Tenso
                 bool nonpositive = false;
                 for (int64_t f = 0; f < F; ++f) {
                   dc[f] = aggr::powermean_dc(p[f], pw[f], c[f]);
-                  dp[f] += c[f] > acc_t(0) ? a[f] * pw[f] * lg[f] : acc_t(0);  // d c^p / d p = c^p log c
+                  const acc_t dpf = a[f] * pw[f] * lg[f];  // d c^p / d p = c^p log c
+                  dp[f] += c[f] > acc_t(0) ? dpf : acc_t(0);
                   nonpositive |= !(c[f] > acc_t(0));
                 }
                 if (nonpositive)  // p c^(p - 1) by std::pow where c <= 0
@@ -447,7 +449,8 @@ void backward_kernel(const at::Tensor& g2, const at::Tensor& x2, const at::Tenso
                     if (!(c[f] > acc_t(0))) dc[f] = p[f] * std::pow(c[f], p[f] - acc_t(1));
                 for (int64_t f = 0; f < F; ++f) {
                   const bool inside = xr[f] >= s.lo && xr[f] <= s.hi;  // torch.clamp's gradient mask
-                  ga[f] += inside ? a[f] * dc[f] : acc_t(0);
+                  const acc_t gf = a[f] * dc[f];
+                  ga[f] += inside ? gf : acc_t(0);
                 }
                 break;
               }
