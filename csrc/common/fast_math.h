@@ -28,7 +28,8 @@ inline __attribute__((always_inline)) int32_t float_to_bits(float f) {
 
 inline __attribute__((always_inline)) float fast_exp(float x) {
   const float hi = 88.3762626647949f, lo = -87.3365447504019f;
-  const float xc = x > hi ? hi : (x < lo ? lo : x);
+  float xc = x < lo ? lo : x;  // two selects, both compares unconditional (a nested one is not if-converted)
+  xc = xc > hi ? hi : xc;
   // floor of k (|k| < 2^7 after the clamp) by truncation and a correction: exact like std::floor, but GCC
   // vectorizes it (its vector floor needs -fno-trapping-math). Both arms of every select are computed first:
   // under trapping math GCC does not if-convert a select whose arm does arithmetic, and the loop stays scalar.
@@ -79,7 +80,8 @@ inline __attribute__((always_inline)) float fast_log(float x) {
   r = r + e * 0.693359375f;
   r = x == 0.0f ? -std::numeric_limits<float>::infinity() : r;
   r = x == std::numeric_limits<float>::infinity() ? x : r;
-  return (x < 0.0f || x != x) ? std::numeric_limits<float>::quiet_NaN() : r;
+  const bool bad = (x < 0.0f) | (x != x);  // | not ||: no conditional compare
+  return bad ? std::numeric_limits<float>::quiet_NaN() : r;
 }
 
 inline __attribute__((always_inline)) float exp_of(float x) { return fast_exp(x); }

@@ -74,7 +74,8 @@ C10_HOST_DEVICE inline int saved_width(Mode m) { return (m == Mode::Var || m == 
 // ---------------------------------------------------------------------- per-element math, CPU and CUDA
 // One definition of every update and gradient term, used by both backends (the CPU calls them inside its
 // vectorized channel loops, the CUDA kernels once per thread). Both arms of a select are computed before it: GCC
-// (trapping math) does not if-convert a select whose arm does arithmetic, and the channel loop stays scalar. exp / log are the caller's (the vectorizable
+// (trapping math) does not if-convert a select whose arm does arithmetic or compares (`a || b`, nested ?:), and
+// the channel loop would stay scalar. exp / log are the caller's (the vectorizable
 // fast_math.h ones on the CPU, the device's on CUDA), passed in as values. Always inlined: the CPU's AVX2 build
 // of the loops (cpu_kernels.h) vectorizes only what is inlined into it.
 
@@ -89,12 +90,15 @@ C10_ALWAYS_INLINE C10_HOST_DEVICE void welford_step(T& mean, T& m2, T x, T r) {
 // max / min: x replaces the running extreme a at the group's first row or when strictly beyond it (the first
 // row attaining the extreme keeps it).
 template <typename T>
-C10_ALWAYS_INLINE C10_HOST_DEVICE T max_step(T a, T x, bool first) { return (first || x > a) ? x : a; }
+C10_ALWAYS_INLINE C10_HOST_DEVICE T max_step(T a, T x, bool first) { return (first | (x > a)) ? x : a; }
 template <typename T>
-C10_ALWAYS_INLINE C10_HOST_DEVICE T min_step(T a, T x, bool first) { return (first || x < a) ? x : a; }
+C10_ALWAYS_INLINE C10_HOST_DEVICE T min_step(T a, T x, bool first) { return (first | (x < a)) ? x : a; }
 
 template <typename T>
-C10_ALWAYS_INLINE C10_HOST_DEVICE T clamp_value(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
+C10_ALWAYS_INLINE C10_HOST_DEVICE T clamp_value(T x, T lo, T hi) {
+  const T up = x < lo ? lo : x;
+  return up > hi ? hi : up;
+}
 
 // Online softmax over z = t x with running max M, S = sum exp(z - M), W = sum exp(z - M) x. The argument of the
 // one exp a row needs is -|z - M| (softmax_gap): when z raises the max the old sums are scaled by
@@ -126,8 +130,9 @@ C10_ALWAYS_INLINE C10_HOST_DEVICE T softmax_grad_x(T g, T w, T t, T dev, bool se
 template <typename T>
 C10_ALWAYS_INLINE C10_HOST_DEVICE T mul_grad_x(T g, T go, T x, T zeros, T prod_nonzero) {
   const bool zero = x == T(0);
+  const bool lone_zero = zero & (zeros == T(1));
   const T lone = g * prod_nonzero, other = go / (zero ? T(1) : x);
-  return zero ? (zeros == T(1) ? lone : T(0)) : other;
+  return lone_zero ? lone : (zero ? T(0) : other);
 }
 
 // var: c2 = 2 grad / n; the row's gradient 2 (x - mean) grad / n, or -2 mean grad / n with semi_grad.

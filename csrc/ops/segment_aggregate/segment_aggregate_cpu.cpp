@@ -408,7 +408,7 @@ void backward_kernel(const at::Tensor& g2, const at::Tensor& x2, const at::Tenso
               case Mode::Min: {  // the first row equal to the result takes the gradient
                 acc_t* __restrict__ fd = found.row(k);
                 for (int64_t f = 0; f < F; ++f) {
-                  const bool hit = fd[f] == acc_t(0) && xr[f] == static_cast<acc_t>(ok[f]);
+                  const bool hit = (fd[f] == acc_t(0)) & (xr[f] == static_cast<acc_t>(ok[f]));
                   ga[f] += hit ? a[f] : acc_t(0);
                   fd[f] = hit ? acc_t(1) : fd[f];
                 }
@@ -448,7 +448,7 @@ void backward_kernel(const at::Tensor& g2, const at::Tensor& x2, const at::Tenso
                   for (int64_t f = 0; f < F; ++f)
                     if (!(c[f] > acc_t(0))) dc[f] = p[f] * std::pow(c[f], p[f] - acc_t(1));
                 for (int64_t f = 0; f < F; ++f) {
-                  const bool inside = xr[f] >= s.lo && xr[f] <= s.hi;  // torch.clamp's gradient mask
+                  const bool inside = (xr[f] >= s.lo) & (xr[f] <= s.hi);  // torch.clamp's gradient mask
                   const acc_t gf = a[f] * dc[f];
                   ga[f] += inside ? gf : acc_t(0);
                 }
