@@ -20,11 +20,13 @@ the step changes the output by 3.2e-3 and the gradient from 0 to 1 / (2 std). Bo
 difference of definition: the std check compares the (group, channel) entries where PyG's float32 variance is
 well conditioned (var > 1e-3 * mean(x^2), and not within 1e-9 of 1e-5), and the gradients of their rows.
 
-MultiAggregation's min / max gradients: at E = 4M some (group, channel) extremes are attained by two rows (float32
-rand has 2^24 values: ~15 tied maxima and ~15 tied minima among the 12.8M group-channels). PyG (torch's
-scatter_reduce amax / amin) splits such a gradient evenly between the tied rows, ours gives it to the first (the
-documented contract, as torch_scatter gives it to one arg row), so those entries differ by half the gradient:
-they are compared by their group sums (check_extreme_grads), every other entry elementwise. --quick has no ties.
+MultiAggregation's min / max gradients: at E = 4M some (group, channel) extremes are attained by two rows (x is
+float32 rand + 0.5: values on a 2^-24 grid near the minima, 2^-23 near the maxima, so about E F / 2^24 ~ 15 tied
+minima and E F / 2^23 ~ 30 tied maxima are expected among the 12.8M group-channels; an estimate, not counted here).
+PyG (torch's scatter_reduce amax / amin on CPU) splits such a gradient evenly between the tied rows, ours gives it
+to the first (the documented contract; torch_scatter gives it to its one arg row), so those entries differ by half
+the gradient: they are compared by their group sums (check_extreme_grads), every other entry elementwise. --quick
+(16k group-channel values) has no ties, which is why only the full size failed.
 """
 
 from __future__ import annotations
