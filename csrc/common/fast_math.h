@@ -28,8 +28,15 @@ inline __attribute__((always_inline)) int32_t float_to_bits(float f) {
 
 inline __attribute__((always_inline)) float fast_exp(float x) {
   const float hi = 88.3762626647949f, lo = -87.3365447504019f;
-  const float xc = x > hi ? hi : (x < lo ? lo : x);
-  const float fx = std::floor(xc * 1.44269504088896341f + 0.5f);
+  float xc = x < lo ? lo : x;  // two selects, both compares unconditional (a nested one is not if-converted)
+  xc = xc > hi ? hi : xc;
+  // floor of k (|k| < 2^7 after the clamp) by truncation and a correction: exact like std::floor, but GCC
+  // vectorizes it (its vector floor needs -fno-trapping-math). Both arms of every select are computed first:
+  // under trapping math GCC does not if-convert a select whose arm does arithmetic, and the loop stays scalar.
+  const float k = xc * 1.44269504088896341f + 0.5f;
+  const float kt = static_cast<float>(static_cast<int32_t>(k));
+  const float kt1 = kt - 1.0f;
+  const float fx = kt > k ? kt1 : kt;
   float r = xc - fx * 0.693359375f;
   r = r - fx * -2.12194440e-4f;
   const float z = r * r;
@@ -53,8 +60,9 @@ inline __attribute__((always_inline)) float fast_log(float x) {
   float e = static_cast<float>((bits >> 23) - 126);
   float m = bits_to_float((bits & 0x007fffff) | 0x3f000000);  // mantissa in [0.5, 1)
   const bool small = m < 0.707106781186547524f;
-  e = small ? e - 1.0f : e;
-  m = small ? m + m - 1.0f : m - 1.0f;
+  const float e1 = e - 1.0f, m_small = m + m - 1.0f, m_big = m - 1.0f;
+  e = small ? e1 : e;
+  m = small ? m_small : m_big;
   const float z = m * m;
   float y = 7.0376836292e-2f;
   y = y * m - 1.1514610310e-1f;
@@ -72,7 +80,8 @@ inline __attribute__((always_inline)) float fast_log(float x) {
   r = r + e * 0.693359375f;
   r = x == 0.0f ? -std::numeric_limits<float>::infinity() : r;
   r = x == std::numeric_limits<float>::infinity() ? x : r;
-  return (x < 0.0f || x != x) ? std::numeric_limits<float>::quiet_NaN() : r;
+  const bool bad = (x < 0.0f) | (x != x);  // | not ||: no conditional compare
+  return bad ? std::numeric_limits<float>::quiet_NaN() : r;
 }
 
 inline __attribute__((always_inline)) float exp_of(float x) { return fast_exp(x); }

@@ -3,7 +3,9 @@ group, in one fused pass over the rows, with a fused backward.
 
 Kernels: csrc/ops/segment_aggregate/ (contract in segment_aggregate.h). The rows are read through the group CSR
 (int64 row ids; cached on the index tensor, see scatter._index_adjacency) or as consecutive ptr segments, so no
-(E, F) temporary and no sorted copy of x is made in forward or backward. Deterministic on every device.
+(E, F) temporary and no sorted copy of x is made in forward or backward; the raw op also returns the per-group
+statistics its backward reuses (mean for var, log-sum-exp for softmax), so the backward is one pass over the rows.
+Deterministic on every device.
 """
 
 from __future__ import annotations
@@ -103,47 +105,57 @@ def segment_aggregate(
             raise ValueError(f"ptr is on {ptr.device} but x is on {x.device}")
         check_ptr(ptr, E, "x")
         rowptr, col = ptr.long(), None
-    out = torch.ops.meshgraph.segment_aggregate(x2, rowptr, col, reduce, t, p, clamp_min, clamp_max, bool(semi_grad))
+    out, _ = torch.ops.meshgraph.segment_aggregate(x2, rowptr, col, reduce, t, p, clamp_min, clamp_max, bool(semi_grad))
     V = rowptr.shape[0] - 1
     return [block.reshape(V, *rest) for block in out.split(F, dim=1)] if F else [x.new_zeros((V, *rest)) for _ in reduce]
 
 
+def _stats_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype of the saved statistics (segment_aggregate.h): x's accumulation type."""
+    return torch.float64 if x.dtype == torch.float64 else torch.float32
+
+
 @torch.library.register_fake("meshgraph::segment_aggregate")
 def _fake(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, clamp_max=None, semi_grad=False):
-    return x.new_empty((rowptr.shape[0] - 1, len(reduce) * x.shape[1]))
+    V, F = rowptr.shape[0] - 1, x.shape[1]
+    saved = sum(r in ("var", "softmax") for r in reduce)
+    return x.new_empty((V, len(reduce) * F)), x.new_empty((V, saved * F), dtype=_stats_dtype(x))
 
 
 @torch.library.register_fake("meshgraph::segment_aggregate_backward")
-def _fake_backward(grad, x, out, rowptr, col, reduce, t=None, p=None, clamp_min=None, clamp_max=None, semi_grad=False):
+def _fake_backward(grad, x, out, stats, rowptr, col, reduce, t=None, p=None, clamp_min=None, clamp_max=None,
+                   semi_grad=False):
     return (torch.empty_like(x), x.new_empty(0) if t is None else torch.empty_like(t),
             x.new_empty(0) if p is None else torch.empty_like(p))
 
 
 def _setup(ctx, inputs, output):
     x, rowptr, col, reduce, t, p, clamp_min, clamp_max, semi_grad = inputs
+    out, stats = output
     ctx.options = (reduce, clamp_min, clamp_max, semi_grad)
-    ctx.save_for_backward(x, output, rowptr, col, t, p)
+    ctx.mark_non_differentiable(stats)  # what the backward reuses (mean, log-sum-exp), not a result
+    ctx.save_for_backward(x, out, stats, rowptr, col, t, p)
 
 
-def _backward(ctx, grad):
-    x, out, rowptr, col, t, p = ctx.saved_tensors
+def _backward(ctx, grad, _grad_stats):
+    x, out, stats, rowptr, col, t, p = ctx.saved_tensors
     reduce, clamp_min, clamp_max, semi_grad = ctx.options
-    gx, gt, gp = torch.ops.meshgraph.segment_aggregate_backward(grad, x, out, rowptr, col, reduce, t, p, clamp_min,
-                                                                clamp_max, semi_grad)
+    gx, gt, gp = torch.ops.meshgraph.segment_aggregate_backward(grad, x, out, stats, rowptr, col, reduce, t, p,
+                                                                clamp_min, clamp_max, semi_grad)
     need = ctx.needs_input_grad
     return (gx if need[0] else None, None, None, None, gt if t is not None and need[4] else None,
             gp if p is not None and need[5] else None, None, None, None)
 
 
 def _setup_backward(ctx, inputs, output):
-    grad, x, out, rowptr, col, reduce, t, p, clamp_min, clamp_max, semi_grad = inputs
+    grad, x, out, stats, rowptr, col, reduce, t, p, clamp_min, clamp_max, semi_grad = inputs
     ctx.options = (reduce, clamp_min, clamp_max, semi_grad)
     ctx.save_for_backward(grad, x, rowptr, col, t, p)
 
 
 def _backward_backward(ctx, gg_x, gg_t, gg_p):
     # Double backward by the reference's autograd (pure torch, E x F temporaries: second-order use is rare). The
-    # dependence on `out` is carried by the recomputed forward, so `out` itself gets no gradient here.
+    # dependence on `out` and `stats` is carried by the recomputed forward, so they get no gradient here.
     from .reference.segment_aggregate import segment_aggregate_backward as ref_backward
 
     grad, x, rowptr, col, t, p = ctx.saved_tensors
@@ -151,7 +163,7 @@ def _backward_backward(ctx, gg_x, gg_t, gg_p):
     with torch.enable_grad():
         leaves = [v.detach().requires_grad_(True) if v is not None else None for v in (grad, x, t, p)]
         g, xs, ts, ps = leaves
-        outs = ref_backward(g, xs, None, rowptr, col, reduce, ts, ps, clamp_min, clamp_max, semi_grad)
+        outs = ref_backward(g, xs, None, None, rowptr, col, reduce, ts, ps, clamp_min, clamp_max, semi_grad)
         pairs = [(o, gg) for o, gg in zip(outs, (gg_x, gg_t, gg_p)) if gg is not None and o.requires_grad]
         inputs = [v for v in leaves if v is not None]
         if pairs:
@@ -163,7 +175,7 @@ def _backward_backward(ctx, gg_x, gg_t, gg_p):
     d_grad, d_x = next(it), next(it)
     d_t = next(it) if t is not None else None
     d_p = next(it) if p is not None else None
-    return d_grad, d_x, None, None, None, None, d_t, d_p, None, None, None
+    return d_grad, d_x, None, None, None, None, None, d_t, d_p, None, None, None
 
 
 torch.library.register_autograd("meshgraph::segment_aggregate", _backward, setup_context=_setup)

@@ -373,3 +373,30 @@ def test_multi_aggregation_reduces_each_statistic_once(monkeypatch):
     ours.MeanAggregation()(x, INDEX)
     ours.MeanAggregation()(x, INDEX)
     assert calls == ["mean", "mean"]  # nothing is kept outside a MultiAggregation call
+
+
+def test_pna_set_tied_extremes_first_row_takes_gradient_pyg_splits_it():
+    # PNA's [mean, min, max, std] with a max and a min attained twice: ours gives the gradient of a tied extreme to
+    # the group's first row attaining it, PyG (torch's scatter_reduce amax / amin) splits it evenly; the values,
+    # the group sums of the gradients and every untied entry agree (what bm_aggr's multi check compares).
+    x = torch.tensor([[1.0, 4.0], [3.0, 2.0], [3.0, 2.2], [0.5, 5.0], [2.0, 1.0], [2.5, 1.0]], dtype=torch.float64,
+                     requires_grad=True)
+    index = torch.tensor([0, 0, 0, 0, 1, 1])  # group 0: max of channel 0 tied (rows 1, 2); group 1: channel 1 equal
+    names = ["mean", "min", "max", "std"]
+    o1 = ours.MultiAggregation(names)(x, index, dim_size=2)
+    o2 = pyg.MultiAggregation(names)(x, index, dim_size=2)
+    _close(o1, o2)
+    w = torch.randn_like(o1)
+    (g1,) = torch.autograd.grad((o1 * w).sum(), x)
+    (g2,) = torch.autograd.grad((o2 * w).sum(), x)
+    F = x.shape[1]
+    tied = torch.zeros_like(g1, dtype=torch.bool)
+    tied[[1, 2], 0] = True
+    tied[[4, 5], 1] = True
+    _close(g1[~tied], g2[~tied])
+    sums = [torch.zeros(2, F, dtype=x.dtype).index_add(0, index, g) for g in (g1, g2)]
+    _close(*sums)
+    # the tied max: row 1 (first) takes the max gradient w[0, 2F + 0] whole, PyG gives half to rows 1 and 2
+    assert not torch.allclose(g1[[1, 2], 0], g2[[1, 2], 0])
+    _close(g1[1, 0] - g2[1, 0], 0.5 * w[0, 2 * F])
+    _close(g2[2, 0] - g1[2, 0], 0.5 * w[0, 2 * F])

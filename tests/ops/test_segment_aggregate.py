@@ -1,6 +1,7 @@
 """segment_aggregate / segment_aggregate_backward: kernel vs reference on random groups (unsorted index, ptr
-segments, empty groups, empty input), gradcheck in float64 for every mode (t and p included), opcheck, bad
-input, the four float dtypes, deterministic mode, torch.compile."""
+segments, empty groups, empty input, rows listed twice or never), the saved statistics, gradcheck in float64 for
+every mode (t and p included), opcheck, bad input, the four float dtypes, results bit-identical across thread
+counts, deterministic mode, torch.compile."""
 
 import pytest
 import torch
@@ -54,22 +55,73 @@ def test_kernel_matches_reference_forward_and_backward(device, E, V, by, per_cha
     t, p = params(F, torch.float64, device, per_channel)
     for semi in (False, True):
         # powermean without clamps needs a positive domain
-        args = raw_args(x.abs() + 0.1, rowptr, col, MODES, t, p, semi, (None, None))
-        out = torch.ops.meshgraph.segment_aggregate(*args)
-        torch.testing.assert_close(out, ref.segment_aggregate(*args), atol=1e-10, rtol=1e-10)
-        g = torch.randn_like(out)
-        got = torch.ops.meshgraph.segment_aggregate_backward(g, args[0], out, *args[1:])
-        want = ref.segment_aggregate_backward(g, args[0], out, *args[1:])
-        for a, b in zip(got, want):
-            torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-9)
+        _check_against_reference(raw_args(x.abs() + 0.1, rowptr, col, MODES, t, p, semi, (None, None)))
     # signed data with the default clamps (the clamp's gradient mask), mul with zeros
-    args = raw_args(x, rowptr, col, MODES, t, p)
-    out = torch.ops.meshgraph.segment_aggregate(*args)
-    torch.testing.assert_close(out, ref.segment_aggregate(*args), atol=1e-10, rtol=1e-10)
+    _check_against_reference(raw_args(x, rowptr, col, MODES, t, p))
+
+
+def _check_against_reference(args, tol=1e-10):
+    """The raw ops' out, stats and gradients equal the reference's (float64)."""
+    out, stats = torch.ops.meshgraph.segment_aggregate(*args)
+    want_out, want_stats = ref.segment_aggregate(*args)
+    torch.testing.assert_close(out, want_out, atol=tol, rtol=tol)
+    torch.testing.assert_close(stats, want_stats, atol=tol, rtol=tol)
     g = torch.randn_like(out)
-    for a, b in zip(torch.ops.meshgraph.segment_aggregate_backward(g, x, out, *args[1:]),
-                    ref.segment_aggregate_backward(g, x, out, *args[1:])):
-        torch.testing.assert_close(a, b, atol=1e-9, rtol=1e-9)
+    got = torch.ops.meshgraph.segment_aggregate_backward(g, args[0], out, stats, *args[1:])
+    want = ref.segment_aggregate_backward(g, args[0], out, stats, *args[1:])
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, atol=10 * tol, rtol=10 * tol)
+
+
+def test_wide_rows_many_groups_vector_tails(device):
+    # F = 67: the vectorized channel loops' remainders; 3000 groups: many parallel tasks, prefetch across groups
+    E, V, F = 20000, 3000, 67
+    x = torch.rand(E, F, dtype=torch.float64, device=device) + 0.5
+    x[::11, 3] = 0.0
+    index = groups(E, V, 21, device)
+    rowptr, col = csr_of(index, V)
+    t, p = params(F, torch.float64, device, True)
+    _check_against_reference(raw_args(x, rowptr, col, MODES, t, p))
+
+
+def test_rows_listed_twice_or_never_by_col():
+    # col may repeat a row (its gradients add up, as the reference's gather) or skip one (gradient 0); CPU only:
+    # CUDA assumes each row is listed at most once (the group CSR of an index).
+    E, F = 12, 4
+    x = torch.rand(E, F, dtype=torch.float64) + 0.5
+    t, p = params(F, torch.float64, "cpu", True)
+    rowptr = torch.tensor([0, 4, 4, 9])
+    col = torch.tensor([3, 0, 7, 3, 1, 7, 2, 11, 5])  # rows 3 and 7 twice, 4, 6, 8, 9, 10 never
+    _check_against_reference(raw_args(x, rowptr, col, MODES, t, p))
+    col = torch.tensor([3, 0, 7, 1, 2, 11, 5, 9, 10])  # no repeats; rows 4, 6, 8 never
+    _check_against_reference(raw_args(x, rowptr, col, MODES, t, p))
+    g = torch.ones(3, len(MODES) * F, dtype=torch.float64)
+    out, stats = torch.ops.meshgraph.segment_aggregate(*raw_args(x, rowptr, col, MODES, t, p))
+    gx = torch.ops.meshgraph.segment_aggregate_backward(g, x, out, stats, *raw_args(x, rowptr, col, MODES, t, p)[1:])[0]
+    assert torch.equal(gx[[4, 6, 8]], torch.zeros(3, F, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_results_bit_identical_across_thread_counts(per_channel):
+    E, V, F = 40000, 2000, 24  # V * F above ATen's parallel grain: the grad_t / grad_p sums over groups split too
+    index = groups(E, V, 23, "cpu")
+    rowptr, col = csr_of(index, V)
+    x = torch.rand(E, F) + 0.5
+    t, p = params(F, torch.float32, "cpu", per_channel)
+    args = raw_args(x, rowptr, col, MODES, t, p)
+    runs = []
+    old = torch.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            out, stats = torch.ops.meshgraph.segment_aggregate(*args)
+            g = torch.linspace(-1, 1, out.numel()).reshape(out.shape)
+            runs.append((out, stats, *torch.ops.meshgraph.segment_aggregate_backward(g, x, out, stats, *args[1:])))
+    finally:
+        torch.set_num_threads(old)
+    for run in runs[1:]:
+        for a, b in zip(runs[0], run):
+            assert torch.equal(a, b)
 
 
 def test_empty_groups_and_empty_input_conventions(device):
@@ -149,7 +201,7 @@ def test_four_float_dtypes_accumulate_wide(device, dtype):
     out = segment_aggregate(x, index, dim_size=V, reduce=["mean", "max", "var", "softmax", "powermean"], t=t, p=p,
                             clamp_min=1e-4, clamp_max=100.0)
     want = ref.segment_aggregate(x.double(), *csr_of(index, V), ["mean", "max", "var", "softmax", "powermean"],
-                                 t.double(), p.double(), 1e-4, 100.0)
+                                 t.double(), p.double(), 1e-4, 100.0)[0]
     got = torch.cat(out, dim=1)
     assert got.dtype == dtype
     torch.testing.assert_close(got.double(), want, atol=TOL[dtype], rtol=TOL[dtype])
@@ -193,8 +245,9 @@ def test_opcheck(device):
     for c in (col, None):
         args = (x, rowptr, c, MODES, t, p, 1e-4, 100.0, False)
         torch.library.opcheck(torch.ops.meshgraph.segment_aggregate, args)
-        out = torch.ops.meshgraph.segment_aggregate(*args)
-        bargs = (torch.randn_like(out), x.detach(), out.detach(), rowptr, c, MODES, t.detach(), p.detach(), 1e-4, 100.0, True)
+        out, stats = torch.ops.meshgraph.segment_aggregate(*args)
+        bargs = (torch.randn_like(out), x.detach(), out.detach(), stats, rowptr, c, MODES, t.detach(), p.detach(), 1e-4,
+                 100.0, True)
         torch.library.opcheck(torch.ops.meshgraph.segment_aggregate_backward, bargs)
 
 
@@ -208,7 +261,7 @@ def test_compile_fullgraph_small_case(device):
         mean, std, sm = segment_aggregate(x, index, dim_size=V, reduce=["mean", "var", "softmax"], t=t)
         return mean + std.sqrt() + sm
 
-    expect = ref.segment_aggregate(x, *csr_of(index, V), ["mean", "var", "softmax"], t)
+    expect = ref.segment_aggregate(x, *csr_of(index, V), ["mean", "var", "softmax"], t)[0]
     expect = expect[:, :F] + expect[:, F:2 * F].sqrt() + expect[:, 2 * F:]
     torch.testing.assert_close(torch.compile(f, fullgraph=True)(x, t), expect)
     torch._dynamo.reset()
@@ -258,8 +311,13 @@ def test_raw_op_checks_and_skipped_columns():
         op(x, rowptr, None, ["softmax"], torch.ones(3))
     with pytest.raises(RuntimeError, match="col"):
         op(x, rowptr, torch.arange(6, dtype=torch.int32), ["sum"])
+    backward = torch.ops.meshgraph.segment_aggregate_backward
     with pytest.raises(RuntimeError, match="grad"):
-        torch.ops.meshgraph.segment_aggregate_backward(torch.ones(2, 3), x, torch.ones(2, 2), rowptr, None, ["sum"])
+        backward(torch.ones(2, 3), x, torch.ones(2, 2), torch.ones(2, 0), rowptr, None, ["sum"])
+    with pytest.raises(RuntimeError, match="stats"):  # var saves one block of F columns
+        backward(torch.ones(2, 2), x, torch.ones(2, 2), torch.ones(2, 0), rowptr, None, ["var"])
+    with pytest.raises(RuntimeError, match="stats"):
+        backward(torch.ones(2, 2), x, torch.ones(2, 2), torch.ones(2, 2, dtype=torch.float64), rowptr, None, ["var"])
     # columns outside [0, E) are skipped, never read
-    out = op(x, rowptr, torch.tensor([0, 1, 99, 3, -4, 5]), ["sum"])
+    out, _ = op(x, rowptr, torch.tensor([0, 1, 99, 3, -4, 5]), ["sum"])
     torch.testing.assert_close(out, torch.stack([x[0] + x[1], x[3] + x[5]]))

@@ -1,9 +1,10 @@
 // CUDA kernels for segment_aggregate (contract in segment_aggregate.h): one thread per (group, channel), walking
 // the group's rows once with every requested reduction's state in registers (adjacent threads read adjacent
-// channels of the same row: coalesced). The backward's thread recomputes the group statistics it needs in a first
-// pass and writes grad_x[row, channel] for each of the group's rows: every element has one writer, no atomics;
-// grad_t / grad_p are (V, F) partials summed by ATen. Row bounds are clamped into [0, E'], col entries outside
-// [0, E) skipped (no device sync, no out-of-bounds access on malformed input).
+// channels of the same row: coalesced). The per-element math is segment_aggregate.h's, shared with the CPU. The
+// backward's thread takes the mean / log-sum-exp from the forward's stats and writes grad_x[row, channel] for each
+// of the group's rows in one pass (mul adds a first pass where its product is 0: the zero count): every element
+// has one writer, no atomics; grad_t / grad_p are (V, F) partials summed by ATen. Row bounds are clamped into
+// [0, E'], col entries outside [0, E) skipped (no device sync, no out-of-bounds access on malformed input).
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -43,17 +44,13 @@ __device__ inline acc_t lowest() {
   return sizeof(acc_t) == 8 ? static_cast<acc_t>(-DBL_MAX) : static_cast<acc_t>(-FLT_MAX);
 }
 
-template <typename acc_t>
-__device__ inline acc_t clampv(acc_t v, acc_t lo, acc_t hi) {
-  return v < lo ? lo : (v > hi ? hi : v);
-}
-
 template <typename scalar_t>
 __global__ void segment_aggregate_kernel(const scalar_t* __restrict__ x, const int64_t* __restrict__ rowptr,
                                          const int64_t* __restrict__ col, int64_t num_entries, int64_t V, int64_t E,
                                          int64_t F, ModeList modes, const scalar_t* __restrict__ tv, int64_t nt,
                                          const scalar_t* __restrict__ pv, int64_t np, acc_t<scalar_t> lo,
-                                         acc_t<scalar_t> hi, scalar_t* __restrict__ out) {
+                                         acc_t<scalar_t> hi, scalar_t* __restrict__ out,
+                                         acc_t<scalar_t>* __restrict__ stats, int64_t SB) {
   using acc_t = mg::acc_t<scalar_t>;
   const int K = modes.n;
   MG_CUDA_KERNEL_LOOP(i, V * F) {
@@ -86,37 +83,31 @@ __global__ void segment_aggregate_kernel(const scalar_t* __restrict__ x, const i
             a0[k] += xv;
             break;
           case Mode::Max:
-            a0[k] = (first || xv > a0[k]) ? xv : a0[k];
+            a0[k] = aggr::max_step(a0[k], xv, first);
             break;
           case Mode::Min:
-            a0[k] = (first || xv < a0[k]) ? xv : a0[k];
+            a0[k] = aggr::min_step(a0[k], xv, first);
             break;
           case Mode::Mul:
             a0[k] *= xv;
             break;
-          case Mode::Var: {  // Welford
-            const acc_t d = xv - a0[k];
-            a0[k] = a0[k] + d / static_cast<acc_t>(n);
-            a1[k] = a1[k] + d * (xv - a0[k]);
+          case Mode::Var:
+            aggr::welford_step(a0[k], a1[k], xv, acc_t(1) / static_cast<acc_t>(n));
             break;
-          }
-          case Mode::Softmax: {  // running max, sum of exp, sum of exp * x
+          case Mode::Softmax: {
             const acc_t z = t * xv;
-            const acc_t nm = z > a0[k] ? z : a0[k];
-            const acc_t keep = exp(a0[k] - nm), w = exp(z - nm);
-            a1[k] = a1[k] * keep + w;
-            a2[k] = a2[k] * keep + w * xv;
-            a0[k] = nm;
+            aggr::softmax_step(a0[k], a1[k], a2[k], z, xv, exp(aggr::softmax_gap(z, a0[k])));
             break;
           }
           case Mode::PowerMean:
-            a0[k] += pow(clampv(xv, lo, hi), p);
+            a0[k] += pow(aggr::clamp_value(xv, lo, hi), p);
             break;
         }
       }
     }
     const acc_t inv_n = n ? acc_t(1) / static_cast<acc_t>(n) : acc_t(0);
     scalar_t* ov = out + v * K * F + f;
+    int64_t saved = 0;  // stats column block of the next var / softmax
 #pragma unroll
     for (int k = 0; k < kMaxModes; ++k) {
       if (k >= K) break;
@@ -132,9 +123,11 @@ __global__ void segment_aggregate_kernel(const scalar_t* __restrict__ x, const i
           break;
         case Mode::Var:
           r = a1[k] * inv_n;
+          stats[v * SB * F + (saved++) * F + f] = n ? a0[k] : acc_t(0);
           break;
         case Mode::Softmax:
           r = n ? a2[k] / a1[k] : acc_t(0);
+          stats[v * SB * F + (saved++) * F + f] = n ? a0[k] + log(a1[k]) : acc_t(0);
           break;
         default:
           break;
@@ -147,10 +140,11 @@ __global__ void segment_aggregate_kernel(const scalar_t* __restrict__ x, const i
 template <typename scalar_t>
 __global__ void segment_aggregate_backward_kernel(
     const scalar_t* __restrict__ grad, const scalar_t* __restrict__ x, const scalar_t* __restrict__ out,
-    const int64_t* __restrict__ rowptr, const int64_t* __restrict__ col, int64_t num_entries, int64_t V, int64_t E,
-    int64_t F, ModeList modes, const scalar_t* __restrict__ tv, int64_t nt, const scalar_t* __restrict__ pv,
-    int64_t np, acc_t<scalar_t> lo, acc_t<scalar_t> hi, bool semi, scalar_t* __restrict__ gx,
-    acc_t<scalar_t>* __restrict__ gt_part, acc_t<scalar_t>* __restrict__ gp_part) {
+    const acc_t<scalar_t>* __restrict__ stats, int64_t SB, const int64_t* __restrict__ rowptr,
+    const int64_t* __restrict__ col, int64_t num_entries, int64_t V, int64_t E, int64_t F, ModeList modes,
+    const scalar_t* __restrict__ tv, int64_t nt, const scalar_t* __restrict__ pv, int64_t np, acc_t<scalar_t> lo,
+    acc_t<scalar_t> hi, bool semi, scalar_t* __restrict__ gx, acc_t<scalar_t>* __restrict__ gt_part,
+    acc_t<scalar_t>* __restrict__ gp_part) {
   using acc_t = mg::acc_t<scalar_t>;
   const int K = modes.n;
   MG_CUDA_KERNEL_LOOP(i, V * F) {
@@ -159,51 +153,45 @@ __global__ void segment_aggregate_backward_kernel(
     row_bounds(rowptr, v, num_entries, &begin, &end);
     const acc_t t = tv ? static_cast<acc_t>(tv[nt == 1 ? 0 : f]) : acc_t(0);
     const acc_t p = pv ? static_cast<acc_t>(pv[np == 1 ? 0 : f]) : acc_t(0);
-    // Pass 1: the row count and the statistics the gradients need.
-    acc_t a0[kMaxModes], a1[kMaxModes], g[kMaxModes], o[kMaxModes];
-    bool found[kMaxModes];
-#pragma unroll
-    for (int k = 0; k < kMaxModes; ++k) {
-      const Mode m = static_cast<Mode>(modes.m[k]);
-      a0[k] = m == Mode::Mul ? acc_t(1) : (m == Mode::Softmax ? lowest<acc_t>() : acc_t(0));
-      a1[k] = acc_t(0);
-      found[k] = false;
-      g[k] = k < K ? static_cast<acc_t>(grad[v * K * F + k * F + f]) : acc_t(0);
-      o[k] = k < K ? static_cast<acc_t>(out[v * K * F + k * F + f]) : acc_t(0);
-    }
     int64_t n = 0;
     for (int64_t j = begin; j < end; ++j) {
       const int64_t e = col ? col[j] : j;
-      if (e < 0 || e >= E) continue;
-      ++n;
-      const acc_t xv = static_cast<acc_t>(x[e * F + f]);
-#pragma unroll
-      for (int k = 0; k < kMaxModes; ++k) {
-        if (k >= K) break;
-        switch (static_cast<Mode>(modes.m[k])) {
-          case Mode::Var:
-            a0[k] += xv;
-            break;
-          case Mode::Mul:
-            a0[k] *= xv == acc_t(0) ? acc_t(1) : xv;
-            a1[k] += xv == acc_t(0) ? acc_t(1) : acc_t(0);
-            break;
-          case Mode::Softmax: {
-            const acc_t z = t * xv;
-            const acc_t nm = z > a0[k] ? z : a0[k];
-            a1[k] = a1[k] * exp(a0[k] - nm) + exp(z - nm);
-            a0[k] = nm;
-            break;
-          }
-          default:
-            break;
-        }
-      }
+      n += e >= 0 && e < E;
     }
     if (n == 0) continue;
     const acc_t inv_n = acc_t(1) / static_cast<acc_t>(n);
+    // Per mode: the output gradient g, the output o, the per-group factor a (segment_aggregate_cpu.cpp's
+    // group_factor) and the saved statistic s (mean / log-sum-exp).
+    acc_t g[kMaxModes], o[kMaxModes], a[kMaxModes], s[kMaxModes];
+    bool found[kMaxModes];
+    bool mul_zero = false;
+    int64_t saved = 0;
+#pragma unroll
+    for (int k = 0; k < kMaxModes; ++k) {
+      const Mode m = static_cast<Mode>(modes.m[k]);
+      g[k] = k < K ? static_cast<acc_t>(grad[v * K * F + k * F + f]) : acc_t(0);
+      o[k] = k < K ? static_cast<acc_t>(out[v * K * F + k * F + f]) : acc_t(0);
+      a[k] = (m == Mode::Mean || m == Mode::PowerMean) ? g[k] * inv_n
+             : m == Mode::Var                          ? acc_t(2) * g[k] * inv_n
+             : m == Mode::Mul                          ? g[k] * o[k]
+                                                       : g[k];
+      s[k] = acc_t(0);
+      if (k < K && aggr::saved_width(m)) s[k] = stats[v * SB * F + (saved++) * F + f];
+      mul_zero = mul_zero || (k < K && m == Mode::Mul && o[k] == acc_t(0));
+      found[k] = false;
+    }
+    // mul with a product of 0: the zero count and the product of the nonzero values (torch.prod's rule).
+    acc_t zeros = 0, prod_nonzero = 1;
+    if (mul_zero) {
+      for (int64_t j = begin; j < end; ++j) {
+        const int64_t e = col ? col[j] : j;
+        if (e < 0 || e >= E) continue;
+        const acc_t xv = static_cast<acc_t>(x[e * F + f]);
+        prod_nonzero *= xv == acc_t(0) ? acc_t(1) : xv;
+        zeros += xv == acc_t(0) ? acc_t(1) : acc_t(0);
+      }
+    }
     acc_t dt = 0, dp = 0;
-    // Pass 2: every row's gradient for this channel.
     for (int64_t j = begin; j < end; ++j) {
       const int64_t e = col ? col[j] : j;
       if (e < 0 || e >= E) continue;
@@ -214,41 +202,36 @@ __global__ void segment_aggregate_backward_kernel(
         if (k >= K) break;
         switch (static_cast<Mode>(modes.m[k])) {
           case Mode::Sum:
-            ga += g[k];
-            break;
           case Mode::Mean:
-            ga += g[k] * inv_n;
+            ga += a[k];
             break;
           case Mode::Max:
           case Mode::Min: {
             const bool hit = !found[k] && xv == o[k];
-            ga += hit ? g[k] : acc_t(0);
+            ga += hit ? a[k] : acc_t(0);
             found[k] = found[k] || hit;
             break;
           }
-          case Mode::Mul: {
-            const bool zero = xv == acc_t(0);
-            ga += zero ? (a1[k] == acc_t(1) ? g[k] * a0[k] : acc_t(0)) : g[k] * o[k] / xv;
+          case Mode::Mul:
+            ga += aggr::mul_grad_x(g[k], a[k], xv, zeros, prod_nonzero);
             break;
-          }
-          case Mode::Var: {
-            const acc_t mean = a0[k] * inv_n;
-            ga += g[k] * (acc_t(2) * (semi ? -mean : xv - mean) * inv_n);
+          case Mode::Var:
+            ga += aggr::var_grad_x(a[k], xv, s[k], semi);
             break;
-          }
           case Mode::Softmax: {
-            const acc_t w = exp(t * xv - a0[k]) / a1[k];
-            const acc_t gw = g[k] * w, dev = xv - o[k];
-            ga += semi ? gw : gw * (acc_t(1) + t * dev);
-            dt += gw * xv * dev;
+            const acc_t w = exp(t * xv - s[k]);
+            const acc_t dev = xv - o[k];
+            ga += aggr::softmax_grad_x(a[k], w, t, dev, semi);
+            dt += a[k] * w * xv * dev;
             break;
           }
           case Mode::PowerMean: {
-            const acc_t c = clampv(xv, lo, hi);
-            const acc_t gn = g[k] * inv_n;
+            const acc_t c = aggr::clamp_value(xv, lo, hi);
+            const acc_t pw = pow(c, p);
+            const acc_t dc = c > acc_t(0) ? aggr::powermean_dc(p, pw, c) : p * pow(c, p - acc_t(1));
             const bool inside = xv >= lo && xv <= hi;
-            ga += inside ? gn * p * pow(c, p - acc_t(1)) : acc_t(0);
-            dp += c > acc_t(0) ? gn * pow(c, p) * log(c) : acc_t(0);
+            ga += inside ? a[k] * dc : acc_t(0);
+            dp += c > acc_t(0) ? a[k] * pw * log(c) : acc_t(0);
             break;
           }
         }
@@ -260,16 +243,21 @@ __global__ void segment_aggregate_backward_kernel(
   }
 }
 
-at::Tensor segment_aggregate_cuda(const at::Tensor& x, const at::Tensor& rowptr, const std::optional<at::Tensor>& col,
-                                  c10::ArrayRef<c10::string_view> reduce, const std::optional<at::Tensor>& t,
-                                  const std::optional<at::Tensor>& p, std::optional<double> clamp_min,
-                                  std::optional<double> clamp_max, bool semi_grad) {
+std::tuple<at::Tensor, at::Tensor> segment_aggregate_cuda(const at::Tensor& x, const at::Tensor& rowptr,
+                                                          const std::optional<at::Tensor>& col,
+                                                          c10::ArrayRef<c10::string_view> reduce,
+                                                          const std::optional<at::Tensor>& t,
+                                                          const std::optional<at::Tensor>& p,
+                                                          std::optional<double> clamp_min,
+                                                          std::optional<double> clamp_max, bool semi_grad) {
   auto modes = aggr::check_inputs(x, rowptr, col, reduce, t, p);
   (void)semi_grad;
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t V = rowptr.size(0) - 1, E = x.size(0), F = x.size(1), K = static_cast<int64_t>(modes.size());
+  const int64_t SB = aggr::saved_blocks(modes);
   auto out = at::empty({V, K * F}, x.options());
-  if (out.numel() == 0) return out;
+  auto stats = at::empty({V, SB * F}, x.options().dtype(aggr::stats_dtype(x)));
+  if (out.numel() == 0) return {out, stats};
   const auto x2 = x.contiguous();
   const auto rp = rowptr.contiguous();
   at::Tensor col_h, t_h, p_h;
@@ -283,23 +271,25 @@ at::Tensor segment_aggregate_cuda(const at::Tensor& x, const at::Tensor& rowptr,
     const acc_t hi = clamp_max ? static_cast<acc_t>(*clamp_max) : INFINITY;
     segment_aggregate_kernel<scalar_t><<<cuda::num_blocks(V * F), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         x2.const_data_ptr<scalar_t>(), rp.const_data_ptr<int64_t>(), c, entries, V, E, F, to_list(modes), tp,
-        tp ? t->size(0) : 0, pp, pp ? p->size(0) : 0, lo, hi, out.mutable_data_ptr<scalar_t>());
+        tp ? t->size(0) : 0, pp, pp ? p->size(0) : 0, lo, hi, out.mutable_data_ptr<scalar_t>(),
+        SB ? stats.mutable_data_ptr<acc_t>() : nullptr, SB);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return out;
+  return {out, stats};
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> segment_aggregate_backward_cuda(
-    const at::Tensor& grad, const at::Tensor& x, const at::Tensor& out, const at::Tensor& rowptr,
-    const std::optional<at::Tensor>& col, c10::ArrayRef<c10::string_view> reduce, const std::optional<at::Tensor>& t,
-    const std::optional<at::Tensor>& p, std::optional<double> clamp_min, std::optional<double> clamp_max,
-    bool semi_grad) {
+    const at::Tensor& grad, const at::Tensor& x, const at::Tensor& out, const at::Tensor& stats,
+    const at::Tensor& rowptr, const std::optional<at::Tensor>& col, c10::ArrayRef<c10::string_view> reduce,
+    const std::optional<at::Tensor>& t, const std::optional<at::Tensor>& p, std::optional<double> clamp_min,
+    std::optional<double> clamp_max, bool semi_grad) {
   auto modes = aggr::check_inputs(x, rowptr, col, reduce, t, p);
-  const int64_t V = rowptr.size(0) - 1, E = x.size(0), F = x.size(1), K = static_cast<int64_t>(modes.size());
-  aggr::check_backward_inputs(grad, x, out, rowptr, K);
+  const int64_t V = rowptr.size(0) - 1, E = x.size(0), F = x.size(1);
+  const int64_t SB = aggr::saved_blocks(modes);
+  aggr::check_backward_inputs(grad, x, out, stats, rowptr, modes);
   const c10::cuda::CUDAGuard guard(x.device());
-  auto grad_x = at::zeros({E, F}, x.options());
-  const auto acc_opts = x.options().dtype(x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
+  auto grad_x = at::zeros({E, F}, x.options());  // rows col does not list get 0
+  const auto acc_opts = x.options().dtype(aggr::stats_dtype(x));
   at::Tensor gt_part, gp_part;
   if (t.has_value() && t->defined() && !semi_grad) gt_part = at::zeros({V, F}, acc_opts);
   if (p.has_value() && p->defined()) gp_part = at::zeros({V, F}, acc_opts);
@@ -307,6 +297,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> segment_aggregate_backward_cuda(
     const auto x2 = x.contiguous();
     const auto g2 = grad.contiguous();
     const auto o2 = out.contiguous();
+    const auto s2 = stats.contiguous();
     const auto rp = rowptr.contiguous();
     at::Tensor col_h, t_h, p_h;
     const int64_t* c = aggr::optional_data<int64_t>(col, col_h);
@@ -320,8 +311,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> segment_aggregate_backward_cuda(
       segment_aggregate_backward_kernel<scalar_t>
           <<<cuda::num_blocks(V * F), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
               g2.const_data_ptr<scalar_t>(), x2.const_data_ptr<scalar_t>(), o2.const_data_ptr<scalar_t>(),
-              rp.const_data_ptr<int64_t>(), c, entries, V, E, F, to_list(modes), tp, tp ? t->size(0) : 0, pp,
-              pp ? p->size(0) : 0, lo, hi, semi_grad, grad_x.mutable_data_ptr<scalar_t>(),
+              SB ? s2.const_data_ptr<acc_t>() : nullptr, SB, rp.const_data_ptr<int64_t>(), c, entries, V, E, F,
+              to_list(modes), tp, tp ? t->size(0) : 0, pp, pp ? p->size(0) : 0, lo, hi, semi_grad,
+              grad_x.mutable_data_ptr<scalar_t>(),
               gt_part.defined() ? gt_part.mutable_data_ptr<acc_t>() : nullptr,
               gp_part.defined() ? gp_part.mutable_data_ptr<acc_t>() : nullptr);
       C10_CUDA_KERNEL_LAUNCH_CHECK();

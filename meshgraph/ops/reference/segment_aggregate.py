@@ -28,7 +28,9 @@ def _first_extreme(xe, seg, V, reduce):
 
 
 def segment_aggregate(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, clamp_max=None, semi_grad=False):
-    """(V, K * F): block k holds reduce[k] of every group (see csrc/ops/segment_aggregate/segment_aggregate.h)."""
+    """(out, stats): block k of out (V, K * F) holds reduce[k] of every group; stats (V, S * F) in x's
+    accumulation dtype holds the mean of each "var" and the log-sum-exp of t x of each "softmax", in order, 0 for
+    groups without rows (see csrc/ops/segment_aggregate/segment_aggregate.h)."""
     rows, seg, V = _groups(x, rowptr, col)
     F = x.shape[1]
     xe = x[rows]
@@ -37,7 +39,9 @@ def segment_aggregate(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, cl
     def total(v):
         return v.new_zeros((V, F)).index_add(0, seg, v)
 
-    outs = []
+    outs, stats = [], []
+    nonempty = (torch.bincount(seg, minlength=V) > 0)[:, None]
+    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
     for r in reduce:
         if r == "sum":
             outs.append(total(xe))
@@ -49,6 +53,7 @@ def segment_aggregate(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, cl
             outs.append(xe.new_ones((V, F)).scatter_reduce(0, seg[:, None].expand_as(xe), xe, "prod", include_self=True))
         elif r == "var":
             mean = total(xe) / count
+            stats.append(mean.detach().to(acc))
             var = total((xe - mean[seg]) ** 2) / count
             if semi_grad:  # the value of var, the gradient of -mean^2 only (PyG: no gradient through mean(x^2))
                 var = var.detach() + mean.detach() ** 2 - mean**2
@@ -57,6 +62,8 @@ def segment_aggregate(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, cl
             z = xe * t
             top = z.detach().new_full((V, F), -torch.inf).scatter_reduce(0, seg[:, None].expand_as(z), z.detach(), "amax")
             ex = (z - top[seg]).exp()
+            lse = torch.where(nonempty, top + total(ex).log(), 0.0)
+            stats.append(lse.detach().to(acc))
             a = ex / total(ex)[seg]
             if semi_grad:
                 a = a.detach()
@@ -66,19 +73,21 @@ def segment_aggregate(x, rowptr, col, reduce, t=None, p=None, clamp_min=None, cl
             outs.append(total(c.pow(p)) / count)
         else:
             raise ValueError(f"unknown reduction {r!r}")
-    return torch.cat(outs, dim=1) if outs else x.new_zeros((V, 0))
+    out = torch.cat(outs, dim=1) if outs else x.new_zeros((V, 0))
+    return out, torch.cat(stats, dim=1) if stats else x.new_zeros((V, 0), dtype=acc)
 
 
-def segment_aggregate_backward(grad, x, out, rowptr, col, reduce, t=None, p=None, clamp_min=None, clamp_max=None,
-                               semi_grad=False):
-    """(grad_x, grad_t or (0,), grad_p or (0,)): the gradients of `segment_aggregate` for the output gradient
-    grad (differentiable: create_graph when any input requires grad)."""
+def segment_aggregate_backward(grad, x, out, stats, rowptr, col, reduce, t=None, p=None, clamp_min=None,
+                               clamp_max=None, semi_grad=False):
+    """(grad_x, grad_t or (0,), grad_p or (0,)): the gradients of `segment_aggregate`'s out for the output gradient
+    grad (differentiable: create_graph when any input requires grad). out and stats are not read: the forward is
+    recomputed."""
     create = any(v is not None and v.requires_grad for v in (grad, x, t, p))
     with torch.enable_grad():
         xs = x if x.requires_grad else x.detach().requires_grad_(True)
         ts = None if t is None else (t if t.requires_grad else t.detach().requires_grad_(True))
         ps = None if p is None else (p if p.requires_grad else p.detach().requires_grad_(True))
-        o = segment_aggregate(xs, rowptr, col, reduce, ts, ps, clamp_min, clamp_max, semi_grad)
+        o = segment_aggregate(xs, rowptr, col, reduce, ts, ps, clamp_min, clamp_max, semi_grad)[0]
         inputs = [v for v in (xs, ts, ps) if v is not None]
         grads = torch.autograd.grad(o, inputs, grad, create_graph=create, allow_unused=True)
     grads = [torch.zeros_like(v) if g is None else g for g, v in zip(grads, inputs)]
