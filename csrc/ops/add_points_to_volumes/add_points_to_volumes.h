@@ -271,9 +271,16 @@ inline Forward forward_prologue(const at::Tensor& points_3d, const at::Tensor& p
   return f;
 }
 
-// The backward's zero-initialised gradients (N, P, 3) and (N, P, C) in the accumulation dtype.
-inline std::tuple<at::Tensor, at::Tensor> zero_point_grads(const Call& c) {
-  return {at::zeros({c.N, c.P, 3}, c.acc_opts), at::zeros({c.N, c.P, c.C}, c.acc_opts)};
+// The backward's gradients w.r.t. the points (N, P, 3) and their features (N, P, C), zero-initialised in the
+// accumulation dtype; result() gives them in the inputs' dtype.
+struct PointGrads {
+  at::Tensor pts, feat;
+  at::ScalarType dt;
+  std::tuple<at::Tensor, at::Tensor> result() const { return {pts.to(dt), feat.to(dt)}; }
+};
+
+inline PointGrads zero_point_grads(const Call& c) {
+  return {at::zeros({c.N, c.P, 3}, c.acc_opts), at::zeros({c.N, c.P, c.C}, c.acc_opts), c.dt};
 }
 
 }  // namespace points_to_volumes

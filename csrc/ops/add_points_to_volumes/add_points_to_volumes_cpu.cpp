@@ -81,9 +81,9 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cpu(
     bool align_corners, c10::string_view mode) {
   const Call c = prepare(mode, points_3d, points_features, grad_densities, grad_features, "grad_densities",
                          "grad_features", grid_sizes, mask);
-  auto [gpts, gfeat] = zero_point_grads(c);
+  const PointGrads grads = zero_point_grads(c);
   const auto dt = c.dt;
-  if (c.empty()) return {gpts.to(dt), gfeat.to(dt)};
+  if (c.empty()) return grads.result();
   const bool trilinear = c.trilinear;
   const int64_t N = c.N, P = c.P, C = c.C, D = c.D, H = c.H, W = c.W;
   const auto &pts = c.pts, &pf = c.pf, &mk = c.mk, &gs = c.gs;
@@ -97,8 +97,8 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cpu(
     const int64_t* gp = gs.const_data_ptr<int64_t>();
     const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
     const scalar_t* gvp = gv.const_data_ptr<scalar_t>();
-    acc_t* opp = gpts.mutable_data_ptr<acc_t>();
-    acc_t* ofp = gfeat.mutable_data_ptr<acc_t>();
+    acc_t* opp = grads.pts.mutable_data_ptr<acc_t>();
+    acc_t* ofp = grads.feat.mutable_data_ptr<acc_t>();
     const acc_t pw = static_cast<acc_t>(point_weight);
     at::parallel_for(0, N * P, 256, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
@@ -110,7 +110,7 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cpu(
       }
     });
   });
-  return {gpts.to(dt), gfeat.to(dt)};
+  return grads.result();
 }
 
 }  // namespace

@@ -67,9 +67,9 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_cuda(
     const at::Tensor& points_3d, const at::Tensor& points_features, const at::Tensor& volume_densities,
     const at::Tensor& volume_features, const at::Tensor& grid_sizes, const at::Tensor& mask, double point_weight,
     bool align_corners, c10::string_view mode) {
-  const c10::cuda::CUDAGuard guard(points_3d.device());
   const Forward fw = forward_prologue(points_3d, points_features, volume_densities, volume_features, grid_sizes, mask,
                                       point_weight, align_corners, mode);
+  const c10::cuda::CUDAGuard guard(points_3d.device());
   const Call& c = fw.c;
   if (!fw.done) {
     alert_atomic_reduction("add_points_to_volumes_cuda");
@@ -90,10 +90,10 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cuda(
     const at::Tensor& grad_densities, const at::Tensor& grad_features, const at::Tensor& points_3d,
     const at::Tensor& points_features, const at::Tensor& grid_sizes, const at::Tensor& mask, double point_weight,
     bool align_corners, c10::string_view mode) {
-  const c10::cuda::CUDAGuard guard(points_3d.device());
   const Call c = prepare(mode, points_3d, points_features, grad_densities, grad_features, "grad_densities",
                          "grad_features", grid_sizes, mask);
-  const auto [gpts, gfeat] = zero_point_grads(c);
+  const c10::cuda::CUDAGuard guard(points_3d.device());
+  const PointGrads grads = zero_point_grads(c);
   if (!c.empty()) {
     const auto gd = grad_densities.contiguous(), gv = grad_features.contiguous();
     MG_DISPATCH_FLOATING_TYPES(c.dt, "add_points_to_volumes_backward_cuda", [&] {
@@ -103,11 +103,11 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cuda(
               gd.const_data_ptr<scalar_t>(), gv.const_data_ptr<scalar_t>(), c.pts.const_data_ptr<scalar_t>(),
               c.pf.const_data_ptr<scalar_t>(), c.mk.const_data_ptr<scalar_t>(), c.gs.const_data_ptr<int64_t>(), c.N,
               c.P, c.C, c.D, c.H, c.W, static_cast<acc_t>(point_weight), align_corners, c.trilinear,
-              gpts.mutable_data_ptr<acc_t>(), gfeat.mutable_data_ptr<acc_t>());
+              grads.pts.mutable_data_ptr<acc_t>(), grads.feat.mutable_data_ptr<acc_t>());
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   }
-  return {gpts.to(c.dt), gfeat.to(c.dt)};
+  return grads.result();
 }
 
 }  // namespace

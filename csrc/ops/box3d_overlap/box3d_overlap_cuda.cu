@@ -27,8 +27,8 @@ __global__ void box3d_overlap_kernel(const scalar_t* __restrict__ a, const scala
 }
 
 std::tuple<at::Tensor, at::Tensor> box3d_overlap_cuda(const at::Tensor& boxes1, const at::Tensor& boxes2) {
-  const c10::cuda::CUDAGuard guard(boxes1.device());
   const Call c = prepare(boxes1, boxes2);
+  const c10::cuda::CUDAGuard guard(boxes1.device());
   if (c.empty()) return {c.vol, c.iou};
   MG_DISPATCH_FLOATING_TYPES(boxes1.scalar_type(), "box3d_overlap_cuda", [&] {
     using T = mg::acc_t<scalar_t>;

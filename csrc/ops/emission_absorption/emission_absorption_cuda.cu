@@ -74,8 +74,8 @@ __global__ void feature_grads_kernel(const acc_t* __restrict__ w, const scalar_t
 
 std::tuple<at::Tensor, at::Tensor> emission_absorption_cuda(const at::Tensor& densities, const at::Tensor& features,
                                                             double eps, int64_t surface_thickness) {
-  const c10::cuda::CUDAGuard guard(features.device());
   const Call c = forward_call(densities, features, surface_thickness);
+  const c10::cuda::CUDAGuard guard(features.device());
   if (c.empty) return {c.out_a, c.out_b};
   const int64_t R = c.R, P = c.P, C = c.C;
   const auto stream = c10::cuda::getCurrentCUDAStream();
@@ -100,8 +100,8 @@ std::tuple<at::Tensor, at::Tensor> emission_absorption_backward_cuda(const at::T
                                                                      const at::Tensor& densities,
                                                                      const at::Tensor& features, double eps,
                                                                      int64_t surface_thickness) {
-  const c10::cuda::CUDAGuard guard(features.device());
   const Call c = backward_call(grad_features, grad_opacities, densities, features, surface_thickness);
+  const c10::cuda::CUDAGuard guard(features.device());
   if (c.empty) return {c.out_a, c.out_b};
   const int64_t R = c.R, P = c.P, C = c.C;
   const auto stream = c10::cuda::getCurrentCUDAStream();

@@ -135,8 +135,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
       verts.mutable_data_ptr<acc>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   // per-volume counts from the inclusive scans at the volumes' ends (device side, no sync)
-  const at::Tensor face_ends = face_incl.view({in.g.N, in.g.cells_per_volume()}).select(1, in.g.cells_per_volume() - 1);
-  const at::Tensor vert_ends = vert_incl.view({in.g.N, in.g.points_per_volume()}).select(1, in.g.points_per_volume() - 1);
+  const int64_t cpv = in.g.cells_per_volume(), ppv = in.g.points_per_volume();
+  const at::Tensor face_ends = face_incl.view({in.g.N, cpv}).select(1, cpv - 1);
+  const at::Tensor vert_ends = vert_incl.view({in.g.N, ppv}).select(1, ppv - 1);
   const at::Tensor zero = at::zeros({1}, in.iopt);
   const at::Tensor fpv = face_ends.sub(at::cat({zero, face_ends.slice(0, 0, in.g.N - 1)}));
   const at::Tensor vpv = vert_ends.sub(at::cat({zero, vert_ends.slice(0, 0, in.g.N - 1)}));

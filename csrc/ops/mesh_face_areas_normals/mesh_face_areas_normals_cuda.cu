@@ -32,8 +32,8 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_areas, const s
 }
 
 std::tuple<at::Tensor, at::Tensor> mesh_face_areas_normals_cuda(const at::Tensor& verts, const at::Tensor& faces) {
-  const c10::cuda::CUDAGuard guard(verts.device());
   const Call c = forward_call(verts, faces);
+  const c10::cuda::CUDAGuard guard(verts.device());
   if (c.F > 0) {
     MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_cuda", [&] {
       MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_cuda", [&] {
@@ -50,8 +50,8 @@ std::tuple<at::Tensor, at::Tensor> mesh_face_areas_normals_cuda(const at::Tensor
 
 at::Tensor mesh_face_areas_normals_backward_cuda(const at::Tensor& grad_areas, const at::Tensor& grad_normals,
                                                  const at::Tensor& verts, const at::Tensor& faces) {
-  const c10::cuda::CUDAGuard guard(verts.device());
   const Call c = backward_call(grad_areas, grad_normals, verts, faces);
+  const c10::cuda::CUDAGuard guard(verts.device());
   if (c.F > 0) {
     MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_backward_cuda", [&] {
       MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_backward_cuda", [&] {
