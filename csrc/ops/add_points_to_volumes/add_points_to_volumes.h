@@ -109,15 +109,51 @@ C10_HOST_DEVICE inline void for_each_vote(acc_t px, acc_t py, acc_t pz, int64_t 
   }
 }
 
+// The backward of one point (both backends): xyz (3) and its features f (C) in a volume of grid (gz, gy, gx) <=
+// (D, H, W) whose output gradients are gdn (D*H*W) and gvn (C, D*H*W); adds its feature gradient into gfi (C) and
+// writes its position gradient to gpi (3; zeros for "nearest"). Votes in for_each_vote's order.
+template <typename scalar_t, typename acc_t>
+C10_HOST_DEVICE inline void point_backward(const scalar_t* xyz, const scalar_t* f, const scalar_t* gdn,
+                                           const scalar_t* gvn, int64_t gx, int64_t gy, int64_t gz, int64_t C,
+                                           int64_t D, int64_t H, int64_t W, acc_t pw, bool align_corners,
+                                           bool trilinear, acc_t* gpi, acc_t* gfi) {
+  const int64_t HW = H * W, DHW = D * HW;
+  const acc_t sx = voxel_coord_scale<acc_t>(gx, align_corners), sy = voxel_coord_scale<acc_t>(gy, align_corners),
+              sz = voxel_coord_scale<acc_t>(gz, align_corners);
+  acc_t g0 = 0, g1 = 0, g2 = 0;
+  for_each_vote<acc_t>(
+      static_cast<acc_t>(xyz[0]), static_cast<acc_t>(xyz[1]), static_cast<acc_t>(xyz[2]), gx, gy, gz, align_corners,
+      trilinear, [&](int64_t x, int64_t y, int64_t z, acc_t w, int ux, int uy, int uz, acc_t wx, acc_t wy, acc_t wz) {
+        const int64_t v = z * HW + y * W + x;
+        acc_t src = static_cast<acc_t>(gdn[v]);
+        for (int64_t c = 0; c < C; ++c) {
+          const acc_t g = static_cast<acc_t>(gvn[c * DHW + v]);
+          gfi[c] += g * w * pw;
+          if (trilinear) src += static_cast<acc_t>(f[c]) * g;
+        }
+        if (!trilinear) return;
+        g0 += src * acc_t(ux ? 1 : -1) * wy * wz * sx * pw;
+        g1 += src * acc_t(uy ? 1 : -1) * wx * wz * sy * pw;
+        g2 += src * acc_t(uz ? 1 : -1) * wx * wy * sz * pw;
+      });
+  gpi[0] = g0;
+  gpi[1] = g1;
+  gpi[2] = g2;
+}
+
 }  // namespace points_to_volumes
 }  // namespace mg
 
+#include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <c10/util/string_view.h>
 
 #include <tuple>
 
 #include "../../common/checks.h"
+#include "../../common/determinism.h"
 
 namespace mg {
 namespace points_to_volumes {
@@ -179,6 +215,73 @@ inline void check_volumes(const at::Tensor& points_3d, const at::Tensor& points_
 void splat_deterministic(const at::Tensor& points_3d, const at::Tensor& points_features, const at::Tensor& grid_sizes,
                          const at::Tensor& mask, double point_weight, bool align_corners, bool trilinear,
                          at::Tensor& dens, at::Tensor& feat);
+
+// One call of either op after every check (both backends): the mode, the sizes, the dtype and its accumulation
+// options, and the point-side operands made contiguous.
+struct Call {
+  bool trilinear;
+  int64_t N, P, C, D, H, W;
+  at::ScalarType dt;
+  at::TensorOptions acc_opts;
+  at::Tensor pts, pf, mk, gs;
+  bool empty() const { return N * P == 0 || D * H * W == 0; }
+};
+
+// Checks a call whose volume pair (densities (N, 1, D, H, W), features (N, C, D, H, W): the inputs of the
+// forward, the output gradients of the backward) is named dname / fname.
+inline Call prepare(c10::string_view mode, const at::Tensor& points_3d, const at::Tensor& points_features,
+                    const at::Tensor& densities, const at::Tensor& features, const char* dname, const char* fname,
+                    const at::Tensor& grid_sizes, const at::Tensor& mask) {
+  const bool trilinear = is_trilinear(mode);
+  check_volumes(points_3d, points_features, densities, features, dname, fname);
+  const int64_t D = densities.size(2), H = densities.size(3), W = densities.size(4);
+  check_points(points_3d, points_features, grid_sizes, mask, D, H, W);
+  const auto dt = points_3d.scalar_type();
+  return {trilinear, points_3d.size(0), points_3d.size(1), points_features.size(2), D, H, W, dt,
+          points_3d.options().dtype(at::toOpMathType(dt)), points_3d.contiguous(), points_features.contiguous(),
+          mask.contiguous(), grid_sizes.contiguous()};
+}
+
+// The forward up to its kernel: the sums start from the input volumes, in the accumulation dtype (float32 for
+// float16 / bfloat16; no extra copy for float32 / float64). `done` when nothing is left for the kernel: no points
+// or voxels, or the deterministic path (torch.use_deterministic_algorithms on CUDA; MESHGRAPH_DEVICE_PATH=1 on CPU)
+// has added the votes.
+struct Forward {
+  Call c;
+  at::Tensor dens, feat;
+  bool done;
+};
+
+inline Forward forward_prologue(const at::Tensor& points_3d, const at::Tensor& points_features,
+                                const at::Tensor& volume_densities, const at::Tensor& volume_features,
+                                const at::Tensor& grid_sizes, const at::Tensor& mask, double point_weight,
+                                bool align_corners, c10::string_view mode) {
+  Forward f{prepare(mode, points_3d, points_features, volume_densities, volume_features, "volume_densities",
+                    "volume_features", grid_sizes, mask),
+            {}, {}, true};
+  f.dens = at::empty(volume_densities.sizes(), f.c.acc_opts).copy_(volume_densities);
+  f.feat = at::empty(volume_features.sizes(), f.c.acc_opts).copy_(volume_features);
+  if (f.c.empty()) return f;
+  if (use_deterministic_path(points_3d)) {
+    splat_deterministic(points_3d, points_features, grid_sizes, mask, point_weight, align_corners, f.c.trilinear,
+                        f.dens, f.feat);
+    return f;
+  }
+  f.done = false;
+  return f;
+}
+
+// The backward's gradients w.r.t. the points (N, P, 3) and their features (N, P, C), zero-initialised in the
+// accumulation dtype; result() gives them in the inputs' dtype.
+struct PointGrads {
+  at::Tensor pts, feat;
+  at::ScalarType dt;
+  std::tuple<at::Tensor, at::Tensor> result() const { return {pts.to(dt), feat.to(dt)}; }
+};
+
+inline PointGrads zero_point_grads(const Call& c) {
+  return {at::zeros({c.N, c.P, 3}, c.acc_opts), at::zeros({c.N, c.P, c.C}, c.acc_opts), c.dt};
+}
 
 }  // namespace points_to_volumes
 }  // namespace mg

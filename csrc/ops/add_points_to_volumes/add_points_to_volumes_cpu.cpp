@@ -21,32 +21,18 @@ namespace mg {
 namespace points_to_volumes {
 namespace {
 
-std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_cpu(const at::Tensor& points_3d,
-                                                             const at::Tensor& points_features,
-                                                             const at::Tensor& volume_densities,
-                                                             const at::Tensor& volume_features,
-                                                             const at::Tensor& grid_sizes, const at::Tensor& mask,
-                                                             double point_weight, bool align_corners,
-                                                             c10::string_view mode) {
-  const bool trilinear = is_trilinear(mode);
-  check_volumes(points_3d, points_features, volume_densities, volume_features, "volume_densities",
-                "volume_features");
-  const int64_t N = points_3d.size(0), P = points_3d.size(1), C = points_features.size(2);
-  const int64_t D = volume_densities.size(2), H = volume_densities.size(3), W = volume_densities.size(4);
-  check_points(points_3d, points_features, grid_sizes, mask, D, H, W);
-  const auto dt = points_3d.scalar_type();
-  const auto acc_opts = points_3d.options().dtype(at::toOpMathType(dt));
-  // sums in the accumulation dtype (float32 for float16 / bfloat16); no extra copy for float32 / float64
-  auto dens = at::empty(volume_densities.sizes(), acc_opts).copy_(volume_densities);
-  auto feat = at::empty(volume_features.sizes(), acc_opts).copy_(volume_features);
-  if (N * P == 0 || D * H * W == 0) return {dens.to(dt), feat.to(dt)};
-  if (use_deterministic_path(points_3d)) {  // MESHGRAPH_DEVICE_PATH=1: the CUDA side's deterministic path
-    splat_deterministic(points_3d, points_features, grid_sizes, mask, point_weight, align_corners, trilinear, dens,
-                        feat);
-    return {dens.to(dt), feat.to(dt)};
-  }
-  const auto pts = points_3d.contiguous(), pf = points_features.contiguous(), mk = mask.contiguous();
-  const auto gs = grid_sizes.contiguous();
+std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_cpu(
+    const at::Tensor& points_3d, const at::Tensor& points_features, const at::Tensor& volume_densities,
+    const at::Tensor& volume_features, const at::Tensor& grid_sizes, const at::Tensor& mask, double point_weight,
+    bool align_corners, c10::string_view mode) {
+  const Forward fw = forward_prologue(points_3d, points_features, volume_densities, volume_features, grid_sizes, mask,
+                                      point_weight, align_corners, mode);
+  if (fw.done) return {fw.dens.to(fw.c.dt), fw.feat.to(fw.c.dt)};
+  auto dens = fw.dens, feat = fw.feat;
+  const auto dt = fw.c.dt;
+  const bool trilinear = fw.c.trilinear;
+  const int64_t N = fw.c.N, P = fw.c.P, C = fw.c.C, D = fw.c.D, H = fw.c.H, W = fw.c.W;
+  const auto &pts = fw.c.pts, &pf = fw.c.pf, &mk = fw.c.mk, &gs = fw.c.gs;
   // slabs per element: enough units for every thread when N is small
   const int64_t threads = at::get_num_threads();
   const int64_t slabs = std::max<int64_t>(1, std::min<int64_t>(D, (threads + N - 1) / N));
@@ -93,18 +79,15 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cpu(
     const at::Tensor& grad_densities, const at::Tensor& grad_features, const at::Tensor& points_3d,
     const at::Tensor& points_features, const at::Tensor& grid_sizes, const at::Tensor& mask, double point_weight,
     bool align_corners, c10::string_view mode) {
-  const bool trilinear = is_trilinear(mode);
-  check_volumes(points_3d, points_features, grad_densities, grad_features, "grad_densities", "grad_features");
-  const int64_t N = points_3d.size(0), P = points_3d.size(1), C = points_features.size(2);
-  const int64_t D = grad_densities.size(2), H = grad_densities.size(3), W = grad_densities.size(4);
-  check_points(points_3d, points_features, grid_sizes, mask, D, H, W);
-  const auto dt = points_3d.scalar_type();
-  const auto acc_opts = points_3d.options().dtype(at::toOpMathType(dt));
-  auto gpts = at::zeros({N, P, 3}, acc_opts);
-  auto gfeat = at::zeros({N, P, C}, acc_opts);
-  if (N * P == 0 || D * H * W == 0) return {gpts.to(dt), gfeat.to(dt)};
-  const auto pts = points_3d.contiguous(), pf = points_features.contiguous(), mk = mask.contiguous();
-  const auto gs = grid_sizes.contiguous(), gd = grad_densities.contiguous(), gv = grad_features.contiguous();
+  const Call c = prepare(mode, points_3d, points_features, grad_densities, grad_features, "grad_densities",
+                         "grad_features", grid_sizes, mask);
+  const PointGrads grads = zero_point_grads(c);
+  const auto dt = c.dt;
+  if (c.empty()) return grads.result();
+  const bool trilinear = c.trilinear;
+  const int64_t N = c.N, P = c.P, C = c.C, D = c.D, H = c.H, W = c.W;
+  const auto &pts = c.pts, &pf = c.pf, &mk = c.mk, &gs = c.gs;
+  const auto gd = grad_densities.contiguous(), gv = grad_features.contiguous();
   const int64_t HW = H * W, DHW = D * HW;
   MG_DISPATCH_FLOATING_TYPES(dt, "add_points_to_volumes_backward_cpu", [&] {
     using acc_t = mg::acc_t<scalar_t>;
@@ -114,42 +97,20 @@ std::tuple<at::Tensor, at::Tensor> add_points_to_volumes_backward_cpu(
     const int64_t* gp = gs.const_data_ptr<int64_t>();
     const scalar_t* gdp = gd.const_data_ptr<scalar_t>();
     const scalar_t* gvp = gv.const_data_ptr<scalar_t>();
-    acc_t* opp = gpts.mutable_data_ptr<acc_t>();
-    acc_t* ofp = gfeat.mutable_data_ptr<acc_t>();
+    acc_t* opp = grads.pts.mutable_data_ptr<acc_t>();
+    acc_t* ofp = grads.feat.mutable_data_ptr<acc_t>();
     const acc_t pw = static_cast<acc_t>(point_weight);
     at::parallel_for(0, N * P, 256, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         if (static_cast<acc_t>(mp[i]) == acc_t(0)) continue;
         const int64_t n = i / P;
         const int64_t gz = gp[3 * n], gy = gp[3 * n + 1], gx = gp[3 * n + 2];
-        const scalar_t* xyz = pp + 3 * i;
-        const scalar_t* f = fp + C * i;
-        const scalar_t* gdn = gdp + n * DHW;
-        const scalar_t* gvn = gvp + n * C * DHW;
-        acc_t* gpi = opp + 3 * i;
-        acc_t* gfi = ofp + C * i;
-        const acc_t sx = voxel_coord_scale<acc_t>(gx, align_corners), sy = voxel_coord_scale<acc_t>(gy, align_corners),
-                    sz = voxel_coord_scale<acc_t>(gz, align_corners);
-        for_each_vote<acc_t>(
-            static_cast<acc_t>(xyz[0]), static_cast<acc_t>(xyz[1]), static_cast<acc_t>(xyz[2]), gx, gy, gz,
-            align_corners, trilinear,
-            [&](int64_t x, int64_t y, int64_t z, acc_t w, int ux, int uy, int uz, acc_t wx, acc_t wy, acc_t wz) {
-              const int64_t v = z * HW + y * W + x;
-              acc_t src = static_cast<acc_t>(gdn[v]);
-              for (int64_t c = 0; c < C; ++c) {
-                const acc_t g = static_cast<acc_t>(gvn[c * DHW + v]);
-                gfi[c] += g * w * pw;
-                if (trilinear) src += static_cast<acc_t>(f[c]) * g;
-              }
-              if (!trilinear) return;
-              gpi[0] += src * acc_t(ux ? 1 : -1) * wy * wz * sx * pw;
-              gpi[1] += src * acc_t(uy ? 1 : -1) * wx * wz * sy * pw;
-              gpi[2] += src * acc_t(uz ? 1 : -1) * wx * wy * sz * pw;
-            });
+        point_backward<scalar_t, acc_t>(pp + 3 * i, fp + C * i, gdp + n * DHW, gvp + n * C * DHW, gx, gy, gz, C, D, H,
+                                        W, pw, align_corners, trilinear, opp + 3 * i, ofp + C * i);
       }
     });
   });
-  return {gpts.to(dt), gfeat.to(dt)};
+  return grads.result();
 }
 
 }  // namespace

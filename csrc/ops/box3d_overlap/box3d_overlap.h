@@ -28,6 +28,7 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <c10/macros/Macros.h>
 
 #include <cmath>
@@ -251,6 +252,20 @@ inline void check_inputs(const at::Tensor& boxes1, const at::Tensor& boxes2) {
               "boxes1 must have shape (N, 8, 3), got ", boxes1.sizes());
   TORCH_CHECK(boxes2.dim() == 3 && boxes2.size(1) == 8 && boxes2.size(2) == 3,
               "boxes2 must have shape (M, 8, 3), got ", boxes2.sizes());
+}
+
+// One call after its checks (both backends): the box counts, the boxes made contiguous and the (N, M) outputs.
+struct Call {
+  int64_t N, M;
+  at::Tensor a, b, vol, iou;
+  bool empty() const { return N == 0 || M == 0; }
+};
+
+inline Call prepare(const at::Tensor& boxes1, const at::Tensor& boxes2) {
+  check_inputs(boxes1, boxes2);
+  const int64_t N = boxes1.size(0), M = boxes2.size(0);
+  return {N, M, boxes1.contiguous(), boxes2.contiguous(), at::empty({N, M}, boxes1.options()),
+          at::empty({N, M}, boxes1.options())};
 }
 
 }  // namespace box3d

@@ -16,27 +16,23 @@ namespace box3d {
 namespace {
 
 std::tuple<at::Tensor, at::Tensor> box3d_overlap_cpu(const at::Tensor& boxes1, const at::Tensor& boxes2) {
-  check_inputs(boxes1, boxes2);
-  const int64_t N = boxes1.size(0), M = boxes2.size(0);
-  auto vol = at::empty({N, M}, boxes1.options());
-  auto iou = at::empty({N, M}, boxes1.options());
-  if (N == 0 || M == 0) return {vol, iou};
-  const auto a = boxes1.contiguous(), b = boxes2.contiguous();
+  const Call c = prepare(boxes1, boxes2);
+  if (c.empty()) return {c.vol, c.iou};
   MG_DISPATCH_FLOATING_TYPES(boxes1.scalar_type(), "box3d_overlap_cpu", [&] {
     using T = mg::acc_t<scalar_t>;
     const T rel_tol = coplanar_rel_tol<scalar_t, T>();
-    const scalar_t* ap = a.const_data_ptr<scalar_t>();
-    const scalar_t* bp = b.const_data_ptr<scalar_t>();
-    scalar_t* vp = vol.mutable_data_ptr<scalar_t>();
-    scalar_t* ip = iou.mutable_data_ptr<scalar_t>();
-    at::parallel_for(0, N * M, 64, [&](int64_t lo, int64_t hi) {
+    const scalar_t* ap = c.a.const_data_ptr<scalar_t>();
+    const scalar_t* bp = c.b.const_data_ptr<scalar_t>();
+    scalar_t* vp = c.vol.mutable_data_ptr<scalar_t>();
+    scalar_t* ip = c.iou.mutable_data_ptr<scalar_t>();
+    at::parallel_for(0, c.N * c.M, 64, [&](int64_t lo, int64_t hi) {
       for (int64_t k = lo; k < hi; ++k) {
-        const int64_t n = k / M, m = k % M;
+        const int64_t n = k / c.M, m = k % c.M;
         overlap_pair<scalar_t, T>(ap + 24 * n, bp + 24 * m, rel_tol, vp + k, ip + k);
       }
     });
   });
-  return {vol, iou};
+  return {c.vol, c.iou};
 }
 
 }  // namespace

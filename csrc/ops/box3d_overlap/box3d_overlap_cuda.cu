@@ -27,22 +27,18 @@ __global__ void box3d_overlap_kernel(const scalar_t* __restrict__ a, const scala
 }
 
 std::tuple<at::Tensor, at::Tensor> box3d_overlap_cuda(const at::Tensor& boxes1, const at::Tensor& boxes2) {
-  check_inputs(boxes1, boxes2);
+  const Call c = prepare(boxes1, boxes2);
   const c10::cuda::CUDAGuard guard(boxes1.device());
-  const int64_t N = boxes1.size(0), M = boxes2.size(0);
-  auto vol = at::empty({N, M}, boxes1.options());
-  auto iou = at::empty({N, M}, boxes1.options());
-  if (N == 0 || M == 0) return {vol, iou};
-  const auto a = boxes1.contiguous(), b = boxes2.contiguous();
+  if (c.empty()) return {c.vol, c.iou};
   MG_DISPATCH_FLOATING_TYPES(boxes1.scalar_type(), "box3d_overlap_cuda", [&] {
     using T = mg::acc_t<scalar_t>;
     // Box<T> twice plus two polygon buffers live in each thread's registers / local memory: 128 threads a block
-    box3d_overlap_kernel<scalar_t, T><<<cuda::num_blocks(N * M, 128), 128, 0, c10::cuda::getCurrentCUDAStream()>>>(
-        a.const_data_ptr<scalar_t>(), b.const_data_ptr<scalar_t>(), N, M, coplanar_rel_tol<scalar_t, T>(),
-        vol.mutable_data_ptr<scalar_t>(), iou.mutable_data_ptr<scalar_t>());
+    box3d_overlap_kernel<scalar_t, T><<<cuda::num_blocks(c.N * c.M, 128), 128, 0, c10::cuda::getCurrentCUDAStream()>>>(
+        c.a.const_data_ptr<scalar_t>(), c.b.const_data_ptr<scalar_t>(), c.N, c.M, coplanar_rel_tol<scalar_t, T>(),
+        c.vol.mutable_data_ptr<scalar_t>(), c.iou.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  return {vol, iou};
+  return {c.vol, c.iou};
 }
 
 }  // namespace

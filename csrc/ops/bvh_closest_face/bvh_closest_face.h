@@ -10,7 +10,8 @@
 //
 // Depth-first branch and bound: the nearer child first, a subtree skipped when the squared distance to its
 // (padded) box exceeds the best so far (strictly: equal-distance faces with smaller ids are still visited, so ties
-// are exact). On CPU the BVH structure and face ids are checked; CUDA clamps them.
+// are exact). Every argument is checked by bvh::check_point_query (mesh_bvh/bvh.h; on CPU also the BVH structure
+// and the face ids); CUDA clamps them.
 //
 // float16 / bfloat16 inputs are compared in float32.
 #pragma once
@@ -74,11 +75,6 @@ C10_HOST_DEVICE inline int64_t closest_face(const T* q, const T* verts, int64_t 
   }
   return best_f;
 }
-
-// Checks every argument (BVH structure and face ids on CPU tensors). Returns M.
-int64_t check_inputs(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
-                     const at::Tensor& verts, const at::Tensor& faces, const at::Tensor& box, const at::Tensor& node,
-                     const at::Tensor& order, const at::Tensor& root);
 
 }  // namespace bcf
 }  // namespace mg

@@ -32,7 +32,7 @@ at::Tensor bvh_closest_face_idx_cuda(const at::Tensor& points, const at::Tensor&
                                      const at::Tensor& cloud_size, const at::Tensor& verts, const at::Tensor& faces,
                                      const at::Tensor& box, const at::Tensor& node, const at::Tensor& order,
                                      const at::Tensor& root) {
-  const int64_t M = check_inputs(points, cloud_first, cloud_size, verts, faces, box, node, order, root);
+  const int64_t M = bvh::check_point_query(points, cloud_first, cloud_size, verts, faces, box, node, order, root);
   const c10::cuda::CUDAGuard guard(points.device());
   const int64_t N = cloud_first.size(0), F = faces.size(0), V = verts.size(0), P = points.size(0);
   auto out = at::full({P}, -1, points.options().dtype(at::kLong));

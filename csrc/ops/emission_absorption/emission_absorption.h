@@ -73,6 +73,7 @@ C10_HOST_DEVICE inline void ray_density_grads(const scalar_t* d, int64_t P, int6
 }  // namespace mg
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 
 #include "../../common/checks.h"
 
@@ -100,6 +101,39 @@ inline void check_grads(const at::Tensor& grad_features, const at::Tensor& grad_
   MG_CHECK_FLOATING(grad_opacities);
   MG_CHECK_SAME_DEVICE(features, grad_features);
   MG_CHECK_SAME_DEVICE(features, grad_opacities);
+}
+
+// One call after its checks: sizes, the inputs made contiguous, the incoming gradients (backward) cast to the
+// inputs' dtype, and the outputs allocated (forward: features (R, C), opacities (R,); backward: grad_densities
+// (R, P), grad_features (R, P, C)). `empty`: no rays (and, for the backward, no points): the outputs are final.
+struct Call {
+  int64_t R, P, C;
+  at::Tensor d, f, g, go, out_a, out_b;
+  bool empty;
+};
+
+inline Call forward_call(const at::Tensor& densities, const at::Tensor& features, int64_t surface_thickness) {
+  check_inputs(densities, features, surface_thickness);
+  const int64_t R = features.size(0), P = features.size(1), C = features.size(2);
+  return {R,  P,  C,  densities.contiguous(), features.contiguous(), {}, {}, at::empty({R, C}, features.options()),
+          at::empty({R}, features.options()), R == 0};
+}
+
+inline Call backward_call(const at::Tensor& grad_features, const at::Tensor& grad_opacities,
+                          const at::Tensor& densities, const at::Tensor& features, int64_t surface_thickness) {
+  check_inputs(densities, features, surface_thickness);
+  check_grads(grad_features, grad_opacities, features);
+  const int64_t R = features.size(0), P = features.size(1), C = features.size(2);
+  return {R,
+          P,
+          C,
+          densities.contiguous(),
+          features.contiguous(),
+          grad_features.to(features.scalar_type()).contiguous(),
+          grad_opacities.to(features.scalar_type()).contiguous(),
+          at::empty({R, P}, features.options()),
+          at::empty({R, P, C}, features.options()),
+          R == 0 || P == 0};
 }
 
 }  // namespace raymarch

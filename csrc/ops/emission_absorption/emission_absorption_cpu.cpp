@@ -23,13 +23,10 @@ int64_t grain(int64_t P, int64_t C) { return std::max<int64_t>(1, 32768 / std::m
 
 std::tuple<at::Tensor, at::Tensor> emission_absorption_cpu(const at::Tensor& densities, const at::Tensor& features,
                                                            double eps, int64_t surface_thickness) {
-  check_inputs(densities, features, surface_thickness);
-  const int64_t R = features.size(0), P = features.size(1), C = features.size(2);
-  auto out = at::empty({R, C}, features.options());
-  auto opacity = at::empty({R}, features.options());
-  if (R == 0) return {out, opacity};
-  const auto d = densities.contiguous();
-  const auto f = features.contiguous();
+  const Call call = forward_call(densities, features, surface_thickness);
+  if (call.empty) return {call.out_a, call.out_b};
+  const int64_t R = call.R, P = call.P, C = call.C;
+  const auto &d = call.d, &f = call.f, &out = call.out_a, &opacity = call.out_b;
   MG_DISPATCH_FLOATING_TYPES(features.scalar_type(), "emission_absorption_cpu", [&] {
     using acc_t = mg::acc_t<scalar_t>;
     const acc_t one_eps = static_cast<acc_t>(1.0 + eps);
@@ -64,16 +61,10 @@ std::tuple<at::Tensor, at::Tensor> emission_absorption_backward_cpu(const at::Te
                                                                     const at::Tensor& densities,
                                                                     const at::Tensor& features, double eps,
                                                                     int64_t surface_thickness) {
-  check_inputs(densities, features, surface_thickness);
-  check_grads(grad_features, grad_opacities, features);
-  const int64_t R = features.size(0), P = features.size(1), C = features.size(2);
-  auto gd = at::empty({R, P}, features.options());
-  auto gf = at::empty({R, P, C}, features.options());
-  if (R == 0 || P == 0) return {gd, gf};
-  const auto d = densities.contiguous();
-  const auto f = features.contiguous();
-  const auto gfo = grad_features.to(features.scalar_type()).contiguous();
-  const auto go = grad_opacities.to(features.scalar_type()).contiguous();
+  const Call call = backward_call(grad_features, grad_opacities, densities, features, surface_thickness);
+  if (call.empty) return {call.out_a, call.out_b};
+  const int64_t R = call.R, P = call.P, C = call.C;
+  const auto &d = call.d, &f = call.f, &gfo = call.g, &go = call.go, &gd = call.out_a, &gf = call.out_b;
   MG_DISPATCH_FLOATING_TYPES(features.scalar_type(), "emission_absorption_backward_cpu", [&] {
     using acc_t = mg::acc_t<scalar_t>;
     const acc_t one_eps = static_cast<acc_t>(1.0 + eps);

@@ -74,29 +74,25 @@ __global__ void feature_grads_kernel(const acc_t* __restrict__ w, const scalar_t
 
 std::tuple<at::Tensor, at::Tensor> emission_absorption_cuda(const at::Tensor& densities, const at::Tensor& features,
                                                             double eps, int64_t surface_thickness) {
-  check_inputs(densities, features, surface_thickness);
+  const Call c = forward_call(densities, features, surface_thickness);
   const c10::cuda::CUDAGuard guard(features.device());
-  const int64_t R = features.size(0), P = features.size(1), C = features.size(2);
-  auto out = at::empty({R, C}, features.options());
-  auto opacity = at::empty({R}, features.options());
-  if (R == 0) return {out, opacity};
-  const auto d = densities.contiguous();
-  const auto f = features.contiguous();
+  if (c.empty) return {c.out_a, c.out_b};
+  const int64_t R = c.R, P = c.P, C = c.C;
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MG_DISPATCH_FLOATING_TYPES(features.scalar_type(), "emission_absorption_cuda", [&] {
     using acc_t = mg::acc_t<scalar_t>;
     auto w = at::empty({R, P}, features.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
     weights_kernel<scalar_t, acc_t><<<cuda::num_blocks(R), cuda::kThreads, 0, stream>>>(
-        d.const_data_ptr<scalar_t>(), R, P, surface_thickness, static_cast<acc_t>(1.0 + eps),
-        w.mutable_data_ptr<acc_t>(), opacity.mutable_data_ptr<scalar_t>());
+        c.d.const_data_ptr<scalar_t>(), R, P, surface_thickness, static_cast<acc_t>(1.0 + eps),
+        w.mutable_data_ptr<acc_t>(), c.out_b.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     if (C > 0) {
       composite_kernel<scalar_t, acc_t><<<cuda::num_blocks(R * C), cuda::kThreads, 0, stream>>>(
-          f.const_data_ptr<scalar_t>(), w.const_data_ptr<acc_t>(), R, P, C, out.mutable_data_ptr<scalar_t>());
+          c.f.const_data_ptr<scalar_t>(), w.const_data_ptr<acc_t>(), R, P, C, c.out_a.mutable_data_ptr<scalar_t>());
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     }
   });
-  return {out, opacity};
+  return {c.out_a, c.out_b};
 }
 
 std::tuple<at::Tensor, at::Tensor> emission_absorption_backward_cuda(const at::Tensor& grad_features,
@@ -104,17 +100,10 @@ std::tuple<at::Tensor, at::Tensor> emission_absorption_backward_cuda(const at::T
                                                                      const at::Tensor& densities,
                                                                      const at::Tensor& features, double eps,
                                                                      int64_t surface_thickness) {
-  check_inputs(densities, features, surface_thickness);
-  check_grads(grad_features, grad_opacities, features);
+  const Call c = backward_call(grad_features, grad_opacities, densities, features, surface_thickness);
   const c10::cuda::CUDAGuard guard(features.device());
-  const int64_t R = features.size(0), P = features.size(1), C = features.size(2);
-  auto gd = at::empty({R, P}, features.options());
-  auto gf = at::empty({R, P, C}, features.options());
-  if (R == 0 || P == 0) return {gd, gf};
-  const auto d = densities.contiguous();
-  const auto f = features.contiguous();
-  const auto g = grad_features.to(features.scalar_type()).contiguous();
-  const auto go = grad_opacities.to(features.scalar_type()).contiguous();
+  if (c.empty) return {c.out_a, c.out_b};
+  const int64_t R = c.R, P = c.P, C = c.C;
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MG_DISPATCH_FLOATING_TYPES(features.scalar_type(), "emission_absorption_backward_cuda", [&] {
     using acc_t = mg::acc_t<scalar_t>;
@@ -122,20 +111,20 @@ std::tuple<at::Tensor, at::Tensor> emission_absorption_backward_cuda(const at::T
     auto G = at::empty({R, P}, acc_opts);
     auto su = at::empty({R, P, 2}, acc_opts);
     dots_kernel<scalar_t, acc_t><<<cuda::num_blocks(R * P), cuda::kThreads, 0, stream>>>(
-        f.const_data_ptr<scalar_t>(), g.const_data_ptr<scalar_t>(), R, P, C, G.mutable_data_ptr<acc_t>());
+        c.f.const_data_ptr<scalar_t>(), c.g.const_data_ptr<scalar_t>(), R, P, C, G.mutable_data_ptr<acc_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     scans_kernel<scalar_t, acc_t><<<cuda::num_blocks(R), cuda::kThreads, 0, stream>>>(
-        d.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(), R, P, surface_thickness,
+        c.d.const_data_ptr<scalar_t>(), c.go.const_data_ptr<scalar_t>(), R, P, surface_thickness,
         static_cast<acc_t>(1.0 + eps), G.mutable_data_ptr<acc_t>(), su.mutable_data_ptr<acc_t>(),
-        gd.mutable_data_ptr<scalar_t>());
+        c.out_a.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     if (C > 0) {
       feature_grads_kernel<scalar_t, acc_t><<<cuda::num_blocks(R * P * C), cuda::kThreads, 0, stream>>>(
-          G.const_data_ptr<acc_t>(), g.const_data_ptr<scalar_t>(), R, P, C, gf.mutable_data_ptr<scalar_t>());
+          G.const_data_ptr<acc_t>(), c.g.const_data_ptr<scalar_t>(), R, P, C, c.out_b.mutable_data_ptr<scalar_t>());
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     }
   });
-  return {gd, gf};
+  return {c.out_a, c.out_b};
 }
 
 }  // namespace

@@ -9,19 +9,12 @@
 
 #include "../../common/checks.h"
 #include "../../common/cuda_utils.cuh"
+#include "../../common/cuda_warp.cuh"
 #include "../../common/dispatch.h"
 #include "gather_scatter.h"
 
 namespace mg {
 namespace {
-
-constexpr int kWarp = 32;
-
-template <typename acc_t>
-__device__ __forceinline__ acc_t warp_sum(acc_t v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_down_sync(0xffffffffu, v, o);
-  return v;
-}
 
 // One thread per output element (v, f).
 template <typename scalar_t, typename index_t>
@@ -72,21 +65,19 @@ __global__ void edge_dot_kernel(const scalar_t* __restrict__ a, int64_t ars, int
                                 int64_t V_dst, const index_t* __restrict__ col, int64_t E, int64_t F, int64_t H,
                                 scalar_t* __restrict__ out) {
   using acc_t = mg::acc_t<scalar_t>;
-  const int lane = threadIdx.x % kWarp;
-  const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
-  for (int64_t k = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; k < E; k += warps) {
-    // Search rowptr[0, V_dst) only (index_math.h): v + 1 <= V_dst, so rowptr[v + 1] is in bounds for any rowptr.
-    const int64_t v = row_of_entry(rowptr, V_dst, k);
+  const int lane = cuda::warp_lane();
+  MG_CUDA_WARP_LOOP(k, E) {
+    const int64_t v = cuda::owning_row(rowptr, V_dst, k);
     const int64_t u = col[k];
-    const bool ok = v >= 0 && u >= 0 && u < V_src && rowptr[v] <= k && k < rowptr[v + 1];
+    const bool ok = v >= 0 && u >= 0 && u < V_src;
     const int64_t C = F / H;
     for (int64_t h = 0; h < H; ++h) {
       acc_t s = 0;
       if (ok) {
-        for (int64_t f = h * C + lane; f < (h + 1) * C; f += kWarp)
+        for (int64_t f = h * C + lane; f < (h + 1) * C; f += cuda::kWarp)
           s += static_cast<acc_t>(a[v * ars + f * acs]) * static_cast<acc_t>(b[u * brs + f * bcs]);
       }
-      s = warp_sum(s);
+      s = cuda::warp_sum(s);
       if (lane == 0) out[k * H + h] = static_cast<scalar_t>(s);
     }
   }
@@ -123,26 +114,23 @@ __global__ void arg_backward_w_kernel(const scalar_t* __restrict__ g, int64_t gr
                                       const index_t* __restrict__ col_t, const int64_t* __restrict__ eid_t, int64_t E,
                                       int64_t V_src, int64_t V_dst, int64_t F, int64_t H, scalar_t* __restrict__ grad_w) {
   using acc_t = mg::acc_t<scalar_t>;
-  const int lane = threadIdx.x % kWarp;
-  const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
-  for (int64_t t = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; t < E; t += warps) {
-    const int64_t u = row_of_entry(rowptr_t, V_src, t);
+  const int lane = cuda::warp_lane();
+  MG_CUDA_WARP_LOOP(t, E) {
+    const int64_t u = cuda::owning_row(rowptr_t, V_src, t);
     const int64_t v = col_t[t], e = eid_t[t];
-    const bool ok = u >= 0 && v >= 0 && v < V_dst && e >= 0 && e < E && rowptr_t[u] <= t && t < rowptr_t[u + 1];
+    const bool ok = u >= 0 && v >= 0 && v < V_dst && e >= 0 && e < E;
     const int64_t C = F / H;
     for (int64_t h = 0; h < H; ++h) {
       acc_t s = 0;
       if (ok) {
-        for (int64_t f = h * C + lane; f < (h + 1) * C; f += kWarp)
+        for (int64_t f = h * C + lane; f < (h + 1) * C; f += cuda::kWarp)
           if (arg[v * F + f] == e) s += static_cast<acc_t>(g[v * grs + f * gcs]) * static_cast<acc_t>(x[u * xrs + f * xcs]);
       }
-      s = warp_sum(s);
+      s = cuda::warp_sum(s);
       if (lane == 0 && ok) grad_w[e * H + h] = static_cast<scalar_t>(s);
     }
   }
 }
-
-unsigned int warp_blocks(int64_t items) { return cuda::num_blocks(items * kWarp); }
 
 std::tuple<at::Tensor, at::Tensor> gather_scatter_cuda(const at::Tensor& x, const at::Tensor& rowptr,
                                                        const at::Tensor& col, const std::optional<at::Tensor>& weight,
@@ -189,7 +177,7 @@ at::Tensor edge_dot_cuda(const at::Tensor& a, const at::Tensor& b, const at::Ten
   const auto stream = c10::cuda::getCurrentCUDAStream();
   MG_DISPATCH_FLOATING_TYPES(a.scalar_type(), "edge_dot_cuda", [&] {
     MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "edge_dot_cuda", [&] {
-      edge_dot_kernel<scalar_t, index_t><<<warp_blocks(E), cuda::kThreads, 0, stream>>>(
+      edge_dot_kernel<scalar_t, index_t><<<cuda::warp_blocks(E), cuda::kThreads, 0, stream>>>(
           a.const_data_ptr<scalar_t>(), a.stride(0), a.stride(1), b.const_data_ptr<scalar_t>(), b.stride(0),
           b.stride(1), b.size(0), rp.const_data_ptr<int64_t>(), a.size(0), c.const_data_ptr<index_t>(), E, F, heads,
           out.mutable_data_ptr<scalar_t>());
@@ -225,7 +213,7 @@ std::tuple<at::Tensor, at::Tensor> gather_scatter_arg_backward_cuda(
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       }
       if (compute_grad_weight && E > 0 && V_src > 0) {
-        arg_backward_w_kernel<scalar_t, index_t><<<warp_blocks(E), cuda::kThreads, 0, stream>>>(
+        arg_backward_w_kernel<scalar_t, index_t><<<cuda::warp_blocks(E), cuda::kThreads, 0, stream>>>(
             grad_out.const_data_ptr<scalar_t>(), grad_out.stride(0), grad_out.stride(1), x.const_data_ptr<scalar_t>(),
             x.stride(0), x.stride(1), ar.const_data_ptr<int64_t>(), rp.const_data_ptr<int64_t>(),
             c.const_data_ptr<index_t>(), eid.const_data_ptr<int64_t>(), E, V_src, V_dst, F, H,

@@ -46,46 +46,42 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   using acc = mg::acc_t<scalar_t>;
   const Operands<acc> in = operands<acc>(vol_in, iso_in);
   if (!in.has_cells) return in.empty();
-  const at::Tensor& vol = in.vol;
-  const at::Tensor& iso_t = in.iso;
-  const Grid g = in.g;
-  const auto vopt = in.vopt, iopt = in.iopt;
-  const scalar_t* v = vol.const_data_ptr<scalar_t>();
-  const acc* iso = iso_t.const_data_ptr<acc>();
-  const int64_t layers = g.N * (g.D - 1), rows = layers * (g.H - 1), P = g.N * g.points_per_volume();
-  at::Tensor flags_t = at::zeros({P}, vol.options().dtype(at::kByte));
+  const scalar_t* v = in.vol.template const_data_ptr<scalar_t>();
+  const acc* iso = in.iso.template const_data_ptr<acc>();
+  const int64_t layers = in.g.N * (in.g.D - 1), rows = layers * (in.g.H - 1), P = in.g.N * in.g.points_per_volume();
+  at::Tensor flags_t = at::zeros({P}, in.vol.options().dtype(at::kByte));
   uint8_t* flags = flags_t.mutable_data_ptr<uint8_t>();
   std::vector<int64_t> row_faces(rows + 1, 0);
   std::atomic<bool> nonfinite{false};
   // grains of about kGrainCells cells / samples: small volumes run on one thread (a parallel region costs more)
   constexpr int64_t kGrainCells = 32768;
-  const int64_t layer_grain = std::max<int64_t>(1, kGrainCells / ((g.H - 1) * (g.W - 1)));
-  const int64_t row_grain = std::max<int64_t>(1, kGrainCells / g.W);
+  const int64_t layer_grain = std::max<int64_t>(1, kGrainCells / ((in.g.H - 1) * (in.g.W - 1)));
+  const int64_t row_grain = std::max<int64_t>(1, kGrainCells / in.g.W);
 
   // 1. count and mark, even layers then odd ones
   for (int parity = 0; parity < 2; ++parity) {
-    const int64_t half = (g.D - 1 - parity + 1) / 2;  // layers z = parity, parity + 2, ... < D - 1
-    at::parallel_for(0, g.N * half, layer_grain, [&](int64_t lo, int64_t hi) {
+    const int64_t half = (in.g.D - 1 - parity + 1) / 2;  // layers z = parity, parity + 2, ... < D - 1
+    at::parallel_for(0, in.g.N * half, layer_grain, [&](int64_t lo, int64_t hi) {
       acc vals[8];
       int64_t tri[kMaxTriangles][3];
-      std::vector<uint8_t> col(g.W), cases(g.W);
+      std::vector<uint8_t> col(in.g.W), cases(in.g.W);
       for (int64_t l = lo; l < hi; ++l) {
         const int64_t n = l / half, z = parity + 2 * (l % half);
         const acc level = iso[n];
         bool bad = false;
-        for (int64_t y = 0; y < g.H - 1; ++y) {
+        for (int64_t y = 0; y < in.g.H - 1; ++y) {
           int64_t count = 0;
-          bad |= !row_cases<scalar_t, acc>(v, g, n, z, y, level, col.data(), cases.data());
-          for (int64_t x = 0; x < g.W - 1; ++x) {
+          bad |= !row_cases<scalar_t, acc>(v, in.g, n, z, y, level, col.data(), cases.data());
+          for (int64_t x = 0; x < in.g.W - 1; ++x) {
             if (num_triangles(cases[x]) == 0) continue;
             int cube;
-            load_cell<scalar_t, acc>(v, g, n, z, y, x, level, vals, cube);
-            const int nt = cell_triangles<acc>(g, n, z, y, x, vals, level, cube, tri);
+            load_cell<scalar_t, acc>(v, in.g, n, z, y, x, level, vals, cube);
+            const int nt = cell_triangles<acc>(in.g, n, z, y, x, vals, level, cube, tri);
             for (int t = 0; t < nt; ++t)
               for (int j = 0; j < 3; ++j) flags[tri[t][j] >> 2] |= uint8_t(1u << (tri[t][j] & 3));
             count += nt;
           }
-          row_faces[(n * (g.D - 1) + z) * (g.H - 1) + y + 1] = count;
+          row_faces[(n * (in.g.D - 1) + z) * (in.g.H - 1) + y + 1] = count;
         }
         if (bad) nonfinite.store(true, std::memory_order_relaxed);
       }
@@ -96,36 +92,36 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   // 2. scans: faces per row of cells; used keys per grid point (two levels: rows of samples, then within a row)
   for (int64_t r = 0; r < rows; ++r) row_faces[r + 1] += row_faces[r];
   const int64_t F = row_faces[rows];
-  const int64_t prow = g.N * g.D * g.H;
+  const int64_t prow = in.g.N * in.g.D * in.g.H;
   std::vector<int64_t> row_verts(prow + 1, 0);
   at::parallel_for(0, prow, row_grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t c = 0;
-      for (int64_t x = 0; x < g.W; ++x) c += popcount4(flags[r * g.W + x]);
+      for (int64_t x = 0; x < in.g.W; ++x) c += popcount4(flags[r * in.g.W + x]);
       row_verts[r + 1] = c;
     }
   });
   for (int64_t r = 0; r < prow; ++r) row_verts[r + 1] += row_verts[r];
   const int64_t V = row_verts[prow];
-  at::Tensor vbase_t = at::empty({P}, iopt);
+  at::Tensor vbase_t = at::empty({P}, in.iopt);
   int64_t* vbase = vbase_t.mutable_data_ptr<int64_t>();
   at::parallel_for(0, prow, row_grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       int64_t c = row_verts[r];
-      for (int64_t x = 0; x < g.W; ++x) {
-        vbase[r * g.W + x] = c;
-        c += popcount4(flags[r * g.W + x]);
+      for (int64_t x = 0; x < in.g.W; ++x) {
+        vbase[r * in.g.W + x] = c;
+        c += popcount4(flags[r * in.g.W + x]);
       }
     }
   });
 
   // 3. outputs
-  at::Tensor verts = at::empty({V, 3}, vopt), faces = at::empty({F, 3}, iopt);
-  at::Tensor vpv = at::empty({g.N}, iopt), fpv = at::empty({g.N}, iopt);
+  at::Tensor verts = at::empty({V, 3}, in.vopt), faces = at::empty({F, 3}, in.iopt);
+  at::Tensor vpv = at::empty({in.g.N}, in.iopt), fpv = at::empty({in.g.N}, in.iopt);
   acc* vp = verts.mutable_data_ptr<acc>();
   int64_t* fp = faces.mutable_data_ptr<int64_t>();
-  for (int64_t n = 0; n < g.N; ++n) {
-    const int64_t per_rows = (g.D - 1) * (g.H - 1), per_prow = g.D * g.H;
+  for (int64_t n = 0; n < in.g.N; ++n) {
+    const int64_t per_rows = (in.g.D - 1) * (in.g.H - 1), per_prow = in.g.D * in.g.H;
     fpv.mutable_data_ptr<int64_t>()[n] = row_faces[(n + 1) * per_rows] - row_faces[n * per_rows];
     vpv.mutable_data_ptr<int64_t>()[n] = row_verts[(n + 1) * per_prow] - row_verts[n * per_prow];
   }
@@ -134,19 +130,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   at::parallel_for(0, rows, row_grain, [&](int64_t lo, int64_t hi) {
     acc vals[8];
     int64_t tri[kMaxTriangles][3];
-    std::vector<uint8_t> col(g.W), cases(g.W);
+    std::vector<uint8_t> col(in.g.W), cases(in.g.W);
     for (int64_t r = lo; r < hi; ++r) {
       if (row_faces[r + 1] == row_faces[r]) continue;
-      const int64_t y = r % (g.H - 1), z = (r / (g.H - 1)) % (g.D - 1), n = r / ((g.H - 1) * (g.D - 1));
+      const int64_t y = r % (in.g.H - 1), z = (r / (in.g.H - 1)) % (in.g.D - 1), n = r / ((in.g.H - 1) * (in.g.D - 1));
       const acc level = iso[n];
-      const int64_t first = row_verts[n * g.D * g.H];
+      const int64_t first = row_verts[n * in.g.D * in.g.H];
       int64_t o = row_faces[r];
-      row_cases<scalar_t, acc>(v, g, n, z, y, level, col.data(), cases.data());
-      for (int64_t x = 0; x < g.W - 1; ++x) {
+      row_cases<scalar_t, acc>(v, in.g, n, z, y, level, col.data(), cases.data());
+      for (int64_t x = 0; x < in.g.W - 1; ++x) {
         if (num_triangles(cases[x]) == 0) continue;
         int cube;
-        load_cell<scalar_t, acc>(v, g, n, z, y, x, level, vals, cube);
-        const int nt = cell_triangles<acc>(g, n, z, y, x, vals, level, cube, tri);
+        load_cell<scalar_t, acc>(v, in.g, n, z, y, x, level, vals, cube);
+        const int nt = cell_triangles<acc>(in.g, n, z, y, x, vals, level, cube, tri);
         for (int t = 0; t < nt; ++t, ++o) {
           for (int j = 0; j < 3; ++j) {
             const int64_t G = tri[t][j] >> 2;
@@ -159,16 +155,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   });
   at::parallel_for(0, prow, row_grain, [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
-      const int64_t y = r % g.H, z = (r / g.H) % g.D, n = r / (g.H * g.D);
+      const int64_t y = r % in.g.H, z = (r / in.g.H) % in.g.D, n = r / (in.g.H * in.g.D);
       const acc level = iso[n];
-      for (int64_t x = 0; x < g.W; ++x) {
-        const int64_t G = r * g.W + x;
+      for (int64_t x = 0; x < in.g.W; ++x) {
+        const int64_t G = r * in.g.W + x;
         const uint8_t f = flags[G];
         if (f == 0) continue;
         int64_t o = vbase[G];
         for (int slot = 0; slot < 4; ++slot) {
           if (!(f >> slot & 1)) continue;
-          key_position<scalar_t, acc>(v, g, z, y, x, G, slot, level, vp + 3 * o);
+          key_position<scalar_t, acc>(v, in.g, z, y, x, G, slot, level, vp + 3 * o);
           ++o;
         }
       }

@@ -103,23 +103,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   using acc = mg::acc_t<scalar_t>;
   const Operands<acc> in = operands<acc>(vol_in, iso_in);
   if (!in.has_cells) return in.empty();
-  const at::Tensor& vol = in.vol;
-  const at::Tensor& iso_t = in.iso;
-  const Grid g = in.g;
-  const auto vopt = in.vopt, iopt = in.iopt;
   const auto stream = c10::cuda::getCurrentCUDAStream();
-  const int64_t cells = g.N * g.cells_per_volume(), P = g.N * g.points_per_volume();
-  const scalar_t* v = vol.const_data_ptr<scalar_t>();
-  const acc* iso = iso_t.const_data_ptr<acc>();
-  at::Tensor counts = at::empty({cells}, vol.options().dtype(at::kInt));
-  at::Tensor flags = at::zeros({(P + 3) / 4}, vol.options().dtype(at::kInt));  // P flag bytes, word-aligned
-  at::Tensor nonfinite = at::zeros({1}, vol.options().dtype(at::kInt));
+  const int64_t cells = in.g.N * in.g.cells_per_volume(), P = in.g.N * in.g.points_per_volume();
+  const scalar_t* v = in.vol.template const_data_ptr<scalar_t>();
+  const acc* iso = in.iso.template const_data_ptr<acc>();
+  at::Tensor counts = at::empty({cells}, in.vol.options().dtype(at::kInt));
+  at::Tensor flags = at::zeros({(P + 3) / 4}, in.vol.options().dtype(at::kInt));  // P flag bytes, word-aligned
+  at::Tensor nonfinite = at::zeros({1}, in.vol.options().dtype(at::kInt));
   count_kernel<scalar_t, acc><<<cuda::num_blocks(cells), cuda::kThreads, 0, stream>>>(
-      v, iso, g, cells, counts.mutable_data_ptr<int32_t>(),
+      v, iso, in.g, cells, counts.mutable_data_ptr<int32_t>(),
       reinterpret_cast<unsigned int*>(flags.mutable_data_ptr<int32_t>()), nonfinite.mutable_data_ptr<int32_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const uint8_t* fl = reinterpret_cast<const uint8_t*>(flags.const_data_ptr<int32_t>());
-  at::Tensor vcounts = at::empty({P}, vol.options().dtype(at::kInt));
+  at::Tensor vcounts = at::empty({P}, in.vol.options().dtype(at::kInt));
   popcount_kernel<<<cuda::num_blocks(P), cuda::kThreads, 0, stream>>>(fl, P, vcounts.mutable_data_ptr<int32_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const at::Tensor face_incl = at::cumsum(counts, 0, at::kLong), vert_incl = at::cumsum(vcounts, 0, at::kLong);
@@ -129,21 +125,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> run(const at::Tensor&
   const int64_t* tp = totals.const_data_ptr<int64_t>();
   TORCH_CHECK(tp[2] == 0, "marching_cubes: vol_batch contains NaN or infinite values");
   const int64_t F = tp[0], V = tp[1];
-  at::Tensor verts = at::empty({V, 3}, vopt), faces = at::empty({F, 3}, iopt);
+  at::Tensor verts = at::empty({V, 3}, in.vopt), faces = at::empty({F, 3}, in.iopt);
   faces_kernel<scalar_t, acc><<<cuda::num_blocks(cells), cuda::kThreads, 0, stream>>>(
-      v, iso, g, cells, counts.const_data_ptr<int32_t>(), face_incl.const_data_ptr<int64_t>(), fl,
+      v, iso, in.g, cells, counts.const_data_ptr<int32_t>(), face_incl.const_data_ptr<int64_t>(), fl,
       vcounts.const_data_ptr<int32_t>(), vert_incl.const_data_ptr<int64_t>(), F, faces.mutable_data_ptr<int64_t>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   verts_kernel<scalar_t, acc><<<cuda::num_blocks(P), cuda::kThreads, 0, stream>>>(
-      v, iso, g, P, fl, vcounts.const_data_ptr<int32_t>(), vert_incl.const_data_ptr<int64_t>(), V,
+      v, iso, in.g, P, fl, vcounts.const_data_ptr<int32_t>(), vert_incl.const_data_ptr<int64_t>(), V,
       verts.mutable_data_ptr<acc>());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   // per-volume counts from the inclusive scans at the volumes' ends (device side, no sync)
-  const at::Tensor face_ends = face_incl.view({g.N, g.cells_per_volume()}).select(1, g.cells_per_volume() - 1);
-  const at::Tensor vert_ends = vert_incl.view({g.N, g.points_per_volume()}).select(1, g.points_per_volume() - 1);
-  const at::Tensor zero = at::zeros({1}, iopt);
-  const at::Tensor fpv = face_ends.sub(at::cat({zero, face_ends.slice(0, 0, g.N - 1)}));
-  const at::Tensor vpv = vert_ends.sub(at::cat({zero, vert_ends.slice(0, 0, g.N - 1)}));
+  const int64_t cpv = in.g.cells_per_volume(), ppv = in.g.points_per_volume();
+  const at::Tensor face_ends = face_incl.view({in.g.N, cpv}).select(1, cpv - 1);
+  const at::Tensor vert_ends = vert_incl.view({in.g.N, ppv}).select(1, ppv - 1);
+  const at::Tensor zero = at::zeros({1}, in.iopt);
+  const at::Tensor fpv = face_ends.sub(at::cat({zero, face_ends.slice(0, 0, in.g.N - 1)}));
+  const at::Tensor vpv = vert_ends.sub(at::cat({zero, vert_ends.slice(0, 0, in.g.N - 1)}));
   return {verts, faces, vpv, fpv};
 }
 

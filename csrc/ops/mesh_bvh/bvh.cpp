@@ -88,6 +88,13 @@ void build_element(const T* tri, int64_t f0, int64_t nf, std::vector<T>& box, st
     if (node[3 * m + 2] < 0) std::sort(order.begin() + node[3 * m], order.begin() + node[3 * m] + node[3 * m + 1]);
 }
 
+// faces (F, 3) int64 on the CPU, contiguous: every vertex id within [0, V).
+void check_face_ids(const at::Tensor& faces, int64_t V) {
+  const int64_t* fp = faces.const_data_ptr<int64_t>();
+  for (int64_t i = 0; i < faces.numel(); ++i)
+    TORCH_CHECK(fp[i] >= 0 && fp[i] < V, "faces must index verts: face ", i / 3, " holds ", fp[i], ", V = ", V);
+}
+
 }  // namespace
 
 Bvh build(const at::Tensor& tris, const at::Tensor& mesh_first, const at::Tensor& mesh_size) {
@@ -237,6 +244,26 @@ void check_chains(const at::Tensor& start, const at::Tensor& edge, int64_t M, in
                 "chain_edge ", e, " names a vertex outside [0, ", V, ")");
 }
 
+int64_t check_point_query(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                          const at::Tensor& verts, const at::Tensor& faces, const at::Tensor& box,
+                          const at::Tensor& node, const at::Tensor& order, const at::Tensor& root) {
+  TORCH_CHECK(points.dim() == 2 && points.size(1) == 3, "points must be (P, 3)");
+  TORCH_CHECK(verts.dim() == 2 && verts.size(1) == 3, "verts must be (V, 3)");
+  TORCH_CHECK(faces.dim() == 2 && faces.size(1) == 3, "faces must be (F, 3)");
+  MG_CHECK_FLOATING(points);
+  MG_CHECK_SAME_DTYPE(points, verts);
+  MG_CHECK_DTYPE(faces, at::kLong);
+  MG_CHECK_SAME_DEVICE(points, verts);
+  MG_CHECK_SAME_DEVICE(points, faces);
+  const int64_t N = cloud_first.dim() == 1 ? cloud_first.size(0) : -1;
+  TORCH_CHECK(N >= 0, "cloud_first must be (N,)");
+  check_ranges(cloud_first, cloud_size, N, points.size(0), points, "cloud_first", "cloud_size", /*disjoint=*/true);
+  const auto acc = points.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const int64_t M = check_bvh(box, node, order, root, faces.size(0), N, points, acc);
+  if (faces.device().is_cpu()) check_face_ids(faces.contiguous(), verts.size(0));
+  return M;
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> build_host(
     const at::Tensor& verts, const at::Tensor& faces, const at::Tensor& mesh_first, const at::Tensor& mesh_size) {
   TORCH_CHECK(verts.dim() == 2 && verts.size(1) == 3, "verts must be (V, 3), got ", verts.sizes());
@@ -251,9 +278,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tenso
   const auto mf = mesh_first.cpu(), ms = mesh_size.cpu();
   if (!verts.device().is_cpu()) check_ranges(mf, ms, N, F, mf, "mesh_first", "mesh_size", /*disjoint=*/true);
   const auto fc = faces.cpu().contiguous();
-  const int64_t* fp = fc.const_data_ptr<int64_t>();
-  for (int64_t i = 0; i < fc.numel(); ++i)
-    TORCH_CHECK(fp[i] >= 0 && fp[i] < V, "faces must index verts: face ", i / 3, " holds ", fp[i], ", V = ", V);
+  check_face_ids(fc, V);
   const auto acc = verts.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
   const auto v = verts.cpu().to(acc).contiguous();
   const Bvh b = build(v.index_select(0, fc.view({-1})).view({F, 3, 3}), mf, ms);

@@ -74,6 +74,14 @@ C10_HOST_DEVICE inline bool ray_box(const T* o, const T* d, const T* inv, const 
 int64_t check_bvh(const at::Tensor& box, const at::Tensor& node, const at::Tensor& order, const at::Tensor& root,
                   int64_t F, int64_t N, const at::Tensor& like, at::ScalarType box_dtype);
 
+// Checks of a point query against packed meshes over their BVH (bvh_closest_face_idx, winding_number): points
+// (P, 3) floating in N groups (cloud_first, cloud_size: ordered, disjoint ranges of rows), verts (V, 3) of the
+// points' dtype, faces (F, 3) int64 (on CPU also within [0, V)) and the BVH tensors (check_bvh; box float64 for
+// float64 points, else float32), all on the points' device. Returns M.
+int64_t check_point_query(const at::Tensor& points, const at::Tensor& cloud_first, const at::Tensor& cloud_size,
+                          const at::Tensor& verts, const at::Tensor& faces, const at::Tensor& box,
+                          const at::Tensor& node, const at::Tensor& order, const at::Tensor& root);
+
 // Checks of the boundary chains (chain_start (M + 1,), chain_edge (B, 3) int64, device of `like`); on CPU also
 // chain_start[0] == 0, non-decreasing, chain_start[M] == B, edge vertices within [0, V).
 void check_chains(const at::Tensor& start, const at::Tensor& edge, int64_t M, int64_t V, const at::Tensor& like);

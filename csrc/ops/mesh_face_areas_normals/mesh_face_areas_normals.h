@@ -15,7 +15,9 @@
 //   CUDA kernels (no sync): memory-safe for any input. Any V, F, including 0.
 #pragma once
 
+#include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 #include <c10/macros/Macros.h>
 
@@ -135,6 +137,31 @@ inline at::Tensor scatter_to_verts(const at::Tensor& contrib, const at::Tensor& 
     out.index_put_({idx}, contrib.reshape({-1, 3}), /*accumulate=*/true);
   }
   return out.to(dtype);
+}
+
+// One call after its checks (both backends; the face range is checked on CPU tensors, clamped on CUDA): sizes,
+// contiguous operands, and the outputs: forward areas (F,) and normals (F, 3); backward the per-face corner
+// gradients contrib (F, 3, 3) in the accumulation dtype (grad_areas / grad_normals undefined for the forward).
+struct Call {
+  int64_t V, F;
+  at::Tensor v, fc, ga, gn, areas, normals, contrib;
+};
+
+inline Call forward_call(const at::Tensor& verts, const at::Tensor& faces) {
+  check_inputs(verts, faces);
+  const int64_t V = verts.size(0), F = faces.size(0);
+  if (faces.device().is_cpu()) check_face_range_cpu(faces, V);
+  return {V,  F,  verts.contiguous(), faces.contiguous(), {}, {}, at::empty({F}, verts.options()),
+          at::empty({F, 3}, verts.options()), {}};
+}
+
+inline Call backward_call(const at::Tensor& grad_areas, const at::Tensor& grad_normals, const at::Tensor& verts,
+                          const at::Tensor& faces) {
+  check_backward(grad_areas, grad_normals, verts, faces);
+  const int64_t V = verts.size(0), F = faces.size(0);
+  if (faces.device().is_cpu()) check_face_range_cpu(faces, V);
+  return {V,  F,  verts.contiguous(), faces.contiguous(), grad_areas.contiguous(), grad_normals.contiguous(), {}, {},
+          at::empty({F, 3, 3}, verts.options().dtype(at::toOpMathType(verts.scalar_type())))};
 }
 
 }  // namespace face_geom

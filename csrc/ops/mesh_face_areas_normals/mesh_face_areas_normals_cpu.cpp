@@ -18,52 +18,39 @@ namespace face_geom {
 namespace {
 
 std::tuple<at::Tensor, at::Tensor> mesh_face_areas_normals_cpu(const at::Tensor& verts, const at::Tensor& faces) {
-  check_inputs(verts, faces);
-  const int64_t V = verts.size(0), F = faces.size(0);
-  check_face_range_cpu(faces, V);
-  auto areas = at::empty({F}, verts.options());
-  auto normals = at::empty({F, 3}, verts.options());
-  if (F == 0) return {areas, normals};
-  const auto v = verts.contiguous(), fc = faces.contiguous();
+  const Call c = forward_call(verts, faces);
+  if (c.F == 0) return {c.areas, c.normals};
   MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_cpu", [&] {
     MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_cpu", [&] {
-      const scalar_t* vp = v.const_data_ptr<scalar_t>();
-      const index_t* fp = fc.const_data_ptr<index_t>();
-      scalar_t* ap = areas.mutable_data_ptr<scalar_t>();
-      scalar_t* np = normals.mutable_data_ptr<scalar_t>();
-      at::parallel_for(0, F, 4096, [&](int64_t lo, int64_t hi) {
-        for (int64_t f = lo; f < hi; ++f) forward_face<scalar_t, index_t, mg::acc_t<scalar_t>>(vp, fp, f, V, ap, np);
+      const scalar_t* vp = c.v.const_data_ptr<scalar_t>();
+      const index_t* fp = c.fc.const_data_ptr<index_t>();
+      scalar_t* ap = c.areas.mutable_data_ptr<scalar_t>();
+      scalar_t* np = c.normals.mutable_data_ptr<scalar_t>();
+      at::parallel_for(0, c.F, 4096, [&](int64_t lo, int64_t hi) {
+        for (int64_t f = lo; f < hi; ++f) forward_face<scalar_t, index_t, mg::acc_t<scalar_t>>(vp, fp, f, c.V, ap, np);
       });
     });
   });
-  return {areas, normals};
+  return {c.areas, c.normals};
 }
 
 at::Tensor mesh_face_areas_normals_backward_cpu(const at::Tensor& grad_areas, const at::Tensor& grad_normals,
                                                 const at::Tensor& verts, const at::Tensor& faces) {
-  check_backward(grad_areas, grad_normals, verts, faces);
-  const int64_t V = verts.size(0), F = faces.size(0);
-  check_face_range_cpu(faces, V);
-  const auto acc = at::toOpMathType(verts.scalar_type());
-  auto contrib = at::empty({F, 3, 3}, verts.options().dtype(acc));
-  if (F > 0) {
-    const auto v = verts.contiguous(), fc = faces.contiguous(), ga = grad_areas.contiguous(),
-               gn = grad_normals.contiguous();
-    MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_backward_cpu", [&] {
-      MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_backward_cpu", [&] {
-        using T = mg::acc_t<scalar_t>;
-        const scalar_t* vp = v.const_data_ptr<scalar_t>();
-        const index_t* fp = fc.const_data_ptr<index_t>();
-        const scalar_t* gap = ga.const_data_ptr<scalar_t>();
-        const scalar_t* gnp = gn.const_data_ptr<scalar_t>();
-        T* cp = contrib.mutable_data_ptr<T>();
-        at::parallel_for(0, F, 4096, [&](int64_t lo, int64_t hi) {
-          for (int64_t f = lo; f < hi; ++f) backward_face<scalar_t, index_t, T>(gap, gnp, vp, fp, f, V, cp);
-        });
+  const Call c = backward_call(grad_areas, grad_normals, verts, faces);
+  MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_backward_cpu", [&] {
+    MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_backward_cpu", [&] {
+      using T = mg::acc_t<scalar_t>;
+      const scalar_t* vp = c.v.const_data_ptr<scalar_t>();
+      const index_t* fp = c.fc.const_data_ptr<index_t>();
+      const scalar_t* gap = c.ga.const_data_ptr<scalar_t>();
+      const scalar_t* gnp = c.gn.const_data_ptr<scalar_t>();
+      T* cp = c.contrib.mutable_data_ptr<T>();
+      at::parallel_for(0, c.F, 4096, [&](int64_t lo, int64_t hi) {
+        for (int64_t f = lo; f < hi; ++f) backward_face<scalar_t, index_t, T>(gap, gnp, vp, fp, f, c.V, cp);
       });
     });
-  }
-  return scatter_to_verts(contrib, faces, V, verts.scalar_type());
+  });
+  return scatter_to_verts(c.contrib, faces, c.V, verts.scalar_type());
 }
 
 }  // namespace

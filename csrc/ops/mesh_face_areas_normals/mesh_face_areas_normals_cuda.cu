@@ -32,45 +32,39 @@ __global__ void backward_kernel(const scalar_t* __restrict__ grad_areas, const s
 }
 
 std::tuple<at::Tensor, at::Tensor> mesh_face_areas_normals_cuda(const at::Tensor& verts, const at::Tensor& faces) {
-  check_inputs(verts, faces);
+  const Call c = forward_call(verts, faces);
   const c10::cuda::CUDAGuard guard(verts.device());
-  const int64_t V = verts.size(0), F = faces.size(0);
-  auto areas = at::empty({F}, verts.options());
-  auto normals = at::empty({F, 3}, verts.options());
-  if (F == 0) return {areas, normals};
-  const auto v = verts.contiguous(), fc = faces.contiguous();
-  MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_cuda", [&] {
-    MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_cuda", [&] {
-      forward_kernel<scalar_t, index_t><<<cuda::num_blocks(F), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
-          v.const_data_ptr<scalar_t>(), fc.const_data_ptr<index_t>(), V, F, areas.mutable_data_ptr<scalar_t>(),
-          normals.mutable_data_ptr<scalar_t>());
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
-    });
-  });
-  return {areas, normals};
-}
-
-at::Tensor mesh_face_areas_normals_backward_cuda(const at::Tensor& grad_areas, const at::Tensor& grad_normals,
-                                                 const at::Tensor& verts, const at::Tensor& faces) {
-  check_backward(grad_areas, grad_normals, verts, faces);
-  const c10::cuda::CUDAGuard guard(verts.device());
-  const int64_t V = verts.size(0), F = faces.size(0);
-  const auto acc = at::toOpMathType(verts.scalar_type());
-  auto contrib = at::empty({F, 3, 3}, verts.options().dtype(acc));
-  if (F > 0) {
-    const auto v = verts.contiguous(), fc = faces.contiguous(), ga = grad_areas.contiguous(),
-               gn = grad_normals.contiguous();
-    MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_backward_cuda", [&] {
-      MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_backward_cuda", [&] {
-        using T = mg::acc_t<scalar_t>;
-        backward_kernel<scalar_t, index_t, T><<<cuda::num_blocks(F), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
-            ga.const_data_ptr<scalar_t>(), gn.const_data_ptr<scalar_t>(), v.const_data_ptr<scalar_t>(),
-            fc.const_data_ptr<index_t>(), V, F, contrib.mutable_data_ptr<T>());
+  if (c.F > 0) {
+    MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_cuda", [&] {
+      MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_cuda", [&] {
+        forward_kernel<scalar_t, index_t>
+            <<<cuda::num_blocks(c.F), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
+                c.v.const_data_ptr<scalar_t>(), c.fc.const_data_ptr<index_t>(), c.V, c.F,
+                c.areas.mutable_data_ptr<scalar_t>(), c.normals.mutable_data_ptr<scalar_t>());
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       });
     });
   }
-  return scatter_to_verts(contrib, faces, V, verts.scalar_type());
+  return {c.areas, c.normals};
+}
+
+at::Tensor mesh_face_areas_normals_backward_cuda(const at::Tensor& grad_areas, const at::Tensor& grad_normals,
+                                                 const at::Tensor& verts, const at::Tensor& faces) {
+  const Call c = backward_call(grad_areas, grad_normals, verts, faces);
+  const c10::cuda::CUDAGuard guard(verts.device());
+  if (c.F > 0) {
+    MG_DISPATCH_FLOATING_TYPES(verts.scalar_type(), "mesh_face_areas_normals_backward_cuda", [&] {
+      MG_DISPATCH_INDEX_TYPES(faces.scalar_type(), "mesh_face_areas_normals_backward_cuda", [&] {
+        using T = mg::acc_t<scalar_t>;
+        backward_kernel<scalar_t, index_t, T>
+            <<<cuda::num_blocks(c.F), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
+                c.ga.const_data_ptr<scalar_t>(), c.gn.const_data_ptr<scalar_t>(), c.v.const_data_ptr<scalar_t>(),
+                c.fc.const_data_ptr<index_t>(), c.V, c.F, c.contrib.mutable_data_ptr<T>());
+        C10_CUDA_KERNEL_LAUNCH_CHECK();
+      });
+    });
+  }
+  return scatter_to_verts(c.contrib, faces, c.V, verts.scalar_type());
 }
 
 }  // namespace

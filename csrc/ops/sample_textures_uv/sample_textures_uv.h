@@ -26,13 +26,17 @@
 //   CPU with MESHGRAPH_DEVICE_PATH=1), sums per-slot terms with ATen's index_put_(accumulate=true).
 #pragma once
 
+#include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <c10/macros/Macros.h>
 #include <c10/util/string_view.h>
 
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <tuple>
 
 #include "../../common/checks.h"
 #include "../../common/determinism.h"
@@ -209,6 +213,136 @@ C10_HOST_DEVICE inline bool in_map(int64_t x, int64_t y, int64_t W, int64_t H) {
   return x >= 0 && x < W && y >= 0 && y < H;
 }
 
+// ---------------------------------------------------------------- one slot, both backends
+
+// The kernels' view of one call: contiguous inputs and their sizes (S slots, per_image of them per image).
+template <typename scalar_t>
+struct Slots {
+  const int64_t* p2f;
+  const scalar_t* bary;
+  const int64_t* faces_uvs;
+  const scalar_t* verts_uvs;
+  const scalar_t* maps;
+  int64_t S, per_image, F, V, Hm, Wm, C;
+  bool bil;
+  Padding pad;
+  bool align_corners;
+  // the map (Hm, Wm, C) of slot s's image
+  C10_HOST_DEVICE const scalar_t* map_of(int64_t s) const { return maps + (s / per_image) * Hm * Wm * C; }
+};
+
+// The forward of slot s into its C channels o: the 4 bilinear texels summed in acc_t (nw, ne, sw, se) or the
+// nearest texel; texels outside the map read 0.
+template <typename scalar_t, typename acc_t>
+C10_HOST_DEVICE inline void sample_slot(const Slots<scalar_t>& in, int64_t s, scalar_t* o) {
+  acc_t u, v;
+  int64_t rows[3];
+  slot_uv<scalar_t, acc_t>(in.p2f, in.bary, in.faces_uvs, in.verts_uvs, s, in.F, in.V, &u, &v, rows);
+  const auto loc = locate<scalar_t, acc_t>(u, v, in.Wm, in.Hm, in.pad, in.align_corners);
+  const scalar_t* map = in.map_of(s);
+  const int64_t Wm = in.Wm, Hm = in.Hm, C = in.C;
+  if (in.bil) {
+    const auto b = bilinear(loc.ix, loc.iy);
+    const bool in_nw = in_map(b.x0, b.y0, Wm, Hm), in_ne = in_map(b.x0 + 1, b.y0, Wm, Hm),
+               in_sw = in_map(b.x0, b.y0 + 1, Wm, Hm), in_se = in_map(b.x0 + 1, b.y0 + 1, Wm, Hm);
+    const int64_t t = (b.y0 * Wm + b.x0) * C;  // an offset: read at in-map corners only
+    for (int64_t c = 0; c < C; ++c) {
+      acc_t acc = 0;
+      if (in_nw) acc += static_cast<acc_t>(map[t + c]) * b.nw;
+      if (in_ne) acc += static_cast<acc_t>(map[t + C + c]) * b.ne;
+      if (in_sw) acc += static_cast<acc_t>(map[t + Wm * C + c]) * b.sw;
+      if (in_se) acc += static_cast<acc_t>(map[t + (Wm + 1) * C + c]) * b.se;
+      o[c] = static_cast<scalar_t>(acc);
+    }
+    return;
+  }
+  const int64_t x = nearest_index(loc.ix), y = nearest_index(loc.iy);
+  const bool inside = in_map(x, y, Wm, Hm);
+  for (int64_t c = 0; c < C; ++c) o[c] = inside ? map[(y * Wm + x) * C + c] : scalar_t(0);
+}
+
+// What the backward of one slot leaves for the reductions: its texel coordinates, its UV gradient (zero for
+// nearest sampling and for empty slots) and the rows of verts_uvs its corners read (-1: none).
+template <typename scalar_t, typename acc_t>
+struct SlotGrad {
+  Location<scalar_t, acc_t> loc;
+  acc_t gu, gv;
+  int64_t rows[3];
+  // the slot's row (ix, iy, g_u, g_v) of the backward's scratch (S, kScratch)
+  C10_HOST_DEVICE void store(acc_t* sc) const {
+    sc[0] = loc.ix;
+    sc[1] = loc.iy;
+    sc[2] = gu;
+    sc[3] = gv;
+  }
+};
+
+// The backward of slot s with output gradient grad[s] (C channels): writes its grad_bary row gb (3; <g_uv, uv_i>
+// for the corners on a row of verts_uvs, the others keep their zero) and returns its SlotGrad. With bilinear
+// sampling and map_grads it calls add_texel(offset, w * grad[s, c]) for every in-map corner texel it reads
+// (offset into the map of the slot's image, corner weight w), channel by channel, corners nw, ne, sw, se; without
+// map_grads the texel pass of an empty slot (no UV gradient) is skipped.
+template <typename scalar_t, typename acc_t, typename AddTexel>
+C10_HOST_DEVICE inline SlotGrad<scalar_t, acc_t> slot_backward(const Slots<scalar_t>& in, const scalar_t* grad,
+                                                               int64_t s, bool map_grads, AddTexel&& add_texel,
+                                                               scalar_t* gb) {
+  SlotGrad<scalar_t, acc_t> r;
+  acc_t u, v;
+  const bool on_face =
+      slot_uv<scalar_t, acc_t>(in.p2f, in.bary, in.faces_uvs, in.verts_uvs, s, in.F, in.V, &u, &v, r.rows);
+  r.loc = locate<scalar_t, acc_t>(u, v, in.Wm, in.Hm, in.pad, in.align_corners);
+  r.gu = r.gv = acc_t(0);
+  if (!in.bil || !(on_face || map_grads)) return r;
+  const auto& loc = r.loc;
+  const scalar_t* map = in.map_of(s);
+  const scalar_t* go = grad + s * in.C;
+  const int64_t Wm = in.Wm, Hm = in.Hm, C = in.C;
+  const auto b = bilinear(loc.ix, loc.iy);
+  const acc_t x0 = static_cast<acc_t>(b.x0), y0 = static_cast<acc_t>(b.y0);
+  const acc_t x1 = x0 + 1, y1 = y0 + 1;
+  const bool in_nw = in_map(b.x0, b.y0, Wm, Hm), in_ne = in_map(b.x0 + 1, b.y0, Wm, Hm),
+             in_sw = in_map(b.x0, b.y0 + 1, Wm, Hm), in_se = in_map(b.x0 + 1, b.y0 + 1, Wm, Hm);
+  const int64_t t = (b.y0 * Wm + b.x0) * C;  // an offset: read at in-map corners only
+  acc_t gix = 0, giy = 0;
+  for (int64_t c = 0; c < C; ++c) {
+    const acc_t gc = static_cast<acc_t>(go[c]);
+    if (in_nw) {
+      const acc_t val = static_cast<acc_t>(map[t + c]);
+      gix -= val * (y1 - loc.iy) * gc;
+      giy -= val * (x1 - loc.ix) * gc;
+      if (map_grads) add_texel(t + c, b.nw * gc);
+    }
+    if (in_ne) {
+      const acc_t val = static_cast<acc_t>(map[t + C + c]);
+      gix += val * (y1 - loc.iy) * gc;
+      giy -= val * (loc.ix - x0) * gc;
+      if (map_grads) add_texel(t + C + c, b.ne * gc);
+    }
+    if (in_sw) {
+      const acc_t val = static_cast<acc_t>(map[t + Wm * C + c]);
+      gix -= val * (loc.iy - y0) * gc;
+      giy += val * (x1 - loc.ix) * gc;
+      if (map_grads) add_texel(t + Wm * C + c, b.sw * gc);
+    }
+    if (in_se) {
+      const acc_t val = static_cast<acc_t>(map[t + (Wm + 1) * C + c]);
+      gix += val * (loc.iy - y0) * gc;
+      giy += val * (loc.ix - x0) * gc;
+      if (map_grads) add_texel(t + (Wm + 1) * C + c, b.se * gc);
+    }
+  }
+  if (!on_face) return r;
+  r.gu = gix * loc.dix_du;
+  r.gv = giy * loc.diy_dv;
+  for (int i = 0; i < 3; ++i) {
+    const int64_t row = r.rows[i];
+    if (row < 0) continue;
+    gb[i] = static_cast<scalar_t>(r.gu * static_cast<acc_t>(in.verts_uvs[2 * row]) +
+                                  r.gv * static_cast<acc_t>(in.verts_uvs[2 * row + 1]));
+  }
+  return r;
+}
+
 // ---------------------------------------------------------------- checks
 
 inline void check_inputs(const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& faces_uvs,
@@ -243,6 +377,54 @@ inline void check_grad(const at::Tensor& grad, const at::Tensor& pix_to_face, co
               "grad must have the shape of the output (pix_to_face's plus ", maps.size(3), "), got ", grad.sizes());
   MG_CHECK_FLOATING(grad);
   MG_CHECK_SAME_DEVICE(maps, grad);
+}
+
+// One call after its checks (both backends): the modes, the sizes and the inputs made contiguous.
+struct Call {
+  bool bil;
+  Padding pad;
+  bool align_corners;
+  int64_t N, Hm, Wm, C, S, F, V;
+  at::Tensor p2f, bary, faces_uvs, verts_uvs, maps;
+  template <typename scalar_t>
+  Slots<scalar_t> slots() const {
+    return {p2f.const_data_ptr<int64_t>(), bary.const_data_ptr<scalar_t>(), faces_uvs.const_data_ptr<int64_t>(),
+            verts_uvs.const_data_ptr<scalar_t>(), maps.const_data_ptr<scalar_t>(), S, N > 0 ? S / N : 0, F, V, Hm,
+            Wm, C, bil, pad, align_corners};
+  }
+};
+
+inline Call prepare(const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& faces_uvs,
+                    const at::Tensor& verts_uvs, const at::Tensor& maps, c10::string_view mode,
+                    c10::string_view padding_mode, bool align_corners) {
+  check_inputs(pix_to_face, bary, faces_uvs, verts_uvs, maps);
+  const bool bil = parse_mode(mode);
+  const Padding pad = parse_padding(padding_mode);
+  return {bil, pad, align_corners, maps.size(0), maps.size(1), maps.size(2), maps.size(3), pix_to_face.numel(),
+          faces_uvs.size(0), verts_uvs.size(0), pix_to_face.contiguous(), bary.contiguous(),
+          faces_uvs.contiguous(), verts_uvs.contiguous(), maps.contiguous()};
+}
+
+// The forward's output (N, H, W, K, C), uninitialised.
+inline at::Tensor empty_output(const Call& c) {
+  return at::empty({c.p2f.size(0), c.p2f.size(1), c.p2f.size(2), c.p2f.size(3), c.C}, c.maps.options());
+}
+
+// The backward's zero-initialised gradients: grad_bary in the inputs' dtype, grad_verts_uvs and grad_maps in the
+// accumulation dtype.
+struct Grads {
+  at::Tensor bary, uvs, maps;
+  // the three in the inputs' dtype (no copy for float32 / float64)
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> result() const {
+    const auto dt = bary.scalar_type();
+    return {bary, uvs.to(dt), maps.to(dt)};
+  }
+};
+
+inline Grads zero_grads(const Call& c) {
+  const auto acc = at::toOpMathType(c.maps.scalar_type());
+  return {at::zeros(c.bary.sizes(), c.bary.options()), at::zeros({c.V, 2}, c.verts_uvs.options().dtype(acc)),
+          at::zeros(c.maps.sizes(), c.maps.options().dtype(acc))};
 }
 
 // Per-slot terms of the backward kept for the reductions: (ix, iy, g_u, g_v) in the accumulation dtype.

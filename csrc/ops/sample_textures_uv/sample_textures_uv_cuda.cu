@@ -5,7 +5,6 @@
 #include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/zeros.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
@@ -20,143 +19,49 @@ namespace texuv {
 namespace {
 
 template <typename scalar_t, typename acc_t>
-__global__ void sample_kernel(const int64_t* __restrict__ p2f, const scalar_t* __restrict__ bary,
-                              const int64_t* __restrict__ faces_uvs, const scalar_t* __restrict__ verts_uvs,
-                              const scalar_t* __restrict__ maps, int64_t S, int64_t per_image, int64_t F, int64_t V,
-                              int64_t Hm, int64_t Wm, int64_t C, bool bil, Padding pad, bool align_corners,
-                              scalar_t* __restrict__ out) {
-  MG_CUDA_KERNEL_LOOP(s, S) {
-    acc_t u, v;
-    int64_t rows[3];
-    slot_uv<scalar_t, acc_t>(p2f, bary, faces_uvs, verts_uvs, s, F, V, &u, &v, rows);
-    const auto loc = locate<scalar_t, acc_t>(u, v, Wm, Hm, pad, align_corners);
-    const scalar_t* map = maps + (s / per_image) * Hm * Wm * C;
-    scalar_t* o = out + s * C;
-    if (bil) {
-      const auto b = bilinear(loc.ix, loc.iy);
-      const bool in_nw = in_map(b.x0, b.y0, Wm, Hm), in_ne = in_map(b.x0 + 1, b.y0, Wm, Hm),
-                 in_sw = in_map(b.x0, b.y0 + 1, Wm, Hm), in_se = in_map(b.x0 + 1, b.y0 + 1, Wm, Hm);
-      const int64_t t = (b.y0 * Wm + b.x0) * C;  // an offset: read at in-map corners only
-      for (int64_t c = 0; c < C; ++c) {
-        acc_t acc = 0;
-        if (in_nw) acc += static_cast<acc_t>(map[t + c]) * b.nw;
-        if (in_ne) acc += static_cast<acc_t>(map[t + C + c]) * b.ne;
-        if (in_sw) acc += static_cast<acc_t>(map[t + Wm * C + c]) * b.sw;
-        if (in_se) acc += static_cast<acc_t>(map[t + (Wm + 1) * C + c]) * b.se;
-        o[c] = static_cast<scalar_t>(acc);
-      }
-    } else {
-      const int64_t x = nearest_index(loc.ix), y = nearest_index(loc.iy);
-      const bool inside = in_map(x, y, Wm, Hm);
-      for (int64_t c = 0; c < C; ++c) o[c] = inside ? map[(y * Wm + x) * C + c] : scalar_t(0);
-    }
-  }
+__global__ void sample_kernel(const Slots<scalar_t> in, scalar_t* __restrict__ out) {
+  MG_CUDA_KERNEL_LOOP(s, in.S) { sample_slot<scalar_t, acc_t>(in, s, out + s * in.C); }
 }
 
 // grad_uvs / grad_maps null: not accumulated here (the deterministic path); scratch null: not kept.
 template <typename scalar_t, typename acc_t>
-__global__ void sample_backward_kernel(const scalar_t* __restrict__ grad, const int64_t* __restrict__ p2f,
-                                       const scalar_t* __restrict__ bary, const int64_t* __restrict__ faces_uvs,
-                                       const scalar_t* __restrict__ verts_uvs, const scalar_t* __restrict__ maps,
-                                       int64_t S, int64_t per_image, int64_t F, int64_t V, int64_t Hm, int64_t Wm,
-                                       int64_t C, bool bil, Padding pad, bool align_corners,
+__global__ void sample_backward_kernel(const Slots<scalar_t> in, const scalar_t* __restrict__ grad,
                                        scalar_t* __restrict__ grad_bary, acc_t* grad_uvs, acc_t* grad_maps,
                                        acc_t* scratch) {
-  MG_CUDA_KERNEL_LOOP(s, S) {
-    acc_t u, v;
-    int64_t rows[3];
-    const bool on_face = slot_uv<scalar_t, acc_t>(p2f, bary, faces_uvs, verts_uvs, s, F, V, &u, &v, rows);
-    const auto loc = locate<scalar_t, acc_t>(u, v, Wm, Hm, pad, align_corners);
-    const int64_t n = s / per_image;
-    const scalar_t* map = maps + n * Hm * Wm * C;
-    acc_t* gm = grad_maps != nullptr ? grad_maps + n * Hm * Wm * C : nullptr;
-    const scalar_t* go = grad + s * C;
-    acc_t gu = 0, gv = 0;
-    if (bil) {
-      const auto b = bilinear(loc.ix, loc.iy);
-      const acc_t x0 = static_cast<acc_t>(b.x0), y0 = static_cast<acc_t>(b.y0);
-      const acc_t x1 = x0 + 1, y1 = y0 + 1;
-      const bool in_nw = in_map(b.x0, b.y0, Wm, Hm), in_ne = in_map(b.x0 + 1, b.y0, Wm, Hm),
-                 in_sw = in_map(b.x0, b.y0 + 1, Wm, Hm), in_se = in_map(b.x0 + 1, b.y0 + 1, Wm, Hm);
-      const int64_t t = (b.y0 * Wm + b.x0) * C;
-      acc_t gix = 0, giy = 0;
-      for (int64_t c = 0; c < C; ++c) {
-        const acc_t gc = static_cast<acc_t>(go[c]);
-        if (in_nw) {
-          const acc_t val = static_cast<acc_t>(map[t + c]);
-          gix -= val * (y1 - loc.iy) * gc;
-          giy -= val * (x1 - loc.ix) * gc;
-          if (gm != nullptr) atomicAdd(gm + t + c, b.nw * gc);
-        }
-        if (in_ne) {
-          const acc_t val = static_cast<acc_t>(map[t + C + c]);
-          gix += val * (y1 - loc.iy) * gc;
-          giy -= val * (loc.ix - x0) * gc;
-          if (gm != nullptr) atomicAdd(gm + t + C + c, b.ne * gc);
-        }
-        if (in_sw) {
-          const acc_t val = static_cast<acc_t>(map[t + Wm * C + c]);
-          gix -= val * (loc.iy - y0) * gc;
-          giy += val * (x1 - loc.ix) * gc;
-          if (gm != nullptr) atomicAdd(gm + t + Wm * C + c, b.sw * gc);
-        }
-        if (in_se) {
-          const acc_t val = static_cast<acc_t>(map[t + (Wm + 1) * C + c]);
-          gix += val * (loc.iy - y0) * gc;
-          giy += val * (loc.ix - x0) * gc;
-          if (gm != nullptr) atomicAdd(gm + t + (Wm + 1) * C + c, b.se * gc);
-        }
+  const int64_t C = in.C;
+  MG_CUDA_KERNEL_LOOP(s, in.S) {
+    acc_t* gm = grad_maps != nullptr ? grad_maps + (s / in.per_image) * in.Hm * in.Wm * C : nullptr;
+    const auto r = slot_backward<scalar_t, acc_t>(
+        in, grad, s, gm != nullptr, [&](int64_t t, acc_t val) { atomicAdd(gm + t, val); }, grad_bary + 3 * s);
+    if (in.bil && grad_uvs != nullptr) {
+      for (int i = 0; i < 3; ++i) {
+        const int64_t row = r.rows[i];
+        if (row < 0) continue;
+        const acc_t w = static_cast<acc_t>(in.bary[3 * s + i]);
+        atomicAdd(grad_uvs + 2 * row, w * r.gu);
+        atomicAdd(grad_uvs + 2 * row + 1, w * r.gv);
       }
-      if (on_face) {
-        gu = gix * loc.dix_du;
-        gv = giy * loc.diy_dv;
-        for (int i = 0; i < 3; ++i) {
-          const int64_t r = rows[i];
-          if (r < 0) continue;
-          grad_bary[3 * s + i] = static_cast<scalar_t>(gu * static_cast<acc_t>(verts_uvs[2 * r]) +
-                                                       gv * static_cast<acc_t>(verts_uvs[2 * r + 1]));
-          if (grad_uvs != nullptr) {
-            const acc_t w = static_cast<acc_t>(bary[3 * s + i]);
-            atomicAdd(grad_uvs + 2 * r, w * gu);
-            atomicAdd(grad_uvs + 2 * r + 1, w * gv);
-          }
-        }
-      }
-    } else if (gm != nullptr) {
-      const int64_t x = nearest_index(loc.ix), y = nearest_index(loc.iy);
-      if (in_map(x, y, Wm, Hm))
-        for (int64_t c = 0; c < C; ++c) atomicAdd(gm + (y * Wm + x) * C + c, static_cast<acc_t>(go[c]));
+    } else if (!in.bil && gm != nullptr) {
+      const int64_t x = nearest_index(r.loc.ix), y = nearest_index(r.loc.iy);
+      const scalar_t* go = grad + s * C;
+      if (in_map(x, y, in.Wm, in.Hm))
+        for (int64_t c = 0; c < C; ++c) atomicAdd(gm + (y * in.Wm + x) * C + c, static_cast<acc_t>(go[c]));
     }
-    if (scratch != nullptr) {
-      acc_t* sc = scratch + s * kScratch;
-      sc[0] = loc.ix;
-      sc[1] = loc.iy;
-      sc[2] = gu;
-      sc[3] = gv;
-    }
+    if (scratch != nullptr) r.store(scratch + s * kScratch);
   }
 }
 
 at::Tensor sample_cuda(const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& faces_uvs,
                        const at::Tensor& verts_uvs, const at::Tensor& maps, c10::string_view mode,
                        c10::string_view padding_mode, bool align_corners) {
-  check_inputs(pix_to_face, bary, faces_uvs, verts_uvs, maps);
-  const bool bil = parse_mode(mode);
-  const Padding pad = parse_padding(padding_mode);
+  const Call call = prepare(pix_to_face, bary, faces_uvs, verts_uvs, maps, mode, padding_mode, align_corners);
   const c10::cuda::CUDAGuard guard(maps.device());
-  const int64_t N = maps.size(0), Hm = maps.size(1), Wm = maps.size(2), C = maps.size(3);
-  const int64_t S = pix_to_face.numel(), F = faces_uvs.size(0), V = verts_uvs.size(0);
-  auto out = at::empty({pix_to_face.size(0), pix_to_face.size(1), pix_to_face.size(2), pix_to_face.size(3), C},
-                       maps.options());
+  auto out = empty_output(call);
   if (out.numel() == 0) return out;
-  const auto p2f = pix_to_face.contiguous(), b = bary.contiguous(), fu = faces_uvs.contiguous(),
-             vu = verts_uvs.contiguous(), mp = maps.contiguous();
   MG_DISPATCH_FLOATING_TYPES(maps.scalar_type(), "sample_textures_uv_cuda", [&] {
-    sample_kernel<scalar_t, mg::acc_t<scalar_t>><<<cuda::num_blocks(S), cuda::kThreads, 0,
-                                                   c10::cuda::getCurrentCUDAStream()>>>(
-        p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(), fu.const_data_ptr<int64_t>(),
-        vu.const_data_ptr<scalar_t>(), mp.const_data_ptr<scalar_t>(), S, S / N, F, V, Hm, Wm, C, bil, pad,
-        align_corners, out.mutable_data_ptr<scalar_t>());
+    sample_kernel<scalar_t, mg::acc_t<scalar_t>>
+        <<<cuda::num_blocks(call.S), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
+            call.slots<scalar_t>(), out.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return out;
@@ -166,42 +71,33 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> sample_backward_cuda(
     const at::Tensor& grad, const at::Tensor& pix_to_face, const at::Tensor& bary, const at::Tensor& faces_uvs,
     const at::Tensor& verts_uvs, const at::Tensor& maps, c10::string_view mode, c10::string_view padding_mode,
     bool align_corners) {
-  check_inputs(pix_to_face, bary, faces_uvs, verts_uvs, maps);
+  const Call call = prepare(pix_to_face, bary, faces_uvs, verts_uvs, maps, mode, padding_mode, align_corners);
   check_grad(grad, pix_to_face, maps);
-  const bool bil = parse_mode(mode);
-  const Padding pad = parse_padding(padding_mode);
   const c10::cuda::CUDAGuard guard(maps.device());
+  const Grads out = zero_grads(call);
+  if (call.S == 0 || call.C == 0) return out.result();
   const auto dt = maps.scalar_type();
-  const auto acc = at::toOpMathType(dt);
-  const int64_t N = maps.size(0), Hm = maps.size(1), Wm = maps.size(2), C = maps.size(3);
-  const int64_t S = pix_to_face.numel(), F = faces_uvs.size(0), V = verts_uvs.size(0);
-  auto grad_bary = at::zeros(bary.sizes(), bary.options());
-  auto grad_uvs = at::zeros({V, 2}, verts_uvs.options().dtype(acc));
-  auto grad_maps = at::zeros(maps.sizes(), maps.options().dtype(acc));
-  if (S == 0 || C == 0) return {grad_bary, grad_uvs.to(dt), grad_maps.to(dt)};
   const auto g = grad.to(dt).contiguous();
-  const auto p2f = pix_to_face.contiguous(), b = bary.contiguous(), fu = faces_uvs.contiguous(),
-             vu = verts_uvs.contiguous(), mp = maps.contiguous();
   const bool deterministic = use_deterministic_path(maps);
-  at::Tensor scratch = deterministic ? at::empty({S, kScratch}, maps.options().dtype(acc)) : at::Tensor();
+  at::Tensor scratch =
+      deterministic ? at::empty({call.S, kScratch}, maps.options().dtype(at::toOpMathType(dt))) : at::Tensor();
   if (!deterministic) alert_atomic_reduction("sample_textures_uv_backward_cuda");
   MG_DISPATCH_FLOATING_TYPES(dt, "sample_textures_uv_backward_cuda", [&] {
     using acc_t = mg::acc_t<scalar_t>;
-    sample_backward_kernel<scalar_t, acc_t><<<cuda::num_blocks(S), cuda::kThreads, 0,
-                                              c10::cuda::getCurrentCUDAStream()>>>(
-        g.const_data_ptr<scalar_t>(), p2f.const_data_ptr<int64_t>(), b.const_data_ptr<scalar_t>(),
-        fu.const_data_ptr<int64_t>(), vu.const_data_ptr<scalar_t>(), mp.const_data_ptr<scalar_t>(), S, S / N, F, V,
-        Hm, Wm, C, bil, pad, align_corners, grad_bary.mutable_data_ptr<scalar_t>(),
-        deterministic ? nullptr : grad_uvs.mutable_data_ptr<acc_t>(),
-        deterministic ? nullptr : grad_maps.mutable_data_ptr<acc_t>(),
-        deterministic ? scratch.mutable_data_ptr<acc_t>() : nullptr);
+    sample_backward_kernel<scalar_t, acc_t>
+        <<<cuda::num_blocks(call.S), cuda::kThreads, 0, c10::cuda::getCurrentCUDAStream()>>>(
+            call.slots<scalar_t>(), g.const_data_ptr<scalar_t>(), out.bary.mutable_data_ptr<scalar_t>(),
+            deterministic ? nullptr : out.uvs.mutable_data_ptr<acc_t>(),
+            deterministic ? nullptr : out.maps.mutable_data_ptr<acc_t>(),
+            deterministic ? scratch.mutable_data_ptr<acc_t>() : nullptr);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   if (deterministic) {
-    auto [gu, gm] = grads_deterministic(scratch, g, p2f, b, fu, vu, mp, bil, pad);
-    return {grad_bary, gu, gm};
+    auto [gu, gm] = grads_deterministic(scratch, g, call.p2f, call.bary, call.faces_uvs, call.verts_uvs, call.maps,
+                                        call.bil, call.pad);
+    return {out.bary, gu, gm};
   }
-  return {grad_bary, grad_uvs.to(dt), grad_maps.to(dt)};  // no copy for float32 / float64
+  return out.result();
 }
 
 }  // namespace

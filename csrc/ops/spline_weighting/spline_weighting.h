@@ -39,14 +39,19 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <c10/macros/Macros.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <array>
 #include <optional>
 #include <string_view>
+#include <tuple>
 
 #include "../../common/checks.h"
+#include "../../common/index_math.h"
 #include "../gather_scatter/gather_scatter.h"
 
 namespace mg {
@@ -107,6 +112,89 @@ inline void check_weighting_backward_inputs(const at::Tensor& grad_out, const at
   MG_CHECK_SHAPE(eid_t, {col.size(0)});
   MG_CHECK_DTYPE(eid_t, at::kLong);
   MG_CHECK_SAME_DEVICE(x, eid_t);
+}
+
+// The checks of a forward call (both backends); returns whether reduce is "mean".
+inline bool check_forward(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& basis,
+                          const at::Tensor& weight_index, const at::Tensor& rowptr, const at::Tensor& col,
+                          c10::string_view reduce, const std::optional<at::Tensor>& rowptr_t,
+                          const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
+  check_weighting_inputs(x, weight, basis, weight_index, rowptr, col);
+  check_transposed(x, x.size(0), col.size(0), rowptr_t, col_t, eid_t);
+  return parse_mean(reduce);
+}
+
+// A backward call after its checks (both backends): the mode and the three gradients, zero-initialised ((0,)
+// where output_mask is false).
+struct Backward {
+  bool mean;
+  at::Tensor gx, gw, gb;
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> result() const { return {gx, gw, gb}; }
+};
+
+inline Backward backward_prologue(const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight,
+                                  const at::Tensor& basis, const at::Tensor& weight_index, const at::Tensor& rowptr,
+                                  const at::Tensor& col, c10::string_view reduce, const at::Tensor& rowptr_t,
+                                  const at::Tensor& col_t, const at::Tensor& eid_t, std::array<bool, 3> mask) {
+  check_weighting_inputs(x, weight, basis, weight_index, rowptr, col);
+  check_weighting_backward_inputs(grad_out, x, weight, rowptr, col, rowptr_t, col_t, eid_t);
+  TORCH_CHECK(col_t.scalar_type() == col.scalar_type(), "col_t must have the dtype of col");
+  const auto zeros_if = [&](bool needed, const at::Tensor& like) {
+    return needed ? at::zeros(like.sizes(), x.options()) : at::empty({0}, x.options());
+  };
+  return {parse_mean(reduce), zeros_if(mask[0], x), zeros_if(mask[1], weight), zeros_if(mask[2], basis)};
+}
+
+// ---------------------------------------------------------------- per-element helpers (both backends)
+
+// Entry t of the transposed CSR: its destination *v, its CSR entry *k and the destination's mean scale *c; false
+// (skip it) when v or k is out of range.
+template <typename index_t, typename acc_t>
+C10_HOST_DEVICE inline bool transposed_entry(const index_t* col_t, const int64_t* eid_t, const int64_t* rowptr,
+                                             int64_t t, int64_t V_dst, int64_t E, bool mean, int64_t* v, int64_t* k,
+                                             acc_t* c) {
+  *v = col_t[t];
+  *k = eid_t[t];
+  if (*v < 0 || *v >= V_dst || *k < 0 || *k >= E) return false;
+  int64_t begin, end;
+  row_bounds(rowptr, *v, E, &begin, &end);
+  *c = row_scale<acc_t>(end - begin, mean);
+  return true;
+}
+
+// Writes v into rows[k] for every CSR entry k of row v (the destination row of every entry, for the grouped
+// grad_weight pass).
+C10_HOST_DEVICE inline void mark_entry_rows(const int64_t* rowptr, int64_t v, int64_t E, int64_t* rows) {
+  int64_t begin, end;
+  row_bounds(rowptr, v, E, &begin, &end);
+  for (int64_t k = begin; k < end; ++k) rows[k] = v;
+}
+
+// Part z of Z of weight group w in the grouped grad_weight pass: its positions [*j0, *j1) into perm, the (entry,
+// basis function) pairs of slice w sorted stably (ptr (K + 1,) the group offsets, P = E * S pairs in all).
+C10_HOST_DEVICE inline void group_part(const int64_t* ptr, int64_t w, int64_t z, int64_t Z, int64_t P, int64_t* j0,
+                                       int64_t* j1) {
+  const int64_t lo = clamp64(ptr[w], 0, P), len = clamp64(ptr[w + 1], lo, P) - lo;
+  *j0 = lo + len * z / Z;
+  *j1 = lo + len * (z + 1) / Z;
+}
+
+// Pair p = (entry k = p / S, basis function p % S) of the grouped grad_weight pass: its source *u, its destination
+// *v and its scale *b = basis[p] * c_v; false (skip it) when p is out of range, the entry lies in no row or its
+// source is out of range. Its term of grad_weight[w, i, o] is (b * x[u, i]) * grad_out[v, o].
+template <typename scalar_t, typename index_t, typename acc_t>
+C10_HOST_DEVICE inline bool weight_pair(int64_t p, const scalar_t* basis, const int64_t* rows,
+                                        const int64_t* rowptr, const index_t* col, int64_t V_src, int64_t E,
+                                        int64_t S, bool mean, int64_t* u, int64_t* v, acc_t* b) {
+  if (p < 0 || p >= E * S) return false;
+  const int64_t k = p / S;
+  *v = rows[k];
+  *u = col[k];
+  if (*v < 0 || *u < 0 || *u >= V_src) return false;
+  int64_t begin, end;
+  row_bounds(rowptr, *v, E, &begin, &end);
+  *b = static_cast<acc_t>(basis[p]) * row_scale<acc_t>(end - begin, mean);
+  return true;
 }
 
 // Parallel slices of each weight group in the grouped grad_weight pass: enough (z, w, i, o) work items for a GPU

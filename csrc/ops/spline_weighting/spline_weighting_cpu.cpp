@@ -131,11 +131,9 @@ void grad_x_kernel(const at::Tensor& grad_out, const at::Tensor& wt, const at::T
         int64_t begin, end;
         row_bounds(rpt, u, E, &begin, &end);
         for (int64_t t = begin; t < end; ++t) {
-          const int64_t v = ct[t], k = et[t];
-          if (v < 0 || v >= V_dst || k < 0 || k >= E) continue;
-          int64_t vb, ve;
-          row_bounds(rp, v, E, &vb, &ve);
-          const acc_t c = row_scale<acc_t>(ve - vb, mean);
+          int64_t v, k;
+          acc_t c;
+          if (!transposed_entry(ct, et, rp, t, V_dst, E, mean, &v, &k, &c)) continue;
           for (int64_t s = 0; s < S; ++s) {
             const int64_t w = ip[k * S + s];
             if (w < 0 || w >= K) continue;
@@ -243,11 +241,7 @@ void grad_w_grouped(const at::Tensor& grad_out, const at::Tensor& x, const at::T
   const int64_t* perm = perm_t.const_data_ptr<int64_t>();
   std::vector<int64_t> rows(E, -1);  // the destination row of every entry
   const int64_t* rp = rowptr.const_data_ptr<int64_t>();
-  for (int64_t v = 0; v < V_dst; ++v) {
-    int64_t b, e;
-    row_bounds(rp, v, E, &b, &e);
-    for (int64_t k = b; k < e; ++k) rows[k] = v;
-  }
+  for (int64_t v = 0; v < V_dst; ++v) mark_entry_rows(rp, v, E, rows.data());
   const scalar_t* gp = grad_out.const_data_ptr<scalar_t>();
   const scalar_t* xp = x.const_data_ptr<scalar_t>();
   const scalar_t* bp = basis.const_data_ptr<scalar_t>();
@@ -256,14 +250,13 @@ void grad_w_grouped(const at::Tensor& grad_out, const at::Tensor& x, const at::T
   at::parallel_for(0, Z * K, 1, [&](int64_t q0, int64_t q1) {
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t z = q / K, w = q - z * K;
-      const int64_t lo = ptr[w], len = ptr[w + 1] - lo;
       acc_t* dst = part.data() + (z * K + w) * CC;
-      for (int64_t j = lo + len * z / Z; j < lo + len * (z + 1) / Z; ++j) {
-        const int64_t p = perm[j], k = p / S, v = rows[k], u = cp[k];
-        if (v < 0 || u < 0 || u >= V_src) continue;
-        int64_t vb, ve;
-        row_bounds(rp, v, E, &vb, &ve);
-        const acc_t bb = static_cast<acc_t>(bp[p]) * row_scale<acc_t>(ve - vb, mean);
+      int64_t j0, j1;
+      group_part(ptr, w, z, Z, E * S, &j0, &j1);
+      for (int64_t j = j0; j < j1; ++j) {
+        int64_t u, v;
+        acc_t bb;
+        if (!weight_pair(perm[j], bp, rows.data(), rp, cp, V_src, E, S, mean, &u, &v, &bb)) continue;
         for (int64_t i = 0; i < Cin; ++i) {
           const acc_t a = bb * static_cast<acc_t>(xp[u * Cin + i]);
           for (int64_t o = 0; o < Cout; ++o) dst[i * Cout + o] += a * static_cast<acc_t>(gp[v * Cout + o]);
@@ -283,9 +276,7 @@ at::Tensor spline_weighting_cpu(const at::Tensor& x, const at::Tensor& weight, c
                                 const at::Tensor& weight_index, const at::Tensor& rowptr, const at::Tensor& col,
                                 c10::string_view reduce, const std::optional<at::Tensor>& rowptr_t,
                                 const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
-  check_weighting_inputs(x, weight, basis, weight_index, rowptr, col);
-  check_transposed(x, x.size(0), col.size(0), rowptr_t, col_t, eid_t);
-  const bool mean = parse_mean(reduce);
+  const bool mean = check_forward(x, weight, basis, weight_index, rowptr, col, reduce, rowptr_t, col_t, eid_t);
   const int64_t V_dst = rowptr.size(0) - 1, Cout = weight.size(2);
   auto out = cpu::pooled_empty({V_dst, Cout}, x.options());
   if (out.numel() == 0) return out;
@@ -304,14 +295,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> spline_weighting_backward_cpu(
     const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& basis,
     const at::Tensor& weight_index, const at::Tensor& rowptr, const at::Tensor& col, c10::string_view reduce,
     const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& eid_t, std::array<bool, 3> mask) {
-  check_weighting_inputs(x, weight, basis, weight_index, rowptr, col);
-  check_weighting_backward_inputs(grad_out, x, weight, rowptr, col, rowptr_t, col_t, eid_t);
-  TORCH_CHECK(col_t.scalar_type() == col.scalar_type(), "col_t must have the dtype of col");
-  const bool mean = parse_mean(reduce);
-  auto gx = mask[0] ? at::zeros(x.sizes(), x.options()) : at::empty({0}, x.options());
-  auto gw = mask[1] ? at::zeros(weight.sizes(), x.options()) : at::empty({0}, x.options());
-  auto gb = mask[2] ? at::zeros(basis.sizes(), x.options()) : at::empty({0}, x.options());
-  if (col.numel() == 0 || weight.numel() == 0 || x.numel() == 0) return {gx, gw, gb};
+  Backward bw = backward_prologue(grad_out, x, weight, basis, weight_index, rowptr, col, reduce, rowptr_t, col_t,
+                                  eid_t, mask);
+  if (col.numel() == 0 || weight.numel() == 0 || x.numel() == 0) return bw.result();
+  const bool mean = bw.mean;
   const auto g = grad_out.contiguous(), xc = x.contiguous(), bc = basis.contiguous(), wic = weight_index.contiguous();
   const auto rp = rowptr.contiguous(), c = col.contiguous();
   const bool grouped = mask[1] && device_path_forced();
@@ -320,15 +307,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> spline_weighting_backward_cpu(
     MG_DISPATCH_INDEX_TYPES(c.scalar_type(), "spline_weighting_backward_cpu", [&] {
       if (mask[0])
         grad_x_kernel<scalar_t, index_t>(g, wt, bc, wic, rp, rowptr_t.contiguous(), col_t.contiguous(),
-                                         eid_t.contiguous(), mean, gx);
-      if (mask[1] && grouped) grad_w_grouped<scalar_t, index_t>(g, xc, bc, wic, rp, c, mean, gw);
+                                         eid_t.contiguous(), mean, bw.gx);
+      if (mask[1] && grouped) grad_w_grouped<scalar_t, index_t>(g, xc, bc, wic, rp, c, mean, bw.gw);
       if ((mask[1] && !grouped) || mask[2]) {
         const auto wtb = wt.defined() ? wt : acc_weight(weight, true);
-        grad_wb_kernel<scalar_t, index_t>(g, xc, wtb, bc, wic, rp, c, mean, mask[1] && !grouped, mask[2], gw, gb);
+        grad_wb_kernel<scalar_t, index_t>(g, xc, wtb, bc, wic, rp, c, mean, mask[1] && !grouped, mask[2], bw.gw,
+                                          bw.gb);
       }
     });
   });
-  return {gx, gw, gb};
+  return bw.result();
 }
 
 }  // namespace

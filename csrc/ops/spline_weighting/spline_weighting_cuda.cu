@@ -9,6 +9,7 @@
 #include <torch/library.h>
 
 #include "../../common/cuda_utils.cuh"
+#include "../../common/cuda_warp.cuh"
 #include "../../common/dispatch.h"
 #include "../../common/index_math.h"
 #include "../gatv2_edge_score/gatv2_edge_score.h"
@@ -17,14 +18,6 @@
 namespace mg {
 namespace spline {
 namespace {
-
-constexpr int kWarp = 32;
-
-template <typename acc_t>
-__device__ __forceinline__ acc_t warp_sum(acc_t v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_down_sync(0xffffffffu, v, o);
-  return v;
-}
 
 // One thread per (v, o): threads of a row share the reads of x[u] and read weight[w, i, :] coalesced.
 template <typename scalar_t, typename index_t>
@@ -71,11 +64,9 @@ __global__ void grad_x_kernel(const scalar_t* __restrict__ g, const scalar_t* __
     row_bounds(rowptr_t, u, E, &begin, &end);
     acc_t acc = 0;
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t v = col_t[t], k = eid_t[t];
-      if (v < 0 || v >= V_dst || k < 0 || k >= E) continue;
-      int64_t vb, ve;
-      row_bounds(rowptr, v, E, &vb, &ve);
-      const acc_t c = row_scale<acc_t>(ve - vb, mean);
+      int64_t v, k;
+      acc_t c;
+      if (!transposed_entry(col_t, eid_t, rowptr, t, V_dst, E, mean, &v, &k, &c)) continue;
       for (int64_t s = 0; s < S; ++s) {
         const int64_t w = wi[k * S + s];
         if (w < 0 || w >= K) continue;
@@ -97,26 +88,24 @@ __global__ void grad_basis_kernel(const scalar_t* __restrict__ g, const scalar_t
                                   int64_t V_dst, int64_t E, int64_t K, int64_t Cin, int64_t Cout, int64_t S, bool mean,
                                   scalar_t* __restrict__ grad_basis) {
   using acc_t = mg::acc_t<scalar_t>;
-  const int lane = threadIdx.x % kWarp;
-  const int64_t warps = static_cast<int64_t>(gridDim.x) * blockDim.x / kWarp;
-  for (int64_t k = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp; k < E; k += warps) {
-    // rowptr[0, V_dst) only (index_math.h): v + 1 <= V_dst, so rowptr[v + 1] is in bounds for any rowptr.
-    const int64_t v = row_of_entry(rowptr, V_dst, k);
+  const int lane = cuda::warp_lane();
+  MG_CUDA_WARP_LOOP(k, E) {
+    const int64_t v = cuda::owning_row(rowptr, V_dst, k);
     const int64_t u = col[k];
-    const bool ok = v >= 0 && u >= 0 && u < V_src && rowptr[v] <= k && k < rowptr[v + 1];
+    const bool ok = v >= 0 && u >= 0 && u < V_src;
     const acc_t c = ok ? row_scale<acc_t>(rowptr[v + 1] - rowptr[v], mean) : acc_t(0);
     for (int64_t s = 0; s < S; ++s) {
       const int64_t w = wi[k * S + s];
       acc_t part = 0;
       if (ok && w >= 0 && w < K) {
-        for (int64_t o = lane; o < Cout; o += kWarp) {
+        for (int64_t o = lane; o < Cout; o += cuda::kWarp) {
           acc_t t = 0;
           for (int64_t i = 0; i < Cin; ++i)
             t += static_cast<acc_t>(x[u * Cin + i]) * static_cast<acc_t>(W[(w * Cin + i) * Cout + o]);
           part += t * (static_cast<acc_t>(g[v * Cout + o]) * c);
         }
       }
-      part = warp_sum(part);
+      part = cuda::warp_sum(part);
       if (lane == 0) grad_basis[k * S + s] = static_cast<scalar_t>(part);
     }
   }
@@ -125,11 +114,7 @@ __global__ void grad_basis_kernel(const scalar_t* __restrict__ g, const scalar_t
 // The destination row of every CSR entry (-1 for entries outside every row): one thread per row.
 __global__ void entry_rows_kernel(const int64_t* __restrict__ rowptr, int64_t V_dst, int64_t E,
                                   int64_t* __restrict__ rows) {
-  MG_CUDA_KERNEL_LOOP(v, V_dst) {
-    int64_t begin, end;
-    row_bounds(rowptr, v, E, &begin, &end);
-    for (int64_t k = begin; k < end; ++k) rows[k] = v;
-  }
+  MG_CUDA_KERNEL_LOOP(v, V_dst) { mark_entry_rows(rowptr, v, E, rows); }
 }
 
 // grad_weight: the (entry, s) pairs grouped by slice w (ptr, perm); one thread per (z, w, i, o) sums part z of
@@ -141,18 +126,17 @@ __global__ void grad_weight_kernel(const scalar_t* __restrict__ g, const scalar_
                                    const int64_t* __restrict__ rowptr, const index_t* __restrict__ col, int64_t V_src,
                                    int64_t E, int64_t K, int64_t Cin, int64_t Cout, int64_t S, int64_t Z, bool mean,
                                    acc_t* __restrict__ part) {
-  const int64_t CC = Cin * Cout, P = E * S;
+  const int64_t CC = Cin * Cout;
   MG_CUDA_KERNEL_LOOP(idx, Z * K * CC) {
     const int64_t zw = idx / CC, io = idx - zw * CC;
     const int64_t z = zw / K, w = zw - z * K, i = io / Cout, o = io - i * Cout;
-    const int64_t lo = clamp64(ptr[w], 0, P), len = clamp64(ptr[w + 1], lo, P) - lo;
+    int64_t j0, j1;
+    group_part(ptr, w, z, Z, E * S, &j0, &j1);
     acc_t acc = 0;
-    for (int64_t j = lo + len * z / Z; j < lo + len * (z + 1) / Z; ++j) {
-      const int64_t p = perm[j];
-      if (p < 0 || p >= P) continue;
-      const int64_t k = p / S, v = rows[k], u = col[k];
-      if (v < 0 || u < 0 || u >= V_src) continue;
-      const acc_t bb = static_cast<acc_t>(basis[p]) * row_scale<acc_t>(rowptr[v + 1] - rowptr[v], mean);
+    for (int64_t j = j0; j < j1; ++j) {
+      int64_t u, v;
+      acc_t bb;
+      if (!weight_pair(perm[j], basis, rows, rowptr, col, V_src, E, S, mean, &u, &v, &bb)) continue;
       acc += (bb * static_cast<acc_t>(x[u * Cin + i])) * static_cast<acc_t>(g[v * Cout + o]);
     }
     part[idx] = acc;
@@ -163,9 +147,7 @@ at::Tensor spline_weighting_cuda(const at::Tensor& x, const at::Tensor& weight, 
                                  const at::Tensor& weight_index, const at::Tensor& rowptr, const at::Tensor& col,
                                  c10::string_view reduce, const std::optional<at::Tensor>& rowptr_t,
                                  const std::optional<at::Tensor>& col_t, const std::optional<at::Tensor>& eid_t) {
-  check_weighting_inputs(x, weight, basis, weight_index, rowptr, col);
-  check_transposed(x, x.size(0), col.size(0), rowptr_t, col_t, eid_t);
-  const bool mean = parse_mean(reduce);
+  const bool mean = check_forward(x, weight, basis, weight_index, rowptr, col, reduce, rowptr_t, col_t, eid_t);
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t V_dst = rowptr.size(0) - 1, K = weight.size(0), Cin = x.size(1), Cout = weight.size(2);
   const int64_t S = basis.size(1), E = col.numel();
@@ -190,17 +172,13 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> spline_weighting_backward_cuda(
     const at::Tensor& grad_out, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& basis,
     const at::Tensor& weight_index, const at::Tensor& rowptr, const at::Tensor& col, c10::string_view reduce,
     const at::Tensor& rowptr_t, const at::Tensor& col_t, const at::Tensor& eid_t, std::array<bool, 3> mask) {
-  check_weighting_inputs(x, weight, basis, weight_index, rowptr, col);
-  check_weighting_backward_inputs(grad_out, x, weight, rowptr, col, rowptr_t, col_t, eid_t);
-  TORCH_CHECK(col_t.scalar_type() == col.scalar_type(), "col_t must have the dtype of col");
-  const bool mean = parse_mean(reduce);
+  const Backward bw = backward_prologue(grad_out, x, weight, basis, weight_index, rowptr, col, reduce, rowptr_t,
+                                        col_t, eid_t, mask);
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t V_src = x.size(0), V_dst = grad_out.size(0), K = weight.size(0), Cin = x.size(1);
   const int64_t Cout = weight.size(2), S = basis.size(1), E = col.numel();
-  auto gx = mask[0] ? at::zeros(x.sizes(), x.options()) : at::empty({0}, x.options());
-  auto gw = mask[1] ? at::zeros(weight.sizes(), x.options()) : at::empty({0}, x.options());
-  auto gb = mask[2] ? at::zeros(basis.sizes(), x.options()) : at::empty({0}, x.options());
-  if (E == 0 || weight.numel() == 0 || x.numel() == 0 || S == 0) return {gx, gw, gb};
+  if (E == 0 || weight.numel() == 0 || x.numel() == 0 || S == 0) return bw.result();
+  const bool mean = bw.mean;
   const auto g = grad_out.contiguous(), xc = x.contiguous(), wc = weight.contiguous(), bc = basis.contiguous();
   const auto wic = weight_index.contiguous(), rp = rowptr.contiguous(), c = col.contiguous();
   const auto stream = c10::cuda::getCurrentCUDAStream();
@@ -214,14 +192,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> spline_weighting_backward_cuda(
             g.const_data_ptr<scalar_t>(), wt.const_data_ptr<scalar_t>(), bc.const_data_ptr<scalar_t>(),
             wic.const_data_ptr<int64_t>(), rp.const_data_ptr<int64_t>(), rpt.const_data_ptr<int64_t>(),
             ct.const_data_ptr<index_t>(), et.const_data_ptr<int64_t>(), V_src, V_dst, E, K, Cin, Cout, S, mean,
-            gx.mutable_data_ptr<scalar_t>());
+            bw.gx.mutable_data_ptr<scalar_t>());
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       }
       if (mask[2]) {
-        grad_basis_kernel<scalar_t, index_t><<<cuda::num_blocks(E * kWarp), cuda::kThreads, 0, stream>>>(
+        grad_basis_kernel<scalar_t, index_t><<<cuda::warp_blocks(E), cuda::kThreads, 0, stream>>>(
             g.const_data_ptr<scalar_t>(), xc.const_data_ptr<scalar_t>(), wc.const_data_ptr<scalar_t>(),
             wic.const_data_ptr<int64_t>(), rp.const_data_ptr<int64_t>(), c.const_data_ptr<index_t>(), V_src, V_dst, E,
-            K, Cin, Cout, S, mean, gb.mutable_data_ptr<scalar_t>());
+            K, Cin, Cout, S, mean, bw.gb.mutable_data_ptr<scalar_t>());
         C10_CUDA_KERNEL_LAUNCH_CHECK();
       }
       if (mask[1]) {
@@ -229,9 +207,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> spline_weighting_backward_cuda(
         auto [ptr, perm] = gatv2::csr_of(wic.reshape({-1}), K);
         auto rows = at::full({E}, -1, rp.options());
         if (V_dst > 0) {
-          entry_rows_kernel<<<cuda::num_blocks(V_dst), cuda::kThreads, 0, stream>>>(rp.const_data_ptr<int64_t>(),
-                                                                                      V_dst, E,
-                                                                                      rows.mutable_data_ptr<int64_t>());
+          entry_rows_kernel<<<cuda::num_blocks(V_dst), cuda::kThreads, 0, stream>>>(
+              rp.const_data_ptr<int64_t>(), V_dst, E, rows.mutable_data_ptr<int64_t>());
           C10_CUDA_KERNEL_LAUNCH_CHECK();
         }
         auto part = at::empty({Z, K, Cin, Cout}, x.options().dtype(c10::CppTypeToScalarType<acc_t>::value));
@@ -241,11 +218,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> spline_weighting_backward_cuda(
             rp.const_data_ptr<int64_t>(), c.const_data_ptr<index_t>(), V_src, E, K, Cin, Cout, S, Z, mean,
             part.mutable_data_ptr<acc_t>());
         C10_CUDA_KERNEL_LAUNCH_CHECK();
-        gw.copy_(Z == 1 ? part[0] : part.sum(0));  // a fixed-shape reduction: deterministic
+        bw.gw.copy_(Z == 1 ? part[0] : part.sum(0));  // a fixed-shape reduction: deterministic
       }
     });
   });
-  return {gx, gw, gb};
+  return bw.result();
 }
 
 }  // namespace
