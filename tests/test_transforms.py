@@ -718,3 +718,21 @@ def test_transform_points_affine_fast_path_equals_the_homogeneous_divide():
     torch.testing.assert_close(fast.transform_points(p, eps=2.0), slow.transform_points(p, eps=2.0))
     torch.testing.assert_close(fast.transform_points(p, eps=2.0), slow.transform_points(p) / 2.0)
     torch.testing.assert_close(fast.inverse().transform_points(fast.transform_points(p)), p)
+
+
+def test_assigning_matrix_drops_the_affine_fast_path():
+    """PyTorch3D's own tests set `_matrix` on an identity Transform3d (a perspective projection): the result must
+    then be divided by w like any caller-given matrix, so points at w ~ 0 blow up without eps and stay finite with
+    it. Translate / Rotate / Scale, .to() and .clone() keep the fast path."""
+    from meshgraph.transforms import Transform3d, Translate
+
+    t = Transform3d()
+    assert t._is_affine()
+    t._matrix = torch.tensor([[[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]]])
+    assert not t._is_affine()
+    p = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1e-5], [-1.0, 0.0, 1e-5]]).view(1, 3, 3)
+    assert not torch.isfinite(t.transform_points(p).sum())
+    assert torch.isfinite(t.transform_points(p, eps=1e-4).sum())
+    moved = Translate(torch.ones(2, 3)).rotate_axis_angle(30, "X")
+    assert moved._is_affine() and moved.clone()._is_affine()
+    assert moved.to("cpu", dtype=torch.float64)._is_affine() and moved.inverse()._is_affine()

@@ -51,6 +51,12 @@ RULES = [
      "its reference image was rendered from random textures drawn with torch.rand on cuda:0 after a seed; "
      "--cuda-as-cpu draws them on the CPU, whose numbers differ (in test_join_uvs the joined render does equal the "
      "per-mesh renders first)"),
+    ("pytorch3d", r"test_rasterize_rectangle_images\.py::TestRasterizeRectangleImages(Meshes|Pointclouds)::test_gpu\t"
+     r".*Not close", "a CUDA-only test (run on the CPU kernels by --cuda-as-cpu) that compares a square and a "
+     "non-square render of the same region up to 600 x 1110 pixels, bary to atol 2e-7: the longer axis's pixel "
+     "centres come from PyTorch3D's own non-square NDC formula (which meshgraph uses too), whose float32 rounding "
+     "differs from the square formula's by an ulp; ours then differ by 3.0e-7 (bary) / 4e-5 relative (point dists). "
+     "The same file's CPU comparison (test_cpu) passes"),
     ("pyg", r"test_arma_conv\.py::test_arma_conv\t.*DID NOT RAISE", "expects ARMAConv to raise on a torch.sparse "
      "adjacency (PyG cannot multiply one with its stacked features); meshgraph gives the edge_index result"),
 ]

@@ -27,16 +27,20 @@ RASTER_DTYPES = FLOAT_DTYPES  # float16 / bfloat16 computed in float32, outputs 
 
 
 def image_hw(image_size) -> tuple[int, int]:
-    """(H, W) from an int or a pair; ValueError unless both are positive ints."""
-    if isinstance(image_size, (tuple, list, torch.Size)) and len(image_size) == 2:
+    """(H, W) from an int or a pair. ValueError with PyTorch3D's wording (its tests match on it) otherwise: a
+    sequence that is not (H, W) ("tuple/list of (H, W)"), sizes that are not ints ("sizes must be integers") or not
+    positive ("sizes must be greater than 0")."""
+    if isinstance(image_size, (tuple, list, torch.Size)):
+        if len(image_size) != 2:
+            raise ValueError(f"image_size must be an int or a tuple/list of (H, W), got {image_size!r}")
         H, W = image_size
     else:
         H = W = image_size
     for name, v in (("image height", H), ("image width", W)):
         if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"image_size must be an int or (H, W) of ints, got {image_size!r}")
+            raise ValueError(f"image_size: sizes must be integers, got {image_size!r} ({name} {v!r})")
         if v <= 0:
-            raise ValueError(f"image_size must be positive, got {image_size!r} ({name} {v})")
+            raise ValueError(f"image_size: sizes must be greater than 0, got {image_size!r} ({name} {v})")
     return int(H), int(W)
 
 

@@ -94,6 +94,18 @@ class Transform3d:
         out._transforms = self._transforms + list(others)
         return out
 
+    @property
+    def _matrix(self) -> torch.Tensor:
+        return self._mat
+
+    @_matrix.setter
+    def _matrix(self, m: torch.Tensor) -> None:
+        # Assigning _matrix from outside (PyTorch3D's own tests set a projection this way) makes no claim that it is
+        # affine, so transform_points goes back to the homogeneous divide. The constructors and the subclasses,
+        # which know their matrices are affine, write _mat directly.
+        self._mat = m
+        self._affine = False
+
     def _is_affine(self) -> bool:
         return self._affine and all(t._is_affine() for t in self._transforms)
 
@@ -197,7 +209,7 @@ class Transform3d:
         if same:
             return out
         out.device, out.dtype = device, dtype
-        out._matrix = out._matrix.to(device=device, dtype=dtype)
+        out._mat = out._mat.to(device=device, dtype=dtype)
         out._transforms = [t.to(device, copy=copy, dtype=dtype) for t in out._transforms]
         return out
 
@@ -240,7 +252,7 @@ class Translate(Transform3d):
         super().__init__(device=xyz.device, dtype=dtype)
         m = torch.eye(4, dtype=dtype, device=xyz.device).repeat(xyz.shape[0], 1, 1)
         m[:, 3, :3] = xyz
-        self._matrix = m
+        self._mat = m  # affine by construction
 
     def _get_matrix_inverse(self) -> torch.Tensor:
         sign = self._matrix.new_ones(1, 4, 4)
@@ -261,7 +273,7 @@ class Scale(Transform3d):
         super().__init__(device=xyz.device, dtype=dtype)
         m = torch.eye(4, dtype=dtype, device=xyz.device).repeat(xyz.shape[0], 1, 1)
         m[:, 0, 0], m[:, 1, 1], m[:, 2, 2] = xyz.unbind(1)
-        self._matrix = m
+        self._mat = m  # affine by construction
 
     def _get_matrix_inverse(self) -> torch.Tensor:
         return torch.diag_embed(1.0 / torch.diagonal(self._matrix, dim1=1, dim2=2))
@@ -289,7 +301,7 @@ class Rotate(Transform3d):
             _check_valid_rotation_matrix(R, tol=orthogonal_tol)  # opt-in, as in PyTorch3D: it syncs the device
         m = torch.eye(4, dtype=dtype, device=device).repeat(R.shape[0], 1, 1)
         m[:, :3, :3] = R
-        self._matrix = m
+        self._mat = m  # affine by construction
 
     def _get_matrix_inverse(self) -> torch.Tensor:
         return self._matrix.permute(0, 2, 1).contiguous()
