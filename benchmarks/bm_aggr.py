@@ -126,7 +126,9 @@ def check(name, o1, g1, o2, g2, mask=None, gmask=None, params=(), ties=None):
         torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-3, msg=f"{name}: parameter gradients differ")
 
 
-def main(argv=None):
+def setup(argv):
+    """(args, E, V, F, rows, index, PyG's aggr module or None): the flags and workload bm_aggr and
+    bm_segment_aggregate share."""
     args = bench_args(argv, E=(int, 4_000_000), V=(int, 200_000), F=(int, 64))
     E, V, F = (2_000, 100, 8) if args.quick else (args.E, args.V, args.F)
     x0, index = workload(E, V, F)
@@ -135,6 +137,11 @@ def main(argv=None):
         import torch_geometric.nn.aggr as pyg
     except ImportError:
         pyg = None
+    return args, E, V, F, x0, index, pyg
+
+
+def main(argv=None):
+    args, E, V, F, x0, index, pyg = setup(argv)
     for name, (cls, kw) in cases(F, args.quick).items():
         mine = getattr(ours, cls)(**kw)
         g_out = None

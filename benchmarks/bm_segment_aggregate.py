@@ -18,8 +18,8 @@ import torch
 
 from meshgraph.ops import scatter, segment_aggregate
 
-from _common import bench_args, report, timeit
-from bm_aggr import check_extreme_grads, workload
+from _common import report, timeit
+from bm_aggr import check_extreme_grads, setup
 
 MULTI = ("mean", "min", "max", "var")
 
@@ -41,14 +41,7 @@ def cases(F: int) -> dict:
 
 
 def main(argv=None):
-    args = bench_args(argv, E=(int, 4_000_000), V=(int, 200_000), F=(int, 64))
-    E, V, F = (2_000, 100, 8) if args.quick else (args.E, args.V, args.F)
-    x0, index = workload(E, V, F)
-    print(f"E={E:,} V={V:,} F={F} (unsorted index)")
-    try:
-        import torch_geometric.nn.aggr as pyg
-    except ImportError:
-        pyg = None
+    _, E, V, F, x0, index, pyg = setup(argv)
     try:
         import torch_scatter
         from torch_scatter.composite import scatter_softmax
