@@ -16,38 +16,47 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "meshgraph"
 
-# One process imports torch once, then forks a child per case; each child starts from a bare `meshgraph` package
-# (only the operator library loaded) and imports its modules in the given order. Prints one line per failure.
+# One process imports torch and loads the operator library into a bare `meshgraph` package once, then forks a child
+# per case (up to 4 at a time: the cases are independent); each child starts from that bare package and imports its
+# modules in the given order. Prints one line per failure.
 FORKER = """
 import importlib, os, sys, types
 import torch  # noqa: F401  (the expensive import, shared by every child)
 
-def case(names):
-    pkg = types.ModuleType("meshgraph")
-    pkg.__path__ = [{path!r}]
-    sys.modules["meshgraph"] = pkg
-    importlib.import_module("meshgraph._extension").load()
-    for name in names:
-        importlib.import_module(name)
+pkg = types.ModuleType("meshgraph")
+pkg.__path__ = [{path!r}]
+sys.modules["meshgraph"] = pkg
+importlib.import_module("meshgraph._extension").load()  # the one thing every child has: the operator library
+jobs = max(1, min(4, os.cpu_count() or 1))
+running = {{}}
+
+def reap():
+    pid, status = os.wait()
+    names, r = running.pop(pid)
+    msg = os.read(r, 4096).decode()
+    os.close(r)
+    if status:
+        print(msg or f"{{names}}: exit status {{status}}")
 
 for names in {cases!r}:
+    while len(running) >= jobs:
+        reap()
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(r)
         try:
-            case(names)
+            for name in names:
+                importlib.import_module(name)
             code = 0
         except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            os.write(w, f"{{names[-1]}}: {{type(exc).__name__}}: {{exc}}".encode())
+            os.write(w, f"{{names[-1]}}: {{type(exc).__name__}}: {{exc}}"[:4000].encode())
             code = 1
         os._exit(code)
     os.close(w)
-    msg = os.read(r, 4096).decode()
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    if status:
-        print(msg or f"{{names}}: exit status {{status}}")
+    running[pid] = (names, r)
+while running:
+    reap()
 """
 
 
