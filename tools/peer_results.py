@@ -57,6 +57,11 @@ RULES = [
      "centres come from PyTorch3D's own non-square NDC formula (which meshgraph uses too), whose float32 rounding "
      "differs from the square formula's by an ulp; ours then differ by 3.0e-7 (bary) / 4e-5 relative (point dists). "
      "The same file's CPU comparison (test_cpu) passes"),
+    ("pyg", r"test_sampler_base\.py::test_homogeneous_(merge|collate)", "SamplerOutput.merge_with / "
+     "SamplerOutput.collate (PyG 2.8's merging of several sampler outputs) are not mirrored yet (issue 15)"),
+    ("pyg", r"test_sampler_base\.py::test_(homogeneous|heterogeneous)_num_neighbors", "NumNeighbors: PyG 2.8's "
+     "repr and its hetero values keyed by 'src__rel__dst' strings; meshgraph's keeps edge-type tuples and its own "
+     "repr (not mirrored yet, issue 15)"),
     ("pyg", r"test_arma_conv\.py::test_arma_conv\t.*DID NOT RAISE", "expects ARMAConv to raise on a torch.sparse "
      "adjacency (PyG cannot multiply one with its stacked features); meshgraph gives the edge_index result"),
 ]
