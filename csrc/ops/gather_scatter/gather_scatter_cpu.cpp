@@ -195,14 +195,8 @@ void gather_scatter_kernel(const at::Tensor& x2, const at::Tensor& rowptr, const
           }
           const scalar_t* xr = x.row(u);
           const acc_t wk = w ? static_cast<acc_t>(w[k]) : acc_t(1);
-          const int32_t kk = static_cast<int32_t>(k - begin);
-          if (first) {
-            for (int64_t f = 0; f < F; ++f) {
-              acc[f] = wk * static_cast<acc_t>(xr[f]);
-              at[f] = kk;
-            }
-            first = false;
-          } else if (is_max) {
+          const int32_t kk = static_cast<int32_t>(k - begin);  // the first loop above already set the running best
+          if (is_max) {
             best_row<true>(acc, at, xr, wk, kk, F);
           } else {
             best_row<false>(acc, at, xr, wk, kk, F);
